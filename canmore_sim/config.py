@@ -1,0 +1,302 @@
+"""Architecture configuration: YAML in, frozen validated models out.
+
+A configuration describes the *hardware and the run*, never runtime state:
+one :class:`ArchConfig` can drive many simulations (a sweep). Every section is
+a frozen pydantic model that forbids unknown keys; loading errors become a
+:class:`~canmore_sim.errors.ConfigError` naming the dotted key, the closest
+valid key for a misspelling, and the file and line where the value stands.
+
+Units are part of the key names (``_ns``, ``_pj``, ``_uj``, ``_kib``, ``_bits``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from canmore_sim.errors import ConfigError
+
+__all__ = [
+    "ArchConfig",
+    "CoreConfig",
+    "MeshConfig",
+    "NeuronConfig",
+    "RouterConfig",
+    "RunConfig",
+    "TrafficConfig",
+    "default_config",
+    "load_config",
+    "parse_mesh",
+    "with_overrides",
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+class MeshConfig(_Frozen):
+    """The 2-D mesh of routers, one neuromorphic core per router."""
+
+    width: int = Field(8, ge=1, le=1024, description="routers along x")
+    height: int = Field(8, ge=1, le=1024, description="routers along y")
+
+    @property
+    def n_routers(self) -> int:
+        return self.width * self.height
+
+
+class CoreConfig(_Frozen):
+    """One neuromorphic core (CanMore section 4.4.2)."""
+
+    max_neurons: int = Field(1024, ge=1, description="neurons per core")
+    weight_bits: int = Field(4, ge=1, le=32, description="bits per synaptic weight")
+    sram_kib: float = Field(
+        256.0, gt=0, description="weight memory per core, KiB (1 KiB = 8192 bits)"
+    )
+    sop_ns: float = Field(0.0, ge=0, description="time a core spends per synaptic operation, ns")
+
+
+class RouterConfig(_Frozen):
+    """One mesh router: five ports, input FIFOs, route computation, switch allocator."""
+
+    buffer_depth: int = Field(4, ge=1, description="input FIFO depth per port, flits")
+    flits_per_packet: int = Field(1, ge=1, description="flits in one spike packet")
+    routing: Literal["xy", "yx"] = "xy"
+    router_delay_ns: float = Field(
+        2.0, ge=0, description="route computation + switch allocation + crossbar per router, ns"
+    )
+    link_delay_ns: float = Field(1.0, ge=0, description="one router-to-router link traversal, ns")
+
+
+class NeuronConfig(_Frozen):
+    """The spiking neuron model and how its abstract time maps to nanoseconds."""
+
+    model: Literal["dta-ttfs"] = "dta-ttfs"
+    tw: float = Field(1.0, gt=0, description="length of one layer's spike window, model time units")
+    window_ns: float = Field(
+        100.0, gt=0, description="wall-clock length of one layer window on the chip, ns"
+    )
+
+
+class TrafficConfig(_Frozen):
+    """How spikes become packets."""
+
+    multicast: bool = False
+    io_router: tuple[int, int] = Field(
+        (0, 0), description="(x, y) of the router whose I/O port feeds input frames"
+    )
+
+
+class RunConfig(_Frozen):
+    """What to simulate."""
+
+    frames: int = Field(8, ge=1, description="input frames to simulate")
+    seed: int = Field(0, ge=0, description="seed for frame selection and any randomness")
+    placement: str = "row-major"
+    engine: str = "simpy"
+    energy: str = "canmore-22nm"
+
+
+class ArchConfig(_Frozen):
+    """A whole architecture + run description, as loaded from YAML."""
+
+    mesh: MeshConfig = MeshConfig()
+    core: CoreConfig = CoreConfig()
+    router: RouterConfig = RouterConfig()
+    neuron: NeuronConfig = NeuronConfig()
+    traffic: TrafficConfig = TrafficConfig()
+    run: RunConfig = RunConfig()
+
+    @field_validator("mesh", mode="before")
+    @classmethod
+    def _mesh_from_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            width, height = parse_mesh(value)
+            return {"width": width, "height": height}
+        return value
+
+
+_MESH_RE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
+
+
+def parse_mesh(text: str) -> tuple[int, int]:
+    """Parse ``"WxH"`` (for example ``"8x8"``) into ``(width, height)``.
+
+    Raises
+    ------
+    ConfigError
+        If the text is not two positive integers joined by ``x``.
+    """
+    match = _MESH_RE.match(text)
+    if match is None or int(match.group(1)) < 1 or int(match.group(2)) < 1:
+        raise ConfigError(
+            f"mesh: expected WIDTHxHEIGHT such as 8x8, got {text!r}", key="mesh", value=text
+        )
+    return int(match.group(1)), int(match.group(2))
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def default_config() -> ArchConfig:
+    """The bundled default architecture (``configs/arch/default.yaml``)."""
+    ref = resources.files("canmore_sim.configs").joinpath("arch/default.yaml")
+    with resources.as_file(ref) as path:
+        return load_config(path)
+
+
+def load_config(path: str | Path) -> ArchConfig:
+    """Load and validate an architecture YAML file.
+
+    Parameters
+    ----------
+    path
+        A YAML file with any of the sections of :class:`ArchConfig`.
+
+    Raises
+    ------
+    ConfigError
+        Missing or unreadable file, invalid YAML, unknown key (with the closest
+        valid key), wrong type or impossible value; the message names the key,
+        the file and the line.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}", key=None, file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}", file=str(path)) from None
+    data, lines = _parse_yaml(text, str(path))
+    return _validate(data, lines, str(path))
+
+
+def with_overrides(config: ArchConfig, overrides: Mapping[str, Any]) -> ArchConfig:
+    """Return a copy of ``config`` with dotted-key overrides applied and re-validated.
+
+    Parameters
+    ----------
+    config
+        The base configuration.
+    overrides
+        For example ``{"mesh": "4x4", "router.buffer_depth": 2}``.
+    """
+    data = config.model_dump(mode="python")
+    for dotted, value in overrides.items():
+        _set_dotted(data, dotted, value)
+    return _validate(data, {}, None)
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node: Any = data
+    for depth, part in enumerate(parts[:-1]):
+        if not isinstance(node, dict) or part not in node:
+            raise ConfigError(
+                f"unknown config key {'.'.join(parts[: depth + 1])!r}"
+                + _suggest(part, node.keys() if isinstance(node, dict) else []),
+                key=dotted,
+            )
+        node = node[part]
+    if not isinstance(node, dict):
+        raise ConfigError(f"config key {dotted!r} is not a section", key=dotted)
+    node[parts[-1]] = value
+
+
+def _parse_yaml(text: str, filename: str) -> tuple[dict[str, Any], dict[str, int]]:
+    """Parse YAML, returning the data and a map from dotted key to 1-based line."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{filename}:{mark.line + 1}" if mark is not None else filename
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: invalid YAML: {problem}", file=filename) from None
+    if data is None:
+        return {}, {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{filename}: the top level must be a mapping of sections, got {type(data).__name__}",
+            file=filename,
+        )
+    lines: dict[str, int] = {}
+    _collect_lines(root, "", lines)
+    return data, lines
+
+
+def _collect_lines(node: yaml.Node | None, prefix: str, out: dict[str, int]) -> None:
+    if not isinstance(node, yaml.MappingNode):
+        return
+    for key_node, value_node in node.value:
+        dotted = f"{prefix}{key_node.value}"
+        out[dotted] = key_node.start_mark.line + 1
+        _collect_lines(value_node, dotted + ".", out)
+
+
+def _validate(data: dict[str, Any], lines: dict[str, int], filename: str | None) -> ArchConfig:
+    try:
+        return ArchConfig.model_validate(data)
+    except ConfigError as exc:  # raised by a field validator (mesh string)
+        raise ConfigError(_where(filename, lines, exc.facts.get("key") or "") + str(exc),
+                          **exc.facts) from None
+    except ValidationError as exc:
+        raise _config_error(exc, lines, filename) from None
+
+
+def _config_error(exc: ValidationError, lines: dict[str, int], filename: str | None) -> ConfigError:
+    err = exc.errors()[0]
+    loc = [str(part) for part in err["loc"]]
+    dotted = ".".join(loc)
+    where = _where(filename, lines, dotted)
+    if err["type"] == "extra_forbidden":
+        model = _section_model(loc[:-1])
+        hint = _suggest(loc[-1], model.model_fields.keys() if model else [])
+        message = f"{where}unknown config key {dotted!r}{hint}"
+    else:
+        cause = err.get("ctx", {}).get("error")
+        text = str(cause) if isinstance(cause, ConfigError) else err["msg"]
+        message = f"{where}{dotted}: {text} (got {err.get('input')!r})"
+    return ConfigError(message, key=dotted, file=filename, line=_line(lines, dotted))
+
+
+def _section_model(loc: list[str]) -> type[BaseModel] | None:
+    model: type[BaseModel] = ArchConfig
+    for part in loc:
+        field = model.model_fields.get(part)
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
+
+
+def _line(lines: dict[str, int], dotted: str) -> int | None:
+    while dotted:
+        if dotted in lines:
+            return lines[dotted]
+        dotted = dotted.rpartition(".")[0]
+    return None
+
+
+def _where(filename: str | None, lines: dict[str, int], dotted: str) -> str:
+    if filename is None:
+        return ""
+    line = _line(lines, dotted)
+    return f"{filename}:{line}: " if line else f"{filename}: "
+
+
+def _suggest(name: str, valid: Any) -> str:
+    valid = sorted(str(v) for v in valid)
+    close = difflib.get_close_matches(name, valid, n=1)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return f" (valid keys: {', '.join(valid)})" if valid else ""

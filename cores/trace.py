@@ -1,0 +1,90 @@
+"""SpikeTrace: every spike of every frame and layer, as columnar arrays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["LayerSpikes", "SpikeTrace"]
+
+
+@dataclass(frozen=True, eq=False)
+class LayerSpikes:
+    """The spikes that leave one layer, all frames together (one row per spike).
+
+    Attributes
+    ----------
+    frame
+        int32, index of the frame the spike belongs to.
+    neuron
+        int64, flat (C-order) index into the layer's ``spike_shape`` (after
+        pooling); for layer 0, into the input shape ``(C, H, W)``.
+    time
+        float64, spike time in model time units (layer ``l`` fires in
+        ``[l*Tw, (l+1)*Tw]``, papers/004 Eq. 5).
+    """
+
+    frame: np.ndarray
+    neuron: np.ndarray
+    time: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.frame)
+        if len(self.neuron) != n or len(self.time) != n:
+            raise ValueError("LayerSpikes columns must have equal length")
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def for_frame(self, f: int) -> LayerSpikes:
+        """The spikes of frame ``f`` only."""
+        sel = self.frame == f
+        return LayerSpikes(self.frame[sel], self.neuron[sel], self.time[sel])
+
+    def counts(self, n_frames: int) -> np.ndarray:
+        """Spikes per frame, int64 array of length ``n_frames``."""
+        return np.bincount(self.frame, minlength=n_frames).astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class SpikeTrace:
+    """What a network did on a batch of frames.
+
+    Attributes
+    ----------
+    n_frames
+        Number of frames.
+    tw
+        Spike window Tw, model time units.
+    layers
+        ``layers[0]`` are the encoded input spikes (Eq. 1); ``layers[l]`` for
+        ``l = 1..L-1`` are the (pooled) spikes that leave weight layer ``l``.
+        The output layer L does not spike (membrane readout), so there are L
+        entries for a network of L weight layers.
+    neuron_spikes
+        int64 ``(n_frames, L + 1)``: neurons that fired per layer before pooling
+        (column 0: input spikes; column L: output layer, 0 with membrane readout).
+    readout
+        float64 ``(n_frames, n_classes)``: output membrane potential at the end
+        of the output window.
+    predictions
+        int64 ``(n_frames,)``: argmax of ``readout``.
+    labels
+        int64 ``(n_frames,)``: true labels, -1 where unknown.
+    """
+
+    n_frames: int
+    tw: float
+    layers: tuple[LayerSpikes, ...]
+    neuron_spikes: np.ndarray
+    readout: np.ndarray
+    predictions: np.ndarray
+    labels: np.ndarray
+
+    def accuracy(self) -> float | None:
+        """Fraction of frames whose prediction equals the label (None without labels)."""
+        known = self.labels >= 0
+        if not known.any():
+            return None
+        return float(np.mean(self.predictions[known] == self.labels[known]))

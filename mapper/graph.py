@@ -1,0 +1,206 @@
+"""The layer graph: a feed-forward TTFS network as plain data.
+
+A :class:`LayerGraph` is what every loader produces and every later stage
+consumes. It holds only *weight layers* (convolution and dense); a max-pooling
+stage after a convolution is an attribute of that convolution, because with the
+feature-dimension partition a core holds whole channels, pooling is core-local
+and only pooled spikes leave the core (DESIGN.md, "Domain rules").
+
+Layer numbering follows papers/004: the encoded input is layer 0 and the
+weight layers are 1..L, so weight layer ``l`` fires in the window
+``[l*Tw, (l+1)*Tw]`` (Eq. 5). ``graph.layers[l - 1]`` is weight layer ``l``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+
+from canmore_sim.errors import ModelError
+
+__all__ = ["Layer", "LayerGraph"]
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Layer:
+    """One weight layer and its core-local pooling.
+
+    Attributes
+    ----------
+    name
+        A stable name such as ``"conv1"`` or ``"fc2"``.
+    kind
+        ``"conv"`` (2-D convolution) or ``"linear"`` (dense).
+    weight
+        float32 array: ``(C_out, C_in, k, k)`` for conv, ``(N_out, N_in)`` for linear.
+    in_shape
+        Shape of the spikes arriving: ``(C, H, W)`` for conv, ``(N,)`` for linear
+        (a linear layer after a conv layer sees the flattened ``C*H*W`` spikes).
+    stride, padding
+        Convolution stride and zero padding, pixels (conv only).
+    pool
+        Max-pool kernel and stride applied to this layer's spikes before they
+        leave the core (earliest spike of each pool); 1 means no pooling.
+    """
+
+    name: str
+    kind: Literal["conv", "linear"]
+    weight: np.ndarray
+    in_shape: Shape
+    stride: int = 1
+    padding: int = 0
+    pool: int = 1
+
+    def __post_init__(self) -> None:
+        expected_ndim = 4 if self.kind == "conv" else 2
+        if self.weight.ndim != expected_ndim:
+            raise ModelError(
+                f"layer {self.name}: {self.kind} weight must have {expected_ndim} dimensions, "
+                f"got shape {tuple(self.weight.shape)}",
+                layer=self.name, got=tuple(self.weight.shape),
+            )
+        fan_in_ch = self.weight.shape[1]
+        have = self.in_shape[0] if self.kind == "conv" else int(np.prod(self.in_shape))
+        if fan_in_ch != have:
+            raise ModelError(
+                f"layer {self.name}: weight expects {fan_in_ch} inputs, previous layer gives "
+                f"{have} (input shape {self.in_shape}, weight shape {tuple(self.weight.shape)})",
+                layer=self.name, expected=have, got=fan_in_ch,
+            )
+        if any(d < 1 for d in self.out_shape):
+            raise ModelError(
+                f"layer {self.name}: output shape {self.out_shape} is empty "
+                f"(input {self.in_shape} too small for kernel/stride/pool)",
+                layer=self.name,
+            )
+
+    # -- shapes -------------------------------------------------------------------------
+    @property
+    def kernel(self) -> int:
+        """Kernel side, pixels (1 for linear)."""
+        return int(self.weight.shape[-1]) if self.kind == "conv" else 1
+
+    @property
+    def out_shape(self) -> Shape:
+        """Shape of this layer's neurons (before pooling)."""
+        if self.kind == "linear":
+            return (int(self.weight.shape[0]),)
+        _, h, w = self.in_shape
+        k, s, p = self.kernel, self.stride, self.padding
+        return (int(self.weight.shape[0]), (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1)
+
+    @property
+    def spike_shape(self) -> Shape:
+        """Shape of the spikes that leave the core (after pooling)."""
+        if self.kind == "linear" or self.pool == 1:
+            return self.out_shape
+        c, h, w = self.out_shape
+        return (c, h // self.pool, w // self.pool)
+
+    @property
+    def n_neurons(self) -> int:
+        """Neurons of this layer (before pooling)."""
+        return int(np.prod(self.out_shape))
+
+    @property
+    def channels(self) -> int:
+        """Feature dimension: output channels (conv) or neurons (linear)."""
+        return int(self.weight.shape[0])
+
+    @property
+    def fan_in(self) -> int:
+        """Synapses per neuron: ``C_in * k * k`` (conv) or ``N_in`` (linear)."""
+        return int(np.prod(self.weight.shape[1:]))
+
+    @property
+    def synapses(self) -> int:
+        """Synaptic connections of the whole layer (padding excluded)."""
+        if self.kind == "linear":
+            return int(self.weight.size)
+        return int(self.channels * self.fan_out_map().sum())
+
+    def fan_out_map(self) -> np.ndarray:
+        """Per input spatial position, how many output positions it reaches.
+
+        Returns an ``(H_in, W_in)`` int64 array; multiply by ``C_out`` for the
+        number of postsynaptic neurons of one input spike (conv only).
+        """
+        _, h, w = self.in_shape
+        _, ho, wo = self.out_shape
+        k, s, p = self.kernel, self.stride, self.padding
+        rows = _cover_counts(h, ho, k, s, p)
+        cols = _cover_counts(w, wo, k, s, p)
+        return np.outer(rows, cols).astype(np.int64)
+
+    def with_weight(self, weight: np.ndarray) -> Layer:
+        """A copy of this layer with other weights of the same shape."""
+        if weight.shape != self.weight.shape:
+            raise ModelError(
+                f"layer {self.name}: new weight shape {weight.shape} != {self.weight.shape}",
+                layer=self.name,
+            )
+        return replace(self, weight=weight.astype(np.float32, copy=False))
+
+
+def _cover_counts(n_in: int, n_out: int, k: int, s: int, p: int) -> np.ndarray:
+    """For each input index, the number of output windows that cover it (1-D)."""
+    counts = np.zeros(n_in, dtype=np.int64)
+    for o in range(n_out):
+        lo = max(o * s - p, 0)
+        hi = min(o * s - p + k, n_in)
+        if hi > lo:
+            counts[lo:hi] += 1
+    return counts
+
+
+@dataclass(frozen=True, eq=False)
+class LayerGraph:
+    """A feed-forward TTFS network: input description plus weight layers.
+
+    Attributes
+    ----------
+    input_shape
+        ``(C, H, W)`` of one input frame.
+    layers
+        Weight layers 1..L in order; the last one is the output (readout) layer.
+    spec
+        The architecture spec string this graph was built from (see
+        :mod:`canmore_sim.mapper.spec`), for reports and checkpoints.
+    tw
+        Spike-window length Tw in model time units (papers/004, Eq. 5).
+    input_scale
+        ``a_max`` of Eq. 1: input intensity that spikes at the window start.
+    meta
+        Free-form provenance (data set, accuracy, source file, weight bits).
+    """
+
+    input_shape: Shape
+    layers: tuple[Layer, ...]
+    spec: str = ""
+    tw: float = 1.0
+    input_scale: float = 1.0
+    meta: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.layers:
+            raise ModelError("the network has no weight layers")
+        if self.layers[-1].pool != 1:
+            raise ModelError("the output layer cannot be followed by pooling",
+                             layer=self.layers[-1].name)
+
+    @property
+    def n_classes(self) -> int:
+        return self.layers[-1].channels
+
+    @property
+    def depth(self) -> int:
+        """L, the number of weight layers."""
+        return len(self.layers)
+
+    def with_layers(self, layers: tuple[Layer, ...], **meta: object) -> LayerGraph:
+        """A copy with other layers (same shapes) and extra provenance."""
+        return replace(self, layers=layers, meta={**self.meta, **meta})

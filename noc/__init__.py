@@ -1,0 +1,1 @@
+"""canmore_sim.noc"""

@@ -1,0 +1,76 @@
+"""Traffic: the packets one frame sends over the mesh, as columnar arrays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Traffic"]
+
+
+@dataclass(frozen=True, eq=False)
+class Traffic:
+    """Packets to replay through the network-on-chip (one row per (spike, destination)).
+
+    Under unicast every row is its own packet. Under multicast the rows that
+    share a ``spike`` id form one packet, copied at routers along the XY tree.
+    Rows are sorted by ``time_ns`` then ``spike`` (stable), so replays are
+    deterministic.
+
+    Attributes
+    ----------
+    width, height
+        Mesh size in routers; router ``r`` sits at ``x = r % width``, ``y = r // width``.
+    time_ns
+        float64, when the spike is ready for injection at its source, ns.
+    src, dst
+        int32 router indices of the source core (or of the I/O router for input
+        spikes) and the destination core.
+    spike
+        int64 id of the spike (unique within the frame).
+    layer
+        int16 layer that emitted the spike (0 = input frame through the I/O port).
+    deadline_ns
+        float64, end of the consuming layer's integration window, ns; a packet
+        delivered after it is *late*.
+    multicast
+        Whether rows sharing a spike id travel as one multicast packet.
+    """
+
+    width: int
+    height: int
+    time_ns: np.ndarray
+    src: np.ndarray
+    dst: np.ndarray
+    spike: np.ndarray
+    layer: np.ndarray
+    deadline_ns: np.ndarray
+    multicast: bool = False
+
+    def __post_init__(self) -> None:
+        n = len(self.time_ns)
+        for name in ("src", "dst", "spike", "layer", "deadline_ns"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"Traffic column {name} has the wrong length")
+
+    def __len__(self) -> int:
+        return len(self.time_ns)
+
+    @property
+    def n_routers(self) -> int:
+        return self.width * self.height
+
+    def manhattan(self) -> np.ndarray:
+        """Manhattan distance of every row, in hops (int64)."""
+        w = self.width
+        return (np.abs(self.src % w - self.dst % w) + np.abs(self.src // w - self.dst // w)).astype(
+            np.int64
+        )
+
+    @classmethod
+    def empty(cls, width: int, height: int, multicast: bool = False) -> Traffic:
+        z = np.zeros(0)
+        zi = np.zeros(0, dtype=np.int32)
+        return cls(width, height, z, zi, zi, np.zeros(0, dtype=np.int64),
+                   np.zeros(0, dtype=np.int16), z, multicast)
