@@ -1,0 +1,141 @@
+"""The project's own self-describing checkpoint, and safe model loading.
+
+A canmore-sim checkpoint is a plain dictionary readable with
+``torch.load(..., weights_only=True)`` (no code is ever executed on load)::
+
+    {"format": "canmore-sim-checkpoint", "version": 1,
+     "spec": "32x32x1:16C3-P2-32C3-P2-64C3-P2-10F",
+     "weights": [Tensor, ...],            # one per weight layer, float32
+     "names": ["conv1", ...],
+     "neuron": {"model": "dta-ttfs", "tw": 1.0},
+     "input": {"scale": 1.0, "dataset": "digits-32x32"},
+     "meta": {"accuracy": 0.97, "seed": 0, ...}}
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from canmore_sim.errors import ModelError
+from canmore_sim.mapper.graph import LayerGraph
+from canmore_sim.mapper.spec import graph_from_spec
+
+__all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "read_model_file"]
+
+FORMAT = "canmore-sim-checkpoint"
+VERSION = 1
+
+
+def save_checkpoint(graph: LayerGraph, path: str | Path, **meta: Any) -> Path:
+    """Write ``graph`` as a self-describing checkpoint, atomically.
+
+    Parameters
+    ----------
+    graph
+        The network (its spec string must be set).
+    path
+        Destination file (``.pt``).
+    **meta
+        Extra provenance stored under ``"meta"`` (accuracy, data set, seed...):
+        plain numbers, strings, lists and dicts only.
+    """
+    if not graph.spec:
+        raise ModelError("cannot save a network without an architecture spec string")
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "spec": graph.spec,
+        "weights": [torch.from_numpy(np.ascontiguousarray(layer.weight)) for layer in graph.layers],
+        "names": [layer.name for layer in graph.layers],
+        "neuron": {"model": "dta-ttfs", "tw": float(graph.tw)},
+        "input": {"scale": float(graph.input_scale)},
+        "meta": {**{k: v for k, v in graph.meta.items() if _plain(v)}, **meta},
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def _plain(value: object) -> bool:
+    return isinstance(value, (str, int, float, bool, type(None), list, tuple, dict))
+
+
+def read_model_file(path: str | Path) -> Any:
+    """``torch.load`` a model file safely (``weights_only=True``).
+
+    Raises
+    ------
+    ModelError
+        Missing file, not a PyTorch file, or a file that needs code execution to
+        load (a pickled module): the message says so; nothing from the file runs.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ModelError(f"model file not found: {path}", path=str(path))
+    if not path.is_file():
+        raise ModelError(f"model path is not a file: {path}", path=str(path))
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        if "weights_only" in str(exc) or "Unsupported global" in str(exc):
+            raise ModelError(
+                f"{path}: the file holds pickled Python objects (e.g. a whole nn.Module) that "
+                "could run code when loaded; refused (weights-only loading)",
+                path=str(path),
+            ) from None
+        raise ModelError(f"{path}: not a PyTorch checkpoint ({first})", path=str(path)) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{path}: not a PyTorch checkpoint ({first})", path=str(path)) from None
+
+
+def load_checkpoint(path: str | Path) -> LayerGraph:
+    """Load a canmore-sim checkpoint into a :class:`LayerGraph`.
+
+    Raises
+    ------
+    ModelError
+        If the file is missing, unreadable, unsafe, or not in this format.
+    """
+    payload = read_model_file(path)
+    return graph_from_payload(payload, str(path))
+
+
+def graph_from_payload(payload: Any, source: str) -> LayerGraph:
+    """Build the graph from an already loaded checkpoint dictionary."""
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ModelError(f"{source}: not a canmore-sim checkpoint (no 'format': '{FORMAT}' key)",
+                         path=source)
+    if payload.get("version") != VERSION:
+        raise ModelError(f"{source}: checkpoint version {payload.get('version')!r} is not "
+                         f"supported (expected {VERSION})", path=source)
+    try:
+        spec = str(payload["spec"])
+        weights = [np.asarray(w.detach().cpu().numpy() if torch.is_tensor(w) else w,
+                              dtype=np.float32) for w in payload["weights"]]
+        names = [str(n) for n in payload.get("names", [])] or None
+        tw = float(payload.get("neuron", {}).get("tw", 1.0))
+        scale = float(payload.get("input", {}).get("scale", 1.0))
+        meta = dict(payload.get("meta", {}))
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise ModelError(f"{source}: malformed canmore-sim checkpoint ({exc})",
+                         path=source) from None
+    meta.setdefault("source", source)
+    return graph_from_spec(spec, weights, tw=tw, input_scale=scale, names=names, meta=meta)
