@@ -121,7 +121,7 @@ class Layer:
         """Synaptic connections of the whole layer (padding excluded)."""
         if self.kind == "linear":
             return int(self.weight.size)
-        return int(self.channels * self.fan_out_map().sum())
+        return int(self.channels * self.in_shape[0] * self.fan_out_map().sum())
 
     def fan_out_map(self) -> np.ndarray:
         """Per input spatial position, how many output positions it reaches.

@@ -1,0 +1,152 @@
+"""Command-line interface: ``canmore-sim map``.
+
+The CLI composes the stages (load, run, map, simulate, price, report) and is
+the only place that prints or exits. Every expected failure is a
+:class:`~canmore_sim.errors.CanmoreError`, rendered as one line on stderr with
+a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from canmore_sim import __version__
+from canmore_sim.config import ArchConfig, default_config, load_config, with_overrides
+from canmore_sim.errors import CanmoreError, DataError
+from canmore_sim.mapper.graph import LayerGraph
+
+__all__ = ["main"]
+
+DEFAULT_MODEL = "dta_digits.pt"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``canmore-sim``."""
+    parser = argparse.ArgumentParser(
+        prog="canmore-sim",
+        description="What a trained TTFS spiking network costs on an asynchronous "
+                    "many-core neuromorphic chip.",
+    )
+    parser.add_argument("--version", action="version", version=f"canmore-sim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = sub.add_parser("map", help="map a network onto the chip, simulate frames, report costs")
+    p.add_argument("--model", default=None,
+                   help="model checkpoint (default: the bundled DTA-TTFS digits network)")
+    p.add_argument("--config", default=None, help="architecture YAML (default: bundled default)")
+    p.add_argument("--mesh", default=None, help="mesh size WxH, e.g. 8x8 (overrides the config)")
+    p.add_argument("--frames", type=int, default=None, help="input frames to simulate")
+    p.add_argument("--seed", type=int, default=None, help="seed for frame selection")
+    p.add_argument("--placement", default=None, help="placement strategy (e.g. row-major)")
+    p.add_argument("--out", default="canmore-out", help="folder for report files")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``canmore-sim`` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "map":
+            return _cmd_map(args)
+    except CanmoreError as exc:
+        print(f"canmore-sim: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("canmore-sim: interrupted", file=sys.stderr)
+        return 130
+    return 2
+
+
+def _cmd_map(args: argparse.Namespace) -> int:
+    from canmore_sim.pipeline import run
+    from canmore_sim.report import render_table, summarize, write_json
+
+    config = _resolve_config(args)
+    graph = _load_model(args.model)
+    frames, labels, ids = _default_frames(graph, config.run.frames, config.run.seed)
+    progress = _ProgressBar(sys.stderr, enabled=not args.quiet and sys.stderr.isatty())
+    started = time.perf_counter()
+    result = run(graph, frames, labels, config, frame_ids=ids, progress=progress)
+    progress.close()
+    summary = summarize(result)
+    summary["wall_s"] = round(time.perf_counter() - started, 3)
+    out = Path(args.out)
+    path = write_json(summary, out / "report.json")
+    print(render_table(summary))
+    print(f"\nwrote {path}")
+    return 0
+
+
+def _resolve_config(args: argparse.Namespace) -> ArchConfig:
+    config = load_config(args.config) if args.config else default_config()
+    overrides: dict[str, Any] = {}
+    if args.mesh is not None:
+        overrides["mesh"] = args.mesh
+    if args.frames is not None:
+        overrides["run.frames"] = args.frames
+    if args.seed is not None:
+        overrides["run.seed"] = args.seed
+    if args.placement is not None:
+        overrides["run.placement"] = args.placement
+    return with_overrides(config, overrides) if overrides else config
+
+
+def _load_model(path: str | None) -> LayerGraph:
+    from canmore_sim.mapper.checkpoint import load_checkpoint
+
+    if path is not None:
+        return load_checkpoint(path)
+    ref = resources.files("canmore_sim").joinpath(f"models/{DEFAULT_MODEL}")
+    with resources.as_file(ref) as bundled:
+        graph = load_checkpoint(bundled)
+    return graph.with_layers(graph.layers, source=f"bundled:{DEFAULT_MODEL}")
+
+
+def _default_frames(
+    graph: LayerGraph, n_frames: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Held-out digits frames at the network's input size, chosen by ``seed``."""
+    from canmore_sim.datasets.digits import load_digits_frames
+
+    shape = graph.input_shape
+    if len(shape) != 3 or shape[0] != 1 or shape[1] != shape[2]:
+        raise DataError(f"the bundled digits frames are 1xNxN images, but the model expects "
+                        f"input shape {shape}")
+    frames, labels = load_digits_frames("test", size=shape[1])
+    order = np.random.default_rng(seed).permutation(len(frames))[:n_frames]
+    return frames[order], labels[order], order
+
+
+class _ProgressBar:
+    """A one-line progress bar on a terminal: frames simulated and ETA."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self.stream, self.enabled = stream, enabled
+        self.start = time.perf_counter()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.start
+        eta = elapsed / done * (total - done) if done else 0.0
+        filled = int(30 * done / total)
+        self.stream.write(f"\rsimulating frames [{'#' * filled}{'.' * (30 - filled)}] "
+                          f"{done}/{total}  ETA {eta:5.1f} s")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

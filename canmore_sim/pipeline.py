@@ -1,0 +1,187 @@
+"""Compose the stages: network + frames + architecture -> per-frame results.
+
+This module only wires the stages together (DESIGN.md, "Data flow"); each
+stage lives in its own package and is a plain function over plain data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from canmore_sim.config import ArchConfig
+from canmore_sim.cores.neuron import run_network
+from canmore_sim.cores.stats import CoreStats, count_sops
+from canmore_sim.cores.trace import SpikeTrace
+from canmore_sim.energy import EnergyBreakdown, EnergyPreset, load_preset, price_frames
+from canmore_sim.errors import DataError
+from canmore_sim.mapper.connectivity import LayerLinks, layer_links
+from canmore_sim.mapper.graph import LayerGraph
+from canmore_sim.mapper.partition import partition
+from canmore_sim.mapper.placement import Mapping, place
+from canmore_sim.mapper.quantize import quantize_graph
+from canmore_sim.noc import get_engine
+from canmore_sim.noc.build import build_traffic
+from canmore_sim.noc.stats import NocStats
+
+__all__ = ["FrameNoc", "RunResult", "run"]
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, eq=False)
+class FrameNoc:
+    """Per-frame NoC figures (columnar: one entry per frame).
+
+    Attributes
+    ----------
+    packets, hops
+        int64: packets (rows) and router-to-router hops (energy-relevant link traversals).
+    hops_per_layer
+        int64 ``(n_frames, L)``: hops of the spikes of source layer ``l`` in column ``l``.
+    latency_mean_ns, latency_max_ns
+        float64: per-packet latency statistics, ns.
+    wait_ns
+        float64: total waiting beyond zero-load, ns.
+    late
+        int64: packets delivered after their consumer's integration window closed.
+    end_ns
+        float64: last delivery of the frame, ns.
+    link_flits, router_wait_ns
+        ``(n_routers, 5)`` summed over frames: flits out of each port, waiting per input port.
+    """
+
+    packets: np.ndarray
+    hops: np.ndarray
+    hops_per_layer: np.ndarray
+    latency_mean_ns: np.ndarray
+    latency_max_ns: np.ndarray
+    wait_ns: np.ndarray
+    late: np.ndarray
+    end_ns: np.ndarray
+    link_flits: np.ndarray
+    router_wait_ns: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class RunResult:
+    """Everything one run produced, ready to report."""
+
+    config: ArchConfig
+    graph: LayerGraph
+    quantized: LayerGraph
+    mapping: Mapping
+    trace: SpikeTrace
+    float_predictions: np.ndarray
+    cores: CoreStats
+    noc: FrameNoc
+    energy: EnergyBreakdown
+    energy_preset: EnergyPreset
+    frame_latency_ns: np.ndarray
+    frame_ids: np.ndarray
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def n_frames(self) -> int:
+        return self.trace.n_frames
+
+    @property
+    def spikes(self) -> np.ndarray:
+        """Spikes that travel (input spikes + pooled hidden spikes) per frame."""
+        return np.sum([s.counts(self.n_frames) for s in self.trace.layers], axis=0)
+
+
+def run(
+    graph: LayerGraph,
+    frames: np.ndarray,
+    labels: np.ndarray | None,
+    config: ArchConfig,
+    *,
+    frame_ids: np.ndarray | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Map ``graph`` onto the chip of ``config`` and simulate ``frames``.
+
+    Parameters
+    ----------
+    graph
+        The trained network (float weights).
+    frames
+        float ``(N, C, H, W)`` input intensities.
+    labels
+        int ``(N,)`` true classes, or None.
+    config
+        Architecture and run settings.
+    frame_ids
+        Identity of each frame in its data set (for reports); defaults to 0..N-1.
+    progress
+        Called as ``progress(done, total)`` after each simulated frame.
+    """
+    if frames.ndim != 4 or len(frames) == 0:
+        raise DataError(f"frames must be a non-empty (N, C, H, W) array, got shape {frames.shape}")
+    engine = get_engine(config.run.engine)
+    preset = load_preset(config.run.energy)
+    quantized = quantize_graph(graph, config.core.weight_bits)
+    mapping = place(partition(quantized, config.core), config.mesh.width, config.mesh.height,
+                    config.run.placement)
+    float_trace = run_network(graph, frames, labels)
+    trace = run_network(quantized, frames, labels)
+    links = [layer_links(quantized, mapping.groups, l) for l in range(quantized.depth)]
+    cores = count_sops(trace, mapping, links)
+    noc = _simulate_frames(trace, mapping, links, config, engine, progress)
+    energy = price_frames(preset, {"sops": cores.sops_per_frame, "hops": noc.hops,
+                                   "spikes": trace.neuron_spikes.sum(axis=1)})
+    window_end = (quantized.depth + 1) * config.neuron.window_ns
+    return RunResult(
+        config=config, graph=graph, quantized=quantized, mapping=mapping, trace=trace,
+        float_predictions=float_trace.predictions, cores=cores, noc=noc, energy=energy,
+        energy_preset=preset, frame_latency_ns=np.maximum(noc.end_ns, window_end),
+        frame_ids=np.arange(len(frames)) if frame_ids is None else np.asarray(frame_ids),
+    )
+
+
+def _simulate_frames(
+    trace: SpikeTrace,
+    mapping: Mapping,
+    links: list[LayerLinks],
+    config: ArchConfig,
+    engine: Callable[..., NocStats],
+    progress: Progress | None,
+) -> FrameNoc:
+    n, depth = trace.n_frames, len(links)
+    n_routers = mapping.width * mapping.height
+    cols: dict[str, list[float]] = {k: [] for k in
+                                    ("packets", "hops", "lat_mean", "lat_max", "wait", "late", "end")}
+    hops_per_layer = np.zeros((n, depth), dtype=np.int64)
+    link_flits = np.zeros((n_routers, 5), dtype=np.int64)
+    router_wait = np.zeros((n_routers, 5), dtype=np.float64)
+    for f in range(n):
+        traffic = build_traffic(trace, f, mapping, links, config)
+        stats = engine(traffic, config)
+        latency = stats.latency_ns
+        cols["packets"].append(len(traffic))
+        cols["hops"].append(stats.link_hops)
+        cols["lat_mean"].append(float(latency.mean()) if len(latency) else 0.0)
+        cols["lat_max"].append(float(latency.max()) if len(latency) else 0.0)
+        cols["wait"].append(stats.total_wait_ns)
+        cols["late"].append(int(stats.late.sum()))
+        cols["end"].append(stats.end_ns)
+        hops_per_layer[f] = np.bincount(traffic.layer, weights=stats.hops, minlength=depth)[:depth]
+        link_flits += stats.link_flits
+        router_wait += stats.wait_ns
+        if progress is not None:
+            progress(f + 1, n)
+    return FrameNoc(
+        packets=np.asarray(cols["packets"], dtype=np.int64),
+        hops=np.asarray(cols["hops"], dtype=np.int64),
+        hops_per_layer=hops_per_layer,
+        latency_mean_ns=np.asarray(cols["lat_mean"]),
+        latency_max_ns=np.asarray(cols["lat_max"]),
+        wait_ns=np.asarray(cols["wait"]),
+        late=np.asarray(cols["late"], dtype=np.int64),
+        end_ns=np.asarray(cols["end"]),
+        link_flits=link_flits,
+        router_wait_ns=router_wait,
+    )

@@ -1,0 +1,185 @@
+"""Reports: a plain summary of a run, rendered as a terminal table and a JSON file.
+
+:func:`summarize` turns a :class:`~canmore_sim.pipeline.RunResult` into plain
+Python data (numbers, lists, strings); :func:`render_table` formats it for a
+terminal (the library never prints: the CLI does); :func:`write_json` writes
+it atomically.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from canmore_sim import __version__
+from canmore_sim.atomic import atomic_write_text
+from canmore_sim.pipeline import RunResult
+
+__all__ = ["summarize", "render_table", "write_json"]
+
+#: Per-frame columns of the report, in table order: (key, header, format).
+FRAME_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("spikes", "spikes", "{:,.0f}"),
+    ("sops", "SOPs", "{:,.0f}"),
+    ("packets", "packets", "{:,.0f}"),
+    ("hops", "hops", "{:,.0f}"),
+    ("latency_mean_ns", "pkt lat ns", "{:,.1f}"),
+    ("wait_ns", "wait ns", "{:,.0f}"),
+    ("late", "late", "{:,.0f}"),
+    ("frame_latency_ns", "frame ns", "{:,.0f}"),
+    ("energy_sop_uj", "E_sop uJ", "{:,.3f}"),
+    ("energy_hop_uj", "E_hop uJ", "{:,.3f}"),
+    ("energy_static_uj", "E_stat uJ", "{:,.3f}"),
+    ("energy_total_uj", "E uJ", "{:,.3f}"),
+)
+
+
+def summarize(result: RunResult) -> dict[str, Any]:
+    """All numbers of a run as plain data (the content of report.json)."""
+    frames = _frame_columns(result)
+    trace = result.trace
+    known = trace.labels >= 0
+    acc_q = trace.accuracy()
+    acc_f = (float(np.mean(result.float_predictions[known] == trace.labels[known]))
+             if known.any() else None)
+    graph = result.quantized
+    return {
+        "tool": {"name": "canmore-sim", "version": __version__},
+        "model": {
+            "spec": graph.spec,
+            "source": str(graph.meta.get("source", "")),
+            "meta": {k: v for k, v in result.graph.meta.items() if _jsonable(v)},
+            "neuron": result.config.neuron.model,
+            "weight_bits": result.config.core.weight_bits,
+        },
+        "config": result.config.model_dump(mode="json"),
+        "energy_model": {"preset": result.energy_preset.name,
+                         "model": result.energy_preset.model,
+                         "source": result.energy_preset.source,
+                         "params": result.energy_preset.params},
+        "accuracy": {"float": acc_f, "quantized": acc_q,
+                     "prediction_changed": float(np.mean(
+                         result.float_predictions != trace.predictions))},
+        "mapping": _mapping_summary(result),
+        "frames": frames,
+        "mean": {k: float(np.mean(v)) for k, v in frames.items() if k != "frame"},
+        "std": {k: float(np.std(v)) for k, v in frames.items() if k != "frame"},
+        "layers": _layer_rows(result),
+    }
+
+
+def _frame_columns(result: RunResult) -> dict[str, list[Any]]:
+    noc = result.noc
+    cols: dict[str, np.ndarray] = {
+        "frame": result.frame_ids,
+        "label": result.trace.labels,
+        "prediction": result.trace.predictions,
+        "spikes": result.spikes,
+        "neuron_spikes": result.trace.neuron_spikes.sum(axis=1),
+        "sops": result.cores.sops_per_frame,
+        "packets": noc.packets,
+        "hops": noc.hops,
+        "latency_mean_ns": noc.latency_mean_ns,
+        "latency_max_ns": noc.latency_max_ns,
+        "wait_ns": noc.wait_ns,
+        "late": noc.late,
+        "frame_latency_ns": result.frame_latency_ns,
+    }
+    for term, values in result.energy.terms.items():
+        cols[f"energy_{term}_uj"] = values
+    cols["energy_total_uj"] = result.energy.total_uj
+    return {k: np.asarray(v).tolist() for k, v in cols.items()}
+
+
+def _mapping_summary(result: RunResult) -> dict[str, Any]:
+    m = result.mapping
+    return {"cores": m.n_cores, "mesh": f"{m.width}x{m.height}", "chips": 1,
+            "placement": m.strategy,
+            "cores_per_layer": np.bincount(m.groups.layer)[1:].tolist(),
+            "core_xy": np.stack([m.x, m.y], axis=1).tolist()}
+
+
+def _layer_rows(result: RunResult) -> list[dict[str, Any]]:
+    g, groups = result.quantized, result.mapping.groups
+    rows = []
+    for l, layer in enumerate(g.layers, start=1):
+        spikes_out = (result.trace.layers[l].counts(result.n_frames).mean()
+                      if l < len(result.trace.layers) else 0.0)
+        rows.append({
+            "layer": l, "name": layer.name, "kind": layer.kind,
+            "shape": list(layer.out_shape), "neurons": layer.n_neurons,
+            "synapses": layer.synapses, "cores": int(np.sum(groups.layer == l)),
+            "weight_kib": float(groups.weight_bits[groups.layer == l].sum() / 8192),
+            "neuron_spikes": float(result.trace.neuron_spikes[:, l].mean()),
+            "spikes_out": float(spikes_out),
+            "sops": float(result.cores.sops_per_layer[:, l - 1].mean()),
+            "hops_in": float(result.noc.hops_per_layer[:, l - 1].mean()),
+        })
+    return rows
+
+
+def _jsonable(value: object) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def render_table(summary: dict[str, Any], *, max_frames: int = 20) -> str:
+    """Format a summary as a fixed-width terminal report (per frame, mean, per layer)."""
+    frames = summary["frames"]
+    header = ["frame"] + [h for _, h, _ in FRAME_COLUMNS]
+    rows = []
+    for i in range(min(len(frames["frame"]), max_frames)):
+        rows.append([str(frames["frame"][i])] + [fmt.format(frames[k][i])
+                                                for k, _, fmt in FRAME_COLUMNS])
+    rows.append(["mean"] + [fmt.format(summary["mean"][k]) for k, _, fmt in FRAME_COLUMNS])
+    rows.append(["std"] + [fmt.format(summary["std"][k]) for k, _, fmt in FRAME_COLUMNS])
+    lines = [_title(summary), "", *_grid(header, rows), "", *_layer_table(summary["layers"])]
+    lines += ["", _energy_line(summary)]
+    return "\n".join(lines)
+
+
+def _title(summary: dict[str, Any]) -> str:
+    m, acc = summary["mapping"], summary["accuracy"]
+    acc_text = ("" if acc["quantized"] is None else
+                f"; accuracy float {acc['float']:.3f}, {summary['model']['weight_bits']}-bit "
+                f"{acc['quantized']:.3f} ({acc['prediction_changed']:.1%} of predictions changed)")
+    return (f"{summary['model']['spec']} on {m['mesh']} mesh: {m['cores']} cores, "
+            f"placement {m['placement']}, {len(summary['frames']['frame'])} frames{acc_text}")
+
+
+def _layer_table(layers: list[dict[str, Any]]) -> list[str]:
+    header = ["layer", "shape", "neurons", "cores", "weights KiB", "fired", "spikes out",
+              "SOPs in", "hops in"]
+    rows = [[f"{r['layer']} {r['name']}", "x".join(map(str, r["shape"])), f"{r['neurons']:,}",
+             str(r["cores"]), f"{r['weight_kib']:.1f}", f"{r['neuron_spikes']:,.0f}",
+             f"{r['spikes_out']:,.0f}", f"{r['sops']:,.0f}", f"{r['hops_in']:,.0f}"]
+            for r in layers]
+    return _grid(header, rows)
+
+
+def _energy_line(summary: dict[str, Any]) -> str:
+    e = summary["energy_model"]
+    mean = summary["mean"]
+    terms = [k for k in mean if k.startswith("energy_") and k != "energy_total_uj"]
+    total = mean["energy_total_uj"] or 1.0
+    parts = ", ".join(f"{k[7:-3]} {mean[k]:.3f} uJ ({mean[k] / total:.0%})" for k in terms)
+    return f"energy ({e['preset']}, {e['source']}): {mean['energy_total_uj']:.3f} uJ/frame = {parts}"
+
+
+def _grid(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.rjust(w) if i else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+    return [line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
+
+
+def write_json(summary: dict[str, Any], path: str | Path) -> Path:
+    """Write the summary as indented JSON, atomically."""
+    return atomic_write_text(path, json.dumps(summary, indent=2, sort_keys=False) + "\n")

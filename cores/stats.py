@@ -1,0 +1,74 @@
+"""CoreStats: synaptic operations counted per core, frame and layer.
+
+An SOP is one synaptic accumulate: one incoming spike at one postsynaptic
+neuron (papers/004 Eq. 12: the paper's "Spikes 71M" for VGG16 is this count).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from canmore_sim.cores.trace import SpikeTrace
+from canmore_sim.mapper.connectivity import LayerLinks
+from canmore_sim.mapper.placement import Mapping
+
+__all__ = ["CoreStats", "count_sops"]
+
+
+@dataclass(frozen=True, eq=False)
+class CoreStats:
+    """Event counts of the cores (count first, price later).
+
+    Attributes
+    ----------
+    sops
+        int64 ``(n_frames, n_cores)``: synaptic operations on each core.
+    spikes_in
+        int64 ``(n_frames, n_cores)``: spikes that arrived at each core.
+    sops_per_layer
+        int64 ``(n_frames, L)``: SOPs of weight layer ``l`` in column ``l - 1``.
+    weight_bits
+        int64 ``(n_cores,)``: weight memory used by each core, bits.
+    """
+
+    sops: np.ndarray
+    spikes_in: np.ndarray
+    sops_per_layer: np.ndarray
+    weight_bits: np.ndarray
+
+    @property
+    def sops_per_frame(self) -> np.ndarray:
+        return self.sops.sum(axis=1)
+
+
+def count_sops(trace: SpikeTrace, mapping: Mapping, links: list[LayerLinks]) -> CoreStats:
+    """Count SOPs and arriving spikes per core for every frame of ``trace``.
+
+    Parameters
+    ----------
+    trace
+        Spikes of every frame and layer.
+    mapping
+        Cores and their placement.
+    links
+        ``links[l]`` is the connectivity of the spikes of layer ``l``
+        (:func:`canmore_sim.mapper.connectivity.layer_links`), for ``l = 0..L-1``.
+    """
+    if len(links) != len(trace.layers):
+        raise ValueError(f"need links for {len(trace.layers)} source layers, got {len(links)}")
+    n_frames, n_cores = trace.n_frames, mapping.n_cores
+    sops = np.zeros((n_frames, n_cores), dtype=np.int64)
+    spikes_in = np.zeros((n_frames, n_cores), dtype=np.int64)
+    per_layer = np.zeros((n_frames, len(links)), dtype=np.int64)
+    for l, (spikes, link) in enumerate(zip(trace.layers, links, strict=True)):
+        counts = link.postsynaptic(spikes.neuron)  # (n_spikes, n_dst)
+        for j, core in enumerate(link.dst_cores):
+            sops[:, core] += np.bincount(spikes.frame, weights=counts[:, j],
+                                         minlength=n_frames).astype(np.int64)
+            spikes_in[:, core] += np.bincount(spikes.frame, weights=counts[:, j] > 0,
+                                              minlength=n_frames).astype(np.int64)
+        per_layer[:, l] = np.bincount(spikes.frame, weights=counts.sum(axis=1),
+                                      minlength=n_frames).astype(np.int64)
+    return CoreStats(sops, spikes_in, per_layer, mapping.groups.weight_bits.copy())

@@ -1,0 +1,62 @@
+"""Energy presets: YAML files under configs/energy/, each naming its model and source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from canmore_sim.errors import ConfigError
+
+__all__ = ["EnergyPreset", "load_preset", "preset_names"]
+
+
+@dataclass(frozen=True)
+class EnergyPreset:
+    """A named set of energy coefficients.
+
+    Attributes
+    ----------
+    name
+        Preset name (the file stem), e.g. ``"canmore-22nm"``.
+    model
+        Energy model it feeds (a key of :data:`canmore_sim.energy.ENERGY_MODELS`).
+    source
+        Where the numbers come from.
+    params
+        The coefficients, keyed with units (``e_sop_pj``...).
+    """
+
+    name: str
+    model: str
+    source: str
+    params: dict[str, float]
+
+
+def preset_names() -> list[str]:
+    """Names of the bundled presets."""
+    folder = resources.files("canmore_sim.configs").joinpath("energy")
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_preset(name: str) -> EnergyPreset:
+    """Load a bundled preset by name.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown name (listing the valid ones) or a malformed preset file.
+    """
+    names = preset_names()
+    if name not in names:
+        raise ConfigError(f"unknown energy preset {name!r}; valid: {', '.join(names)}",
+                          key="run.energy", value=name)
+    ref = resources.files("canmore_sim.configs").joinpath(f"energy/{name}.yaml")
+    data: Any = yaml.safe_load(ref.read_text(encoding="utf-8"))
+    try:
+        params = {k: float(v) for k, v in data.items() if k not in ("model", "source")}
+        return EnergyPreset(name, str(data["model"]), str(data["source"]), params)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"energy preset {name!r} is malformed: {exc}", key="run.energy") from None
