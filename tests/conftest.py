@@ -1,0 +1,29 @@
+"""Shared fixtures: small real networks and configurations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from canmore_sim.config import ArchConfig, default_config
+from canmore_sim.mapper.graph import LayerGraph
+from canmore_sim.mapper.spec import graph_from_spec, weight_shapes
+
+SMALL_SPEC = "16x16x1:8C3-P2-16C3-P2-10F"
+
+
+def random_graph(spec: str = SMALL_SPEC, seed: int = 0, scale: float = 0.3) -> LayerGraph:
+    """A network of the given spec with seeded random weights (positive mean, so it fires)."""
+    rng = np.random.default_rng(seed)
+    weights = [rng.normal(0.05, scale, size=s).astype(np.float32) for s in weight_shapes(spec)]
+    return graph_from_spec(spec, weights)
+
+
+@pytest.fixture
+def small_graph() -> LayerGraph:
+    return random_graph()
+
+
+@pytest.fixture
+def config() -> ArchConfig:
+    return default_config()
