@@ -27,6 +27,7 @@ __all__ = [
     "ArchConfig",
     "CoreConfig",
     "MeshConfig",
+    "MultichipConfig",
     "NeuronConfig",
     "RouterConfig",
     "RunConfig",
@@ -95,6 +96,17 @@ class TrafficConfig(_Frozen):
     )
 
 
+class MultichipConfig(_Frozen):
+    """Several chips of ``mesh`` size tiled in a grid when the network needs more cores."""
+
+    overflow: Literal["tile", "error"] = Field(
+        "tile", description="tile more chips when the network does not fit one, or refuse"
+    )
+    interchip_link_delay_ns: float = Field(
+        20.0, ge=0, description="one link between routers of neighbouring chips, ns"
+    )
+
+
 class RunConfig(_Frozen):
     """What to simulate."""
 
@@ -113,6 +125,7 @@ class ArchConfig(_Frozen):
     router: RouterConfig = RouterConfig()
     neuron: NeuronConfig = NeuronConfig()
     traffic: TrafficConfig = TrafficConfig()
+    multichip: MultichipConfig = MultichipConfig()
     run: RunConfig = RunConfig()
 
     @field_validator("mesh", mode="before")

@@ -42,6 +42,8 @@ class NocStats:
         the number priced by the energy model.
     end_ns
         float64: time the last packet was delivered, ns (0 for an empty frame).
+    interchip_hops
+        int64, the part of ``link_hops`` that crossed a link between two chips.
     """
 
     hops: np.ndarray
@@ -54,6 +56,7 @@ class NocStats:
     max_occupancy: np.ndarray
     link_hops: int
     end_ns: float
+    interchip_hops: int = 0
 
     @property
     def latency_ns(self) -> np.ndarray:

@@ -36,6 +36,10 @@ class Traffic:
         delivered after it is *late*.
     multicast
         Whether rows sharing a spike id travel as one multicast packet.
+    chip_width, chip_height
+        Size of one chip in routers when the mesh tiles several chips (0: one
+        chip, the whole mesh). A link between routers of different chips is an
+        inter-chip link (its own delay and energy).
     """
 
     width: int
@@ -47,6 +51,8 @@ class Traffic:
     layer: np.ndarray
     deadline_ns: np.ndarray
     multicast: bool = False
+    chip_width: int = 0
+    chip_height: int = 0
 
     def __post_init__(self) -> None:
         n = len(self.time_ns)
