@@ -29,7 +29,7 @@ def _canmore_from_preset(preset: EnergyPreset, counts: dict[str, object]) -> Ene
         params = CanmoreParams(**preset.params)
     except TypeError as exc:
         raise ConfigError(f"energy preset {preset.name!r}: {exc}", key="run.energy") from None
-    return canmore_energy(counts["sops"], counts["hops"], params)  # type: ignore[arg-type]
+    return canmore_energy(counts["sops"], counts["hops"], params)
 
 
 #: Energy models by name: ``(preset, per-frame counts) -> EnergyBreakdown``.

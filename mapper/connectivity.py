@@ -128,7 +128,8 @@ def _source_lookup(
             lookup[lo:hi] = core
         else:
             # pooled rows held by the core: its output rows divided by the pool size
-            r_lo, r_hi = int(groups.row_lo[core]) // layer.pool, int(groups.row_hi[core]) // layer.pool
+            r_lo = int(groups.row_lo[core]) // layer.pool
+            r_hi = int(groups.row_hi[core]) // layer.pool
             lookup[lo:hi, r_lo:r_hi, :] = core
     if (lookup < 0).any():
         raise ValueError(f"layer {layer.name}: some spikes have no source core")

@@ -112,7 +112,7 @@ def _partition_layer(
     else:
         n_groups = channels
         bands = _row_bands(layer, max_neurons)
-    out = []
+    out: list[tuple[int, ...]] = []
     for chunk in np.array_split(np.arange(channels), n_groups):
         lo, hi = int(chunk[0]), int(chunk[-1]) + 1
         for r_lo, r_hi in bands:

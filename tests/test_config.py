@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from canmore_sim.config import default_config, load_config, parse_mesh, with_overrides
 from canmore_sim.errors import ConfigError
@@ -14,7 +15,7 @@ def test_default_config_loads() -> None:
 
 def test_config_is_frozen() -> None:
     cfg = default_config()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         cfg.mesh.width = 3  # type: ignore[misc]
 
 
