@@ -152,8 +152,8 @@ def _simulate_frames(
 ) -> FrameNoc:
     n, depth = trace.n_frames, len(links)
     n_routers = mapping.width * mapping.height
-    cols: dict[str, list[float]] = {k: [] for k in
-                                    ("packets", "hops", "lat_mean", "lat_max", "wait", "late", "end")}
+    names = ("packets", "hops", "lat_mean", "lat_max", "wait", "late", "end")
+    cols: dict[str, list[float]] = {k: [] for k in names}
     hops_per_layer = np.zeros((n, depth), dtype=np.int64)
     link_flits = np.zeros((n_routers, 5), dtype=np.int64)
     router_wait = np.zeros((n_routers, 5), dtype=np.float64)

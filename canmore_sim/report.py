@@ -169,7 +169,8 @@ def _energy_line(summary: dict[str, Any]) -> str:
     terms = [k for k in mean if k.startswith("energy_") and k != "energy_total_uj"]
     total = mean["energy_total_uj"] or 1.0
     parts = ", ".join(f"{k[7:-3]} {mean[k]:.3f} uJ ({mean[k] / total:.0%})" for k in terms)
-    return f"energy ({e['preset']}, {e['source']}): {mean['energy_total_uj']:.3f} uJ/frame = {parts}"
+    total_text = f"{mean['energy_total_uj']:.3f} uJ/frame"
+    return f"energy ({e['preset']}, {e['source']}): {total_text} = {parts}"
 
 
 def _grid(header: list[str], rows: list[list[str]]) -> list[str]:
