@@ -83,7 +83,7 @@ class NeuronConfig(_Frozen):
     model: Literal["dta-ttfs"] = "dta-ttfs"
     tw: float = Field(1.0, gt=0, description="length of one layer's spike window, model time units")
     window_ns: float = Field(
-        100.0, gt=0, description="wall-clock length of one layer window on the chip, ns"
+        20000.0, gt=0, description="wall-clock length of one layer window on the chip, ns"
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -91,19 +92,25 @@ def read_model_file(path: str | Path) -> Any:
     if not path.is_file():
         raise ModelError(f"model path is not a file: {path}", path=str(path))
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        if "weights_only" in str(exc) or "Unsupported global" in str(exc):
+        with warnings.catch_warnings():  # torch warns about odd pickle protocols; errors say enough
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - the unpickler of an untrusted file may raise anything
+        if isinstance(exc, pickle.UnpicklingError) and zipfile.is_zipfile(path):
             raise ModelError(
-                f"{path}: the file holds pickled Python objects (e.g. a whole nn.Module) that "
-                "could run code when loaded; refused (weights-only loading)",
+                f"{path}: the checkpoint holds pickled Python objects (e.g. a whole nn.Module) "
+                "that could run code when loaded; refused by weights-only loading",
                 path=str(path),
             ) from None
-        raise ModelError(f"{path}: not a PyTorch checkpoint ({first})", path=str(path)) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"{path}: not a PyTorch checkpoint ({first})", path=str(path)) from None
+        raise ModelError(f"{path}: not a PyTorch checkpoint ({_first_line(exc)})",
+                         path=str(path)) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else ""
+    line = line if len(line) <= 120 else line[:117] + "..."
+    return f"{type(exc).__name__}: {line}" if line else type(exc).__name__
 
 
 def load_checkpoint(path: str | Path) -> LayerGraph:

@@ -1,1 +1,39 @@
-"""canmore_sim.noc"""
+"""canmore_sim.noc: spike traffic and the asynchronous mesh network-on-chip.
+
+NoC engines share one shape, ``simulate(traffic, config) -> NocStats``, and are
+chosen by name from :data:`ENGINES` (``run.engine`` in the YAML).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from canmore_sim.config import ArchConfig
+from canmore_sim.errors import ConfigError
+from canmore_sim.noc.engine import simulate, zero_load_ns
+from canmore_sim.noc.routing import ROUTINGS, get_routing
+from canmore_sim.noc.stats import PORTS, NocStats
+from canmore_sim.noc.traffic import Traffic
+
+__all__ = ["ENGINES", "PORTS", "ROUTINGS", "NocStats", "Traffic", "get_engine", "get_routing",
+           "simulate", "zero_load_ns"]
+
+Engine = Callable[[Traffic, ArchConfig], NocStats]
+
+#: NoC engines by name.
+ENGINES: dict[str, Engine] = {"simpy": simulate}
+
+
+def get_engine(name: str) -> Engine:
+    """The NoC engine called ``name``.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown name, listing the valid ones.
+    """
+    try:
+        return ENGINES[name]
+    except KeyError:
+        raise ConfigError(f"unknown NoC engine {name!r}; valid: {', '.join(sorted(ENGINES))}",
+                          key="run.engine", value=name) from None

@@ -3,9 +3,11 @@
 A spike of a neuron on core S must reach every core holding at least one of
 its postsynaptic neurons: one row per (spike, destination core). Input spikes
 enter through the I/O port at ``traffic.io_router``. Times scale from model
-units to ns by ``neuron.window_ns / neuron.tw``; a spike of layer ``l`` must be
-delivered before its consumer's integration window (= the window of layer
-``l``) closes at ``(l + 1) * window_ns``, or it is late.
+units to ns by ``neuron.window_ns / neuron.tw``. A spike of layer ``l`` feeds layer
+``l + 1``, which integrates until its own firing window closes at
+``(l + 2) * window_ns`` (after that it can no longer fire; for the output layer
+that is when the membrane readout is taken): a spike delivered later is *late*
+and is lost to the computation.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def build_traffic(
         src = np.where(src_core < 0, io_router, mapping.router[np.maximum(src_core, 0)])
         dst = mapping.router[link.dst_cores[col]]
         t_ns = time[row] * ns_per_unit
-        deadline = np.full(len(row), (l + 1) * config.neuron.window_ns)
+        deadline = np.full(len(row), (l + 2) * config.neuron.window_ns)
         parts.append((t_ns, src, dst, spike_base + row, np.full(len(row), l), deadline))
         spike_base += len(neuron)
     if not parts:

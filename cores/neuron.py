@@ -1,0 +1,234 @@
+"""The DTA-TTFS neuron: ReL-PSP kernel with a dynamic firing threshold (papers/004).
+
+Notation (papers/004): the encoded input is layer 0, weight layers are
+``l = 1..L``; layer ``l`` may fire only inside its window ``[l*Tw, (l+1)*Tw]``,
+where the threshold falls linearly from Tw to 0 (Eq. 5):
+
+    theta_l(t) = Tw*(l+1) - t.
+
+All inputs of layer ``l`` come from the previous window, so inside the window the
+ReL-PSP membrane potential (Eq. 2-3) is linear in t,
+
+    V_j(t) = sum_i w_ij (t - t_i) = t*W_j - S_j,   W_j = sum_i w_ij,  S_j = sum_i w_ij t_i,
+
+over the inputs that spiked, and the first crossing V_j(t) >= theta_l(t) is
+closed-form (Eq. 6/7):
+
+* ``t_j = l*Tw`` if the potential already reaches the threshold at the window start;
+* ``t_j = (Tw*(l+1) + S_j) / (1 + W_j)`` if that lies in ``(l*Tw, (l+1)*Tw]``;
+* no spike otherwise.
+
+Autograd through Eq. 6 yields exactly Eq. 9 and Eq. 10 (and zero gradient for
+neurons firing at the window start or not firing). "No spike" is ``+inf``.
+Max pooling is the earliest spike of the pool; the output layer does not spike:
+its readout is the membrane potential at the end of its window, ``V_j((L+1)*Tw)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from canmore_sim.cores.trace import LayerSpikes, SpikeTrace
+from canmore_sim.errors import DataError
+from canmore_sim.mapper.graph import Layer, LayerGraph
+
+__all__ = [
+    "NO_SPIKE",
+    "encode",
+    "dta_spike_times",
+    "layer_forward",
+    "readout",
+    "network_forward",
+    "run_network",
+]
+
+#: Time of a neuron that does not spike.
+NO_SPIKE = float("inf")
+
+
+def encode(frames: torch.Tensor, a_max: float, tw: float) -> torch.Tensor:
+    """TTFS input encoding, papers/004 Eq. 1: ``t_i = (1 - a_i / a_max) * Tw``.
+
+    Intensities are clipped to ``a_max``; zero (or negative) intensity sends no
+    spike (``+inf``).
+
+    Parameters
+    ----------
+    frames
+        Input intensities, any shape.
+    a_max
+        Intensity that spikes at t = 0.
+    tw
+        Window length Tw, model time units.
+    """
+    ratio = torch.clamp(frames / a_max, max=1.0)
+    times = (1.0 - ratio) * tw
+    return torch.where(frames > 0, times, torch.full_like(times, NO_SPIKE))
+
+
+def _sums(layer: Layer, times: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """``W_j`` and ``S_j`` of Eq. 6 over the inputs that spiked."""
+    spiked = torch.isfinite(times)
+    mask = spiked.to(weight.dtype)
+    t0 = torch.where(spiked, times, torch.zeros_like(times))
+    if layer.kind == "conv":
+        conv = {"stride": layer.stride, "padding": layer.padding}
+        return F.conv2d(mask, weight, **conv), F.conv2d(t0, weight, **conv)
+    mask, t0 = mask.flatten(1), t0.flatten(1)
+    return mask @ weight.T, t0 @ weight.T
+
+
+def dta_spike_times(w_sum: torch.Tensor, s_sum: torch.Tensor, l: int, tw: float) -> torch.Tensor:
+    """Spike times of layer ``l`` from ``W_j`` and ``S_j`` (papers/004 Eq. 7).
+
+    Parameters
+    ----------
+    w_sum, s_sum
+        ``sum_i w_ij`` and ``sum_i w_ij t_i`` over the inputs that spiked.
+    l
+        Layer index (>= 1).
+    tw
+        Window length Tw.
+
+    Returns
+    -------
+    torch.Tensor
+        Spike times in ``[l*Tw, (l+1)*Tw]``, ``+inf`` for no spike.
+    """
+    start, end = l * tw, (l + 1) * tw
+    at_start = start * w_sum - s_sum >= tw  # V(l Tw) >= theta(l Tw) = Tw
+    denom = 1.0 + w_sum
+    safe = torch.where(denom > 0, denom, torch.ones_like(denom))
+    t = (end + s_sum) / safe  # Eq. 6
+    inside = (denom > 0) & (t > start) & (t <= end) & ~at_start
+    no_spike = torch.full_like(t, NO_SPIKE)
+    return torch.where(at_start, torch.full_like(t, start), torch.where(inside, t, no_spike))
+
+
+def layer_forward(
+    layer: Layer, times: torch.Tensor, l: int, tw: float, weight: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One hidden layer: spike times before and after its core-local max pooling.
+
+    Parameters
+    ----------
+    layer
+        The weight layer (``l`` = its index, 1-based).
+    times
+        Input spike times ``(N, *layer.in_shape)`` (or already flat for dense), ``+inf`` = none.
+    weight
+        Optional tensor to use instead of ``layer.weight`` (for training).
+
+    Returns
+    -------
+    (fired, pooled)
+        Times of the layer's neurons ``(N, *out_shape)`` and of the spikes that
+        leave the core ``(N, *spike_shape)`` (earliest spike of each pool).
+    """
+    w = torch.as_tensor(layer.weight, dtype=times.dtype) if weight is None else weight
+    w_sum, s_sum = _sums(layer, times, w)
+    fired = dta_spike_times(w_sum, s_sum, l, tw)
+    if layer.kind == "conv" and layer.pool > 1:
+        return fired, -F.max_pool2d(-fired, layer.pool)
+    return fired, fired
+
+
+def readout(
+    layer: Layer, times: torch.Tensor, l: int, tw: float, weight: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Output layer membrane potential at the end of its window: ``V_j((l+1)*Tw)`` (Eq. 2)."""
+    w = torch.as_tensor(layer.weight, dtype=times.dtype) if weight is None else weight
+    w_sum, s_sum = _sums(layer, times, w)
+    return (l + 1) * tw * w_sum - s_sum
+
+
+def network_forward(
+    graph: LayerGraph, frames: torch.Tensor, weights: list[torch.Tensor] | None = None
+) -> tuple[list[torch.Tensor], list[torch.Tensor], torch.Tensor]:
+    """Run the whole network on a batch (differentiable when ``weights`` require grad).
+
+    Returns
+    -------
+    (fired, pooled, potential)
+        ``fired[l]``/``pooled[l]`` for ``l = 0..L-1`` (index 0: the encoded input,
+        identical in both lists) and the output potentials ``(N, n_classes)``.
+    """
+    times = encode(frames, graph.input_scale, graph.tw)
+    fired, pooled = [times], [times]
+    for l, layer in enumerate(graph.layers[:-1], start=1):
+        w = None if weights is None else weights[l - 1]
+        f, times = layer_forward(layer, times, l, graph.tw, w)
+        fired.append(f)
+        pooled.append(times)
+    w_out = None if weights is None else weights[-1]
+    return fired, pooled, readout(graph.layers[-1], times, graph.depth, graph.tw, w_out)
+
+
+def run_network(
+    graph: LayerGraph,
+    frames: np.ndarray,
+    labels: np.ndarray | None = None,
+    *,
+    batch_size: int = 256,
+) -> SpikeTrace:
+    """Every spike of every frame and layer, and the readout (float64, no gradient).
+
+    Parameters
+    ----------
+    graph
+        The network.
+    frames
+        ``(N, *graph.input_shape)`` input intensities (``a_max = graph.input_scale``).
+    labels
+        ``(N,)`` true classes, or None.
+    batch_size
+        Frames per forward pass (memory only; results do not depend on it).
+
+    Raises
+    ------
+    DataError
+        If the frames or labels do not match the network.
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != len(graph.input_shape) + 1 or tuple(frames.shape[1:]) != graph.input_shape:
+        raise DataError(f"frames have shape {tuple(frames.shape[1:])} per frame, the network "
+                        f"expects {graph.input_shape}", expected=graph.input_shape,
+                        got=tuple(frames.shape[1:]))
+    n = len(frames)
+    if labels is not None and len(labels) != n:
+        raise DataError(f"{len(labels)} labels for {n} frames")
+    if batch_size < 1:
+        raise ValueError("batch_size must be >= 1")
+    return _run(graph, frames, labels, batch_size)
+
+
+def _run(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
+         batch_size: int) -> SpikeTrace:
+    n, depth = len(frames), graph.depth
+    parts: list[list[tuple[np.ndarray, ...]]] = [[] for _ in range(depth)]
+    counts = np.zeros((n, depth + 1), dtype=np.int64)
+    potentials = []
+    with torch.no_grad():
+        for lo in range(0, n, batch_size):
+            batch = torch.as_tensor(frames[lo:lo + batch_size], dtype=torch.float64)
+            fired, pooled, potential = network_forward(graph, batch)
+            for l in range(depth):
+                counts[lo:lo + len(batch), l] = torch.isfinite(fired[l]).flatten(1).sum(1).numpy()
+                parts[l].append(_columns(pooled[l].flatten(1).numpy(), lo))
+            potentials.append(potential.numpy())
+    layers = tuple(LayerSpikes(*(np.concatenate(c) for c in zip(*p, strict=True)))
+                   for p in parts)
+    pot = np.concatenate(potentials).astype(np.float64)
+    lab = (np.full(n, -1, dtype=np.int64) if labels is None
+           else np.asarray(labels, dtype=np.int64))
+    return SpikeTrace(n_frames=n, tw=graph.tw, layers=layers, neuron_spikes=counts,
+                      readout=pot, predictions=np.argmax(pot, axis=1).astype(np.int64),
+                      labels=lab)
+
+
+def _columns(times: np.ndarray, frame_offset: int) -> tuple[np.ndarray, ...]:
+    frame, neuron = np.nonzero(np.isfinite(times))
+    return ((frame + frame_offset).astype(np.int32), neuron.astype(np.int64),
+            times[frame, neuron].astype(np.float64))

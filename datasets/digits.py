@@ -1,0 +1,69 @@
+"""scikit-learn's real 8x8 handwritten digits, upsampled for a convolutional network.
+
+The data set (1,797 images of 8x8 pixels, 16 grey levels) ships inside
+scikit-learn, so nothing is downloaded. Intensities are scaled to [0, 1]
+(divided by 16) and upsampled bilinearly to ``size x size``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from canmore_sim.errors import DataError
+
+__all__ = ["load_digits_frames", "SPLITS"]
+
+SPLITS = ("train", "test", "all")
+_TEST_FRACTION = 0.2
+
+
+def load_digits_frames(
+    split: str = "test", *, size: int = 32, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Digits frames and labels.
+
+    Parameters
+    ----------
+    split
+        ``"train"`` (80 %), ``"test"`` (20 %, held out, stratified by class) or ``"all"``.
+    size
+        Output side, pixels (>= 8).
+    seed
+        Seed of the deterministic train/test split.
+
+    Returns
+    -------
+    (frames, labels)
+        float32 ``(N, 1, size, size)`` in [0, 1] and int64 ``(N,)``.
+    """
+    if split not in SPLITS:
+        raise DataError(f"unknown digits split {split!r}; valid: {', '.join(SPLITS)}")
+    if size < 8:
+        raise DataError(f"digits size must be >= 8 pixels, got {size}")
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = np.asarray(bunch.images, dtype=np.float32) / 16.0
+    labels = np.asarray(bunch.target, dtype=np.int64)
+    index = _split_index(labels, split, seed)
+    frames = torch.from_numpy(images[index][:, None])
+    if size != 8:
+        frames = F.interpolate(frames, size=(size, size), mode="bilinear", align_corners=False)
+    return frames.clamp(0.0, 1.0).numpy().astype(np.float32), labels[index]
+
+
+def _split_index(labels: np.ndarray, split: str, seed: int) -> np.ndarray:
+    if split == "all":
+        return np.arange(len(labels))
+    rng = np.random.default_rng(seed)
+    test = []
+    for cls in np.unique(labels):
+        members = np.flatnonzero(labels == cls)
+        rng.shuffle(members)
+        test.append(members[: int(round(len(members) * _TEST_FRACTION))])
+    test_idx = np.sort(np.concatenate(test))
+    if split == "test":
+        return test_idx
+    return np.setdiff1d(np.arange(len(labels)), test_idx)

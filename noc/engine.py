@@ -1,0 +1,315 @@
+"""SimPy model of an asynchronous 2-D mesh network-on-chip.
+
+Model (DESIGN.md, "Traffic and NoC")
+------------------------------------
+* Every router has five ports (local, N, E, S, W); each input port has a FIFO of
+  ``router.buffer_depth`` flits. A packet is ``router.flits_per_packet`` flits and
+  moves **store-and-forward**: it needs room for all its flits in the downstream
+  FIFO before it is granted, and occupies them until it is latched there.
+* The packet at the head of an input FIFO computes its route (``router.routing``)
+  and requests its output port(s). Each output port has a **round-robin switch
+  allocator** over the five input ports. A request is granted only when the
+  output is idle and the downstream FIFO has room (**backpressure**, credits
+  reserved at grant).
+* **Asynchronous timing**, no clock: a granted packet takes ``router_delay_ns``
+  (route computation, allocation, crossbar) plus ``flits x link_delay_ns`` on the
+  link (``multichip.interchip_link_delay_ns`` where the link joins two chips), and
+  holds the output for that time. Ejection into the local core takes ``router_delay_ns``.
+  So a lone packet crossing ``h`` links has latency
+  ``(h + 1) * router_delay_ns + flits * h * link_delay_ns``.
+* **Injection**: each core has an unbounded injection queue feeding its router's
+  local input port; a packet is ready at ``traffic.time_ns``.
+* **Multicast**: the rows of one spike travel as one packet, copied at routers
+  where the XY paths to its destinations diverge; the copy at the head of a FIFO
+  is granted on each needed output independently and leaves the FIFO when all
+  its branches have been sent.
+
+Statistics: a hop is one packet crossing one router-to-router link. Waiting is the
+time between a packet (copy) arriving in an input FIFO (for the source: being
+ready in the injection queue) and being granted an output, attributed to that
+router and input port; summed over a packet's path it equals its latency minus
+its zero-load latency.
+
+Every transfer is one SimPy timeout event with a callback; injections come from
+one SimPy process. If the event queue runs dry while packets remain buffered
+(deadlock), :class:`~canmore_sim.errors.SimulationError` names the routers.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Generator
+from functools import partial
+
+import numpy as np
+import simpy
+
+from canmore_sim.config import ArchConfig
+from canmore_sim.errors import ConfigError, SimulationError
+from canmore_sim.noc.routing import LOCAL, OPPOSITE, get_routing, neighbour
+from canmore_sim.noc.stats import NocStats
+from canmore_sim.noc.traffic import Traffic
+
+__all__ = ["simulate", "zero_load_ns"]
+
+
+def simulate(traffic: Traffic, config: ArchConfig) -> NocStats:
+    """Replay one frame's traffic through the mesh and count what happened.
+
+    Parameters
+    ----------
+    traffic
+        Packets of one frame (see :class:`~canmore_sim.noc.traffic.Traffic`).
+    config
+        Supplies ``router`` (buffer depth, flits, routing, delays) and
+        ``multichip.interchip_link_delay_ns``.
+
+    Raises
+    ------
+    SimulationError
+        For router indices outside the mesh, non-finite or negative times, or a
+        deadlock (naming the routers with stuck packets).
+    ConfigError
+        If a packet does not fit an input buffer or the routing is unknown.
+    """
+    _check(traffic, config)
+    return _Simulator(traffic, config).run()
+
+
+def _check(traffic: Traffic, config: ArchConfig) -> None:
+    n = traffic.n_routers
+    for name in ("src", "dst"):
+        col = getattr(traffic, name)
+        if len(col) and (col.min() < 0 or col.max() >= n):
+            raise SimulationError(f"traffic {name} router index out of range 0..{n - 1} for a "
+                                  f"{traffic.width}x{traffic.height} mesh")
+    if len(traffic) and (not np.isfinite(traffic.time_ns).all() or traffic.time_ns.min() < 0):
+        raise SimulationError("traffic times must be finite and >= 0 ns")
+    if config.router.flits_per_packet > config.router.buffer_depth:
+        raise ConfigError(
+            f"router.flits_per_packet ({config.router.flits_per_packet}) exceeds "
+            f"router.buffer_depth ({config.router.buffer_depth}): store-and-forward needs the "
+            "whole packet in one input buffer", key="router.flits_per_packet")
+    get_routing(config.router.routing)
+
+
+def zero_load_ns(
+    traffic: Traffic, config: ArchConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hops and zero-load latency (ns) of every row under minimal XY/YX routing.
+
+    Returns
+    -------
+    (hops, inter, latency)
+        int64 links crossed, int64 of them between chips, float64 ns.
+    """
+    w = traffic.width
+    sx, sy, dx, dy = traffic.src % w, traffic.src // w, traffic.dst % w, traffic.dst // w
+    hops = (np.abs(sx - dx) + np.abs(sy - dy)).astype(np.int64)
+    inter = np.zeros_like(hops)
+    if traffic.chip_width and traffic.chip_height:
+        inter = (np.abs(sx // traffic.chip_width - dx // traffic.chip_width)
+                 + np.abs(sy // traffic.chip_height - dy // traffic.chip_height)).astype(np.int64)
+    r = config.router
+    flits = r.flits_per_packet
+    link = flits * ((hops - inter) * r.link_delay_ns
+                    + inter * config.multichip.interchip_link_delay_ns)
+    return hops, inter, (hops + 1) * r.router_delay_ns + link
+
+
+class _Copy:
+    """A packet (or multicast copy) sitting in one input FIFO."""
+
+    __slots__ = ("rows", "arrival", "branches", "pending")
+
+    def __init__(self, rows: list[int], arrival: float) -> None:
+        self.rows = rows
+        self.arrival = arrival
+        self.branches: dict[int, list[int]] = {}
+        self.pending = 0
+
+
+class _Simulator:
+    def __init__(self, traffic: Traffic, config: ArchConfig) -> None:
+        self.t = traffic
+        self.config = config
+        self.env = simpy.Environment()
+        r = config.router
+        self.width = traffic.width
+        self.route = get_routing(r.routing)
+        self.flits = r.flits_per_packet
+        self.d_router = r.router_delay_ns
+        self.d_link = self.flits * r.link_delay_ns
+        self.d_inter = self.flits * config.multichip.interchip_link_delay_ns
+        self.cw, self.ch = traffic.chip_width, traffic.chip_height
+        n = traffic.n_routers
+        slots = r.buffer_depth // self.flits
+        self.buf: list[list[deque[_Copy]]] = [[deque() for _ in range(5)] for _ in range(n)]
+        self.free = [[slots] * 5 for _ in range(n)]
+        self.busy = [[False] * 5 for _ in range(n)]
+        self.req = [[0] * 5 for _ in range(n)]  # bit mask of requesting input ports per output
+        self.rr = [[4] * 5 for _ in range(n)]  # last input port granted per output
+        self.inject: list[deque[_Copy]] = [deque() for _ in range(n)]
+        rows = len(traffic)
+        self.dst = traffic.dst.tolist()
+        self.hops = [0] * rows
+        self.deliver = np.full(rows, np.nan)
+        self.link_flits = np.zeros((n, 5), dtype=np.int64)
+        self.wait = np.zeros((n, 5), dtype=np.float64)
+        self.occupancy = np.zeros((n, 5), dtype=np.int64)
+        self.link_hops = 0
+        self.inter_hops = 0
+
+    # -- driving -----------------------------------------------------------------------
+    def run(self) -> NocStats:
+        self.env.process(self._injector())
+        self.env.run()
+        stuck = [r for r, ports in enumerate(self.buf) if any(ports)]
+        stuck += [r for r, q in enumerate(self.inject) if q]
+        if stuck or np.isnan(self.deliver).any():
+            routers = sorted(set(stuck))
+            raise SimulationError(
+                f"the network stopped making progress with packets still buffered at routers "
+                f"{routers[:16]}{'...' if len(routers) > 16 else ''} (deadlock)", routers=routers)
+        return self._stats()
+
+    def _injector(self) -> Generator[simpy.Event, None, None]:
+        t = self.t
+        times, src = t.time_ns.tolist(), t.src.tolist()
+        spike = t.spike.tolist()
+        env, i, n = self.env, 0, len(times)
+        while i < n:
+            now = times[i]
+            if now > env.now:
+                yield env.timeout(now - env.now)
+            touched = []
+            while i < n and times[i] == now:
+                j = i + 1
+                if t.multicast:
+                    while j < n and spike[j] == spike[i] and src[j] == src[i] and times[j] == now:
+                        j += 1
+                self.inject[src[i]].append(_Copy(list(range(i, j)), now))
+                touched.append(src[i])
+                i = j
+            for r in dict.fromkeys(touched):
+                self._try_inject(r)
+
+    def _try_inject(self, r: int) -> None:
+        queue, free = self.inject[r], self.free[r]
+        while queue and free[LOCAL] > 0:
+            free[LOCAL] -= 1
+            self._enqueue(r, LOCAL, queue.popleft())
+
+    def _enqueue(self, r: int, port: int, copy: _Copy) -> None:
+        fifo = self.buf[r][port]
+        fifo.append(copy)
+        occupied = len(fifo) * self.flits
+        if occupied > self.occupancy[r, port]:
+            self.occupancy[r, port] = occupied
+        if len(fifo) == 1:
+            self._request(r, port)
+
+    # -- router ------------------------------------------------------------------------
+    def _request(self, r: int, port: int) -> None:
+        """The copy now at the head of FIFO (r, port) requests its output port(s)."""
+        copy = self.buf[r][port][0]
+        route, dst, width = self.route, self.dst, self.width
+        branches: dict[int, list[int]] = {}
+        for row in copy.rows:
+            branches.setdefault(route(r, dst[row], width), []).append(row)
+        copy.branches = branches
+        copy.pending = len(branches)
+        bit = 1 << port
+        for out in branches:
+            self.req[r][out] |= bit
+        for out in list(branches):
+            self._arbitrate(r, out)
+
+    def _arbitrate(self, r: int, out: int) -> None:
+        if self.busy[r][out]:
+            return
+        mask = self.req[r][out]
+        if not mask:
+            return
+        if out != LOCAL:
+            nxt = neighbour(r, out, self.width)
+            in_port = OPPOSITE[out]
+            if self.free[nxt][in_port] <= 0:
+                return  # backpressure: wait for a credit
+            self.free[nxt][in_port] -= 1
+        else:
+            nxt, in_port = r, LOCAL
+        last = self.rr[r][out]
+        for k in range(1, 6):
+            port = (last + k) % 5
+            if mask >> port & 1:
+                break
+        self.req[r][out] = mask & ~(1 << port)
+        self.rr[r][out] = port
+        self.busy[r][out] = True
+        copy = self.buf[r][port][0]
+        rows = copy.branches[out]
+        now = self.env.now
+        self.wait[r, port] += (now - copy.arrival) * len(rows)
+        if out == LOCAL:
+            delay = self.d_router
+        elif self.cw and (r % self.width // self.cw != nxt % self.width // self.cw
+                          or r // self.width // self.ch != nxt // self.width // self.ch):
+            delay = self.d_router + self.d_inter
+        else:
+            delay = self.d_router + self.d_link
+        event = self.env.timeout(delay)
+        event.callbacks.append(partial(self._done, r, out, port, copy, rows, nxt, in_port))
+
+    def _done(self, r: int, out: int, port: int, copy: _Copy, rows: list[int], nxt: int,
+              in_port: int, _event: simpy.Event) -> None:
+        now = self.env.now
+        self.busy[r][out] = False
+        if out == LOCAL:
+            for row in rows:
+                self.deliver[row] = now
+        else:
+            self.link_hops += 1
+            self.link_flits[r, out] += self.flits
+            if self.cw and (r % self.width // self.cw != nxt % self.width // self.cw
+                            or r // self.width // self.ch != nxt // self.width // self.ch):
+                self.inter_hops += 1
+            hops = self.hops
+            for row in rows:
+                hops[row] += 1
+            self._enqueue(nxt, in_port, _Copy(rows, now))
+        copy.pending -= 1
+        if copy.pending == 0:
+            self._leave(r, port)
+        self._arbitrate(r, out)
+
+    def _leave(self, r: int, port: int) -> None:
+        """The head copy of FIFO (r, port) has sent all its branches: free its slot."""
+        fifo = self.buf[r][port]
+        fifo.popleft()
+        if fifo:  # the next copy requests before the freed slot is refilled
+            self._request(r, port)
+        self.free[r][port] += 1
+        if port == LOCAL:
+            self._try_inject(r)
+        else:
+            self._arbitrate(neighbour(r, port, self.width), OPPOSITE[port])
+
+    # -- results -----------------------------------------------------------------------
+    def _stats(self) -> NocStats:
+        t = self.t
+        _, _, zero = zero_load_ns(t, self.config)
+        deliver = self.deliver
+        return NocStats(
+            hops=np.asarray(self.hops, dtype=np.int64),
+            inject_ns=t.time_ns.astype(np.float64),
+            deliver_ns=deliver,
+            zero_load_ns=zero,
+            late=deliver > t.deadline_ns,
+            link_flits=self.link_flits,
+            wait_ns=self.wait,
+            max_occupancy=self.occupancy,
+            link_hops=self.link_hops,
+            end_ns=float(deliver.max()) if len(deliver) else 0.0,
+            interchip_hops=self.inter_hops,
+        )

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import json
+
+from canmore_sim.cli import main
+from canmore_sim.mapper.checkpoint import save_checkpoint
+from tests.conftest import random_graph
+
+
+def test_map_default_writes_report(tmp_path, capsys) -> None:
+    assert main(["map", "--frames", "2", "--out", str(tmp_path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "29 cores" in out and "mean" in out and "energy (canmore-22nm" in out
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["mapping"]["cores"] == 29 and len(report["frames"]["frame"]) == 2
+    assert report["config"]["mesh"] == {"width": 8, "height": 8}
+    total = report["mean"]["energy_total_uj"]
+    terms = sum(report["mean"][f"energy_{t}_uj"] for t in ("sop", "hop", "static"))
+    assert abs(total - terms) < 1e-9
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_map_own_checkpoint_on_a_smaller_mesh(tmp_path, capsys) -> None:
+    graph = random_graph("32x32x1:4C3-P2-8C3-P2-10F", seed=2)
+    path = save_checkpoint(graph, tmp_path / "net.pt", dataset="test")
+    code = main(["map", "--model", str(path), "--mesh", "4x4", "--frames", "1",
+                 "--out", str(tmp_path / "out"), "--quiet"])
+    assert code == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["mapping"]["mesh"] == "4x4" and report["mapping"]["cores"] == 4 + 2 + 1
+
+
+def test_network_too_big_for_mesh_is_one_line(tmp_path, capsys) -> None:
+    code = main(["map", "--mesh", "4x4", "--frames", "1", "--out", str(tmp_path), "--quiet"])
+    assert code == 4
+    err = capsys.readouterr().err.strip()
+    assert "needs 29 cores" in err and "16" in err and "\n" not in err
+    assert not (tmp_path / "report.json").exists()

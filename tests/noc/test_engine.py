@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from canmore_sim.config import default_config, with_overrides
+from canmore_sim.errors import ConfigError, SimulationError
+from canmore_sim.noc import get_engine, simulate
+from canmore_sim.noc.routing import xy_port, yx_port
+from tests.noc.conftest import make_traffic, random_traffic
+
+
+def cfg(**overrides):
+    return with_overrides(default_config(), overrides)
+
+
+@pytest.mark.parametrize("routing", ["xy", "yx"])
+@pytest.mark.parametrize("depth", [1, 4])
+def test_hops_equal_manhattan_distance(routing: str, depth: int) -> None:
+    traffic = random_traffic(2000, seed=depth)
+    stats = simulate(traffic, cfg(**{"router.routing": routing, "router.buffer_depth": depth}))
+    assert np.array_equal(stats.hops, traffic.manhattan())
+    assert stats.link_hops == int(traffic.manhattan().sum())
+    assert stats.link_flits.sum() == stats.link_hops
+    assert np.isfinite(stats.deliver_ns).all()
+
+
+@pytest.mark.parametrize(("src", "dst"), [(0, 63), (9, 9), (7, 56), (36, 3)])
+def test_lone_packet_latency_is_delays_times_hops(src: int, dst: int) -> None:
+    config = cfg(**{"router.router_delay_ns": 1.7, "router.link_delay_ns": 0.6})
+    stats = simulate(make_traffic([src], [dst], [5.0]), config)
+    h = abs(src % 8 - dst % 8) + abs(src // 8 - dst // 8)
+    assert stats.hops[0] == h
+    assert stats.latency_ns[0] == pytest.approx((h + 1) * 1.7 + h * 0.6)
+    assert stats.latency_ns[0] == pytest.approx(stats.zero_load_ns[0])
+    assert stats.total_wait_ns == pytest.approx(0.0)
+
+
+def test_multi_flit_store_and_forward_latency() -> None:
+    config = cfg(**{"router.flits_per_packet": 3, "router.buffer_depth": 3})
+    stats = simulate(make_traffic([0], [2]), config)
+    assert stats.latency_ns[0] == pytest.approx(3 * 2.0 + 2 * 3 * 1.0)
+    assert stats.link_flits.sum() == 2 * 3
+    with pytest.raises(ConfigError, match="flits_per_packet"):
+        simulate(make_traffic([0], [2]), cfg(**{"router.flits_per_packet": 5}))
+
+
+def _hotspot():
+    sources = [r for r in range(64) if r != 27] * 4
+    return make_traffic(sources, [27] * len(sources), np.zeros(len(sources)))
+
+
+def test_hotspot_waiting_grows_as_buffers_shrink() -> None:
+    waits = [simulate(_hotspot(), cfg(**{"router.buffer_depth": d})).total_wait_ns
+             for d in (16, 4, 1)]
+    assert waits[0] > 0
+    assert waits[0] <= waits[1] <= waits[2]
+    assert waits[2] > waits[0]
+
+
+def test_wait_attribution_sums_to_packet_waiting() -> None:
+    stats = simulate(_hotspot(), cfg(**{"router.buffer_depth": 2}))
+    assert stats.wait_ns.sum() == pytest.approx(stats.total_wait_ns, rel=1e-9)
+    assert stats.wait_ns[27 - 1].sum() > 0  # the router west of the hotspot sees waiting
+    assert (stats.max_occupancy <= 2).all() and stats.max_occupancy.max() == 2
+
+
+def _xy_tree_edges(src: int, dsts: list[int], width: int) -> set[tuple[int, int]]:
+    edges = set()
+    for d in dsts:
+        here = src
+        while here != d:
+            port = xy_port(here, d, width)
+            nxt = here + {1: -width, 2: 1, 3: width, 4: -1}[port]
+            edges.add((here, nxt))
+            here = nxt
+    return edges
+
+
+def test_multicast_hops_are_xy_tree_edges() -> None:
+    rng = np.random.default_rng(3)
+    src, dsts = [], []
+    spikes = []
+    for s in range(40):
+        origin = int(rng.integers(0, 64))
+        targets = sorted(set(rng.integers(0, 64, size=6).tolist()))
+        src += [origin] * len(targets)
+        dsts += targets
+        spikes += [s] * len(targets)
+    times = np.repeat(np.arange(40) * 3.0, np.bincount(spikes))
+    traffic = make_traffic(src, dsts, times, spike=spikes, multicast=True)
+    stats = simulate(traffic, cfg())
+    expected = 0
+    for s in range(40):
+        rows = np.flatnonzero(traffic.spike == s)
+        expected += len(_xy_tree_edges(int(traffic.src[rows[0]]),
+                                       traffic.dst[rows].tolist(), 8))
+    assert stats.link_hops == expected
+    assert np.array_equal(stats.hops, traffic.manhattan())  # each destination's path length
+    unicast = simulate(make_traffic(src, dsts, times, spike=spikes), cfg())
+    assert stats.link_hops < unicast.link_hops
+
+
+def test_identical_runs_identical_stats() -> None:
+    traffic = random_traffic(1500, seed=11)
+    config = cfg(**{"router.buffer_depth": 1})
+    a, b = simulate(traffic, config), simulate(traffic, config)
+    for name in ("hops", "deliver_ns", "wait_ns", "link_flits", "max_occupancy", "late"):
+        assert np.array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_late_flags_follow_deadline() -> None:
+    traffic = make_traffic([0, 0], [63, 1], [0.0, 0.0], deadline_ns=[10.0, 10.0])
+    stats = simulate(traffic, cfg())
+    # 14 hops: 15*2 + 14*1 = 44 ns > 10 ns; 1 hop: 2*2 + 1 = 5 ns <= 10 ns
+    late = dict(zip(traffic.dst.tolist(), stats.late.tolist(), strict=True))
+    assert late == {63: True, 1: False}
+
+
+def test_interchip_links_have_their_own_delay() -> None:
+    config = cfg(**{"multichip.interchip_link_delay_ns": 10.0})
+    traffic = make_traffic([0], [7], chip=(4, 4))  # crosses one chip boundary along x
+    stats = simulate(traffic, config)
+    assert stats.interchip_hops == 1 and stats.link_hops == 7
+    assert stats.latency_ns[0] == pytest.approx(8 * 2.0 + 6 * 1.0 + 10.0)
+
+
+def test_bad_input_is_a_simulation_error() -> None:
+    with pytest.raises(SimulationError, match="out of range"):
+        simulate(make_traffic([0], [64]), cfg())
+    with pytest.raises(SimulationError, match="finite"):
+        simulate(make_traffic([0], [1], [np.nan]), cfg())
+    with pytest.raises(ConfigError, match="simpy"):
+        get_engine("booksim")
+
+
+def test_routing_functions() -> None:
+    assert xy_port(0, 9, 8) == 2 and yx_port(0, 9, 8) == 3
+    assert xy_port(9, 9, 8) == 0
