@@ -70,7 +70,7 @@ class RouterConfig(_Frozen):
 
     buffer_depth: int = Field(4, ge=1, description="input FIFO depth per port, flits")
     flits_per_packet: int = Field(1, ge=1, description="flits in one spike packet")
-    routing: Literal["xy", "yx"] = "xy"
+    routing: str = Field("xy", description="routing algorithm: a name in canmore_sim.noc.ROUTINGS")
     router_delay_ns: float = Field(
         2.0, ge=0, description="route computation + switch allocation + crossbar per router, ns"
     )

@@ -22,7 +22,7 @@ from canmore_sim.mapper.graph import LayerGraph
 from canmore_sim.mapper.partition import partition
 from canmore_sim.mapper.placement import Mapping, place
 from canmore_sim.mapper.quantize import quantize_graph
-from canmore_sim.noc import get_engine
+from canmore_sim.noc import get_engine, get_routing
 from canmore_sim.noc.build import build_traffic
 from canmore_sim.noc.stats import NocStats
 
@@ -40,7 +40,8 @@ class FrameNoc:
     packets, hops
         int64: packets (rows) and router-to-router hops (energy-relevant link traversals).
     hops_per_layer
-        int64 ``(n_frames, L)``: hops of the spikes of source layer ``l`` in column ``l``.
+        int64 ``(n_frames, L + 1)``: path hops of the packets of source layer ``l`` in
+        column ``l``; column ``L`` holds the readout packets to the I/O port.
     latency_mean_ns, latency_max_ns
         float64: per-packet latency statistics, ns.
     wait_ns
@@ -121,7 +122,8 @@ def run(
     """
     if frames.ndim != 4 or len(frames) == 0:
         raise DataError(f"frames must be a non-empty (N, C, H, W) array, got shape {frames.shape}")
-    engine = get_engine(config.run.engine)
+    engine = get_engine(config.run.engine)  # every plug-in name is checked before any work
+    get_routing(config.router.routing)
     preset = load_preset(config.run.energy)
     quantized = quantize_graph(graph, config.core.weight_bits)
     mapping = place(partition(quantized, config.core), config.mesh.width, config.mesh.height,
@@ -154,7 +156,7 @@ def _simulate_frames(
     n_routers = mapping.width * mapping.height
     names = ("packets", "hops", "lat_mean", "lat_max", "wait", "late", "end")
     cols: dict[str, list[float]] = {k: [] for k in names}
-    hops_per_layer = np.zeros((n, depth), dtype=np.int64)
+    hops_per_layer = np.zeros((n, depth + 1), dtype=np.int64)
     link_flits = np.zeros((n_routers, 5), dtype=np.int64)
     router_wait = np.zeros((n_routers, 5), dtype=np.float64)
     for f in range(n):
@@ -168,7 +170,7 @@ def _simulate_frames(
         cols["wait"].append(stats.total_wait_ns)
         cols["late"].append(int(stats.late.sum()))
         cols["end"].append(stats.end_ns)
-        hops_per_layer[f] = np.bincount(traffic.layer, weights=stats.hops, minlength=depth)[:depth]
+        hops_per_layer[f] = np.bincount(traffic.layer, weights=stats.hops, minlength=depth + 1)
         link_flits += stats.link_flits
         router_wait += stats.wait_ns
         if progress is not None:

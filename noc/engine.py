@@ -19,6 +19,9 @@ Model (DESIGN.md, "Traffic and NoC")
   ``(h + 1) * router_delay_ns + flits * h * link_delay_ns``.
 * **Injection**: each core has an unbounded injection queue feeding its router's
   local input port; a packet is ready at ``traffic.time_ns``.
+* **Ejection**: the core consumes a packet in ``router_delay_ns + core.sop_ns x sops``
+  (its synaptic operations there), holding the local output port meanwhile, so a
+  slow core backs up into the network.
 * **Multicast**: the rows of one spike travel as one packet, copied at routers
   where the XY paths to its destinations diverge; the copy at the head of a FIFO
   is granted on each needed output independently and leaves the FIFO when all
@@ -32,7 +35,9 @@ its zero-load latency.
 
 Every transfer is one SimPy timeout event with a callback; injections come from
 one SimPy process. If the event queue runs dry while packets remain buffered
-(deadlock), :class:`~canmore_sim.errors.SimulationError` names the routers.
+(deadlock), or a packet crosses more links than any minimal route needs
+(livelock: ``4 x (width + height)``), :class:`~canmore_sim.errors.SimulationError`
+names the routers involved instead of hanging.
 """
 
 from __future__ import annotations
@@ -61,8 +66,8 @@ def simulate(traffic: Traffic, config: ArchConfig) -> NocStats:
     traffic
         Packets of one frame (see :class:`~canmore_sim.noc.traffic.Traffic`).
     config
-        Supplies ``router`` (buffer depth, flits, routing, delays) and
-        ``multichip.interchip_link_delay_ns``.
+        Supplies ``router`` (buffer depth, flits, routing, delays),
+        ``core.sop_ns`` and ``multichip.interchip_link_delay_ns``.
 
     Raises
     ------
@@ -98,6 +103,9 @@ def zero_load_ns(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Hops and zero-load latency (ns) of every row under minimal XY/YX routing.
 
+    The zero-load latency includes the destination core's own service time,
+    ``core.sop_ns x sops``, so that waiting is only time spent queued.
+
     Returns
     -------
     (hops, inter, latency)
@@ -114,7 +122,8 @@ def zero_load_ns(
     flits = r.flits_per_packet
     link = flits * ((hops - inter) * r.link_delay_ns
                     + inter * config.multichip.interchip_link_delay_ns)
-    return hops, inter, (hops + 1) * r.router_delay_ns + link
+    eject = 0.0 if traffic.sops is None else config.core.sop_ns * traffic.sops
+    return hops, inter, (hops + 1) * r.router_delay_ns + link + eject
 
 
 class _Copy:
@@ -142,6 +151,9 @@ class _Simulator:
         self.d_link = self.flits * r.link_delay_ns
         self.d_inter = self.flits * config.multichip.interchip_link_delay_ns
         self.cw, self.ch = traffic.chip_width, traffic.chip_height
+        self.sop_ns = config.core.sop_ns
+        self.sops = [0] * len(traffic) if traffic.sops is None else traffic.sops.tolist()
+        self.hop_budget = 4 * (traffic.width + traffic.height)
         n = traffic.n_routers
         slots = r.buffer_depth // self.flits
         self.buf: list[list[deque[_Copy]]] = [[deque() for _ in range(5)] for _ in range(n)]
@@ -157,6 +169,8 @@ class _Simulator:
         self.link_flits = np.zeros((n, 5), dtype=np.int64)
         self.wait = np.zeros((n, 5), dtype=np.float64)
         self.occupancy = np.zeros((n, 5), dtype=np.int64)
+        self.occ_area = [[0.0] * 5 for _ in range(n)]  # flit-ns held, for the time average
+        self.occ_since = [[0.0] * 5 for _ in range(n)]
         self.link_hops = 0
         self.inter_hops = 0
 
@@ -202,12 +216,19 @@ class _Simulator:
 
     def _enqueue(self, r: int, port: int, copy: _Copy) -> None:
         fifo = self.buf[r][port]
+        self._account(r, port, len(fifo))
         fifo.append(copy)
         occupied = len(fifo) * self.flits
         if occupied > self.occupancy[r, port]:
             self.occupancy[r, port] = occupied
         if len(fifo) == 1:
             self._request(r, port)
+
+    def _account(self, r: int, port: int, held: int) -> None:
+        """Add the flit-time held in FIFO (r, port) since its last change."""
+        now = self.env.now
+        self.occ_area[r][port] += held * self.flits * (now - self.occ_since[r][port])
+        self.occ_since[r][port] = now
 
     # -- router ------------------------------------------------------------------------
     def _request(self, r: int, port: int) -> None:
@@ -253,6 +274,8 @@ class _Simulator:
         self.wait[r, port] += (now - copy.arrival) * len(rows)
         if out == LOCAL:
             delay = self.d_router
+            if self.sop_ns:
+                delay += self.sop_ns * sum(self.sops[row] for row in rows)
         elif self.cw and (r % self.width // self.cw != nxt % self.width // self.cw
                           or r // self.width // self.ch != nxt // self.width // self.ch):
             delay = self.d_router + self.d_inter
@@ -277,6 +300,11 @@ class _Simulator:
             hops = self.hops
             for row in rows:
                 hops[row] += 1
+            if hops[rows[0]] > self.hop_budget:
+                raise SimulationError(
+                    f"a packet crossed {hops[rows[0]]} links without reaching router "
+                    f"{self.dst[rows[0]]} (livelock; routing {self.config.router.routing!r}), "
+                    f"last at routers {[r, nxt]}", routers=[r, nxt])
             self._enqueue(nxt, in_port, _Copy(rows, now))
         copy.pending -= 1
         if copy.pending == 0:
@@ -286,6 +314,7 @@ class _Simulator:
     def _leave(self, r: int, port: int) -> None:
         """The head copy of FIFO (r, port) has sent all its branches: free its slot."""
         fifo = self.buf[r][port]
+        self._account(r, port, len(fifo))
         fifo.popleft()
         if fifo:  # the next copy requests before the freed slot is refilled
             self._request(r, port)
@@ -300,6 +329,9 @@ class _Simulator:
         t = self.t
         _, _, zero = zero_load_ns(t, self.config)
         deliver = self.deliver
+        end = float(deliver.max()) if len(deliver) else 0.0
+        area = np.asarray(self.occ_area, dtype=np.float64).reshape(-1, 5)
+        mean_occ = area / end if end > 0 else np.zeros_like(area)
         return NocStats(
             hops=np.asarray(self.hops, dtype=np.int64),
             inject_ns=t.time_ns.astype(np.float64),
@@ -310,6 +342,7 @@ class _Simulator:
             wait_ns=self.wait,
             max_occupancy=self.occupancy,
             link_hops=self.link_hops,
-            end_ns=float(deliver.max()) if len(deliver) else 0.0,
+            end_ns=end,
             interchip_hops=self.inter_hops,
+            mean_occupancy=mean_occ,
         )

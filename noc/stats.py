@@ -37,6 +37,9 @@ class NocStats:
         and *input* port where the packet waited, ns.
     max_occupancy
         int64 ``(n_routers, 5)``: most flits ever held in each input buffer.
+    mean_occupancy
+        float64 ``(n_routers, 5)``: time-averaged flits held in each input buffer over
+        the frame (0 to ``end_ns``).
     link_hops
         int64, total links crossed by all flits (multicast counts each tree edge once);
         the number priced by the energy model.
@@ -57,11 +60,17 @@ class NocStats:
     link_hops: int
     end_ns: float
     interchip_hops: int = 0
+    mean_occupancy: np.ndarray | None = None
 
     @property
     def latency_ns(self) -> np.ndarray:
         """Per-packet latency (delivery minus ready time), ns."""
         return self.deliver_ns - self.inject_ns
+
+    @property
+    def direction_flits(self) -> np.ndarray:
+        """Flits sent per output direction over all routers, int64 ``(5,)``, :data:`PORTS` order."""
+        return self.link_flits.sum(axis=0)
 
     @property
     def total_wait_ns(self) -> float:

@@ -36,6 +36,10 @@ class Traffic:
         delivered after it is *late*.
     multicast
         Whether rows sharing a spike id travel as one multicast packet.
+    sops
+        int64 synaptic operations the packet causes at its destination core (the
+        postsynaptic neurons it meets there); with ``core.sop_ns`` the core is
+        busy that long per packet and can back up into the network. None: all 0.
     chip_width, chip_height
         Size of one chip in routers when the mesh tiles several chips (0: one
         chip, the whole mesh). A link between routers of different chips is an
@@ -53,12 +57,15 @@ class Traffic:
     multicast: bool = False
     chip_width: int = 0
     chip_height: int = 0
+    sops: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.time_ns)
         for name in ("src", "dst", "spike", "layer", "deadline_ns"):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"Traffic column {name} has the wrong length")
+        if self.sops is not None and len(self.sops) != n:
+                raise ValueError("Traffic column sops has the wrong length")
 
     def __len__(self) -> int:
         return len(self.time_ns)
