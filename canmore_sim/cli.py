@@ -79,9 +79,11 @@ def _cmd_map(args: argparse.Namespace) -> int:
     summary = summarize(result)
     summary["wall_s"] = round(time.perf_counter() - started, 3)
     out = Path(args.out)
-    path = write_json(summary, out / "report.json")
+    from canmore_sim.plots import write_noc_plots
+
+    paths = [write_json(summary, out / "report.json"), *write_noc_plots(summary, out)]
     print(render_table(summary))
-    print(f"\nwrote {path}")
+    print(f"\nwrote {', '.join(str(p) for p in paths)}")
     return 0
 
 

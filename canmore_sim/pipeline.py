@@ -50,8 +50,18 @@ class FrameNoc:
         int64: packets delivered after their consumer's integration window closed.
     end_ns
         float64: last delivery of the frame, ns.
+    unicast_hops
+        int64: hops the same spikes would take as unicast packets (sum of Manhattan
+        distances); equal to ``hops`` under unicast, larger under multicast.
+    interchip_hops
+        int64: the part of ``hops`` that crossed between chips.
     link_flits, router_wait_ns
         ``(n_routers, 5)`` summed over frames: flits out of each port, waiting per input port.
+    occupancy_mean, occupancy_max
+        ``(n_routers, 5)``: time-averaged flits per input buffer (mean over frames) and
+        the most flits ever held (max over frames).
+    latency_hist_ns
+        ``(bin_edges, counts)`` of per-packet latency over all frames.
     """
 
     packets: np.ndarray
@@ -64,6 +74,11 @@ class FrameNoc:
     end_ns: np.ndarray
     link_flits: np.ndarray
     router_wait_ns: np.ndarray
+    unicast_hops: np.ndarray
+    interchip_hops: np.ndarray
+    occupancy_mean: np.ndarray
+    occupancy_max: np.ndarray
+    latency_hist_ns: tuple[np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,11 +169,15 @@ def _simulate_frames(
 ) -> FrameNoc:
     n, depth = trace.n_frames, len(links)
     n_routers = mapping.width * mapping.height
-    names = ("packets", "hops", "lat_mean", "lat_max", "wait", "late", "end")
+    names = ("packets", "hops", "lat_mean", "lat_max", "wait", "late", "end", "unicast",
+             "inter")
     cols: dict[str, list[float]] = {k: [] for k in names}
     hops_per_layer = np.zeros((n, depth + 1), dtype=np.int64)
     link_flits = np.zeros((n_routers, 5), dtype=np.int64)
     router_wait = np.zeros((n_routers, 5), dtype=np.float64)
+    occ_mean = np.zeros((n_routers, 5), dtype=np.float64)
+    occ_max = np.zeros((n_routers, 5), dtype=np.int64)
+    latencies = []
     for f in range(n):
         traffic = build_traffic(trace, f, mapping, links, config)
         stats = engine(traffic, config)
@@ -170,6 +189,12 @@ def _simulate_frames(
         cols["wait"].append(stats.total_wait_ns)
         cols["late"].append(int(stats.late.sum()))
         cols["end"].append(stats.end_ns)
+        cols["unicast"].append(int(traffic.manhattan().sum()))
+        cols["inter"].append(stats.interchip_hops)
+        if stats.mean_occupancy is not None:
+            occ_mean += stats.mean_occupancy / n
+        occ_max = np.maximum(occ_max, stats.max_occupancy)
+        latencies.append(latency)
         hops_per_layer[f] = np.bincount(traffic.layer, weights=stats.hops, minlength=depth + 1)
         link_flits += stats.link_flits
         router_wait += stats.wait_ns
@@ -186,4 +211,17 @@ def _simulate_frames(
         end_ns=np.asarray(cols["end"]),
         link_flits=link_flits,
         router_wait_ns=router_wait,
+        unicast_hops=np.asarray(cols["unicast"], dtype=np.int64),
+        interchip_hops=np.asarray(cols["inter"], dtype=np.int64),
+        occupancy_mean=occ_mean,
+        occupancy_max=occ_max,
+        latency_hist_ns=_histogram(np.concatenate(latencies)),
     )
+
+
+def _histogram(values: np.ndarray, bins: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    finite = values[np.isfinite(values)]
+    if not len(finite):
+        return np.zeros(bins + 1), np.zeros(bins, dtype=np.int64)
+    counts, edges = np.histogram(finite, bins=bins)
+    return edges, counts.astype(np.int64)

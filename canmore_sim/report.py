@@ -16,6 +16,7 @@ import numpy as np
 
 from canmore_sim import __version__
 from canmore_sim.atomic import atomic_write_text
+from canmore_sim.noc.stats import PORTS
 from canmore_sim.pipeline import RunResult
 
 __all__ = ["summarize", "render_table", "write_json"]
@@ -68,6 +69,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "mean": {k: float(np.mean(v)) for k, v in frames.items() if k != "frame"},
         "std": {k: float(np.std(v)) for k, v in frames.items() if k != "frame"},
         "layers": _layer_rows(result),
+        "noc": _noc_summary(result),
     }
 
 
@@ -121,6 +123,44 @@ def _layer_rows(result: RunResult) -> list[dict[str, Any]]:
     return rows
 
 
+def _noc_summary(result: RunResult) -> dict[str, Any]:
+    noc, m, n = result.noc, result.mapping, result.n_frames
+    hops, unicast = float(noc.hops.mean()), float(noc.unicast_hops.mean())
+    edges, counts = noc.latency_hist_ns
+    return {
+        "routers": [m.width, m.height],
+        "direction_flits": dict(zip(PORTS, (noc.link_flits.sum(axis=0) / n).tolist(),
+                                    strict=True)),
+        "multicast": result.config.traffic.multicast,
+        "unicast_equivalent_hops": unicast,
+        "multicast_saving": 1.0 - hops / unicast if unicast else 0.0,
+        "interchip_hops": float(noc.interchip_hops.mean()),
+        "router_flits": (noc.link_flits / n).tolist(),
+        "router_wait_ns": (noc.router_wait_ns / n).tolist(),
+        "occupancy_mean": noc.occupancy_mean.tolist(),
+        "occupancy_max": noc.occupancy_max.tolist(),
+        "congested_ports": _congested(noc.router_wait_ns / n, noc.occupancy_max, m.width),
+        "latency_histogram": {"edges_ns": edges.tolist(), "counts": counts.tolist()},
+    }
+
+
+def _congested(wait: np.ndarray, occ_max: np.ndarray, width: int,
+               top: int = 8) -> list[dict[str, Any]]:
+    """The router input ports where packets waited longest (per frame)."""
+    total = float(wait.sum()) or 1.0
+    order = np.argsort(-wait, axis=None, kind="stable")[:top]
+    rows = []
+    for flat in order:
+        router, port = divmod(int(flat), 5)
+        if wait[router, port] <= 0:
+            break
+        rows.append({"router": router, "x": router % width, "y": router // width,
+                     "port": PORTS[port], "wait_ns": float(wait[router, port]),
+                     "share": float(wait[router, port]) / total,
+                     "max_occupancy": int(occ_max[router, port])})
+    return rows
+
+
 def _jsonable(value: object) -> bool:
     try:
         json.dumps(value)
@@ -140,8 +180,22 @@ def render_table(summary: dict[str, Any], *, max_frames: int = 20) -> str:
     rows.append(["mean"] + [fmt.format(summary["mean"][k]) for k, _, fmt in FRAME_COLUMNS])
     rows.append(["std"] + [fmt.format(summary["std"][k]) for k, _, fmt in FRAME_COLUMNS])
     lines = [_title(summary), "", *_grid(header, rows), "", *_layer_table(summary["layers"])]
-    lines += ["", _energy_line(summary)]
+    lines += ["", *_noc_lines(summary["noc"]), "", _energy_line(summary)]
     return "\n".join(lines)
+
+
+def _noc_lines(noc: dict[str, Any]) -> list[str]:
+    flits = ", ".join(f"{k} {v:,.0f}" for k, v in noc["direction_flits"].items())
+    lines = [f"flits per frame by output direction: {flits}"]
+    if noc["multicast"]:
+        lines.append(f"multicast: {noc['unicast_equivalent_hops']:,.0f} unicast hops become "
+                     f"tree hops, saving {noc['multicast_saving']:.1%}")
+    if noc["interchip_hops"]:
+        lines.append(f"inter-chip hops per frame: {noc['interchip_hops']:,.0f}")
+    header = ["where packets waited", "input port", "wait ns/frame", "share", "max flits"]
+    rows = [[f"router ({r['x']},{r['y']})", r["port"], f"{r['wait_ns']:,.0f}",
+             f"{r['share']:.1%}", str(r["max_occupancy"])] for r in noc["congested_ports"]]
+    return lines + (["", *_grid(header, rows)] if rows else ["no packet waited"])
 
 
 def _title(summary: dict[str, Any]) -> str:

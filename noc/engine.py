@@ -289,6 +289,7 @@ class _Simulator:
         now = self.env.now
         self.busy[r][out] = False
         if out == LOCAL:
+            self.link_flits[r, LOCAL] += self.flits
             for row in rows:
                 self.deliver[row] = now
         else:

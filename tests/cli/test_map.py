@@ -36,3 +36,26 @@ def test_network_too_big_for_mesh_is_one_line(tmp_path, capsys) -> None:
     err = capsys.readouterr().err.strip()
     assert "needs 29 cores" in err and "16" in err and "\n" not in err
     assert not (tmp_path / "report.json").exists()
+
+
+def test_report_shows_congestion_and_heatmaps(tmp_path, capsys) -> None:
+    assert main(["map", "--frames", "1", "--out", str(tmp_path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "where packets waited" in out and "flits per frame by output direction" in out
+    for name in ("wait_heatmap.png", "traffic_heatmap.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    noc = json.loads((tmp_path / "report.json").read_text())["noc"]
+    shares = [row["share"] for row in noc["congested_ports"]]
+    assert shares == sorted(shares, reverse=True) and 0 < sum(shares) <= 1.0 + 1e-9
+    assert noc["direction_flits"]["local"] > 0
+
+
+def test_multicast_saves_hops(tmp_path, capsys) -> None:
+    cfg = tmp_path / "mc.yaml"
+    cfg.write_text("traffic:\n  multicast: true\nrun:\n  frames: 1\n")
+    assert main(["map", "--config", str(cfg), "--out", str(tmp_path), "--quiet"]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["noc"]["multicast"] is True
+    assert report["mean"]["hops"] < report["noc"]["unicast_equivalent_hops"]
+    assert 0.3 < report["noc"]["multicast_saving"] < 1.0
+    assert "multicast:" in capsys.readouterr().out

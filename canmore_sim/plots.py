@@ -1,0 +1,75 @@
+"""PNG plots of a run, rendered headless (matplotlib Agg) and written atomically."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from canmore_sim.atomic import atomic_write_bytes
+
+__all__ = ["write_noc_plots"]
+
+
+def _figure_bytes(fig: Any) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def _mesh_heatmap(values: np.ndarray, width: int, height: int, title: str, unit: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(1.0 + 0.55 * width, 0.6 + 0.55 * height))
+    ax = fig.add_subplot()
+    from matplotlib.colors import LogNorm
+
+    grid = values.reshape(height, width)
+    positive = grid[grid > 0]
+    log = len(positive) > 0 and positive.max() / positive.min() > 100
+    norm = LogNorm(vmin=positive.min(), vmax=positive.max()) if log else None
+    image = ax.imshow(np.where(grid > 0, grid, np.nan) if log else grid, cmap="magma",
+                      origin="upper", norm=norm)
+    if width * height <= 144:
+        for (y, x), value in np.ndenumerate(grid):
+            ax.text(x, y, _short(value), ha="center", va="center", fontsize=6, color="cyan")
+    ax.set_title(title + (" (log colour scale)" if log else ""), fontsize=9)
+    ax.set_xlabel("x (router column)")
+    ax.set_ylabel("y (router row)")
+    ax.set_xticks(range(width))
+    ax.set_yticks(range(height))
+    fig.colorbar(image, ax=ax, label=unit, shrink=0.8)
+    return _figure_bytes(fig)
+
+
+def _short(value: float) -> str:
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            return f"{value / limit:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
+def write_noc_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
+    """Mesh heatmaps of waiting and of traffic per router (from a report summary).
+
+    Returns
+    -------
+    list of Path
+        ``wait_heatmap.png`` and ``traffic_heatmap.png`` in ``out``.
+    """
+    noc = summary["noc"]
+    width, height = noc["routers"]
+    wait = np.asarray(noc["router_wait_ns"]).sum(axis=1)
+    flits = np.asarray(noc["router_flits"]).sum(axis=1)
+    out = Path(out)
+    return [
+        atomic_write_bytes(out / "wait_heatmap.png", _mesh_heatmap(
+            wait, width, height, "waiting per router (all input ports), ns per frame", "ns")),
+        atomic_write_bytes(out / "traffic_heatmap.png", _mesh_heatmap(
+            flits, width, height, "flits sent per router, per frame", "flits")),
+    ]
