@@ -22,6 +22,7 @@ from canmore_sim import __version__
 from canmore_sim.config import ArchConfig, default_config, load_config, with_overrides
 from canmore_sim.errors import CanmoreError, DataError
 from canmore_sim.mapper.graph import LayerGraph
+from canmore_sim.mapper.placement import Mapping
 
 __all__ = ["main"]
 
@@ -45,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, default=None, help="input frames to simulate")
     p.add_argument("--seed", type=int, default=None, help="seed for frame selection")
     p.add_argument("--placement", default=None, help="placement strategy (e.g. row-major)")
+    p.add_argument("--mapping", default=None,
+                   help="reuse a mapping.json written by an earlier run (skips remapping)")
     p.add_argument("--out", default="canmore-out", help="folder for report files")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -73,15 +76,20 @@ def _cmd_map(args: argparse.Namespace) -> int:
     graph = _load_model(args.model)
     frames, labels, ids = _default_frames(graph, config.run.frames, config.run.seed)
     progress = _ProgressBar(sys.stderr, enabled=not args.quiet and sys.stderr.isatty())
+    mapping = _load_mapping(args.mapping, graph, config) if args.mapping else None
     started = time.perf_counter()
-    result = run(graph, frames, labels, config, frame_ids=ids, progress=progress)
+    result = run(graph, frames, labels, config, frame_ids=ids, progress=progress,
+                 mapping=mapping)
     progress.close()
     summary = summarize(result)
     summary["wall_s"] = round(time.perf_counter() - started, 3)
     out = Path(args.out)
-    from canmore_sim.plots import write_noc_plots
+    from canmore_sim.mapper.mapping_io import save_mapping
+    from canmore_sim.plots import write_mapping_plot, write_noc_plots
 
-    paths = [write_json(summary, out / "report.json"), *write_noc_plots(summary, out)]
+    paths = [write_json(summary, out / "report.json"),
+             save_mapping(result.mapping, result.quantized.spec, out / "mapping.json"),
+             write_mapping_plot(summary, out), *write_noc_plots(summary, out)]
     print(render_table(summary))
     print(f"\nwrote {', '.join(str(p) for p in paths)}")
     return 0
@@ -99,6 +107,15 @@ def _resolve_config(args: argparse.Namespace) -> ArchConfig:
     if args.placement is not None:
         overrides["run.placement"] = args.placement
     return with_overrides(config, overrides) if overrides else config
+
+
+def _load_mapping(path: str, graph: LayerGraph, config: ArchConfig) -> Mapping:
+    from canmore_sim.mapper.mapping_io import load_mapping
+    from canmore_sim.mapper.partition import partition
+    from canmore_sim.mapper.quantize import quantize_graph
+
+    expected = partition(quantize_graph(graph, config.core.weight_bits), config.core)
+    return load_mapping(path, expected, graph.spec, (config.mesh.width, config.mesh.height))
 
 
 def _load_model(path: str | None) -> LayerGraph:

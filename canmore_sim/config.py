@@ -113,6 +113,10 @@ class RunConfig(_Frozen):
     frames: int = Field(8, ge=1, description="input frames to simulate")
     seed: int = Field(0, ge=0, description="seed for frame selection and any randomness")
     placement: str = "row-major"
+    placement_iterations: int = Field(
+        50_000, ge=0, description="moves of optimizing placement strategies (deterministic)")
+    placement_budget_s: float = Field(
+        60.0, gt=0, description="wall-clock safety stop of optimizing placement, s")
     engine: str = "simpy"
     energy: str = "canmore-22nm"
 

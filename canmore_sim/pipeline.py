@@ -20,13 +20,14 @@ from canmore_sim.errors import DataError
 from canmore_sim.mapper.connectivity import LayerLinks, layer_links
 from canmore_sim.mapper.graph import LayerGraph
 from canmore_sim.mapper.partition import partition
-from canmore_sim.mapper.placement import Mapping, place
+from canmore_sim.mapper.placement import PLACEMENTS, Mapping, PlacementProblem, chip_grid, place
 from canmore_sim.mapper.quantize import quantize_graph
+from canmore_sim.mapper.traffic_graph import core_traffic
 from canmore_sim.noc import get_engine, get_routing
-from canmore_sim.noc.build import build_traffic
+from canmore_sim.noc.build import build_traffic, io_router_index
 from canmore_sim.noc.stats import NocStats
 
-__all__ = ["FrameNoc", "RunResult", "run"]
+__all__ = ["FrameNoc", "RunResult", "map_network", "run"]
 
 Progress = Callable[[int, int], None]
 
@@ -117,6 +118,7 @@ def run(
     *,
     frame_ids: np.ndarray | None = None,
     progress: Progress | None = None,
+    mapping: Mapping | None = None,
 ) -> RunResult:
     """Map ``graph`` onto the chip of ``config`` and simulate ``frames``.
 
@@ -134,6 +136,8 @@ def run(
         Identity of each frame in its data set (for reports); defaults to 0..N-1.
     progress
         Called as ``progress(done, total)`` after each simulated frame.
+    mapping
+        A mapping to reuse (e.g. loaded with ``--mapping``); default: map anew.
     """
     if frames.ndim != 4 or len(frames) == 0:
         raise DataError(f"frames must be a non-empty (N, C, H, W) array, got shape {frames.shape}")
@@ -141,8 +145,7 @@ def run(
     get_routing(config.router.routing)
     preset = load_preset(config.run.energy)
     quantized = quantize_graph(graph, config.core.weight_bits)
-    mapping = place(partition(quantized, config.core), config.mesh.width, config.mesh.height,
-                    config.run.placement)
+    mapping = mapping or map_network(quantized, config)  # fails fast, before the heavy work
     float_trace = run_network(graph, frames, labels)
     trace = run_network(quantized, frames, labels)
     links = [layer_links(quantized, mapping.groups, l) for l in range(quantized.depth)]
@@ -157,6 +160,30 @@ def run(
         energy_preset=preset, frame_latency_ns=np.maximum(noc.end_ns, window_end),
         frame_ids=np.arange(len(frames)) if frame_ids is None else np.asarray(frame_ids),
     )
+
+
+def map_network(graph: LayerGraph, config: ArchConfig) -> Mapping:
+    """Partition ``graph`` into cores and place them (tiling chips when needed).
+
+    Raises
+    ------
+    MappingError
+        If the network does not fit and ``multichip.overflow`` is ``error``.
+    ConfigError
+        For an unknown placement strategy.
+    """
+    groups = partition(graph, config.core)
+    width, height = config.mesh.width, config.mesh.height
+    chips_x, chips_y = chip_grid(len(groups), width, height, config.multichip.overflow)
+    strategy = PLACEMENTS.get(config.run.placement)  # an unknown name is refused by place()
+    traffic = (core_traffic(graph, groups) if getattr(strategy, "needs_traffic", False)
+               else None)
+    problem = PlacementProblem(
+        groups, width, height, chips_x, chips_y, traffic,
+        io_router=io_router_index(config, chips_x * width, chips_y * height),
+        seed=config.run.seed, iterations=config.run.placement_iterations,
+        budget_s=config.run.placement_budget_s)
+    return place(problem, config.run.placement)
 
 
 def _simulate_frames(

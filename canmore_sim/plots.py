@@ -10,7 +10,7 @@ import numpy as np
 
 from canmore_sim.atomic import atomic_write_bytes
 
-__all__ = ["write_noc_plots"]
+__all__ = ["write_mapping_plot", "write_noc_plots"]
 
 
 def _figure_bytes(fig: Any) -> bytes:
@@ -73,3 +73,36 @@ def write_noc_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
         atomic_write_bytes(out / "traffic_heatmap.png", _mesh_heatmap(
             flits, width, height, "flits sent per router, per frame", "flits")),
     ]
+
+
+def write_mapping_plot(summary: dict[str, Any], out: str | Path) -> Path:
+    """``mapping.png``: the mesh with every core coloured by its layer, chips outlined."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    m = summary["mapping"]
+    width, height = summary["noc"]["routers"]
+    chip_w, chip_h = (int(v) for v in m["mesh"].split("x"))
+    layer_of = np.zeros((height, width))
+    for layer, (x, y) in zip(_core_layers(m["cores_per_layer"]), m["core_xy"], strict=True):
+        layer_of[y, x] = layer
+    fig = Figure(figsize=(1.2 + 0.5 * width, 0.8 + 0.5 * height))
+    ax = fig.add_subplot()
+    shown = np.where(layer_of > 0, layer_of, np.nan)
+    image = ax.imshow(shown, cmap="tab10", vmin=0.5, vmax=10.5, origin="upper")
+    for cx in range(0, width + 1, chip_w):
+        ax.axvline(cx - 0.5, color="black", linewidth=2)
+    for cy in range(0, height + 1, chip_h):
+        ax.axhline(cy - 0.5, color="black", linewidth=2)
+    ax.set_title(f"{m['cores']} cores on {m['chips']} chip(s), placement {m['placement']}",
+                 fontsize=9)
+    ax.set_xlabel("x (router column)")
+    ax.set_ylabel("y (router row)")
+    fig.colorbar(image, ax=ax, label="layer", shrink=0.8)
+    return atomic_write_bytes(Path(out) / "mapping.png", _figure_bytes(fig))
+
+
+def _core_layers(cores_per_layer: list[int]) -> list[int]:
+    return [layer for layer, n in enumerate(cores_per_layer, start=1) for _ in range(n)]

@@ -98,8 +98,9 @@ def _frame_columns(result: RunResult) -> dict[str, list[Any]]:
 
 def _mapping_summary(result: RunResult) -> dict[str, Any]:
     m = result.mapping
-    return {"cores": m.n_cores, "mesh": f"{m.width}x{m.height}", "chips": 1,
-            "placement": m.strategy,
+    return {"cores": m.n_cores, "mesh": f"{m.chip_width}x{m.chip_height}",
+            "chips": m.chips_used, "chip_grid": f"{m.chips_x}x{m.chips_y}",
+            "routers": m.width * m.height, "placement": m.strategy,
             "cores_per_layer": np.bincount(m.groups.layer)[1:].tolist(),
             "core_xy": np.stack([m.x, m.y], axis=1).tolist()}
 
@@ -203,7 +204,8 @@ def _title(summary: dict[str, Any]) -> str:
     acc_text = ("" if acc["quantized"] is None else
                 f"; accuracy float {acc['float']:.3f}, {summary['model']['weight_bits']}-bit "
                 f"{acc['quantized']:.3f} ({acc['prediction_changed']:.1%} of predictions changed)")
-    return (f"{summary['model']['spec']} on {m['mesh']} mesh: {m['cores']} cores, "
+    chips = f" x {m['chips']} chips ({m['chip_grid']})" if m["chips"] > 1 else ""
+    return (f"{summary['model']['spec']} on {m['mesh']} mesh{chips}: {m['cores']} cores, "
             f"placement {m['placement']}, {len(summary['frames']['frame'])} frames{acc_text}")
 
 

@@ -3,7 +3,14 @@
 from canmore_sim.mapper.checkpoint import load_checkpoint, read_model_file, save_checkpoint
 from canmore_sim.mapper.graph import Layer, LayerGraph
 from canmore_sim.mapper.partition import CoreGroups, partition
-from canmore_sim.mapper.placement import PLACEMENTS, Mapping, place
+from canmore_sim.mapper.placement import (
+    PLACEMENTS,
+    Mapping,
+    PlacementProblem,
+    chip_grid,
+    place,
+    weighted_hops,
+)
 from canmore_sim.mapper.quantize import quantize_array, quantize_graph
 from canmore_sim.mapper.spec import graph_from_spec, parse_spec
 
@@ -13,6 +20,9 @@ __all__ = [
     "Layer",
     "LayerGraph",
     "Mapping",
+    "PlacementProblem",
+    "chip_grid",
+    "weighted_hops",
     "graph_from_spec",
     "load_checkpoint",
     "parse_spec",

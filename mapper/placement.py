@@ -1,12 +1,22 @@
-"""Placement strategies: which router each core group sits on.
+"""Placement: which router (of which chip) each core group sits on.
 
-A strategy is a small function ``(groups, width, height) -> router index per
-group`` registered by name in :data:`PLACEMENTS`. Router ``r`` sits at
-``x = r % width``, ``y = r // width``.
+A strategy is a small function ``(problem) -> router per core`` registered by name
+in :data:`PLACEMENTS` (``run.placement`` in YAML, ``--placement`` on the command
+line). Router indices are *global*: when the network needs more cores than one
+chip has, chips of ``chip_width x chip_height`` routers are tiled in a
+``chips_x x chips_y`` grid that forms one large mesh of
+``(chips_x*chip_width) x (chips_y*chip_height)`` routers, router ``r`` at
+``x = r % width``, ``y = r // width``; links between routers of different chips
+are inter-chip links.
+
+Strategies: ``row-major`` and ``snake`` (boustrophedon) fill chip by chip,
+``hilbert`` follows a Hilbert space-filling curve, and ``anneal`` minimizes the
+traffic-weighted hop distance by simulated annealing (:mod:`.anneal`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,27 +24,131 @@ import numpy as np
 
 from canmore_sim.errors import ConfigError, MappingError
 from canmore_sim.mapper.partition import CoreGroups
+from canmore_sim.mapper.traffic_graph import CoreTraffic
 
-__all__ = ["Mapping", "PLACEMENTS", "place", "register_placement"]
-
-PlacementFn = Callable[[CoreGroups, int, int], np.ndarray]
-PLACEMENTS: dict[str, PlacementFn] = {}
+__all__ = ["Mapping", "PLACEMENTS", "PlacementProblem", "chip_grid", "place",
+           "register_placement", "weighted_hops"]
 
 
-def register_placement(name: str) -> Callable[[PlacementFn], PlacementFn]:
+@dataclass(frozen=True, eq=False)
+class PlacementProblem:
+    """Everything a placement strategy may use.
+
+    Attributes
+    ----------
+    groups
+        The cores to place (core id = row).
+    chip_width, chip_height, chips_x, chips_y
+        One chip's mesh and the chip grid, routers / chips.
+    traffic
+        Expected packets per frame between cores (for traffic-aware strategies).
+    io_router
+        Global router index of the I/O port.
+    seed, iterations, budget_s
+        Seed, move budget and wall-clock safety stop (s) of optimizing strategies.
+    """
+
+    groups: CoreGroups
+    chip_width: int
+    chip_height: int
+    chips_x: int = 1
+    chips_y: int = 1
+    traffic: CoreTraffic | None = None
+    io_router: int = 0
+    seed: int = 0
+    iterations: int = 50_000
+    budget_s: float = 60.0
+
+    @property
+    def width(self) -> int:
+        return self.chips_x * self.chip_width
+
+    @property
+    def height(self) -> int:
+        return self.chips_y * self.chip_height
+
+
+Strategy = Callable[[PlacementProblem], np.ndarray]
+PLACEMENTS: dict[str, Strategy] = {}
+
+
+def register_placement(name: str) -> Callable[[Strategy], Strategy]:
     """Decorator adding a placement strategy to :data:`PLACEMENTS` under ``name``."""
 
-    def wrap(fn: PlacementFn) -> PlacementFn:
+    def wrap(fn: Strategy) -> Strategy:
         PLACEMENTS[name] = fn
         return fn
 
     return wrap
 
 
+def _chip_fill(problem: PlacementProblem, snake: bool) -> np.ndarray:
+    """Routers in fill order: chip by chip (chips in snake order), rows within a chip."""
+    order = []
+    for cy in range(problem.chips_y):
+        xs = range(problem.chips_x) if cy % 2 == 0 else reversed(range(problem.chips_x))
+        for cx in xs:
+            for y in range(problem.chip_height):
+                cols = list(range(problem.chip_width))
+                if snake and y % 2 == 1:
+                    cols.reverse()
+                gy = cy * problem.chip_height + y
+                order += [gy * problem.width + cx * problem.chip_width + x for x in cols]
+    return np.asarray(order[: len(problem.groups)], dtype=np.int32)
+
+
 @register_placement("row-major")
-def _row_major(groups: CoreGroups, width: int, height: int) -> np.ndarray:
-    """Fill the mesh row by row in layer order: core ``i`` on router ``i``."""
-    return np.arange(len(groups), dtype=np.int32)
+def _row_major(problem: PlacementProblem) -> np.ndarray:
+    """Layer order, row by row within each chip."""
+    return _chip_fill(problem, snake=False)
+
+
+@register_placement("snake")
+def _snake(problem: PlacementProblem) -> np.ndarray:
+    """Layer order, boustrophedon rows within each chip (consecutive cores stay adjacent)."""
+    return _chip_fill(problem, snake=True)
+
+
+def _hilbert_d2xy(order: int, d: int) -> tuple[int, int]:
+    """Point ``d`` of a Hilbert curve over a ``2**order`` square (classic iterative form)."""
+    x = y = 0
+    t = d
+    s = 1
+    while s < (1 << order):
+        rx = 1 & (t // 2)
+        ry = 1 & (t ^ rx)
+        if ry == 0:
+            if rx == 1:
+                x, y = s - 1 - x, s - 1 - y
+            x, y = y, x
+        x += s * rx
+        y += s * ry
+        t //= 4
+        s *= 2
+    return x, y
+
+
+@register_placement("hilbert")
+def _hilbert(problem: PlacementProblem) -> np.ndarray:
+    """Layer order along a Hilbert curve over the whole mesh (cells outside are skipped)."""
+    side = max(problem.width, problem.height)
+    order = max(1, math.ceil(math.log2(side)))
+    routers = []
+    for d in range(1 << (2 * order)):
+        x, y = _hilbert_d2xy(order, d)
+        if x < problem.width and y < problem.height:
+            routers.append(y * problem.width + x)
+            if len(routers) == len(problem.groups):
+                break
+    return np.asarray(routers, dtype=np.int32)
+
+
+def weighted_hops(router: np.ndarray, traffic: CoreTraffic, width: int, io_router: int) -> float:
+    """Traffic-weighted hop distance: sum of packets/frame x Manhattan distance."""
+    pos = np.append(np.asarray(router, dtype=np.int64), io_router)  # index -1 = I/O port
+    a, b = pos[traffic.src], pos[traffic.dst]
+    dist = np.abs(a % width - b % width) + np.abs(a // width - b // width)
+    return float(np.sum(traffic.packets * dist))
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,22 +160,40 @@ class Mapping:
     groups
         The partition.
     router
-        int32 router index of every core on its chip.
-    width, height
-        Mesh size of one chip, routers.
+        int32 global router index of every core.
+    chip_width, chip_height
+        One chip's mesh, routers.
+    chips_x, chips_y
+        The chip grid (1 x 1 for a single chip).
     strategy
         Name of the placement strategy used.
     """
 
     groups: CoreGroups
     router: np.ndarray
-    width: int
-    height: int
+    chip_width: int
+    chip_height: int
     strategy: str
+    chips_x: int = 1
+    chips_y: int = 1
 
     @property
     def n_cores(self) -> int:
         return len(self.groups)
+
+    @property
+    def width(self) -> int:
+        """Routers along x of the whole (tiled) mesh."""
+        return self.chips_x * self.chip_width
+
+    @property
+    def height(self) -> int:
+        """Routers along y of the whole (tiled) mesh."""
+        return self.chips_y * self.chip_height
+
+    @property
+    def n_chips(self) -> int:
+        return self.chips_x * self.chips_y
 
     @property
     def x(self) -> np.ndarray:
@@ -71,31 +203,67 @@ class Mapping:
     def y(self) -> np.ndarray:
         return self.router // self.width
 
+    @property
+    def chip(self) -> np.ndarray:
+        """Chip index of every core (row-major over the chip grid)."""
+        return (self.y // self.chip_height) * self.chips_x + self.x // self.chip_width
 
-def place(groups: CoreGroups, width: int, height: int, strategy: str = "row-major") -> Mapping:
-    """Place every core group on a router of a ``width`` x ``height`` mesh.
+    @property
+    def chips_used(self) -> int:
+        return int(len(np.unique(self.chip)))
+
+
+def chip_grid(n_cores: int, width: int, height: int, overflow: str = "tile") -> tuple[int, int]:
+    """The fewest chips, in a near-square grid, that hold ``n_cores`` cores.
+
+    Raises
+    ------
+    MappingError
+        With ``overflow="error"`` when one chip is not enough, naming the cores
+        needed and available.
+    """
+    per_chip = width * height
+    chips = max(1, math.ceil(n_cores / per_chip))
+    if chips > 1 and overflow == "error":
+        raise MappingError(
+            f"the network needs {n_cores} cores but a {width}x{height} chip has {per_chip} "
+            "(multichip.overflow is 'error')", needed=n_cores, available=per_chip)
+    chips_x = math.ceil(math.sqrt(chips))
+    return chips_x, math.ceil(chips / chips_x)
+
+
+def place(problem: PlacementProblem, strategy: str = "row-major") -> Mapping:
+    """Place every core of ``problem`` with the strategy called ``strategy``.
 
     Raises
     ------
     ConfigError
         For an unknown strategy (the message lists the valid ones).
     MappingError
-        If the network needs more cores than the mesh has routers.
+        If the cores do not fit the routers, or the strategy returns an invalid placement.
     """
     if strategy not in PLACEMENTS:
         raise ConfigError(
             f"unknown placement {strategy!r}; valid: {', '.join(sorted(PLACEMENTS))}",
-            key="run.placement", value=strategy,
-        )
-    available = width * height
-    if len(groups) > available:
+            key="run.placement", value=strategy)
+    available = problem.width * problem.height
+    if len(problem.groups) > available:
         raise MappingError(
-            f"the network needs {len(groups)} cores but a {width}x{height} mesh has {available}",
-            needed=len(groups), available=available,
-        )
-    router = np.asarray(PLACEMENTS[strategy](groups, width, height), dtype=np.int32)
-    if len(np.unique(router)) != len(router) or router.min(initial=0) < 0 or (
-        router.max(initial=0) >= available
-    ):
-        raise MappingError(f"placement {strategy!r} produced an invalid placement")
-    return Mapping(groups, router, width, height, strategy)
+            f"the network needs {len(problem.groups)} cores but the "
+            f"{problem.width}x{problem.height} mesh has {available}",
+            needed=len(problem.groups), available=available)
+    router = np.asarray(PLACEMENTS[strategy](problem), dtype=np.int32)
+    _check_routers(router, len(problem.groups), available, strategy)
+    return Mapping(problem.groups, router, problem.chip_width, problem.chip_height, strategy,
+                   problem.chips_x, problem.chips_y)
+
+
+def _check_routers(router: np.ndarray, n_cores: int, available: int, strategy: str) -> None:
+    if (len(router) != n_cores or len(np.unique(router)) != n_cores
+            or router.min(initial=0) < 0 or router.max(initial=0) >= available):
+        raise MappingError(f"placement {strategy!r} produced an invalid placement "
+                           "(every core needs its own router inside the mesh)")
+
+
+# register the optimizing strategy (kept in its own module)
+from canmore_sim.mapper import anneal as _anneal  # noqa: E402,F401

@@ -72,6 +72,8 @@ def build_traffic(
         dst=dst[order].astype(np.int32), spike=spike[order].astype(np.int64),
         layer=layer[order].astype(np.int16), deadline_ns=deadline[order].astype(np.float64),
         multicast=config.traffic.multicast, sops=sops[order].astype(np.int64),
+        chip_width=mapping.chip_width if mapping.n_chips > 1 else 0,
+        chip_height=mapping.chip_height if mapping.n_chips > 1 else 0,
     )
 
 

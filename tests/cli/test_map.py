@@ -30,12 +30,41 @@ def test_map_own_checkpoint_on_a_smaller_mesh(tmp_path, capsys) -> None:
     assert report["mapping"]["mesh"] == "4x4" and report["mapping"]["cores"] == 4 + 2 + 1
 
 
-def test_network_too_big_for_mesh_is_one_line(tmp_path, capsys) -> None:
-    code = main(["map", "--mesh", "4x4", "--frames", "1", "--out", str(tmp_path), "--quiet"])
+def test_network_too_big_for_one_chip_with_overflow_error(tmp_path, capsys) -> None:
+    cfg = tmp_path / "a.yaml"
+    cfg.write_text("mesh: 4x4\nmultichip:\n  overflow: error\n")
+    code = main(["map", "--config", str(cfg), "--frames", "1", "--out", str(tmp_path), "--quiet"])
     assert code == 4
     err = capsys.readouterr().err.strip()
-    assert "needs 29 cores" in err and "16" in err and "\n" not in err
+    assert "needs 29 cores" in err and "has 16" in err and "\n" not in err
     assert not (tmp_path / "report.json").exists()
+
+
+def test_tiles_chips_and_reports_interchip_hops(tmp_path, capsys) -> None:
+    code = main(["map", "--mesh", "4x4", "--frames", "1", "--out", str(tmp_path), "--quiet"])
+    assert code == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["mapping"]["chips"] == 2 and report["mapping"]["chip_grid"] == "2x1"
+    assert 0 < report["noc"]["interchip_hops"] < report["mean"]["hops"]
+    assert "x 2 chips" in capsys.readouterr().out
+
+
+def test_mapping_file_round_trip(tmp_path, capsys) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert main(["map", "--frames", "1", "--placement", "anneal", "--out", str(first),
+                 "--quiet"]) == 0
+    assert (first / "mapping.png").read_bytes()[:4] == b"\x89PNG"
+    assert main(["map", "--frames", "1", "--mapping", str(first / "mapping.json"),
+                 "--out", str(second), "--quiet"]) == 0
+    a = json.loads((first / "report.json").read_text())
+    b = json.loads((second / "report.json").read_text())
+    assert a["mapping"]["core_xy"] == b["mapping"]["core_xy"]
+    assert a["frames"]["hops"] == b["frames"]["hops"]
+    capsys.readouterr()
+    # the same mapping for another chip size is refused in one line
+    assert main(["map", "--frames", "1", "--mesh", "16x16", "--mapping",
+                 str(first / "mapping.json"), "--out", str(tmp_path / "c"), "--quiet"]) == 4
+    assert "8x8 chips" in capsys.readouterr().err
 
 
 def test_report_shows_congestion_and_heatmaps(tmp_path, capsys) -> None:

@@ -7,7 +7,7 @@ from canmore_sim.config import CoreConfig
 from canmore_sim.errors import ConfigError, MappingError
 from canmore_sim.mapper.connectivity import layer_links
 from canmore_sim.mapper.partition import partition
-from canmore_sim.mapper.placement import place
+from canmore_sim.mapper.placement import PlacementProblem, place
 from tests.conftest import random_graph
 
 DEFAULT_SPEC = "32x32x1:16C3-P2-32C3-P2-64C3-P2-10F"
@@ -57,14 +57,14 @@ def test_layer_that_cannot_fit_memory_is_an_error_with_facts() -> None:
 def test_mesh_too_small_names_needed_and_available() -> None:
     groups = partition(random_graph(DEFAULT_SPEC), CoreConfig())
     with pytest.raises(MappingError) as info:
-        place(groups, 4, 4)
+        place(PlacementProblem(groups, 4, 4))
     assert (info.value.facts["needed"], info.value.facts["available"]) == (29, 16)
 
 
 def test_unknown_placement_lists_valid() -> None:
     groups = partition(random_graph(), CoreConfig())
-    with pytest.raises(ConfigError, match="row-major"):
-        place(groups, 8, 8, "spiral-of-doom")
+    with pytest.raises(ConfigError, match="anneal, hilbert, row-major, snake"):
+        place(PlacementProblem(groups, 8, 8), "spiral-of-doom")
 
 
 def test_postsynaptic_counts_sum_to_fan_out() -> None:

@@ -1,0 +1,99 @@
+"""The core-to-core traffic graph: expected packets per frame between cores.
+
+Built from the layer connectivity (:mod:`canmore_sim.mapper.connectivity`): a
+spike of a neuron on core ``a`` sends one unicast packet to every core ``b``
+holding one of its postsynaptic neurons. Without a measured trace every neuron
+that can spike is assumed to spike with probability ``spike_rate``; with a
+:class:`~canmore_sim.cores.trace.SpikeTrace` the measured spikes (mean per frame)
+are used instead. Input spikes come from the I/O port (source ``IO = -1``), and
+every output core sends one readout packet to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+from canmore_sim.cores.trace import SpikeTrace
+from canmore_sim.mapper.connectivity import layer_links
+from canmore_sim.mapper.graph import LayerGraph
+from canmore_sim.mapper.partition import CoreGroups
+
+__all__ = ["IO", "CoreTraffic", "core_traffic", "to_networkx"]
+
+#: Node id of the I/O port in the traffic graph.
+IO = -1
+
+
+@dataclass(frozen=True, eq=False)
+class CoreTraffic:
+    """Directed traffic between cores (columnar edge list).
+
+    Attributes
+    ----------
+    src, dst
+        int64 core ids (``IO`` = -1 for the I/O port).
+    packets
+        float64 expected unicast packets per frame on the edge.
+    """
+
+    src: np.ndarray
+    dst: np.ndarray
+    packets: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.src)
+
+
+def core_traffic(
+    graph: LayerGraph,
+    groups: CoreGroups,
+    *,
+    spike_rate: float = 0.25,
+    trace: SpikeTrace | None = None,
+) -> CoreTraffic:
+    """Expected packets per frame between every pair of communicating cores.
+
+    Parameters
+    ----------
+    graph, groups
+        The network and its partition.
+    spike_rate
+        Fraction of neurons assumed to spike per frame (ignored with ``trace``).
+    trace
+        Measured spikes; the weights become mean spikes per frame.
+    """
+    if not 0.0 <= spike_rate <= 1.0:
+        raise ValueError(f"spike_rate must be in [0, 1], got {spike_rate}")
+    edges: dict[tuple[int, int], float] = {}
+    for l in range(graph.depth):
+        links = layer_links(graph, groups, l)
+        size = len(links.src_core)
+        if trace is not None:
+            per_neuron = np.bincount(trace.layers[l].neuron, minlength=size) / trace.n_frames
+        else:
+            per_neuron = np.full(size, spike_rate)
+        reached = links.postsynaptic(np.arange(size)) > 0  # (neurons, dst cores)
+        src_cores = np.where(links.src_core < 0, IO, links.src_core)
+        for src in np.unique(src_cores):
+            sel = src_cores == src
+            weights = per_neuron[sel] @ reached[sel]
+            for j, dst in enumerate(links.dst_cores):
+                if weights[j] > 0:
+                    edges[(int(src), int(dst))] = float(weights[j])
+    for core in groups.of_layer(graph.depth):
+        edges[(int(core), IO)] = 1.0  # one readout packet per output core
+    keys = sorted(edges)
+    return CoreTraffic(np.array([k[0] for k in keys], dtype=np.int64),
+                       np.array([k[1] for k in keys], dtype=np.int64),
+                       np.array([edges[k] for k in keys], dtype=np.float64))
+
+
+def to_networkx(traffic: CoreTraffic) -> nx.DiGraph:
+    """The traffic as a networkx DiGraph with edge attribute ``weight`` (packets/frame)."""
+    g = nx.DiGraph()
+    g.add_weighted_edges_from(zip(traffic.src.tolist(), traffic.dst.tolist(),
+                                  traffic.packets.tolist(), strict=True))
+    return g
