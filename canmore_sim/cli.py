@@ -40,7 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("map", help="map a network onto the chip, simulate frames, report costs")
     p.add_argument("--model", default=None,
-                   help="model checkpoint (default: the bundled DTA-TTFS digits network)")
+                   help="model checkpoint, or a zoo name (vgg11, vgg16, mnist-cnn, mlp, "
+                        "fmnist-scnn) with --weights synthetic (default: the bundled DTA-TTFS "
+                        "digits network)")
+    p.add_argument("--weights", choices=["synthetic"], default=None,
+                   help="build deterministic synthetic weights for a zoo network")
+    p.add_argument("--sparsity", type=float, default=0.25,
+                   help="with --weights synthetic: fraction of each hidden layer's neurons "
+                        "that spike per frame (default 0.25)")
     p.add_argument("--config", default=None, help="architecture YAML (default: bundled default)")
     p.add_argument("--mesh", default=None, help="mesh size WxH, e.g. 8x8 (overrides the config)")
     p.add_argument("--frames", type=int, default=None, help="input frames to simulate")
@@ -73,7 +80,7 @@ def _cmd_map(args: argparse.Namespace) -> int:
     from canmore_sim.report import render_table, summarize, write_json
 
     config = _resolve_config(args)
-    graph = _load_model(args.model)
+    graph = _load_model(args.model, args.weights, args.sparsity, config.run.seed)
     frames, labels, ids = _default_frames(graph, config.run.frames, config.run.seed)
     progress = _ProgressBar(sys.stderr, enabled=not args.quiet and sys.stderr.isatty())
     mapping = _load_mapping(args.mapping, graph, config) if args.mapping else None
@@ -118,28 +125,49 @@ def _load_mapping(path: str, graph: LayerGraph, config: ArchConfig) -> Mapping:
     return load_mapping(path, expected, graph.spec, (config.mesh.width, config.mesh.height))
 
 
-def _load_model(path: str | None) -> LayerGraph:
+def _load_model(path: str | None, weights: str | None = None, sparsity: float = 0.25,
+                seed: int = 0) -> LayerGraph:
+    from canmore_sim.errors import ModelError
     from canmore_sim.mapper.checkpoint import load_checkpoint
+    from canmore_sim.mapper.zoo import ZOO, synthetic_graph
 
-    if path is not None:
-        return load_checkpoint(path)
-    ref = resources.files("canmore_sim").joinpath(f"models/{DEFAULT_MODEL}")
-    with resources.as_file(ref) as bundled:
-        graph = load_checkpoint(bundled)
-    return graph.with_layers(graph.layers, source=f"bundled:{DEFAULT_MODEL}")
+    if path is None:
+        ref = resources.files("canmore_sim").joinpath(f"models/{DEFAULT_MODEL}")
+        with resources.as_file(ref) as bundled:
+            graph = load_checkpoint(bundled)
+        return graph.with_layers(graph.layers, source=f"bundled:{DEFAULT_MODEL}")
+    if path in ZOO and not Path(path).exists():
+        if weights != "synthetic":
+            raise ModelError(f"no trained weights for zoo network {path!r} here; add "
+                             "--weights synthetic (or give a checkpoint file)", path=path)
+        graph = synthetic_graph(ZOO[path], firing_rate=sparsity, seed=seed, name=path)
+        return graph.with_layers(graph.layers, source=f"zoo:{path}")
+    if weights is not None:
+        raise ModelError(f"--weights {weights} needs a zoo network name, not a file "
+                         f"(zoo: {', '.join(sorted(ZOO))})", path=path)
+    return load_checkpoint(path)
 
 
 def _default_frames(
     graph: LayerGraph, n_frames: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Held-out digits frames at the network's input size, chosen by ``seed``."""
+    """Held-out real digits frames shaped for the network's input, chosen by ``seed``.
+
+    Square ``(C, N, N)`` inputs get the digits upsampled to ``N x N`` (grey levels
+    repeated over the C channels); flat ``(N*N,)`` inputs get them flattened.
+    """
     from canmore_sim.datasets.digits import load_digits_frames
 
     shape = graph.input_shape
-    if len(shape) != 3 or shape[0] != 1 or shape[1] != shape[2]:
-        raise DataError(f"the bundled digits frames are 1xNxN images, but the model expects "
-                        f"input shape {shape}")
-    frames, labels = load_digits_frames("test", size=shape[1])
+    side = int(round(np.sqrt(shape[0]))) if len(shape) == 1 else shape[1]
+    square = len(shape) == 3 and shape[1] == shape[2]
+    flat = len(shape) == 1 and side * side == shape[0]
+    if not (square or flat) or side < 8:
+        raise DataError(f"the bundled digits frames cannot be shaped to the model's input "
+                        f"{shape}; give a network with a square image input")
+    frames, labels = load_digits_frames("test", size=side)
+    frames = (np.repeat(frames, shape[0], axis=1) if square
+              else frames.reshape(len(frames), -1))
     order = np.random.default_rng(seed).permutation(len(frames))[:n_frames]
     return frames[order], labels[order], order
 

@@ -205,6 +205,11 @@ def _title(summary: dict[str, Any]) -> str:
                 f"; accuracy float {acc['float']:.3f}, {summary['model']['weight_bits']}-bit "
                 f"{acc['quantized']:.3f} ({acc['prediction_changed']:.1%} of predictions changed)")
     chips = f" x {m['chips']} chips ({m['chip_grid']})" if m["chips"] > 1 else ""
+    if summary["model"]["meta"].get("weights") == "synthetic":
+        acc_note = "; SYNTHETIC WEIGHTS (accuracy is meaningless)"
+        return (f"{summary['model']['spec']} ({summary['model']['meta'].get('zoo', '')}, "
+                f"synthetic weights) on {m['mesh']} mesh{chips}: {m['cores']} cores, "
+                f"placement {m['placement']}, {len(summary['frames']['frame'])} frames{acc_note}")
     return (f"{summary['model']['spec']} on {m['mesh']} mesh{chips}: {m['cores']} cores, "
             f"placement {m['placement']}, {len(summary['frames']['frame'])} frames{acc_text}")
 
