@@ -127,7 +127,7 @@ def run(
     graph
         The trained network (float weights).
     frames
-        float ``(N, C, H, W)`` input intensities.
+        float ``(N, *graph.input_shape)`` input intensities.
     labels
         int ``(N,)`` true classes, or None.
     config
@@ -139,8 +139,8 @@ def run(
     mapping
         A mapping to reuse (e.g. loaded with ``--mapping``); default: map anew.
     """
-    if frames.ndim != 4 or len(frames) == 0:
-        raise DataError(f"frames must be a non-empty (N, C, H, W) array, got shape {frames.shape}")
+    if frames.ndim < 2 or len(frames) == 0:
+        raise DataError(f"frames must be a non-empty (N, ...) array, got shape {frames.shape}")
     engine = get_engine(config.run.engine)  # every plug-in name is checked before any work
     get_routing(config.router.routing)
     preset = load_preset(config.run.energy)

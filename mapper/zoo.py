@@ -26,7 +26,7 @@ import torch
 
 from canmore_sim.cores.neuron import encode, layer_forward
 from canmore_sim.errors import ModelError
-from canmore_sim.mapper.graph import LayerGraph
+from canmore_sim.mapper.graph import Layer, LayerGraph
 from canmore_sim.mapper.spec import graph_from_spec, weight_shapes
 
 __all__ = ["ZOO", "synthetic_graph", "zoo_spec", "calibration_frames"]
@@ -106,7 +106,9 @@ def synthetic_graph(spec: str, *, firing_rate: float = 0.25, seed: int = 0,
                                                 "firing_rate": firing_rate, "seed": seed})
 
 
-def _bisect_offset(layer, z, scale, times, l, tw, target) -> float:  # type: ignore[no-untyped-def]
+def _bisect_offset(layer: Layer, z: np.ndarray, scale: float, times: torch.Tensor, l: int,
+                   tw: float, target: float) -> float:
+    """Offset ``m`` so that weights ``(z + m) * scale`` make layer ``l`` fire at ``target``."""
     lo, hi = -4.0, 4.0
     for _ in range(24):
         mid = (lo + hi) / 2

@@ -16,7 +16,7 @@ def test_zoo_architectures() -> None:
     assert weight_shapes(zoo_spec("mnist-cnn")) == [(16, 1, 5, 5), (32, 16, 5, 5), (800, 1568),
                                                    (128, 800), (10, 128)]
     vgg16 = weight_shapes(zoo_spec("vgg16"))
-    assert len(vgg16) == 16 and vgg16[13] == (512, 512, 3, 3) and vgg16[-3] == (4096, 512)
+    assert len(vgg16) == 16 and vgg16[12] == (512, 512, 3, 3) and vgg16[-3] == (4096, 512)
     assert len(weight_shapes(zoo_spec("vgg11"))) == 11
     with pytest.raises(ModelError, match="vgg16"):
         zoo_spec("resnet50")
