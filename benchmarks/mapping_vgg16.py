@@ -16,7 +16,6 @@ import numpy as np
 from canmore_sim.config import default_config
 from canmore_sim.mapper.partition import partition
 from canmore_sim.mapper.placement import (
-    PLACEMENTS,
     PlacementProblem,
     chip_grid,
     place,

@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, default=None, help="input frames to simulate")
     p.add_argument("--seed", type=int, default=None, help="seed for frame selection")
     p.add_argument("--placement", default=None, help="placement strategy (e.g. row-major)")
+    p.add_argument("--energy", default=None,
+                   help="energy preset (canmore-22nm, truenorth, spinnaker, tq-ttfs)")
+    p.add_argument("--energy-reference", default=None, metavar="REPORT_JSON",
+                   help="reference run (a report.json) for normalized energy models")
     p.add_argument("--mapping", default=None,
                    help="reuse a mapping.json written by an earlier run (skips remapping)")
     p.add_argument("--out", default="canmore-out", help="folder for report files")
@@ -85,8 +89,9 @@ def _cmd_map(args: argparse.Namespace) -> int:
     progress = _ProgressBar(sys.stderr, enabled=not args.quiet and sys.stderr.isatty())
     mapping = _load_mapping(args.mapping, graph, config) if args.mapping else None
     started = time.perf_counter()
+    reference = _reference(args.energy_reference) if args.energy_reference else None
     result = run(graph, frames, labels, config, frame_ids=ids, progress=progress,
-                 mapping=mapping)
+                 mapping=mapping, reference=reference)
     progress.close()
     summary = summarize(result)
     summary["wall_s"] = round(time.perf_counter() - started, 3)
@@ -113,7 +118,18 @@ def _resolve_config(args: argparse.Namespace) -> ArchConfig:
         overrides["run.seed"] = args.seed
     if args.placement is not None:
         overrides["run.placement"] = args.placement
+    if args.energy is not None:
+        overrides["run.energy"] = args.energy
     return with_overrides(config, overrides) if overrides else config
+
+
+def _reference(path: str) -> dict[str, float]:
+    """Mean frame latency and spikes of an earlier run, from its report.json."""
+    from canmore_sim.report import read_report
+
+    mean = read_report(Path(path))["mean"]
+    return {"frame_latency_ns": float(mean["frame_latency_ns"]),
+            "spikes": float(mean["neuron_spikes"])}
 
 
 def _load_mapping(path: str, graph: LayerGraph, config: ArchConfig) -> Mapping:

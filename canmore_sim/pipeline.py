@@ -15,7 +15,13 @@ from canmore_sim.config import ArchConfig
 from canmore_sim.cores.neuron import run_network
 from canmore_sim.cores.stats import CoreStats, count_sops
 from canmore_sim.cores.trace import SpikeTrace
-from canmore_sim.energy import EnergyBreakdown, EnergyPreset, load_preset, price_frames
+from canmore_sim.energy import (
+    EnergyBreakdown,
+    EnergyPreset,
+    FrameCounts,
+    load_preset,
+    price_frames,
+)
 from canmore_sim.errors import DataError
 from canmore_sim.mapper.connectivity import LayerLinks, layer_links
 from canmore_sim.mapper.graph import LayerGraph
@@ -119,6 +125,7 @@ def run(
     frame_ids: np.ndarray | None = None,
     progress: Progress | None = None,
     mapping: Mapping | None = None,
+    reference: dict[str, float] | None = None,
 ) -> RunResult:
     """Map ``graph`` onto the chip of ``config`` and simulate ``frames``.
 
@@ -138,6 +145,8 @@ def run(
         Called as ``progress(done, total)`` after each simulated frame.
     mapping
         A mapping to reuse (e.g. loaded with ``--mapping``); default: map anew.
+    reference
+        Reference run of normalized energy models (``frame_latency_ns``, ``spikes``).
     """
     if frames.ndim < 2 or len(frames) == 0:
         raise DataError(f"frames must be a non-empty (N, ...) array, got shape {frames.shape}")
@@ -151,15 +160,30 @@ def run(
     links = [layer_links(quantized, mapping.groups, l) for l in range(quantized.depth)]
     cores = count_sops(trace, mapping, links)
     noc = _simulate_frames(trace, mapping, links, config, engine, progress)
-    energy = price_frames(preset, {"sops": cores.sops_per_frame, "hops": noc.hops,
-                                   "spikes": trace.neuron_spikes.sum(axis=1)})
     window_end = (quantized.depth + 1) * config.neuron.window_ns
+    frame_latency = np.maximum(noc.end_ns, window_end)
+    energy = price_frames(preset, _counts(quantized, trace, cores, noc, frame_latency),
+                          reference)
     return RunResult(
         config=config, graph=graph, quantized=quantized, mapping=mapping, trace=trace,
         float_predictions=float_trace.predictions, cores=cores, noc=noc, energy=energy,
-        energy_preset=preset, frame_latency_ns=np.maximum(noc.end_ns, window_end),
+        energy_preset=preset, frame_latency_ns=frame_latency,
         frame_ids=np.arange(len(frames)) if frame_ids is None else np.asarray(frame_ids),
     )
+
+
+def _counts(graph: LayerGraph, trace: SpikeTrace, cores: CoreStats, noc: FrameNoc,
+            frame_latency: np.ndarray) -> FrameCounts:
+    depth = graph.depth
+    layer_hops = noc.hops_per_layer[:, :depth].copy()
+    layer_hops[:, depth - 1] += noc.hops_per_layer[:, depth]  # readouts: the output layer's
+    return FrameCounts(
+        sops=cores.sops_per_frame, hops=noc.hops, frame_latency_ns=frame_latency,
+        spikes=trace.neuron_spikes.sum(axis=1), interchip_hops=noc.interchip_hops,
+        layer_spikes=trace.neuron_spikes[:, 1:],
+        layer_neurons=np.array([layer.n_neurons for layer in graph.layers]),
+        layer_flops=np.array([layer.flops for layer in graph.layers]),
+        layer_sops=cores.sops_per_layer, layer_hops=layer_hops)
 
 
 def map_network(graph: LayerGraph, config: ArchConfig) -> Mapping:

@@ -31,11 +31,15 @@ FRAME_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("wait_ns", "wait ns", "{:,.0f}"),
     ("late", "late", "{:,.0f}"),
     ("frame_latency_ns", "frame ns", "{:,.0f}"),
-    ("energy_sop_uj", "E_sop uJ", "{:,.3f}"),
-    ("energy_hop_uj", "E_hop uJ", "{:,.3f}"),
-    ("energy_static_uj", "E_stat uJ", "{:,.3f}"),
-    ("energy_total_uj", "E uJ", "{:,.3f}"),
 )
+
+
+def _columns(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Frame columns plus one per energy term of the run's model, then the total."""
+    unit = summary["energy_model"]["unit"]
+    energy = [(f"energy_{t}_uj", f"E_{t} {unit}", "{:,.3f}")
+              for t in summary["energy_model"]["terms"]]
+    return [*FRAME_COLUMNS, *energy, ("energy_total_uj", f"E {unit}", "{:,.3f}")]
 
 
 def summarize(result: RunResult) -> dict[str, Any]:
@@ -60,7 +64,9 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "energy_model": {"preset": result.energy_preset.name,
                          "model": result.energy_preset.model,
                          "source": result.energy_preset.source,
-                         "params": result.energy_preset.params},
+                         "params": result.energy_preset.params,
+                         "terms": list(result.energy.terms),
+                         "unit": "rel" if result.energy_preset.model == "normalized" else "uJ"},
         "accuracy": {"float": acc_f, "quantized": acc_q,
                      "prediction_changed": float(np.mean(
                          result.float_predictions != trace.predictions))},
@@ -173,13 +179,14 @@ def _jsonable(value: object) -> bool:
 def render_table(summary: dict[str, Any], *, max_frames: int = 20) -> str:
     """Format a summary as a fixed-width terminal report (per frame, mean, per layer)."""
     frames = summary["frames"]
-    header = ["frame"] + [h for _, h, _ in FRAME_COLUMNS]
+    columns = _columns(summary)
+    header = ["frame"] + [h for _, h, _ in columns]
     rows = []
     for i in range(min(len(frames["frame"]), max_frames)):
         rows.append([str(frames["frame"][i])] + [fmt.format(frames[k][i])
-                                                for k, _, fmt in FRAME_COLUMNS])
-    rows.append(["mean"] + [fmt.format(summary["mean"][k]) for k, _, fmt in FRAME_COLUMNS])
-    rows.append(["std"] + [fmt.format(summary["std"][k]) for k, _, fmt in FRAME_COLUMNS])
+                                                for k, _, fmt in columns])
+    rows.append(["mean"] + [fmt.format(summary["mean"][k]) for k, _, fmt in columns])
+    rows.append(["std"] + [fmt.format(summary["std"][k]) for k, _, fmt in columns])
     lines = [_title(summary), "", *_grid(header, rows), "", *_layer_table(summary["layers"])]
     lines += ["", *_noc_lines(summary["noc"]), "", _energy_line(summary)]
     return "\n".join(lines)
@@ -226,11 +233,11 @@ def _layer_table(layers: list[dict[str, Any]]) -> list[str]:
 
 def _energy_line(summary: dict[str, Any]) -> str:
     e = summary["energy_model"]
-    mean = summary["mean"]
-    terms = [k for k in mean if k.startswith("energy_") and k != "energy_total_uj"]
+    mean, unit = summary["mean"], e["unit"]
     total = mean["energy_total_uj"] or 1.0
-    parts = ", ".join(f"{k[7:-3]} {mean[k]:.3f} uJ ({mean[k] / total:.0%})" for k in terms)
-    total_text = f"{mean['energy_total_uj']:.3f} uJ/frame"
+    parts = ", ".join(f"{t} {mean[f'energy_{t}_uj']:.4g} {unit} "
+                      f"({mean[f'energy_{t}_uj'] / total:.0%})" for t in e["terms"])
+    total_text = f"{mean['energy_total_uj']:.4g} {unit}/frame"
     return f"energy ({e['preset']}, {e['source']}): {total_text} = {parts}"
 
 
@@ -245,3 +252,26 @@ def _grid(header: list[str], rows: list[list[str]]) -> list[str]:
 def write_json(summary: dict[str, Any], path: str | Path) -> Path:
     """Write the summary as indented JSON, atomically."""
     return atomic_write_text(path, json.dumps(summary, indent=2, sort_keys=False) + "\n")
+
+
+def read_report(path: str | Path) -> dict[str, Any]:
+    """Load a report.json written by :func:`write_json`.
+
+    Raises
+    ------
+    CanmoreError
+        (a DataError) if the file is missing, not JSON, or not a canmore-sim report.
+    """
+    from canmore_sim.errors import DataError
+
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"report not found: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path}: not a readable report ({exc})") from None
+    if not isinstance(data, dict) or data.get("tool", {}).get("name") != "canmore-sim" or not all(
+            k in data for k in ("frames", "mean", "layers", "noc", "energy_model")):
+        raise DataError(f"{path}: not a canmore-sim report.json")
+    return data

@@ -2,9 +2,12 @@
 
     E_total = E_SOP x SOPs + E_hop x Hops + E_static
 
-with SOPs the synaptic operations and Hops the router-to-router link
-traversals of one frame. The CanMore 22 nm preset (configs/energy/canmore-22nm.yaml)
-is E_SOP = 20 pJ, E_hop = 100 pJ, E_static = 3.52 uJ per frame.
+with SOPs the synaptic operations and Hops the router-to-router link traversals
+of one frame. Extensions: hops between chips are priced at ``e_interchip_hop_pj``,
+and the static term may be given as a power, ``p_static_mw x frame latency``,
+instead of an energy per frame. The CanMore 22 nm preset
+(configs/energy/canmore-22nm.yaml) is E_SOP = 20 pJ, E_hop = 100 pJ,
+E_static = 3.52 uJ per frame.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["CanmoreParams", "EnergyBreakdown", "canmore_energy"]
+from canmore_sim.energy.counts import FrameCounts
+
+__all__ = ["CanmoreParams", "EnergyBreakdown", "canmore_energy", "price_canmore"]
 
 _PJ_PER_UJ = 1e6
 
@@ -28,19 +33,27 @@ class CanmoreParams:
     e_sop_pj
         Energy per synaptic operation, pJ.
     e_hop_pj
-        Energy per packet hop between mesh routers, pJ.
+        Energy per packet hop between routers of one chip, pJ.
     e_static_uj
-        Static energy per frame, uJ.
+        Static energy per frame, uJ (or None with ``p_static_mw``).
+    e_interchip_hop_pj
+        Energy per packet hop between chips, pJ (None: same as ``e_hop_pj``).
+    p_static_mw
+        Static power, mW, priced over the frame latency (instead of ``e_static_uj``).
     """
 
     e_sop_pj: float
     e_hop_pj: float
-    e_static_uj: float
+    e_static_uj: float | None = None
+    e_interchip_hop_pj: float | None = None
+    p_static_mw: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("e_sop_pj", "e_hop_pj", "e_static_uj"):
+        if (self.e_static_uj is None) == (self.p_static_mw is None):
+            raise ValueError("give exactly one of e_static_uj and p_static_mw")
+        for name in ("e_sop_pj", "e_hop_pj", "e_static_uj", "e_interchip_hop_pj", "p_static_mw"):
             value = getattr(self, name)
-            if not np.isfinite(value) or value < 0:
+            if value is not None and (not np.isfinite(value) or value < 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
@@ -51,10 +64,13 @@ class EnergyBreakdown:
     Attributes
     ----------
     terms
-        Term name -> float64 array per frame, uJ (for canmore: ``sop``, ``hop``, ``static``).
+        Term name -> float64 array per frame, uJ.
+    layer_terms
+        Optional term name -> ``(n_frames, L)`` energy attributed to each weight layer, uJ.
     """
 
     terms: dict[str, np.ndarray]
+    layer_terms: dict[str, np.ndarray] | None = None
 
     @property
     def total_uj(self) -> np.ndarray:
@@ -62,7 +78,9 @@ class EnergyBreakdown:
         return np.sum(np.stack(list(self.terms.values())), axis=0)
 
 
-def canmore_energy(sops: ArrayLike, hops: ArrayLike, params: CanmoreParams) -> EnergyBreakdown:
+def canmore_energy(sops: ArrayLike, hops: ArrayLike, params: CanmoreParams,
+                   *, interchip_hops: ArrayLike | None = None,
+                   frame_latency_ns: ArrayLike | None = None) -> EnergyBreakdown:
     """Price per-frame counts with Eq. 12 of papers/004.
 
     Parameters
@@ -70,24 +88,59 @@ def canmore_energy(sops: ArrayLike, hops: ArrayLike, params: CanmoreParams) -> E
     sops
         Synaptic operations per frame (one value or an array of frames).
     hops
-        Router-to-router hops per frame, same shape as ``sops``.
+        Router-to-router hops per frame (inter-chip hops included), same shape.
     params
         The coefficients.
+    interchip_hops
+        The part of ``hops`` between chips (priced at ``e_interchip_hop_pj``).
+    frame_latency_ns
+        Needed when the static term is a power.
 
     Returns
     -------
     EnergyBreakdown
-        Terms ``sop`` = E_SOP x SOPs, ``hop`` = E_hop x Hops, ``static`` = E_static, uJ.
+        Terms ``sop``, ``hop``, ``interchip_hop`` (when priced separately) and ``static``, uJ.
     """
-    sops_a = np.atleast_1d(np.asarray(sops, dtype=np.float64))
-    hops_a = np.atleast_1d(np.asarray(hops, dtype=np.float64))
-    if sops_a.shape != hops_a.shape:
-        raise ValueError(f"sops and hops must have the same shape, got {sops_a.shape} "
-                         f"and {hops_a.shape}")
-    if (sops_a < 0).any() or (hops_a < 0).any():
-        raise ValueError("sops and hops must be >= 0")
-    return EnergyBreakdown({
-        "sop": sops_a * params.e_sop_pj / _PJ_PER_UJ,
-        "hop": hops_a * params.e_hop_pj / _PJ_PER_UJ,
-        "static": np.full(sops_a.shape, params.e_static_uj),
-    })
+    counts = FrameCounts(
+        sops=np.atleast_1d(np.asarray(sops, dtype=np.float64)),
+        hops=np.atleast_1d(np.asarray(hops, dtype=np.float64)),
+        frame_latency_ns=(np.zeros(np.shape(np.atleast_1d(sops))) if frame_latency_ns is None
+                          else np.atleast_1d(np.asarray(frame_latency_ns, dtype=np.float64))),
+        spikes=np.zeros(np.shape(np.atleast_1d(sops))),
+        interchip_hops=(None if interchip_hops is None
+                        else np.atleast_1d(np.asarray(interchip_hops, dtype=np.float64))))
+    if params.p_static_mw is not None and frame_latency_ns is None:
+        raise ValueError("a static power (p_static_mw) needs frame_latency_ns")
+    return price_canmore(params, counts)
+
+
+def price_canmore(params: CanmoreParams, counts: FrameCounts) -> EnergyBreakdown:
+    """Eq. 12 on :class:`FrameCounts` (see :func:`canmore_energy`)."""
+    sops, hops, inter = counts.f64("sops"), counts.f64("hops"), counts.f64("interchip_hops")
+    if np.any(inter > hops):
+        raise ValueError("interchip_hops cannot exceed hops")
+    terms = {"sop": sops * params.e_sop_pj / _PJ_PER_UJ}
+    if params.e_interchip_hop_pj is None:
+        terms["hop"] = hops * params.e_hop_pj / _PJ_PER_UJ
+    else:
+        terms["hop"] = (hops - inter) * params.e_hop_pj / _PJ_PER_UJ
+        terms["interchip_hop"] = inter * params.e_interchip_hop_pj / _PJ_PER_UJ
+    if params.p_static_mw is not None:
+        terms["static"] = params.p_static_mw * counts.f64("frame_latency_ns") * 1e-6  # mW*ns->uJ
+    else:
+        terms["static"] = np.full(counts.n_frames, float(params.e_static_uj or 0.0))
+    return EnergyBreakdown(terms, _canmore_layers(terms, counts))
+
+
+def _canmore_layers(terms: dict[str, np.ndarray], counts: FrameCounts) -> dict[str, np.ndarray] | None:
+    """Per-layer attribution: SOP energy by the layer's SOPs, hop energy by its share of hops."""
+    if counts.layer_sops is None or counts.layer_hops is None:
+        return None
+    sops = np.asarray(counts.layer_sops, dtype=np.float64)
+    hops = np.asarray(counts.layer_hops, dtype=np.float64)
+    share = hops / np.maximum(hops.sum(axis=1, keepdims=True), 1.0)
+    out = {"sop": sops * (terms["sop"] / np.maximum(sops.sum(axis=1), 1.0))[:, None]}
+    for name in ("hop", "interchip_hop"):
+        if name in terms:
+            out[name] = share * terms[name][:, None]
+    return out

@@ -12,6 +12,8 @@ from canmore_sim.errors import ConfigError
 
 __all__ = ["EnergyPreset", "load_preset", "preset_names"]
 
+Param = float | tuple[float, ...]
+
 
 @dataclass(frozen=True)
 class EnergyPreset:
@@ -26,13 +28,13 @@ class EnergyPreset:
     source
         Where the numbers come from.
     params
-        The coefficients, keyed with units (``e_sop_pj``...).
+        The coefficients, keyed with units (``e_sop_pj``...): numbers or lists of numbers.
     """
 
     name: str
     model: str
     source: str
-    params: dict[str, float]
+    params: dict[str, Param]
 
 
 def preset_names() -> list[str]:
@@ -56,7 +58,13 @@ def load_preset(name: str) -> EnergyPreset:
     ref = resources.files("canmore_sim.configs").joinpath(f"energy/{name}.yaml")
     data: Any = yaml.safe_load(ref.read_text(encoding="utf-8"))
     try:
-        params = {k: float(v) for k, v in data.items() if k not in ("model", "source")}
+        params = {k: _param(v) for k, v in data.items() if k not in ("model", "source")}
         return EnergyPreset(name, str(data["model"]), str(data["source"]), params)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"energy preset {name!r} is malformed: {exc}", key="run.energy") from None
+
+
+def _param(value: Any) -> Param:
+    if isinstance(value, list):
+        return tuple(float(v) for v in value)
+    return float(value)

@@ -123,6 +123,15 @@ class Layer:
             return int(self.weight.size)
         return int(self.channels * self.in_shape[0] * self.fan_out_map().sum())
 
+    @property
+    def flops(self) -> int:
+        """FLOPs as papers/001 defines them: ``k^2 W H C_in C_out`` (conv, output W x H)
+        or ``C_in C_out`` (dense)."""
+        if self.kind == "linear":
+            return int(self.weight.size)
+        _, h, w = self.out_shape
+        return int(self.kernel**2 * w * h * self.in_shape[0] * self.channels)
+
     def fan_out_map(self) -> np.ndarray:
         """Per input spatial position, how many output positions it reaches.
 

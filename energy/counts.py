@@ -1,0 +1,65 @@
+"""FrameCounts: the plain event counts energy models price (count first, price later)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["FrameCounts"]
+
+
+@dataclass(frozen=True, eq=False)
+class FrameCounts:
+    """Per-frame counts of one run (arrays of one value per frame, ``n`` frames, ``L`` layers).
+
+    Attributes
+    ----------
+    sops
+        Synaptic operations.
+    hops
+        Router-to-router packet hops, inter-chip ones included.
+    interchip_hops
+        The part of ``hops`` that crossed between chips.
+    frame_latency_ns
+        Time to process the frame, ns.
+    spikes
+        Spikes fired by all neurons (input encoding included).
+    layer_spikes
+        ``(n, L)`` neurons that fired in weight layer ``l`` (column ``l - 1``).
+    layer_neurons, layer_flops
+        ``(L,)`` neurons and FLOPs (papers/001 definition) of every weight layer.
+    layer_sops, layer_hops
+        ``(n, L)`` SOPs of, and packet hops into, every weight layer (optional).
+    """
+
+    sops: np.ndarray
+    hops: np.ndarray
+    frame_latency_ns: np.ndarray
+    spikes: np.ndarray
+    interchip_hops: np.ndarray | None = None
+    layer_spikes: np.ndarray | None = None
+    layer_neurons: np.ndarray | None = None
+    layer_flops: np.ndarray | None = None
+    layer_sops: np.ndarray | None = None
+    layer_hops: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = len(np.atleast_1d(self.sops))
+        for name in ("hops", "frame_latency_ns", "spikes", "interchip_hops"):
+            value = getattr(self, name)
+            if value is not None and len(np.atleast_1d(value)) != n:
+                raise ValueError(f"FrameCounts.{name} must have one value per frame ({n})")
+            if value is not None and np.any(np.asarray(value) < 0):
+                raise ValueError(f"FrameCounts.{name} must be >= 0")
+
+    @property
+    def n_frames(self) -> int:
+        return len(np.atleast_1d(self.sops))
+
+    def f64(self, name: str) -> np.ndarray:
+        """A per-frame field as a float64 array (zeros when absent)."""
+        value = getattr(self, name)
+        if value is None:
+            return np.zeros(self.n_frames)
+        return np.atleast_1d(np.asarray(value, dtype=np.float64))
