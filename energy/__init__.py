@@ -45,7 +45,7 @@ Reference = Mapping[str, float]
 
 
 def _canmore(preset: EnergyPreset, counts: FrameCounts, _ref: Reference | None) -> EnergyBreakdown:
-    return price_canmore(CanmoreParams(**preset.params), counts)  # type: ignore[arg-type]
+    return price_canmore(CanmoreParams(**preset.params), counts)
 
 
 def _normalized(preset: EnergyPreset, counts: FrameCounts,

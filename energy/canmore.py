@@ -132,7 +132,9 @@ def price_canmore(params: CanmoreParams, counts: FrameCounts) -> EnergyBreakdown
     return EnergyBreakdown(terms, _canmore_layers(terms, counts))
 
 
-def _canmore_layers(terms: dict[str, np.ndarray], counts: FrameCounts) -> dict[str, np.ndarray] | None:
+def _canmore_layers(
+    terms: dict[str, np.ndarray], counts: FrameCounts
+) -> dict[str, np.ndarray] | None:
     """Per-layer attribution: SOP energy by the layer's SOPs, hop energy by its share of hops."""
     if counts.layer_sops is None or counts.layer_hops is None:
         return None
