@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="reuse a mapping.json written by an earlier run (skips remapping)")
     p.add_argument("--out", default="canmore-out", help="folder for report files")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    r = sub.add_parser("report", help="re-render tables, CSVs, plots and HTML from DIR/report.json")
+    r.add_argument("dir", help="a folder written by 'canmore-sim map'")
     return parser
 
 
@@ -70,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "map":
             return _cmd_map(args)
+        if args.command == "report":
+            return _cmd_report(args)
     except CanmoreError as exc:
         print(f"canmore-sim: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -97,13 +101,25 @@ def _cmd_map(args: argparse.Namespace) -> int:
     summary["wall_s"] = round(time.perf_counter() - started, 3)
     out = Path(args.out)
     from canmore_sim.mapper.mapping_io import save_mapping
-    from canmore_sim.plots import write_mapping_plot, write_noc_plots
+    from canmore_sim.report_files import write_report_files
 
     paths = [write_json(summary, out / "report.json"),
              save_mapping(result.mapping, result.quantized.spec, out / "mapping.json"),
-             write_mapping_plot(summary, out), *write_noc_plots(summary, out)]
+             *write_report_files(summary, out)]
     print(render_table(summary))
-    print(f"\nwrote {', '.join(str(p) for p in paths)}")
+    print(f"\nwrote {len(paths)} files to {out}/ (open {out / 'report.html'})")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from canmore_sim.report import read_report, render_table
+    from canmore_sim.report_files import write_report_files
+
+    out = Path(args.dir)
+    summary = read_report(out / "report.json")
+    paths = write_report_files(summary, out)
+    print(render_table(summary))
+    print(f"\nre-rendered {len(paths)} files in {out}/ (open {out / 'report.html'})")
     return 0
 
 

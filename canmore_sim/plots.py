@@ -10,7 +10,7 @@ import numpy as np
 
 from canmore_sim.atomic import atomic_write_bytes
 
-__all__ = ["write_mapping_plot", "write_noc_plots"]
+__all__ = ["write_mapping_plot", "write_noc_plots", "write_summary_plots"]
 
 
 def _figure_bytes(fig: Any) -> bytes:
@@ -106,3 +106,65 @@ def write_mapping_plot(summary: dict[str, Any], out: str | Path) -> Path:
 
 def _core_layers(cores_per_layer: list[int]) -> list[int]:
     return [layer for layer, n in enumerate(cores_per_layer, start=1) for _ in range(n)]
+
+
+def _bar_figure(names: list[str], series: dict[str, list[float]], title: str, ylabel: str,
+                stacked: bool) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(max(5.0, 0.45 * len(names) + 2.0), 3.6))
+    ax = fig.add_subplot()
+    x = np.arange(len(names))
+    bottom = np.zeros(len(names))
+    width = 0.8 if stacked else 0.8 / max(len(series), 1)
+    for i, (label, values) in enumerate(series.items()):
+        v = np.asarray(values, dtype=float)
+        offset = 0.0 if stacked else (i - (len(series) - 1) / 2) * width
+        ax.bar(x + offset, v, width, bottom=bottom if stacked else None, label=label)
+        if stacked:
+            bottom = bottom + v
+    ax.set_xticks(x, names, rotation=60 if len(names) > 8 else 0, fontsize=7)
+    ax.set_ylabel(ylabel)
+    if not stacked:
+        ax.set_yscale("symlog")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    return _figure_bytes(fig)
+
+
+def write_summary_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
+    """Energy per layer by term, SOPs and spikes per layer, and the latency histogram."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    out = Path(out)
+    layers = summary["layers"]
+    names = [row["name"] for row in layers]
+    unit = summary["energy_model"]["unit"]
+    terms = sorted({k[7:-3] for row in layers for k in row if k.startswith("energy_")})
+    energy = {t: [row.get(f"energy_{t}_uj", 0.0) for row in layers] for t in terms}
+    paths = [atomic_write_bytes(out / "energy_layers.png", _bar_figure(
+        names, energy or {"(no per-layer terms)": [0.0] * len(names)},
+        "energy per layer by term (per frame; static energy is not split by layer)", unit,
+        stacked=True))]
+    counts = {"SOPs into the layer": [row["sops"] for row in layers],
+              "neurons fired": [row["neuron_spikes"] for row in layers],
+              "spikes leaving the cores": [row["spikes_out"] for row in layers]}
+    paths.append(atomic_write_bytes(out / "sops_spikes_layers.png", _bar_figure(
+        names, counts, "SOPs and spikes per layer (per frame, log scale)", "count",
+        stacked=False)))
+    hist = summary["noc"]["latency_histogram"]
+    fig = Figure(figsize=(5.5, 3.4))
+    ax = fig.add_subplot()
+    edges = np.asarray(hist["edges_ns"])
+    ax.stairs(np.asarray(hist["counts"]), edges, fill=True)
+    ax.set_xlabel("packet latency, ns")
+    ax.set_ylabel("packets (all frames)")
+    ax.set_title("packet latency histogram", fontsize=9)
+    paths.append(atomic_write_bytes(out / "latency_hist.png", _figure_bytes(fig)))
+    return paths

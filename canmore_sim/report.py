@@ -126,6 +126,8 @@ def _layer_rows(result: RunResult) -> list[dict[str, Any]]:
             "spikes_out": float(spikes_out),
             "sops": float(result.cores.sops_per_layer[:, l - 1].mean()),
             "hops_in": float(result.noc.hops_per_layer[:, l - 1].mean()),
+            **{f"energy_{term}_uj": float(values[:, l - 1].mean())
+               for term, values in (result.energy.layer_terms or {}).items()},
         })
     return rows
 

@@ -1,0 +1,81 @@
+"""Report files, re-rendering with `canmore-sim report DIR`, and the progress bar."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from canmore_sim.cli import _ProgressBar, main
+
+FILES = ("report.json", "mapping.json", "frames.csv", "layers.csv", "report.html",
+         "energy_layers.png", "sops_spikes_layers.png", "wait_heatmap.png",
+         "traffic_heatmap.png", "latency_hist.png", "mapping.png")
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    assert main(["map", "--frames", "2", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_map_writes_every_report_file(run_dir) -> None:
+    for name in FILES:
+        assert (run_dir / name).stat().st_size > 0, name
+    report = json.loads((run_dir / "report.json").read_text())
+    frames = list(csv.DictReader(io.StringIO((run_dir / "frames.csv").read_text())))
+    assert len(frames) == 2
+    assert [int(r["hops"]) for r in frames] == report["frames"]["hops"]
+    assert float(frames[0]["energy_total_uj"]) == pytest.approx(report["frames"]["energy_total_uj"][0])
+    layers = list(csv.DictReader(io.StringIO((run_dir / "layers.csv").read_text())))
+    assert [r["name"] for r in layers] == ["conv1", "conv2", "conv3", "fc1"]
+    assert sum(float(r["energy_sop_uj"]) for r in layers) == pytest.approx(
+        report["mean"]["energy_sop_uj"])
+    page = (run_dir / "report.html").read_text()
+    assert page.count("<img ") == 6 and "frames.csv" in page
+
+
+def test_report_command_rerenders_from_json(run_dir, capsys) -> None:
+    before = (run_dir / "frames.csv").read_text()
+    for name in ("frames.csv", "report.html", "wait_heatmap.png"):
+        (run_dir / name).unlink()
+    assert main(["report", str(run_dir)]) == 0
+    assert (run_dir / "frames.csv").read_text() == before
+    assert (run_dir / "wait_heatmap.png").exists() and (run_dir / "report.html").exists()
+    assert "mean" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content", ["{broken", '{"tool": {"name": "other"}}', None])
+def test_report_command_bad_input_is_one_line(tmp_path, capsys, content) -> None:
+    if content is not None:
+        (tmp_path / "report.json").write_text(content)
+    assert main(["report", str(tmp_path)]) == 3
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("canmore-sim: error:") and "\n" not in err
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_shows_eta_only_when_enabled() -> None:
+    stream = _Tty()
+    bar = _ProgressBar(stream, enabled=True)
+    bar(1, 4)
+    bar(4, 4)
+    bar.close()
+    assert "1/4" in stream.getvalue() and "4/4" in stream.getvalue() and "ETA" in stream.getvalue()
+    silent = io.StringIO()
+    quiet = _ProgressBar(silent, enabled=False)
+    quiet(1, 4)
+    quiet.close()
+    assert silent.getvalue() == ""
+
+
+def test_map_is_silent_on_stderr_when_not_a_terminal(tmp_path, capsys) -> None:
+    assert main(["map", "--frames", "1", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().err == ""  # pytest's capture is not a terminal
