@@ -93,7 +93,8 @@ def _cmd_map(args: argparse.Namespace) -> int:
     progress = _ProgressBar(sys.stderr, enabled=not args.quiet and sys.stderr.isatty())
     mapping = _load_mapping(args.mapping, graph, config) if args.mapping else None
     started = time.perf_counter()
-    reference = _reference(args.energy_reference) if args.energy_reference else None
+    reference_file = args.energy_reference or config.run.energy_reference
+    reference = _reference(reference_file) if reference_file else None
     result = run(graph, frames, labels, config, frame_ids=ids, progress=progress,
                  mapping=mapping, reference=reference)
     progress.close()

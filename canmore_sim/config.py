@@ -118,7 +118,12 @@ class RunConfig(_Frozen):
     placement_budget_s: float = Field(
         60.0, gt=0, description="wall-clock safety stop of optimizing placement, s")
     engine: str = "simpy"
-    energy: str = "canmore-22nm"
+    energy: str = Field("canmore-22nm", description="energy preset name or preset .yaml file")
+    energy_reference: str | None = Field(
+        None, description="report.json of the reference run for normalized energy models")
+    placement_traffic: Literal["expected", "measured"] = Field(
+        "expected", description="weight traffic-aware placement by 25 % expected activity "
+                                "or by the spikes measured on the run's frames")
 
 
 class ArchConfig(_Frozen):

@@ -154,9 +154,13 @@ def run(
     get_routing(config.router.routing)
     preset = load_preset(config.run.energy)
     quantized = quantize_graph(graph, config.core.weight_bits)
-    mapping = mapping or map_network(quantized, config)  # fails fast, before the heavy work
+    measured = config.run.placement_traffic == "measured"
+    if mapping is None and not measured:
+        mapping = map_network(quantized, config)  # fails fast, before the heavy work
     float_trace = run_network(graph, frames, labels)
     trace = run_network(quantized, frames, labels)
+    if mapping is None:
+        mapping = map_network(quantized, config, trace)
     links = [layer_links(quantized, mapping.groups, l) for l in range(quantized.depth)]
     cores = count_sops(trace, mapping, links)
     noc = _simulate_frames(trace, mapping, links, config, engine, progress)
@@ -186,8 +190,12 @@ def _counts(graph: LayerGraph, trace: SpikeTrace, cores: CoreStats, noc: FrameNo
         layer_sops=cores.sops_per_layer, layer_hops=layer_hops)
 
 
-def map_network(graph: LayerGraph, config: ArchConfig) -> Mapping:
+def map_network(graph: LayerGraph, config: ArchConfig,
+                trace: SpikeTrace | None = None) -> Mapping:
     """Partition ``graph`` into cores and place them (tiling chips when needed).
+
+    Traffic-aware strategies weight the core traffic graph by ``trace`` when given
+    (measured spikes), else by 25 % expected activity.
 
     Raises
     ------
@@ -200,8 +208,8 @@ def map_network(graph: LayerGraph, config: ArchConfig) -> Mapping:
     width, height = config.mesh.width, config.mesh.height
     chips_x, chips_y = chip_grid(len(groups), width, height, config.multichip.overflow)
     strategy = PLACEMENTS.get(config.run.placement)  # an unknown name is refused by place()
-    traffic = (core_traffic(graph, groups) if getattr(strategy, "needs_traffic", False)
-               else None)
+    traffic = (core_traffic(graph, groups, trace=trace)
+               if getattr(strategy, "needs_traffic", False) else None)
     problem = PlacementProblem(
         groups, width, height, chips_x, chips_y, traffic,
         io_router=io_router_index(config, chips_x * width, chips_y * height),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -44,23 +45,35 @@ def preset_names() -> list[str]:
 
 
 def load_preset(name: str) -> EnergyPreset:
-    """Load a bundled preset by name.
+    """Load a bundled preset by name, or a preset YAML file by path (``*.yaml``).
 
     Raises
     ------
     ConfigError
-        For an unknown name (listing the valid ones) or a malformed preset file.
+        For an unknown name (listing the valid ones), a missing file, or a malformed preset.
     """
+    if name.endswith((".yaml", ".yml")):
+        path = Path(name)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"run.energy: cannot read preset file {path}: {exc.strerror}",
+                              key="run.energy", file=str(path)) from None
+        return _parse(path.stem, text)
     names = preset_names()
     if name not in names:
-        raise ConfigError(f"unknown energy preset {name!r}; valid: {', '.join(names)}",
-                          key="run.energy", value=name)
+        raise ConfigError(f"unknown energy preset {name!r}; valid: {', '.join(names)} "
+                          "(or a preset .yaml file)", key="run.energy", value=name)
     ref = resources.files("canmore_sim.configs").joinpath(f"energy/{name}.yaml")
-    data: Any = yaml.safe_load(ref.read_text(encoding="utf-8"))
+    return _parse(name, ref.read_text(encoding="utf-8"))
+
+
+def _parse(name: str, text: str) -> EnergyPreset:
     try:
+        data: Any = yaml.safe_load(text)
         params = {k: _param(v) for k, v in data.items() if k not in ("model", "source")}
         return EnergyPreset(name, str(data["model"]), str(data["source"]), params)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, yaml.YAMLError) as exc:
         raise ConfigError(f"energy preset {name!r} is malformed: {exc}", key="run.energy") from None
 
 

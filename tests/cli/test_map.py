@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from canmore_sim.cli import main
 from canmore_sim.mapper.checkpoint import save_checkpoint
 from tests.conftest import random_graph
@@ -88,3 +90,28 @@ def test_multicast_saves_hops(tmp_path, capsys) -> None:
     assert report["mean"]["hops"] < report["noc"]["unicast_equivalent_hops"]
     assert 0.3 < report["noc"]["multicast_saving"] < 1.0
     assert "multicast:" in capsys.readouterr().out
+
+
+def test_normalized_energy_against_a_reference_run(tmp_path, capsys) -> None:
+    base, other = tmp_path / "base", tmp_path / "mc"
+    assert main(["map", "--frames", "1", "--out", str(base), "--quiet"]) == 0
+    cfg = tmp_path / "a.yaml"
+    cfg.write_text(f"traffic:\n  multicast: true\nrun:\n  energy: truenorth\n"
+                   f"  energy_reference: {base / 'report.json'}\n")
+    assert main(["map", "--frames", "1", "--config", str(cfg), "--out", str(other),
+                 "--quiet"]) == 0
+    report = json.loads((other / "report.json").read_text())
+    assert report["energy_model"]["unit"] == "rel"
+    # same frame and spikes, same window-bound latency: relative energy 1.0 against the base
+    assert report["mean"]["energy_total_uj"] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_measured_traffic_placement_is_deterministic(tmp_path, capsys) -> None:
+    cfg = tmp_path / "a.yaml"
+    cfg.write_text("run:\n  frames: 1\n  placement: anneal\n  placement_traffic: measured\n")
+    runs = []
+    for name in ("a", "b"):
+        assert main(["map", "--config", str(cfg), "--out", str(tmp_path / name), "--quiet"]) == 0
+        runs.append(json.loads((tmp_path / name / "report.json").read_text()))
+    assert runs[0]["mapping"]["core_xy"] == runs[1]["mapping"]["core_xy"]
+    assert runs[0]["mean"]["hops"] < 140_000  # well below row-major's ~147,000

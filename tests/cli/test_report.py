@@ -29,7 +29,8 @@ def test_map_writes_every_report_file(run_dir) -> None:
     frames = list(csv.DictReader(io.StringIO((run_dir / "frames.csv").read_text())))
     assert len(frames) == 2
     assert [int(r["hops"]) for r in frames] == report["frames"]["hops"]
-    assert float(frames[0]["energy_total_uj"]) == pytest.approx(report["frames"]["energy_total_uj"][0])
+    total = report["frames"]["energy_total_uj"][0]
+    assert float(frames[0]["energy_total_uj"]) == pytest.approx(total)
     layers = list(csv.DictReader(io.StringIO((run_dir / "layers.csv").read_text())))
     assert [r["name"] for r in layers] == ["conv1", "conv2", "conv3", "fc1"]
     assert sum(float(r["energy_sop_uj"]) for r in layers) == pytest.approx(

@@ -67,3 +67,16 @@ def test_tqttfs_rejects_wrong_q_and_missing_layers() -> None:
         TqttfsParams(q=(1.0, 2.0)).alpha(5)
     with pytest.raises(ConfigError, match="tq-ttfs"):
         price_frames(load_preset("tq-ttfs"), _counts([1.0], [1.0]))
+
+
+def test_preset_file_with_its_own_reference(tmp_path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text("model: normalized\nsource: my lab\ne_static: 0.5\ne_dynamic: 0.5\n"
+                    "latency_ref_ns: 200\nspikes_ref: 20\n")
+    e = price_frames(load_preset(str(path)), _counts([100.0], [10.0]))
+    assert e.total_uj[0] == pytest.approx(0.5 * 0.5 + 0.5 * 0.5)
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_preset(str(tmp_path / "absent.yaml"))
+    (tmp_path / "bad.yaml").write_text("model: [unclosed\n")
+    with pytest.raises(ConfigError, match="malformed"):
+        load_preset(str(tmp_path / "bad.yaml"))
