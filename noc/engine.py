@@ -166,9 +166,10 @@ class _Simulator:
         self.dst = traffic.dst.tolist()
         self.hops = [0] * rows
         self.deliver = np.full(rows, np.nan)
-        self.link_flits = np.zeros((n, 5), dtype=np.int64)
-        self.wait = np.zeros((n, 5), dtype=np.float64)
-        self.occupancy = np.zeros((n, 5), dtype=np.int64)
+        # per (router, port) counters as nested lists (numpy scalar indexing is slow here)
+        self.link_flits = [[0] * 5 for _ in range(n)]
+        self.wait = [[0.0] * 5 for _ in range(n)]
+        self.occupancy = [[0] * 5 for _ in range(n)]
         self.occ_area = [[0.0] * 5 for _ in range(n)]  # flit-ns held, for the time average
         self.occ_since = [[0.0] * 5 for _ in range(n)]
         self.link_hops = 0
@@ -219,8 +220,8 @@ class _Simulator:
         self._account(r, port, len(fifo))
         fifo.append(copy)
         occupied = len(fifo) * self.flits
-        if occupied > self.occupancy[r, port]:
-            self.occupancy[r, port] = occupied
+        if occupied > self.occupancy[r][port]:
+            self.occupancy[r][port] = occupied
         if len(fifo) == 1:
             self._request(r, port)
 
@@ -235,9 +236,13 @@ class _Simulator:
         """The copy now at the head of FIFO (r, port) requests its output port(s)."""
         copy = self.buf[r][port][0]
         route, dst, width = self.route, self.dst, self.width
-        branches: dict[int, list[int]] = {}
-        for row in copy.rows:
-            branches.setdefault(route(r, dst[row], width), []).append(row)
+        rows = copy.rows
+        if len(rows) == 1:  # unicast fast path
+            branches = {route(r, dst[rows[0]], width): rows}
+        else:
+            branches = {}
+            for row in rows:
+                branches.setdefault(route(r, dst[row], width), []).append(row)
         copy.branches = branches
         copy.pending = len(branches)
         bit = 1 << port
@@ -271,7 +276,7 @@ class _Simulator:
         copy = self.buf[r][port][0]
         rows = copy.branches[out]
         now = self.env.now
-        self.wait[r, port] += (now - copy.arrival) * len(rows)
+        self.wait[r][port] += (now - copy.arrival) * len(rows)
         if out == LOCAL:
             delay = self.d_router
             if self.sop_ns:
@@ -289,12 +294,12 @@ class _Simulator:
         now = self.env.now
         self.busy[r][out] = False
         if out == LOCAL:
-            self.link_flits[r, LOCAL] += self.flits
+            self.link_flits[r][LOCAL] += self.flits
             for row in rows:
                 self.deliver[row] = now
         else:
             self.link_hops += 1
-            self.link_flits[r, out] += self.flits
+            self.link_flits[r][out] += self.flits
             if self.cw and (r % self.width // self.cw != nxt % self.width // self.cw
                             or r // self.width // self.ch != nxt // self.width // self.ch):
                 self.inter_hops += 1
@@ -339,9 +344,9 @@ class _Simulator:
             deliver_ns=deliver,
             zero_load_ns=zero,
             late=deliver > t.deadline_ns,
-            link_flits=self.link_flits,
-            wait_ns=self.wait,
-            max_occupancy=self.occupancy,
+            link_flits=np.asarray(self.link_flits, dtype=np.int64).reshape(-1, 5),
+            wait_ns=np.asarray(self.wait, dtype=np.float64).reshape(-1, 5),
+            max_occupancy=np.asarray(self.occupancy, dtype=np.int64).reshape(-1, 5),
             link_hops=self.link_hops,
             end_ns=end,
             interchip_hops=self.inter_hops,
