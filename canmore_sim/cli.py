@@ -61,6 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="reuse a mapping.json written by an earlier run (skips remapping)")
     p.add_argument("--out", default="canmore-out", help="folder for report files")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    w = sub.add_parser("sweep", help="run a YAML sweep of architecture variants")
+    w.add_argument("file", help="sweep YAML (see configs/sweeps/)")
+    w.add_argument("--workers", type=int, default=2, help="parallel worker processes (local)")
+    w.add_argument("--out", default=None, help="output folder (default: sweep-out/NAME)")
+    w.add_argument("--resume", action="store_true", help="skip points already done")
+    w.add_argument("--executor", choices=["local", "dask"], default="local")
+    w.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)")
+    w.add_argument("--quiet", action="store_true", help="no progress line")
     r = sub.add_parser("report", help="re-render tables, CSVs, plots and HTML from DIR/report.json")
     r.add_argument("dir", help="a folder written by 'canmore-sim map'")
     return parser
@@ -74,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_map(args)
         if args.command == "report":
             return _cmd_report(args)
+        if args.command == "sweep":
+            return _cmd_sweep(args)
     except CanmoreError as exc:
         print(f"canmore-sim: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -110,6 +120,37 @@ def _cmd_map(args: argparse.Namespace) -> int:
     print(render_table(summary))
     print(f"\nwrote {len(paths)} files to {out}/ (open {out / 'report.html'})")
     return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from canmore_sim.sweep import SweepProgress, load_sweep, run_sweep
+    from canmore_sim.sweep_report import write_sweep_outputs
+
+    spec, points = load_sweep(args.file)  # every point is validated before anything runs
+    out = Path(args.out) if args.out else Path("sweep-out") / Path(args.file).stem
+    axes = [*spec.grid, *spec.zip]
+    live = not args.quiet and sys.stderr.isatty()
+    print(f"sweep {args.file}: {len(points)} points over {', '.join(axes) or 'no axes'}, "
+          f"{spec.frames} frames each, {args.executor} executor")
+
+    def progress(state: SweepProgress) -> None:
+        if live:
+            eta = "" if state.eta_s is None else f", ETA {state.eta_s:5.0f} s"
+            sys.stderr.write(f"\rpoints {state.done + state.failed + state.skipped}/{state.total}"
+                             f" (running {state.running}, failed {state.failed}{eta})   ")
+            sys.stderr.flush()
+
+    results = run_sweep(spec, points, out, workers=args.workers, executor=args.executor,
+                        scheduler=args.scheduler, resume=args.resume, progress=progress)
+    if live:
+        sys.stderr.write("\n")
+    paths = write_sweep_outputs(results, axes, out)
+    failed = [r for r in results if r["status"] != "done"]
+    print(f"{len(results) - len(failed)} points done, {len(failed)} failed; wrote "
+          f"{', '.join(p.name for p in paths)} to {out}/")
+    for r in failed:
+        print(f"  point {r['index']} {r['values']}: {r.get('error')}")
+    return 1 if failed else 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

@@ -1,0 +1,352 @@
+"""Architecture sweeps: one base configuration, axes over dotted config keys, many points.
+
+A sweep file (YAML)::
+
+    base: default                 # a bundled architecture (configs/arch/NAME.yaml) or a file
+    model: null                   # null = bundled default network; a checkpoint or zoo name
+    weights: null                 # "synthetic" for zoo networks
+    frames: 4                     # frames per point
+    grid:                         # cartesian product
+      mesh: [4x4, 8x8]
+      router.buffer_depth: [1, 4]
+    zip:                          # lists of equal length, advanced together
+      core.max_neurons: [512, 1024]
+      core.weight_bits: [2, 4]
+
+Points are the product of the grid with the zipped rows. Every point's configuration
+is built and validated before anything runs, so a bad key or value fails at once,
+naming it. One task is one point with all its frames; it writes its own result file
+atomically (``points/NNNN.json``), so ``--resume`` skips points already done and an
+interrupted sweep loses nothing. Results do not depend on the executor or on the
+number of workers.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import multiprocessing
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from canmore_sim.atomic import atomic_write_text
+from canmore_sim.config import ArchConfig, default_config, load_config, with_overrides
+from canmore_sim.errors import CanmoreError, ConfigError
+
+__all__ = ["SweepSpec", "SweepPoint", "load_sweep", "run_sweep", "run_point", "SweepProgress"]
+
+
+class SweepSpec(BaseModel):
+    """A sweep file, validated."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base: str = "default"
+    model: str | None = None
+    weights: str | None = None
+    sparsity: float = Field(0.25, gt=0, lt=1)
+    frames: int = Field(4, ge=1)
+    seed: int = Field(0, ge=0)
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    zip: dict[str, list[Any]] = Field(default_factory=dict)
+
+    @field_validator("grid", "zip")
+    @classmethod
+    def _non_empty_lists(cls, axes: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in axes.items():
+            if not values:
+                raise ValueError(f"axis {key!r} has no values")
+        return axes
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One point: its index, the swept values, and the configuration they give."""
+
+    index: int
+    values: dict[str, Any]
+    config: ArchConfig = field(compare=False)
+
+    @property
+    def name(self) -> str:
+        return f"{self.index:04d}"
+
+
+def load_sweep(path: str | Path) -> tuple[SweepSpec, list[SweepPoint]]:
+    """Read a sweep file and build (and validate) every point's configuration.
+
+    Raises
+    ------
+    ConfigError
+        Missing or invalid file, unknown sweep key, zipped lists of unequal length,
+        or an axis key/value the architecture configuration rejects (named, with the point).
+    """
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read sweep file {path}: {exc.strerror}",
+                          file=str(path)) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}".splitlines()[0], file=str(path)) from None
+    try:
+        spec = SweepSpec.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"{path}: sweep key {key!r}: {err['msg']}", key=key,
+                          file=str(path)) from None
+    base = _base_config(spec.base, path.parent)
+    return spec, _points(spec, base, path)
+
+
+def _base_config(base: str, folder: Path) -> ArchConfig:
+    if base == "default":
+        return default_config()
+    candidate = folder / base if not Path(base).is_absolute() else Path(base)
+    if candidate.exists():
+        return load_config(candidate)
+    from importlib import resources
+
+    ref = resources.files("canmore_sim.configs").joinpath(f"arch/{base}.yaml")
+    if not ref.is_file():
+        raise ConfigError(f"sweep base {base!r} is neither a file nor a bundled architecture",
+                          key="base")
+    with resources.as_file(ref) as bundled:
+        return load_config(bundled)
+
+
+def _rows(spec: SweepSpec, path: Path) -> Iterator[dict[str, Any]]:
+    lengths = {len(v) for v in spec.zip.values()}
+    if len(lengths) > 1:
+        raise ConfigError(f"{path}: the zipped lists must have equal lengths, got "
+                          f"{ {k: len(v) for k, v in spec.zip.items()} }", key="zip")
+    columns = zip(*spec.zip.values(), strict=True)
+    zipped = [dict(zip(spec.zip, row, strict=True)) for row in columns] if spec.zip else [{}]
+    keys = list(spec.grid)
+    for combo in itertools.product(*spec.grid.values()):
+        for extra in zipped:
+            yield {**dict(zip(keys, combo, strict=True)), **extra}
+
+
+def _points(spec: SweepSpec, base: ArchConfig, path: Path) -> list[SweepPoint]:
+    points = []
+    for index, values in enumerate(_rows(spec, path)):
+        overrides = {**values, "run.frames": spec.frames, "run.seed": spec.seed}
+        try:
+            config = with_overrides(base, overrides)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: point {index} {values}: {exc}", **exc.facts) from None
+        points.append(SweepPoint(index, values, config))
+    return points
+
+
+# ----------------------------------------------------------------------------- one point
+
+
+@functools.lru_cache(maxsize=4)
+def _network(model: str | None, weights: str | None, sparsity: float, seed: int) -> Any:
+    from canmore_sim.cli import _load_model
+
+    return _load_model(model, weights, sparsity, seed)
+
+
+def run_point(task: dict[str, Any]) -> dict[str, Any]:
+    """Run one sweep point and write its result file atomically; returns the result.
+
+    ``task`` holds plain data only (so it can travel to any worker process or Dask
+    worker): ``config`` (a dumped ArchConfig), ``values``, ``index``, ``model``,
+    ``weights``, ``sparsity``, ``seed`` and ``out`` (the result file path).
+    A failure becomes ``{"status": "failed", "error": ...}`` in the result.
+    """
+    from canmore_sim.cli import _default_frames
+    from canmore_sim.pipeline import run
+    from canmore_sim.report import summarize
+
+    started = time.perf_counter()
+    result: dict[str, Any] = {"index": task["index"], "values": task["values"]}
+    try:
+        config = ArchConfig.model_validate(task["config"])
+        graph = _network(task["model"], task["weights"], task["sparsity"], task["seed"])
+        frames, labels, ids = _default_frames(graph, config.run.frames, config.run.seed)
+        summary = summarize(run(graph, frames, labels, config, frame_ids=ids))
+        result.update(status="done", metrics=_metrics(summary))
+    except CanmoreError as exc:
+        result.update(status="failed", error=str(exc))
+    result["wall_s"] = round(time.perf_counter() - started, 3)
+    atomic_write_text(task["out"], json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def _metrics(summary: dict[str, Any]) -> dict[str, float]:
+    mean = summary["mean"]
+    keep = ["energy_total_uj", *(f"energy_{t}_uj" for t in summary["energy_model"]["terms"]),
+            "sops", "hops", "latency_mean_ns", "frame_latency_ns", "wait_ns", "late", "spikes"]
+    metrics = {k: float(mean[k]) for k in keep}
+    metrics.update(cores=summary["mapping"]["cores"], chips=summary["mapping"]["chips"],
+                   interchip_hops=float(summary["noc"]["interchip_hops"]))
+    return metrics
+
+
+# ----------------------------------------------------------------------------- many points
+
+
+@dataclass
+class SweepProgress:
+    """What the runner reports after every finished point."""
+
+    total: int
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    running: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def eta_s(self) -> float | None:
+        finished = self.done + self.failed
+        if not finished:
+            return None
+        rate = (time.perf_counter() - self.started) / finished
+        return rate * (self.total - self.skipped - finished)
+
+
+def run_sweep(
+    spec: SweepSpec,
+    points: list[SweepPoint],
+    out: str | Path,
+    *,
+    workers: int = 2,
+    executor: str = "local",
+    scheduler: str | None = None,
+    resume: bool = False,
+    progress: Callable[[SweepProgress], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run every point (skipping finished ones with ``resume``) and return all results in order.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown executor, a Dask executor without scheduler, or an output folder that
+        already holds another sweep's points (without ``resume``).
+    """
+    if executor not in ("local", "dask"):
+        raise ConfigError(f"unknown executor {executor!r}; valid: dask, local", key="executor")
+    if executor == "dask" and not scheduler:
+        raise ConfigError("--executor dask needs --scheduler ADDRESS", key="scheduler")
+    if workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {workers}", key="workers")
+    folder = Path(out) / "points"
+    folder.mkdir(parents=True, exist_ok=True)
+    results: dict[int, dict[str, Any]] = {}
+    state = SweepProgress(total=len(points))
+    todo = []
+    for point in points:
+        previous = _previous(folder / f"{point.name}.json", point)
+        if previous is not None and previous.get("status") == "done" and resume:
+            results[point.index] = previous
+            state.skipped += 1
+        else:
+            todo.append(point)
+    tasks = [_task(spec, p, folder) for p in todo]
+    submit = _dask_runner(scheduler) if executor == "dask" else _local_runner(workers)
+    for result in submit(tasks, state, progress):
+        results[result["index"]] = result
+    return [results[p.index] for p in points]
+
+
+def _previous(path: Path, point: SweepPoint) -> dict[str, Any] | None:
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data if data.get("values") == point.values else None
+
+
+def _task(spec: SweepSpec, point: SweepPoint, folder: Path) -> dict[str, Any]:
+    return {"index": point.index, "values": point.values,
+            "config": point.config.model_dump(mode="json"), "model": spec.model,
+            "weights": spec.weights, "sparsity": spec.sparsity, "seed": spec.seed,
+            "out": str(folder / f"{point.name}.json")}
+
+
+Runner = Callable[[list[dict[str, Any]], SweepProgress, Callable[[SweepProgress], None] | None],
+                  Iterator[dict[str, Any]]]
+
+
+def _count(state: SweepProgress, result: dict[str, Any],
+           progress: Callable[[SweepProgress], None] | None) -> None:
+    state.running -= 1
+    if result["status"] == "done":
+        state.done += 1
+    else:
+        state.failed += 1
+    if progress is not None:
+        progress(state)
+
+
+def _local_runner(workers: int) -> Runner:
+    def submit(tasks: list[dict[str, Any]], state: SweepProgress,
+               progress: Callable[[SweepProgress], None] | None) -> Iterator[dict[str, Any]]:
+        if not tasks:
+            return
+        if workers == 1:
+            for task in tasks:
+                state.running = 1
+                result = run_point(task)
+                _count(state, result, progress)
+                yield result
+            return
+        # spawn, not fork: forking a process that runs threads (torch, a test runner) can
+        # deadlock the children
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            pending: set[Future[dict[str, Any]]] = set()
+            queue = iter(tasks)
+            for task in itertools.islice(queue, workers):
+                pending.add(pool.submit(run_point, task))
+            state.running = len(pending)
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    result = future.result()
+                    _count(state, result, progress)
+                    yield result
+                    nxt = next(queue, None)
+                    if nxt is not None:
+                        pending.add(pool.submit(run_point, nxt))
+                        state.running += 1
+    return submit
+
+
+def _dask_runner(scheduler: str | None) -> Runner:
+    def submit(tasks: list[dict[str, Any]], state: SweepProgress,
+               progress: Callable[[SweepProgress], None] | None) -> Iterator[dict[str, Any]]:
+        try:
+            from distributed import Client, as_completed
+        except ImportError:
+            raise ConfigError("--executor dask needs the 'distributed' package "
+                              "(pip install 'dask[distributed]')", key="executor") from None
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}",
+                              key="scheduler") from None
+        try:
+            futures = [client.submit(run_point, task, pure=False) for task in tasks]
+            state.running = len(futures)
+            for future in as_completed(futures):
+                result = future.result()
+                _count(state, result, progress)
+                yield result
+        finally:
+            client.close()
+    return submit

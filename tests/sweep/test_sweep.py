@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from canmore_sim.cli import main
+from canmore_sim.errors import ConfigError
+from canmore_sim.sweep import load_sweep, run_sweep
+from canmore_sim.sweep_report import pareto_front, sweep_csv
+
+SWEEP = """base: default
+frames: 1
+grid:
+  router.buffer_depth: [1, 4]
+zip:
+  mesh: [8x8, 6x6]
+  traffic.multicast: [false, true]
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_points_are_grid_times_zip_and_validated(tmp_path) -> None:
+    spec, points = load_sweep(_write(tmp_path, SWEEP))
+    assert len(points) == 4
+    assert points[1].values == {"router.buffer_depth": 1, "mesh": "6x6", "traffic.multicast": True}
+    assert points[1].config.mesh.width == 6 and points[1].config.run.frames == 1
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    ("grid:\n  router.bufer_depth: [1]\n", "buffer_depth"),
+    ("grid:\n  router.buffer_depth: [1, -3]\n", "router.buffer_depth"),
+    ("zip:\n  mesh: [4x4]\n  router.buffer_depth: [1, 2]\n", "equal lengths"),
+    ("frame: 3\n", "frame"),
+    ("grid:\n  mesh: []\n", "no values"),
+])
+def test_invalid_sweeps_fail_before_anything_runs(tmp_path, text, match) -> None:
+    with pytest.raises(ConfigError, match=match):
+        load_sweep(_write(tmp_path, text))
+    out = tmp_path / "out"
+    assert main(["sweep", str(_write(tmp_path, text)), "--out", str(out)]) == 2
+    assert not out.exists()
+
+
+def test_interrupted_sweep_resumes_to_the_same_csv(tmp_path) -> None:
+    path = _write(tmp_path, SWEEP)
+    spec, points = load_sweep(path)
+    axes = [*spec.grid, *spec.zip]
+    reference = sweep_csv(run_sweep(spec, points, tmp_path / "ref", workers=2), axes)
+    out = tmp_path / "interrupted"
+    proc = subprocess.Popen([sys.executable, "-m", "canmore_sim.cli", "sweep", str(path),
+                             "--workers", "1", "--out", str(out), "--quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((out / "points").glob("*.json"))) < 2:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished = sorted((out / "points").glob("*.json"))
+    assert 2 <= len(finished) < 4 and not (out / "sweep.csv").exists()
+    stamps = {p.name: p.stat().st_mtime_ns for p in finished}
+    assert main(["sweep", str(path), "--workers", "2", "--out", str(out), "--resume",
+                 "--quiet"]) == 0
+    assert {p.name: p.stat().st_mtime_ns for p in finished} == stamps  # skipped, not redone
+    assert (out / "sweep.csv").read_text() == reference
+    assert not [p for p in (out / "points").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_failing_point_is_recorded_and_the_sweep_goes_on(tmp_path, capsys) -> None:
+    text = "frames: 1\ngrid:\n  mesh: [2x2, 8x8]\n  multichip.overflow: [error]\n"
+    out = tmp_path / "out"
+    assert main(["sweep", str(_write(tmp_path, text)), "--out", str(out), "--workers", "1",
+                 "--quiet"]) == 1
+    printed = capsys.readouterr().out
+    assert "1 points done, 1 failed" in printed and "needs 29 cores" in printed
+    rows = (out / "sweep.csv").read_text().splitlines()
+    assert rows[1].split(",")[3] == "failed" and rows[2].split(",")[3] == "done"
+    assert (out / "pareto.png").exists() and (out / "axis_mesh.png").exists()
+
+
+def test_pareto_front() -> None:
+    import numpy as np
+
+    mask = pareto_front(np.array([1.0, 2.0, 3.0, 1.0]), np.array([3.0, 2.0, 1.0, 4.0]))
+    assert mask.tolist() == [True, True, True, False]
+
+
+def test_dask_cluster_gives_the_same_results(tmp_path) -> None:
+    distributed = pytest.importorskip("distributed")
+    path = _write(tmp_path, SWEEP)
+    spec, points = load_sweep(path)
+    axes = [*spec.grid, *spec.zip]
+    local = sweep_csv(run_sweep(spec, points[:2], tmp_path / "local", workers=1), axes)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        results = run_sweep(spec, points[:2], tmp_path / "dask", executor="dask",
+                            scheduler=cluster.scheduler_address)
+    assert sweep_csv(results, axes) == local
+    with pytest.raises(ConfigError, match="scheduler"):
+        run_sweep(spec, points, tmp_path / "x", executor="dask")
