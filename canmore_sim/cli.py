@@ -12,7 +12,6 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -20,7 +19,7 @@ import numpy as np
 
 from canmore_sim import __version__
 from canmore_sim.config import ArchConfig, default_config, load_config, with_overrides
-from canmore_sim.errors import CanmoreError, DataError
+from canmore_sim.errors import CanmoreError
 from canmore_sim.mapper.graph import LayerGraph
 from canmore_sim.mapper.placement import Mapping
 
@@ -43,6 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="model checkpoint, or a zoo name (vgg11, vgg16, mnist-cnn, mlp, "
                         "fmnist-scnn) with --weights synthetic (default: the bundled DTA-TTFS "
                         "digits network)")
+    p.add_argument("--data", default=None,
+                   help="input frames: digits (default), cifar10:DIR, mnist:DIR, "
+                        "fashion-mnist:DIR, npy:FILE, npz:FILE")
+    p.add_argument("--arch", default=None,
+                   help="architecture of a bare state_dict: a zoo name or a spec string "
+                        "such as 32x32x3:64C3-P2-10F")
+    p.add_argument("--trust-model", action="store_true",
+                   help="allow a pickled nn.Module (unpickling can run code from the file)")
+    p.add_argument("--input-shape", default=None, metavar="HxWxC",
+                   help="input of a pickled module (with --trust-model), e.g. 28x28x1")
     p.add_argument("--weights", choices=["synthetic"], default=None,
                    help="build deterministic synthetic weights for a zoo network")
     p.add_argument("--sparsity", type=float, default=0.25,
@@ -69,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--executor", choices=["local", "dask"], default="local")
     w.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)")
     w.add_argument("--quiet", action="store_true", help="no progress line")
+    i = sub.add_parser("inspect", help="print a network's layer table (no simulation)")
+    i.add_argument("--model", default=None, help="as for map; a zoo name needs no weights here")
+    i.add_argument("--arch", default=None, help="architecture of a bare state_dict")
+    i.add_argument("--trust-model", action="store_true")
+    i.add_argument("--input-shape", default=None, metavar="HxWxC")
+    i.add_argument("--config", default=None, help="architecture YAML (core size, weight bits)")
     r = sub.add_parser("report", help="re-render tables, CSVs, plots and HTML from DIR/report.json")
     r.add_argument("dir", help="a folder written by 'canmore-sim map'")
     return parser
@@ -84,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_report(args)
         if args.command == "sweep":
             return _cmd_sweep(args)
+        if args.command == "inspect":
+            return _cmd_inspect(args)
     except CanmoreError as exc:
         print(f"canmore-sim: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -98,8 +115,10 @@ def _cmd_map(args: argparse.Namespace) -> int:
     from canmore_sim.report import render_table, summarize, write_json
 
     config = _resolve_config(args)
-    graph = _load_model(args.model, args.weights, args.sparsity, config.run.seed)
-    frames, labels, ids = _default_frames(graph, config.run.frames, config.run.seed)
+    graph = _load_model(args.model, args.weights, args.sparsity, config.run.seed,
+                        arch=args.arch, trust_model=args.trust_model,
+                        input_shape=_shape(args.input_shape))
+    frames, labels, ids = _default_frames(graph, config.run.frames, config.run.seed, args.data)
     progress = _ProgressBar(sys.stderr, enabled=not args.quiet and sys.stderr.isatty())
     mapping = _load_mapping(args.mapping, graph, config) if args.mapping else None
     started = time.perf_counter()
@@ -119,6 +138,24 @@ def _cmd_map(args: argparse.Namespace) -> int:
              *write_report_files(summary, out)]
     print(render_table(summary))
     print(f"\nwrote {len(paths)} files to {out}/ (open {out / 'report.html'})")
+    return 0
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from canmore_sim.mapper.inspect import architecture_only, layer_table
+    from canmore_sim.mapper.zoo import ZOO
+    from canmore_sim.report import render_inspect
+
+    config = load_config(args.config) if args.config else default_config()
+    if args.model in ZOO and not Path(args.model).exists():
+        graph = architecture_only(ZOO[args.model])
+    else:
+        graph = _load_model(args.model, arch=args.arch, trust_model=args.trust_model,
+                            input_shape=_shape(args.input_shape))
+    core = config.core
+    title = (f"{args.model or 'bundled default'}: {graph.spec}; cores of {core.max_neurons} "
+             f"neurons, {core.sram_kib:g} KiB, {core.weight_bits}-bit weights")
+    print(render_inspect(layer_table(graph, core), title))
     return 0
 
 
@@ -200,50 +237,28 @@ def _load_mapping(path: str, graph: LayerGraph, config: ArchConfig) -> Mapping:
 
 
 def _load_model(path: str | None, weights: str | None = None, sparsity: float = 0.25,
-                seed: int = 0) -> LayerGraph:
-    from canmore_sim.errors import ModelError
-    from canmore_sim.mapper.checkpoint import load_checkpoint
-    from canmore_sim.mapper.zoo import ZOO, synthetic_graph
+                seed: int = 0, *, arch: str | None = None, trust_model: bool = False,
+                input_shape: tuple[int, ...] | None = None) -> LayerGraph:
+    from canmore_sim.mapper.loaders import load_model
 
-    if path is None:
-        ref = resources.files("canmore_sim").joinpath(f"models/{DEFAULT_MODEL}")
-        with resources.as_file(ref) as bundled:
-            graph = load_checkpoint(bundled)
-        return graph.with_layers(graph.layers, source=f"bundled:{DEFAULT_MODEL}")
-    if path in ZOO and not Path(path).exists():
-        if weights != "synthetic":
-            raise ModelError(f"no trained weights for zoo network {path!r} here; add "
-                             "--weights synthetic (or give a checkpoint file)", path=path)
-        graph = synthetic_graph(ZOO[path], firing_rate=sparsity, seed=seed, name=path)
-        return graph.with_layers(graph.layers, source=f"zoo:{path}")
-    if weights is not None:
-        raise ModelError(f"--weights {weights} needs a zoo network name, not a file "
-                         f"(zoo: {', '.join(sorted(ZOO))})", path=path)
-    return load_checkpoint(path)
+    return load_model(path, arch=arch, weights=weights, trust_model=trust_model,
+                      input_shape=input_shape, sparsity=sparsity, seed=seed)
+
+
+def _shape(text: str | None) -> tuple[int, ...] | None:
+    """``"HxWxC"`` -> ``(C, H, W)``; ``"N"`` -> ``(N,)``."""
+    from canmore_sim.mapper.spec import parse_spec
+
+    return None if text is None else parse_spec(f"{text}:1F")[0]
 
 
 def _default_frames(
-    graph: LayerGraph, n_frames: int, seed: int
+    graph: LayerGraph, n_frames: int, seed: int, data: str | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Held-out real digits frames shaped for the network's input, chosen by ``seed``.
+    """Frames shaped for the network's input from ``--data`` (default: held-out digits)."""
+    from canmore_sim.datasets.readers import load_frames
 
-    Square ``(C, N, N)`` inputs get the digits upsampled to ``N x N`` (grey levels
-    repeated over the C channels); flat ``(N*N,)`` inputs get them flattened.
-    """
-    from canmore_sim.datasets.digits import load_digits_frames
-
-    shape = graph.input_shape
-    side = int(round(np.sqrt(shape[0]))) if len(shape) == 1 else shape[1]
-    square = len(shape) == 3 and shape[1] == shape[2]
-    flat = len(shape) == 1 and side * side == shape[0]
-    if not (square or flat) or side < 8:
-        raise DataError(f"the bundled digits frames cannot be shaped to the model's input "
-                        f"{shape}; give a network with a square image input")
-    frames, labels = load_digits_frames("test", size=side)
-    frames = (np.repeat(frames, shape[0], axis=1) if square
-              else frames.reshape(len(frames), -1))
-    order = np.random.default_rng(seed).permutation(len(frames))[:n_frames]
-    return frames[order], labels[order], order
+    return load_frames(data, graph.input_shape, n_frames, seed)
 
 
 class _ProgressBar:

@@ -251,6 +251,16 @@ def _grid(header: list[str], rows: list[list[str]]) -> list[str]:
     return [line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
 
 
+def render_inspect(rows: list[dict[str, Any]], title: str) -> str:
+    """The layer table of ``canmore-sim inspect``."""
+    header = ["layer", "kind", "input", "neurons", "pool", "count", "synapses", "FLOPs", "cores",
+              "weights KiB"]
+    body = [[f"{r['layer']} {r['name']}".strip(), r["kind"], r["input"], r["neurons_shape"],
+             str(r["pool"]), f"{r['neurons']:,}", f"{r['synapses']:,}", f"{r['flops']:,}",
+             f"{r['cores']:,}", f"{r['weight_kib']:,.1f}"] for r in rows]
+    return "\n".join([title, "", *_grid(header, body)])
+
+
 def write_json(summary: dict[str, Any], path: str | Path) -> Path:
     """Write the summary as indented JSON, atomically."""
     return atomic_write_text(path, json.dumps(summary, indent=2, sort_keys=False) + "\n")

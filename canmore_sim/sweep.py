@@ -52,6 +52,7 @@ class SweepSpec(BaseModel):
     base: str = "default"
     model: str | None = None
     weights: str | None = None
+    data: str | None = None
     sparsity: float = Field(0.25, gt=0, lt=1)
     frames: int = Field(4, ge=1)
     seed: int = Field(0, ge=0)
@@ -176,7 +177,8 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
     try:
         config = ArchConfig.model_validate(task["config"])
         graph = _network(task["model"], task["weights"], task["sparsity"], task["seed"])
-        frames, labels, ids = _default_frames(graph, config.run.frames, config.run.seed)
+        frames, labels, ids = _default_frames(graph, config.run.frames, config.run.seed,
+                                              task.get("data"))
         summary = summarize(run(graph, frames, labels, config, frame_ids=ids))
         result.update(status="done", metrics=_metrics(summary))
     except CanmoreError as exc:
@@ -274,7 +276,8 @@ def _previous(path: Path, point: SweepPoint) -> dict[str, Any] | None:
 def _task(spec: SweepSpec, point: SweepPoint, folder: Path) -> dict[str, Any]:
     return {"index": point.index, "values": point.values,
             "config": point.config.model_dump(mode="json"), "model": spec.model,
-            "weights": spec.weights, "sparsity": spec.sparsity, "seed": spec.seed,
+            "weights": spec.weights, "data": spec.data, "sparsity": spec.sparsity,
+            "seed": spec.seed,
             "out": str(folder / f"{point.name}.json")}
 
 
