@@ -232,7 +232,8 @@ def _load_mapping(path: str, graph: LayerGraph, config: ArchConfig) -> Mapping:
     from canmore_sim.mapper.partition import partition
     from canmore_sim.mapper.quantize import quantize_graph
 
-    expected = partition(quantize_graph(graph, config.core.weight_bits), config.core)
+    expected = partition(quantize_graph(graph, config.core.weight_bits,
+                               config.core.quant_scale == "channel"), config.core)
     return load_mapping(path, expected, graph.spec, (config.mesh.width, config.mesh.height))
 
 

@@ -59,6 +59,8 @@ class CoreConfig(_Frozen):
 
     max_neurons: int = Field(1024, ge=1, description="neurons per core")
     weight_bits: int = Field(4, ge=1, le=32, description="bits per synaptic weight")
+    quant_scale: Literal["layer", "channel"] = Field(
+        "layer", description="quantization scale per layer or per output channel")
     sram_kib: float = Field(
         256.0, gt=0, description="weight memory per core, KiB (1 KiB = 8192 bits)"
     )

@@ -153,7 +153,8 @@ def run(
     engine = get_engine(config.run.engine)  # every plug-in name is checked before any work
     get_routing(config.router.routing)
     preset = load_preset(config.run.energy)
-    quantized = quantize_graph(graph, config.core.weight_bits)
+    quantized = quantize_graph(graph, config.core.weight_bits,
+                               config.core.quant_scale == "channel")
     measured = config.run.placement_traffic == "measured"
     if mapping is None and not measured:
         mapping = map_network(quantized, config)  # fails fast, before the heavy work

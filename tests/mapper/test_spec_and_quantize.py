@@ -50,3 +50,14 @@ def test_quantize_graph_keeps_shapes() -> None:
     for a, b in zip(g.layers, q.layers, strict=True):
         assert a.weight.shape == b.weight.shape
         assert len(np.unique(b.weight)) <= 15
+
+
+def test_per_channel_scale_keeps_small_channels() -> None:
+    w = np.stack([np.linspace(-1, 1, 9), np.linspace(-0.01, 0.01, 9)]).astype(np.float32)
+    per_layer = quantize_array(w, 4)
+    per_channel = quantize_array(w, 4, per_channel=True)
+    assert np.count_nonzero(per_layer[1]) == 0  # the small channel vanishes at one scale
+    assert len(np.unique(per_channel[1])) == 9  # its own scale keeps it
+    assert np.max(np.abs(per_channel[1] - w[1])) <= 0.01 / 7 / 2 + 1e-7
+    g = quantize_graph(random_graph(), 4, per_channel=True)
+    assert g.meta["quant_scale"] == "channel"
