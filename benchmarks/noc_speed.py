@@ -17,10 +17,11 @@ import time
 
 import numpy as np
 
-from canmore_sim.cli import _default_frames, _load_model
 from canmore_sim.config import ArchConfig, default_config
 from canmore_sim.cores.neuron import run_network
+from canmore_sim.datasets.readers import load_frames
 from canmore_sim.mapper.connectivity import layer_links
+from canmore_sim.mapper.loaders import load_model
 from canmore_sim.mapper.quantize import quantize_graph
 from canmore_sim.mapper.zoo import ZOO, synthetic_graph
 from canmore_sim.noc import Traffic, simulate
@@ -59,13 +60,13 @@ def main() -> None:
     config = default_config()
     _measure("uniform random, 8x8", _synthetic(20_000, hotspot=False), config)
     _measure("hotspot to router (3,3), 8x8", _synthetic(20_000, hotspot=True), config)
-    graph = _load_model(None)
-    frames, _, _ = _default_frames(graph, 1, 0)
+    graph = load_model(None)
+    frames, _, _ = load_frames(None, graph.input_shape, 1)
     _measure("default network, one frame", _network_frame(graph, frames, config), config)
     if not args.skip_vgg16:
         start = time.perf_counter()
         vgg = synthetic_graph(ZOO["vgg16"], firing_rate=0.25, seed=0, name="vgg16")
-        vgg_frames, _, _ = _default_frames(vgg, 1, 0)
+        vgg_frames, _, _ = load_frames(None, vgg.input_shape, 1)
         traffic = _network_frame(vgg, vgg_frames, config)
         prep = time.perf_counter() - start
         print(f"(VGG16 weights, spikes and traffic built in {prep:.1f} s)")

@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-import numpy as np
-
 from canmore_sim import __version__
 from canmore_sim.config import ArchConfig, default_config, load_config, with_overrides
 from canmore_sim.errors import CanmoreError
@@ -111,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _cmd_map(args: argparse.Namespace) -> int:
+    from canmore_sim.datasets.readers import load_frames
     from canmore_sim.pipeline import run
     from canmore_sim.report import render_table, summarize, write_json
 
@@ -118,7 +117,8 @@ def _cmd_map(args: argparse.Namespace) -> int:
     graph = _load_model(args.model, args.weights, args.sparsity, config.run.seed,
                         arch=args.arch, trust_model=args.trust_model,
                         input_shape=_shape(args.input_shape))
-    frames, labels, ids = _default_frames(graph, config.run.frames, config.run.seed, args.data)
+    frames, labels, ids = load_frames(args.data, graph.input_shape, config.run.frames,
+                                      config.run.seed)
     progress = _ProgressBar(sys.stderr, enabled=not args.quiet and sys.stderr.isatty())
     mapping = _load_mapping(args.mapping, graph, config) if args.mapping else None
     started = time.perf_counter()
@@ -251,15 +251,6 @@ def _shape(text: str | None) -> tuple[int, ...] | None:
     from canmore_sim.mapper.spec import parse_spec
 
     return None if text is None else parse_spec(f"{text}:1F")[0]
-
-
-def _default_frames(
-    graph: LayerGraph, n_frames: int, seed: int, data: str | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Frames shaped for the network's input from ``--data`` (default: held-out digits)."""
-    from canmore_sim.datasets.readers import load_frames
-
-    return load_frames(data, graph.input_shape, n_frames, seed)
 
 
 class _ProgressBar:

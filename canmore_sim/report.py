@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from canmore_sim import __version__
-from canmore_sim.atomic import atomic_write_text
+from canmore_sim.atomic import atomic_write_text, read_json
 from canmore_sim.noc.stats import PORTS
 from canmore_sim.pipeline import RunResult
 
@@ -276,13 +276,7 @@ def read_report(path: str | Path) -> dict[str, Any]:
     """
     from canmore_sim.errors import DataError
 
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"report not found: {path}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path}: not a readable report ({exc})") from None
+    data = read_json(path, DataError, "report")
     if not isinstance(data, dict) or data.get("tool", {}).get("name") != "canmore-sim" or not all(
             k in data for k in ("frames", "mean", "layers", "noc", "energy_model")):
         raise DataError(f"{path}: not a canmore-sim report.json")

@@ -155,9 +155,9 @@ def _points(spec: SweepSpec, base: ArchConfig, path: Path) -> list[SweepPoint]:
 
 @functools.lru_cache(maxsize=4)
 def _network(model: str | None, weights: str | None, sparsity: float, seed: int) -> Any:
-    from canmore_sim.cli import _load_model
+    from canmore_sim.mapper.loaders import load_model
 
-    return _load_model(model, weights, sparsity, seed)
+    return load_model(model, weights=weights, sparsity=sparsity, seed=seed)
 
 
 def run_point(task: dict[str, Any]) -> dict[str, Any]:
@@ -168,7 +168,7 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
     ``weights``, ``sparsity``, ``seed`` and ``out`` (the result file path).
     A failure becomes ``{"status": "failed", "error": ...}`` in the result.
     """
-    from canmore_sim.cli import _default_frames
+    from canmore_sim.datasets.readers import load_frames
     from canmore_sim.pipeline import run
     from canmore_sim.report import summarize
 
@@ -177,8 +177,8 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
     try:
         config = ArchConfig.model_validate(task["config"])
         graph = _network(task["model"], task["weights"], task["sparsity"], task["seed"])
-        frames, labels, ids = _default_frames(graph, config.run.frames, config.run.seed,
-                                              task.get("data"))
+        frames, labels, ids = load_frames(task.get("data"), graph.input_shape,
+                                          config.run.frames, config.run.seed)
         summary = summarize(run(graph, frames, labels, config, frame_ids=ids))
         result.update(status="done", metrics=_metrics(summary))
     except CanmoreError as exc:

@@ -24,6 +24,7 @@ from canmore_sim.energy.normalized import NormalizedParams, normalized_energy
 from canmore_sim.energy.presets import EnergyPreset, load_preset, preset_names
 from canmore_sim.energy.tqttfs import TqttfsParams, tqttfs_energy
 from canmore_sim.errors import ConfigError
+from canmore_sim.registry import choose
 
 __all__ = [
     "ENERGY_MODELS",
@@ -94,10 +95,8 @@ def price_frames(preset: EnergyPreset, counts: FrameCounts,
         For an unknown model (listing the valid ones) or coefficients the model rejects,
         naming the preset.
     """
-    model = ENERGY_MODELS.get(preset.model)
-    if model is None:
-        raise ConfigError(f"energy preset {preset.name!r} names unknown model {preset.model!r}; "
-                          f"valid: {', '.join(sorted(ENERGY_MODELS))}", key="run.energy")
+    model = choose(ENERGY_MODELS, preset.model, what=f"energy model (preset {preset.name!r})",
+                   key="run.energy")
     try:
         return model(preset, counts, reference)
     except (TypeError, ValueError) as exc:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from canmore_sim.atomic import atomic_write_text
+from canmore_sim.atomic import atomic_write_text, read_json
 from canmore_sim.errors import MappingError
 from canmore_sim.mapper.partition import CoreGroups
 from canmore_sim.mapper.placement import Mapping, _check_routers
@@ -60,12 +60,7 @@ def load_mapping(path: str | Path, expected: CoreGroups, spec: str,
         Missing or malformed file, or a mapping made for another network or chip.
     """
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MappingError(f"mapping file not found: {path}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MappingError(f"{path}: not a readable mapping file ({exc})") from None
+    data = read_json(path, MappingError, "mapping file")
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise MappingError(f"{path}: not a canmore-sim mapping file")
     try:

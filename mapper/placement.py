@@ -22,16 +22,36 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from canmore_sim.errors import ConfigError, MappingError
+from canmore_sim.errors import MappingError
 from canmore_sim.mapper.partition import CoreGroups
 from canmore_sim.mapper.traffic_graph import CoreTraffic
+from canmore_sim.registry import choose
 
 __all__ = ["Mapping", "PLACEMENTS", "PlacementProblem", "chip_grid", "place",
            "register_placement", "weighted_hops"]
 
 
+class _TiledMesh:
+    """The whole mesh: ``chips_x x chips_y`` chips of ``chip_width x chip_height`` routers."""
+
+    chip_width: int
+    chip_height: int
+    chips_x: int
+    chips_y: int
+
+    @property
+    def width(self) -> int:
+        """Routers along x of the whole (tiled) mesh."""
+        return self.chips_x * self.chip_width
+
+    @property
+    def height(self) -> int:
+        """Routers along y of the whole (tiled) mesh."""
+        return self.chips_y * self.chip_height
+
+
 @dataclass(frozen=True, eq=False)
-class PlacementProblem:
+class PlacementProblem(_TiledMesh):
     """Everything a placement strategy may use.
 
     Attributes
@@ -58,14 +78,6 @@ class PlacementProblem:
     seed: int = 0
     iterations: int = 50_000
     budget_s: float = 60.0
-
-    @property
-    def width(self) -> int:
-        return self.chips_x * self.chip_width
-
-    @property
-    def height(self) -> int:
-        return self.chips_y * self.chip_height
 
 
 Strategy = Callable[[PlacementProblem], np.ndarray]
@@ -152,7 +164,7 @@ def weighted_hops(router: np.ndarray, traffic: CoreTraffic, width: int, io_route
 
 
 @dataclass(frozen=True, eq=False)
-class Mapping:
+class Mapping(_TiledMesh):
     """Core groups and where they sit (columnar, one row per core).
 
     Attributes
@@ -180,16 +192,6 @@ class Mapping:
     @property
     def n_cores(self) -> int:
         return len(self.groups)
-
-    @property
-    def width(self) -> int:
-        """Routers along x of the whole (tiled) mesh."""
-        return self.chips_x * self.chip_width
-
-    @property
-    def height(self) -> int:
-        """Routers along y of the whole (tiled) mesh."""
-        return self.chips_y * self.chip_height
 
     @property
     def n_chips(self) -> int:
@@ -242,17 +244,14 @@ def place(problem: PlacementProblem, strategy: str = "row-major") -> Mapping:
     MappingError
         If the cores do not fit the routers, or the strategy returns an invalid placement.
     """
-    if strategy not in PLACEMENTS:
-        raise ConfigError(
-            f"unknown placement {strategy!r}; valid: {', '.join(sorted(PLACEMENTS))}",
-            key="run.placement", value=strategy)
+    chosen = choose(PLACEMENTS, strategy, what="placement", key="run.placement")
     available = problem.width * problem.height
     if len(problem.groups) > available:
         raise MappingError(
             f"the network needs {len(problem.groups)} cores but the "
             f"{problem.width}x{problem.height} mesh has {available}",
             needed=len(problem.groups), available=available)
-    router = np.asarray(PLACEMENTS[strategy](problem), dtype=np.int32)
+    router = np.asarray(chosen(problem), dtype=np.int32)
     _check_routers(router, len(problem.groups), available, strategy)
     return Mapping(problem.groups, router, problem.chip_width, problem.chip_height, strategy,
                    problem.chips_x, problem.chips_y)

@@ -28,6 +28,7 @@ from canmore_sim.cores.neuron import encode, layer_forward
 from canmore_sim.errors import ModelError
 from canmore_sim.mapper.graph import Layer, LayerGraph
 from canmore_sim.mapper.spec import graph_from_spec, weight_shapes
+from canmore_sim.registry import choose
 
 __all__ = ["ZOO", "synthetic_graph", "zoo_spec", "calibration_frames"]
 
@@ -54,11 +55,7 @@ def zoo_spec(name: str) -> str:
     ModelError
         For an unknown name, listing the zoo.
     """
-    try:
-        return ZOO[name]
-    except KeyError:
-        raise ModelError(f"unknown zoo network {name!r}; valid: {', '.join(sorted(ZOO))}",
-                         name=name) from None
+    return choose(ZOO, name, what="zoo network", key="model", error=ModelError)
 
 
 def calibration_frames(input_shape: tuple[int, ...], n: int = 4, seed: int = 0) -> np.ndarray:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from canmore_sim.config import ArchConfig
-from canmore_sim.errors import ConfigError
 from canmore_sim.noc.engine import simulate, zero_load_ns
 from canmore_sim.noc.routing import ROUTINGS, get_routing
 from canmore_sim.noc.stats import PORTS, NocStats
 from canmore_sim.noc.traffic import Traffic
+from canmore_sim.registry import choose
 
 __all__ = ["ENGINES", "PORTS", "ROUTINGS", "NocStats", "Traffic", "get_engine", "get_routing",
            "simulate", "zero_load_ns"]
@@ -32,8 +32,4 @@ def get_engine(name: str) -> Engine:
     ConfigError
         For an unknown name, listing the valid ones.
     """
-    try:
-        return ENGINES[name]
-    except KeyError:
-        raise ConfigError(f"unknown NoC engine {name!r}; valid: {', '.join(sorted(ENGINES))}",
-                          key="run.engine", value=name) from None
+    return choose(ENGINES, name, what="NoC engine", key="run.engine")

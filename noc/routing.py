@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from canmore_sim.errors import ConfigError
+from canmore_sim.registry import choose
 
 __all__ = ["LOCAL", "NORTH", "EAST", "SOUTH", "WEST", "OPPOSITE", "ROUTINGS", "get_routing",
            "neighbour", "xy_port", "yx_port"]
@@ -64,11 +64,7 @@ def get_routing(name: str) -> RoutingFn:
     ConfigError
         For an unknown name, listing the valid ones.
     """
-    try:
-        return ROUTINGS[name]
-    except KeyError:
-        raise ConfigError(f"unknown routing {name!r}; valid: {', '.join(sorted(ROUTINGS))}",
-                          key="router.routing", value=name) from None
+    return choose(ROUTINGS, name, what="routing", key="router.routing")
 
 
 def neighbour(here: int, port: int, width: int) -> int:

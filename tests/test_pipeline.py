@@ -5,18 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from canmore_sim.cli import _default_frames, _load_model
 from canmore_sim.config import default_config, with_overrides
+from canmore_sim.datasets.readers import load_frames
 from canmore_sim.mapper.connectivity import layer_links
+from canmore_sim.mapper.loaders import load_model
 from canmore_sim.noc.build import build_traffic
 from canmore_sim.pipeline import run
 
 
 @pytest.fixture(scope="module")
 def result():
-    graph = _load_model(None)
+    graph = load_model(None)
     config = with_overrides(default_config(), {"run.frames": 2})
-    frames, labels, ids = _default_frames(graph, 2, 0)
+    frames, labels, ids = load_frames(None, graph.input_shape, 2, 0)
     return run(graph, frames, labels, config, frame_ids=ids)
 
 
@@ -52,8 +53,8 @@ def test_energy_is_eq12_of_the_counts(result) -> None:
 
 
 def test_same_seed_same_numbers(result) -> None:
-    graph = _load_model(None)
-    frames, labels, ids = _default_frames(graph, 2, 0)
+    graph = load_model(None)
+    frames, labels, ids = load_frames(None, graph.input_shape, 2, 0)
     again = run(graph, frames, labels, result.config, frame_ids=ids)
     assert np.array_equal(again.noc.wait_ns, result.noc.wait_ns)
     assert np.array_equal(again.noc.latency_mean_ns, result.noc.latency_mean_ns)

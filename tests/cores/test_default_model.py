@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from canmore_sim.cli import _load_model
 from canmore_sim.cores.neuron import run_network
 from canmore_sim.datasets.digits import load_digits_frames
 from canmore_sim.errors import DataError
+from canmore_sim.mapper.loaders import load_model
 from canmore_sim.mapper.quantize import quantize_graph
 
 
 def test_bundled_model_is_accurate_on_held_out_digits() -> None:
-    graph = _load_model(None)
+    graph = load_model(None)
     assert graph.spec == "32x32x1:16C3-P2-32C3-P2-64C3-P2-10F"
     frames, labels = load_digits_frames("test")
     trace = run_network(quantize_graph(graph, 4), frames, labels)
