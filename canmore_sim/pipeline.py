@@ -49,8 +49,8 @@ class FrameNoc:
     hops_per_layer
         int64 ``(n_frames, L + 1)``: path hops of the packets of source layer ``l`` in
         column ``l``; column ``L`` holds the readout packets to the I/O port.
-    latency_mean_ns, latency_max_ns
-        float64: per-packet latency statistics, ns.
+    latency_mean_ns, latency_max_ns, zero_load_mean_ns
+        float64: per-packet latency statistics and the mean zero-load part, ns.
     wait_ns
         float64: total waiting beyond zero-load, ns.
     late
@@ -76,6 +76,7 @@ class FrameNoc:
     hops_per_layer: np.ndarray
     latency_mean_ns: np.ndarray
     latency_max_ns: np.ndarray
+    zero_load_mean_ns: np.ndarray
     wait_ns: np.ndarray
     late: np.ndarray
     end_ns: np.ndarray
@@ -229,7 +230,7 @@ def _simulate_frames(
 ) -> FrameNoc:
     n, depth = trace.n_frames, len(links)
     n_routers = mapping.width * mapping.height
-    names = ("packets", "hops", "lat_mean", "lat_max", "wait", "late", "end", "unicast",
+    names = ("packets", "hops", "lat_mean", "lat_max", "zero", "wait", "late", "end", "unicast",
              "inter")
     cols: dict[str, list[float]] = {k: [] for k in names}
     hops_per_layer = np.zeros((n, depth + 1), dtype=np.int64)
@@ -246,6 +247,7 @@ def _simulate_frames(
         cols["hops"].append(stats.link_hops)
         cols["lat_mean"].append(float(latency.mean()) if len(latency) else 0.0)
         cols["lat_max"].append(float(latency.max()) if len(latency) else 0.0)
+        cols["zero"].append(float(stats.zero_load_ns.mean()) if len(latency) else 0.0)
         cols["wait"].append(stats.total_wait_ns)
         cols["late"].append(int(stats.late.sum()))
         cols["end"].append(stats.end_ns)
@@ -266,6 +268,7 @@ def _simulate_frames(
         hops_per_layer=hops_per_layer,
         latency_mean_ns=np.asarray(cols["lat_mean"]),
         latency_max_ns=np.asarray(cols["lat_max"]),
+        zero_load_mean_ns=np.asarray(cols["zero"]),
         wait_ns=np.asarray(cols["wait"]),
         late=np.asarray(cols["late"], dtype=np.int64),
         end_ns=np.asarray(cols["end"]),

@@ -92,6 +92,7 @@ def _frame_columns(result: RunResult) -> dict[str, list[Any]]:
         "hops": noc.hops,
         "latency_mean_ns": noc.latency_mean_ns,
         "latency_max_ns": noc.latency_max_ns,
+        "zero_load_mean_ns": noc.zero_load_mean_ns,
         "wait_ns": noc.wait_ns,
         "late": noc.late,
         "frame_latency_ns": result.frame_latency_ns,
@@ -149,6 +150,7 @@ def _noc_summary(result: RunResult) -> dict[str, Any]:
         "occupancy_mean": noc.occupancy_mean.tolist(),
         "occupancy_max": noc.occupancy_max.tolist(),
         "congested_ports": _congested(noc.router_wait_ns / n, noc.occupancy_max, m.width),
+        "busiest_links": _busiest(noc.link_flits / n, m.width, result),
         "latency_histogram": {"edges_ns": edges.tolist(), "counts": counts.tolist()},
     }
 
@@ -167,6 +169,29 @@ def _congested(wait: np.ndarray, occ_max: np.ndarray, width: int,
                      "port": PORTS[port], "wait_ns": float(wait[router, port]),
                      "share": float(wait[router, port]) / total,
                      "max_occupancy": int(occ_max[router, port])})
+    return rows
+
+
+def _busiest(flits: np.ndarray, width: int, result: RunResult,
+             top: int = 8) -> list[dict[str, Any]]:
+    """The router-to-router links that carried most flits, and how busy they were.
+
+    Utilization: flits x the time one flit holds the link (router + link delay) over
+    the mean frame latency.
+    """
+    r = result.config.router
+    per_flit = r.router_delay_ns + r.link_delay_ns
+    frame = float(np.mean(result.frame_latency_ns)) or 1.0
+    links = flits[:, 1:]  # output ports N, E, S, W
+    order = np.argsort(-links, axis=None, kind="stable")[:top]
+    rows = []
+    for flat in order:
+        router, port = divmod(int(flat), 4)
+        if links[router, port] <= 0:
+            break
+        rows.append({"router": router, "x": router % width, "y": router // width,
+                     "direction": PORTS[port + 1], "flits": float(links[router, port]),
+                     "utilization": float(links[router, port]) * per_flit / frame})
     return rows
 
 
@@ -205,7 +230,13 @@ def _noc_lines(noc: dict[str, Any]) -> list[str]:
     header = ["where packets waited", "input port", "wait ns/frame", "share", "max flits"]
     rows = [[f"router ({r['x']},{r['y']})", r["port"], f"{r['wait_ns']:,.0f}",
              f"{r['share']:.1%}", str(r["max_occupancy"])] for r in noc["congested_ports"]]
-    return lines + (["", *_grid(header, rows)] if rows else ["no packet waited"])
+    lines += ["", *_grid(header, rows)] if rows else ["no packet waited"]
+    links = [[f"router ({r['x']},{r['y']})", r["direction"], f"{r['flits']:,.0f}",
+              f"{r['utilization']:.1%}"] for r in noc.get("busiest_links", [])]
+    if links:
+        lines += ["", *_grid(["busiest links", "direction", "flits/frame", "utilization"],
+                             links)]
+    return lines
 
 
 def _title(summary: dict[str, Any]) -> str:

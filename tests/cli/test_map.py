@@ -79,6 +79,13 @@ def test_report_shows_congestion_and_heatmaps(tmp_path, capsys) -> None:
     shares = [row["share"] for row in noc["congested_ports"]]
     assert shares == sorted(shares, reverse=True) and 0 < sum(shares) <= 1.0 + 1e-9
     assert noc["direction_flits"]["local"] > 0
+    assert "busiest links" in out
+    links = noc["busiest_links"]
+    assert links and all(0 < link["utilization"] <= 1 for link in links)
+    assert [link["flits"] for link in links] == sorted((link["flits"] for link in links),
+                                                       reverse=True)
+    frames = json.loads((tmp_path / "report.json").read_text())["frames"]
+    assert 0 < frames["zero_load_mean_ns"][0] <= frames["latency_mean_ns"][0]
 
 
 def test_multicast_saves_hops(tmp_path, capsys) -> None:
