@@ -39,6 +39,8 @@ class TrainSettings:
         forward pass on ``qat_bits``-bit weights (0 disables).
     seed
         Seed of weight initialization and batch order.
+    device
+        ``"auto"`` (a CUDA GPU when present, else the CPU), ``"cpu"`` or ``"cuda"``.
     """
 
     epochs: int = 40
@@ -49,6 +51,7 @@ class TrainSettings:
     qat_bits: int = 4
     qat_epochs: int = 3
     seed: int = 0
+    device: str = "auto"
 
 
 def _init_weights(spec: str, gen: torch.Generator) -> list[torch.Tensor]:
@@ -94,18 +97,21 @@ def train_dta(
     """
     if len(frames) != len(labels) or len(frames) == 0:
         raise ValueError("frames and labels must be non-empty and of equal length")
+    device = _device(settings.device)
     gen = torch.Generator().manual_seed(settings.seed)
     weights = _init_weights(spec, gen)
     graph = graph_from_spec(spec, [w.detach().numpy() for w in weights], tw=tw,
                             input_scale=input_scale)
+    weights = [w.detach().to(device).requires_grad_(True) for w in weights]
     opt = torch.optim.Adam(weights, lr=settings.lr)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, list(settings.milestones), settings.gamma)
-    x, y = torch.as_tensor(frames, dtype=torch.float32), torch.as_tensor(labels)
+    x = torch.as_tensor(frames, dtype=torch.float32).to(device)
+    y = torch.as_tensor(labels).to(device)
     for epoch in range(settings.epochs):
         quant = settings.qat_bits if epoch >= settings.epochs - settings.qat_epochs else 0
         order = torch.randperm(len(x), generator=gen)
         for lo in range(0, len(x), settings.batch_size):
-            idx = order[lo:lo + settings.batch_size]
+            idx = order[lo:lo + settings.batch_size].to(device)
             used = [_fake_quant(w, quant) for w in weights] if quant else weights
             _, _, potential = network_forward(graph, x[idx], used)
             loss = F.cross_entropy(potential, y[idx])
@@ -113,8 +119,16 @@ def train_dta(
             loss.backward()
             opt.step()
         sched.step()
-    return graph_from_spec(spec, [w.detach().numpy().copy() for w in weights], tw=tw,
+    return graph_from_spec(spec, [w.detach().cpu().numpy().copy() for w in weights], tw=tw,
                            input_scale=input_scale)
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, got {name!r}")
+    return torch.device(name)
 
 
 def evaluate(graph: LayerGraph, frames: np.ndarray, labels: Sequence[int]) -> float:

@@ -37,34 +37,52 @@ __all__ = ["load_frames", "shape_frames", "read_idx", "read_cifar10_batch", "rea
 
 
 def load_frames(source: str | None, input_shape: tuple[int, ...], n_frames: int,
-                seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                seed: int = 0, split: str = "test") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Frames, labels (-1 when unknown) and their indices in the data set.
+
+    Parameters
+    ----------
+    split
+        ``"test"`` (held-out: digits test split, ``t10k-*`` IDX files, CIFAR ``test_batch``)
+        or ``"train"`` (digits train split, ``train-*`` IDX files, CIFAR ``data_batch_1..5``);
+        .npy/.npz files have no splits.
 
     Raises
     ------
     DataError
-        Unknown source, missing or corrupt file, or frames that cannot be shaped.
+        Unknown source or split, missing or corrupt file, or frames that cannot be shaped.
     """
-    images, labels = _read(source or "digits", input_shape)
+    if split not in ("test", "train"):
+        raise DataError(f"unknown split {split!r}; valid: test, train")
+    images, labels = _read(source or "digits", input_shape, split)
     frames = shape_frames(images, input_shape)
     order = np.random.default_rng(seed).permutation(len(frames))[:n_frames]
     return frames[order], labels[order], order
 
 
-def _read(source: str, input_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+def _read(source: str, input_shape: tuple[int, ...],
+          split: str) -> tuple[np.ndarray, np.ndarray]:
     kind, _, where = source.partition(":")
     if kind == "digits" and not where:
         side = input_shape[1] if len(input_shape) == 3 else max(8, int(np.sqrt(input_shape[0])))
-        return load_digits_frames("test", size=side)
+        return load_digits_frames(split, size=side)
     if not where:
         raise DataError(f"--data {source!r}: expected digits, cifar10:DIR, mnist:DIR, "
                         "fashion-mnist:DIR, npy:FILE or npz:FILE")
     path = Path(where)
     if kind == "cifar10":
-        return read_cifar10_batch(path / "test_batch" if path.is_dir() else path)
+        if not path.is_dir():
+            return read_cifar10_batch(path)
+        if split == "test":
+            return read_cifar10_batch(path / "test_batch")
+        batches = [read_cifar10_batch(b) for b in sorted(path.glob("data_batch_*"))]
+        if not batches:
+            raise DataError(f"{path}: no data_batch_* files for the train split")
+        return (np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches]))
     if kind in ("mnist", "fashion-mnist"):
-        return (read_idx(_idx(path, "t10k-images-idx3-ubyte")),
-                read_idx(_idx(path, "t10k-labels-idx1-ubyte")).astype(np.int64))
+        prefix = "t10k" if split == "test" else "train"
+        return (read_idx(_idx(path, f"{prefix}-images-idx3-ubyte")),
+                read_idx(_idx(path, f"{prefix}-labels-idx1-ubyte")).astype(np.int64))
     if kind in ("npy", "npz"):
         return read_npy(path)
     raise DataError(f"--data {source!r}: unknown source {kind!r}; valid: digits, cifar10, "
