@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from canmore_sim.config import ArchConfig
-from canmore_sim.cores.neuron import run_network
+from canmore_sim.cores.models import NEURON_MODELS, simulate_neurons
 from canmore_sim.cores.stats import CoreStats, count_sops
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.energy import (
@@ -32,6 +32,7 @@ from canmore_sim.mapper.traffic_graph import core_traffic
 from canmore_sim.noc import get_engine, get_routing
 from canmore_sim.noc.build import build_traffic, io_router_index
 from canmore_sim.noc.stats import NocStats
+from canmore_sim.registry import choose
 
 __all__ = ["FrameNoc", "RunResult", "map_network", "run"]
 
@@ -153,20 +154,21 @@ def run(
         raise DataError(f"frames must be a non-empty (N, ...) array, got shape {frames.shape}")
     engine = get_engine(config.run.engine)  # every plug-in name is checked before any work
     get_routing(config.router.routing)
+    choose(NEURON_MODELS, config.neuron.model, what="neuron model", key="neuron.model")
     preset = load_preset(config.run.energy)
     quantized = quantize_graph(graph, config.core.weight_bits,
                                config.core.quant_scale == "channel")
     measured = config.run.placement_traffic == "measured"
     if mapping is None and not measured:
         mapping = map_network(quantized, config)  # fails fast, before the heavy work
-    float_trace = run_network(graph, frames, labels)
-    trace = run_network(quantized, frames, labels)
+    float_trace = simulate_neurons(graph, frames, labels, config.neuron)
+    trace = simulate_neurons(quantized, frames, labels, config.neuron)
     if mapping is None:
         mapping = map_network(quantized, config, trace)
     links = [layer_links(quantized, mapping.groups, l) for l in range(quantized.depth)]
     cores = count_sops(trace, mapping, links)
     noc = _simulate_frames(trace, mapping, links, config, engine, progress)
-    window_end = (quantized.depth + 1) * config.neuron.window_ns
+    window_end = trace.end(quantized.depth) * config.neuron.window_ns / trace.tw
     frame_latency = np.maximum(noc.end_ns, window_end)
     energy = price_frames(preset, _counts(quantized, trace, cores, noc, frame_latency),
                           reference)

@@ -58,6 +58,8 @@ def summarize(result: RunResult) -> dict[str, Any]:
             "source": str(graph.meta.get("source", "")),
             "meta": {k: v for k, v in result.graph.meta.items() if _jsonable(v)},
             "neuron": result.config.neuron.model,
+            "neuron_steps": (result.config.neuron.steps
+                             if result.config.neuron.model != "dta-ttfs" else None),
             "weight_bits": result.config.core.weight_bits,
         },
         "config": result.config.model_dump(mode="json"),

@@ -23,11 +23,15 @@ class LayerSpikes:
     time
         float64, spike time in model time units (layer ``l`` fires in
         ``[l*Tw, (l+1)*Tw]``, papers/004 Eq. 5).
+    deadline
+        float64 or None: when the spike must have reached its consumers, model time units
+        (time-stepped models); None: the end of the consuming layer's window.
     """
 
     frame: np.ndarray
     neuron: np.ndarray
     time: np.ndarray
+    deadline: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.frame)
@@ -40,7 +44,8 @@ class LayerSpikes:
     def for_frame(self, f: int) -> LayerSpikes:
         """The spikes of frame ``f`` only."""
         sel = self.frame == f
-        return LayerSpikes(self.frame[sel], self.neuron[sel], self.time[sel])
+        deadline = None if self.deadline is None else self.deadline[sel]
+        return LayerSpikes(self.frame[sel], self.neuron[sel], self.time[sel], deadline)
 
     def counts(self, n_frames: int) -> np.ndarray:
         """Spikes per frame, int64 array of length ``n_frames``."""
@@ -72,6 +77,9 @@ class SpikeTrace:
         int64 ``(n_frames,)``: argmax of ``readout``.
     labels
         int64 ``(n_frames,)``: true labels, -1 where unknown.
+    end_time
+        When the frame's computation ends, model time units (None: ``(L + 1) * Tw``, the
+        end of the output window).
     """
 
     n_frames: int
@@ -81,6 +89,11 @@ class SpikeTrace:
     readout: np.ndarray
     predictions: np.ndarray
     labels: np.ndarray
+    end_time: float | None = None
+
+    def end(self, depth: int) -> float:
+        """End of the frame's computation, model time units."""
+        return (depth + 1) * self.tw if self.end_time is None else self.end_time
 
     def accuracy(self) -> float | None:
         """Fraction of frames whose prediction equals the label (None without labels)."""

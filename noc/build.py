@@ -58,7 +58,8 @@ def build_traffic(
         src = np.where(src_core < 0, io_router, mapping.router[np.maximum(src_core, 0)])
         dst = mapping.router[link.dst_cores[col]]
         t_ns = time[row] * ns_per_unit
-        deadline = np.full(len(row), (l + 2) * config.neuron.window_ns)
+        deadline = (np.full(len(row), (l + 2) * config.neuron.window_ns)
+                    if spikes.deadline is None else spikes.deadline[sel][row] * ns_per_unit)
         parts.append((t_ns, src, dst, spike_base + row, np.full(len(row), l), deadline,
                       counts[row, col]))
         spike_base += len(neuron)
@@ -103,6 +104,6 @@ def _readout_rows(
     depth = len(links)
     cores = np.flatnonzero(mapping.groups.layer == depth)
     n = len(cores)
-    t_ns = np.full(n, (depth + 1) * config.neuron.window_ns)
+    t_ns = np.full(n, trace.end(depth) * config.neuron.window_ns / trace.tw)
     return (t_ns, mapping.router[cores], np.full(n, io_router), spike_base + np.arange(n),
             np.full(n, depth), np.full(n, np.inf), np.zeros(n, dtype=np.int64))

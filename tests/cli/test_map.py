@@ -122,3 +122,17 @@ def test_measured_traffic_placement_is_deterministic(tmp_path, capsys) -> None:
         runs.append(json.loads((tmp_path / name / "report.json").read_text()))
     assert runs[0]["mapping"]["core_xy"] == runs[1]["mapping"]["core_xy"]
     assert runs[0]["mean"]["hops"] < 140_000  # well below row-major's ~147,000
+
+
+def test_coding_schemes_compared_on_the_same_chip(tmp_path, capsys) -> None:
+    totals = {}
+    for model in ("dta-ttfs", "tq-ttfs", "rate-if"):
+        cfg = tmp_path / f"{model}.yaml"
+        cfg.write_text(f"neuron:\n  model: {model}\n  steps: 8\nrun:\n  frames: 1\n")
+        assert main(["map", "--config", str(cfg), "--out", str(tmp_path / model),
+                     "--quiet"]) == 0
+        report = json.loads((tmp_path / model / "report.json").read_text())
+        assert report["model"]["neuron"] == model
+        totals[model] = report["mean"]
+    assert totals["rate-if"]["spikes"] > totals["dta-ttfs"]["spikes"]
+    assert totals["rate-if"]["sops"] > totals["tq-ttfs"]["sops"]
