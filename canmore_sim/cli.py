@@ -1,4 +1,4 @@
-"""Command-line interface: ``canmore-sim map``.
+"""Command-line interface: ``canmore-sim map | sweep | inspect | report``.
 
 The CLI composes the stages (load, run, map, simulate, price, report) and is
 the only place that prints or exits. Every expected failure is a
@@ -22,8 +22,6 @@ from canmore_sim.mapper.graph import LayerGraph
 from canmore_sim.mapper.placement import Mapping
 
 __all__ = ["main"]
-
-DEFAULT_MODEL = "dta_digits.pt"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("canmore-sim: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # e.g. an output folder that cannot be created or written
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"canmore-sim: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
     return 2
 
 

@@ -55,3 +55,11 @@ def test_console_script_exit_status(tmp_path) -> None:
     )
     assert proc.returncode == 3
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
+
+
+def test_unwritable_output_folder_is_one_line(capsys, tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["map", "--frames", "1", "--out", str(blocker / "out"), "--quiet"]) == 1
+    err = _one_line_error(capsys)
+    assert "Not a directory" in err or "File exists" in err
