@@ -82,12 +82,15 @@ class RouterConfig(_Frozen):
 class NeuronConfig(_Frozen):
     """The spiking neuron model and how its abstract time maps to nanoseconds."""
 
-    model: str = Field("dta-ttfs", description="neuron model: dta-ttfs, tq-ttfs or rate-if")
+    model: str = Field("dta-ttfs", description="neuron model: dta-ttfs, tq-ttfs, t2fsnn, rate-if")
     tw: float = Field(1.0, gt=0, description="length of one layer's spike window, model time units")
     steps: int = Field(16, ge=1, description="time steps T of tq-ttfs and rate-if")
     q: tuple[int, ...] = Field(
         (1,), min_length=1, description="tq-ttfs temporal quantization Q per weight layer (or one)")
     threshold: float = Field(1.0, gt=0, description="firing threshold of time-stepped IF neurons")
+    tau: float = Field(4.0, gt=0, description="t2fsnn kernel time constant, steps")
+    t_d: float = Field(0.0, description="t2fsnn kernel time delay, steps")
+    early_steps: int = Field(0, ge=0, description="t2fsnn early firing: fire-phase overlap, steps")
     window_ns: float = Field(
         20000.0, gt=0, description="wall-clock length of one layer window on the chip, ns"
     )

@@ -9,6 +9,7 @@ import numpy as np
 from canmore_sim.config import NeuronConfig
 from canmore_sim.cores.neuron import run_network
 from canmore_sim.cores.stepped import run_rate_if, run_tq_ttfs
+from canmore_sim.cores.t2fsnn import run_t2fsnn
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.mapper.graph import LayerGraph
 from canmore_sim.registry import choose
@@ -23,9 +24,10 @@ def _dta(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
     return run_network(graph, frames, labels)
 
 
-#: Neuron models: DTA-TTFS (papers/004, closed form), TQ-TTFS (papers/001), rate-coded IF.
+#: Neuron models: DTA-TTFS (papers/004, closed form), TQ-TTFS (papers/001), T2FSNN
+#: (papers/002, conversion with kernel-based dynamic threshold), rate-coded IF.
 NEURON_MODELS: dict[str, Runner] = {"dta-ttfs": _dta, "tq-ttfs": run_tq_ttfs,
-                                    "rate-if": run_rate_if}
+                                    "t2fsnn": run_t2fsnn, "rate-if": run_rate_if}
 
 
 def simulate_neurons(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,

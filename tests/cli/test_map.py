@@ -126,7 +126,7 @@ def test_measured_traffic_placement_is_deterministic(tmp_path, capsys) -> None:
 
 def test_coding_schemes_compared_on_the_same_chip(tmp_path, capsys) -> None:
     totals = {}
-    for model in ("dta-ttfs", "tq-ttfs", "rate-if"):
+    for model in ("dta-ttfs", "tq-ttfs", "t2fsnn", "rate-if"):
         cfg = tmp_path / f"{model}.yaml"
         cfg.write_text(f"neuron:\n  model: {model}\n  steps: 8\nrun:\n  frames: 1\n")
         assert main(["map", "--config", str(cfg), "--out", str(tmp_path / model),

@@ -1,0 +1,150 @@
+"""T2FSNN (papers/002): TTFS by DNN-to-SNN conversion with kernel-based dynamic threshold.
+
+Conversion: the network's weights are read as a ReLU DNN (no biases) and normalized
+layer by layer on the run's frames (data-based normalization, so integrated
+potentials lie in [0, 1]): ``w_l <- w_l x lambda_{l-1} / lambda_l`` with ``lambda_l``
+the 99.9th percentile of layer l's ReLU activations.
+
+Each layer integrates, then fires, over T = ``neuron.steps`` steps:
+
+* a spike at fire step ``t`` carries the value of the integration kernel
+  ``eps(t) = exp(-(t - t_d) / tau)`` (papers/002 Eq. 5, ``neuron.tau``, ``neuron.t_d``);
+* the dynamic threshold ``theta(t) = theta_0 eps(t)`` (Eq. 6, theta_0 = 1) falls during the
+  fire phase; a neuron fires once, at the first step with ``u >= theta(t)``, i.e.
+  ``t = ceil(-tau ln(u) + t_d)`` (Eq. 7); values below ``eps(T - 1)`` are not sent;
+* early firing (``neuron.early_steps`` = E): the fire phase of layer l starts E steps
+  before layer l - 1 has finished firing, using only the inputs that arrived by then.
+
+The input is encoded the same way (intensity as u). The output layer only integrates;
+the class is the highest potential. Max pooling passes the pool's earliest spike.
+
+Schedule on the chip: a step is ``Tw / T`` model units; layer l fires during steps
+``[S_l, S_l + T)`` with ``S_l = l (T - E)``; a spike leaves at the end of its step and
+is late if it arrives after its consumer's fire phase ends, ``S_{l+1} + T``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from canmore_sim.config import NeuronConfig
+from canmore_sim.cores.stepped import _check, _drive, _one_hot
+from canmore_sim.cores.trace import LayerSpikes, SpikeTrace
+from canmore_sim.errors import ConfigError
+from canmore_sim.mapper.graph import Layer, LayerGraph
+
+__all__ = ["run_t2fsnn", "normalize_weights", "kernel_fire_steps"]
+
+
+def kernel_fire_steps(u: torch.Tensor, tau: float, t_d: float, steps: int) -> torch.Tensor:
+    """First fire step ``t`` with ``u(t) >= exp(-(t - t_d)/tau)``; ``u`` is ``(N, T, ...)``.
+
+    Returns fire steps ``(N, ...)``, ``inf`` where the neuron stays silent.
+    """
+    t = torch.arange(steps, dtype=u.dtype).reshape(1, -1, *[1] * (u.ndim - 2))
+    fire = u >= torch.exp(-(t - t_d) / tau)
+    first = torch.argmax(fire.to(torch.int8), dim=1).to(u.dtype)
+    return torch.where(fire.any(dim=1), first, torch.full_like(first, float("inf")))
+
+
+def normalize_weights(graph: LayerGraph, frames: np.ndarray,
+                      percentile: float = 99.9) -> list[np.ndarray]:
+    """Data-based normalization of the ReLU reading of ``graph`` (one array per layer)."""
+    x = torch.as_tensor(frames, dtype=torch.float64) / graph.input_scale
+    weights = []
+    with torch.no_grad():
+        for layer in graph.layers:
+            w = torch.as_tensor(layer.weight, dtype=torch.float64)
+            a = (F.conv2d(x, w, stride=layer.stride, padding=layer.padding)
+                 if layer.kind == "conv" else x.flatten(1) @ w.T)
+            a = torch.relu(a)
+            scale = float(np.percentile(a.numpy(), percentile)) or 1.0
+            # x is already the normalized activation of the previous layer, so dividing
+            # by this layer's scale gives w_l x lambda_{l-1} / lambda_l in raw terms
+            weights.append((layer.weight / scale).astype(np.float64))
+            x = a / scale
+            if layer.kind == "conv" and layer.pool > 1:
+                x = F.max_pool2d(x, layer.pool)
+    return weights
+
+
+def run_t2fsnn(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
+               neuron: NeuronConfig, batch_size: int = 32) -> SpikeTrace:
+    """Every spike of the T2FSNN reading of ``graph`` (see the module docstring)."""
+    frames = _check(graph, frames)
+    steps, early = neuron.steps, neuron.early_steps
+    if early >= steps:
+        raise ConfigError(f"neuron.early_steps ({early}) must be < neuron.steps ({steps})",
+                          key="neuron.early_steps")
+    weights = normalize_weights(graph, frames)
+    layers = [layer.with_weight(w.astype(np.float32)) for layer, w in zip(graph.layers, weights,
+                                                                         strict=True)]
+    unit, n, depth = graph.tw / steps, len(frames), graph.depth
+    rows: list[list[tuple[np.ndarray, ...]]] = [[] for _ in range(depth)]
+    counts = np.zeros((n, depth + 1), dtype=np.int64)
+    potentials = []
+    with torch.no_grad():
+        for lo in range(0, n, batch_size):
+            x = torch.as_tensor(frames[lo:lo + batch_size], dtype=torch.float64)
+            u = torch.clamp(x / graph.input_scale, 0.0, 1.0).unsqueeze(1).expand(
+                -1, steps, *x.shape[1:])
+            fired = kernel_fire_steps(u, neuron.tau, neuron.t_d, steps)
+            _collect(rows, counts, 0, lo, fired, fired, unit, steps, early)
+            for l, layer in enumerate(layers, start=1):
+                integrated = _integrate(layer, fired, neuron, steps)
+                if l == depth:
+                    potentials.append(integrated[:, -1].numpy())
+                    break
+                available = _early_view(integrated, steps, early)
+                out = kernel_fire_steps(available, neuron.tau, neuron.t_d, steps)
+                pooled = (-F.max_pool2d(-out, layer.pool)
+                          if layer.kind == "conv" and layer.pool > 1 else out)
+                _collect(rows, counts, l, lo, out, pooled, unit, steps, early)
+                fired = pooled
+    return _trace(graph, rows, counts, np.concatenate(potentials), labels, unit, steps, early)
+
+
+def _integrate(layer: Layer, fired: torch.Tensor, neuron: NeuronConfig,
+               steps: int) -> torch.Tensor:
+    """Potential after integrating the inputs of steps 0..k, for every k: ``(N, T, ...)``."""
+    t = torch.arange(steps, dtype=fired.dtype).reshape(1, -1, *[1] * (fired.ndim - 1))
+    values = _one_hot(fired, steps) * torch.exp(-(t - neuron.t_d) / neuron.tau)  # Eq. 5
+    return torch.cumsum(_drive(layer, values), dim=1)
+
+
+def _early_view(integrated: torch.Tensor, steps: int, early: int) -> torch.Tensor:
+    """Potential seen at fire step s: inputs of steps < T - E + s (all of them when E = 0)."""
+    index = torch.clamp(torch.arange(steps) + steps - early - 1, max=steps - 1)
+    return integrated[:, index]
+
+
+def _collect(rows: list[list[tuple[np.ndarray, ...]]], counts: np.ndarray, l: int, lo: int,
+             fired: torch.Tensor, pooled: torch.Tensor, unit: float, steps: int,
+             early: int) -> None:
+    counts[lo:lo + len(fired), l] = torch.isfinite(fired).flatten(1).sum(1).numpy()
+    flat = pooled.flatten(1).numpy()
+    frame, neuron = np.nonzero(np.isfinite(flat))
+    start = l * (steps - early)
+    time = (start + flat[frame, neuron] + 1) * unit
+    deadline = np.full(len(time), ((l + 1) * (steps - early) + steps) * unit)
+    rows[l].append(((frame + lo).astype(np.int32), neuron.astype(np.int64), time, deadline))
+
+
+def _trace(graph: LayerGraph, rows: list[list[tuple[np.ndarray, ...]]], counts: np.ndarray,
+           potential: np.ndarray, labels: np.ndarray | None, unit: float, steps: int,
+           early: int) -> SpikeTrace:
+    layers = []
+    for parts in rows:
+        cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
+        order = np.lexsort((cols[1], cols[2], cols[0]))
+        layers.append(LayerSpikes(cols[0][order], cols[1][order], cols[2][order],
+                                  deadline=cols[3][order]))
+    n = len(potential)
+    lab = np.full(n, -1, dtype=np.int64) if labels is None else np.asarray(labels)
+    end = ((graph.depth - 1) * (steps - early) + steps) * unit
+    return SpikeTrace(n_frames=n, tw=graph.tw, layers=tuple(layers), neuron_spikes=counts,
+                      readout=potential.astype(np.float64),
+                      predictions=np.argmax(potential, axis=1).astype(np.int64), labels=lab,
+                      end_time=end)
