@@ -24,6 +24,8 @@ before that layer finishes the step, ``(t + l + 2) s``, or it is late. The frame
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -175,12 +177,23 @@ def _check(graph: LayerGraph, frames: np.ndarray) -> np.ndarray:
     return frames
 
 
-class _Collector:
-    """Gathers spikes as columnar rows with times and deadlines on the step schedule."""
+Schedule = Callable[[int, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
-    def __init__(self, graph: LayerGraph, n: int, neuron: NeuronConfig) -> None:
+
+class _Collector:
+    """Gathers spikes as columnar rows with times and deadlines on a step schedule.
+
+    ``schedule(l, step)`` gives the spike times and deadlines (model time units) of
+    layer ``l``'s spikes at fire steps ``step``; ``end_steps`` is when the frame ends,
+    in steps. The default is the pipelined schedule of this module.
+    """
+
+    def __init__(self, graph: LayerGraph, n: int, neuron: NeuronConfig,
+                 schedule: Schedule | None = None, end_steps: float | None = None) -> None:
         self.graph, self.n, self.steps = graph, n, neuron.steps
         self.unit = graph.tw / neuron.steps  # model time units per step
+        self.schedule = schedule or self._pipelined
+        self.end_steps = neuron.steps + graph.depth if end_steps is None else end_steps
         self.rows: list[list[tuple[np.ndarray, ...]]] = [[] for _ in range(graph.depth)]
         self.counts = np.zeros((n, graph.depth + 1), dtype=np.int64)
         self.potentials: list[np.ndarray] = []
@@ -200,11 +213,15 @@ class _Collector:
         frame, step, neuron = np.nonzero(trains > 0)
         self._rows(l, lo, frame, neuron, step.astype(np.float64))
 
+    def _pipelined(self, l: int, step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        time = (step + l + 1) * self.unit
+        return time, time + self.unit
+
     def _rows(self, l: int, lo: int, frame: np.ndarray, neuron: np.ndarray,
               step: np.ndarray) -> None:
-        time = (step + l + 1) * self.unit
+        time, deadline = self.schedule(l, step)
         self.rows[l].append(((frame + lo).astype(np.int32), neuron.astype(np.int64), time,
-                             time + self.unit))
+                             deadline))
 
     def readout(self, lo: int, potential: torch.Tensor, decision: torch.Tensor) -> None:
         self.potentials.append(potential.numpy().astype(np.float64))
@@ -221,4 +238,4 @@ class _Collector:
         return SpikeTrace(n_frames=self.n, tw=self.graph.tw, layers=tuple(layers),
                           neuron_spikes=self.counts, readout=np.concatenate(self.potentials),
                           predictions=np.concatenate(self.decisions), labels=lab,
-                          end_time=(self.steps + self.graph.depth) * self.unit)
+                          end_time=self.end_steps * self.unit)

@@ -30,8 +30,8 @@ import torch
 import torch.nn.functional as F
 
 from canmore_sim.config import NeuronConfig
-from canmore_sim.cores.stepped import _check, _drive, _one_hot
-from canmore_sim.cores.trace import LayerSpikes, SpikeTrace
+from canmore_sim.cores.stepped import _check, _Collector, _drive, _one_hot
+from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.errors import ConfigError
 from canmore_sim.mapper.graph import Layer, LayerGraph
 
@@ -81,29 +81,35 @@ def run_t2fsnn(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
     weights = normalize_weights(graph, frames)
     layers = [layer.with_weight(w.astype(np.float32)) for layer, w in zip(graph.layers, weights,
                                                                          strict=True)]
-    unit, n, depth = graph.tw / steps, len(frames), graph.depth
-    rows: list[list[tuple[np.ndarray, ...]]] = [[] for _ in range(depth)]
-    counts = np.zeros((n, depth + 1), dtype=np.int64)
-    potentials = []
+    period = steps - early  # fire phases start every T - E steps
+    unit, depth = graph.tw / steps, graph.depth
+
+    def schedule(l: int, step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        time = (l * period + step + 1) * unit
+        return time, np.full(len(step), ((l + 1) * period + steps) * unit)
+
+    collect = _Collector(graph, len(frames), neuron, schedule,
+                         end_steps=(depth - 1) * period + steps)
     with torch.no_grad():
-        for lo in range(0, n, batch_size):
+        for lo in range(0, len(frames), batch_size):
             x = torch.as_tensor(frames[lo:lo + batch_size], dtype=torch.float64)
             u = torch.clamp(x / graph.input_scale, 0.0, 1.0).unsqueeze(1).expand(
                 -1, steps, *x.shape[1:])
             fired = kernel_fire_steps(u, neuron.tau, neuron.t_d, steps)
-            _collect(rows, counts, 0, lo, fired, fired, unit, steps, early)
+            collect.add(0, lo, fired, fired)
             for l, layer in enumerate(layers, start=1):
                 integrated = _integrate(layer, fired, neuron, steps)
                 if l == depth:
-                    potentials.append(integrated[:, -1].numpy())
+                    potential = integrated[:, -1]
+                    collect.readout(lo, potential, torch.argmax(potential, dim=1))
                     break
-                available = _early_view(integrated, steps, early)
-                out = kernel_fire_steps(available, neuron.tau, neuron.t_d, steps)
+                out = kernel_fire_steps(_early_view(integrated, steps, early), neuron.tau,
+                                        neuron.t_d, steps)
                 pooled = (-F.max_pool2d(-out, layer.pool)
                           if layer.kind == "conv" and layer.pool > 1 else out)
-                _collect(rows, counts, l, lo, out, pooled, unit, steps, early)
+                collect.add(l, lo, out, pooled)
                 fired = pooled
-    return _trace(graph, rows, counts, np.concatenate(potentials), labels, unit, steps, early)
+    return collect.trace(labels)
 
 
 def _integrate(layer: Layer, fired: torch.Tensor, neuron: NeuronConfig,
@@ -118,33 +124,3 @@ def _early_view(integrated: torch.Tensor, steps: int, early: int) -> torch.Tenso
     """Potential seen at fire step s: inputs of steps < T - E + s (all of them when E = 0)."""
     index = torch.clamp(torch.arange(steps) + steps - early - 1, max=steps - 1)
     return integrated[:, index]
-
-
-def _collect(rows: list[list[tuple[np.ndarray, ...]]], counts: np.ndarray, l: int, lo: int,
-             fired: torch.Tensor, pooled: torch.Tensor, unit: float, steps: int,
-             early: int) -> None:
-    counts[lo:lo + len(fired), l] = torch.isfinite(fired).flatten(1).sum(1).numpy()
-    flat = pooled.flatten(1).numpy()
-    frame, neuron = np.nonzero(np.isfinite(flat))
-    start = l * (steps - early)
-    time = (start + flat[frame, neuron] + 1) * unit
-    deadline = np.full(len(time), ((l + 1) * (steps - early) + steps) * unit)
-    rows[l].append(((frame + lo).astype(np.int32), neuron.astype(np.int64), time, deadline))
-
-
-def _trace(graph: LayerGraph, rows: list[list[tuple[np.ndarray, ...]]], counts: np.ndarray,
-           potential: np.ndarray, labels: np.ndarray | None, unit: float, steps: int,
-           early: int) -> SpikeTrace:
-    layers = []
-    for parts in rows:
-        cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
-        order = np.lexsort((cols[1], cols[2], cols[0]))
-        layers.append(LayerSpikes(cols[0][order], cols[1][order], cols[2][order],
-                                  deadline=cols[3][order]))
-    n = len(potential)
-    lab = np.full(n, -1, dtype=np.int64) if labels is None else np.asarray(labels)
-    end = ((graph.depth - 1) * (steps - early) + steps) * unit
-    return SpikeTrace(n_frames=n, tw=graph.tw, layers=tuple(layers), neuron_spikes=counts,
-                      readout=potential.astype(np.float64),
-                      predictions=np.argmax(potential, axis=1).astype(np.int64), labels=lab,
-                      end_time=end)
