@@ -170,8 +170,8 @@ def run(
     noc = _simulate_frames(trace, mapping, links, config, engine, progress)
     window_end = trace.end(quantized.depth) * config.neuron.window_ns / trace.tw
     frame_latency = np.maximum(noc.end_ns, window_end)
-    energy = price_frames(preset, _counts(quantized, trace, cores, noc, frame_latency),
-                          reference)
+    energy = price_frames(preset, _counts(quantized, trace, cores, noc, frame_latency,
+                                          mapping), reference)
     return RunResult(
         config=config, graph=graph, quantized=quantized, mapping=mapping, trace=trace,
         float_predictions=float_trace.predictions, cores=cores, noc=noc, energy=energy,
@@ -181,7 +181,7 @@ def run(
 
 
 def _counts(graph: LayerGraph, trace: SpikeTrace, cores: CoreStats, noc: FrameNoc,
-            frame_latency: np.ndarray) -> FrameCounts:
+            frame_latency: np.ndarray, mapping: Mapping) -> FrameCounts:
     depth = graph.depth
     layer_hops = noc.hops_per_layer[:, :depth].copy()
     layer_hops[:, depth - 1] += noc.hops_per_layer[:, depth]  # readouts: the output layer's
@@ -191,7 +191,8 @@ def _counts(graph: LayerGraph, trace: SpikeTrace, cores: CoreStats, noc: FrameNo
         layer_spikes=trace.neuron_spikes[:, 1:],
         layer_neurons=np.array([layer.n_neurons for layer in graph.layers]),
         layer_flops=np.array([layer.flops for layer in graph.layers]),
-        layer_sops=cores.sops_per_layer, layer_hops=layer_hops)
+        layer_sops=cores.sops_per_layer, layer_hops=layer_hops,
+        layer_cores=np.bincount(mapping.groups.layer, minlength=depth + 1)[1:depth + 1])
 
 
 def map_network(graph: LayerGraph, config: ArchConfig,

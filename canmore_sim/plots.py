@@ -147,10 +147,10 @@ def write_summary_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
     names = [row["name"] for row in layers]
     unit = summary["energy_model"]["unit"]
     terms = sorted({k[7:-3] for row in layers for k in row if k.startswith("energy_")})
-    energy = {t: [row.get(f"energy_{t}_uj", 0.0) for row in layers] for t in terms}
+    energy = {t: [row.get(f"energy_{t}_uj") or 0.0 for row in layers] for t in terms}
     paths = [atomic_write_bytes(out / "energy_layers.png", _bar_figure(
         names, energy or {"(no per-layer terms)": [0.0] * len(names)},
-        "energy per layer by term (per frame; static energy is not split by layer)", unit,
+        "energy per layer by term (per frame; static energy split by the layers' cores)", unit,
         stacked=True))]
     counts = {"SOPs into the layer": [row["sops"] for row in layers],
               "neurons fired": [row["neuron_spikes"] for row in layers],

@@ -67,6 +67,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
                          "model": result.energy_preset.model,
                          "source": result.energy_preset.source,
                          "params": result.energy_preset.params,
+                         "resolved": result.energy.params,
                          "terms": list(result.energy.terms),
                          "unit": "rel" if result.energy_preset.model == "normalized" else "uJ"},
         "accuracy": {"float": acc_f, "quantized": acc_q,
@@ -77,8 +78,23 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "mean": {k: float(np.mean(v)) for k, v in frames.items() if k != "frame"},
         "std": {k: float(np.std(v)) for k, v in frames.items() if k != "frame"},
         "layers": _layer_rows(result),
+        "energy_per_layer": _energy_per_layer(result),
         "noc": _noc_summary(result),
     }
+
+
+def _energy_per_layer(result: RunResult) -> dict[str, list[float]]:
+    """Mean energy per frame of every weight layer, by term and in total.
+
+    How each term is split between layers is the energy model's (see
+    :mod:`canmore_sim.energy`): for Eq. 12, SOPs by the layer's SOPs, hops by the hops
+    of packets into the layer, static energy by the layer's share of the cores.
+    """
+    layer_terms = result.energy.layer_terms or {}
+    out = {term: values.mean(axis=0).tolist() for term, values in layer_terms.items()}
+    if layer_terms:
+        out["total"] = np.sum([v.mean(axis=0) for v in layer_terms.values()], axis=0).tolist()
+    return out
 
 
 def _frame_columns(result: RunResult) -> dict[str, list[Any]]:
@@ -212,11 +228,12 @@ def render_table(summary: dict[str, Any], *, max_frames: int = 20) -> str:
     header = ["frame"] + [h for _, h, _ in columns]
     rows = []
     for i in range(min(len(frames["frame"]), max_frames)):
-        rows.append([str(frames["frame"][i])] + [fmt.format(frames[k][i])
+        rows.append([str(frames["frame"][i])] + [_num(frames[k][i], fmt)
                                                 for k, _, fmt in columns])
-    rows.append(["mean"] + [fmt.format(summary["mean"][k]) for k, _, fmt in columns])
-    rows.append(["std"] + [fmt.format(summary["std"][k]) for k, _, fmt in columns])
-    lines = [_title(summary), "", *_grid(header, rows), "", *_layer_table(summary["layers"])]
+    rows.append(["mean"] + [_num(summary["mean"][k], fmt) for k, _, fmt in columns])
+    rows.append(["std"] + [_num(summary["std"][k], fmt) for k, _, fmt in columns])
+    lines = [_title(summary), "", *_grid(header, rows), "",
+             *_layer_table(summary["layers"], summary["energy_model"])]
     lines += ["", *_noc_lines(summary["noc"]), "", _energy_line(summary)]
     return "\n".join(lines)
 
@@ -256,24 +273,38 @@ def _title(summary: dict[str, Any]) -> str:
             f"placement {m['placement']}, {len(summary['frames']['frame'])} frames{acc_text}")
 
 
-def _layer_table(layers: list[dict[str, Any]]) -> list[str]:
+def _layer_table(layers: list[dict[str, Any]], energy: dict[str, Any]) -> list[str]:
+    terms = [t for t in energy["terms"] if any(f"energy_{t}_uj" in r for r in layers)]
     header = ["layer", "shape", "neurons", "cores", "weights KiB", "fired", "spikes out",
-              "SOPs in", "hops in"]
+              "SOPs in", "hops in", *(f"E_{t} {energy['unit']}" for t in terms)]
     rows = [[f"{r['layer']} {r['name']}", "x".join(map(str, r["shape"])), f"{r['neurons']:,}",
              str(r["cores"]), f"{r['weight_kib']:.1f}", f"{r['neuron_spikes']:,.0f}",
-             f"{r['spikes_out']:,.0f}", f"{r['sops']:,.0f}", f"{r['hops_in']:,.0f}"]
+             f"{r['spikes_out']:,.0f}", f"{r['sops']:,.0f}", f"{r['hops_in']:,.0f}",
+             *(_num(r.get(f"energy_{t}_uj"), "{:,.4f}") for t in terms)]
             for r in layers]
     return _grid(header, rows)
+
+
+def _num(value: Any, fmt: str) -> str:
+    """Format a number, or "-" for a value that is missing or was not finite (null)."""
+    return "-" if value is None else fmt.format(value)
 
 
 def _energy_line(summary: dict[str, Any]) -> str:
     e = summary["energy_model"]
     mean, unit = summary["mean"], e["unit"]
     total = mean["energy_total_uj"] or 1.0
-    parts = ", ".join(f"{t} {mean[f'energy_{t}_uj']:.4g} {unit} "
-                      f"({mean[f'energy_{t}_uj'] / total:.0%})" for t in e["terms"])
-    total_text = f"{mean['energy_total_uj']:.4g} {unit}/frame"
-    return f"energy ({e['preset']}, {e['source']}): {total_text} = {parts}"
+    shown = []
+    for t in e["terms"]:
+        value = mean[f"energy_{t}_uj"]
+        share = None if value is None else value / total
+        shown.append(f"{t} {_num(value, '{:.4g}')} {unit} ({_num(share, '{:.0%}')})")
+    parts = ", ".join(shown)
+    total_text = f"{_num(mean['energy_total_uj'], '{:.4g}')} {unit}/frame"
+    reference = e.get("resolved", {}).get("reference")
+    ref_text = (f"; relative to {reference} (latency {e['resolved']['latency_ref_ns']:,.0f} ns,"
+                f" {e['resolved']['spikes_ref']:,.0f} spikes)" if reference else "")
+    return f"energy ({e['preset']}, {e['source']}): {total_text} = {parts}{ref_text}"
 
 
 def _grid(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -294,9 +325,27 @@ def render_inspect(rows: list[dict[str, Any]], title: str) -> str:
     return "\n".join([title, "", *_grid(header, body)])
 
 
+def finite(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, +-inf) replaced by None, recursively.
+
+    JSON has no NaN: a report with one would not load in a strict reader (a browser's
+    ``JSON.parse``, jq), so a figure that has no value is written as ``null``.
+    """
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    if isinstance(value, np.generic):
+        return finite(value.item())
+    return value
+
+
 def write_json(summary: dict[str, Any], path: str | Path) -> Path:
-    """Write the summary as indented JSON, atomically."""
-    return atomic_write_text(path, json.dumps(summary, indent=2, sort_keys=False) + "\n")
+    """Write the summary as indented, strictly valid JSON (NaN -> null), atomically."""
+    text = json.dumps(finite(summary), indent=2, sort_keys=False, allow_nan=False)
+    return atomic_write_text(path, text + "\n")
 
 
 def read_report(path: str | Path) -> dict[str, Any]:

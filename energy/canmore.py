@@ -12,12 +12,13 @@ E_static = 3.52 uJ per frame.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from canmore_sim.energy.counts import FrameCounts
+from canmore_sim.energy.counts import FrameCounts, split_by_share
 
 __all__ = ["CanmoreParams", "EnergyBreakdown", "canmore_energy", "price_canmore"]
 
@@ -66,11 +67,16 @@ class EnergyBreakdown:
     terms
         Term name -> float64 array per frame, uJ.
     layer_terms
-        Optional term name -> ``(n_frames, L)`` energy attributed to each weight layer, uJ.
+        Optional term name -> ``(n_frames, L)`` energy attributed to each weight layer, uJ
+        (for every term present, its rows sum to the frame's term).
+    params
+        The coefficients the model actually used, after defaults and references were
+        resolved (what a report must record to reproduce the numbers).
     """
 
     terms: dict[str, np.ndarray]
     layer_terms: dict[str, np.ndarray] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def total_uj(self) -> np.ndarray:
@@ -129,20 +135,27 @@ def price_canmore(params: CanmoreParams, counts: FrameCounts) -> EnergyBreakdown
         terms["static"] = params.p_static_mw * counts.f64("frame_latency_ns") * 1e-6  # mW*ns->uJ
     else:
         terms["static"] = np.full(counts.n_frames, float(params.e_static_uj or 0.0))
-    return EnergyBreakdown(terms, _canmore_layers(terms, counts))
+    return EnergyBreakdown(terms, _canmore_layers(terms, counts),
+                           {k: v for k, v in vars(params).items() if v is not None})
 
 
 def _canmore_layers(
     terms: dict[str, np.ndarray], counts: FrameCounts
 ) -> dict[str, np.ndarray] | None:
-    """Per-layer attribution: SOP energy by the layer's SOPs, hop energy by its share of hops."""
-    if counts.layer_sops is None or counts.layer_hops is None:
-        return None
-    sops = np.asarray(counts.layer_sops, dtype=np.float64)
-    hops = np.asarray(counts.layer_hops, dtype=np.float64)
-    share = hops / np.maximum(hops.sum(axis=1, keepdims=True), 1.0)
-    out = {"sop": sops * (terms["sop"] / np.maximum(sops.sum(axis=1), 1.0))[:, None]}
-    for name in ("hop", "interchip_hop"):
-        if name in terms:
-            out[name] = share * terms[name][:, None]
-    return out
+    """Attribute each term of Eq. 12 to the weight layers.
+
+    SOP energy by the layer's SOPs; hop energy (on-chip and inter-chip alike) by the
+    layer's share of the hops of packets into it; static energy by the layer's share
+    of the cores (an idle core leaks as much as a busy one). A term whose per-layer
+    counts are absent is left out.
+    """
+    out: dict[str, np.ndarray] = {}
+    if counts.layer_sops is not None:
+        out["sop"] = split_by_share(terms["sop"], counts.layer_sops)
+    if counts.layer_hops is not None:
+        for name in ("hop", "interchip_hop"):
+            if name in terms:
+                out[name] = split_by_share(terms[name], counts.layer_hops)
+    if counts.layer_cores is not None:
+        out["static"] = split_by_share(terms["static"], counts.layer_cores)
+    return out or None

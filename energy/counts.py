@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FrameCounts"]
+__all__ = ["FrameCounts", "split_by_share"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,6 +31,9 @@ class FrameCounts:
         ``(L,)`` neurons and FLOPs (papers/001 definition) of every weight layer.
     layer_sops, layer_hops
         ``(n, L)`` SOPs of, and packet hops into, every weight layer (optional).
+    layer_cores
+        ``(L,)`` cores holding every weight layer (optional; static energy is split
+        between layers by their share of the cores).
     """
 
     sops: np.ndarray
@@ -43,6 +46,7 @@ class FrameCounts:
     layer_flops: np.ndarray | None = None
     layer_sops: np.ndarray | None = None
     layer_hops: np.ndarray | None = None
+    layer_cores: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(np.atleast_1d(self.sops))
@@ -63,3 +67,26 @@ class FrameCounts:
         if value is None:
             return np.zeros(self.n_frames)
         return np.atleast_1d(np.asarray(value, dtype=np.float64))
+
+
+def split_by_share(total: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Split a per-frame total between layers in proportion to ``weights``.
+
+    Parameters
+    ----------
+    total
+        ``(n,)`` one value per frame.
+    weights
+        ``(n, L)`` or ``(L,)`` non-negative weights of every layer.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, L)`` float64 whose rows sum to ``total`` (all zeros where a frame's
+        weights are all zero).
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    w = np.broadcast_to(w, (len(total), w.shape[-1])) if w.ndim == 1 else w
+    sums = w.sum(axis=1, keepdims=True)
+    share = np.divide(w, sums, out=np.zeros_like(w), where=sums > 0)
+    return share * np.asarray(total, dtype=np.float64)[:, None]

@@ -11,7 +11,7 @@ import yaml
 
 from canmore_sim.errors import ConfigError
 
-__all__ = ["EnergyPreset", "load_preset", "preset_names"]
+__all__ = ["EnergyPreset", "preset_names", "read_preset"]
 
 Param = float | tuple[float, ...]
 
@@ -44,8 +44,11 @@ def preset_names() -> list[str]:
     return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def load_preset(name: str) -> EnergyPreset:
-    """Load a bundled preset by name, or a preset YAML file by path (``*.yaml``).
+def read_preset(name: str) -> EnergyPreset:
+    """Read a bundled preset by name, or a preset YAML file by path (``*.yaml``).
+
+    Only the file is checked here; :func:`canmore_sim.energy.load_preset` also checks
+    the coefficients against the model.
 
     Raises
     ------
