@@ -47,6 +47,11 @@ def _mesh_heatmap(values: np.ndarray, width: int, height: int, title: str, unit:
     return _figure_bytes(fig)
 
 
+def _floats(values: Any) -> np.ndarray:
+    """A float64 array from report.json lists; null (a figure that had no value) -> NaN."""
+    return np.array(values, dtype=np.float64)
+
+
 def _short(value: float) -> str:
     for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= limit:
@@ -64,8 +69,8 @@ def write_noc_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
     """
     noc = summary["noc"]
     width, height = noc["routers"]
-    wait = np.asarray(noc["router_wait_ns"]).sum(axis=1)
-    flits = np.asarray(noc["router_flits"]).sum(axis=1)
+    wait = np.nansum(_floats(noc["router_wait_ns"]), axis=1)
+    flits = np.nansum(_floats(noc["router_flits"]), axis=1)
     out = Path(out)
     return [
         atomic_write_bytes(out / "wait_heatmap.png", _mesh_heatmap(
@@ -121,7 +126,7 @@ def _bar_figure(names: list[str], series: dict[str, list[float]], title: str, yl
     bottom = np.zeros(len(names))
     width = 0.8 if stacked else 0.8 / max(len(series), 1)
     for i, (label, values) in enumerate(series.items()):
-        v = np.asarray(values, dtype=float)
+        v = np.nan_to_num(_floats(values))
         offset = 0.0 if stacked else (i - (len(series) - 1) / 2) * width
         ax.bar(x + offset, v, width, bottom=bottom if stacked else None, label=label)
         if stacked:
@@ -161,8 +166,8 @@ def write_summary_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
     hist = summary["noc"]["latency_histogram"]
     fig = Figure(figsize=(5.5, 3.4))
     ax = fig.add_subplot()
-    edges = np.asarray(hist["edges_ns"])
-    ax.stairs(np.asarray(hist["counts"]), edges, fill=True)
+    edges = _floats(hist["edges_ns"])
+    ax.stairs(np.nan_to_num(_floats(hist["counts"])), edges, fill=True)
     ax.set_xlabel("packet latency, ns")
     ax.set_ylabel("packets (all frames)")
     ax.set_title("packet latency histogram", fontsize=9)

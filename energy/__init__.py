@@ -116,15 +116,19 @@ def check_preset(preset: EnergyPreset) -> EnergyPreset:
         the closest valid one), a missing key, a wrong value, or both/neither of
         ``e_static_uj`` and ``p_static_mw``; the message names the preset and the key.
     """
-    choose(ENERGY_MODELS, preset.model, what=f"energy model (preset {preset.name!r})",
-           key="run.energy")
+    try:
+        choose(ENERGY_MODELS, preset.model, what="energy model", key="run.energy")
+    except ConfigError as exc:
+        raise ConfigError(f"energy preset {preset.name!r}: {exc}", key="run.energy",
+                          value=preset.model) from None
     cls = _PARAMS[preset.model]
     valid = [f.name for f in fields(cls)]
     where = f"energy preset {preset.name!r} (model {preset.model})"
     for key in preset.params:
         if key not in valid:
-            close = difflib.get_close_matches(key, valid, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            lower = {name.lower(): name for name in valid}
+            close = difflib.get_close_matches(key.lower(), list(lower), n=1)
+            hint = f"; did you mean {lower[close[0]]!r}?" if close else ""
             raise ConfigError(f"{where}: unknown key {key!r}{hint} (valid: {', '.join(valid)})",
                               key=f"run.energy.{key}")
     required = [f.name for f in fields(cls)

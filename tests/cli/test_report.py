@@ -40,13 +40,56 @@ def test_map_writes_every_report_file(run_dir) -> None:
 
 
 def test_report_command_rerenders_from_json(run_dir, capsys) -> None:
-    before = (run_dir / "frames.csv").read_text()
-    for name in ("frames.csv", "report.html", "wait_heatmap.png"):
+    map_output = capsys.readouterr().out
+    rendered = [n for n in FILES if n not in ("report.json", "mapping.json")]
+    before = {n: (run_dir / n).read_text() for n in ("frames.csv", "layers.csv", "report.html")}
+    for name in rendered:
         (run_dir / name).unlink()
     assert main(["report", str(run_dir)]) == 0
-    assert (run_dir / "frames.csv").read_text() == before
-    assert (run_dir / "wait_heatmap.png").exists() and (run_dir / "report.html").exists()
-    assert "mean" in capsys.readouterr().out
+    for name in rendered:
+        assert (run_dir / name).stat().st_size > 0, name
+    for name, text in before.items():
+        assert (run_dir / name).read_text() == text, name
+    out = capsys.readouterr().out
+    assert "mean" in out and "E_static uJ" in out
+    assert map_output == "" or out.split("\nre-rendered")[0] in map_output
+
+
+def test_energy_per_layer_adds_up(run_dir) -> None:
+    report = json.loads((run_dir / "report.json").read_text())
+    per_layer, mean = report["energy_per_layer"], report["mean"]
+    assert set(per_layer) == {*report["energy_model"]["terms"], "total"}
+    for term in report["energy_model"]["terms"]:  # static included: split by core share
+        assert sum(per_layer[term]) == pytest.approx(mean[f"energy_{term}_uj"])
+    assert sum(per_layer["total"]) == pytest.approx(mean["energy_total_uj"])
+    cores = [row["cores"] for row in report["layers"]]
+    static = per_layer["static"]
+    assert [s / sum(static) for s in static] == pytest.approx([c / sum(cores) for c in cores])
+    assert report["energy_model"]["resolved"]["e_interchip_hop_pj"] == 1000.0
+    assert report["tool"]["version"] and report["config"]["run"]["energy"] == "canmore-22nm"
+
+
+def test_report_json_is_strict_json_without_nan(run_dir, tmp_path) -> None:
+    from canmore_sim.report import read_report, render_table, write_json
+
+    def strict(text: str) -> object:
+        def refuse(token: str) -> None:
+            raise ValueError(f"not JSON: {token}")
+        return json.loads(text, parse_constant=refuse)
+
+    summary = read_report(run_dir / "report.json")
+    summary["mean"]["latency_mean_ns"] = float("nan")
+    summary["frames"]["energy_total_uj"][0] = float("inf")
+    summary["noc"]["router_wait_ns"][0][0] = float("-inf")
+    path = write_json(summary, tmp_path / "report.json")
+    data = strict(path.read_text())
+    assert isinstance(data, dict)
+    assert data["mean"]["latency_mean_ns"] is None
+    assert data["frames"]["energy_total_uj"][0] is None
+    table = render_table(read_report(path))  # a missing figure renders as "-"
+    mean_row = next(line for line in table.splitlines() if line.startswith("mean"))
+    assert " - " in mean_row
+    assert main(["report", str(tmp_path)]) == 0
 
 
 @pytest.mark.parametrize("content", ["{broken", '{"tool": {"name": "other"}}', None])

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -60,3 +63,57 @@ def test_bad_inputs() -> None:
         price_frames(EnergyPreset("x", "magic", "", {}), counts)
     with pytest.raises(ConfigError, match="'bad'"):
         price_frames(EnergyPreset("bad", "canmore", "", {"e_sop_pj": 1.0}), counts)
+
+
+def test_per_layer_attribution_by_hand() -> None:
+    # two layers: SOPs 300/100, hops into them 30/10 (4 inter-chip), cores 3/1
+    counts = FrameCounts(sops=np.array([400.0]), hops=np.array([40.0]),
+                         interchip_hops=np.array([4.0]), frame_latency_ns=np.array([1.0]),
+                         spikes=np.array([0.0]), layer_sops=np.array([[300.0, 100.0]]),
+                         layer_hops=np.array([[30.0, 10.0]]), layer_cores=np.array([3, 1]))
+    e = price_frames(load_preset("canmore-22nm"), counts)
+    layers = e.layer_terms
+    assert layers is not None
+    assert layers["sop"][0].tolist() == pytest.approx([300 * 20e-6, 100 * 20e-6])
+    assert layers["hop"][0].tolist() == pytest.approx([36 * 100e-6 * 0.75, 36 * 100e-6 * 0.25])
+    assert layers["interchip_hop"][0].tolist() == pytest.approx([4e-3 * 0.75, 4e-3 * 0.25])
+    assert layers["static"][0].tolist() == pytest.approx([3.52 * 0.75, 3.52 * 0.25])
+    for term, values in e.terms.items():  # every term is split completely
+        assert layers[term].sum() == pytest.approx(values[0])
+    assert e.params == {"e_sop_pj": 20.0, "e_hop_pj": 100.0, "e_static_uj": 3.52,
+                        "e_interchip_hop_pj": 1000.0}
+
+
+def test_canmore_22nm_states_the_interchip_cost_and_its_assumption() -> None:
+    preset = load_preset("canmore-22nm")
+    assert preset.params["e_interchip_hop_pj"] == 1000.0
+    text = (Path(__file__).parents[2] / "configs/energy/canmore-22nm.yaml").read_text()
+    assert "ASSUMPTION" in text
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("e_sop_pj: 20\ne_hop_pJ: 100\ne_static_uj: 1\n",
+     "unknown key 'e_hop_pJ'; did you mean 'e_hop_pj'"),
+    ("e_sop_pj: 20\ne_static_uj: 1\n", "missing key 'e_hop_pj'"),
+    ("e_sop_pj: 20\ne_hop_pj: 100\ne_static_uj: 1\np_static_mw: 5\n",
+     "exactly one of e_static_uj and p_static_mw"),
+    ("e_sop_pj: 20\ne_hop_pj: 100\n", "exactly one of e_static_uj and p_static_mw"),
+    ("e_sop_pj: -20\ne_hop_pj: 100\ne_static_uj: 1\n", "e_sop_pj must be"),
+])
+def test_bad_preset_is_rejected_when_loaded(tmp_path, body: str, message: str) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text(f"model: canmore\nsource: test\n{body}")
+    with pytest.raises(ConfigError, match=re.escape(message)) as info:
+        load_preset(str(path))
+    assert "'mine'" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_static_power_preset_prices_frame_latency(tmp_path) -> None:
+    path = tmp_path / "power.yaml"
+    path.write_text("model: canmore\nsource: test\ne_sop_pj: 1\ne_hop_pj: 1\np_static_mw: 10\n")
+    counts = FrameCounts(sops=np.array([0.0, 0.0]), hops=np.array([0.0, 0.0]),
+                         frame_latency_ns=np.array([1000.0, 3000.0]), spikes=np.zeros(2))
+    e = price_frames(load_preset(str(path)), counts)
+    # 10 mW x 1 us = 10 nJ = 0.01 uJ
+    assert e.terms["static"].tolist() == pytest.approx([0.01, 0.03])
+    assert "hop" in e.terms and "interchip_hop" not in e.terms  # no separate inter-chip price

@@ -80,3 +80,72 @@ def test_preset_file_with_its_own_reference(tmp_path) -> None:
     (tmp_path / "bad.yaml").write_text("model: [unclosed\n")
     with pytest.raises(ConfigError, match="malformed"):
         load_preset(str(tmp_path / "bad.yaml"))
+
+
+# papers/001, "Energy Efficiency Analysis": spikes per layer and average inference time
+# steps of its FashionMNIST SCNN for each temporal quantization Q_1..Q_5.
+_PAPER_SCNN = {
+    (1, 1, 1, 1, 1): ([1763.94, 730.00, 233.35, 30.22, 1.09], 4.766),
+    (1, 1, 1, 2, 2): ([1538.94, 448.94, 107.24, 24.94, 1.05], 5.471),
+    (1, 2, 2, 2, 2): ([1318.03, 265.84, 45.89, 18.50, 1.05], 5.609),
+    (1, 2, 2, 4, 4): ([1663.24, 397.94, 52.11, 17.29, 1.02], 7.102),
+    (1, 4, 4, 4, 4): ([1217.15, 266.42, 37.13, 18.36, 1.02], 6.880),
+}
+_SCNN_FLOPS = np.array([313600, 2508800, 1254400, 102400, 1280])
+_SCNN_NEURONS = np.array([12544, 6272, 800, 128, 10])
+
+
+def _scnn_energy(q: tuple[int, ...]) -> tuple[float, np.ndarray]:
+    spikes, steps = _PAPER_SCNN[q]
+    params = TqttfsParams(e_ac_pj=0.9, t0=4.766, t1=steps, q=tuple(float(v) for v in q))
+    e = tqttfs_energy(params, _counts([1.0], [sum(spikes)], layer_spikes=np.array([spikes]),
+                                      layer_neurons=_SCNN_NEURONS, layer_flops=_SCNN_FLOPS))
+    return float(e.total_uj[0]), params.alpha(5)
+
+
+def test_tqttfs_reproduces_the_papers_alpha_table_and_savings() -> None:
+    # alpha_l = T1 / (T0 Q_l), the paper's table (its 0.360 is 0.3609 truncated)
+    assert _scnn_energy((1, 2, 2, 4, 4))[1] == pytest.approx([1.490, 0.745, 0.745, 0.372, 0.372],
+                                                             abs=1e-3)
+    assert _scnn_energy((1, 1, 1, 2, 2))[1] == pytest.approx([1.147, 1.147, 1.147, 0.573, 0.573],
+                                                             abs=1.5e-3)
+    regular, alpha = _scnn_energy((1, 1, 1, 1, 1))
+    assert alpha.tolist() == [1.0] * 5
+    by_hand = 0.9e-6 * (313600 * 1763.94 / 12544 + 2508800 * 730.00 / 6272
+                        + 1254400 * 233.35 / 800 + 102400 * 30.22 / 128 + 1280 * 1.09 / 10)
+    assert regular == pytest.approx(by_hand)
+    # "1-2-2-4-4 ... a reduction of 66.0% energy"; "1-4-4-4-4 reduces energy by 85.0%"
+    assert 1 - _scnn_energy((1, 2, 2, 4, 4))[0] / regular == pytest.approx(0.660, abs=5e-4)
+    assert 1 - _scnn_energy((1, 4, 4, 4, 4))[0] / regular == pytest.approx(0.850, abs=5e-4)
+
+
+def test_normalized_reference_precedence_and_per_layer_split(tmp_path) -> None:
+    path = tmp_path / "ref.yaml"
+    path.write_text("model: normalized\nsource: t\ne_static: 0.6\ne_dynamic: 0.4\n"
+                    "latency_ref_ns: 50\nspikes_ref: 5\n")
+    counts = _counts([100.0], [40.0], layer_spikes=np.array([[10.0, 20.0]]),
+                     layer_cores=np.array([1, 3]))
+    preset = load_preset(str(path))
+    own = price_frames(preset, counts)  # the preset's reference
+    assert own.total_uj[0] == pytest.approx(0.6 * 100 / 50 + 0.4 * 40 / 5)
+    assert own.params["reference"] == "preset"
+    ref = price_frames(preset, counts, {"frame_latency_ns": 200.0, "spikes": 80.0})
+    assert ref.total_uj[0] == pytest.approx(0.6 * 0.5 + 0.4 * 0.5)  # an explicit run wins
+    assert ref.params["reference"] == "reference run" and ref.params["latency_ref_ns"] == 200.0
+    layers = ref.layer_terms
+    assert layers is not None
+    assert layers["static"][0].tolist() == pytest.approx([0.3 * 0.25, 0.3 * 0.75])
+    # 40 spikes: 10 input-encoding spikes counted in layer 1 (which they drive), 10 + 20 fired
+    assert layers["dynamic"][0].tolist() == pytest.approx([0.2 * 20 / 40, 0.2 * 20 / 40])
+    with pytest.raises(ConfigError, match="reference run"):
+        price_frames(preset, counts, {"frame_latency_ns": float("nan"), "spikes": 1.0})
+
+
+def test_tqttfs_preset_keys_are_checked(tmp_path) -> None:
+    path = tmp_path / "tq.yaml"
+    path.write_text("model: tq-ttfs\nsource: t\ne_ac_pj: 0.9\nt0: 1\nt1: 1\nQ: [1, 2]\n")
+    with pytest.raises(ConfigError, match="unknown key 'Q'; did you mean 'q'"):
+        load_preset(str(path))
+    path.write_text("model: tq-ttfs\nsource: t\ne_ac_pj: 0.9\nt0: 0\nt1: 1\nq: 1\n")
+    with pytest.raises(ConfigError, match="> 0"):
+        load_preset(str(path))
