@@ -123,3 +123,25 @@ def test_progress_bar_shows_eta_only_when_enabled() -> None:
 def test_map_is_silent_on_stderr_when_not_a_terminal(tmp_path, capsys) -> None:
     assert main(["map", "--frames", "1", "--out", str(tmp_path)]) == 0
     assert capsys.readouterr().err == ""  # pytest's capture is not a terminal
+
+
+@pytest.mark.parametrize(("tty", "quiet", "shown"), [
+    (True, False, True), (True, True, False), (False, False, False)])
+def test_map_progress_bar_only_on_a_terminal_without_quiet(monkeypatch, tmp_path, tty: bool,
+                                                           quiet: bool, shown: bool) -> None:
+    import sys
+
+    import canmore_sim.pipeline
+
+    def fake_run(*_args, progress, **_kwargs):
+        progress(1, 4)
+        progress(4, 4)
+        raise KeyboardInterrupt  # stop before the real work: only the wiring is under test
+
+    stream = _Tty() if tty else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    monkeypatch.setattr(canmore_sim.pipeline, "run", fake_run)
+    argv = ["map", "--frames", "4", "--out", str(tmp_path), *(["--quiet"] if quiet else [])]
+    assert main(argv) == 130
+    assert ("simulating frames" in stream.getvalue()) is shown
+    assert ("ETA" in stream.getvalue()) is shown
