@@ -19,7 +19,7 @@ from canmore_sim.atomic import atomic_write_text, read_json
 from canmore_sim.noc.stats import PORTS
 from canmore_sim.pipeline import RunResult
 
-__all__ = ["summarize", "render_table", "write_json"]
+__all__ = ["finite", "read_report", "render_table", "summarize", "write_json"]
 
 #: Per-frame columns of the report, in table order: (key, header, format).
 FRAME_COLUMNS: tuple[tuple[str, str, str], ...] = (
