@@ -27,7 +27,7 @@ from canmore_sim.mapper.partition import CoreGroups
 from canmore_sim.mapper.traffic_graph import CoreTraffic
 from canmore_sim.registry import choose
 
-__all__ = ["Mapping", "PLACEMENTS", "PlacementProblem", "chip_grid", "place",
+__all__ = ["Mapping", "PLACEMENTS", "PlacementProblem", "chip_grid", "interchip_hops", "place",
            "register_placement", "weighted_hops"]
 
 
@@ -187,6 +187,38 @@ def weighted_hops(router: np.ndarray, traffic: CoreTraffic, width: int, io_route
     a, b = pos[traffic.src], pos[traffic.dst]
     dist = np.abs(a % width - b % width) + np.abs(a // width - b // width)
     return float(np.sum(traffic.packets * dist))
+
+
+def interchip_hops(src: np.ndarray, dst: np.ndarray, width: int, chip_width: int,
+                   chip_height: int) -> np.ndarray:
+    """Inter-chip links crossed by every XY (or any minimal) unicast route, analytically.
+
+    A minimal route moves monotonically along x and along y, so it crosses every
+    chip boundary between source and destination exactly once in each axis: the
+    count is ``|cx_s - cx_d| + |cy_s - cy_d|`` with ``cx = x // chip_width`` and
+    ``cy = y // chip_height``. The NoC engine counts the same links one by one
+    (``NocStats.interchip_hops``); this is the cross-check.
+
+    Parameters
+    ----------
+    src, dst
+        Global router indices (``x = r % width``, ``y = r // width``).
+    width
+        Routers along x of the whole (tiled) mesh.
+    chip_width, chip_height
+        One chip's size in routers; 0 means one chip (no inter-chip links).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 inter-chip hops per row.
+    """
+    src = np.asarray(src, dtype=np.int64)
+    dst = np.asarray(dst, dtype=np.int64)
+    if not chip_width or not chip_height:
+        return np.zeros(len(src), dtype=np.int64)
+    return (np.abs(src % width // chip_width - dst % width // chip_width)
+            + np.abs(src // width // chip_height - dst // width // chip_height))
 
 
 @dataclass(frozen=True, eq=False)
