@@ -139,3 +139,13 @@ def test_pipeline_refuses_overflow_naming_cores(tmp_path) -> None:
     assert (tiled.chips_x, tiled.chips_y, tiled.width, tiled.height) == (2, 1, 8, 4)
     links = layer_links(random_graph(SPEC), tiled.groups, 0)
     assert len(links.dst_cores) == 16
+
+
+def test_unknown_placement_is_refused_before_any_simulation() -> None:
+    from canmore_sim.errors import ConfigError
+    from canmore_sim.pipeline import run
+
+    config = with_overrides(default_config(), {"run.placement": "spiral",
+                                               "run.placement_traffic": "measured"})
+    with pytest.raises(ConfigError, match="anneal, hilbert, row-major, snake"):
+        run(random_graph(SPEC), np.zeros((1, 1, 32, 32), np.float32), None, config)
