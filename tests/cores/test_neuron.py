@@ -159,6 +159,10 @@ def test_run_network_trace_contract_and_determinism() -> None:
     assert a.layers[0].counts(6).tolist() == (frames > 0).reshape(6, -1).sum(1).tolist()
     _, _, potential = network_forward(g, torch.tensor(frames, dtype=torch.float64))
     assert np.array_equal(a.predictions, potential.argmax(1).numpy())
+    assert (a.neuron_spikes[:, g.depth] == 0).all()  # the output layer does not spike
+    unlabelled = run_network(g, frames)
+    assert (unlabelled.labels == -1).all() and unlabelled.accuracy() is None
+    assert np.array_equal(unlabelled.readout, a.readout)
 
 
 def test_frame_shape_mismatch_is_a_data_error() -> None:
