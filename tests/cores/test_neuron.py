@@ -121,8 +121,8 @@ def test_autograd_gives_eq9_and_eq10() -> None:
 
 
 def test_no_gradient_when_firing_at_window_start_or_not_firing() -> None:
-    # neuron 0: V(2) = 2*3 - 3.0 = 3 >= Tw -> fires at the window start;
-    # neuron 1: 1 + W = 0.1 - ... < 0 -> never fires; neuron 2 fires inside the window
+    # l = 2, Tw = 1: neuron 0: V(2) = 2*3 - 4.5 = 1.5 >= Tw -> fires at the window start;
+    # neuron 1: 1 + W = -0.2 <= 0 -> never fires; neuron 2: t = (3 + 0.4) / 1.3 inside the window
     w = torch.tensor([[1.5, 1.5], [-0.7, -0.5], [0.2, 0.1]], dtype=torch.float64,
                      requires_grad=True)
     t_in = torch.tensor([[1.0, 2.0]], dtype=torch.float64, requires_grad=True)
