@@ -236,7 +236,8 @@ def _load_mapping(path: str, graph: LayerGraph, config: ArchConfig) -> Mapping:
 
     expected = partition(quantize_graph(graph, config.core.weight_bits,
                                config.core.quant_scale == "channel"), config.core)
-    return load_mapping(path, expected, graph.spec, (config.mesh.width, config.mesh.height))
+    return load_mapping(path, expected, graph.spec, (config.mesh.width, config.mesh.height),
+                        config.multichip.overflow)
 
 
 def _load_model(path: str | None, weights: str | None = None, sparsity: float = 0.25,

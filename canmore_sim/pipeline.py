@@ -155,6 +155,7 @@ def run(
     engine = get_engine(config.run.engine)  # every plug-in name is checked before any work
     get_routing(config.router.routing)
     choose(NEURON_MODELS, config.neuron.model, what="neuron model", key="neuron.model")
+    choose(PLACEMENTS, config.run.placement, what="placement", key="run.placement")
     preset = load_preset(config.run.energy)
     quantized = quantize_graph(graph, config.core.weight_bits,
                                config.core.quant_scale == "channel")

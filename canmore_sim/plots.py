@@ -96,7 +96,10 @@ def write_mapping_plot(summary: dict[str, Any], out: str | Path) -> Path:
     fig = Figure(figsize=(1.2 + 0.5 * width, 0.8 + 0.5 * height))
     ax = fig.add_subplot()
     shown = np.where(layer_of > 0, layer_of, np.nan)
-    image = ax.imshow(shown, cmap="tab10", vmin=0.5, vmax=10.5, origin="upper")
+    n_layers = max(len(m["cores_per_layer"]), 1)
+    cmap = "tab10" if n_layers <= 10 else "tab20" if n_layers <= 20 else "turbo"
+    image = ax.imshow(shown, cmap=cmap, vmin=0.5, vmax=max(n_layers, 10) + 0.5,
+                      origin="upper")
     for cx in range(0, width + 1, chip_w):
         ax.axvline(cx - 0.5, color="black", linewidth=2)
     for cy in range(0, height + 1, chip_h):

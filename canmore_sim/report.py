@@ -126,6 +126,7 @@ def _mapping_summary(result: RunResult) -> dict[str, Any]:
     return {"cores": m.n_cores, "mesh": f"{m.chip_width}x{m.chip_height}",
             "chips": m.chips_used, "chip_grid": f"{m.chips_x}x{m.chips_y}",
             "routers": m.width * m.height, "placement": m.strategy,
+            "interchip_hops": float(result.noc.interchip_hops.mean()),
             "cores_per_layer": np.bincount(m.groups.layer)[1:].tolist(),
             "core_xy": np.stack([m.x, m.y], axis=1).tolist()}
 
@@ -263,7 +264,8 @@ def _title(summary: dict[str, Any]) -> str:
     acc_text = ("" if acc["quantized"] is None else
                 f"; accuracy float {acc['float']:.3f}, {summary['model']['weight_bits']}-bit "
                 f"{acc['quantized']:.3f} ({acc['prediction_changed']:.1%} of predictions changed)")
-    chips = f" x {m['chips']} chips ({m['chip_grid']})" if m["chips"] > 1 else ""
+    chips = (f" x {m['chips']} chips ({m['chip_grid']} grid, "
+             f"{m.get('interchip_hops', 0):,.0f} inter-chip hops/frame)" if m["chips"] > 1 else "")
     if summary["model"]["meta"].get("weights") == "synthetic":
         acc_note = "; SYNTHETIC WEIGHTS (accuracy is meaningless)"
         return (f"{summary['model']['spec']} ({summary['model']['meta'].get('zoo', '')}, "

@@ -64,7 +64,8 @@ def anneal(problem: PlacementProblem) -> np.ndarray:
     nbrs, wts = _neighbours(n, problem.traffic)
     rng = np.random.default_rng(problem.seed)
     cores = rng.integers(0, n, problem.iterations)
-    targets = rng.integers(0, routers, problem.iterations)
+    usable = problem.usable_routers().astype(np.int64)
+    targets = usable[rng.integers(0, len(usable), problem.iterations)]
     accept_draw = rng.random(problem.iterations)
 
     def local(c: int) -> float:

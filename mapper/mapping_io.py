@@ -10,21 +10,22 @@ import numpy as np
 
 from canmore_sim.atomic import atomic_write_text, read_json
 from canmore_sim.errors import MappingError
-from canmore_sim.mapper.partition import CoreGroups
+from canmore_sim.mapper.partition import COLUMNS, CoreGroups
 from canmore_sim.mapper.placement import Mapping, _check_routers
 
-__all__ = ["save_mapping", "load_mapping", "FORMAT"]
+__all__ = ["FORMAT", "VERSION", "load_mapping", "mapping_dict", "save_mapping"]
 
 FORMAT = "canmore-sim-mapping"
-_COLUMNS = ("layer", "ch_lo", "ch_hi", "row_lo", "row_hi", "neurons", "fan_in", "synapses",
-            "weight_bits")
+#: Version of the file layout (2 added the per-core neuron range).
+VERSION = 2
+_COLUMNS = COLUMNS
 
 
 def mapping_dict(mapping: Mapping, spec: str) -> dict[str, Any]:
     """The mapping as plain data (one list per column)."""
     g = mapping.groups
     return {
-        "format": FORMAT, "version": 1, "spec": spec, "strategy": mapping.strategy,
+        "format": FORMAT, "version": VERSION, "spec": spec, "strategy": mapping.strategy,
         "chip": [mapping.chip_width, mapping.chip_height],
         "chips": [mapping.chips_x, mapping.chips_y],
         "cores": {**{c: getattr(g, c).tolist() for c in _COLUMNS},
@@ -39,7 +40,7 @@ def save_mapping(mapping: Mapping, spec: str, path: str | Path) -> Path:
 
 
 def load_mapping(path: str | Path, expected: CoreGroups, spec: str,
-                 chip_size: tuple[int, int]) -> Mapping:
+                 chip_size: tuple[int, int], overflow: str = "tile") -> Mapping:
     """Load a saved mapping and check it fits this network and chip.
 
     Parameters
@@ -53,6 +54,9 @@ def load_mapping(path: str | Path, expected: CoreGroups, spec: str,
         Architecture spec of the current network.
     chip_size
         ``(width, height)`` of one chip in the current configuration.
+    overflow
+        ``multichip.overflow``: with ``"error"`` a mapping that uses more than one
+        chip is refused.
 
     Raises
     ------
@@ -63,6 +67,9 @@ def load_mapping(path: str | Path, expected: CoreGroups, spec: str,
     data = read_json(path, MappingError, "mapping file")
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise MappingError(f"{path}: not a canmore-sim mapping file")
+    if data.get("version") != VERSION:
+        raise MappingError(f"{path}: mapping file version {data.get('version')!r}, this "
+                           f"canmore-sim reads version {VERSION} (map again without --mapping)")
     try:
         cores = data["cores"]
         groups = CoreGroups(*(np.asarray(cores[c], dtype=np.int32 if i < 5 else np.int64)
@@ -75,7 +82,12 @@ def load_mapping(path: str | Path, expected: CoreGroups, spec: str,
         raise MappingError(f"{path}: malformed mapping file ({exc})") from None
     _check_matches(path, data, groups, expected, spec, (chip_w, chip_h), chip_size)
     _check_routers(router, len(groups), chips_x * chip_w * chips_y * chip_h, strategy)
-    return Mapping(groups, router, chip_w, chip_h, strategy, chips_x, chips_y)
+    mapping = Mapping(groups, router, chip_w, chip_h, strategy, chips_x, chips_y)
+    if overflow == "error" and mapping.chips_used > 1:
+        raise MappingError(f"{path}: mapping uses {mapping.chips_used} chips but "
+                           "multichip.overflow is 'error'", needed=len(groups),
+                           available=chip_w * chip_h)
+    return mapping
 
 
 def _check_matches(path: Path, data: dict[str, Any], groups: CoreGroups, expected: CoreGroups,

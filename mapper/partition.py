@@ -24,7 +24,7 @@ from canmore_sim.config import CoreConfig
 from canmore_sim.errors import MappingError
 from canmore_sim.mapper.graph import Layer, LayerGraph
 
-__all__ = ["CoreGroups", "partition"]
+__all__ = ["COLUMNS", "CoreGroups", "partition"]
 
 _BITS_PER_KIB = 8192
 
@@ -46,6 +46,10 @@ class CoreGroups:
         int64, neurons on the core, synapses per neuron, and synapses in all.
     weight_bits
         int64, bits of weight memory the core uses.
+    neuron_lo, neuron_hi
+        int64, the core's neurons as a range ``[lo, hi)`` of the layer's flat
+        (C, H, W) neuron index; contiguous because a core holds whole channels
+        or one band of rows of a single channel. ``hi - lo == neurons``.
     """
 
     layer: np.ndarray
@@ -57,6 +61,8 @@ class CoreGroups:
     fan_in: np.ndarray
     synapses: np.ndarray
     weight_bits: np.ndarray
+    neuron_lo: np.ndarray
+    neuron_hi: np.ndarray
 
     def __len__(self) -> int:
         return len(self.layer)
@@ -92,6 +98,11 @@ def partition(graph: LayerGraph, core: CoreConfig) -> CoreGroups:
     return CoreGroups(*as32, *as64)
 
 
+#: Column names of :class:`CoreGroups` in constructor order; the first five are int32.
+COLUMNS = ("layer", "ch_lo", "ch_hi", "row_lo", "row_hi", "neurons", "fan_in", "synapses",
+           "weight_bits", "neuron_lo", "neuron_hi")
+
+
 def _partition_layer(
     index: int, layer: Layer, max_neurons: int, bits: int, budget: int
 ) -> list[tuple[int, ...]]:
@@ -119,8 +130,10 @@ def _partition_layer(
             width = layer.out_shape[2] if layer.kind == "conv" else 1
             neurons = (hi - lo) * (r_hi - r_lo) * width
             synapses = _group_synapses(layer, lo, hi, r_lo, r_hi)
+            plane = (layer.out_shape[1] * width) if layer.kind == "conv" else 1
+            first = lo * plane + r_lo * width
             out.append((index, lo, hi, r_lo, r_hi, neurons, layer.fan_in, synapses,
-                        (hi - lo) * kernel_bits))
+                        (hi - lo) * kernel_bits, first, first + neurons))
     return out
 
 

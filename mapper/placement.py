@@ -27,7 +27,7 @@ from canmore_sim.mapper.partition import CoreGroups
 from canmore_sim.mapper.traffic_graph import CoreTraffic
 from canmore_sim.registry import choose
 
-__all__ = ["Mapping", "PLACEMENTS", "PlacementProblem", "chip_grid", "place",
+__all__ = ["Mapping", "PLACEMENTS", "PlacementProblem", "chip_grid", "interchip_hops", "place",
            "register_placement", "weighted_hops"]
 
 
@@ -79,6 +79,38 @@ class PlacementProblem(_TiledMesh):
     iterations: int = 50_000
     budget_s: float = 60.0
 
+    @property
+    def chips_needed(self) -> int:
+        """The fewest chips that hold every core (at most the whole grid)."""
+        per_chip = self.chip_width * self.chip_height
+        return min(self.chips_x * self.chips_y, max(1, math.ceil(len(self.groups) / per_chip)))
+
+    def chip_order(self) -> list[tuple[int, int]]:
+        """Chips ``(cx, cy)`` in fill order: chip rows in snake order, so consecutive
+        chips are neighbours."""
+        order = []
+        for cy in range(self.chips_y):
+            xs = range(self.chips_x) if cy % 2 == 0 else reversed(range(self.chips_x))
+            order += [(cx, cy) for cx in xs]
+        return order
+
+    def usable_routers(self) -> np.ndarray:
+        """Sorted global routers of the first :attr:`chips_needed` chips of
+        :meth:`chip_order`: every strategy places cores only there, so a mapping
+        never uses more chips than it needs (a near-square grid may hold a spare)."""
+        cells = [self._chip_routers(cx, cy, snake=False)
+                 for cx, cy in self.chip_order()[: self.chips_needed]]
+        return np.sort(np.concatenate(cells)).astype(np.int32)
+
+    def _chip_routers(self, cx: int, cy: int, snake: bool) -> np.ndarray:
+        """Global routers of chip ``(cx, cy)``, row by row (boustrophedon if ``snake``)."""
+        local = np.arange(self.chip_width * self.chip_height).reshape(self.chip_height, -1)
+        if snake:
+            local[1::2] = local[1::2, ::-1]
+        x = cx * self.chip_width + local % self.chip_width
+        y = cy * self.chip_height + local // self.chip_width
+        return (y * self.width + x).ravel()
+
 
 Strategy = Callable[[PlacementProblem], np.ndarray]
 PLACEMENTS: dict[str, Strategy] = {}
@@ -95,18 +127,10 @@ def register_placement(name: str) -> Callable[[Strategy], Strategy]:
 
 
 def _chip_fill(problem: PlacementProblem, snake: bool) -> np.ndarray:
-    """Routers in fill order: chip by chip (chips in snake order), rows within a chip."""
-    order = []
-    for cy in range(problem.chips_y):
-        xs = range(problem.chips_x) if cy % 2 == 0 else reversed(range(problem.chips_x))
-        for cx in xs:
-            for y in range(problem.chip_height):
-                cols = list(range(problem.chip_width))
-                if snake and y % 2 == 1:
-                    cols.reverse()
-                gy = cy * problem.chip_height + y
-                order += [gy * problem.width + cx * problem.chip_width + x for x in cols]
-    return np.asarray(order[: len(problem.groups)], dtype=np.int32)
+    """Routers in fill order: chip by chip (:meth:`PlacementProblem.chip_order`), rows
+    within a chip."""
+    order = [problem._chip_routers(cx, cy, snake) for cx, cy in problem.chip_order()]
+    return np.concatenate(order)[: len(problem.groups)].astype(np.int32)
 
 
 @register_placement("row-major")
@@ -142,13 +166,15 @@ def _hilbert_d2xy(order: int, d: int) -> tuple[int, int]:
 
 @register_placement("hilbert")
 def _hilbert(problem: PlacementProblem) -> np.ndarray:
-    """Layer order along a Hilbert curve over the whole mesh (cells outside are skipped)."""
+    """Layer order along a Hilbert curve over the whole mesh (cells outside the mesh or
+    on spare chips are skipped)."""
     side = max(problem.width, problem.height)
     order = max(1, math.ceil(math.log2(side)))
-    routers = []
+    usable = set(problem.usable_routers().tolist())
+    routers: list[int] = []
     for d in range(1 << (2 * order)):
         x, y = _hilbert_d2xy(order, d)
-        if x < problem.width and y < problem.height:
+        if x < problem.width and y < problem.height and y * problem.width + x in usable:
             routers.append(y * problem.width + x)
             if len(routers) == len(problem.groups):
                 break
@@ -161,6 +187,38 @@ def weighted_hops(router: np.ndarray, traffic: CoreTraffic, width: int, io_route
     a, b = pos[traffic.src], pos[traffic.dst]
     dist = np.abs(a % width - b % width) + np.abs(a // width - b // width)
     return float(np.sum(traffic.packets * dist))
+
+
+def interchip_hops(src: np.ndarray, dst: np.ndarray, width: int, chip_width: int,
+                   chip_height: int) -> np.ndarray:
+    """Inter-chip links crossed by every XY (or any minimal) unicast route, analytically.
+
+    A minimal route moves monotonically along x and along y, so it crosses every
+    chip boundary between source and destination exactly once in each axis: the
+    count is ``|cx_s - cx_d| + |cy_s - cy_d|`` with ``cx = x // chip_width`` and
+    ``cy = y // chip_height``. The NoC engine counts the same links one by one
+    (``NocStats.interchip_hops``); this is the cross-check.
+
+    Parameters
+    ----------
+    src, dst
+        Global router indices (``x = r % width``, ``y = r // width``).
+    width
+        Routers along x of the whole (tiled) mesh.
+    chip_width, chip_height
+        One chip's size in routers; 0 means one chip (no inter-chip links).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 inter-chip hops per row.
+    """
+    src = np.asarray(src, dtype=np.int64)
+    dst = np.asarray(dst, dtype=np.int64)
+    if not chip_width or not chip_height:
+        return np.zeros(len(src), dtype=np.int64)
+    return (np.abs(src % width // chip_width - dst % width // chip_width)
+            + np.abs(src // width // chip_height - dst // width // chip_height))
 
 
 @dataclass(frozen=True, eq=False)
@@ -253,6 +311,9 @@ def place(problem: PlacementProblem, strategy: str = "row-major") -> Mapping:
             needed=len(problem.groups), available=available)
     router = np.asarray(chosen(problem), dtype=np.int32)
     _check_routers(router, len(problem.groups), available, strategy)
+    if not np.isin(router, problem.usable_routers()).all():
+        raise MappingError(f"placement {strategy!r} used a spare chip (only the first "
+                           f"{problem.chips_needed} chips of the grid may hold cores)")
     return Mapping(problem.groups, router, problem.chip_width, problem.chip_height, strategy,
                    problem.chips_x, problem.chips_y)
 

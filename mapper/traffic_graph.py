@@ -21,7 +21,7 @@ from canmore_sim.mapper.connectivity import layer_links
 from canmore_sim.mapper.graph import LayerGraph
 from canmore_sim.mapper.partition import CoreGroups
 
-__all__ = ["IO", "CoreTraffic", "core_traffic", "to_networkx"]
+__all__ = ["IO", "CoreTraffic", "core_traffic", "core_traffic_graph", "to_networkx"]
 
 #: Node id of the I/O port in the traffic graph.
 IO = -1
@@ -97,3 +97,19 @@ def to_networkx(traffic: CoreTraffic) -> nx.DiGraph:
     g.add_weighted_edges_from(zip(traffic.src.tolist(), traffic.dst.tolist(),
                                   traffic.packets.tolist(), strict=True))
     return g
+
+
+def core_traffic_graph(
+    graph: LayerGraph,
+    groups: CoreGroups,
+    *,
+    spike_rate: float = 0.25,
+    trace: SpikeTrace | None = None,
+) -> nx.DiGraph:
+    """The core-to-core traffic graph as a networkx DiGraph.
+
+    Nodes are core ids (and :data:`IO` for the I/O port); edge attribute
+    ``weight`` is the expected unicast packets per frame. Parameters as for
+    :func:`core_traffic`.
+    """
+    return to_networkx(core_traffic(graph, groups, spike_rate=spike_rate, trace=trace))
