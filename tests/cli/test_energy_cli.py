@@ -76,3 +76,15 @@ def test_normalized_energy_against_a_reference_run(tmp_path, capsys) -> None:
     assert sum(per_layer["total"]) == pytest.approx(1.0)
     assert "relative to reference run" in capsys.readouterr().out
     assert Path(again / "report.html").exists()
+
+
+def test_interchip_hops_are_priced_at_their_own_coefficient(tmp_path) -> None:
+    # the bundled network's 29 cores on 4x4 chips: two chips, packets cross between them
+    assert main(["map", "--mesh", "4x4", "--frames", "1", "--out", str(tmp_path), "--quiet"]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    mean, inter = report["mean"], report["noc"]["interchip_hops"]
+    assert report["mapping"]["chips"] == 2 and inter > 0
+    assert mean["energy_interchip_hop_uj"] == pytest.approx(inter * 1000e-6)  # 1000 pJ
+    assert mean["energy_hop_uj"] == pytest.approx((mean["hops"] - inter) * 100e-6)  # 100 pJ
+    assert mean["energy_total_uj"] == pytest.approx(
+        mean["sops"] * 20e-6 + (mean["hops"] - inter) * 100e-6 + inter * 1000e-6 + 3.52)
