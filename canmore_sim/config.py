@@ -82,7 +82,9 @@ class RouterConfig(_Frozen):
 class NeuronConfig(_Frozen):
     """The spiking neuron model and how its abstract time maps to nanoseconds."""
 
-    model: str = Field("dta-ttfs", description="neuron model: dta-ttfs, tq-ttfs, t2fsnn, rate-if")
+    model: str = Field(
+        "auto", description="neuron model: auto (the network's own: dta-ttfs, or if-lif for a "
+        "NIR graph), dta-ttfs, tq-ttfs, t2fsnn, rate-if, if-lif")
     tw: float = Field(1.0, gt=0, description="length of one layer's spike window, model time units")
     steps: int = Field(16, ge=1, description="time steps T of tq-ttfs and rate-if")
     q: tuple[int, ...] = Field(
@@ -91,6 +93,9 @@ class NeuronConfig(_Frozen):
     tau: float = Field(4.0, gt=0, description="t2fsnn kernel time constant, steps")
     t_d: float = Field(0.0, description="t2fsnn kernel time delay, steps")
     early_steps: int = Field(0, ge=0, description="t2fsnn early firing: fire-phase overlap, steps")
+    dt: float | None = Field(
+        None, gt=0, description="if-lif: Euler step in the NIR graph's time unit (null: tau/r "
+        "when all LIF nodes agree, else 1)")
     window_ns: float = Field(
         20000.0, gt=0, description="wall-clock length of one layer window on the chip, ns"
     )

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from canmore_sim.config import ArchConfig
-from canmore_sim.cores.models import NEURON_MODELS, simulate_neurons
+from canmore_sim.config import ArchConfig, with_overrides
+from canmore_sim.cores.models import resolve_model, simulate_neurons
 from canmore_sim.cores.stats import CoreStats, count_sops
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.energy import (
@@ -154,7 +154,9 @@ def run(
         raise DataError(f"frames must be a non-empty (N, ...) array, got shape {frames.shape}")
     engine = get_engine(config.run.engine)  # every plug-in name is checked before any work
     get_routing(config.router.routing)
-    choose(NEURON_MODELS, config.neuron.model, what="neuron model", key="neuron.model")
+    model = resolve_model(graph, config.neuron.model)
+    if model != config.neuron.model:  # "auto": the report names the model that ran
+        config = with_overrides(config, {"neuron.model": model})
     choose(PLACEMENTS, config.run.placement, what="placement", key="run.placement")
     preset = load_preset(config.run.energy)
     quantized = quantize_graph(graph, config.core.weight_bits,

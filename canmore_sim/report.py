@@ -16,6 +16,7 @@ import numpy as np
 
 from canmore_sim import __version__
 from canmore_sim.atomic import atomic_write_text, read_json
+from canmore_sim.cores.models import describe_model
 from canmore_sim.noc.stats import PORTS
 from canmore_sim.pipeline import RunResult
 
@@ -58,6 +59,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
             "source": str(graph.meta.get("source", "")),
             "meta": {k: v for k, v in result.graph.meta.items() if _jsonable(v)},
             "neuron": result.config.neuron.model,
+            "spikes_from": describe_model(result.quantized, result.config.neuron),
             "neuron_steps": (result.config.neuron.steps
                              if result.config.neuron.model != "dta-ttfs" else None),
             "weight_bits": result.config.core.weight_bits,
@@ -266,13 +268,17 @@ def _title(summary: dict[str, Any]) -> str:
                 f"{acc['quantized']:.3f} ({acc['prediction_changed']:.1%} of predictions changed)")
     chips = (f" x {m['chips']} chips ({m['chip_grid']} grid, "
              f"{m.get('interchip_hops', 0):,.0f} inter-chip hops/frame)" if m["chips"] > 1 else "")
+    spikes = summary["model"].get("spikes_from", "")
+    spikes_text = f"; spikes from {spikes}" if summary["model"]["neuron"] != "dta-ttfs" else ""
     if summary["model"]["meta"].get("weights") == "synthetic":
         acc_note = "; SYNTHETIC WEIGHTS (accuracy is meaningless)"
         return (f"{summary['model']['spec']} ({summary['model']['meta'].get('zoo', '')}, "
                 f"synthetic weights) on {m['mesh']} mesh{chips}: {m['cores']} cores, "
-                f"placement {m['placement']}, {len(summary['frames']['frame'])} frames{acc_note}")
+                f"placement {m['placement']}, {len(summary['frames']['frame'])} frames{acc_note}"
+                f"{spikes_text}")
     return (f"{summary['model']['spec']} on {m['mesh']} mesh{chips}: {m['cores']} cores, "
-            f"placement {m['placement']}, {len(summary['frames']['frame'])} frames{acc_text}")
+            f"placement {m['placement']}, {len(summary['frames']['frame'])} frames{acc_text}"
+            f"{spikes_text}")
 
 
 def _layer_table(layers: list[dict[str, Any]], energy: dict[str, Any]) -> list[str]:

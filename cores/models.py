@@ -8,13 +8,17 @@ import numpy as np
 
 from canmore_sim.config import NeuronConfig
 from canmore_sim.cores.neuron import run_network
+from canmore_sim.cores.spiking import check_model, resolve_dt, run_if_lif
 from canmore_sim.cores.stepped import run_rate_if, run_tq_ttfs
 from canmore_sim.cores.t2fsnn import run_t2fsnn
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.mapper.graph import LayerGraph
 from canmore_sim.registry import choose
 
-__all__ = ["NEURON_MODELS", "simulate_neurons"]
+__all__ = ["AUTO", "NEURON_MODELS", "describe_model", "resolve_model", "simulate_neurons"]
+
+#: ``neuron.model`` value that runs each network on its own model (``graph.native_model``).
+AUTO = "auto"
 
 Runner = Callable[[LayerGraph, np.ndarray, "np.ndarray | None", NeuronConfig], SpikeTrace]
 
@@ -25,9 +29,27 @@ def _dta(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
 
 
 #: Neuron models: DTA-TTFS (papers/004, closed form), TQ-TTFS (papers/001), T2FSNN
-#: (papers/002, conversion with kernel-based dynamic threshold), rate-coded IF.
+#: (papers/002, conversion with kernel-based dynamic threshold), rate-coded IF, and the
+#: IF/LIF neurons of imported NIR graphs.
 NEURON_MODELS: dict[str, Runner] = {"dta-ttfs": _dta, "tq-ttfs": run_tq_ttfs,
-                                    "t2fsnn": run_t2fsnn, "rate-if": run_rate_if}
+                                    "t2fsnn": run_t2fsnn, "rate-if": run_rate_if,
+                                    "if-lif": run_if_lif}
+
+
+def resolve_model(graph: LayerGraph, model: str) -> str:
+    """The neuron model that runs ``graph``: ``model``, or the graph's own for ``auto``.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown model name (listing the valid ones, and ``auto``).
+    ModelError
+        If the model cannot run this graph (a NIR graph under a TTFS model).
+    """
+    name = graph.native_model if model == AUTO else model
+    choose({AUTO: None, **NEURON_MODELS}, name, what="neuron model", key="neuron.model")
+    check_model(graph, name)
+    return name
 
 
 def simulate_neurons(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
@@ -39,5 +61,22 @@ def simulate_neurons(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray |
     ConfigError
         For an unknown model name (listing the valid ones).
     """
-    runner = choose(NEURON_MODELS, neuron.model, what="neuron model", key="neuron.model")
-    return runner(graph, frames, labels, neuron)
+    name = resolve_model(graph, neuron.model)
+    return NEURON_MODELS[name](graph, frames, labels, neuron)
+
+
+_DESCRIPTIONS = {
+    "dta-ttfs": "DTA-TTFS, closed form (papers/004)",
+    "tq-ttfs": "TQ-TTFS over {steps} steps (papers/001)",
+    "t2fsnn": "T2FSNN conversion over {steps} steps (papers/002)",
+    "rate-if": "rate-coded IF baseline over {steps} steps",
+    "if-lif": "IF/LIF simulation of the NIR graph over {steps} steps (dt = {dt:g} from {dt_from}; "
+              "rate-coded input), not TTFS",
+}
+
+
+def describe_model(graph: LayerGraph, neuron: NeuronConfig) -> str:
+    """One line saying where the spikes of a run come from, for reports."""
+    name = resolve_model(graph, neuron.model)
+    dt, dt_from = resolve_dt(graph, neuron) if name == "if-lif" else (0.0, "")
+    return _DESCRIPTIONS[name].format(steps=neuron.steps, dt=dt, dt_from=dt_from)

@@ -35,11 +35,15 @@ from canmore_sim.cores.trace import LayerSpikes, SpikeTrace
 from canmore_sim.errors import ConfigError, DataError
 from canmore_sim.mapper.graph import Layer, LayerGraph
 
-__all__ = ["run_tq_ttfs", "run_rate_if", "tq_fire_steps", "if_rate_spikes"]
+__all__ = ["run_tq_ttfs", "run_rate_if", "tq_fire_steps", "if_rate_spikes", "rate_encode",
+           "drive"]
 
 
-def _drive(layer: Layer, spikes: torch.Tensor) -> torch.Tensor:
-    """Input current per step: ``(N, T, *in) -> (N, T, *out)`` (W x S[t], no bias)."""
+def drive(layer: Layer, spikes: torch.Tensor) -> torch.Tensor:
+    """Input current per step: ``(N, T, *in) -> (N, T, *out)``, ``W x S[t] (+ b)``.
+
+    The bias (NIR graphs only) is added at every step.
+    """
     n, steps = spikes.shape[:2]
     flat = spikes.reshape(n * steps, *spikes.shape[2:])
     w = torch.as_tensor(layer.weight, dtype=flat.dtype)
@@ -47,7 +51,23 @@ def _drive(layer: Layer, spikes: torch.Tensor) -> torch.Tensor:
         out = F.conv2d(flat, w, stride=layer.stride, padding=layer.padding)
     else:
         out = flat.flatten(1) @ w.T
+    if layer.bias is not None:
+        bias = torch.as_tensor(layer.bias, dtype=out.dtype)
+        out = out + (bias.reshape(-1, 1, 1) if layer.kind == "conv" else bias)
     return out.reshape(n, steps, *out.shape[1:])
+
+
+def rate_encode(x: torch.Tensor, a_max: float, steps: int) -> torch.Tensor:
+    """IF input encoding: ``(N, ...)`` intensities -> ``(N, T, ...)`` 0/1 spike trains.
+
+    An integrate-and-fire encoder with threshold 1 and input ``x / a_max`` (clipped to
+    [0, 1]) per step: an input of intensity x spikes ``floor(T x / a_max)`` times, evenly
+    spread, with no randomness.
+    """
+    ratio = torch.clamp(x / a_max, min=0.0, max=1.0)
+    t = torch.arange(steps + 1, dtype=x.dtype).reshape(1, -1, *[1] * (x.ndim - 1))
+    counts = torch.floor(t * ratio.unsqueeze(1) + 1e-9)
+    return counts[:, 1:] - counts[:, :-1]
 
 
 def tq_fire_steps(current: torch.Tensor, q: int, threshold: float) -> tuple[torch.Tensor, ...]:
@@ -108,16 +128,17 @@ def run_tq_ttfs(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None
                 neuron: NeuronConfig, batch_size: int = 32) -> SpikeTrace:
     """Every spike of a TQ-TTFS network (see the module docstring)."""
     steps_n, q = neuron.steps, _q_of(neuron, graph.depth)
-    collect = _Collector(graph, len(frames), neuron)
+    collect = Collector(graph, len(frames), neuron)
     with torch.no_grad():
         for lo in range(0, len(frames), batch_size):
-            x = torch.as_tensor(_check(graph, frames)[lo:lo + batch_size], dtype=torch.float64)
+            x = torch.as_tensor(check_frames(graph, frames)[lo:lo + batch_size],
+                                dtype=torch.float64)
             ratio = torch.clamp(x / graph.input_scale, max=1.0)
             steps = torch.where(x > 0, torch.round((steps_n - 1) * (1 - ratio)),
                                 torch.full_like(x, float("inf")))
             collect.add(0, lo, steps, steps)
             for l, layer in enumerate(graph.layers, start=1):
-                fired, potential = tq_fire_steps(_drive(layer, _one_hot(steps, steps_n)),
+                fired, potential = tq_fire_steps(drive(layer, _one_hot(steps, steps_n)),
                                                  q[l - 1], neuron.threshold)
                 if l == graph.depth:
                     collect.readout(lo, potential, _tq_decision(fired, potential))
@@ -143,17 +164,15 @@ def run_rate_if(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None
                 neuron: NeuronConfig, batch_size: int = 32) -> SpikeTrace:
     """Every spike of a rate-coded IF network (see the module docstring)."""
     steps_n = neuron.steps
-    collect = _Collector(graph, len(frames), neuron)
+    collect = Collector(graph, len(frames), neuron)
     with torch.no_grad():
         for lo in range(0, len(frames), batch_size):
-            x = torch.as_tensor(_check(graph, frames)[lo:lo + batch_size], dtype=torch.float64)
-            ratio = torch.clamp(x / graph.input_scale, min=0.0, max=1.0)
-            t = torch.arange(steps_n + 1, dtype=x.dtype).reshape(1, -1, *[1] * (x.ndim - 1))
-            counts = torch.floor(t * ratio.unsqueeze(1) + 1e-9)
-            spikes = counts[:, 1:] - counts[:, :-1]  # IF encoder: about x T spikes
+            x = torch.as_tensor(check_frames(graph, frames)[lo:lo + batch_size],
+                                dtype=torch.float64)
+            spikes = rate_encode(x, graph.input_scale, steps_n)
             collect.add_trains(0, lo, spikes, spikes)
             for l, layer in enumerate(graph.layers, start=1):
-                current = _drive(layer, spikes)
+                current = drive(layer, spikes)
                 if l == graph.depth:
                     potential = current.sum(dim=1)
                     collect.readout(lo, potential, torch.argmax(potential, dim=1))
@@ -169,7 +188,7 @@ def run_rate_if(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None
     return collect.trace(labels)
 
 
-def _check(graph: LayerGraph, frames: np.ndarray) -> np.ndarray:
+def check_frames(graph: LayerGraph, frames: np.ndarray) -> np.ndarray:
     frames = np.asarray(frames)
     if tuple(frames.shape[1:]) != graph.input_shape:
         raise DataError(f"frames have shape {tuple(frames.shape[1:])} per frame, the network "
@@ -180,7 +199,7 @@ def _check(graph: LayerGraph, frames: np.ndarray) -> np.ndarray:
 Schedule = Callable[[int, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
-class _Collector:
+class Collector:
     """Gathers spikes as columnar rows with times and deadlines on a step schedule.
 
     ``schedule(l, step)`` gives the spike times and deadlines (model time units) of
@@ -207,10 +226,14 @@ class _Collector:
         self._rows(l, lo, frame, neuron, steps[frame, neuron])
 
     def add_trains(self, l: int, lo: int, fired: torch.Tensor, pooled: torch.Tensor) -> None:
-        """Multi-spike layers: 0/1 spike trains ``(N, T, ...)``."""
+        """Multi-spike layers: spike trains ``(N, T, ...)`` of 0/1, or of spike counts
+        (sum pooling), one row per spike."""
         self.counts[lo:lo + len(fired), l] = fired.flatten(1).sum(1).numpy().astype(np.int64)
         trains = pooled.flatten(2).numpy()
         frame, step, neuron = np.nonzero(trains > 0)
+        reps = np.rint(trains[frame, step, neuron]).astype(np.int64)
+        if len(reps) and reps.max() > 1:
+            frame, step, neuron = (np.repeat(a, reps) for a in (frame, step, neuron))
         self._rows(l, lo, frame, neuron, step.astype(np.float64))
 
     def _pipelined(self, l: int, step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from canmore_sim.config import NeuronConfig
-from canmore_sim.cores.stepped import _check, _Collector, _drive, _one_hot
+from canmore_sim.cores.stepped import Collector, _one_hot, check_frames, drive
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.errors import ConfigError
 from canmore_sim.mapper.graph import Layer, LayerGraph
@@ -73,7 +73,7 @@ def normalize_weights(graph: LayerGraph, frames: np.ndarray,
 def run_t2fsnn(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
                neuron: NeuronConfig, batch_size: int = 32) -> SpikeTrace:
     """Every spike of the T2FSNN reading of ``graph`` (see the module docstring)."""
-    frames = _check(graph, frames)
+    frames = check_frames(graph, frames)
     steps, early = neuron.steps, neuron.early_steps
     if early >= steps:
         raise ConfigError(f"neuron.early_steps ({early}) must be < neuron.steps ({steps})",
@@ -88,7 +88,7 @@ def run_t2fsnn(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
         time = (l * period + step + 1) * unit
         return time, np.full(len(step), ((l + 1) * period + steps) * unit)
 
-    collect = _Collector(graph, len(frames), neuron, schedule,
+    collect = Collector(graph, len(frames), neuron, schedule,
                          end_steps=(depth - 1) * period + steps)
     with torch.no_grad():
         for lo in range(0, len(frames), batch_size):
@@ -117,7 +117,7 @@ def _integrate(layer: Layer, fired: torch.Tensor, neuron: NeuronConfig,
     """Potential after integrating the inputs of steps 0..k, for every k: ``(N, T, ...)``."""
     t = torch.arange(steps, dtype=fired.dtype).reshape(1, -1, *[1] * (fired.ndim - 1))
     values = _one_hot(fired, steps) * torch.exp(-(t - neuron.t_d) / neuron.tau)  # Eq. 5
-    return torch.cumsum(_drive(layer, values), dim=1)
+    return torch.cumsum(drive(layer, values), dim=1)
 
 
 def _early_view(integrated: torch.Tensor, steps: int, early: int) -> torch.Tensor:

@@ -20,9 +20,57 @@ import numpy as np
 
 from canmore_sim.errors import ModelError
 
-__all__ = ["Layer", "LayerGraph"]
+__all__ = ["Layer", "LayerGraph", "SpikingNeurons"]
 
 Shape = tuple[int, ...]
+
+#: The neuron model a graph runs on when ``neuron.model`` is ``auto`` and its meta says none.
+DEFAULT_NEURON_MODEL = "dta-ttfs"
+
+
+@dataclass(frozen=True, eq=False)
+class SpikingNeurons:
+    """Per-neuron parameters of an IF, LIF or LI population, as a NIR graph states them.
+
+    The NIR definitions (``nir.IF``, ``nir.LIF``, ``nir.LI``) are continuous in time:
+
+    * IF:  ``dv/dt = R I``;
+    * LIF: ``tau dv/dt = (v_leak - v) + R I``;
+    * LI:  the LIF equation without firing (a leaky integrator readout);
+
+    a neuron fires when ``v > v_threshold`` and its potential is then set to
+    ``v_reset``. :mod:`canmore_sim.cores.spiking` integrates them step by step.
+
+    Attributes
+    ----------
+    kind
+        ``"if"``, ``"lif"`` or ``"li"``.
+    r, v_threshold, v_reset, tau, v_leak
+        float64 arrays that broadcast to the layer's ``out_shape`` (one value, one per
+        channel as ``(C, 1, 1)``, or one per neuron). ``tau`` is in the NIR graph's time
+        unit; IF neurons have ``tau = inf`` and ``v_leak = 0``; LI neurons have
+        ``v_threshold = inf``.
+    source
+        Name of the NIR node the parameters come from (for error messages).
+    """
+
+    kind: Literal["if", "lif", "li"]
+    r: np.ndarray
+    v_threshold: np.ndarray
+    v_reset: np.ndarray
+    tau: np.ndarray
+    v_leak: np.ndarray
+    source: str = ""
+
+    @property
+    def spiking(self) -> bool:
+        """Whether these neurons fire (IF and LIF) rather than only integrate (LI)."""
+        return self.kind != "li"
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The parameter arrays by name."""
+        return {"r": self.r, "v_threshold": self.v_threshold, "v_reset": self.v_reset,
+                "tau": self.tau, "v_leak": self.v_leak}
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,8 +91,19 @@ class Layer:
     stride, padding
         Convolution stride and zero padding, pixels (conv only).
     pool
-        Max-pool kernel and stride applied to this layer's spikes before they
-        leave the core (earliest spike of each pool); 1 means no pooling.
+        Pool kernel and stride applied to this layer's spikes before they leave the
+        core; 1 means no pooling.
+    pool_mode
+        ``"max"``: the pool's earliest spike (TTFS) or one spike per step if any neuron of
+        the pool fired; ``"sum"``: every spike leaves, addressed to its pool (NIR
+        ``SumPool2d`` after the neurons, as event-driven chips remap addresses), so the
+        next layer sees spike counts.
+    bias
+        float32 ``(C_out,)`` current added at every time step (NIR ``Conv2d``/``Affine``),
+        or None. TTFS neuron models have no bias.
+    neurons
+        IF/LIF/LI parameters of this layer's neurons (NIR graphs), or None for the
+        configured neuron model (and for a non-spiking NIR readout layer).
     """
 
     name: str
@@ -54,6 +113,9 @@ class Layer:
     stride: int = 1
     padding: int = 0
     pool: int = 1
+    pool_mode: Literal["max", "sum"] = "max"
+    bias: np.ndarray | None = None
+    neurons: SpikingNeurons | None = None
 
     def __post_init__(self) -> None:
         expected_ndim = 4 if self.kind == "conv" else 2
@@ -77,6 +139,24 @@ class Layer:
                 f"(input {self.in_shape} too small for kernel/stride/pool)",
                 layer=self.name,
             )
+        self._check_extras()
+
+    def _check_extras(self) -> None:
+        """Bias and neuron parameters must fit the layer's channels and neurons."""
+        if self.bias is not None and self.bias.shape != (self.channels,):
+            raise ModelError(
+                f"layer {self.name}: bias has shape {tuple(self.bias.shape)}, expected "
+                f"({self.channels},)", layer=self.name, got=tuple(self.bias.shape))
+        if self.neurons is None:
+            return
+        for key, value in self.neurons.arrays().items():
+            try:
+                np.broadcast_to(value, self.out_shape)
+            except ValueError:
+                raise ModelError(
+                    f"layer {self.name}: neuron parameter {key} of shape {value.shape} does not "
+                    f"fit the layer's {self.out_shape} neurons", layer=self.name,
+                    expected=self.out_shape, got=tuple(value.shape)) from None
 
     # -- shapes -------------------------------------------------------------------------
     @property
@@ -200,6 +280,17 @@ class LayerGraph:
         if self.layers[-1].pool != 1:
             raise ModelError("the output layer cannot be followed by pooling",
                              layer=self.layers[-1].name)
+
+    @property
+    def native_model(self) -> str:
+        """The neuron model this network was built for (``neuron.model: auto`` runs it)."""
+        return str(self.meta.get("neuron_model", DEFAULT_NEURON_MODEL))
+
+    @property
+    def has_nir_features(self) -> bool:
+        """Whether any layer has a bias, sum pooling or IF/LIF parameters (NIR graphs)."""
+        return any(layer.bias is not None or layer.neurons is not None
+                   or layer.pool_mode == "sum" for layer in self.layers)
 
     @property
     def n_classes(self) -> int:

@@ -10,6 +10,8 @@ Sources, tried in this order:
     and ``fc.{i}.linear.weight`` (no biases), which needs ``arch`` (a zoo name or a
     spec string, since pooling positions are not in the keys);
   - any other state_dict of 4-D conv and 2-D dense weights, in key order, with ``arch``;
+* a NIR graph (an HDF5 file, :mod:`.nir_import`), which describes its own architecture
+  and IF/LIF neurons;
 * a file holding a pickled ``nn.Module`` is refused unless ``trust_model=True``; then
   it is unpickled (which can run code from the file) and traced with torch.fx
   (:mod:`.fx_import`), given ``input_shape``.
@@ -28,6 +30,7 @@ import torch
 from canmore_sim.errors import ModelError
 from canmore_sim.mapper.checkpoint import FORMAT, graph_from_payload, read_model_file
 from canmore_sim.mapper.graph import LayerGraph
+from canmore_sim.mapper.nir_import import NIR_SUFFIXES, is_nir_file, load_nir
 from canmore_sim.mapper.spec import graph_from_spec
 from canmore_sim.mapper.zoo import ZOO, synthetic_graph
 
@@ -75,6 +78,11 @@ def load_model(
     if weights is not None:
         raise ModelError(f"--weights {weights} needs a zoo network name, not a file "
                          f"(zoo: {', '.join(sorted(ZOO))})", path=source)
+    if is_nir_file(source) or Path(source).suffix.lower() in NIR_SUFFIXES:
+        if arch is not None:
+            raise ModelError(f"{source}: a NIR graph states its own architecture; drop --arch",
+                             path=source)
+        return load_nir(source)
     if trust_model:
         return _trusted(Path(source), input_shape)
     payload = read_model_file(source)

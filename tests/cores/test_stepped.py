@@ -77,7 +77,7 @@ def test_rate_encoding_and_single_spike_tq_traces() -> None:
 def test_unknown_model_and_bad_q() -> None:
     graph = random_graph()
     frames = np.zeros((1, 1, 16, 16), dtype=np.float32)
-    with pytest.raises(ConfigError, match="dta-ttfs, rate-if, t2fsnn, tq-ttfs"):
+    with pytest.raises(ConfigError, match="auto, dta-ttfs, if-lif, rate-if, t2fsnn, tq-ttfs"):
         simulate_neurons(graph, frames, None, NeuronConfig(model="lif"))
     with pytest.raises(ConfigError, match="neuron.q"):
         run_tq_ttfs(graph, frames, None, NeuronConfig(model="tq-ttfs", q=(1, 2)))
