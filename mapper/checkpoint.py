@@ -50,6 +50,10 @@ def save_checkpoint(graph: LayerGraph, path: str | Path, **meta: Any) -> Path:
     """
     if not graph.spec:
         raise ModelError("cannot save a network without an architecture spec string")
+    if graph.has_nir_features:
+        raise ModelError("a network with biases, sum pooling or IF/LIF neurons (an imported "
+                         "NIR graph) cannot be saved as a canmore-sim checkpoint; keep its "
+                         ".nir file")
     payload = {
         "format": FORMAT,
         "version": VERSION,

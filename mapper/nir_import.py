@@ -68,8 +68,8 @@ def load_nir(path: str | Path) -> LayerGraph:
         raise ModelError(f"model file not found: {path}", path=str(path))
     import nir
 
-    try:
-        graph = nir.read(str(path))
+    try:  # shapes are checked here, naming the node (exporters differ in NIR's own types)
+        graph = nir.read(str(path), type_check=False)
     except Exception as exc:  # noqa: BLE001 - h5py/nir raise many types on a bad file
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ModelError(f"{path}: not a readable NIR graph ({detail})", path=str(path)) from None
@@ -193,9 +193,10 @@ class _Builder:
             if len(in_shape) != 3:
                 raise self.fail(name, f"Conv2d after a flat {in_shape} input")
             stated = getattr(node, "input_shape", None)
-            if stated is not None and tuple(int(d) for d in np.ravel(stated)) != in_shape[1:]:
-                raise self.fail(name, f"states input (H, W) = {tuple(np.ravel(stated))}, but "
-                                f"the previous layer gives {in_shape[1:]}")
+            stated = None if stated is None else tuple(int(d) for d in np.ravel(stated))
+            if stated is not None and stated != in_shape[1:]:
+                raise self.fail(name, f"states input (H, W) = {stated}, but the previous layer "
+                                f"gives {in_shape[1:]}")
             self.tokens.append(f"{weight.shape[0]}C{weight.shape[-1]}s{stride}p{padding}")
             return _Pending(name, "conv", weight, bias, in_shape, stride, padding)
         if weight.ndim != 2:

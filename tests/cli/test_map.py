@@ -136,3 +136,35 @@ def test_coding_schemes_compared_on_the_same_chip(tmp_path, capsys) -> None:
         totals[model] = report["mean"]
     assert totals["rate-if"]["spikes"] > totals["dta-ttfs"]["spikes"]
     assert totals["rate-if"]["sops"] > totals["tq-ttfs"]["sops"]
+
+
+def test_map_and_inspect_a_nir_graph_say_the_spikes_come_from_if_lif(tmp_path, capsys) -> None:
+    from tests.nir_graphs import small_cnn, write
+
+    path = write(small_cnn(), tmp_path / "net.nir")
+    code = main(["map", "--model", str(path), "--frames", "3", "--out", str(tmp_path / "o"),
+                 "--quiet"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "spikes from IF/LIF simulation of the NIR graph" in out and "not TTFS" in out
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["model"]["neuron"] == "if-lif" and report["config"]["neuron"]["model"] == "if-lif"
+    # sum pooling sends every spike to its pool: SOPs of fc = spikes of conv1 x 10 neurons
+    layers = report["layers"]
+    assert layers[1]["sops"] == pytest.approx(layers[0]["neuron_spikes"] * 10)
+    assert main(["inspect", "--model", str(path)]) == 0
+    assert "conv1" in capsys.readouterr().out
+
+
+def test_map_nir_graph_under_a_ttfs_model_is_a_one_line_model_error(tmp_path, capsys) -> None:
+    from tests.nir_graphs import small_cnn, write
+
+    path = write(small_cnn(), tmp_path / "net.nir")
+    cfg = tmp_path / "a.yaml"
+    cfg.write_text("neuron:\n  model: dta-ttfs\n")
+    code = main(["map", "--model", str(path), "--config", str(cfg), "--frames", "1",
+                 "--out", str(tmp_path / "o"), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 3 and len(err.splitlines()) == 1
+    assert "neuron model dta-ttfs cannot run" in err and "if-lif" in err
+    assert not (tmp_path / "o").exists()
