@@ -1,10 +1,11 @@
-"""The layer graph: a feed-forward TTFS network as plain data.
+"""The layer graph: a feed-forward spiking network (TTFS, or IF/LIF from NIR) as plain data.
 
 A :class:`LayerGraph` is what every loader produces and every later stage
-consumes. It holds only *weight layers* (convolution and dense); a max-pooling
+consumes. It holds only *weight layers* (convolution and dense); a pooling
 stage after a convolution is an attribute of that convolution, because with the
 feature-dimension partition a core holds whole channels, pooling is core-local
-and only pooled spikes leave the core (DESIGN.md, "Domain rules").
+and only pooled spikes leave the core (DESIGN.md, "Domain rules"). Layers from
+NIR graphs also carry a bias and their IF/LIF neuron parameters.
 
 Layer numbering follows papers/004: the encoded input is layer 0 and the
 weight layers are 1..L, so weight layer ``l`` fires in the window
