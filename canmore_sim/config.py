@@ -93,6 +93,10 @@ class NeuronConfig(_Frozen):
     tau: float = Field(4.0, gt=0, description="t2fsnn kernel time constant, steps")
     t_d: float = Field(0.0, description="t2fsnn kernel time delay, steps")
     early_steps: int = Field(0, ge=0, description="t2fsnn early firing: fire-phase overlap, steps")
+    kernel_iterations: int = Field(
+        0, ge=0, description="t2fsnn: Adam steps fitting each layer's kernel (papers/002 "
+        "Eq. 9-13); 0 keeps tau and t_d as given")
+    kernel_lr: float = Field(0.05, gt=0, description="t2fsnn: learning rate of the kernel fit")
     dt: float | None = Field(
         None, gt=0, description="if-lif: Euler step in the NIR graph's time unit (null: tau/r "
         "when all LIF nodes agree, else 1)")

@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from canmore_sim.config import NeuronConfig
-from canmore_sim.cores.t2fsnn import kernel_fire_steps, normalize_weights, run_t2fsnn
+from canmore_sim.cores.t2fsnn import (
+    kernel_fire_steps,
+    layer_kernels,
+    normalize_weights,
+    run_t2fsnn,
+)
+from canmore_sim.cores.t2fsnn_kernels import fit_kernel, kernel_losses
 from canmore_sim.errors import ConfigError
 from tests.conftest import random_graph
 
@@ -51,3 +57,59 @@ def test_early_firing_shortens_the_schedule() -> None:
         assert np.all((spikes.time > start) & (spikes.time <= start + graph.tw))
     with pytest.raises(ConfigError, match="early_steps"):
         run_t2fsnn(graph, frames, None, NeuronConfig(model="t2fsnn", steps=4, early_steps=4))
+
+
+# -- gradient-based kernel optimization (papers/002 Sec. III-B) ---------------------------
+def _values(seed: int = 0) -> torch.Tensor:
+    return torch.as_tensor(np.random.default_rng(seed).uniform(0.01, 1.0, 500))
+
+
+def test_kernel_gradients_are_eq12_and_eq13() -> None:
+    z = _values()
+    tau = torch.tensor(3.0, dtype=torch.float64, requires_grad=True)
+    t_d = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+    loss = kernel_losses(z, tau, t_d, steps=16)
+    (g_tau,) = torch.autograd.grad(loss.prec, tau)
+    (g_td,) = torch.autograd.grad(loss.max, t_d)
+    with torch.no_grad():
+        t_f = torch.clamp(torch.ceil(-tau * torch.log(z) + t_d), min=0.0)
+        sent = t_f <= 15
+        z_hat = torch.exp(-(t_f - t_d) / tau)[sent]
+        eq12 = -((t_f[sent] - t_d) / tau**2 * (z[sent] - z_hat) * z_hat).mean()
+        z_max_hat = torch.exp(t_d / tau)
+        eq13 = -(z.max() - z_max_hat) * z_max_hat / tau
+    assert float(g_tau) == pytest.approx(float(eq12), rel=1e-9)
+    assert float(g_td) == pytest.approx(float(eq13), rel=1e-9)
+
+
+@pytest.mark.parametrize("tau0", [2.0, 18.0])
+def test_fit_kernel_lowers_the_losses_from_small_and_large_tau(tau0) -> None:
+    """papers/002 Fig. 4: from tau = 2 the time constant grows, from tau = 18 it shrinks,
+    and the fitted kernel represents the values better."""
+    z = _values(1).numpy()
+
+    def total(tau: float, t_d: float) -> float:
+        loss = kernel_losses(torch.as_tensor(z), torch.tensor(tau, dtype=torch.float64),
+                             torch.tensor(t_d, dtype=torch.float64), 20)
+        return float(loss.prec + loss.min + loss.max)
+
+    tau, t_d = fit_kernel(z, tau0, 0.0, steps=20, iterations=300, lr=0.05)
+    assert (tau > tau0) if tau0 == 2.0 else (tau < tau0)
+    assert total(tau, t_d) < 0.5 * total(tau0, 0.0)
+    assert fit_kernel(z, tau0, 0.0, 20, 300, 0.05) == (tau, t_d)  # deterministic
+
+
+def test_fitted_kernels_drive_each_layer_of_the_run() -> None:
+    graph = random_graph(seed=4)
+    frames = np.random.default_rng(2).random((4, 1, 16, 16))
+    neuron = NeuronConfig(model="t2fsnn", steps=12, tau=2.0, kernel_iterations=200)
+    taus, t_ds = layer_kernels(graph, frames, neuron)
+    assert len(taus) == graph.depth and len(set(taus)) > 1  # one kernel per spiking layer
+    trace = run_t2fsnn(graph, frames, None, neuron)
+    # the input layer fires at Eq. 7 with its own fitted kernel
+    u = np.clip(frames.reshape(4, -1), 0, 1)
+    first = trace.layers[0]
+    unit = graph.tw / 12
+    steps = np.rint(first.time / unit - 1).astype(int)
+    expected = np.ceil(-taus[0] * np.log(u[first.frame, first.neuron]) + t_ds[0] - 1e-9)
+    assert np.array_equal(steps, np.maximum(expected, 0).astype(int))
