@@ -139,11 +139,16 @@ def _rows(spec: SweepSpec, path: Path) -> Iterator[dict[str, Any]]:
 
 
 def _points(spec: SweepSpec, base: ArchConfig, path: Path) -> list[SweepPoint]:
-    points = []
+    from canmore_sim.energy import load_preset
+
+    points, presets = [], set()
     for index, values in enumerate(_rows(spec, path)):
         overrides = {**values, "run.frames": spec.frames, "run.seed": spec.seed}
         try:
             config = with_overrides(base, overrides)
+            if config.run.energy not in presets:  # a preset axis is checked before any run
+                load_preset(config.run.energy)
+                presets.add(config.run.energy)
         except ConfigError as exc:
             raise ConfigError(f"{path}: point {index} {values}: {exc}", **exc.facts) from None
         points.append(SweepPoint(index, values, config))
@@ -170,7 +175,7 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
     """
     from canmore_sim.datasets.readers import load_frames
     from canmore_sim.pipeline import run
-    from canmore_sim.report import summarize
+    from canmore_sim.report import finite, summarize
 
     started = time.perf_counter()
     result: dict[str, Any] = {"index": task["index"], "values": task["values"]}
@@ -184,7 +189,7 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
     except CanmoreError as exc:
         result.update(status="failed", error=str(exc))
     result["wall_s"] = round(time.perf_counter() - started, 3)
-    atomic_write_text(task["out"], json.dumps(result, indent=1) + "\n")
+    atomic_write_text(task["out"], json.dumps(finite(result), indent=1, allow_nan=False) + "\n")
     return result
 
 

@@ -60,6 +60,12 @@ def write_sweep_outputs(results: list[dict[str, Any]], axes: list[str], out: str
     return paths
 
 
+def _column(done: list[dict[str, Any]], metric: str) -> np.ndarray:
+    """One metric of every point as float64; a missing or null (non-finite) value is NaN."""
+    values = [r["metrics"].get(metric) for r in done]
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name)
 
@@ -74,9 +80,9 @@ def _pareto_png(done: list[dict[str, Any]]) -> bytes:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    energy = np.array([r["metrics"]["energy_total_uj"] for r in done])
-    latency = np.array([r["metrics"]["frame_latency_ns"] for r in done]) / 1000.0
-    front = pareto_front(energy, latency)
+    energy = _column(done, "energy_total_uj")
+    latency = _column(done, "frame_latency_ns") / 1000.0
+    front = pareto_front(energy, latency) & np.isfinite(energy) & np.isfinite(latency)
     fig = Figure(figsize=(6.5, 4.5))
     ax = fig.add_subplot()
     ax.scatter(latency[~front], energy[~front], color="grey", label="dominated")
@@ -105,7 +111,7 @@ def _axis_png(done: list[dict[str, Any]], axis: str) -> bytes:
     for i, metric in enumerate(shown, start=1):
         ax = fig.add_subplot(1, len(shown), i)
         for cat_i, cat in enumerate(categories):
-            ys = [r["metrics"][metric] for r, v in zip(done, values, strict=True) if v == cat]
+            ys = _column([r for r, v in zip(done, values, strict=True) if v == cat], metric)
             ax.scatter([cat_i] * len(ys), ys, s=14)
         ax.set_xticks(range(len(categories)), categories, fontsize=7, rotation=30)
         ax.set_title(metric, fontsize=8)

@@ -11,7 +11,7 @@ import pytest
 from canmore_sim.cli import main
 from canmore_sim.errors import ConfigError
 from canmore_sim.sweep import load_sweep, run_sweep
-from canmore_sim.sweep_report import pareto_front, sweep_csv
+from canmore_sim.sweep_report import pareto_front, sweep_csv, write_sweep_outputs
 
 SWEEP = """base: default
 frames: 1
@@ -42,6 +42,7 @@ def test_points_are_grid_times_zip_and_validated(tmp_path) -> None:
     ("zip:\n  mesh: [4x4]\n  router.buffer_depth: [1, 2]\n", "equal lengths"),
     ("frame: 3\n", "frame"),
     ("grid:\n  mesh: []\n", "no values"),
+    ("grid:\n  run.energy: [canmore-22nm, truenorht]\n", "truenorht"),
 ])
 def test_invalid_sweeps_fail_before_anything_runs(tmp_path, text, match) -> None:
     with pytest.raises(ConfigError, match=match):
@@ -73,6 +74,28 @@ def test_interrupted_sweep_resumes_to_the_same_csv(tmp_path) -> None:
     assert {p.name: p.stat().st_mtime_ns for p in finished} == stamps  # skipped, not redone
     assert (out / "sweep.csv").read_text() == reference
     assert not [p for p in (out / "points").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_an_energy_preset_axis_is_checked_up_front(tmp_path) -> None:
+    _, points = load_sweep(_write(tmp_path, "grid:\n  run.energy: [canmore-22nm, tq-ttfs]\n"))
+    assert [p.config.run.energy for p in points] == ["canmore-22nm", "tq-ttfs"]
+
+
+def test_point_files_are_strict_json_even_with_non_finite_metrics(tmp_path, monkeypatch) -> None:
+    import json
+
+    import canmore_sim.sweep as sweep
+
+    spec, points = load_sweep(_write(tmp_path, "frames: 1\ngrid:\n  mesh: [8x8]\n"))
+    monkeypatch.setattr(sweep, "_metrics", lambda summary: {"energy_total_uj": float("nan"),
+                                                            "hops": float("inf")})
+    task = sweep._task(spec, points[0], tmp_path)
+    sweep.run_point(task)
+    text = Path(task["out"]).read_text()
+    data = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON {c}"))
+    assert data["status"] == "done" and data["metrics"] == {"energy_total_uj": None, "hops": None}
+    written = write_sweep_outputs([data], ["mesh"], tmp_path / "out")  # plots skip the nulls
+    assert [p.name for p in written] == ["sweep.csv", "pareto.png", "axis_mesh.png"]
 
 
 def test_failing_point_is_recorded_and_the_sweep_goes_on(tmp_path, capsys) -> None:
