@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 
@@ -62,6 +64,7 @@ def test_deadlock_is_an_error_naming_the_routers(monkeypatch) -> None:
     with pytest.raises(SimulationError, match="deadlock") as info:
         simulate(traffic, config)
     assert set(info.value.facts["routers"]) == {0, 1, 2, 3}
+    assert gc.isenabled()  # the collector paused for the run is back, even after an error
 
 
 def test_livelock_is_an_error(monkeypatch) -> None:
