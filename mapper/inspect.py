@@ -31,10 +31,12 @@ def layer_table(graph: LayerGraph, core: CoreConfig) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for l, layer in enumerate(graph.layers, start=1):
         mine = groups.layer == l
-        rows.append({"layer": l, "name": layer.name, "kind": layer.kind,
+        kind = layer.kind if layer.neurons is None else f"{layer.kind}+{layer.neurons.kind}"
+        rows.append({"layer": l, "name": layer.name, "kind": kind,
                      "input": "x".join(map(str, layer.in_shape)),
                      "neurons_shape": "x".join(map(str, layer.out_shape)),
-                     "pool": layer.pool, "neurons": layer.n_neurons, "synapses": layer.synapses,
+                     "pool": (f"{layer.pool} sum" if layer.pool_mode == "sum" else layer.pool),
+                     "neurons": layer.n_neurons, "synapses": layer.synapses,
                      "flops": layer.flops, "cores": int(mine.sum()),
                      "weight_kib": float(groups.weight_bits[mine].sum() / 8192)})
     rows.append({"layer": "", "name": "total", "kind": "", "input": "", "neurons_shape": "",
