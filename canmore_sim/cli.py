@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -64,13 +64,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="reference run (a report.json) for normalized energy models")
     p.add_argument("--mapping", default=None,
                    help="reuse a mapping.json written by an earlier run (skips remapping)")
-    p.add_argument("--out", default="canmore-out", help="folder for report files")
+    p.add_argument("--out", default="canmore-out",
+                   help="folder for report files (an earlier map report there is replaced)")
+    p.add_argument("--force", action="store_true",
+                   help="replace --out even if it holds files canmore-sim did not write or "
+                        "another kind of output")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     w = sub.add_parser("sweep", help="run a YAML sweep of architecture variants")
     w.add_argument("file", help="sweep YAML (see configs/sweeps/)")
     w.add_argument("--workers", type=int, default=2, help="parallel worker processes (local)")
     w.add_argument("--out", default=None, help="output folder (default: sweep-out/NAME)")
-    w.add_argument("--resume", action="store_true", help="skip points already done")
+    w.add_argument("--resume", action="store_true",
+                   help="reuse the points already done whose configuration, model, data and "
+                        "tool version are the same")
+    w.add_argument("--force", action="store_true",
+                   help="replace --out even if it holds files canmore-sim did not write or "
+                        "another kind of output")
     w.add_argument("--executor", choices=["local", "dask"], default="local")
     w.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)")
     w.add_argument("--quiet", action="store_true", help="no progress line")
@@ -112,10 +121,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _cmd_map(args: argparse.Namespace) -> int:
     from canmore_sim.datasets.readers import load_frames
+    from canmore_sim.outdir import prepare_output
     from canmore_sim.pipeline import run
-    from canmore_sim.report import render_table, summarize, write_json
+    from canmore_sim.report import render_table, summarize
 
     config = _resolve_config(args)
+    plan = prepare_output(args.out, "map", force=args.force)  # before any simulation
     graph = _load_model(args.model, args.weights, args.sparsity, config.run.seed,
                         arch=args.arch, trust_model=args.trust_model,
                         input_shape=_shape(args.input_shape))
@@ -131,16 +142,27 @@ def _cmd_map(args: argparse.Namespace) -> int:
     progress.close()
     summary = summarize(result)
     summary["wall_s"] = round(time.perf_counter() - started, 3)
-    out = Path(args.out)
+    count = _write_map_folder(plan, summary, result)
+    out = plan.path
+    print(render_table(summary))
+    if plan.note():
+        print(f"\n{plan.note()}")
+    print(f"\nwrote {count} files to {out}/ (open {out / 'report.html'})")
+    return 0
+
+
+def _write_map_folder(plan: Any, summary: dict[str, Any], result: Any) -> int:
+    """Write every file of a map report into a staged folder and swap it in whole."""
     from canmore_sim.mapper.mapping_io import save_mapping
+    from canmore_sim.outdir import staged
+    from canmore_sim.report import write_json
     from canmore_sim.report_files import write_report_files
 
-    paths = [write_json(summary, out / "report.json"),
-             save_mapping(result.mapping, result.quantized.spec, out / "mapping.json"),
-             *write_report_files(summary, out)]
-    print(render_table(summary))
-    print(f"\nwrote {len(paths)} files to {out}/ (open {out / 'report.html'})")
-    return 0
+    with staged(plan) as folder:
+        paths = [write_json(summary, folder / "report.json"),
+                 save_mapping(result.mapping, result.quantized.spec, folder / "mapping.json"),
+                 *write_report_files(summary, folder)]
+    return len(paths)
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
@@ -162,43 +184,71 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from canmore_sim.sweep import SweepProgress, load_sweep, run_sweep
+    from canmore_sim.outdir import open_sweep_work, prepare_output
+    from canmore_sim.sweep import load_sweep, run_sweep
     from canmore_sim.sweep_report import write_sweep_outputs
 
     spec, points = load_sweep(args.file)  # every point is validated before anything runs
     out = Path(args.out) if args.out else Path("sweep-out") / Path(args.file).stem
+    plan = prepare_output(out, "sweep", force=args.force)
     axes = [*spec.grid, *spec.zip]
-    live = not args.quiet and sys.stderr.isatty()
     print(f"sweep {args.file}: {len(points)} points over {', '.join(axes) or 'no axes'}, "
           f"{spec.frames} frames each, {args.executor} executor")
-
-    def progress(state: SweepProgress) -> None:
-        if live:
-            eta = "" if state.eta_s is None else f", ETA {state.eta_s:5.0f} s"
-            sys.stderr.write(f"\rpoints {state.done + state.failed + state.skipped}/{state.total}"
-                             f" (running {state.running}, failed {state.failed}{eta})   ")
-            sys.stderr.flush()
-
-    results = run_sweep(spec, points, out, workers=args.workers, executor=args.executor,
-                        scheduler=args.scheduler, resume=args.resume, progress=progress)
-    if live:
-        sys.stderr.write("\n")
-    paths = write_sweep_outputs(results, axes, out)
+    work = open_sweep_work(plan, resume=args.resume)
+    try:
+        for line in work.notes:
+            print(line)
+        results = run_sweep(spec, points, work.path, workers=args.workers,
+                            executor=args.executor, scheduler=args.scheduler,
+                            resume=args.resume, progress=_sweep_progress(args),
+                            note=_sweep_note(args))
+        paths = write_sweep_outputs(results, axes, work.path)
+        if plan.note():
+            print(plan.note())
+        work.publish()
+    finally:
+        work.release()
     failed = [r for r in results if r["status"] != "done"]
     print(f"{len(results) - len(failed)} points done, {len(failed)} failed; wrote "
-          f"{', '.join(p.name for p in paths)} to {out}/")
+          f"{', '.join(p.name for p in paths)} and points/ to {out}/")
     for r in failed:
         print(f"  point {r['index']} {r['values']}: {r.get('error')}")
     return 1 if failed else 0
 
 
+def _sweep_progress(args: argparse.Namespace) -> Callable[[Any], None]:
+    live = not args.quiet and sys.stderr.isatty()
+
+    def progress(state: Any) -> None:
+        if live:
+            eta = "" if state.eta_s is None else f", ETA {state.eta_s:5.0f} s"
+            sys.stderr.write(f"\rpoints {state.done + state.failed + state.skipped}/{state.total}"
+                             f" (running {state.running}, failed {state.failed}{eta})   ")
+            sys.stderr.flush()
+            if state.done + state.failed + state.skipped == state.total:
+                sys.stderr.write("\n")
+    return progress
+
+
+def _sweep_note(args: argparse.Namespace) -> Callable[[str], None]:
+    live = not args.quiet and sys.stderr.isatty()
+
+    def note(line: str) -> None:
+        if live:
+            sys.stderr.write("\r")
+        print(line, flush=True)
+    return note
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
+    from canmore_sim.outdir import restaged
     from canmore_sim.report import read_report, render_table
     from canmore_sim.report_files import write_report_files
 
     out = Path(args.dir)
     summary = read_report(out / "report.json")
-    paths = write_report_files(summary, out)
+    with restaged(out) as folder:  # the folder is rewritten whole (its other files kept)
+        paths = write_report_files(summary, folder)
     print(render_table(summary))
     print(f"\nre-rendered {len(paths)} files in {out}/ (open {out / 'report.html'})")
     return 0

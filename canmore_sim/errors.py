@@ -77,3 +77,13 @@ class SimulationError(CanmoreError):
     """
 
     exit_code = 5
+
+
+class OutputError(ConfigError):
+    """The output folder (``--out``) cannot be used: a file, not writable, or holding
+    files canmore-sim did not write or another kind of output (without ``--force``).
+
+    Facts: ``path``.
+    """
+
+    exit_code = 2

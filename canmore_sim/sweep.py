@@ -27,6 +27,7 @@ import functools
 import itertools
 import json
 import multiprocessing
+import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -170,12 +171,14 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
 
     ``task`` holds plain data only (so it can travel to any worker process or Dask
     worker): ``config`` (a dumped ArchConfig), ``values``, ``index``, ``model``,
-    ``weights``, ``sparsity``, ``seed`` and ``out`` (the result file path).
-    A failure becomes ``{"status": "failed", "error": ...}`` in the result.
+    ``weights``, ``sparsity``, ``seed``, ``identity`` (see
+    :mod:`canmore_sim.sweep_points`) and ``out`` (the result file path).
+    Any failure of the point (a :class:`CanmoreError` or any other exception) becomes
+    ``{"status": "failed", "error": ...}`` in the result; the sweep goes on.
     """
     from canmore_sim.datasets.readers import load_frames
     from canmore_sim.pipeline import run
-    from canmore_sim.report import finite, summarize
+    from canmore_sim.report import summarize
 
     started = time.perf_counter()
     result: dict[str, Any] = {"index": task["index"], "values": task["values"]}
@@ -187,10 +190,34 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
         summary = summarize(run(graph, frames, labels, config, frame_ids=ids))
         result.update(status="done", metrics=_metrics(summary))
     except CanmoreError as exc:
-        result.update(status="failed", error=str(exc))
+        result.update(status="failed", error=_short(str(exc)))
+    except Exception as exc:  # noqa: BLE001 (one point's bug must not end the sweep)
+        result.update(status="failed", error=_short(f"unexpected {type(exc).__name__}: {exc}"))
     result["wall_s"] = round(time.perf_counter() - started, 3)
-    atomic_write_text(task["out"], json.dumps(finite(result), indent=1, allow_nan=False) + "\n")
-    return result
+    return _write_point(task, result)
+
+
+def _short(text: str, limit: int = 500) -> str:
+    """One line of at most ``limit`` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[:limit - 3] + "..."
+
+
+def _write_point(task: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    from canmore_sim.report import finite
+    from canmore_sim.sweep_points import seal
+
+    sealed = seal(finite(result), task["identity"])
+    atomic_write_text(task["out"], json.dumps(sealed, indent=1, allow_nan=False) + "\n")
+    return sealed
+
+
+def _failed_outside(task: dict[str, Any], error: str) -> dict[str, Any]:
+    """Record a point whose worker could not return a result (it died, or the result
+    could not travel back)."""
+    result = {"index": task["index"], "values": task["values"], "status": "failed",
+              "error": _short(error), "wall_s": None}
+    return _write_point(task, result)
 
 
 def _metrics(summary: dict[str, Any]) -> dict[str, float]:
@@ -236,15 +263,24 @@ def run_sweep(
     scheduler: str | None = None,
     resume: bool = False,
     progress: Callable[[SweepProgress], None] | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every point (skipping finished ones with ``resume``) and return all results in order.
+    """Run every point and return all results in order.
+
+    Point files go to ``out/points/NNNN.json``. Without ``resume`` every point runs and
+    point files already there are removed first, so a new sweep never mixes with an old
+    one. With ``resume`` a point file is reused only when it verifies
+    (:func:`canmore_sim.sweep_points.verify_point`: same configuration, model, data and
+    tool version, untouched, finished, with its metrics); any other is run again, and
+    ``note`` receives one line saying which point and why.
 
     Raises
     ------
     ConfigError
-        For an unknown executor, a Dask executor without scheduler, or an output folder that
-        already holds another sweep's points (without ``resume``).
+        For an unknown executor, a Dask executor without scheduler, or fewer than one worker.
     """
+    from canmore_sim.sweep_points import common_identity, point_identity, verify_point
+
     if executor not in ("local", "dask"):
         raise ConfigError(f"unknown executor {executor!r}; valid: dask, local", key="executor")
     if executor == "dask" and not scheduler:
@@ -253,36 +289,47 @@ def run_sweep(
         raise ConfigError(f"--workers must be >= 1, got {workers}", key="workers")
     folder = Path(out) / "points"
     folder.mkdir(parents=True, exist_ok=True)
+    _clear_points(folder, {p.name for p in points} if resume else set(), note)
+    common = common_identity(spec.model, spec.weights, spec.sparsity, spec.seed, spec.data)
     results: dict[int, dict[str, Any]] = {}
     state = SweepProgress(total=len(points))
     todo = []
     for point in points:
-        previous = _previous(folder / f"{point.name}.json", point)
-        if previous is not None and previous.get("status") == "done" and resume:
-            results[point.index] = previous
+        identity = point_identity(common, point.config.model_dump(mode="json"))
+        reused, why = (verify_point(folder / f"{point.name}.json", point.index, point.values,
+                                    identity) if resume else (None, None))
+        if reused is not None:
+            results[point.index] = reused
             state.skipped += 1
-        else:
-            todo.append(point)
-    tasks = [_task(spec, p, folder) for p in todo]
+            continue
+        if why is not None and note is not None:
+            note(f"point {point.index} {point.values}: running it again: {why}")
+        todo.append(_task(spec, point, folder, identity))
     submit = _dask_runner(scheduler) if executor == "dask" else _local_runner(workers)
-    for result in submit(tasks, state, progress):
+    for result in submit(todo, state, progress):
         results[result["index"]] = result
     return [results[p.index] for p in points]
 
 
-def _previous(path: Path, point: SweepPoint) -> dict[str, Any] | None:
-    try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-    return data if data.get("values") == point.values else None
+def _clear_points(folder: Path, keep: set[str], note: Callable[[str], None] | None) -> None:
+    """Remove unfinished writes, and point files not named in ``keep``."""
+    removed = 0
+    for path in folder.iterdir():
+        if path.suffix == ".tmp":
+            path.unlink()
+        elif path.suffix == ".json" and path.stem not in keep:
+            path.unlink()
+            removed += 1
+    if removed and keep and note is not None:
+        note(f"removed {removed} point files that are not points of this sweep")
 
 
-def _task(spec: SweepSpec, point: SweepPoint, folder: Path) -> dict[str, Any]:
+def _task(spec: SweepSpec, point: SweepPoint, folder: Path,
+          identity: dict[str, str]) -> dict[str, Any]:
     return {"index": point.index, "values": point.values,
             "config": point.config.model_dump(mode="json"), "model": spec.model,
             "weights": spec.weights, "data": spec.data, "sparsity": spec.sparsity,
-            "seed": spec.seed,
+            "seed": spec.seed, "identity": identity,
             "out": str(folder / f"{point.name}.json")}
 
 
@@ -304,8 +351,6 @@ def _count(state: SweepProgress, result: dict[str, Any],
 def _local_runner(workers: int) -> Runner:
     def submit(tasks: list[dict[str, Any]], state: SweepProgress,
                progress: Callable[[SweepProgress], None] | None) -> Iterator[dict[str, Any]]:
-        if not tasks:
-            return
         if workers == 1:
             for task in tasks:
                 state.running = 1
@@ -313,26 +358,47 @@ def _local_runner(workers: int) -> Runner:
                 _count(state, result, progress)
                 yield result
             return
-        # spawn, not fork: forking a process that runs threads (torch, a test runner) can
-        # deadlock the children
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            pending: set[Future[dict[str, Any]]] = set()
-            queue = iter(tasks)
-            for task in itertools.islice(queue, workers):
-                pending.add(pool.submit(run_point, task))
-            state.running = len(pending)
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    result = future.result()
-                    _count(state, result, progress)
-                    yield result
-                    nxt = next(queue, None)
-                    if nxt is not None:
-                        pending.add(pool.submit(run_point, nxt))
-                        state.running += 1
+        queue = list(reversed(tasks))
+        while queue:  # a pool broken by a dying worker is replaced for the points left
+            yield from _pool_pass(queue, workers, state, progress)
     return submit
+
+
+def _pool_pass(queue: list[dict[str, Any]], workers: int, state: SweepProgress,
+               progress: Callable[[SweepProgress], None] | None) -> Iterator[dict[str, Any]]:
+    """Run tasks popped from ``queue`` on one process pool until done or the pool breaks."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from canmore_sim.workers import watch_parent
+
+    # spawn, not fork: forking a process that runs threads (torch, a test runner) can
+    # deadlock the children; every worker ends when this process dies
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=watch_parent,
+                             initargs=(os.getpid(),)) as pool:
+        pending: dict[Future[dict[str, Any]], dict[str, Any]] = {}
+        broken = False
+        while queue and len(pending) < workers:
+            task = queue.pop()
+            pending[pool.submit(run_point, task)] = task
+        state.running = len(pending)
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                task = pending.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    broken = True
+                    result = _failed_outside(task, "its worker process ended unexpectedly")
+                except Exception as exc:  # noqa: BLE001 (e.g. a result that cannot travel)
+                    result = _failed_outside(task, f"unexpected {type(exc).__name__}: {exc}")
+                _count(state, result, progress)
+                yield result
+                if queue and not broken:
+                    nxt = queue.pop()
+                    pending[pool.submit(run_point, nxt)] = nxt
+                    state.running += 1
 
 
 def _dask_runner(scheduler: str | None) -> Runner:
@@ -351,8 +417,13 @@ def _dask_runner(scheduler: str | None) -> Runner:
         try:
             futures = [client.submit(run_point, task, pure=False) for task in tasks]
             state.running = len(futures)
+            tasks_of = dict(zip(futures, tasks, strict=True))
             for future in as_completed(futures):
-                result = future.result()
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 (a worker lost, a result unpicklable)
+                    result = _failed_outside(tasks_of[future],
+                                             f"unexpected {type(exc).__name__}: {exc}")
                 _count(state, result, progress)
                 yield result
         finally:

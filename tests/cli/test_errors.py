@@ -28,14 +28,14 @@ def test_missing_model(capsys, tmp_path) -> None:
 def test_file_that_is_not_a_checkpoint(capsys, tmp_path) -> None:
     bogus = tmp_path / "notes.pt"
     bogus.write_text("these are my notes, not a network\n")
-    assert main(["map", "--model", str(bogus), "--out", str(tmp_path)]) == 3
+    assert main(["map", "--model", str(bogus), "--out", str(tmp_path / "out")]) == 3
     assert "not a PyTorch checkpoint" in _one_line_error(capsys)
 
 
 def test_plain_pickle_is_refused(capsys, tmp_path) -> None:
     path = tmp_path / "obj.pt"
     path.write_bytes(pickle.dumps({"a": 1}))
-    assert main(["map", "--model", str(path), "--out", str(tmp_path)]) == 3
+    assert main(["map", "--model", str(path), "--out", str(tmp_path / "out")]) == 3
     _one_line_error(capsys)
 
 
@@ -44,7 +44,7 @@ def test_bad_mesh_and_config(capsys, tmp_path) -> None:
     assert "mesh" in _one_line_error(capsys)
     cfg = tmp_path / "a.yaml"
     cfg.write_text("run:\n  framez: 3\n")
-    assert main(["map", "--config", str(cfg), "--out", str(tmp_path)]) == 2
+    assert main(["map", "--config", str(cfg), "--out", str(tmp_path / "out")]) == 2
     assert "frames" in _one_line_error(capsys)
 
 
@@ -60,6 +60,6 @@ def test_console_script_exit_status(tmp_path) -> None:
 def test_unwritable_output_folder_is_one_line(capsys, tmp_path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    assert main(["map", "--frames", "1", "--out", str(blocker / "out"), "--quiet"]) == 1
+    assert main(["map", "--frames", "1", "--out", str(blocker / "out"), "--quiet"]) == 2
     err = _one_line_error(capsys)
-    assert "Not a directory" in err or "File exists" in err
+    assert f"{blocker} is a file, not a folder" in err

@@ -10,7 +10,9 @@ import pytest
 
 from canmore_sim.cli import main
 from canmore_sim.errors import ConfigError
+from canmore_sim.outdir import sweep_work_folder
 from canmore_sim.sweep import load_sweep, run_sweep
+from canmore_sim.sweep_points import common_identity, point_identity
 from canmore_sim.sweep_report import pareto_front, sweep_csv, write_sweep_outputs
 
 SWEEP = """base: default
@@ -58,22 +60,25 @@ def test_interrupted_sweep_resumes_to_the_same_csv(tmp_path) -> None:
     axes = [*spec.grid, *spec.zip]
     reference = sweep_csv(run_sweep(spec, points, tmp_path / "ref", workers=2), axes)
     out = tmp_path / "interrupted"
+    work = sweep_work_folder(out) / "points"
     proc = subprocess.Popen([sys.executable, "-m", "canmore_sim.cli", "sweep", str(path),
                              "--workers", "1", "--out", str(out), "--quiet"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list((out / "points").glob("*.json"))) < 2:
+    while time.monotonic() < deadline and len(list(work.glob("*.json"))) < 2:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    finished = sorted((out / "points").glob("*.json"))
-    assert 2 <= len(finished) < 4 and not (out / "sweep.csv").exists()
+    finished = sorted(work.glob("*.json"))
+    assert 2 <= len(finished) < 4 and not out.exists()  # nothing half-done appears as output
     stamps = {p.name: p.stat().st_mtime_ns for p in finished}
     assert main(["sweep", str(path), "--workers", "2", "--out", str(out), "--resume",
                  "--quiet"]) == 0
-    assert {p.name: p.stat().st_mtime_ns for p in finished} == stamps  # skipped, not redone
+    after = {p.name: (out / "points" / p.name).stat().st_mtime_ns for p in finished}
+    assert after == stamps  # skipped, not redone
     assert (out / "sweep.csv").read_text() == reference
     assert not [p for p in (out / "points").iterdir() if p.name.endswith(".tmp")]
+    assert not sweep_work_folder(out).exists()
 
 
 def test_an_energy_preset_axis_is_checked_up_front(tmp_path) -> None:
@@ -89,7 +94,9 @@ def test_point_files_are_strict_json_even_with_non_finite_metrics(tmp_path, monk
     spec, points = load_sweep(_write(tmp_path, "frames: 1\ngrid:\n  mesh: [8x8]\n"))
     monkeypatch.setattr(sweep, "_metrics", lambda summary: {"energy_total_uj": float("nan"),
                                                             "hops": float("inf")})
-    task = sweep._task(spec, points[0], tmp_path)
+    identity = point_identity(common_identity(None, None, 0.25, 0, None),
+                              points[0].config.model_dump(mode="json"))
+    task = sweep._task(spec, points[0], tmp_path, identity)
     sweep.run_point(task)
     text = Path(task["out"]).read_text()
     data = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON {c}"))

@@ -1,0 +1,173 @@
+"""Sweep point files: what determines a point's result, sealed into its file, and checked
+before ``--resume`` reuses it.
+
+A point's *identity* is everything its result depends on: the SHA-256 of its resolved
+configuration (frames and seed included), the model (the file's SHA-256, or the zoo
+name with weights, sparsity and seed), the input data (the file's or folder's SHA-256,
+or the bundled set's name), energy preset and reference files named by the
+configuration (their SHA-256) and the tool's version. Its file stores that identity,
+its ``key`` (the SHA-256 of the identity) and a ``checksum`` over the whole record, so
+a point computed under anything else, a file edited by hand or damaged, a list instead
+of a record or a record without its metrics is not reused: :func:`verify_point` says
+why, and the point runs again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from canmore_sim import __version__
+
+__all__ = ["common_identity", "point_identity", "seal", "verify_point"]
+
+#: Metrics every finished point carries (energy terms vary with the model and are extra).
+REQUIRED_METRICS = ("energy_total_uj", "sops", "hops", "latency_mean_ns", "frame_latency_ns",
+                    "wait_ns", "late", "spikes", "cores", "chips", "interchip_hops")
+_CHUNK = 1 << 20
+
+
+def _digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _path_identity(path: Path) -> str:
+    """SHA-256 of a file, or of every file (relative name and content) under a folder."""
+    if path.is_file():
+        return "sha256:" + file_sha256(path)
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(files):
+            full = Path(root) / name
+            digest.update(full.relative_to(path).as_posix().encode("utf-8") + b"\0")
+            digest.update(file_sha256(full).encode("ascii"))
+    return "sha256-tree:" + digest.hexdigest()
+
+
+def _model_identity(model: str | None, weights: str | None, sparsity: float, seed: int) -> str:
+    if model is None:
+        from importlib import resources
+
+        from canmore_sim.mapper.loaders import DEFAULT_MODEL
+
+        ref = resources.files("canmore_sim").joinpath(f"models/{DEFAULT_MODEL}")
+        with resources.as_file(ref) as bundled:
+            return f"bundled:{DEFAULT_MODEL}:sha256:{file_sha256(bundled)}"
+    if Path(model).exists():
+        return f"file:{_path_identity(Path(model))}"
+    return f"zoo:{model}:weights={weights}:sparsity={sparsity!r}:seed={seed}"
+
+
+def _data_identity(data: str | None) -> str:
+    kind, _, where = (data or "digits").partition(":")
+    if where and Path(where).exists():
+        return f"{kind}:{_path_identity(Path(where))}"
+    return data or "digits"
+
+
+def common_identity(model: str | None, weights: str | None, sparsity: float, seed: int,
+                    data: str | None) -> dict[str, str]:
+    """The part of every point's identity shared by the whole sweep (model, data, tool).
+
+    Files are hashed once here, in the parent process.
+    """
+    return {"model": _model_identity(model, weights, sparsity, seed),
+            "data": _data_identity(data), "tool_version": __version__}
+
+
+def point_identity(common: dict[str, str], config: dict[str, Any]) -> dict[str, str]:
+    """One point's identity: the shared part plus its resolved configuration's hash (and the
+    contents of energy preset or reference files it names)."""
+    identity = {"config_sha256": _digest(config), **common}
+    run = config.get("run", {})
+    for key in ("energy", "energy_reference"):
+        value = run.get(key)
+        if isinstance(value, str) and Path(value).is_file():
+            identity[f"{key}_file"] = _path_identity(Path(value))
+    return identity
+
+
+def seal(record: dict[str, Any], identity: dict[str, str]) -> dict[str, Any]:
+    """``record`` with its identity, key and checksum added (the form written to disk)."""
+    sealed = {**record, "identity": identity, "key": _digest(identity)}
+    sealed["checksum"] = _digest(sealed)
+    return sealed
+
+
+def _why_different(stored: Any, identity: dict[str, str]) -> str:
+    if not isinstance(stored, dict):
+        return "it records no identity (written by an older version?)"
+    names = {"config_sha256": "configuration", "model": "model", "data": "input data",
+             "tool_version": "tool version", "energy_file": "energy preset file",
+             "energy_reference_file": "energy reference file"}
+    differ = [names.get(k, k) for k in sorted(set(stored) | set(identity))
+              if stored.get(k) != identity.get(k)]
+    return f"it was computed with a different {', '.join(differ)}"
+
+
+def verify_point(path: Path, index: int, values: dict[str, Any],
+                 identity: dict[str, str]) -> tuple[dict[str, Any] | None, str | None]:
+    """Check a point file before reusing it.
+
+    Returns
+    -------
+    (record, None)
+        The file verifies: same identity, untouched, finished, with its metrics.
+    (None, reason)
+        It exists but must be run again; ``reason`` says why (one line).
+    (None, None)
+        There is no such file.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, None
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"its file cannot be read ({exc})"
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None, "its file is not valid JSON"
+    if not isinstance(data, dict):
+        return None, f"its file holds a JSON {type(data).__name__}, not a point record"
+    reason = _record_problem(data, index, values, identity)
+    return (data, None) if reason is None else (None, reason)
+
+
+def _record_problem(data: dict[str, Any], index: int, values: dict[str, Any],
+                    identity: dict[str, str]) -> str | None:
+    body = {k: v for k, v in data.items() if k != "checksum"}
+    try:
+        intact = data.get("checksum") == _digest(body)
+    except (TypeError, ValueError):
+        intact = False
+    if data.get("key") != _digest(identity) or data.get("identity") != identity:
+        return _why_different(data.get("identity"), identity)
+    if not intact:
+        return "its file was edited or damaged (checksum does not match)"
+    if data.get("index") != index or data.get("values") != values:
+        return "its file belongs to another point (index or swept values differ)"
+    if data.get("status") != "done":
+        return f"it failed before ({str(data.get('error', 'no error recorded'))[:200]})"
+    metrics = data.get("metrics")
+    if not isinstance(metrics, dict) or any(k not in metrics for k in REQUIRED_METRICS):
+        return "its file has no complete metrics"
+    if not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)
+                             and math.isfinite(v)) for v in metrics.values()):
+        return "its metrics are not all numbers"
+    return None

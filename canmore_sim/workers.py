@@ -1,0 +1,57 @@
+"""Worker processes that end when their parent dies.
+
+:func:`watch_parent` is the initializer of the sweep's worker processes. On Linux it
+asks the kernel to SIGKILL the worker when its parent ends (``prctl(PR_SET_PDEATHSIG)``);
+everywhere it also starts a daemon thread that ends the worker once its parent process
+id changes (the worker was re-parented: its parent died). So a sweep whose parent is
+killed, even with SIGKILL, leaves no worker running and writing point files.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+import threading
+import time
+
+__all__ = ["watch_parent"]
+
+_PR_SET_PDEATHSIG = 1
+#: Seconds between two checks of the watchdog thread.
+POLL_S = 0.2
+
+
+def watch_parent(parent_pid: int) -> None:
+    """End this process as soon as ``parent_pid`` is no longer its parent.
+
+    Parameters
+    ----------
+    parent_pid
+        The process id of the parent, taken by the parent (``os.getpid()``) before it
+        started this worker.
+    """
+    _kernel_death_signal()
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+    threading.Thread(target=_watchdog, args=(parent_pid,), name="canmore-parent-watch",
+                     daemon=True).start()
+
+
+def _kernel_death_signal() -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        return bool(libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def _watchdog(parent_pid: int) -> None:
+    while True:
+        time.sleep(POLL_S)
+        if os.getppid() != parent_pid:
+            os._exit(1)
