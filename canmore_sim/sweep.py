@@ -160,7 +160,10 @@ def _points(spec: SweepSpec, base: ArchConfig, path: Path) -> list[SweepPoint]:
 
 
 @functools.lru_cache(maxsize=4)
-def _network(model: str | None, weights: str | None, sparsity: float, seed: int) -> Any:
+def _network(model: str | None, weights: str | None, sparsity: float, seed: int,
+             identity: str = "") -> Any:
+    """The network of a sweep, cached per process; ``identity`` (the model file's hash)
+    keeps a file rewritten under the same name from being served from the cache."""
     from canmore_sim.mapper.loaders import load_model
 
     return load_model(model, weights=weights, sparsity=sparsity, seed=seed)
@@ -184,7 +187,8 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {"index": task["index"], "values": task["values"]}
     try:
         config = ArchConfig.model_validate(task["config"])
-        graph = _network(task["model"], task["weights"], task["sparsity"], task["seed"])
+        graph = _network(task["model"], task["weights"], task["sparsity"], task["seed"],
+                         task["identity"].get("model", ""))
         frames, labels, ids = load_frames(task.get("data"), graph.input_shape,
                                           config.run.frames, config.run.seed)
         summary = summarize(run(graph, frames, labels, config, frame_ids=ids))
