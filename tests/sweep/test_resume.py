@@ -221,3 +221,30 @@ def test_sigkill_of_the_sweep_leaves_no_worker_alive(tmp_path) -> None:
     time.sleep(1.0)
     assert sorted(points.glob("*.json")) == written  # nobody is writing any more
     assert not out.exists()
+
+
+def test_a_killed_sweep_leaves_the_old_one_whole_and_resumes_to_the_same_result(tmp_path,
+                                                                              tiny) -> None:
+    from canmore_sim.atomic import PAUSE_ENV
+
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    assert _sweep(_sweep_file(tmp_path, tiny, depths=(1, 2)), out) == 0
+    old = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    new = _sweep_file(tmp_path, tiny, depths=(4, 8, 16), name="new.yaml")
+    assert _sweep(new, fresh) == 0
+    marker = tmp_path / "paused"
+    proc = subprocess.Popen([sys.executable, "-m", "canmore_sim.cli", "sweep", str(new),
+                             "--workers", "1", "--out", str(out), "--quiet"], cwd=tmp_path,
+                            env={**os.environ, PAUSE_ENV: f"2:{marker}"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + TIMEOUT_S
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists()
+    proc.kill()  # after its second point file
+    proc.wait()
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == old
+    assert len(list((sweep_work_folder(out) / "points").glob("*.json"))) == 2
+    assert _sweep(new, out, "--resume") == 0
+    assert (out / "sweep.csv").read_text() == (fresh / "sweep.csv").read_text()
+    assert sorted(_stamps(out)) == ["0000.json", "0001.json", "0002.json"]
