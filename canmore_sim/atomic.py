@@ -50,7 +50,7 @@ def _pause_hook() -> None:
         return
     _writes += 1
     count, _, marker = setting.partition(":")
-    if _writes == int(count):
+    if count.isdigit() and marker and _writes == int(count):
         Path(marker).write_text(str(os.getpid()))
         while True:  # until the test's signal
             time.sleep(0.05)
