@@ -248,3 +248,27 @@ def test_a_killed_sweep_leaves_the_old_one_whole_and_resumes_to_the_same_result(
     assert _sweep(new, out, "--resume") == 0
     assert (out / "sweep.csv").read_text() == (fresh / "sweep.csv").read_text()
     assert sorted(_stamps(out)) == ["0000.json", "0001.json", "0002.json"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_a_worker_killed_mid_point_is_recorded_and_the_sweep_goes_on(tmp_path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("frames: 2\ngrid:\n  router.buffer_depth: [1, 2, 4]\n")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "canmore_sim.cli", "sweep", str(path),
+                             "--workers", "2", "--out", str(out), "--quiet"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + TIMEOUT_S
+    workers: list[int] = []
+    while time.monotonic() < deadline and len(workers) < 2 and proc.poll() is None:
+        workers = [c for c in _children(proc.pid)
+                   if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        time.sleep(0.1)
+    assert len(workers) == 2
+    time.sleep(1.0)
+    os.kill(workers[0], signal.SIGKILL)  # as the kernel's OOM killer would
+    printed, err = proc.communicate(timeout=TIMEOUT_S)
+    assert proc.returncode == 1 and "Traceback" not in err
+    assert "its worker process ended unexpectedly" in printed
+    rows = (out / "sweep.csv").read_text().splitlines()[1:]
+    assert len(rows) == 3 and any(",done," in r for r in rows)  # a fresh pool ran the rest
