@@ -33,6 +33,7 @@ them, so ``progress`` costs nothing per event and Ctrl-C is honoured between sli
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -79,7 +80,7 @@ def simulate(traffic: Traffic, config: ArchConfig, *,
     state = _build(kernel, traffic, config)
     total = len(traffic)
     while True:
-        code = kernel.run(state, SLICE_EVENTS)
+        code = kernel.run(state.ints, state.floats, SLICE_EVENTS)
         if code != kernel.PAUSED:
             break
         if progress is not None:
@@ -116,44 +117,75 @@ def _kernel() -> ModuleType:
     return fast_kernel
 
 
-def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> Any:
-    """The flat arrays of the compiled loop's state (see ``fast_kernel``)."""
+@dataclass(frozen=True)
+class _State:
+    """The compiled loop's two arrays and where each segment lies in them."""
+
+    ints: np.ndarray
+    floats: np.ndarray
+    spans: dict[str, slice]
+
+    def int_segment(self, name: str) -> np.ndarray:
+        return self.ints[self.spans[name]]
+
+    def float_segment(self, name: str) -> np.ndarray:
+        return self.floats[self.spans[name]]
+
+
+def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
+    """The flat int64 and float64 arrays of the compiled loop's state (see ``fast_kernel``)."""
     r = config.router
-    n, w, rows = traffic.n_routers, traffic.width, len(traffic)
+    n, rows = traffic.n_routers, len(traffic)
     slots = r.buffer_depth // r.flits_per_packet
     start, length, src = _packets(traffic)
-    n_packets = len(start)
+    n_packets, cap = len(start), n * 5 + 2
     port = np.zeros((n * 5, k.N_P), dtype=np.int64)
     port[:, k.P_FREE] = slots
     port[:, k.P_RR] = 4
     port[:, k.P_NEXT], port[:, k.P_INTER] = _links(traffic)
-    inj_list = np.argsort(src, kind="stable").astype(np.int64)
-    inj_base = np.searchsorted(src[inj_list], np.arange(n)).astype(np.int64)
+    inj_list = np.argsort(src, kind="stable")
+    inj_base = np.searchsorted(src[inj_list], np.arange(n))
     table, dcol, routing = _routing_table(traffic, config)
-    longest = int(length.max()) if n_packets else 1
-    cfg = np.zeros(k.N_K, dtype=np.int64)
-    cfg[[k.K_WIDTH, k.K_FLITS, k.K_SLOTS, k.K_BUDGET, k.K_ROUTING, k.K_N_PACKETS]] = (
-        w, r.flits_per_packet, slots, 4 * (traffic.width + traffic.height), routing, n_packets)
-    cfgf = np.zeros(k.N_KF, dtype=np.float64)
-    cfgf[k.KF_ROUTER] = r.router_delay_ns
-    cfgf[k.KF_LINK] = r.flits_per_packet * r.link_delay_ns
-    cfgf[k.KF_INTER] = r.flits_per_packet * config.multichip.interchip_link_delay_ns
-    cfgf[k.KF_SOP] = config.core.sop_ns
-    sops = (np.zeros(rows, dtype=np.int64) if traffic.sops is None
-            else np.ascontiguousarray(traffic.sops, dtype=np.int64))
-    return k.State(
-        port=port, portf=np.zeros((n * 5, k.N_F)), copy=np.zeros((n * 5 * slots, k.N_C),
-                                                                 dtype=np.int64),
-        arrival=np.zeros(n * 5 * slots), perm=np.arange(rows, dtype=np.int64),
-        dst=traffic.dst.astype(np.int64), sops=sops, hops=np.zeros(rows, dtype=np.int64),
-        deliver=np.full(rows, np.nan), pk_start=start, pk_len=length,
-        pk_time=traffic.time_ns[start].astype(np.float64), pk_src=src, inj_list=inj_list,
-        inj_head=inj_base.copy(), inj_tail=inj_base.copy(),
-        touch_mark=np.zeros(n, dtype=np.int64), touched=np.zeros(n, dtype=np.int64),
-        scratch=np.zeros((3, max(longest, 5)), dtype=np.int64),
-        heap_t=np.zeros(n * 5 + 2), heap_s=np.zeros(n * 5 + 2, dtype=np.int64),
-        heap_e=np.zeros(n * 5 + 2, dtype=np.int64), table=table, dcol=dcol,
-        ints=np.zeros(k.N_I, dtype=np.int64), cfg=cfg, cfgf=cfgf)
+    longest = max(int(length.max()) if n_packets else 1, 5)
+    ints = {
+        "port": port, "copy": np.zeros(n * 5 * slots * k.N_C), "perm": np.arange(rows),
+        "dst": traffic.dst, "sops": np.zeros(rows) if traffic.sops is None else traffic.sops,
+        "hops": np.zeros(rows), "pk_start": start, "pk_len": length, "pk_src": src,
+        "inj_list": inj_list, "inj_head": inj_base, "inj_tail": inj_base,
+        "touch_mark": np.zeros(n), "touched": np.zeros(n), "scr_ports": np.zeros(longest),
+        "scr_rows": np.zeros(longest), "scr_counts": np.zeros(5), "heap_s": np.zeros(cap),
+        "heap_e": np.zeros(cap), "ring_s": np.zeros(3 * cap), "ring_e": np.zeros(3 * cap),
+        "table": table, "dcol": dcol, "x": np.arange(n) % traffic.width,
+        "y": np.arange(n) // traffic.width,
+    }
+    floats = {"portf": np.zeros(n * 5 * k.N_F), "arrival": np.zeros(n * 5 * slots),
+              "deliver": np.full(rows, np.nan), "pk_time": traffic.time_ns[start],
+              "heap_t": np.zeros(cap), "ring_t": np.zeros(3 * cap)}
+    head = np.zeros(k.N_HEAD, dtype=np.int64)
+    head[[k.K_WIDTH, k.K_FLITS, k.K_SLOTS, k.K_BUDGET, k.K_ROUTING, k.K_N_PACKETS,
+          k.K_N_DCOL, k.K_CAP]] = (traffic.width, r.flits_per_packet, slots,
+                                   4 * (traffic.width + traffic.height), routing, n_packets,
+                                   table.shape[1], cap)
+    head_f = np.zeros(k.N_HEAD_F)
+    head_f[k.KF_ROUTER] = r.router_delay_ns
+    head_f[k.KF_LINK] = r.flits_per_packet * r.link_delay_ns
+    head_f[k.KF_INTER] = r.flits_per_packet * config.multichip.interchip_link_delay_ns
+    head_f[k.KF_SOP] = config.core.sop_ns
+    spans: dict[str, slice] = {}
+    arrays = []
+    for segments, first, dtype in ((ints, k.N_HEAD, np.int64), (floats, k.N_HEAD_F, np.float64)):
+        offset = first
+        for name, values in segments.items():
+            head[getattr(k, f"O_{name.upper()}")] = offset
+            spans[name] = slice(offset, offset + values.size)
+            offset += values.size
+        arrays.append(np.empty(offset, dtype=dtype))
+    arrays[0][: k.N_HEAD] = head
+    arrays[1][: k.N_HEAD_F] = head_f
+    for target, segments in zip(arrays, (ints, floats), strict=True):
+        for name, values in segments.items():
+            target[spans[name]] = np.ravel(values)
+    return _State(arrays[0], arrays[1], spans)
 
 
 def _packets(traffic: Traffic) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -214,7 +246,7 @@ def _routing_table(traffic: Traffic, config: ArchConfig) -> tuple[np.ndarray, np
     return table, dcol, k.ROUTE_TABLE
 
 
-def _error(k: ModuleType, state: Any, traffic: Traffic, config: ArchConfig,
+def _error(k: ModuleType, state: _State, traffic: Traffic, config: ArchConfig,
            code: int) -> SimulationError:
     a, b, c, d = (int(v) for v in state.ints[[k.I_ERR_A, k.I_ERR_B, k.I_ERR_C, k.I_ERR_D]])
     if code == k.LIVELOCK:
@@ -224,18 +256,18 @@ def _error(k: ModuleType, state: Any, traffic: Traffic, config: ArchConfig,
         f"{b}, which leads off the {traffic.width}x{traffic.height} mesh", routers=[a])
 
 
-def _stats(k: ModuleType, state: Any, traffic: Traffic, config: ArchConfig) -> NocStats:
+def _stats(k: ModuleType, state: _State, traffic: Traffic, config: ArchConfig) -> NocStats:
     n = traffic.n_routers
-    buffered = state.port[:, k.P_LEN].reshape(n, 5).any(axis=1)
-    queued = state.inj_head < state.inj_tail
+    p = state.int_segment("port").reshape(n, 5, k.N_P)
+    pf = state.float_segment("portf").reshape(n, 5, k.N_F)
+    deliver = state.float_segment("deliver").copy()
+    buffered = p[:, :, k.P_LEN].any(axis=1)
+    queued = state.int_segment("inj_head") < state.int_segment("inj_tail")
     stuck = sorted(set(np.flatnonzero(buffered).tolist() + np.flatnonzero(queued).tolist()))
-    if stuck or np.isnan(state.deliver).any():
+    if stuck or np.isnan(deliver).any():
         raise deadlock_error(stuck)
-    p, pf = state.port, state.portf
     return stats_from(
-        traffic, config, hops=state.hops, deliver=state.deliver,
-        link_flits=p[:, k.P_LINKF].reshape(n, 5).copy(),
-        wait=pf[:, k.F_WAIT].reshape(n, 5).copy(),
-        occupancy=p[:, k.P_OCC].reshape(n, 5).copy(),
-        area=pf[:, k.F_AREA].reshape(n, 5).copy(),
+        traffic, config, hops=state.int_segment("hops").copy(), deliver=deliver,
+        link_flits=p[:, :, k.P_LINKF].copy(), wait=pf[:, :, k.F_WAIT].copy(),
+        occupancy=p[:, :, k.P_OCC].copy(), area=pf[:, :, k.F_AREA].copy(),
         link_hops=int(state.ints[k.I_LINK_HOPS]), inter_hops=int(state.ints[k.I_INTER_HOPS]))
