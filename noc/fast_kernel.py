@@ -39,6 +39,8 @@ with the delays ``KF_*``. Segments (``q = router * 5 + port``, ``c = q * slots +
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from canmore_sim.noc import jitcache
@@ -87,7 +89,8 @@ Q_LINK, Q_INTER, Q_EJECT, Q_HEAP, Q_INJECT = range(5)
 #: run() results
 DONE, PAUSED, LIVELOCK, OFF_MESH = 0, 1, 2, 3
 
-_JIT = {"cache": True, "_nrt": False}
+#: cached on disk; no reference counting (nothing is allocated in the loop)
+_JIT: dict[str, Any] = {"cache": True, "_nrt": False}
 
 
 @njit(**_JIT)
