@@ -143,7 +143,8 @@ def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
     port[:, k.P_FREE] = slots
     port[:, k.P_RR] = 4
     port[:, k.P_NEXT], port[:, k.P_INTER] = _links(traffic)
-    inj_list = np.argsort(src, kind="stable")
+    # packets grouped by source, in injection order (radix sort on 16-bit router ids)
+    inj_list = np.argsort(src.astype(np.uint16) if n <= 1 << 16 else src, kind="stable")
     inj_base = np.searchsorted(src[inj_list], np.arange(n))
     table, dcol, routing = _routing_table(traffic, config)
     longest = max(int(length.max()) if n_packets else 1, 5)

@@ -179,3 +179,52 @@ def test_progress_reports_deliveries(monkeypatch, name: str) -> None:
 def test_needs_compile_false_once_compiled() -> None:
     fast.simulate(make_traffic([0], [1]), default_config())
     assert fast.needs_compile() is False
+
+
+# -- real frames through the project's own pipeline stages ------------------------------------
+
+
+def _frames_traffic(graph, n_frames: int, config) -> list[Traffic]:  # type: ignore[no-untyped-def]
+    from canmore_sim.cores.neuron import run_network
+    from canmore_sim.datasets.readers import load_frames
+    from canmore_sim.mapper.connectivity import layer_links
+    from canmore_sim.mapper.quantize import quantize_graph
+    from canmore_sim.noc.build import build_traffic
+    from canmore_sim.pipeline import map_network
+
+    frames, _, _ = load_frames(None, graph.input_shape, n_frames)
+    q = quantize_graph(graph, config.core.weight_bits)
+    mapping = map_network(q, config)
+    trace = run_network(q, frames)
+    links = [layer_links(q, mapping.groups, l) for l in range(q.depth)]
+    return [build_traffic(trace, f, mapping, links, config) for f in range(n_frames)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("overrides", [
+    {},
+    {"traffic.multicast": True, "core.sop_ns": 0.05},
+    {"router.routing": "yx", "router.buffer_depth": 1, "router.router_delay_ns": 1.7},
+], ids=["default", "multicast-sop", "yx-depth1"])
+def test_bundled_network_frames_identical(overrides) -> None:  # type: ignore[no-untyped-def]
+    from canmore_sim.mapper.loaders import load_model
+
+    config = with_overrides(default_config(), overrides)
+    for traffic in _frames_traffic(load_model(None), 2 if not overrides else 1, config):
+        assert len(traffic) > 10_000  # a real frame, not a toy
+        stats = _compare(traffic, config)
+        assert isinstance(stats, NocStats) and stats.link_hops > 0
+
+
+@pytest.mark.slow
+def test_small_synthetic_vgg_on_tiled_chips_identical() -> None:
+    from canmore_sim.mapper.zoo import synthetic_graph
+
+    graph = synthetic_graph("16x16x3:16C3-16C3-P2-32C3-P2-64F-10F", firing_rate=0.25, seed=0,
+                            name="vgg-small")
+    config = with_overrides(default_config(), {"mesh": "3x3", "core.sop_ns": 0.02,
+                                               "router.buffer_depth": 2})
+    (traffic,) = _frames_traffic(graph, 1, config)
+    assert traffic.chip_width == 3 and len(traffic) > 5_000
+    stats = _compare(traffic, config)
+    assert isinstance(stats, NocStats) and stats.interchip_hops > 0
