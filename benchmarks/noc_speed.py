@@ -12,8 +12,10 @@ Prints, for the compiled ``fast`` engine and the SimPy reference on this machine
 
 Each case checks that both engines' statistics are identical. Runs are repeated
 ``--repeat`` times (the fast engine 5x as often) and the best run is the figure (the least
-disturbed by other work on a shared machine), the median beside it. The fast engine is
-compiled (or loaded from numba's cache) before any timing; the compile time is printed.
+disturbed by other work on a shared machine), the median beside it, and the speed per
+second of CPU time used by the process (what one core gives when the machine is busy).
+The fast engine is compiled (or loaded from numba's cache) before any timing; the compile
+time is printed.
 """
 
 from __future__ import annotations
@@ -41,16 +43,17 @@ Simulate = Callable[[Traffic, ArchConfig], NocStats]
 
 
 def _time(run: Simulate, traffic: Traffic, config: ArchConfig,
-          repeat: int) -> tuple[NocStats, float, float]:
-    """Statistics, best and median wall time of ``repeat`` runs."""
-    walls = []
+          repeat: int) -> tuple[NocStats, float, float, float]:
+    """Statistics, best and median wall time, and best CPU time of ``repeat`` runs."""
+    walls, cpus = [], []
     stats = None
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         stats = run(traffic, config)
         walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
     assert stats is not None
-    return stats, min(walls), float(np.median(walls))
+    return stats, min(walls), float(np.median(walls)), min(cpus)
 
 
 def _identical(a: NocStats, b: NocStats) -> bool:
@@ -65,11 +68,11 @@ def _identical(a: NocStats, b: NocStats) -> bool:
 
 
 def _row(engine: str, traffic: Traffic, stats: NocStats, best: float, median: float,
-         repeat: int) -> float:
+         cpu: float, repeat: int) -> float:
     speed = stats.link_hops / best
     print(f"  {engine:<6} {len(traffic):>10,} packets {stats.link_hops:>12,} hops {best:9.3f} s "
           f"{speed:>14,.0f} packet-hops/s (best of {repeat}; median "
-          f"{stats.link_hops / median:,.0f})")
+          f"{stats.link_hops / median:,.0f}; per CPU second {stats.link_hops / cpu:,.0f})")
     return speed
 
 
@@ -77,11 +80,11 @@ def _case(label: str, traffic: Traffic, config: ArchConfig, repeat: int,
           simpy_traffic: Traffic | None = None, note: str = "") -> None:
     """Both engines on one case; SimPy on ``simpy_traffic`` (a slice) when given."""
     print(label)
-    f_stats, f_best, f_med = _time(fast.simulate, traffic, config, 5 * repeat)
-    f_speed = _row("fast", traffic, f_stats, f_best, f_med, 5 * repeat)
+    f_stats, f_best, f_med, f_cpu = _time(fast.simulate, traffic, config, 5 * repeat)
+    f_speed = _row("fast", traffic, f_stats, f_best, f_med, f_cpu, 5 * repeat)
     s_traffic = traffic if simpy_traffic is None else simpy_traffic
-    s_stats, s_best, s_med = _time(reference.simulate, s_traffic, config, repeat)
-    s_speed = _row("simpy", s_traffic, s_stats, s_best, s_med, repeat)
+    s_stats, s_best, s_med, s_cpu = _time(reference.simulate, s_traffic, config, repeat)
+    s_speed = _row("simpy", s_traffic, s_stats, s_best, s_med, s_cpu, repeat)
     if simpy_traffic is None:
         same = _identical(f_stats, s_stats)
     else:
