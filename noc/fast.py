@@ -14,7 +14,9 @@ the order events are *scheduled*. Every event of the reference is a ``Timeout`` 
 priority), except the injector process's start (``Initialize``, URGENT), which is the
 first event and runs alone at time 0. So events are processed in order of
 ``(time, scheduling order)``: equal times break by which was scheduled first. This
-engine keeps the same rule with a binary heap of ``(time, sequence)``: a sequence number
+engine keeps the same rule with queues ordered by ``(time, sequence)`` (a FIFO ring per
+fixed delay, which scheduling fills in that order already, and a binary heap for
+ejections with a per-packet service time; the earliest head wins): a sequence number
 is drawn at each point where the reference calls ``env.timeout``, and the callbacks run in
 the reference's order (transfer end: deliver or enqueue downstream, then the head copy
 leaves its FIFO and the next one requests, then the freed credit or injection queue, then
