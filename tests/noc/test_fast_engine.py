@@ -108,15 +108,25 @@ def _ping_pong(here: int, dst: int, width: int) -> int:
 
 
 def _wander(height: int, salt: int):  # type: ignore[no-untyped-def]
-    """A routing that takes a pseudo-random valid step (deterministic per router pair)."""
+    """A routing tabulated by the fast engine (deterministic per router pair).
+
+    For two salts in three it picks, by a hash, one of the productive directions (minimal
+    but mixing XY and YX turns, so small buffers can deadlock); for the third it takes any
+    valid step (non-minimal: loops end in livelock).
+    """
 
     def route(here: int, dst: int, width: int) -> int:
         if here == dst:
             return LOCAL
-        x, y = here % width, here // width
+        key = here * 7919 + dst * 104729 + salt
+        x, y, dx, dy = here % width, here // width, dst % width, dst // width
+        if salt % 3:
+            productive = [p for p, ok in ((EAST, dx > x), (WEST, dx < x), (SOUTH, dy > y),
+                                          (NORTH, dy < y)) if ok]
+            return productive[key % len(productive)]
         valid = [p for p, ok in ((NORTH, y > 0), (EAST, x < width - 1),
                                  (SOUTH, y < height - 1), (WEST, x > 0)) if ok]
-        return valid[(here * 7919 + dst * 104729 + salt) % len(valid)]
+        return valid[key % len(valid)]
 
     return route
 
@@ -140,15 +150,30 @@ def test_livelock_same_error(monkeypatch) -> None:
     assert isinstance(message, str) and "livelock" in message and "routers=[" in message
 
 
-@pytest.mark.parametrize("seed", range(24))
-def test_wandering_routing_identical_or_same_error(monkeypatch, seed: int) -> None:
+def _wander_case(monkeypatch, seed: int) -> tuple[Traffic, object]:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(seed)
     w, h = int(rng.integers(2, 7)), int(rng.integers(1, 6))
     monkeypatch.setitem(ROUTINGS, "wander", _wander(h, seed))
     config = with_overrides(default_config(), {
         "router.routing": "wander", "router.buffer_depth": int(rng.integers(1, 5)),
         "router.router_delay_ns": 1.7})
-    _compare(random_traffic(int(rng.integers(2, 200)), seed, w, h, span_ns=50.0), config)
+    return random_traffic(int(rng.integers(2, 200)), seed, w, h, span_ns=50.0), config
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_wandering_routing_identical_or_same_error(monkeypatch, seed: int) -> None:
+    _compare(*_wander_case(monkeypatch, seed))
+
+
+def test_wandering_cases_cover_success_deadlock_and_livelock(monkeypatch) -> None:
+    outcomes = set()
+    for seed in range(24):
+        try:
+            fast.simulate(*_wander_case(monkeypatch, seed))  # type: ignore[arg-type]
+            outcomes.add("ok")
+        except SimulationError as error:
+            outcomes.add("deadlock" if "deadlock" in str(error) else "livelock")
+    assert outcomes == {"ok", "deadlock", "livelock"}
 
 
 def test_routing_off_the_mesh_is_an_error(monkeypatch) -> None:
