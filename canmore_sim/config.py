@@ -135,7 +135,7 @@ class RunConfig(_Frozen):
         50_000, ge=0, description="moves of optimizing placement strategies (deterministic)")
     placement_budget_s: float = Field(
         60.0, gt=0, description="wall-clock safety stop of optimizing placement, s")
-    engine: str = "simpy"
+    engine: str = "fast"
     energy: str = Field("canmore-22nm", description="energy preset name or preset .yaml file")
     energy_reference: str | None = Field(
         None, description="report.json of the reference run for normalized energy models")

@@ -270,14 +270,17 @@ def _title(summary: dict[str, Any]) -> str:
              f"{m.get('interchip_hops', 0):,.0f} inter-chip hops/frame)" if m["chips"] > 1 else "")
     spikes = summary["model"].get("spikes_from", "")
     spikes_text = f"; spikes from {spikes}" if summary["model"]["neuron"] != "dta-ttfs" else ""
+    engine = f", NoC engine {summary.get('config', {}).get('run', {}).get('engine', '?')}"
     if summary["model"]["meta"].get("weights") == "synthetic":
         acc_note = "; SYNTHETIC WEIGHTS (accuracy is meaningless)"
         return (f"{summary['model']['spec']} ({summary['model']['meta'].get('zoo', '')}, "
                 f"synthetic weights) on {m['mesh']} mesh{chips}: {m['cores']} cores, "
-                f"placement {m['placement']}, {len(summary['frames']['frame'])} frames{acc_note}"
+                f"placement {m['placement']}{engine}, {len(summary['frames']['frame'])} frames"
+                f"{acc_note}"
                 f"{spikes_text}")
     return (f"{summary['model']['spec']} on {m['mesh']} mesh{chips}: {m['cores']} cores, "
-            f"placement {m['placement']}, {len(summary['frames']['frame'])} frames{acc_text}"
+            f"placement {m['placement']}{engine}, {len(summary['frames']['frame'])} frames"
+            f"{acc_text}"
             f"{spikes_text}")
 
 

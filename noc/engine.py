@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import gc
 from collections import deque
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from functools import partial
 
@@ -57,10 +57,15 @@ from canmore_sim.noc.routing import LOCAL, OPPOSITE, get_routing, neighbour
 from canmore_sim.noc.stats import NocStats
 from canmore_sim.noc.traffic import Traffic
 
-__all__ = ["simulate", "zero_load_ns"]
+__all__ = ["PROGRESS_ROWS", "check_inputs", "deadlock_error", "livelock_error", "simulate",
+           "stats_from", "zero_load_ns"]
+
+#: Delivered rows between two ``progress`` calls of the SimPy engine.
+PROGRESS_ROWS = 1 << 16
 
 
-def simulate(traffic: Traffic, config: ArchConfig) -> NocStats:
+def simulate(traffic: Traffic, config: ArchConfig, *,
+             progress: Callable[[int, int], None] | None = None) -> NocStats:
     """Replay one frame's traffic through the mesh and count what happened.
 
     Parameters
@@ -70,6 +75,9 @@ def simulate(traffic: Traffic, config: ArchConfig) -> NocStats:
     config
         Supplies ``router`` (buffer depth, flits, routing, delays),
         ``core.sop_ns`` and ``multichip.interchip_link_delay_ns``.
+    progress
+        Called as ``progress(delivered_rows, total_rows)`` every :data:`PROGRESS_ROWS`
+        deliveries and once at the end.
 
     Raises
     ------
@@ -79,9 +87,12 @@ def simulate(traffic: Traffic, config: ArchConfig) -> NocStats:
     ConfigError
         If a packet does not fit an input buffer or the routing is unknown.
     """
-    _check(traffic, config)
+    check_inputs(traffic, config)
     with _no_cyclic_gc():
-        return _Simulator(traffic, config).run()
+        stats = _Simulator(traffic, config, progress).run()
+    if progress is not None:
+        progress(len(traffic), len(traffic))
+    return stats
 
 
 @contextmanager
@@ -103,7 +114,8 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _check(traffic: Traffic, config: ArchConfig) -> None:
+def check_inputs(traffic: Traffic, config: ArchConfig) -> None:
+    """Refuse traffic or a configuration that no engine can simulate (see :func:`simulate`)."""
     n = traffic.n_routers
     for name in ("src", "dst"):
         col = getattr(traffic, name)
@@ -161,8 +173,12 @@ class _Copy:
 
 
 class _Simulator:
-    def __init__(self, traffic: Traffic, config: ArchConfig) -> None:
+    def __init__(self, traffic: Traffic, config: ArchConfig,
+                 progress: Callable[[int, int], None] | None = None) -> None:
         self.t = traffic
+        self.progress = progress
+        self.delivered = 0
+        self.next_report = PROGRESS_ROWS
         self.config = config
         self.env = simpy.Environment()
         r = config.router
@@ -204,10 +220,7 @@ class _Simulator:
         stuck = [r for r, ports in enumerate(self.buf) if any(ports)]
         stuck += [r for r, q in enumerate(self.inject) if q]
         if stuck or np.isnan(self.deliver).any():
-            routers = sorted(set(stuck))
-            raise SimulationError(
-                f"the network stopped making progress with packets still buffered at routers "
-                f"{routers[:16]}{'...' if len(routers) > 16 else ''} (deadlock)", routers=routers)
+            raise deadlock_error(sorted(set(stuck)))
         return self._stats()
 
     def _injector(self) -> Generator[simpy.Event, None, None]:
@@ -321,6 +334,11 @@ class _Simulator:
             self.link_flits[r][LOCAL] += self.flits
             for row in rows:
                 self.deliver[row] = now
+            if self.progress is not None:
+                self.delivered += len(rows)
+                if self.delivered >= self.next_report:
+                    self.next_report += PROGRESS_ROWS
+                    self.progress(self.delivered, len(self.t))
         else:
             self.link_hops += 1
             self.link_flits[r][out] += self.flits
@@ -331,10 +349,8 @@ class _Simulator:
             for row in rows:
                 hops[row] += 1
             if hops[rows[0]] > self.hop_budget:
-                raise SimulationError(
-                    f"a packet crossed {hops[rows[0]]} links without reaching router "
-                    f"{self.dst[rows[0]]} (livelock; routing {self.config.router.routing!r}), "
-                    f"last at routers {[r, nxt]}", routers=[r, nxt])
+                raise livelock_error(hops[rows[0]], self.dst[rows[0]],
+                                     self.config.router.routing, r, nxt)
             self._enqueue(nxt, in_port, _Copy(rows, now))
         copy.pending -= 1
         if copy.pending == 0:
@@ -359,23 +375,57 @@ class _Simulator:
 
     # -- results -----------------------------------------------------------------------
     def _stats(self) -> NocStats:
-        t = self.t
-        _, _, zero = zero_load_ns(t, self.config)
-        deliver = self.deliver
-        end = float(deliver.max()) if len(deliver) else 0.0
-        area = np.asarray(self.occ_area, dtype=np.float64).reshape(-1, 5)
-        mean_occ = area / end if end > 0 else np.zeros_like(area)
-        return NocStats(
-            hops=np.asarray(self.hops, dtype=np.int64),
-            inject_ns=t.time_ns.astype(np.float64),
-            deliver_ns=deliver,
-            zero_load_ns=zero,
-            late=deliver > t.deadline_ns,
+        return stats_from(
+            self.t, self.config, hops=np.asarray(self.hops, dtype=np.int64), deliver=self.deliver,
             link_flits=np.asarray(self.link_flits, dtype=np.int64).reshape(-1, 5),
-            wait_ns=np.asarray(self.wait, dtype=np.float64).reshape(-1, 5),
-            max_occupancy=np.asarray(self.occupancy, dtype=np.int64).reshape(-1, 5),
-            link_hops=self.link_hops,
-            end_ns=end,
-            interchip_hops=self.inter_hops,
-            mean_occupancy=mean_occ,
-        )
+            wait=np.asarray(self.wait, dtype=np.float64).reshape(-1, 5),
+            occupancy=np.asarray(self.occupancy, dtype=np.int64).reshape(-1, 5),
+            area=np.asarray(self.occ_area, dtype=np.float64).reshape(-1, 5),
+            link_hops=self.link_hops, inter_hops=self.inter_hops)
+
+
+def deadlock_error(routers: list[int]) -> SimulationError:
+    """The error of a run whose events ran out with packets still buffered at ``routers``."""
+    return SimulationError(
+        f"the network stopped making progress with packets still buffered at routers "
+        f"{routers[:16]}{'...' if len(routers) > 16 else ''} (deadlock)", routers=routers)
+
+
+def livelock_error(hops: int, dst: int, routing: str, here: int, nxt: int) -> SimulationError:
+    """The error of a packet that crossed ``hops`` links, more than any minimal route needs."""
+    return SimulationError(
+        f"a packet crossed {hops} links without reaching router {dst} (livelock; routing "
+        f"{routing!r}), last at routers {[here, nxt]}", routers=[here, nxt])
+
+
+def stats_from(traffic: Traffic, config: ArchConfig, *, hops: np.ndarray, deliver: np.ndarray,
+               link_flits: np.ndarray, wait: np.ndarray, occupancy: np.ndarray,
+               area: np.ndarray, link_hops: int, inter_hops: int) -> NocStats:
+    """NocStats of a finished run from an engine's counters (shared by every engine).
+
+    Parameters
+    ----------
+    hops, deliver
+        Per row: links crossed (int64) and delivery time (float64 ns).
+    link_flits, wait, occupancy, area
+        Per ``(router, port)``: flits sent, waiting (ns), peak flits held, and flit-ns held.
+    link_hops, inter_hops
+        Links crossed by all packets, and those between chips.
+    """
+    _, _, zero = zero_load_ns(traffic, config)
+    end = float(deliver.max()) if len(deliver) else 0.0
+    mean_occ = area / end if end > 0 else np.zeros_like(area)
+    return NocStats(
+        hops=hops,
+        inject_ns=traffic.time_ns.astype(np.float64),
+        deliver_ns=deliver,
+        zero_load_ns=zero,
+        late=deliver > traffic.deadline_ns,
+        link_flits=link_flits,
+        wait_ns=wait,
+        max_occupancy=occupancy,
+        link_hops=int(link_hops),
+        end_ns=end,
+        interchip_hops=int(inter_hops),
+        mean_occupancy=mean_occ,
+    )

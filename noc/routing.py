@@ -14,11 +14,14 @@ from collections.abc import Callable
 from canmore_sim.registry import choose
 
 __all__ = ["LOCAL", "NORTH", "EAST", "SOUTH", "WEST", "OPPOSITE", "ROUTINGS", "get_routing",
-           "neighbour", "xy_port", "yx_port"]
+           "PORTS_OUT", "neighbour", "xy_port", "yx_port"]
 
 LOCAL, NORTH, EAST, SOUTH, WEST = range(5)
 #: Input port at the neighbour for a packet that leaves through output port ``p``.
 OPPOSITE = (LOCAL, SOUTH, WEST, NORTH, EAST)
+
+#: (dx, dy) of the neighbour through each non-local output port.
+PORTS_OUT = {NORTH: (0, -1), EAST: (1, 0), SOUTH: (0, 1), WEST: (-1, 0)}
 
 RoutingFn = Callable[[int, int, int], int]
 

@@ -37,6 +37,7 @@ def test_map_writes_every_report_file(run_dir) -> None:
         report["mean"]["energy_sop_uj"])
     page = (run_dir / "report.html").read_text()
     assert page.count("<img ") == 6 and "frames.csv" in page
+    assert report["config"]["run"]["engine"] == "fast" and "NoC engine fast" in page
 
 
 def test_report_command_rerenders_from_json(run_dir, capsys) -> None:

@@ -1,0 +1,276 @@
+"""The fast NoC engine: a compiled event loop with bit-identical statistics to the SimPy one.
+
+``run.engine: fast`` (the default). It models exactly what :mod:`canmore_sim.noc.engine`
+(SimPy, the reference that defines the model) models: five-port routers, per-input FIFOs
+in flits, store-and-forward, XY / YX (or any registered routing, through a table), round
+robin per output, credit backpressure, multicast XY-tree copies, ejection service time
+``router_delay_ns + core.sop_ns x sops``, inter-chip link delays, deadlines, occupancy
+peaks and time averages, and deadlock / livelock errors with the same messages.
+
+Event order (how ties break)
+----------------------------
+SimPy keeps one heap of ``(time, priority, event id, event)``; the event id counts up in
+the order events are *scheduled*. Every event of the reference is a ``Timeout`` (NORMAL
+priority), except the injector process's start (``Initialize``, URGENT), which is the
+first event and runs alone at time 0. So events are processed in order of
+``(time, scheduling order)``: equal times break by which was scheduled first. This
+engine keeps the same rule with queues ordered by ``(time, sequence)`` (a FIFO ring per
+fixed delay, which scheduling fills in that order already, and a binary heap for
+ejections with a per-packet service time; the earliest head wins): a sequence number
+is drawn at each point where the reference calls ``env.timeout``, and the callbacks run in
+the reference's order (transfer end: deliver or enqueue downstream, then the head copy
+leaves its FIFO and the next one requests, then the freed credit or injection queue, then
+re-arbitration of the output), so every sequence number matches. Times are computed by the
+same float operations: a transfer ends at ``now + delay`` with ``delay`` summed as in the
+reference, and the injector's wait lands at ``now + (t - now)`` (SimPy's
+``env.now + (t - env.now)``, which need not equal ``t``), while the packets released then
+carry ``t`` as their arrival. Waiting and occupancy area accumulate per (router, port) in
+event order, as in the reference.
+
+The compiled loop (``noc/fast_kernel.py``, numba, cached on disk: see
+:mod:`canmore_sim.noc.jitcache`) runs in slices of events and returns to Python between
+them, so ``progress`` costs nothing per event and Ctrl-C is honoured between slices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from canmore_sim.config import ArchConfig
+from canmore_sim.errors import SimulationError
+from canmore_sim.noc.engine import check_inputs, deadlock_error, livelock_error, stats_from
+from canmore_sim.noc.routing import PORTS_OUT, get_routing, xy_port, yx_port
+from canmore_sim.noc.stats import NocStats
+from canmore_sim.noc.traffic import Traffic
+
+__all__ = ["needs_compile", "simulate"]
+
+#: Events per compiled slice between returns to Python (progress, Ctrl-C).
+SLICE_EVENTS = 1 << 20
+
+
+def simulate(traffic: Traffic, config: ArchConfig, *,
+             progress: Callable[[int, int], None] | None = None) -> NocStats:
+    """Replay one frame's traffic through the mesh (compiled; same results as SimPy's).
+
+    Parameters
+    ----------
+    traffic
+        Packets of one frame (see :class:`~canmore_sim.noc.traffic.Traffic`).
+    config
+        Supplies ``router`` (buffer depth, flits, routing, delays),
+        ``core.sop_ns`` and ``multichip.interchip_link_delay_ns``.
+    progress
+        Called as ``progress(delivered_rows, total_rows)`` after each slice of
+        about a million events and once at the end.
+
+    Raises
+    ------
+    SimulationError
+        For router indices outside the mesh, non-finite or negative times, a routing
+        that leaves the mesh, a deadlock or a livelock (naming the routers).
+    ConfigError
+        If a packet does not fit an input buffer or the routing is unknown.
+    """
+    check_inputs(traffic, config)
+    kernel = _kernel()
+    state = _build(kernel, traffic, config)
+    total = len(traffic)
+    while True:
+        code = kernel.run(state.ints, state.floats, SLICE_EVENTS)
+        if code != kernel.PAUSED:
+            break
+        if progress is not None:
+            progress(int(state.ints[kernel.I_DELIVERED]), total)
+    if code != kernel.DONE:
+        raise _error(kernel, state, traffic, config, code)
+    if progress is not None:
+        progress(int(state.ints[kernel.I_DELIVERED]), total)
+    return _stats(kernel, state, traffic, config)
+
+
+def needs_compile() -> bool:
+    """Whether the first :func:`simulate` of this process will compile the engine.
+
+    False when the compiled code is already loaded in this process or sits in numba's
+    on-disk cache for this source, numba version and machine; cheap (no compiling).
+    """
+    kernel = _kernel()
+    dispatcher: Any = kernel.run
+    if dispatcher.overloads:
+        return False
+    try:
+        cache = dispatcher._cache
+        index = cache._cache_file._load_index()
+        magic = dispatcher.targetctx.codegen().magic_tuple()
+    except Exception:  # private numba API: when in doubt, say it compiles
+        return True
+    return not any(key[1] == magic for key in index)
+
+
+def _kernel() -> ModuleType:
+    from canmore_sim.noc import fast_kernel  # imports numba: only when the engine runs
+
+    return fast_kernel
+
+
+@dataclass(frozen=True)
+class _State:
+    """The compiled loop's two arrays and where each segment lies in them."""
+
+    ints: np.ndarray
+    floats: np.ndarray
+    spans: dict[str, slice]
+
+    def int_segment(self, name: str) -> np.ndarray:
+        return self.ints[self.spans[name]]
+
+    def float_segment(self, name: str) -> np.ndarray:
+        return self.floats[self.spans[name]]
+
+
+def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
+    """The flat int64 and float64 arrays of the compiled loop's state (see ``fast_kernel``)."""
+    r = config.router
+    n, rows = traffic.n_routers, len(traffic)
+    slots = r.buffer_depth // r.flits_per_packet
+    start, length, src = _packets(traffic)
+    n_packets, cap = len(start), n * 5 + 2
+    port = np.zeros((n * 5, k.N_P), dtype=np.int64)
+    port[:, k.P_FREE] = slots
+    port[:, k.P_RR] = 4
+    port[:, k.P_NEXT], port[:, k.P_INTER] = _links(traffic)
+    # packets grouped by source, in injection order (radix sort on 16-bit router ids)
+    inj_list = np.argsort(src.astype(np.uint16) if n <= 1 << 16 else src, kind="stable")
+    inj_base = np.searchsorted(src[inj_list], np.arange(n))
+    table, dcol, routing = _routing_table(traffic, config)
+    longest = max(int(length.max()) if n_packets else 1, 5)
+    ints = {
+        "port": port, "copy": np.zeros(n * 5 * slots * k.N_C), "perm": np.arange(rows),
+        "dst": traffic.dst, "sops": np.zeros(rows) if traffic.sops is None else traffic.sops,
+        "hops": np.zeros(rows), "pk_start": start, "pk_len": length, "pk_src": src,
+        "inj_list": inj_list, "inj_head": inj_base, "inj_tail": inj_base,
+        "touch_mark": np.zeros(n), "touched": np.zeros(n), "scr_ports": np.zeros(longest),
+        "scr_rows": np.zeros(longest), "scr_counts": np.zeros(5), "heap_s": np.zeros(cap),
+        "heap_e": np.zeros(cap), "ring_s": np.zeros(3 * cap), "ring_e": np.zeros(3 * cap),
+        "table": table, "dcol": dcol, "x": np.arange(n) % traffic.width,
+        "y": np.arange(n) // traffic.width,
+    }
+    floats = {"portf": np.zeros(n * 5 * k.N_F), "arrival": np.zeros(n * 5 * slots),
+              "deliver": np.full(rows, np.nan), "pk_time": traffic.time_ns[start],
+              "heap_t": np.zeros(cap), "ring_t": np.zeros(3 * cap)}
+    head = np.zeros(k.N_HEAD, dtype=np.int64)
+    head[[k.K_WIDTH, k.K_FLITS, k.K_SLOTS, k.K_BUDGET, k.K_ROUTING, k.K_N_PACKETS,
+          k.K_N_DCOL, k.K_CAP]] = (traffic.width, r.flits_per_packet, slots,
+                                   4 * (traffic.width + traffic.height), routing, n_packets,
+                                   table.shape[1], cap)
+    head_f = np.zeros(k.N_HEAD_F)
+    head_f[k.KF_ROUTER] = r.router_delay_ns
+    head_f[k.KF_LINK] = r.flits_per_packet * r.link_delay_ns
+    head_f[k.KF_INTER] = r.flits_per_packet * config.multichip.interchip_link_delay_ns
+    head_f[k.KF_SOP] = config.core.sop_ns
+    spans: dict[str, slice] = {}
+    arrays = []
+    for segments, first, dtype in ((ints, k.N_HEAD, np.int64), (floats, k.N_HEAD_F, np.float64)):
+        offset = first
+        for name, values in segments.items():
+            head[getattr(k, f"O_{name.upper()}")] = offset
+            spans[name] = slice(offset, offset + values.size)
+            offset += values.size
+        arrays.append(np.empty(offset, dtype=dtype))
+    arrays[0][: k.N_HEAD] = head
+    arrays[1][: k.N_HEAD_F] = head_f
+    for target, segments in zip(arrays, (ints, floats), strict=True):
+        for name, values in segments.items():
+            target[spans[name]] = np.ravel(values)
+    return _State(arrays[0], arrays[1], spans)
+
+
+def _packets(traffic: Traffic) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First row, row count and source router of every packet, in injection order.
+
+    Under multicast a packet is a run of rows with the same spike, source and time (the
+    reference injector's grouping); under unicast every row is a packet.
+    """
+    rows = len(traffic)
+    if traffic.multicast and rows:
+        same = ((traffic.spike[1:] == traffic.spike[:-1]) & (traffic.src[1:] == traffic.src[:-1])
+                & (traffic.time_ns[1:] == traffic.time_ns[:-1]))
+        start = np.flatnonzero(np.concatenate(([True], ~same))).astype(np.int64)
+    else:
+        start = np.arange(rows, dtype=np.int64)
+    length = np.diff(np.append(start, rows)).astype(np.int64)
+    return start, length, traffic.src[start].astype(np.int64)
+
+
+def _links(traffic: Traffic) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbour through each (router, output port) (-1: off the mesh or local) and whether
+    that link joins two chips."""
+    w, h = traffic.width, traffic.height
+    r = np.arange(traffic.n_routers)
+    x, y = r % w, r // w
+    nxt = np.full((len(r), 5), -1, dtype=np.int64)
+    for out, (dx, dy) in PORTS_OUT.items():
+        ok = (x + dx >= 0) & (x + dx < w) & (y + dy >= 0) & (y + dy < h)
+        nxt[ok, out] = r[ok] + dx + dy * w
+    inter = np.zeros_like(nxt)
+    cw, ch = traffic.chip_width, traffic.chip_height
+    if cw:
+        has = nxt >= 0
+        there = np.where(has, nxt, r[:, None])
+        inter = (has & ((x[:, None] // cw != there % w // cw)
+                        | (y[:, None] // ch != there // w // ch))).astype(np.int64)
+    return nxt.reshape(-1), inter.reshape(-1)
+
+
+def _routing_table(traffic: Traffic, config: ArchConfig) -> tuple[np.ndarray, np.ndarray, int]:
+    """(table, column of each destination router, routing kind) for the compiled loop.
+
+    XY and YX are computed in the loop; any other registered routing function is
+    tabulated for every router and every destination the traffic uses.
+    """
+    from canmore_sim.noc import fast_kernel as k
+
+    route = get_routing(config.router.routing)
+    n = traffic.n_routers
+    if route is xy_port or route is yx_port:
+        kind = k.ROUTE_XY if route is xy_port else k.ROUTE_YX
+        return np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.int64), kind
+    dsts = np.unique(traffic.dst).tolist()
+    dcol = np.zeros(n, dtype=np.int64)
+    dcol[dsts] = np.arange(len(dsts))
+    table = np.array([[route(here, d, traffic.width) for d in dsts] for here in range(n)],
+                     dtype=np.int64).reshape(n, len(dsts))
+    return table, dcol, k.ROUTE_TABLE
+
+
+def _error(k: ModuleType, state: _State, traffic: Traffic, config: ArchConfig,
+           code: int) -> SimulationError:
+    a, b, c, d = (int(v) for v in state.ints[[k.I_ERR_A, k.I_ERR_B, k.I_ERR_C, k.I_ERR_D]])
+    if code == k.LIVELOCK:
+        return livelock_error(d, int(traffic.dst[c]), config.router.routing, a, b)
+    return SimulationError(
+        f"routing {config.router.routing!r} sends a packet out of router {a} through port "
+        f"{b}, which leads off the {traffic.width}x{traffic.height} mesh", routers=[a])
+
+
+def _stats(k: ModuleType, state: _State, traffic: Traffic, config: ArchConfig) -> NocStats:
+    n = traffic.n_routers
+    p = state.int_segment("port").reshape(n, 5, k.N_P)
+    pf = state.float_segment("portf").reshape(n, 5, k.N_F)
+    deliver = state.float_segment("deliver").copy()
+    buffered = p[:, :, k.P_LEN].any(axis=1)
+    queued = state.int_segment("inj_head") < state.int_segment("inj_tail")
+    stuck = sorted(set(np.flatnonzero(buffered).tolist() + np.flatnonzero(queued).tolist()))
+    if stuck or np.isnan(deliver).any():
+        raise deadlock_error(stuck)
+    return stats_from(
+        traffic, config, hops=state.int_segment("hops").copy(), deliver=deliver,
+        link_flits=p[:, :, k.P_LINKF].copy(), wait=pf[:, :, k.F_WAIT].copy(),
+        occupancy=p[:, :, k.P_OCC].copy(), area=pf[:, :, k.F_AREA].copy(),
+        link_hops=int(state.ints[k.I_LINK_HOPS]), inter_hops=int(state.ints[k.I_INTER_HOPS]))

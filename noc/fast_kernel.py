@@ -1,0 +1,559 @@
+"""The compiled event loop of the fast NoC engine (numba ``@njit(cache=True)``).
+
+Every function here mirrors one method of the SimPy reference (``noc/engine.py``) and
+performs the same operations in the same order, so that events are scheduled in the same
+order and every float is computed by the same sequence of IEEE operations; see
+:mod:`canmore_sim.noc.fast` for the tie-breaking rule.
+
+State layout. The whole state lives in two flat arrays, ``I`` (int64) and ``F`` (float64),
+so that every function takes two array arguments: LLVM then inlines the small ones, and
+calls between the others stay cheap (a namedtuple of 27 arrays made every call push ~190
+words and cost 8x the time). The functions are compiled without numba's reference
+counting (``_nrt=False``): they allocate nothing, and the atomic increments of a counted
+array argument were 80 % of the run time. ``I[:N_HEAD]`` holds the scalar state ``I_*``,
+the configuration ``K_*`` and the offsets ``O_*`` of the segments that follow; ``F`` starts
+with the delays ``KF_*``. Segments (``q = router * 5 + port``, ``c = q * slots + ring slot``):
+
+* ``O_PORT`` ``[q, P_*]``: credits, busy flag, request mask, round-robin pointer, FIFO ring
+  head and length, flits sent, peak flits held, neighbour through this output (-1: none),
+  inter-chip flag; ``O_PORTF`` ``[q, F_*]`` (in F): waiting (ns x rows), occupancy area
+  (flit-ns), time of the last change.
+* ``O_COPY`` ``[c, C_*]``: the copies in the FIFO rings: the segment of ``perm`` holding
+  their rows, branches left, and per branch its output port (in first-seen order), start
+  and length; ``O_ARRIVAL`` ``[c]`` (in F): when the copy arrived in its FIFO.
+* ``O_PERM`` (rows): row ids; a copy owns a contiguous segment, split in place into one
+  sub-segment per branch (stably, so each branch keeps the reference's row order).
+  ``O_DST``, ``O_SOPS``, ``O_HOPS`` per row; ``O_DELIVER`` (in F) per row.
+* ``O_PK_START``, ``O_PK_LEN``, ``O_PK_SRC``, ``O_PK_TIME`` (in F): packets in injection
+  order; ``O_INJ_LIST`` the packet ids grouped by source; ``O_INJ_HEAD``/``O_INJ_TAIL`` per
+  router: the released, not yet injected part of its injection queue.
+* Pending events, each (time, sequence, code), code ``(router * 5 + out) * 5 + in_port``
+  (a transfer ending) or ``-1`` (the injector): ``O_RING_T`` (in F), ``O_RING_S``,
+  ``O_RING_E``: three FIFO rings (link, inter-chip link, ejection without service time),
+  each in (time, sequence) order by construction (see ``_schedule``); ``O_HEAP_T`` (in F),
+  ``O_HEAP_S``, ``O_HEAP_E``: a binary min-heap for ejections with a service time; the
+  injector's one pending timeout in the header.
+* ``O_TABLE`` ``[router, column]`` and ``O_DCOL`` ``[router]``: a tabulated routing;
+  ``O_X``, ``O_Y`` ``[router]``: coordinates (no division in the loop).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from canmore_sim.noc import jitcache
+
+jitcache.configure()
+
+from numba import njit  # noqa: E402  (after the cache directory is chosen)
+
+__all__ = ["run"]
+
+LOCAL = 0
+
+# scalar state
+(I_SEQ, I_HEAP, I_NEXT_PACKET, I_STARTED, I_DELIVERED, I_LINK_HOPS, I_INTER_HOPS, I_EPOCH,
+ I_ERROR, I_ERR_A, I_ERR_B, I_ERR_C, I_ERR_D, I_EVENTS, I_INJ_PENDING, I_INJ_SEQ) = range(16)
+I_RING_HEAD = 16  # + class (3 rings)
+I_RING_LEN = 19  # + class
+# configuration
+K_WIDTH, K_FLITS, K_SLOTS, K_BUDGET, K_ROUTING, K_N_PACKETS, K_N_DCOL, K_CAP = range(22, 30)
+# offsets of the int segments, then of the float segments (into F)
+(O_PORT, O_COPY, O_PERM, O_DST, O_SOPS, O_HOPS, O_PK_START, O_PK_LEN, O_PK_SRC, O_INJ_LIST,
+ O_INJ_HEAD, O_INJ_TAIL, O_TOUCH_MARK, O_TOUCHED, O_SCR_PORTS, O_SCR_ROWS, O_SCR_COUNTS,
+ O_HEAP_S, O_HEAP_E, O_RING_S, O_RING_E, O_TABLE, O_DCOL, O_X, O_Y) = range(30, 55)
+O_PORTF, O_ARRIVAL, O_DELIVER, O_PK_TIME, O_HEAP_T, O_RING_T = range(55, 61)
+N_HEAD = 61
+# float header: delays, then the time of the injector's pending timeout
+KF_ROUTER, KF_LINK, KF_INTER, KF_SOP, F_INJ_T = range(5)
+N_HEAD_F = 5
+
+# port[q, ...]
+P_FREE, P_BUSY, P_REQ, P_RR, P_HEAD, P_LEN, P_LINKF, P_OCC, P_NEXT, P_INTER = range(10)
+N_P = 10
+# portf[q, ...]
+F_WAIT, F_AREA, F_SINCE = range(3)
+N_F = 3
+# copy[c, ...]: then 5 branch-order entries, 5 branch starts, 5 branch lengths (by port)
+C_START, C_LEN, C_PENDING, C_NBR = range(4)
+C_ORD = 4
+C_BS = 9
+C_BL = 14
+N_C = 19
+
+ROUTE_XY, ROUTE_YX, ROUTE_TABLE = 0, 1, 2
+#: event queues: rings of transfers with one fixed delay each, the heap, the injector
+Q_LINK, Q_INTER, Q_EJECT, Q_HEAP, Q_INJECT = range(5)
+#: run() results
+DONE, PAUSED, LIVELOCK, OFF_MESH = 0, 1, 2, 3
+
+#: cached on disk; no reference counting (nothing is allocated in the loop)
+_JIT: dict[str, Any] = {"cache": True, "_nrt": False}
+
+
+@njit(**_JIT)
+def _opposite(port: int) -> int:
+    """Input port at the neighbour for a packet leaving through output ``port``."""
+    return (0, 3, 4, 1, 2)[port]
+
+
+@njit(**_JIT)
+def _heap_push(I: np.ndarray, F: np.ndarray, t: float, seq: int, event: int) -> None:
+    """Insert (t, seq, event) into the binary min-heap ordered by (time, sequence)."""
+    ht, hs, he = I[O_HEAP_T], I[O_HEAP_S], I[O_HEAP_E]
+    i = I[I_HEAP]
+    I[I_HEAP] = i + 1
+    while i > 0:
+        parent = (i - 1) >> 1
+        pt = F[ht + parent]
+        if pt < t or (pt == t and I[hs + parent] < seq):
+            break
+        F[ht + i] = pt
+        I[hs + i] = I[hs + parent]
+        I[he + i] = I[he + parent]
+        i = parent
+    F[ht + i] = t
+    I[hs + i] = seq
+    I[he + i] = event
+
+
+@njit(**_JIT)
+def _heap_drop(I: np.ndarray, F: np.ndarray) -> None:
+    """Remove the heap's root (its earliest event)."""
+    ht, hs, he = I[O_HEAP_T], I[O_HEAP_S], I[O_HEAP_E]
+    n = I[I_HEAP] - 1
+    I[I_HEAP] = n
+    if n == 0:
+        return
+    t = F[ht + n]
+    seq = I[hs + n]
+    ev = I[he + n]
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= n:
+            break
+        right = child + 1
+        if right < n:
+            tr, tc = F[ht + right], F[ht + child]
+            if tr < tc or (tr == tc and I[hs + right] < I[hs + child]):
+                child = right
+        ct = F[ht + child]
+        if t < ct or (t == ct and seq < I[hs + child]):
+            break
+        F[ht + i] = ct
+        I[hs + i] = I[hs + child]
+        I[he + i] = I[he + child]
+        i = child
+    F[ht + i] = t
+    I[hs + i] = seq
+    I[he + i] = ev
+
+
+@njit(**_JIT)
+def _schedule(I: np.ndarray, F: np.ndarray, t: float, event: int, queue: int) -> None:
+    """Schedule ``event`` at time ``t`` with the next sequence number (SimPy's event id).
+
+    Events are always scheduled at ``now + delay`` with ``now`` never decreasing, so the
+    events of one fixed delay arrive in (time, sequence) order: each such queue is a FIFO
+    ring, and only ejections with a per-packet service time need the heap.
+    """
+    seq = I[I_SEQ]
+    I[I_SEQ] = seq + 1
+    if queue == Q_INJECT:
+        I[I_INJ_PENDING] = 1
+        I[I_INJ_SEQ] = seq
+        F[F_INJ_T] = t
+    elif queue == Q_HEAP:
+        _heap_push(I, F, t, seq, event)
+    else:
+        cap = I[K_CAP]
+        pos = I[I_RING_HEAD + queue] + I[I_RING_LEN + queue]
+        if pos >= cap:
+            pos -= cap
+        slot = queue * cap + pos
+        I[I_RING_LEN + queue] += 1
+        F[I[O_RING_T] + slot] = t
+        I[I[O_RING_S] + slot] = seq
+        I[I[O_RING_E] + slot] = event
+
+
+@njit(**_JIT)
+def _pop(I: np.ndarray, F: np.ndarray) -> tuple[float, int]:
+    """Remove the earliest (time, sequence) event of all queues; returns (time, event code).
+
+    Event code -2: no event left.
+    """
+    best = -1
+    bt = 0.0
+    bs = 0
+    cap = I[K_CAP]
+    for queue in range(3):
+        if I[I_RING_LEN + queue]:
+            slot = queue * cap + I[I_RING_HEAD + queue]
+            t = F[I[O_RING_T] + slot]
+            seq = I[I[O_RING_S] + slot]
+            if best < 0 or t < bt or (t == bt and seq < bs):
+                best, bt, bs = queue, t, seq
+    if I[I_HEAP]:
+        t = F[I[O_HEAP_T]]
+        seq = I[I[O_HEAP_S]]
+        if best < 0 or t < bt or (t == bt and seq < bs):
+            best, bt, bs = Q_HEAP, t, seq
+    if I[I_INJ_PENDING]:
+        t = F[F_INJ_T]
+        seq = I[I_INJ_SEQ]
+        if best < 0 or t < bt or (t == bt and seq < bs):
+            best, bt, bs = Q_INJECT, t, seq
+    if best < 0:
+        return 0.0, -2
+    if best == Q_INJECT:
+        I[I_INJ_PENDING] = 0
+        return bt, -1
+    if best == Q_HEAP:
+        event = I[I[O_HEAP_E]]
+        _heap_drop(I, F)
+        return bt, event
+    slot = best * cap + I[I_RING_HEAD + best]
+    head = I[I_RING_HEAD + best] + 1
+    I[I_RING_HEAD + best] = 0 if head == cap else head
+    I[I_RING_LEN + best] -= 1
+    return bt, I[I[O_RING_E] + slot]
+
+
+@njit(**_JIT)
+def _route(I: np.ndarray, here: int, dst: int) -> int:
+    """Output port at router ``here`` towards ``dst`` (routing.xy_port / yx_port / table)."""
+    kind = I[K_ROUTING]
+    if kind == ROUTE_TABLE:
+        return I[I[O_TABLE] + here * I[K_N_DCOL] + I[I[O_DCOL] + dst]]
+    xs, ys = I[O_X], I[O_Y]
+    dx = I[xs + dst] - I[xs + here]
+    dy = I[ys + dst] - I[ys + here]
+    if kind == ROUTE_XY:
+        if dx > 0:
+            return 2
+        if dx < 0:
+            return 4
+        if dy > 0:
+            return 3
+        if dy < 0:
+            return 1
+        return 0
+    if dy > 0:
+        return 3
+    if dy < 0:
+        return 1
+    if dx > 0:
+        return 2
+    if dx < 0:
+        return 4
+    return 0
+
+
+@njit(**_JIT)
+def _valid(I: np.ndarray, r: int, out: int) -> bool:
+    """Whether ``out`` is a port of router ``r`` (records the error if not)."""
+    if 0 <= out <= 4 and (out == LOCAL or I[I[O_PORT] + (r * 5 + out) * N_P + P_NEXT] >= 0):
+        return True
+    I[I_ERROR] = OFF_MESH
+    I[I_ERR_A] = r
+    I[I_ERR_B] = out
+    return False
+
+
+@njit(**_JIT)
+def _account(I: np.ndarray, F: np.ndarray, q: int, held: int, now: float) -> None:
+    """Add the flit-time held in FIFO q since its last change (reference ``_account``)."""
+    base = I[O_PORTF] + q * N_F
+    F[base + F_AREA] += held * I[K_FLITS] * (now - F[base + F_SINCE])
+    F[base + F_SINCE] = now
+
+
+@njit(**_JIT)
+def _arbitrate(I: np.ndarray, F: np.ndarray, r: int, out: int, now: float) -> None:
+    """Grant output ``out`` of router ``r`` round robin if it is idle and has a credit."""
+    port = I[O_PORT]
+    po = port + (r * 5 + out) * N_P
+    if I[po + P_BUSY]:
+        return
+    mask = I[po + P_REQ]
+    if mask == 0:
+        return
+    if out != LOCAL:
+        pn = port + (I[po + P_NEXT] * 5 + _opposite(out)) * N_P
+        if I[pn + P_FREE] <= 0:
+            return  # backpressure: wait for a credit
+        I[pn + P_FREE] -= 1
+    last = I[po + P_RR]
+    inp = last
+    for _ in range(5):
+        inp = 0 if inp == 4 else inp + 1
+        if (mask >> inp) & 1:
+            break
+    I[po + P_REQ] = mask & ~(1 << inp)
+    I[po + P_RR] = inp
+    I[po + P_BUSY] = 1
+    qi = r * 5 + inp
+    c = qi * I[K_SLOTS] + I[port + qi * N_P + P_HEAD]
+    pc = I[O_COPY] + c * N_C
+    bs = I[pc + C_BS + out]
+    bl = I[pc + C_BL + out]
+    F[I[O_PORTF] + qi * N_F + F_WAIT] += (now - F[I[O_ARRIVAL] + c]) * bl
+    queue = Q_LINK
+    if out == LOCAL:
+        queue = Q_EJECT
+        delay = F[KF_ROUTER]
+        if F[KF_SOP] != 0.0:
+            queue = Q_HEAP
+            perm, sops = I[O_PERM], I[O_SOPS]
+            total = 0
+            for k in range(bl):
+                total += I[sops + I[perm + bs + k]]
+            delay += F[KF_SOP] * total
+    elif I[po + P_INTER]:
+        queue = Q_INTER
+        delay = F[KF_ROUTER] + F[KF_INTER]
+    else:
+        delay = F[KF_ROUTER] + F[KF_LINK]
+    _schedule(I, F, now + delay, (r * 5 + out) * 5 + inp, queue)
+
+
+@njit(**_JIT)
+def _branch(I: np.ndarray, r: int, pc: int, start: int, ln: int) -> bool:
+    """Split the rows of the copy at ``pc`` by output port, first-seen order, stably in place.
+
+    Returns False (the error recorded) if the routing leaves the mesh.
+    """
+    perm, dst = I[O_PERM], I[O_DST]
+    ports, rows, counts = I[O_SCR_PORTS], I[O_SCR_ROWS], I[O_SCR_COUNTS]
+    for k in range(5):
+        I[counts + k] = 0
+    nbr = 0
+    for k in range(ln):
+        out = _route(I, r, I[dst + I[perm + start + k]])
+        if not _valid(I, r, out):
+            return False
+        I[ports + k] = out
+        if I[counts + out] == 0:
+            I[pc + C_ORD + nbr] = out
+            nbr += 1
+        I[counts + out] += 1
+    I[pc + C_NBR] = nbr
+    off = start
+    for k in range(nbr):
+        out = I[pc + C_ORD + k]
+        I[pc + C_BS + out] = off
+        I[pc + C_BL + out] = I[counts + out]
+        I[counts + out] = off  # from here on: the next free position of the branch
+        off += I[pc + C_BL + out]
+    for k in range(ln):
+        out = I[ports + k]
+        I[rows + I[counts + out] - start] = I[perm + start + k]
+        I[counts + out] += 1
+    for k in range(ln):
+        I[perm + start + k] = I[rows + k]
+    return True
+
+
+@njit(**_JIT)
+def _request(I: np.ndarray, F: np.ndarray, q: int, now: float) -> None:
+    """The copy now at the head of FIFO q requests its output port(s)."""
+    port = I[O_PORT]
+    r = q // 5
+    c = q * I[K_SLOTS] + I[port + q * N_P + P_HEAD]
+    pc = I[O_COPY] + c * N_C
+    start = I[pc + C_START]
+    ln = I[pc + C_LEN]
+    if ln == 1:  # unicast fast path
+        out = _route(I, r, I[I[O_DST] + I[I[O_PERM] + start]])
+        if not _valid(I, r, out):
+            return
+        I[pc + C_NBR] = 1
+        I[pc + C_ORD] = out
+        I[pc + C_BS + out] = start
+        I[pc + C_BL + out] = 1
+    elif not _branch(I, r, pc, start, ln):
+        return
+    nbr = I[pc + C_NBR]
+    I[pc + C_PENDING] = nbr
+    bit = 1 << (q % 5)
+    for k in range(nbr):
+        I[port + (r * 5 + I[pc + C_ORD + k]) * N_P + P_REQ] |= bit
+    for k in range(nbr):
+        out = I[pc + C_ORD + k]
+        if not I[port + (r * 5 + out) * N_P + P_BUSY]:
+            _arbitrate(I, F, r, out, now)
+
+
+@njit(**_JIT)
+def _enqueue(I: np.ndarray, F: np.ndarray, q: int, start: int, ln: int, arrival: float,
+             now: float) -> None:
+    """Append a copy (rows ``perm[start:start+ln]``) to FIFO q."""
+    pq = I[O_PORT] + q * N_P
+    held = I[pq + P_LEN]
+    _account(I, F, q, held, now)
+    slots = I[K_SLOTS]
+    pos = I[pq + P_HEAD] + held
+    if pos >= slots:
+        pos -= slots
+    c = q * slots + pos
+    pc = I[O_COPY] + c * N_C
+    I[pc + C_START] = start
+    I[pc + C_LEN] = ln
+    F[I[O_ARRIVAL] + c] = arrival
+    held += 1
+    I[pq + P_LEN] = held
+    occupied = held * I[K_FLITS]
+    if occupied > I[pq + P_OCC]:
+        I[pq + P_OCC] = occupied
+    if held == 1:
+        _request(I, F, q, now)
+
+
+@njit(**_JIT)
+def _try_inject(I: np.ndarray, F: np.ndarray, r: int, now: float) -> None:
+    """Move released packets of core ``r`` into its local input FIFO while it has room."""
+    pq = I[O_PORT] + r * 5 * N_P
+    head, tail = I[O_INJ_HEAD] + r, I[O_INJ_TAIL] + r
+    while I[head] < I[tail] and I[pq + P_FREE] > 0:
+        I[pq + P_FREE] -= 1
+        pk = I[I[O_INJ_LIST] + I[head]]
+        I[head] += 1
+        _enqueue(I, F, r * 5, I[I[O_PK_START] + pk], I[I[O_PK_LEN] + pk],
+                 F[I[O_PK_TIME] + pk], now)
+
+
+@njit(**_JIT)
+def _leave(I: np.ndarray, F: np.ndarray, q: int, now: float) -> None:
+    """The head copy of FIFO q has sent all its branches: free its slot."""
+    port = I[O_PORT]
+    pq = port + q * N_P
+    held = I[pq + P_LEN]
+    _account(I, F, q, held, now)
+    head = I[pq + P_HEAD] + 1
+    I[pq + P_HEAD] = 0 if head == I[K_SLOTS] else head
+    I[pq + P_LEN] = held - 1
+    if held > 1:  # the next copy requests before the freed slot is refilled
+        _request(I, F, q, now)
+    I[pq + P_FREE] += 1
+    inp = q % 5
+    if inp == LOCAL:
+        _try_inject(I, F, q // 5, now)
+        return
+    up = I[pq + P_NEXT]
+    out = _opposite(inp)
+    pu = port + (up * 5 + out) * N_P
+    if I[pu + P_REQ] and not I[pu + P_BUSY]:  # the credit unblocks a waiting output
+        _arbitrate(I, F, up, out, now)
+
+
+@njit(**_JIT)
+def _done(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> None:
+    """A transfer out of port ``qo`` from input ``inp`` ends (reference ``_done``)."""
+    port, perm = I[O_PORT], I[O_PERM]
+    r = qo // 5
+    out = qo % 5
+    po = port + qo * N_P
+    I[po + P_BUSY] = 0
+    qi = r * 5 + inp
+    c = qi * I[K_SLOTS] + I[port + qi * N_P + P_HEAD]
+    pc = I[O_COPY] + c * N_C
+    bs = I[pc + C_BS + out]
+    bl = I[pc + C_BL + out]
+    I[po + P_LINKF] += I[K_FLITS]
+    if out == LOCAL:
+        deliver = I[O_DELIVER]
+        for k in range(bl):
+            F[deliver + I[perm + bs + k]] = now
+        I[I_DELIVERED] += bl
+    else:
+        I[I_LINK_HOPS] += 1
+        if I[po + P_INTER]:
+            I[I_INTER_HOPS] += 1
+        hops = I[O_HOPS]
+        for k in range(bl):
+            I[hops + I[perm + bs + k]] += 1
+        first = I[perm + bs]
+        nxt = I[po + P_NEXT]
+        if I[hops + first] > I[K_BUDGET]:
+            I[I_ERROR] = LIVELOCK
+            I[I_ERR_A] = r
+            I[I_ERR_B] = nxt
+            I[I_ERR_C] = first
+            I[I_ERR_D] = I[hops + first]
+            return
+        _enqueue(I, F, nxt * 5 + _opposite(out), bs, bl, now, now)
+    I[pc + C_PENDING] -= 1
+    if I[pc + C_PENDING] == 0:
+        _leave(I, F, qi, now)
+    if I[po + P_REQ] and not I[po + P_BUSY]:
+        _arbitrate(I, F, r, out, now)
+
+
+@njit(**_JIT)
+def _inject(I: np.ndarray, F: np.ndarray, now: float, resumed: bool) -> None:
+    """One step of the reference's injector process at simulated time ``now``.
+
+    ``resumed``: the step follows the injector's own timeout, after which the reference
+    releases the next group at once, without comparing its time with ``now`` again
+    (``now`` may be an ulp short of it).
+    """
+    i = I[I_NEXT_PACKET]
+    n = I[K_N_PACKETS]
+    times, src = I[O_PK_TIME], I[O_PK_SRC]
+    tail, mark, touched = I[O_INJ_TAIL], I[O_TOUCH_MARK], I[O_TOUCHED]
+    while i < n:
+        t = F[times + i]
+        if t > now and not resumed:
+            _schedule(I, F, now + (t - now), -1, Q_INJECT)  # the reference's timeout(t - env.now)
+            break
+        resumed = False
+        I[I_EPOCH] += 1
+        epoch = I[I_EPOCH]
+        count = 0
+        while i < n and F[times + i] == t:
+            r = I[src + i]
+            I[tail + r] += 1
+            if I[mark + r] != epoch:
+                I[mark + r] = epoch
+                I[touched + count] = r
+                count += 1
+            i += 1
+        I[I_NEXT_PACKET] = i
+        for k in range(count):
+            _try_inject(I, F, I[touched + k], now)
+    I[I_NEXT_PACKET] = i
+
+
+@njit(**_JIT)
+def run(I: np.ndarray, F: np.ndarray, max_events: int) -> int:
+    """Process up to ``max_events`` events; returns DONE, PAUSED or an error code.
+
+    The first call runs the injector's start at time 0 (SimPy's Initialize event, which
+    is urgent and scheduled before anything else). Call again after PAUSED to resume.
+    """
+    if I[I_STARTED] == 0:
+        I[I_STARTED] = 1
+        _inject(I, F, 0.0, False)
+        if I[I_ERROR]:
+            return I[I_ERROR]
+    processed = 0
+    while True:
+        if processed >= max_events:
+            I[I_EVENTS] += processed
+            return PAUSED
+        t, event = _pop(I, F)
+        if event == -2:
+            break
+        if event < 0:
+            _inject(I, F, t, True)
+        else:
+            _done(I, F, event // 5, event % 5, t)
+        processed += 1
+        if I[I_ERROR]:
+            break
+    I[I_EVENTS] += processed
+    return I[I_ERROR]
