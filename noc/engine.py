@@ -27,7 +27,9 @@ Model (DESIGN.md, "Traffic and NoC")
   is granted on each needed output independently and leaves the FIFO when all
   its branches have been sent.
 
-Statistics: a hop is one packet crossing one router-to-router link. Waiting is the
+Statistics: a hop is one packet crossing one router-to-router link (a multicast copy
+crossing a link is one hop, charged to the first destination row the copy carries,
+so the charged hops of the rows add up to the frame's link hops). Waiting is the
 time between a packet (copy) arriving in an input FIFO (for the source: being
 ready in the injection queue) and being granted an output, attributed to that
 router and input port; summed over a packet's path it equals its latency minus
@@ -187,6 +189,8 @@ class _Simulator:
         rows = len(traffic)
         self.dst = traffic.dst.tolist()
         self.hops = [0] * rows
+        self.charged = [0] * rows  # links of each copy, charged to the copy's first row
+        self.charged_inter = [0] * rows
         self.deliver = np.full(rows, np.nan)
         # per (router, port) counters as nested lists (numpy scalar indexing is slow here)
         self.link_flits = [[0] * 5 for _ in range(n)]
@@ -323,10 +327,12 @@ class _Simulator:
                 self.deliver[row] = now
         else:
             self.link_hops += 1
+            self.charged[rows[0]] += 1
             self.link_flits[r][out] += self.flits
             if self.cw and (r % self.width // self.cw != nxt % self.width // self.cw
                             or r // self.width // self.ch != nxt // self.width // self.ch):
                 self.inter_hops += 1
+                self.charged_inter[rows[0]] += 1
             hops = self.hops
             for row in rows:
                 hops[row] += 1
@@ -378,4 +384,6 @@ class _Simulator:
             end_ns=end,
             interchip_hops=self.inter_hops,
             mean_occupancy=mean_occ,
+            charged_hops=np.asarray(self.charged, dtype=np.int64),
+            charged_interchip_hops=np.asarray(self.charged_inter, dtype=np.int64),
         )

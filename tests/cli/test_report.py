@@ -80,7 +80,7 @@ def test_report_json_is_strict_json_without_nan(run_dir, tmp_path) -> None:
     summary = read_report(run_dir / "report.json")
     summary["mean"]["latency_mean_ns"] = float("nan")
     summary["frames"]["energy_total_uj"][0] = float("inf")
-    summary["noc"]["router_wait_ns"][0][0] = float("-inf")
+    summary["noc"]["router_wait_ns"]["local"][0] = float("-inf")
     path = write_json(summary, tmp_path / "report.json")
     data = strict(path.read_text())
     assert isinstance(data, dict)
