@@ -59,16 +59,18 @@ def _late(summary: dict[str, Any], threshold: float) -> dict[str, Any] | None:
     window = config["neuron"]["window_ns"]
     model = summary["model"]["neuron"]
     steps = summary["model"].get("neuron_steps")
-    deadline = (f"a step of {window / steps:,.0f} ns ({steps} steps per window)" if steps
-                else "the window")
+    deadline = (f"deadline: the next step, {window / steps:,.0f} ns at {steps} steps per window"
+                if steps else "deadline: the end of the consuming layer's window")
+    latest = max((v for v in summary["frames"].get("late_max_ns", []) if v is not None),
+                 default=0.0)
     fixes = [f"a longer neuron.window_ns (now {window:,.0f} ns)"]
     if not config["traffic"]["multicast"]:
         fixes.append("traffic.multicast: true")
     if config["run"]["placement"] != "anneal":
         fixes.append(f"run.placement: anneal (now {config['run']['placement']})")
     message = (f"{share:.1%} of deliveries were late ({mean['late']:,.0f} of "
-               f"{mean['deliveries']:,.0f} per frame, up to {mean['late_max_ns']:,.0f} ns "
-               f"after {deadline} closed): neuron.window_ns = {window:,.0f} ns is too short for "
+               f"{mean['deliveries']:,.0f} per frame, up to {latest:,.0f} ns "
+               f"after their deadline; {deadline}): neuron.window_ns = {window:,.0f} ns is too short for "
                f"this traffic under {model}, so the energy and accuracy describe spikes the "
                f"chip would not compute in time; try {', '.join(fixes)}")
     return {"kind": "late", "message": message, "value": share, "threshold": threshold,
@@ -81,17 +83,18 @@ def _accuracy(summary: dict[str, Any], drop_limit: float,
     run_acc, native_acc = acc.get("quantized"), acc.get("native_float")
     model, native = summary["model"]["neuron"], acc.get("native_model", "")
     bits = summary["model"]["weight_bits"]
-    frames = acc.get("frames_labelled", 0)
+    n = acc.get("frames_labelled", 0)
+    frames = f"{n} frame{'' if n == 1 else 's'}"
     out = []
     if run_acc is not None and native_acc is not None and native_acc - run_acc > drop_limit:
         if model != native:
             cause = (f"under {model} the network reaches {run_acc:.1%} ({bits}-bit weights) "
                      f"against {native_acc:.1%} under its own model {native} (float weights) "
-                     f"on the same {frames} frames: the weights were not trained for this "
+                     f"on the same {frames}: the weights were not trained for this "
                      f"coding scheme; use neuron.model: auto ({native}) or retrain for {model}")
         else:
             cause = (f"{bits}-bit weights reach {run_acc:.1%} against {native_acc:.1%} with "
-                     f"float weights on the same {frames} frames; try more core.weight_bits "
+                     f"float weights on the same {frames}; try more core.weight_bits "
                      "or core.quant_scale: channel")
         out.append({"kind": "accuracy_collapse", "message": f"accuracy collapsed: {cause}",
                     "value": native_acc - run_acc, "threshold": drop_limit,
