@@ -70,8 +70,9 @@ def _late(summary: dict[str, Any], threshold: float) -> dict[str, Any] | None:
         fixes.append(f"run.placement: anneal (now {config['run']['placement']})")
     message = (f"{share:.1%} of deliveries were late ({mean['late']:,.0f} of "
                f"{mean['deliveries']:,.0f} per frame, up to {latest:,.0f} ns "
-               f"after their deadline; {deadline}): neuron.window_ns = {window:,.0f} ns is too short for "
-               f"this traffic under {model}, so the energy and accuracy describe spikes the "
+               f"after their deadline; {deadline}): neuron.window_ns = {window:,.0f} ns is too "
+               f"short for this traffic under {model}, so the energy and accuracy describe "
+               "spikes the "
                f"chip would not compute in time; try {', '.join(fixes)}")
     return {"kind": "late", "message": message, "value": share, "threshold": threshold,
             "settings": ["neuron.window_ns", "traffic.multicast", "run.placement"]}
