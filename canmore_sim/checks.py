@@ -63,7 +63,7 @@ def _late(summary: dict[str, Any], threshold: float) -> dict[str, Any] | None:
                 if steps else "deadline: the end of the consuming layer's window")
     latest = max((v for v in summary["frames"].get("late_max_ns", []) if v is not None),
                  default=0.0)
-    fixes = [f"a longer neuron.window_ns (now {window:,.0f} ns)"]
+    fixes = ["a longer neuron.window_ns"]
     if not config["traffic"]["multicast"]:
         fixes.append("traffic.multicast: true")
     if config["run"]["placement"] != "anneal":
