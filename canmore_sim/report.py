@@ -493,7 +493,8 @@ def read_report(path: str | Path) -> dict[str, Any]:
     Raises
     ------
     CanmoreError
-        (a DataError) if the file is missing, not JSON, or not a canmore-sim report.
+        (a DataError) if the file is missing, not JSON, not a canmore-sim report, or
+        written by an older version without the per-core figures and named columns.
     """
     from canmore_sim.errors import DataError
 
@@ -501,4 +502,8 @@ def read_report(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("tool", {}).get("name") != "canmore-sim" or not all(
             k in data for k in ("frames", "mean", "layers", "noc", "energy_model")):
         raise DataError(f"{path}: not a canmore-sim report.json")
+    if "data_index" not in data["frames"] or "cores" not in data:
+        raise DataError(f"{path}: written by an older canmore-sim "
+                        f"{data['tool'].get('version', '')} (no data_index / cores figures); "
+                        "run 'canmore-sim map' again to write it in this version's format")
     return data

@@ -92,12 +92,11 @@ figure{{display:inline-block;margin:0.5em;vertical-align:top}}
 img{{max-width:560px;border:1px solid #ddd}}</style></head>
 <body>
 <h1>{html.escape(title)}</h1>
-<p>{mapping['cores']} cores on {mapping['chips']} chip(s) of {mapping['mesh']} routers,
+{_trust_html(summary)}<p>{mapping['cores']} cores on {mapping['chips']} chip(s) of {mapping['mesh']} routers,
 placement {html.escape(str(mapping['placement']))};
 energy model {html.escape(summary['energy_model']['preset'])}
 ({html.escape(summary['energy_model']['source'])});
 canmore-sim {html.escape(summary['tool']['version'])}.
-{_trust_html(summary)}
 Tables: <a href="frames.csv">frames.csv</a>, <a href="layers.csv">layers.csv</a>,
 <a href="cores.csv">cores.csv</a>,
 all numbers: <a href="report.json">report.json</a>.</p>

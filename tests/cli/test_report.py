@@ -145,6 +145,16 @@ def test_report_command_bad_input_is_one_line(tmp_path, capsys, content) -> None
     assert err.startswith("canmore-sim: error:") and "\n" not in err
 
 
+def test_report_of_an_older_version_is_one_line(run_dir, tmp_path, capsys) -> None:
+    report = json.loads((run_dir / "report.json").read_text())
+    report["frames"]["frame"] = report["frames"].pop("data_index")  # the earlier format
+    del report["cores"]
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    assert main(["report", str(tmp_path)]) == 3
+    err = capsys.readouterr().err.strip()
+    assert "older canmore-sim" in err and "canmore-sim map" in err and "\n" not in err
+
+
 class _Tty(io.StringIO):
     def isatty(self) -> bool:
         return True
