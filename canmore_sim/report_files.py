@@ -92,7 +92,8 @@ figure{{display:inline-block;margin:0.5em;vertical-align:top}}
 img{{max-width:560px;border:1px solid #ddd}}</style></head>
 <body>
 <h1>{html.escape(title)}</h1>
-{_trust_html(summary)}<p>{mapping['cores']} cores on {mapping['chips']} chip(s) of {mapping['mesh']} routers,
+{_trust_html(summary)}<p>{mapping['cores']} cores on {mapping['chips']} chip(s) of
+{mapping['mesh']} routers,
 placement {html.escape(str(mapping['placement']))};
 energy model {html.escape(summary['energy_model']['preset'])}
 ({html.escape(summary['energy_model']['source'])});
