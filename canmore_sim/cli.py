@@ -138,7 +138,8 @@ def _cmd_map(args: argparse.Namespace) -> int:
     reference_file = args.energy_reference or config.run.energy_reference
     reference = _reference(reference_file) if reference_file else None
     result = run(graph, frames, labels, config, frame_ids=ids, progress=progress,
-                 mapping=mapping, reference=reference)
+                 mapping=mapping, reference=reference,
+                 reference_label=f"reference run {reference_file}")
     progress.close()
     summary = summarize(result)
     summary["wall_s"] = round(time.perf_counter() - started, 3)
@@ -275,8 +276,8 @@ def _reference(path: str) -> dict[str, float]:
     from canmore_sim.report import read_report
 
     mean = read_report(Path(path))["mean"]
-    return {"frame_latency_ns": float(mean["frame_latency_ns"]),
-            "spikes": float(mean["neuron_spikes"])}
+    fired = mean["neurons_fired"] if "neurons_fired" in mean else mean["neuron_spikes"]
+    return {"frame_latency_ns": float(mean["frame_latency_ns"]), "spikes": float(fired)}
 
 
 def _load_mapping(path: str, graph: LayerGraph, config: ArchConfig) -> Mapping:

@@ -29,6 +29,7 @@ __all__ = [
     "MeshConfig",
     "MultichipConfig",
     "NeuronConfig",
+    "ReportConfig",
     "RouterConfig",
     "RunConfig",
     "TrafficConfig",
@@ -144,6 +145,19 @@ class RunConfig(_Frozen):
                                 "or by the spikes measured on the run's frames")
 
 
+class ReportConfig(_Frozen):
+    """When a report warns that its figures should not be trusted."""
+
+    late_warn_share: float = Field(
+        0.01, ge=0, le=1, description="warn when more than this share of deliveries is late")
+    accuracy_drop_warn: float = Field(
+        0.10, ge=0, le=1, description="warn when the run's accuracy is more than this below "
+        "the float weights under the network's own neuron model (absolute)")
+    prediction_change_warn: float = Field(
+        0.10, ge=0, le=1, description="warn when quantization changes more than this share "
+        "of the predictions")
+
+
 class ArchConfig(_Frozen):
     """A whole architecture + run description, as loaded from YAML."""
 
@@ -154,6 +168,7 @@ class ArchConfig(_Frozen):
     traffic: TrafficConfig = TrafficConfig()
     multichip: MultichipConfig = MultichipConfig()
     run: RunConfig = RunConfig()
+    report: ReportConfig = ReportConfig()
 
     @field_validator("mesh", mode="before")
     @classmethod

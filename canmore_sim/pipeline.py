@@ -7,7 +7,8 @@ stage lives in its own package and is a plain function over plain data.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -23,15 +24,15 @@ from canmore_sim.energy import (
     price_frames,
 )
 from canmore_sim.errors import DataError
-from canmore_sim.mapper.connectivity import LayerLinks, layer_links
+from canmore_sim.frame_noc import FrameNoc, into_weight_layers, simulate_frames
+from canmore_sim.mapper.connectivity import layer_links
 from canmore_sim.mapper.graph import LayerGraph
 from canmore_sim.mapper.partition import partition
 from canmore_sim.mapper.placement import PLACEMENTS, Mapping, PlacementProblem, chip_grid, place
 from canmore_sim.mapper.quantize import quantize_graph
 from canmore_sim.mapper.traffic_graph import core_traffic
 from canmore_sim.noc import get_engine, get_routing
-from canmore_sim.noc.build import build_traffic, io_router_index
-from canmore_sim.noc.stats import NocStats
+from canmore_sim.noc.build import io_router_index
 from canmore_sim.registry import choose
 
 __all__ = ["FrameNoc", "RunResult", "map_network", "run"]
@@ -40,59 +41,16 @@ Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True, eq=False)
-class FrameNoc:
-    """Per-frame NoC figures (columnar: one entry per frame).
-
-    Attributes
-    ----------
-    packets, hops
-        int64: packets (rows) and router-to-router hops (energy-relevant link traversals).
-    hops_per_layer
-        int64 ``(n_frames, L + 1)``: path hops of the packets of source layer ``l`` in
-        column ``l``; column ``L`` holds the readout packets to the I/O port.
-    latency_mean_ns, latency_max_ns, zero_load_mean_ns
-        float64: per-packet latency statistics and the mean zero-load part, ns.
-    wait_ns
-        float64: total waiting beyond zero-load, ns.
-    late
-        int64: packets delivered after their consumer's integration window closed.
-    end_ns
-        float64: last delivery of the frame, ns.
-    unicast_hops
-        int64: hops the same spikes would take as unicast packets (sum of Manhattan
-        distances); equal to ``hops`` under unicast, larger under multicast.
-    interchip_hops
-        int64: the part of ``hops`` that crossed between chips.
-    link_flits, router_wait_ns
-        ``(n_routers, 5)`` summed over frames: flits out of each port, waiting per input port.
-    occupancy_mean, occupancy_max
-        ``(n_routers, 5)``: time-averaged flits per input buffer (mean over frames) and
-        the most flits ever held (max over frames).
-    latency_hist_ns
-        ``(bin_edges, counts)`` of per-packet latency over all frames.
-    """
-
-    packets: np.ndarray
-    hops: np.ndarray
-    hops_per_layer: np.ndarray
-    latency_mean_ns: np.ndarray
-    latency_max_ns: np.ndarray
-    zero_load_mean_ns: np.ndarray
-    wait_ns: np.ndarray
-    late: np.ndarray
-    end_ns: np.ndarray
-    link_flits: np.ndarray
-    router_wait_ns: np.ndarray
-    unicast_hops: np.ndarray
-    interchip_hops: np.ndarray
-    occupancy_mean: np.ndarray
-    occupancy_max: np.ndarray
-    latency_hist_ns: tuple[np.ndarray, np.ndarray]
-
-
-@dataclass(frozen=True, eq=False)
 class RunResult:
-    """Everything one run produced, ready to report."""
+    """Everything one run produced, ready to report.
+
+    ``native_model`` is the neuron model the network was built for (``neuron.model:
+    auto``) and ``native_predictions`` the predictions of its float weights under that
+    model on the same frames (None: the run's model is the native one, see
+    ``float_predictions``). ``energy_reference`` says which run priced a normalized
+    energy model (``origin``, ``frame_latency_ns``, ``neurons_fired`` and, for a
+    reference the tool ran itself, its ``neuron_model`` and ``late_share``).
+    """
 
     config: ArchConfig
     graph: LayerGraph
@@ -106,6 +64,9 @@ class RunResult:
     energy_preset: EnergyPreset
     frame_latency_ns: np.ndarray
     frame_ids: np.ndarray
+    native_model: str = ""
+    native_predictions: np.ndarray | None = None
+    energy_reference: dict[str, Any] | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -128,6 +89,7 @@ def run(
     progress: Progress | None = None,
     mapping: Mapping | None = None,
     reference: dict[str, float] | None = None,
+    reference_label: str = "reference run",
 ) -> RunResult:
     """Map ``graph`` onto the chip of ``config`` and simulate ``frames``.
 
@@ -148,7 +110,14 @@ def run(
     mapping
         A mapping to reuse (e.g. loaded with ``--mapping``); default: map anew.
     reference
-        Reference run of normalized energy models (``frame_latency_ns``, ``spikes``).
+        Reference run of normalized energy models (``frame_latency_ns``, ``spikes``:
+        means per frame). Without one, and without reference keys in the preset, a
+        normalized model is priced against the same network on the same frames and chip
+        under ``neuron.model: rate-if`` (papers/004 Table 2 and papers/002 Table II
+        normalize to rate coding), which this function runs itself; a run that is
+        rate-coded already (``rate-if``, ``if-lif``) is its own reference.
+    reference_label
+        How reports name ``reference`` (e.g. the report.json it came from).
     """
     if frames.ndim < 2 or len(frames) == 0:
         raise DataError(f"frames must be a non-empty (N, ...) array, got shape {frames.shape}")
@@ -165,36 +134,101 @@ def run(
     if mapping is None and not measured:
         mapping = map_network(quantized, config)  # fails fast, before the heavy work
     float_trace = simulate_neurons(graph, frames, labels, config.neuron)
+    native = resolve_model(graph, "auto")
+    native_predictions = (None if native == model else simulate_neurons(
+        graph, frames, labels, with_overrides(config, {"neuron.model": native}).neuron
+    ).predictions)
     trace = simulate_neurons(quantized, frames, labels, config.neuron)
     if mapping is None:
         mapping = map_network(quantized, config, trace)
     links = [layer_links(quantized, mapping.groups, l) for l in range(quantized.depth)]
     cores = count_sops(trace, mapping, links)
-    noc = _simulate_frames(trace, mapping, links, config, engine, progress)
+    rate_run = (reference is None and preset.model == "normalized"
+                and not {"latency_ref_ns", "spikes_ref"} <= set(preset.params)
+                and model not in RATE_CODED)
+    n = len(frames)
+    noc = simulate_frames(trace, mapping, links, config, engine,
+                          _scaled(progress, 0, 2 * n if rate_run else n))
     window_end = trace.end(quantized.depth) * config.neuron.window_ns / trace.tw
     frame_latency = np.maximum(noc.end_ns, window_end)
+    described: dict[str, Any] | None = None
+    if reference is not None:
+        described = {"origin": reference_label,
+                      "frame_latency_ns": float(reference["frame_latency_ns"]),
+                      "neurons_fired": float(reference["spikes"])}
+    elif rate_run:
+        described = _rate_reference(graph, frames, labels, config, mapping,
+                                    _scaled(progress, n, 2 * n))
+        reference = {"frame_latency_ns": described["frame_latency_ns"],
+                     "spikes": described["neurons_fired"]}
     energy = price_frames(preset, _counts(quantized, trace, cores, noc, frame_latency,
                                           mapping), reference)
+    if preset.model == "normalized":
+        described = _describe_reference(energy, described, model)
+        energy = replace(energy, params={**energy.params, "reference": described["origin"]})
     return RunResult(
         config=config, graph=graph, quantized=quantized, mapping=mapping, trace=trace,
         float_predictions=float_trace.predictions, cores=cores, noc=noc, energy=energy,
         energy_preset=preset, frame_latency_ns=frame_latency,
         frame_ids=np.arange(len(frames)) if frame_ids is None else np.asarray(frame_ids),
+        native_model=native, native_predictions=native_predictions,
+        energy_reference=described,
     )
+
+
+#: Neuron models whose spikes are rate-coded already: a normalized energy model needs no
+#: separate rate-coded reference run for them.
+RATE_CODED = ("rate-if", "if-lif")
+
+
+def _scaled(progress: Progress | None, offset: int, total: int) -> Progress | None:
+    """``progress`` for a part of the work: frames ``offset + done`` of ``total``."""
+    if progress is None:
+        return None
+    report = progress
+    return lambda done, _n: report(offset + done, total)
+
+
+def _rate_reference(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
+                    config: ArchConfig, mapping: Mapping,
+                    progress: Progress | None) -> dict[str, Any]:
+    """Run the same network, frames and chip (same mapping) under ``rate-if``."""
+    ref_config = with_overrides(config, {"neuron.model": "rate-if",
+                                         "run.energy": "canmore-22nm",
+                                         "run.energy_reference": None})
+    ref = run(graph, frames, labels, ref_config, progress=progress, mapping=mapping)
+    return {"origin": "rate-if run of the same network on the same frames and chip "
+                      "(run by this tool)",
+            "neuron_model": "rate-if",
+            "frame_latency_ns": float(np.mean(ref.frame_latency_ns)),
+            "neurons_fired": float(np.mean(ref.trace.neuron_spikes.sum(axis=1))),
+            "late_share": ref.noc.late_share}
+
+
+def _describe_reference(energy: EnergyBreakdown, described: dict[str, Any] | None,
+                        model: str) -> dict[str, Any]:
+    """What priced a normalized run: the given or computed reference, the preset, or itself."""
+    if described is not None:
+        return described
+    latency, spikes = energy.params["latency_ref_ns"], energy.params["spikes_ref"]
+    if energy.params.get("reference") == "preset":
+        return {"origin": "the preset's latency_ref_ns and spikes_ref",
+                "frame_latency_ns": latency, "neurons_fired": spikes}
+    return {"origin": f"this run ({model} is rate-coded itself)", "neuron_model": model,
+            "frame_latency_ns": latency, "neurons_fired": spikes}
 
 
 def _counts(graph: LayerGraph, trace: SpikeTrace, cores: CoreStats, noc: FrameNoc,
             frame_latency: np.ndarray, mapping: Mapping) -> FrameCounts:
     depth = graph.depth
-    layer_hops = noc.hops_per_layer[:, :depth].copy()
-    layer_hops[:, depth - 1] += noc.hops_per_layer[:, depth]  # readouts: the output layer's
     return FrameCounts(
         sops=cores.sops_per_frame, hops=noc.hops, frame_latency_ns=frame_latency,
         spikes=trace.neuron_spikes.sum(axis=1), interchip_hops=noc.interchip_hops,
         layer_spikes=trace.neuron_spikes[:, 1:],
         layer_neurons=np.array([layer.n_neurons for layer in graph.layers]),
         layer_flops=np.array([layer.flops for layer in graph.layers]),
-        layer_sops=cores.sops_per_layer, layer_hops=layer_hops,
+        layer_sops=cores.sops_per_layer, layer_hops=into_weight_layers(noc.hops_per_layer),
+        layer_interchip_hops=into_weight_layers(noc.interchip_per_layer),
         layer_cores=np.bincount(mapping.groups.layer, minlength=depth + 1)[1:depth + 1])
 
 
@@ -224,73 +258,3 @@ def map_network(graph: LayerGraph, config: ArchConfig,
         seed=config.run.seed, iterations=config.run.placement_iterations,
         budget_s=config.run.placement_budget_s)
     return place(problem, config.run.placement)
-
-
-def _simulate_frames(
-    trace: SpikeTrace,
-    mapping: Mapping,
-    links: list[LayerLinks],
-    config: ArchConfig,
-    engine: Callable[..., NocStats],
-    progress: Progress | None,
-) -> FrameNoc:
-    n, depth = trace.n_frames, len(links)
-    n_routers = mapping.width * mapping.height
-    names = ("packets", "hops", "lat_mean", "lat_max", "zero", "wait", "late", "end", "unicast",
-             "inter")
-    cols: dict[str, list[float]] = {k: [] for k in names}
-    hops_per_layer = np.zeros((n, depth + 1), dtype=np.int64)
-    link_flits = np.zeros((n_routers, 5), dtype=np.int64)
-    router_wait = np.zeros((n_routers, 5), dtype=np.float64)
-    occ_mean = np.zeros((n_routers, 5), dtype=np.float64)
-    occ_max = np.zeros((n_routers, 5), dtype=np.int64)
-    latencies = []
-    for f in range(n):
-        traffic = build_traffic(trace, f, mapping, links, config)
-        stats = engine(traffic, config)
-        latency = stats.latency_ns
-        cols["packets"].append(len(traffic))
-        cols["hops"].append(stats.link_hops)
-        cols["lat_mean"].append(float(latency.mean()) if len(latency) else 0.0)
-        cols["lat_max"].append(float(latency.max()) if len(latency) else 0.0)
-        cols["zero"].append(float(stats.zero_load_ns.mean()) if len(latency) else 0.0)
-        cols["wait"].append(stats.total_wait_ns)
-        cols["late"].append(int(stats.late.sum()))
-        cols["end"].append(stats.end_ns)
-        cols["unicast"].append(int(traffic.manhattan().sum()))
-        cols["inter"].append(stats.interchip_hops)
-        if stats.mean_occupancy is not None:
-            occ_mean += stats.mean_occupancy / n
-        occ_max = np.maximum(occ_max, stats.max_occupancy)
-        latencies.append(latency)
-        hops_per_layer[f] = np.bincount(traffic.layer, weights=stats.hops, minlength=depth + 1)
-        link_flits += stats.link_flits
-        router_wait += stats.wait_ns
-        if progress is not None:
-            progress(f + 1, n)
-    return FrameNoc(
-        packets=np.asarray(cols["packets"], dtype=np.int64),
-        hops=np.asarray(cols["hops"], dtype=np.int64),
-        hops_per_layer=hops_per_layer,
-        latency_mean_ns=np.asarray(cols["lat_mean"]),
-        latency_max_ns=np.asarray(cols["lat_max"]),
-        zero_load_mean_ns=np.asarray(cols["zero"]),
-        wait_ns=np.asarray(cols["wait"]),
-        late=np.asarray(cols["late"], dtype=np.int64),
-        end_ns=np.asarray(cols["end"]),
-        link_flits=link_flits,
-        router_wait_ns=router_wait,
-        unicast_hops=np.asarray(cols["unicast"], dtype=np.int64),
-        interchip_hops=np.asarray(cols["inter"], dtype=np.int64),
-        occupancy_mean=occ_mean,
-        occupancy_max=occ_max,
-        latency_hist_ns=_histogram(np.concatenate(latencies)),
-    )
-
-
-def _histogram(values: np.ndarray, bins: int = 40) -> tuple[np.ndarray, np.ndarray]:
-    finite = values[np.isfinite(values)]
-    if not len(finite):
-        return np.zeros(bins + 1), np.zeros(bins, dtype=np.int64)
-    counts, edges = np.histogram(finite, bins=bins)
-    return edges, counts.astype(np.int64)

@@ -52,6 +52,11 @@ def _floats(values: Any) -> np.ndarray:
     return np.array(values, dtype=np.float64)
 
 
+def _by_router(per_port: dict[str, list[float]]) -> np.ndarray:
+    """report.json's ``{port: [value per router]}`` as a float ``(n_routers, 5)`` array."""
+    return np.array(list(per_port.values()), dtype=np.float64).T
+
+
 def _short(value: float) -> str:
     for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= limit:
@@ -69,8 +74,8 @@ def write_noc_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
     """
     noc = summary["noc"]
     width, height = noc["routers"]
-    wait = np.nansum(_floats(noc["router_wait_ns"]), axis=1)
-    flits = np.nansum(_floats(noc["router_flits"]), axis=1)
+    wait = np.nansum(_by_router(noc["router_wait_ns"]), axis=1)
+    flits = np.nansum(_by_router(noc["router_flits"]), axis=1)
     out = Path(out)
     return [
         atomic_write_bytes(out / "wait_heatmap.png", _mesh_heatmap(
@@ -161,8 +166,8 @@ def write_summary_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
         "energy per layer by term (per frame; static energy split by the layers' cores)", unit,
         stacked=True))]
     counts = {"SOPs into the layer": [row["sops"] for row in layers],
-              "neurons fired": [row["neuron_spikes"] for row in layers],
-              "spikes leaving the cores": [row["spikes_out"] for row in layers]}
+              "neurons fired": [row["neurons_fired"] for row in layers],
+              "spikes sent": [row["spikes_sent"] for row in layers]}
     paths.append(atomic_write_bytes(out / "sops_spikes_layers.png", _bar_figure(
         names, counts, "SOPs and spikes per layer (per frame, log scale)", "count",
         stacked=False)))

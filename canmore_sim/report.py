@@ -16,43 +16,49 @@ import numpy as np
 
 from canmore_sim import __version__
 from canmore_sim.atomic import atomic_write_text, read_json
+from canmore_sim.checks import result_warnings
 from canmore_sim.cores.models import describe_model
+from canmore_sim.frame_noc import into_weight_layers
 from canmore_sim.noc.stats import PORTS
 from canmore_sim.pipeline import RunResult
 
-__all__ = ["finite", "read_report", "render_table", "summarize", "write_json"]
+__all__ = ["by_router", "core_table", "finite", "read_report", "render_table", "summarize",
+           "trust_lines", "write_json"]
 
-#: Per-frame columns of the report, in table order: (key, header, format).
+#: Per-frame columns of the terminal table, in order: (key, header, format). Every
+#: per-frame figure (these and more) is in report.json ``frames`` and frames.csv; the
+#: README's "Report columns" defines each.
 FRAME_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("spikes", "spikes", "{:,.0f}"),
+    ("label", "label", "{:.0f}"),
+    ("prediction", "pred", "{:.0f}"),
+    ("neurons_fired", "fired", "{:,.0f}"),
+    ("spikes_sent", "sent", "{:,.0f}"),
     ("sops", "SOPs", "{:,.0f}"),
     ("packets", "packets", "{:,.0f}"),
+    ("deliveries", "deliveries", "{:,.0f}"),
     ("hops", "hops", "{:,.0f}"),
-    ("latency_mean_ns", "pkt lat ns", "{:,.1f}"),
-    ("wait_ns", "wait ns", "{:,.0f}"),
+    ("latency_mean_ns", "lat mean ns", "{:,.1f}"),
+    ("wait_mean_ns", "wait mean ns", "{:,.1f}"),
+    ("wait_sum_ns", "wait sum ns", "{:,.0f}"),
     ("late", "late", "{:,.0f}"),
     ("frame_latency_ns", "frame ns", "{:,.0f}"),
 )
 
+#: Per-frame keys that identify a frame rather than measure it: no mean or spread.
+IDENTITY = ("data_index", "label", "prediction")
+
 
 def _columns(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """Frame columns plus one per energy term of the run's model, then the total."""
+    """Frame columns plus the total energy (its terms are in the energy line)."""
     unit = summary["energy_model"]["unit"]
-    energy = [(f"energy_{t}_uj", f"E_{t} {unit}", "{:,.3f}")
-              for t in summary["energy_model"]["terms"]]
-    return [*FRAME_COLUMNS, *energy, ("energy_total_uj", f"E {unit}", "{:,.3f}")]
+    return [*FRAME_COLUMNS, ("energy_total_uj", f"E {unit}", "{:,.3f}")]
 
 
 def summarize(result: RunResult) -> dict[str, Any]:
     """All numbers of a run as plain data (the content of report.json)."""
     frames = _frame_columns(result)
-    trace = result.trace
-    known = trace.labels >= 0
-    acc_q = trace.accuracy()
-    acc_f = (float(np.mean(result.float_predictions[known] == trace.labels[known]))
-             if known.any() else None)
     graph = result.quantized
-    return {
+    summary = {
         "tool": {"name": "canmore-sim", "version": __version__},
         "model": {
             "spec": graph.spec,
@@ -72,17 +78,37 @@ def summarize(result: RunResult) -> dict[str, Any]:
                          "resolved": result.energy.params,
                          "terms": list(result.energy.terms),
                          "unit": "rel" if result.energy_preset.model == "normalized" else "uJ"},
-        "accuracy": {"float": acc_f, "quantized": acc_q,
-                     "prediction_changed": float(np.mean(
-                         result.float_predictions != trace.predictions))},
+        "energy_reference": result.energy_reference,
+        "accuracy": _accuracy(result),
         "mapping": _mapping_summary(result),
+        "late_share": result.noc.late_share,
         "frames": frames,
-        "mean": {k: float(np.mean(v)) for k, v in frames.items() if k != "frame"},
-        "std": {k: float(np.std(v)) for k, v in frames.items() if k != "frame"},
+        "mean": {k: float(np.mean(v)) for k, v in frames.items() if k not in IDENTITY},
+        "std": {k: float(np.std(v)) for k, v in frames.items() if k not in IDENTITY},
         "layers": _layer_rows(result),
         "energy_per_layer": _energy_per_layer(result),
+        "cores": _core_columns(result),
+        "io_port": _io_port(result),
         "noc": _noc_summary(result),
     }
+    summary["warnings"] = result_warnings(summary)
+    return summary
+
+
+def _accuracy(result: RunResult) -> dict[str, Any]:
+    """Accuracy of the float and quantized weights, and of the network's own model."""
+    trace = result.trace
+    known = trace.labels >= 0
+
+    def accuracy(predictions: np.ndarray) -> float | None:
+        return float(np.mean(predictions[known] == trace.labels[known])) if known.any() else None
+
+    native = (result.float_predictions if result.native_predictions is None
+              else result.native_predictions)
+    return {"float": accuracy(result.float_predictions), "quantized": trace.accuracy(),
+            "prediction_changed": float(np.mean(result.float_predictions != trace.predictions)),
+            "native_model": result.native_model or result.config.neuron.model,
+            "native_float": accuracy(native), "frames_labelled": int(known.sum())}
 
 
 def _energy_per_layer(result: RunResult) -> dict[str, list[float]]:
@@ -102,19 +128,25 @@ def _energy_per_layer(result: RunResult) -> dict[str, list[float]]:
 def _frame_columns(result: RunResult) -> dict[str, list[Any]]:
     noc = result.noc
     cols: dict[str, np.ndarray] = {
-        "frame": result.frame_ids,
+        "data_index": result.frame_ids,
         "label": result.trace.labels,
         "prediction": result.trace.predictions,
-        "spikes": result.spikes,
-        "neuron_spikes": result.trace.neuron_spikes.sum(axis=1),
+        "neurons_fired": result.trace.neuron_spikes.sum(axis=1),
+        "spikes_sent": result.spikes,
         "sops": result.cores.sops_per_frame,
         "packets": noc.packets,
+        "deliveries": noc.deliveries,
         "hops": noc.hops,
+        "interchip_hops": noc.interchip_hops,
         "latency_mean_ns": noc.latency_mean_ns,
         "latency_max_ns": noc.latency_max_ns,
         "zero_load_mean_ns": noc.zero_load_mean_ns,
-        "wait_ns": noc.wait_ns,
+        "wait_sum_ns": noc.wait_sum_ns,
+        "wait_mean_ns": noc.wait_mean_ns,
         "late": noc.late,
+        "late_share": np.divide(noc.late, noc.deliveries, out=np.zeros(len(noc.late)),
+                                where=noc.deliveries > 0),
+        "late_max_ns": noc.late_max_ns,
         "frame_latency_ns": result.frame_latency_ns,
     }
     for term, values in result.energy.terms.items():
@@ -134,24 +166,59 @@ def _mapping_summary(result: RunResult) -> dict[str, Any]:
 
 
 def _layer_rows(result: RunResult) -> list[dict[str, Any]]:
-    g, groups = result.quantized, result.mapping.groups
+    g, groups, noc = result.quantized, result.mapping.groups, result.noc
+    into = {name: into_weight_layers(values).mean(axis=0) for name, values in (
+        ("packets_in", noc.packets_per_layer), ("deliveries_in", noc.deliveries_per_layer),
+        ("hops_in", noc.hops_per_layer), ("interchip_hops_in", noc.interchip_per_layer))}
     rows = []
     for l, layer in enumerate(g.layers, start=1):
-        spikes_out = (result.trace.layers[l].counts(result.n_frames).mean()
-                      if l < len(result.trace.layers) else 0.0)
+        spikes_sent = (result.trace.layers[l].counts(result.n_frames).mean()
+                       if l < len(result.trace.layers) else 0.0)
         rows.append({
             "layer": l, "name": layer.name, "kind": layer.kind,
             "shape": list(layer.out_shape), "neurons": layer.n_neurons,
             "synapses": layer.synapses, "cores": int(np.sum(groups.layer == l)),
             "weight_kib": float(groups.weight_bits[groups.layer == l].sum() / 8192),
-            "neuron_spikes": float(result.trace.neuron_spikes[:, l].mean()),
-            "spikes_out": float(spikes_out),
+            "neurons_fired": float(result.trace.neuron_spikes[:, l].mean()),
+            "spikes_sent": float(spikes_sent),
             "sops": float(result.cores.sops_per_layer[:, l - 1].mean()),
-            "hops_in": float(result.noc.hops_per_layer[:, l - 1].mean()),
+            **{name: float(values[l - 1]) for name, values in into.items()},
             **{f"energy_{term}_uj": float(values[:, l - 1].mean())
                for term, values in (result.energy.layer_terms or {}).items()},
         })
     return rows
+
+
+def _core_columns(result: RunResult) -> dict[str, list[Any]]:
+    """One entry per core (columnar): where it sits and what it did, mean per frame.
+
+    Cores plus :func:`_io_port` add up to the frame totals: SOPs, spikes sent (the I/O
+    port sends the input spikes), packets injected, deliveries ejected.
+    """
+    m, cores, noc = result.mapping, result.cores, result.noc
+    names = [layer.name for layer in result.quantized.layers]
+    return {
+        "core": list(range(m.n_cores)),
+        "layer": m.groups.layer.tolist(),
+        "layer_name": [names[l - 1] for l in m.groups.layer.tolist()],
+        "x": m.x.tolist(), "y": m.y.tolist(), "chip": m.chip.tolist(),
+        "neurons": m.groups.neurons.tolist(),
+        "sops": cores.sops.mean(axis=0).tolist(),
+        "spikes_in": cores.spikes_in.mean(axis=0).tolist(),
+        "spikes_out": cores.spikes_out.mean(axis=0).tolist(),
+        "packets_injected": noc.core_injected.mean(axis=0).tolist(),
+        "packets_ejected": noc.core_ejected.mean(axis=0).tolist(),
+        "weight_kib": (cores.weight_bits / 8192).tolist(),
+    }
+
+
+def _io_port(result: RunResult) -> dict[str, Any]:
+    """The I/O port: it sends the input spikes and receives the readouts (mean per frame)."""
+    x, y = result.config.traffic.io_router
+    return {"x": x, "y": y,
+            "spikes_out": float(result.trace.layers[0].counts(result.n_frames).mean()),
+            "packets_injected": float(result.noc.io_injected.mean()),
+            "packets_ejected": float(result.noc.io_ejected.mean())}
 
 
 def _noc_summary(result: RunResult) -> dict[str, Any]:
@@ -166,14 +233,24 @@ def _noc_summary(result: RunResult) -> dict[str, Any]:
         "unicast_equivalent_hops": unicast,
         "multicast_saving": 1.0 - hops / unicast if unicast else 0.0,
         "interchip_hops": float(noc.interchip_hops.mean()),
-        "router_flits": (noc.link_flits / n).tolist(),
-        "router_wait_ns": (noc.router_wait_ns / n).tolist(),
-        "occupancy_mean": noc.occupancy_mean.tolist(),
-        "occupancy_max": noc.occupancy_max.tolist(),
+        "router_flits": _by_port(noc.link_flits / n),
+        "router_wait_ns": _by_port(noc.router_wait_ns / n),
+        "occupancy_mean": _by_port(noc.occupancy_mean),
+        "occupancy_max": _by_port(noc.occupancy_max),
         "congested_ports": _congested(noc.router_wait_ns / n, noc.occupancy_max, m.width),
         "busiest_links": _busiest(noc.link_flits / n, m.width, result),
         "latency_histogram": {"edges_ns": edges.tolist(), "counts": counts.tolist()},
     }
+
+
+def _by_port(per_router: np.ndarray) -> dict[str, list[float]]:
+    """A ``(n_routers, 5)`` array as ``{port: [value per router]}`` (ports of :data:`PORTS`)."""
+    return {port: per_router[:, i].tolist() for i, port in enumerate(PORTS)}
+
+
+def by_router(per_port: dict[str, list[Any]]) -> np.ndarray:
+    """Inverse of the report's per-port mappings: a float ``(n_routers, 5)`` array (null: NaN)."""
+    return np.array([per_port[port] for port in PORTS], dtype=np.float64).T
 
 
 def _congested(wait: np.ndarray, occ_max: np.ndarray, width: int,
@@ -224,21 +301,70 @@ def _jsonable(value: object) -> bool:
     return True
 
 
-def render_table(summary: dict[str, Any], *, max_frames: int = 20) -> str:
-    """Format a summary as a fixed-width terminal report (per frame, mean, per layer)."""
+def render_table(summary: dict[str, Any], *, max_frames: int = 20, top_cores: int = 8) -> str:
+    """Format a summary as a fixed-width terminal report.
+
+    The title, the late share and every warning first; then per frame (with mean and
+    spread), per layer, the busiest ``top_cores`` cores, the NoC, the energy line, and
+    the warnings again at the end.
+    """
     frames = summary["frames"]
     columns = _columns(summary)
-    header = ["frame"] + [h for _, h, _ in columns]
+    header = ["data idx"] + [h for _, h, _ in columns]
     rows = []
-    for i in range(min(len(frames["frame"]), max_frames)):
-        rows.append([str(frames["frame"][i])] + [_num(frames[k][i], fmt)
-                                                for k, _, fmt in columns])
-    rows.append(["mean"] + [_num(summary["mean"][k], fmt) for k, _, fmt in columns])
-    rows.append(["std"] + [_num(summary["std"][k], fmt) for k, _, fmt in columns])
-    lines = [_title(summary), "", *_grid(header, rows), "",
+    for i in range(min(len(frames["data_index"]), max_frames)):
+        rows.append([str(frames["data_index"][i])] + [_num(frames[k][i], fmt)
+                                                     for k, _, fmt in columns])
+    for stat in ("mean", "std"):
+        rows.append([stat] + ["" if k in IDENTITY else _num(summary[stat][k], fmt)
+                              for k, _, fmt in columns])
+    trust = trust_lines(summary)
+    lines = [_title(summary), *trust, "", *_grid(header, rows), "",
              *_layer_table(summary["layers"], summary["energy_model"])]
+    lines += ["", *core_table(summary, top_cores)]
     lines += ["", *_noc_lines(summary["noc"]), "", _energy_line(summary)]
+    warnings = summary.get("warnings", [])
+    if warnings:
+        lines += ["", *(f"WARNING: {w['message']}" for w in warnings)]
     return "\n".join(lines)
+
+
+def trust_lines(summary: dict[str, Any]) -> list[str]:
+    """The late share (when any delivery was late) and every warning, one line each."""
+    lines = []
+    late = summary.get("late_share") or 0.0
+    if late > 0:
+        mean = summary["mean"]
+        lines.append(f"LATE: {late:.1%} of deliveries arrived after their consumer's window "
+                     f"closed ({mean['late']:,.0f} of {mean['deliveries']:,.0f} per frame)")
+    lines += [f"WARNING: {w['message']}" for w in summary.get("warnings", [])]
+    return lines
+
+
+def core_table(summary: dict[str, Any], top: int = 8) -> list[str]:
+    """The ``top`` busiest cores by SOPs (per frame), with the I/O port's share below."""
+    cores = summary.get("cores")
+    if not cores or not cores["core"] or top <= 0:
+        return []
+    sops = np.array(cores["sops"], dtype=np.float64)
+    order = np.argsort(-np.nan_to_num(sops), kind="stable")[:top]
+    total = float(np.nansum(sops)) or 1.0
+    header = ["busiest cores", "layer", "router", "SOPs", "share", "spikes in", "spikes out",
+              "pkts injected", "pkts ejected", "weights KiB"]
+    body = [[f"core {cores['core'][i]}", str(cores["layer_name"][i]),
+             f"({cores['x'][i]},{cores['y'][i]})", _num(cores["sops"][i], "{:,.0f}"),
+             _num(sops[i] / total, "{:.1%}"), _num(cores["spikes_in"][i], "{:,.0f}"),
+             _num(cores["spikes_out"][i], "{:,.0f}"),
+             _num(cores["packets_injected"][i], "{:,.0f}"),
+             _num(cores["packets_ejected"][i], "{:,.0f}"),
+             _num(cores["weight_kib"][i], "{:,.1f}")] for i in order]
+    io = summary.get("io_port")
+    if io:
+        body.append(["I/O port", "", f"({io['x']},{io['y']})", "", "", "",
+                     _num(io["spikes_out"], "{:,.0f}"), _num(io["packets_injected"], "{:,.0f}"),
+                     _num(io["packets_ejected"], "{:,.0f}"), ""])
+    shown = f"top {len(order)} of {len(cores['core'])} cores by SOPs per frame; all in cores.csv"
+    return [shown, *_grid(header, body)]
 
 
 def _noc_lines(noc: dict[str, Any]) -> list[str]:
@@ -246,7 +372,8 @@ def _noc_lines(noc: dict[str, Any]) -> list[str]:
     lines = [f"flits per frame by output direction: {flits}"]
     if noc["multicast"]:
         lines.append(f"multicast: {noc['unicast_equivalent_hops']:,.0f} unicast hops become "
-                     f"tree hops, saving {noc['multicast_saving']:.1%}")
+                     f"tree hops, saving {noc['multicast_saving']:.1%}; one packet per spike, "
+                     "copied to every destination core (deliveries)")
     if noc["interchip_hops"]:
         lines.append(f"inter-chip hops per frame: {noc['interchip_hops']:,.0f}")
     header = ["where packets waited", "input port", "wait ns/frame", "share", "max flits"]
@@ -271,26 +398,27 @@ def _title(summary: dict[str, Any]) -> str:
     spikes = summary["model"].get("spikes_from", "")
     spikes_text = f"; spikes from {spikes}" if summary["model"]["neuron"] != "dta-ttfs" else ""
     engine = f", NoC engine {summary.get('config', {}).get('run', {}).get('engine', '?')}"
+    n_frames = len(summary["frames"]["data_index"])
     if summary["model"]["meta"].get("weights") == "synthetic":
         acc_note = "; SYNTHETIC WEIGHTS (accuracy is meaningless)"
         return (f"{summary['model']['spec']} ({summary['model']['meta'].get('zoo', '')}, "
                 f"synthetic weights) on {m['mesh']} mesh{chips}: {m['cores']} cores, "
-                f"placement {m['placement']}{engine}, {len(summary['frames']['frame'])} frames"
-                f"{acc_note}"
+                f"placement {m['placement']}{engine}, {n_frames} frames{acc_note}"
                 f"{spikes_text}")
     return (f"{summary['model']['spec']} on {m['mesh']} mesh{chips}: {m['cores']} cores, "
-            f"placement {m['placement']}{engine}, {len(summary['frames']['frame'])} frames"
-            f"{acc_text}"
+            f"placement {m['placement']}{engine}, {n_frames} frames{acc_text}"
             f"{spikes_text}")
 
 
 def _layer_table(layers: list[dict[str, Any]], energy: dict[str, Any]) -> list[str]:
     terms = [t for t in energy["terms"] if any(f"energy_{t}_uj" in r for r in layers)]
-    header = ["layer", "shape", "neurons", "cores", "weights KiB", "fired", "spikes out",
-              "SOPs in", "hops in", *(f"E_{t} {energy['unit']}" for t in terms)]
+    header = ["layer", "shape", "neurons", "cores", "weights KiB", "fired", "sent",
+              "SOPs", "packets in", "deliveries in", "hops in",
+              *(f"E_{t} {energy['unit']}" for t in terms)]
     rows = [[f"{r['layer']} {r['name']}", "x".join(map(str, r["shape"])), f"{r['neurons']:,}",
-             str(r["cores"]), f"{r['weight_kib']:.1f}", f"{r['neuron_spikes']:,.0f}",
-             f"{r['spikes_out']:,.0f}", f"{r['sops']:,.0f}", f"{r['hops_in']:,.0f}",
+             str(r["cores"]), f"{r['weight_kib']:.1f}", f"{r['neurons_fired']:,.0f}",
+             f"{r['spikes_sent']:,.0f}", f"{r['sops']:,.0f}", f"{r['packets_in']:,.0f}",
+             f"{r['deliveries_in']:,.0f}", f"{r['hops_in']:,.0f}",
              *(_num(r.get(f"energy_{t}_uj"), "{:,.4f}") for t in terms)]
             for r in layers]
     return _grid(header, rows)
@@ -313,8 +441,9 @@ def _energy_line(summary: dict[str, Any]) -> str:
     parts = ", ".join(shown)
     total_text = f"{_num(mean['energy_total_uj'], '{:.4g}')} {unit}/frame"
     reference = e.get("resolved", {}).get("reference")
-    ref_text = (f"; relative to {reference} (latency {e['resolved']['latency_ref_ns']:,.0f} ns,"
-                f" {e['resolved']['spikes_ref']:,.0f} spikes)" if reference else "")
+    ref_text = (f"; 1 rel = {reference} (frame latency {e['resolved']['latency_ref_ns']:,.0f} ns,"
+                f" {e['resolved']['spikes_ref']:,.0f} neurons fired per frame)"
+                if reference else "")
     return f"energy ({e['preset']}, {e['source']}): {total_text} = {parts}{ref_text}"
 
 
@@ -328,8 +457,8 @@ def _grid(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def render_inspect(rows: list[dict[str, Any]], title: str) -> str:
     """The layer table of ``canmore-sim inspect``."""
-    header = ["layer", "kind", "input", "neurons", "pool", "count", "synapses", "FLOPs", "cores",
-              "weights KiB"]
+    header = ["layer", "kind", "input", "output", "pool", "neurons", "synapses", "FLOPs",
+              "cores", "weights KiB"]
     body = [[f"{r['layer']} {r['name']}".strip(), r["kind"], r["input"], r["neurons_shape"],
              str(r["pool"]), f"{r['neurons']:,}", f"{r['synapses']:,}", f"{r['flops']:,}",
              f"{r['cores']:,}", f"{r['weight_kib']:,.1f}"] for r in rows]
@@ -365,7 +494,8 @@ def read_report(path: str | Path) -> dict[str, Any]:
     Raises
     ------
     CanmoreError
-        (a DataError) if the file is missing, not JSON, or not a canmore-sim report.
+        (a DataError) if the file is missing, not JSON, not a canmore-sim report, or
+        written by an older version without the per-core figures and named columns.
     """
     from canmore_sim.errors import DataError
 
@@ -373,4 +503,8 @@ def read_report(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("tool", {}).get("name") != "canmore-sim" or not all(
             k in data for k in ("frames", "mean", "layers", "noc", "energy_model")):
         raise DataError(f"{path}: not a canmore-sim report.json")
+    if "data_index" not in data["frames"] or "cores" not in data:
+        raise DataError(f"{path}: written by an older canmore-sim "
+                        f"{data['tool'].get('version', '')} (no data_index / cores figures); "
+                        "run 'canmore-sim map' again to write it in this version's format")
     return data

@@ -16,7 +16,11 @@ from canmore_sim.atomic import atomic_write_text
 from canmore_sim.plots import write_mapping_plot, write_noc_plots, write_summary_plots
 from canmore_sim.report import render_table
 
-__all__ = ["write_report_files", "frames_csv", "layers_csv", "report_html"]
+__all__ = ["write_report_files", "cores_csv", "frames_csv", "layers_csv", "report_html"]
+
+#: cores.csv columns, in order (report.json ``cores``); the I/O port is the last row.
+CORE_COLUMNS = ("core", "layer", "layer_name", "x", "y", "chip", "neurons", "sops", "spikes_in",
+                "spikes_out", "packets_injected", "packets_ejected", "weight_kib")
 
 
 def frames_csv(summary: dict[str, Any]) -> str:
@@ -26,7 +30,7 @@ def frames_csv(summary: dict[str, Any]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(keys)
-    for i in range(len(frames["frame"])):
+    for i in range(len(frames["data_index"])):
         writer.writerow([frames[k][i] for k in keys])
     return buffer.getvalue()
 
@@ -41,6 +45,25 @@ def layers_csv(summary: dict[str, Any]) -> str:
     for row in rows:
         writer.writerow(["x".join(map(str, v)) if isinstance(v, list) else v
                          for v in (row.get(k, "") for k in keys)])
+    return buffer.getvalue()
+
+
+def cores_csv(summary: dict[str, Any]) -> str:
+    """One row per core (mean per frame), then the I/O port (``core`` = ``io``).
+
+    The columns add up to the frame means: SOPs, spikes sent, packets injected and
+    deliveries ejected (see the README, "Report columns").
+    """
+    cores = summary.get("cores") or {k: [] for k in CORE_COLUMNS}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CORE_COLUMNS)
+    for i in range(len(cores["core"])):
+        writer.writerow([cores[k][i] for k in CORE_COLUMNS])
+    port = summary.get("io_port")
+    if port:
+        writer.writerow([port.get(k, "") if k not in ("core", "layer_name") else
+                         ("io" if k == "core" else "I/O port") for k in CORE_COLUMNS])
     return buffer.getvalue()
 
 
@@ -69,12 +92,14 @@ figure{{display:inline-block;margin:0.5em;vertical-align:top}}
 img{{max-width:560px;border:1px solid #ddd}}</style></head>
 <body>
 <h1>{html.escape(title)}</h1>
-<p>{mapping['cores']} cores on {mapping['chips']} chip(s) of {mapping['mesh']} routers,
+{_trust_html(summary)}<p>{mapping['cores']} cores on {mapping['chips']} chip(s) of
+{mapping['mesh']} routers,
 placement {html.escape(str(mapping['placement']))};
 energy model {html.escape(summary['energy_model']['preset'])}
 ({html.escape(summary['energy_model']['source'])});
 canmore-sim {html.escape(summary['tool']['version'])}.
 Tables: <a href="frames.csv">frames.csv</a>, <a href="layers.csv">layers.csv</a>,
+<a href="cores.csv">cores.csv</a>,
 all numbers: <a href="report.json">report.json</a>.</p>
 <h2>Per frame, per layer, congestion</h2>
 <pre>{html.escape(render_table(summary))}</pre>
@@ -84,11 +109,20 @@ all numbers: <a href="report.json">report.json</a>.</p>
 """
 
 
+def _trust_html(summary: dict[str, Any]) -> str:
+    """The late share and the warnings, one paragraph each (empty when there are none)."""
+    from canmore_sim.report import trust_lines
+
+    return "".join(f'<p class="warning"><strong>{html.escape(line)}</strong></p>\n'
+                   for line in trust_lines(summary))
+
+
 def write_report_files(summary: dict[str, Any], out: str | Path) -> list[Path]:
-    """Write frames.csv, layers.csv, every PNG and report.html into ``out``."""
+    """Write frames.csv, layers.csv, cores.csv, every PNG and report.html into ``out``."""
     out = Path(out)
     paths = [atomic_write_text(out / "frames.csv", frames_csv(summary)),
-             atomic_write_text(out / "layers.csv", layers_csv(summary))]
+             atomic_write_text(out / "layers.csv", layers_csv(summary)),
+             atomic_write_text(out / "cores.csv", cores_csv(summary))]
     paths += write_summary_plots(summary, out)
     paths += write_noc_plots(summary, out)
     paths.append(write_mapping_plot(summary, out))

@@ -227,9 +227,11 @@ def _failed_outside(task: dict[str, Any], error: str) -> dict[str, Any]:
 def _metrics(summary: dict[str, Any]) -> dict[str, float]:
     mean = summary["mean"]
     keep = ["energy_total_uj", *(f"energy_{t}_uj" for t in summary["energy_model"]["terms"]),
-            "sops", "hops", "latency_mean_ns", "frame_latency_ns", "wait_ns", "late", "spikes"]
+            "sops", "packets", "deliveries", "hops", "latency_mean_ns", "frame_latency_ns",
+            "wait_sum_ns", "wait_mean_ns", "late", "spikes_sent", "neurons_fired"]
     metrics = {k: float(mean[k]) for k in keep}
     metrics.update(cores=summary["mapping"]["cores"], chips=summary["mapping"]["chips"],
+                   late_share=float(summary["late_share"]),
                    interchip_hops=float(summary["noc"]["interchip_hops"]))
     return metrics
 

@@ -14,8 +14,9 @@ from canmore_sim.plots import _figure_bytes
 
 __all__ = ["sweep_csv", "pareto_front", "write_sweep_outputs"]
 
-METRICS = ("energy_total_uj", "sops", "hops", "latency_mean_ns", "frame_latency_ns", "late",
-           "wait_ns", "cores", "chips", "interchip_hops")
+METRICS = ("energy_total_uj", "sops", "packets", "deliveries", "hops", "latency_mean_ns",
+           "frame_latency_ns", "late", "late_share", "wait_sum_ns", "wait_mean_ns", "cores",
+           "chips", "interchip_hops")
 
 
 def sweep_csv(results: list[dict[str, Any]], axes: list[str]) -> str:
@@ -104,7 +105,7 @@ def _axis_png(done: list[dict[str, Any]], axis: str) -> bytes:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    shown = ("energy_total_uj", "hops", "frame_latency_ns", "wait_ns")
+    shown = ("energy_total_uj", "hops", "frame_latency_ns", "wait_sum_ns")
     fig = Figure(figsize=(10, 2.8))
     values = [str(r["values"].get(axis)) for r in done]
     categories = list(dict.fromkeys(values))

@@ -26,7 +26,12 @@ class CoreStats:
     sops
         int64 ``(n_frames, n_cores)``: synaptic operations on each core.
     spikes_in
-        int64 ``(n_frames, n_cores)``: spikes that arrived at each core.
+        int64 ``(n_frames, n_cores)``: spikes that arrived at each core (one per spike
+        with at least one postsynaptic neuron there).
+    spikes_out
+        int64 ``(n_frames, n_cores)``: spikes each core sent (after pooling; 0 for the
+        output cores, which read out their membrane potentials). Input spikes come
+        from the I/O port, not from a core.
     sops_per_layer
         int64 ``(n_frames, L)``: SOPs of weight layer ``l`` in column ``l - 1``.
     weight_bits
@@ -35,6 +40,7 @@ class CoreStats:
 
     sops: np.ndarray
     spikes_in: np.ndarray
+    spikes_out: np.ndarray
     sops_per_layer: np.ndarray
     weight_bits: np.ndarray
 
@@ -61,8 +67,11 @@ def count_sops(trace: SpikeTrace, mapping: Mapping, links: list[LayerLinks]) -> 
     n_frames, n_cores = trace.n_frames, mapping.n_cores
     sops = np.zeros((n_frames, n_cores), dtype=np.int64)
     spikes_in = np.zeros((n_frames, n_cores), dtype=np.int64)
+    spikes_out = np.zeros((n_frames, n_cores), dtype=np.int64)
     per_layer = np.zeros((n_frames, len(links)), dtype=np.int64)
     for l, (spikes, link) in enumerate(zip(trace.layers, links, strict=True)):
+        if l > 0:
+            np.add.at(spikes_out, (spikes.frame, link.src_core[spikes.neuron]), 1)
         counts = link.postsynaptic(spikes.neuron)  # (n_spikes, n_dst)
         for j, core in enumerate(link.dst_cores):
             sops[:, core] += np.bincount(spikes.frame, weights=counts[:, j],
@@ -71,4 +80,4 @@ def count_sops(trace: SpikeTrace, mapping: Mapping, links: list[LayerLinks]) -> 
                                               minlength=n_frames).astype(np.int64)
         per_layer[:, l] = np.bincount(spikes.frame, weights=counts.sum(axis=1),
                                       minlength=n_frames).astype(np.int64)
-    return CoreStats(sops, spikes_in, per_layer, mapping.groups.weight_bits.copy())
+    return CoreStats(sops, spikes_in, spikes_out, per_layer, mapping.groups.weight_bits.copy())

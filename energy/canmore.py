@@ -144,18 +144,27 @@ def _canmore_layers(
 ) -> dict[str, np.ndarray] | None:
     """Attribute each term of Eq. 12 to the weight layers.
 
-    SOP energy by the layer's SOPs; hop energy (on-chip and inter-chip alike) by the
-    layer's share of the hops of packets into it; static energy by the layer's share
-    of the cores (an idle core leaks as much as a busy one). A term whose per-layer
-    counts are absent is left out.
+    SOP energy by the layer's SOPs; hop energy by the layer's share of the hops of
+    packets into it (with ``layer_interchip_hops`` and inter-chip hops priced on their
+    own: on-chip hop energy by the layer's on-chip hops, inter-chip energy by its
+    inter-chip hops, so each layer's hop energy is its own hops at their price); static
+    energy by the layer's share of the cores (an idle core leaks as much as a busy one).
+    A term whose per-layer counts are absent is left out.
     """
     out: dict[str, np.ndarray] = {}
     if counts.layer_sops is not None:
         out["sop"] = split_by_share(terms["sop"], counts.layer_sops)
     if counts.layer_hops is not None:
-        for name in ("hop", "interchip_hop"):
-            if name in terms:
-                out[name] = split_by_share(terms[name], counts.layer_hops)
+        hops = np.asarray(counts.layer_hops, dtype=np.float64)
+        inter = (None if counts.layer_interchip_hops is None
+                 else np.asarray(counts.layer_interchip_hops, dtype=np.float64))
+        if "interchip_hop" in terms and inter is not None:  # each layer's own hops
+            out["hop"] = split_by_share(terms["hop"], hops - inter)
+            out["interchip_hop"] = split_by_share(terms["interchip_hop"], inter)
+        else:
+            out["hop"] = split_by_share(terms["hop"], hops)
+            if "interchip_hop" in terms:
+                out["interchip_hop"] = split_by_share(terms["interchip_hop"], hops)
     if counts.layer_cores is not None:
         out["static"] = split_by_share(terms["static"], counts.layer_cores)
     return out or None

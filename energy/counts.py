@@ -31,6 +31,9 @@ class FrameCounts:
         ``(L,)`` neurons and FLOPs (papers/001 definition) of every weight layer.
     layer_sops, layer_hops
         ``(n, L)`` SOPs of, and packet hops into, every weight layer (optional).
+    layer_interchip_hops
+        ``(n, L)`` the part of ``layer_hops`` that crossed between chips (optional; without
+        it both hop terms are split by ``layer_hops``).
     layer_cores
         ``(L,)`` cores holding every weight layer (optional; static energy is split
         between layers by their share of the cores).
@@ -46,6 +49,7 @@ class FrameCounts:
     layer_flops: np.ndarray | None = None
     layer_sops: np.ndarray | None = None
     layer_hops: np.ndarray | None = None
+    layer_interchip_hops: np.ndarray | None = None
     layer_cores: np.ndarray | None = None
 
     def __post_init__(self) -> None:

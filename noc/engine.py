@@ -27,7 +27,9 @@ Model (DESIGN.md, "Traffic and NoC")
   is granted on each needed output independently and leaves the FIFO when all
   its branches have been sent.
 
-Statistics: a hop is one packet crossing one router-to-router link. Waiting is the
+Statistics: a hop is one packet crossing one router-to-router link (a multicast copy
+crossing a link is one hop, charged to the first destination row the copy carries,
+so the charged hops of the rows add up to the frame's link hops). Waiting is the
 time between a packet (copy) arriving in an input FIFO (for the source: being
 ready in the injection queue) and being granted an output, attributed to that
 router and input port; summed over a packet's path it equals its latency minus
@@ -203,6 +205,8 @@ class _Simulator:
         rows = len(traffic)
         self.dst = traffic.dst.tolist()
         self.hops = [0] * rows
+        self.charged = [0] * rows  # links of each copy, charged to the copy's first row
+        self.charged_inter = [0] * rows
         self.deliver = np.full(rows, np.nan)
         # per (router, port) counters as nested lists (numpy scalar indexing is slow here)
         self.link_flits = [[0] * 5 for _ in range(n)]
@@ -341,10 +345,12 @@ class _Simulator:
                     self.progress(self.delivered, len(self.t))
         else:
             self.link_hops += 1
+            self.charged[rows[0]] += 1
             self.link_flits[r][out] += self.flits
             if self.cw and (r % self.width // self.cw != nxt % self.width // self.cw
                             or r // self.width // self.ch != nxt // self.width // self.ch):
                 self.inter_hops += 1
+                self.charged_inter[rows[0]] += 1
             hops = self.hops
             for row in rows:
                 hops[row] += 1
@@ -381,7 +387,9 @@ class _Simulator:
             wait=np.asarray(self.wait, dtype=np.float64).reshape(-1, 5),
             occupancy=np.asarray(self.occupancy, dtype=np.int64).reshape(-1, 5),
             area=np.asarray(self.occ_area, dtype=np.float64).reshape(-1, 5),
-            link_hops=self.link_hops, inter_hops=self.inter_hops)
+            link_hops=self.link_hops, inter_hops=self.inter_hops,
+            charged=np.asarray(self.charged, dtype=np.int64),
+            charged_inter=np.asarray(self.charged_inter, dtype=np.int64))
 
 
 def deadlock_error(routers: list[int]) -> SimulationError:
@@ -400,7 +408,8 @@ def livelock_error(hops: int, dst: int, routing: str, here: int, nxt: int) -> Si
 
 def stats_from(traffic: Traffic, config: ArchConfig, *, hops: np.ndarray, deliver: np.ndarray,
                link_flits: np.ndarray, wait: np.ndarray, occupancy: np.ndarray,
-               area: np.ndarray, link_hops: int, inter_hops: int) -> NocStats:
+               area: np.ndarray, link_hops: int, inter_hops: int, charged: np.ndarray,
+               charged_inter: np.ndarray) -> NocStats:
     """NocStats of a finished run from an engine's counters (shared by every engine).
 
     Parameters
@@ -411,6 +420,9 @@ def stats_from(traffic: Traffic, config: ArchConfig, *, hops: np.ndarray, delive
         Per ``(router, port)``: flits sent, waiting (ns), peak flits held, and flit-ns held.
     link_hops, inter_hops
         Links crossed by all packets, and those between chips.
+    charged, charged_inter
+        Per row: links (all, and those between chips) crossed by the copies whose first
+        row it is (see :class:`~canmore_sim.noc.stats.NocStats`).
     """
     _, _, zero = zero_load_ns(traffic, config)
     end = float(deliver.max()) if len(deliver) else 0.0
@@ -428,4 +440,6 @@ def stats_from(traffic: Traffic, config: ArchConfig, *, hops: np.ndarray, delive
         end_ns=end,
         interchip_hops=int(inter_hops),
         mean_occupancy=mean_occ,
+        charged_hops=charged,
+        charged_interchip_hops=charged_inter,
     )

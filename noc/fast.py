@@ -153,7 +153,8 @@ def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
     ints = {
         "port": port, "copy": np.zeros(n * 5 * slots * k.N_C), "perm": np.arange(rows),
         "dst": traffic.dst, "sops": np.zeros(rows) if traffic.sops is None else traffic.sops,
-        "hops": np.zeros(rows), "pk_start": start, "pk_len": length, "pk_src": src,
+        "hops": np.zeros(rows), "charged": np.zeros(rows), "charged_inter": np.zeros(rows),
+        "pk_start": start, "pk_len": length, "pk_src": src,
         "inj_list": inj_list, "inj_head": inj_base, "inj_tail": inj_base,
         "touch_mark": np.zeros(n), "touched": np.zeros(n), "scr_ports": np.zeros(longest),
         "scr_rows": np.zeros(longest), "scr_counts": np.zeros(5), "heap_s": np.zeros(cap),
@@ -273,4 +274,6 @@ def _stats(k: ModuleType, state: _State, traffic: Traffic, config: ArchConfig) -
         traffic, config, hops=state.int_segment("hops").copy(), deliver=deliver,
         link_flits=p[:, :, k.P_LINKF].copy(), wait=pf[:, :, k.F_WAIT].copy(),
         occupancy=p[:, :, k.P_OCC].copy(), area=pf[:, :, k.F_AREA].copy(),
-        link_hops=int(state.ints[k.I_LINK_HOPS]), inter_hops=int(state.ints[k.I_INTER_HOPS]))
+        link_hops=int(state.ints[k.I_LINK_HOPS]), inter_hops=int(state.ints[k.I_INTER_HOPS]),
+        charged=state.int_segment("charged").copy(),
+        charged_inter=state.int_segment("charged_inter").copy())

@@ -23,7 +23,9 @@ with the delays ``KF_*``. Segments (``q = router * 5 + port``, ``c = q * slots +
   and length; ``O_ARRIVAL`` ``[c]`` (in F): when the copy arrived in its FIFO.
 * ``O_PERM`` (rows): row ids; a copy owns a contiguous segment, split in place into one
   sub-segment per branch (stably, so each branch keeps the reference's row order).
-  ``O_DST``, ``O_SOPS``, ``O_HOPS`` per row; ``O_DELIVER`` (in F) per row.
+  ``O_DST``, ``O_SOPS``, ``O_HOPS`` per row; ``O_CHARGED``, ``O_CHARGED_INTER`` per row:
+  links (all, between chips) crossed by the copies whose first row it is;
+  ``O_DELIVER`` (in F) per row.
 * ``O_PK_START``, ``O_PK_LEN``, ``O_PK_SRC``, ``O_PK_TIME`` (in F): packets in injection
   order; ``O_INJ_LIST`` the packet ids grouped by source; ``O_INJ_HEAD``/``O_INJ_TAIL`` per
   router: the released, not yet injected part of its injection queue.
@@ -63,9 +65,10 @@ K_WIDTH, K_FLITS, K_SLOTS, K_BUDGET, K_ROUTING, K_N_PACKETS, K_N_DCOL, K_CAP = r
 # offsets of the int segments, then of the float segments (into F)
 (O_PORT, O_COPY, O_PERM, O_DST, O_SOPS, O_HOPS, O_PK_START, O_PK_LEN, O_PK_SRC, O_INJ_LIST,
  O_INJ_HEAD, O_INJ_TAIL, O_TOUCH_MARK, O_TOUCHED, O_SCR_PORTS, O_SCR_ROWS, O_SCR_COUNTS,
- O_HEAP_S, O_HEAP_E, O_RING_S, O_RING_E, O_TABLE, O_DCOL, O_X, O_Y) = range(30, 55)
-O_PORTF, O_ARRIVAL, O_DELIVER, O_PK_TIME, O_HEAP_T, O_RING_T = range(55, 61)
-N_HEAD = 61
+ O_HEAP_S, O_HEAP_E, O_RING_S, O_RING_E, O_TABLE, O_DCOL, O_X, O_Y, O_CHARGED,
+ O_CHARGED_INTER) = range(30, 57)
+O_PORTF, O_ARRIVAL, O_DELIVER, O_PK_TIME, O_HEAP_T, O_RING_T = range(57, 63)
+N_HEAD = 63
 # float header: delays, then the time of the injector's pending timeout
 KF_ROUTER, KF_LINK, KF_INTER, KF_SOP, F_INJ_T = range(5)
 N_HEAD_F = 5
@@ -470,13 +473,15 @@ def _done(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> None:
             F[deliver + I[perm + bs + k]] = now
         I[I_DELIVERED] += bl
     else:
+        first = I[perm + bs]
         I[I_LINK_HOPS] += 1
+        I[I[O_CHARGED] + first] += 1
         if I[po + P_INTER]:
             I[I_INTER_HOPS] += 1
+            I[I[O_CHARGED_INTER] + first] += 1
         hops = I[O_HOPS]
         for k in range(bl):
             I[hops + I[perm + bs + k]] += 1
-        first = I[perm + bs]
         nxt = I[po + P_NEXT]
         if I[hops + first] > I[K_BUDGET]:
             I[I_ERROR] = LIVELOCK

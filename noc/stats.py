@@ -47,6 +47,12 @@ class NocStats:
         float64: time the last packet was delivered, ns (0 for an empty frame).
     interchip_hops
         int64, the part of ``link_hops`` that crossed a link between two chips.
+    charged_hops, charged_interchip_hops
+        int64 per row, or None (an engine that does not count them): the links crossed
+        by the packet copies carrying this row, each link charged to one row only (the
+        first row of the copy that crossed it), so ``charged_hops.sum() == link_hops``
+        and ``charged_interchip_hops.sum() == interchip_hops``. Under unicast equal to
+        ``hops``; under multicast the shared links of a tree are charged once.
     """
 
     hops: np.ndarray
@@ -61,6 +67,8 @@ class NocStats:
     end_ns: float
     interchip_hops: int = 0
     mean_occupancy: np.ndarray | None = None
+    charged_hops: np.ndarray | None = None
+    charged_interchip_hops: np.ndarray | None = None
 
     @property
     def latency_ns(self) -> np.ndarray:

@@ -74,6 +74,18 @@ class Traffic:
     def n_routers(self) -> int:
         return self.width * self.height
 
+    def packet_starts(self) -> np.ndarray:
+        """bool per row: the row is the first of its packet.
+
+        Under unicast every row is a packet; under multicast the rows of one spike
+        (consecutive, as rows are sorted by time then spike) travel as one packet, so
+        ``packet_starts().sum()`` is the number of packets injected and ``len(self)``
+        the number of deliveries (one per destination core).
+        """
+        if not self.multicast or not len(self):
+            return np.ones(len(self), dtype=bool)
+        return np.concatenate([[True], self.spike[1:] != self.spike[:-1]])
+
     def manhattan(self) -> np.ndarray:
         """Manhattan distance of every row, in hops (int64)."""
         w = self.width

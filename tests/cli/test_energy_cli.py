@@ -66,15 +66,16 @@ def test_normalized_energy_against_a_reference_run(tmp_path, capsys) -> None:
     report = json.loads((again / "report.json").read_text())
     energy = report["energy_model"]
     assert energy["model"] == "normalized" and energy["unit"] == "rel"
-    assert energy["resolved"]["reference"] == "reference run"
+    assert energy["resolved"]["reference"] == f"reference run {base / 'report.json'}"
+    assert report["energy_reference"]["origin"] == energy["resolved"]["reference"]
     base_mean = json.loads((base / "report.json").read_text())["mean"]
     assert energy["resolved"]["latency_ref_ns"] == base_mean["frame_latency_ns"]
-    assert energy["resolved"]["spikes_ref"] == base_mean["neuron_spikes"]
+    assert energy["resolved"]["spikes_ref"] == base_mean["neurons_fired"]
     assert report["mean"]["energy_static_uj"] == pytest.approx(0.6)
     assert report["mean"]["energy_dynamic_uj"] == pytest.approx(0.4)
     per_layer = report["energy_per_layer"]
     assert sum(per_layer["total"]) == pytest.approx(1.0)
-    assert "relative to reference run" in capsys.readouterr().out
+    assert f"1 rel = reference run {base / 'report.json'}" in capsys.readouterr().out
     assert Path(again / "report.html").exists()
 
 

@@ -14,7 +14,7 @@ def test_map_default_writes_report(tmp_path, capsys) -> None:
     out = capsys.readouterr().out
     assert "29 cores" in out and "mean" in out and "energy (canmore-22nm" in out
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["mapping"]["cores"] == 29 and len(report["frames"]["frame"]) == 2
+    assert report["mapping"]["cores"] == 29 and len(report["frames"]["data_index"]) == 2
     assert report["config"]["mesh"] == {"width": 8, "height": 8}
     total = report["mean"]["energy_total_uj"]
     terms = sum(report["mean"][f"energy_{t}_uj"] for t in ("sop", "hop", "static"))
@@ -135,7 +135,7 @@ def test_coding_schemes_compared_on_the_same_chip(tmp_path, capsys) -> None:
         report = json.loads((tmp_path / model / "report.json").read_text())
         assert report["model"]["neuron"] == model
         totals[model] = report["mean"]
-    assert totals["rate-if"]["spikes"] > totals["dta-ttfs"]["spikes"]
+    assert totals["rate-if"]["spikes_sent"] > totals["dta-ttfs"]["spikes_sent"]
     assert totals["rate-if"]["sops"] > totals["tq-ttfs"]["sops"]
 
 
@@ -152,7 +152,7 @@ def test_map_and_inspect_a_nir_graph_say_the_spikes_come_from_if_lif(tmp_path, c
     assert report["model"]["neuron"] == "if-lif" and report["config"]["neuron"]["model"] == "if-lif"
     # sum pooling sends every spike to its pool: SOPs of fc = spikes of conv1 x 10 neurons
     layers = report["layers"]
-    assert layers[1]["sops"] == pytest.approx(layers[0]["neuron_spikes"] * 10)
+    assert layers[1]["sops"] == pytest.approx(layers[0]["neurons_fired"] * 10)
     assert main(["inspect", "--model", str(path)]) == 0
     table = capsys.readouterr().out
     assert "conv+lif" in table and "2 sum" in table and "linear+lif" in table

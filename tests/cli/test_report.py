@@ -10,7 +10,7 @@ import pytest
 
 from canmore_sim.cli import _ProgressBar, main
 
-FILES = ("report.json", "mapping.json", "frames.csv", "layers.csv", "report.html",
+FILES = ("report.json", "mapping.json", "frames.csv", "layers.csv", "cores.csv", "report.html",
          "energy_layers.png", "sops_spikes_layers.png", "wait_heatmap.png",
          "traffic_heatmap.png", "latency_hist.png", "mapping.png")
 
@@ -43,7 +43,8 @@ def test_map_writes_every_report_file(run_dir) -> None:
 def test_report_command_rerenders_from_json(run_dir, capsys) -> None:
     map_output = capsys.readouterr().out
     rendered = [n for n in FILES if n not in ("report.json", "mapping.json")]
-    before = {n: (run_dir / n).read_text() for n in ("frames.csv", "layers.csv", "report.html")}
+    before = {n: (run_dir / n).read_text()
+              for n in ("frames.csv", "layers.csv", "cores.csv", "report.html")}
     for name in rendered:
         (run_dir / name).unlink()
     assert main(["report", str(run_dir)]) == 0
@@ -54,6 +55,49 @@ def test_report_command_rerenders_from_json(run_dir, capsys) -> None:
     out = capsys.readouterr().out
     assert "mean" in out and "E_static uJ" in out
     assert map_output == "" or out.split("\nre-rendered")[0] in map_output
+
+
+def test_cores_csv_adds_up_to_the_frame_totals(run_dir) -> None:
+    report = json.loads((run_dir / "report.json").read_text())
+    rows = list(csv.DictReader(io.StringIO((run_dir / "cores.csv").read_text())))
+    assert len(rows) == report["mapping"]["cores"] + 1 and rows[-1]["core"] == "io"
+    mean = report["mean"]
+
+    def total(column: str) -> float:
+        return sum(float(r[column]) for r in rows if r[column] != "")
+
+    assert total("sops") == pytest.approx(mean["sops"])
+    assert total("spikes_out") == pytest.approx(mean["spikes_sent"])
+    assert total("packets_injected") == pytest.approx(mean["packets"])
+    assert total("packets_ejected") == pytest.approx(mean["deliveries"])
+    assert total("weight_kib") == pytest.approx(sum(r["weight_kib"] for r in report["layers"]))
+    cores = report["cores"]  # the same figures as per-core arrays with x, y (heatmaps)
+    assert [float(r["sops"]) for r in rows[:-1]] == pytest.approx(cores["sops"])
+    assert [(int(r["x"]), int(r["y"])) for r in rows[:-1]] == [
+        tuple(xy) for xy in report["mapping"]["core_xy"]]
+    for row in report["layers"]:  # and per layer: the layer's cores
+        mine = [r for r in rows[:-1] if int(r["layer"]) == row["layer"]]
+        assert sum(float(r["sops"]) for r in mine) == pytest.approx(row["sops"])
+        assert sum(float(r["packets_ejected"]) for r in mine) == pytest.approx(
+            row["deliveries_in"] - (report["io_port"]["packets_ejected"]
+                                    if row is report["layers"][-1] else 0.0))
+
+
+def test_default_run_is_trusted_and_names_its_columns(run_dir) -> None:
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["warnings"] == [] and report["late_share"] == 0.0
+    frames = report["frames"]
+    assert {"data_index", "label", "prediction", "neurons_fired", "spikes_sent", "packets",
+            "deliveries", "wait_sum_ns", "wait_mean_ns", "late_share"} <= set(frames)
+    assert not {"label", "prediction", "data_index"} & set(report["mean"])
+    assert frames["neurons_fired"][0] > frames["spikes_sent"][0]  # pooling: fewer travel
+    assert frames["wait_mean_ns"][0] == pytest.approx(
+        frames["wait_sum_ns"][0] / frames["deliveries"][0])
+    flits = report["noc"]["router_flits"]
+    assert list(flits) == ["local", "north", "east", "south", "west"]
+    assert sum(flits["local"]) == pytest.approx(report["mean"]["deliveries"])
+    header = (run_dir / "frames.csv").read_text().splitlines()[0].split(",")
+    assert header[:3] == ["data_index", "label", "prediction"]
 
 
 def test_energy_per_layer_adds_up(run_dir) -> None:
@@ -81,7 +125,7 @@ def test_report_json_is_strict_json_without_nan(run_dir, tmp_path) -> None:
     summary = read_report(run_dir / "report.json")
     summary["mean"]["latency_mean_ns"] = float("nan")
     summary["frames"]["energy_total_uj"][0] = float("inf")
-    summary["noc"]["router_wait_ns"][0][0] = float("-inf")
+    summary["noc"]["router_wait_ns"]["local"][0] = float("-inf")
     path = write_json(summary, tmp_path / "report.json")
     data = strict(path.read_text())
     assert isinstance(data, dict)
@@ -100,6 +144,16 @@ def test_report_command_bad_input_is_one_line(tmp_path, capsys, content) -> None
     assert main(["report", str(tmp_path)]) == 3
     err = capsys.readouterr().err.strip()
     assert err.startswith("canmore-sim: error:") and "\n" not in err
+
+
+def test_report_of_an_older_version_is_one_line(run_dir, tmp_path, capsys) -> None:
+    report = json.loads((run_dir / "report.json").read_text())
+    report["frames"]["frame"] = report["frames"].pop("data_index")  # the earlier format
+    del report["cores"]
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    assert main(["report", str(tmp_path)]) == 3
+    err = capsys.readouterr().err.strip()
+    assert "older canmore-sim" in err and "canmore-sim map" in err and "\n" not in err
 
 
 class _Tty(io.StringIO):
