@@ -16,7 +16,8 @@ import numpy as np
 
 from canmore_sim import __version__
 from canmore_sim.atomic import atomic_write_text, read_json
-from canmore_sim.cores.models import describe_model
+from canmore_sim.cores.models import describe_dta_rule, describe_model
+from canmore_sim.cores.stats import official_sparsity
 from canmore_sim.noc.stats import PORTS
 from canmore_sim.pipeline import RunResult
 
@@ -63,6 +64,8 @@ def summarize(result: RunResult) -> dict[str, Any]:
             "neuron_steps": (result.config.neuron.steps
                              if result.config.neuron.model != "dta-ttfs" else None),
             "weight_bits": result.config.core.weight_bits,
+            "dta_rule": (describe_dta_rule(result.quantized, result.config.neuron)
+                         if result.config.neuron.model == "dta-ttfs" else None),
         },
         "config": result.config.model_dump(mode="json"),
         "energy_model": {"preset": result.energy_preset.name,
@@ -80,6 +83,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "mean": {k: float(np.mean(v)) for k, v in frames.items() if k != "frame"},
         "std": {k: float(np.std(v)) for k, v in frames.items() if k != "frame"},
         "layers": _layer_rows(result),
+        "sparsity": _sparsity(result),
         "energy_per_layer": _energy_per_layer(result),
         "noc": _noc_summary(result),
     }
@@ -99,6 +103,18 @@ def _energy_per_layer(result: RunResult) -> dict[str, list[float]]:
     return out
 
 
+def _sparsity(result: RunResult) -> dict[str, Any]:
+    """Sparsity as the official DTA-TTFS code defines it, mean and spread over frames."""
+    g = result.quantized
+    neurons = np.array([layer.n_neurons for layer in g.layers])
+    values = official_sparsity(result.trace, neurons)
+    return {"official": float(values.mean()), "std": float(values.std()),
+            "spikes": float(values.mean() * neurons.sum()), "neurons": int(neurons.sum()),
+            "output_neurons": int(neurons[-1]),
+            "definition": "(spikes of all hidden layers + output neurons, counted as "
+                          "spiking) / neurons of all weight layers (official DTA-TTFS code)"}
+
+
 def _frame_columns(result: RunResult) -> dict[str, list[Any]]:
     noc = result.noc
     cols: dict[str, np.ndarray] = {
@@ -107,6 +123,8 @@ def _frame_columns(result: RunResult) -> dict[str, list[Any]]:
         "prediction": result.trace.predictions,
         "spikes": result.spikes,
         "neuron_spikes": result.trace.neuron_spikes.sum(axis=1),
+        "sparsity": official_sparsity(result.trace, np.array(
+            [layer.n_neurons for layer in result.quantized.layers])),
         "sops": result.cores.sops_per_frame,
         "packets": noc.packets,
         "hops": noc.hops,
@@ -145,6 +163,7 @@ def _layer_rows(result: RunResult) -> list[dict[str, Any]]:
             "synapses": layer.synapses, "cores": int(np.sum(groups.layer == l)),
             "weight_kib": float(groups.weight_bits[groups.layer == l].sum() / 8192),
             "neuron_spikes": float(result.trace.neuron_spikes[:, l].mean()),
+            "fired_fraction": float(result.trace.neuron_spikes[:, l].mean() / layer.n_neurons),
             "spikes_out": float(spikes_out),
             "sops": float(result.cores.sops_per_layer[:, l - 1].mean()),
             "hops_in": float(result.noc.hops_per_layer[:, l - 1].mean()),
@@ -235,8 +254,10 @@ def render_table(summary: dict[str, Any], *, max_frames: int = 20) -> str:
                                                 for k, _, fmt in columns])
     rows.append(["mean"] + [_num(summary["mean"][k], fmt) for k, _, fmt in columns])
     rows.append(["std"] + [_num(summary["std"][k], fmt) for k, _, fmt in columns])
-    lines = [_title(summary), "", *_grid(header, rows), "",
-             *_layer_table(summary["layers"], summary["energy_model"])]
+    rule = (summary["model"].get("dta_rule") or {}).get("text")
+    lines = [_title(summary), *([rule] if rule else []), "", *_grid(header, rows), "",
+             *_layer_table(summary["layers"], summary["energy_model"]),
+             *_sparsity_lines(summary.get("sparsity"))]
     lines += ["", *_noc_lines(summary["noc"]), "", _energy_line(summary)]
     return "\n".join(lines)
 
@@ -283,14 +304,25 @@ def _title(summary: dict[str, Any]) -> str:
 
 def _layer_table(layers: list[dict[str, Any]], energy: dict[str, Any]) -> list[str]:
     terms = [t for t in energy["terms"] if any(f"energy_{t}_uj" in r for r in layers)]
-    header = ["layer", "shape", "neurons", "cores", "weights KiB", "fired", "spikes out",
-              "SOPs in", "hops in", *(f"E_{t} {energy['unit']}" for t in terms)]
+    header = ["layer", "shape", "neurons", "cores", "weights KiB", "fired", "fired %",
+              "spikes out", "SOPs in", "hops in", *(f"E_{t} {energy['unit']}" for t in terms)]
     rows = [[f"{r['layer']} {r['name']}", "x".join(map(str, r["shape"])), f"{r['neurons']:,}",
              str(r["cores"]), f"{r['weight_kib']:.1f}", f"{r['neuron_spikes']:,.0f}",
-             f"{r['spikes_out']:,.0f}", f"{r['sops']:,.0f}", f"{r['hops_in']:,.0f}",
+             _num(r.get("fired_fraction"), "{:.1%}"), f"{r['spikes_out']:,.0f}",
+             f"{r['sops']:,.0f}", f"{r['hops_in']:,.0f}",
              *(_num(r.get(f"energy_{t}_uj"), "{:,.4f}") for t in terms)]
             for r in layers]
     return _grid(header, rows)
+
+
+def _sparsity_lines(sparsity: dict[str, Any] | None) -> list[str]:
+    """The official-definition sparsity under the per-layer table (absent in old reports)."""
+    if not sparsity or sparsity.get("official") is None:
+        return []
+    return [f"sparsity (official DTA-TTFS definition: hidden spikes + "
+            f"{sparsity['output_neurons']:,} output neurons, over {sparsity['neurons']:,} "
+            f"neurons): {sparsity['official']:.4f} per frame (std {sparsity['std']:.4f}; "
+            f"{sparsity['spikes']:,.0f} spikes)"]
 
 
 def _num(value: Any, fmt: str) -> str:
