@@ -84,3 +84,12 @@ def test_official_state_dict_gets_the_official_rule(tmp_path) -> None:
     torch.save(generic, tmp_path / "generic.pth")
     other = load_model(str(tmp_path / "generic.pth"), arch=SPEC)
     assert other.dta_rule == OFFICIAL_RULE and other.dta_rule_source.startswith("default")
+
+
+def test_invalid_rule_values_are_model_errors() -> None:
+    with pytest.raises(ModelError, match="readout must be one of"):
+        DtaRule(False, "middle")  # type: ignore[arg-type]
+    graph = random_graph(SPEC)
+    bad = graph.with_layers(graph.layers, window_end_spike="yes")
+    with pytest.raises(ModelError, match="invalid DTA-TTFS rule"):
+        _ = bad.dta_rule
