@@ -35,8 +35,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--epochs", type=int, default=TrainSettings.epochs)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1: the bundled file is reproduced bit "
+                             "for bit with one thread; other counts may round differently)")
     args = parser.parse_args()
     torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(args.threads)
     settings = TrainSettings(epochs=args.epochs, seed=args.seed,
                              milestones=(int(args.epochs * 0.6), int(args.epochs * 0.85)))
     x_train, y_train = load_digits_frames("train", size=32)

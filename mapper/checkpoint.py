@@ -22,9 +22,8 @@ the readout at the window end, so such a checkpoint loads with that rule
 
 from __future__ import annotations
 
-import os
+import io
 import pickle
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from canmore_sim.atomic import atomic_write_bytes
 from canmore_sim.errors import ModelError
 from canmore_sim.mapper.graph import LEGACY_RULE, READOUTS, DtaRule, LayerGraph
 from canmore_sim.mapper.spec import graph_from_spec
@@ -81,15 +81,11 @@ def save_checkpoint(graph: LayerGraph, path: str | Path, **meta: Any) -> Path:
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    # serialized in memory: torch names the zip records after a file's name, and a
+    # temporary file's random name would make equal checkpoints differ bit for bit
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 def _plain(value: object) -> bool:

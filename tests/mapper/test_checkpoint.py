@@ -93,3 +93,10 @@ def test_invalid_rule_values_are_model_errors() -> None:
     bad = graph.with_layers(graph.layers, window_end_spike="yes")
     with pytest.raises(ModelError, match="invalid DTA-TTFS rule"):
         _ = bad.dta_rule
+
+
+def test_equal_networks_give_equal_files(tmp_path) -> None:
+    graph = random_graph(SPEC)
+    a = save_checkpoint(graph, tmp_path / "a.pt", seed=0).read_bytes()
+    b = save_checkpoint(graph, tmp_path / "sub" / "b.pt", seed=0).read_bytes()
+    assert a == b
