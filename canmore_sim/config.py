@@ -87,6 +87,14 @@ class NeuronConfig(_Frozen):
         "auto", description="neuron model: auto (the network's own: dta-ttfs, or if-lif for a "
         "NIR graph), dta-ttfs, tq-ttfs, t2fsnn, rate-if, if-lif")
     tw: float = Field(1.0, gt=0, description="length of one layer's spike window, model time units")
+    window_end_spike: Literal["auto", True, False] = Field(
+        "auto", description="dta-ttfs: whether a neuron whose potential meets the threshold "
+        "only at the window end fires there (auto: as the network was trained; official "
+        "DTA-TTFS code: false)")
+    readout: Literal["auto", "window-start", "window-end"] = Field(
+        "auto", description="dta-ttfs: output potential read at the start or the end of the "
+        "output window (auto: as the network was trained; official DTA-TTFS code: "
+        "window-start)")
     steps: int = Field(16, ge=1, description="time steps T of tq-ttfs and rate-if")
     q: tuple[int, ...] = Field(
         (1,), min_length=1, description="tq-ttfs temporal quantization Q per weight layer (or one)")

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from canmore_sim.config import ArchConfig, with_overrides
-from canmore_sim.cores.models import resolve_model, simulate_neurons
+from canmore_sim.cores.models import resolve_dta_rule, resolve_model, simulate_neurons
 from canmore_sim.cores.stats import CoreStats, count_sops
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.energy import (
@@ -123,9 +123,8 @@ def run(
         raise DataError(f"frames must be a non-empty (N, ...) array, got shape {frames.shape}")
     engine = get_engine(config.run.engine)  # every plug-in name is checked before any work
     get_routing(config.router.routing)
-    model = resolve_model(graph, config.neuron.model)
-    if model != config.neuron.model:  # "auto": the report names the model that ran
-        config = with_overrides(config, {"neuron.model": model})
+    config = _resolve_neuron(graph, config)
+    model = config.neuron.model
     choose(PLACEMENTS, config.run.placement, what="placement", key="run.placement")
     preset = load_preset(config.run.energy)
     quantized = quantize_graph(graph, config.core.weight_bits,
@@ -216,6 +215,24 @@ def _describe_reference(energy: EnergyBreakdown, described: dict[str, Any] | Non
                 "frame_latency_ns": latency, "neurons_fired": spikes}
     return {"origin": f"this run ({model} is rate-coded itself)", "neuron_model": model,
             "frame_latency_ns": latency, "neurons_fired": spikes}
+
+
+def _resolve_neuron(graph: LayerGraph, config: ArchConfig) -> ArchConfig:
+    """``config`` with every ``auto`` neuron setting replaced by what this run uses.
+
+    ``neuron.model: auto`` becomes the network's own model; for DTA-TTFS,
+    ``neuron.window_end_spike`` and ``neuron.readout`` become the rule that runs
+    (explicit values win over the network's own; the report says which differ).
+    """
+    model = resolve_model(graph, config.neuron.model)
+    resolved: dict[str, object] = {}
+    if model != config.neuron.model:  # "auto": the report names the model that ran
+        resolved["neuron.model"] = model
+    if model == "dta-ttfs":
+        rule = resolve_dta_rule(graph, config.neuron)
+        resolved.update({"neuron.window_end_spike": rule.window_end_spike,
+                         "neuron.readout": rule.readout})
+    return with_overrides(config, resolved) if resolved else config
 
 
 def _counts(graph: LayerGraph, trace: SpikeTrace, cores: CoreStats, noc: FrameNoc,

@@ -17,7 +17,8 @@ import numpy as np
 from canmore_sim import __version__
 from canmore_sim.atomic import atomic_write_text, read_json
 from canmore_sim.checks import result_warnings
-from canmore_sim.cores.models import describe_model
+from canmore_sim.cores.models import describe_dta_rule, describe_model
+from canmore_sim.cores.stats import official_sparsity
 from canmore_sim.frame_noc import into_weight_layers
 from canmore_sim.noc.stats import PORTS
 from canmore_sim.pipeline import RunResult
@@ -69,6 +70,8 @@ def summarize(result: RunResult) -> dict[str, Any]:
             "neuron_steps": (result.config.neuron.steps
                              if result.config.neuron.model != "dta-ttfs" else None),
             "weight_bits": result.config.core.weight_bits,
+            "dta_rule": (describe_dta_rule(result.quantized, result.config.neuron)
+                         if result.config.neuron.model == "dta-ttfs" else None),
         },
         "config": result.config.model_dump(mode="json"),
         "energy_model": {"preset": result.energy_preset.name,
@@ -86,6 +89,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "mean": {k: float(np.mean(v)) for k, v in frames.items() if k not in IDENTITY},
         "std": {k: float(np.std(v)) for k, v in frames.items() if k not in IDENTITY},
         "layers": _layer_rows(result),
+        "sparsity": _sparsity(result),
         "energy_per_layer": _energy_per_layer(result),
         "cores": _core_columns(result),
         "io_port": _io_port(result),
@@ -125,6 +129,18 @@ def _energy_per_layer(result: RunResult) -> dict[str, list[float]]:
     return out
 
 
+def _sparsity(result: RunResult) -> dict[str, Any]:
+    """Sparsity as the official DTA-TTFS code defines it, mean and spread over frames."""
+    g = result.quantized
+    neurons = np.array([layer.n_neurons for layer in g.layers])
+    values = official_sparsity(result.trace, neurons)
+    return {"official": float(values.mean()), "std": float(values.std()),
+            "spikes": float(values.mean() * neurons.sum()), "neurons": int(neurons.sum()),
+            "output_neurons": int(neurons[-1]),
+            "definition": "(spikes of all hidden layers + output neurons, counted as "
+                          "spiking) / neurons of all weight layers (official DTA-TTFS code)"}
+
+
 def _frame_columns(result: RunResult) -> dict[str, list[Any]]:
     noc = result.noc
     cols: dict[str, np.ndarray] = {
@@ -133,6 +149,8 @@ def _frame_columns(result: RunResult) -> dict[str, list[Any]]:
         "prediction": result.trace.predictions,
         "neurons_fired": result.trace.neuron_spikes.sum(axis=1),
         "spikes_sent": result.spikes,
+        "sparsity": official_sparsity(result.trace, np.array(
+            [layer.n_neurons for layer in result.quantized.layers])),
         "sops": result.cores.sops_per_frame,
         "packets": noc.packets,
         "deliveries": noc.deliveries,
@@ -180,6 +198,7 @@ def _layer_rows(result: RunResult) -> list[dict[str, Any]]:
             "synapses": layer.synapses, "cores": int(np.sum(groups.layer == l)),
             "weight_kib": float(groups.weight_bits[groups.layer == l].sum() / 8192),
             "neurons_fired": float(result.trace.neuron_spikes[:, l].mean()),
+            "fired_fraction": float(result.trace.neuron_spikes[:, l].mean() / layer.n_neurons),
             "spikes_sent": float(spikes_sent),
             "sops": float(result.cores.sops_per_layer[:, l - 1].mean()),
             **{name: float(values[l - 1]) for name, values in into.items()},
@@ -319,8 +338,10 @@ def render_table(summary: dict[str, Any], *, max_frames: int = 20, top_cores: in
         rows.append([stat] + ["" if k in IDENTITY else _num(summary[stat][k], fmt)
                               for k, _, fmt in columns])
     trust = trust_lines(summary)
-    lines = [_title(summary), *trust, "", *_grid(header, rows), "",
-             *_layer_table(summary["layers"], summary["energy_model"])]
+    rule = (summary["model"].get("dta_rule") or {}).get("text")
+    lines = [_title(summary), *([rule] if rule else []), *trust, "", *_grid(header, rows), "",
+             *_layer_table(summary["layers"], summary["energy_model"]),
+             *_sparsity_lines(summary.get("sparsity"))]
     lines += ["", *core_table(summary, top_cores)]
     lines += ["", *_noc_lines(summary["noc"]), "", _energy_line(summary)]
     warnings = summary.get("warnings", [])
@@ -412,16 +433,27 @@ def _title(summary: dict[str, Any]) -> str:
 
 def _layer_table(layers: list[dict[str, Any]], energy: dict[str, Any]) -> list[str]:
     terms = [t for t in energy["terms"] if any(f"energy_{t}_uj" in r for r in layers)]
-    header = ["layer", "shape", "neurons", "cores", "weights KiB", "fired", "sent",
+    header = ["layer", "shape", "neurons", "cores", "weights KiB", "fired", "fired %", "sent",
               "SOPs", "packets in", "deliveries in", "hops in",
               *(f"E_{t} {energy['unit']}" for t in terms)]
     rows = [[f"{r['layer']} {r['name']}", "x".join(map(str, r["shape"])), f"{r['neurons']:,}",
              str(r["cores"]), f"{r['weight_kib']:.1f}", f"{r['neurons_fired']:,.0f}",
+             _num(r.get("fired_fraction"), "{:.1%}"),
              f"{r['spikes_sent']:,.0f}", f"{r['sops']:,.0f}", f"{r['packets_in']:,.0f}",
              f"{r['deliveries_in']:,.0f}", f"{r['hops_in']:,.0f}",
              *(_num(r.get(f"energy_{t}_uj"), "{:,.4f}") for t in terms)]
             for r in layers]
     return _grid(header, rows)
+
+
+def _sparsity_lines(sparsity: dict[str, Any] | None) -> list[str]:
+    """The official-definition sparsity under the per-layer table (absent in old reports)."""
+    if not sparsity or sparsity.get("official") is None:
+        return []
+    return [f"sparsity (official DTA-TTFS definition: hidden spikes + "
+            f"{sparsity['output_neurons']:,} output neurons, over {sparsity['neurons']:,} "
+            f"neurons): {sparsity['official']:.4f} per frame (std {sparsity['std']:.4f}; "
+            f"{sparsity['spikes']:,.0f} spikes)"]
 
 
 def _num(value: Any, fmt: str) -> str:

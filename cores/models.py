@@ -12,10 +12,11 @@ from canmore_sim.cores.spiking import check_model, resolve_dt, run_if_lif
 from canmore_sim.cores.stepped import run_rate_if, run_tq_ttfs
 from canmore_sim.cores.t2fsnn import run_t2fsnn
 from canmore_sim.cores.trace import SpikeTrace
-from canmore_sim.mapper.graph import LayerGraph
+from canmore_sim.mapper.graph import DtaRule, LayerGraph
 from canmore_sim.registry import choose
 
-__all__ = ["AUTO", "NEURON_MODELS", "describe_model", "resolve_model", "simulate_neurons"]
+__all__ = ["AUTO", "NEURON_MODELS", "describe_dta_rule", "describe_model", "resolve_dta_rule",
+           "resolve_model", "simulate_neurons"]
 
 #: ``neuron.model`` value that runs each network on its own model (``graph.native_model``).
 AUTO = "auto"
@@ -25,7 +26,48 @@ Runner = Callable[[LayerGraph, np.ndarray, "np.ndarray | None", NeuronConfig], S
 
 def _dta(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
          neuron: NeuronConfig) -> SpikeTrace:
-    return run_network(graph, frames, labels)
+    return run_network(graph, frames, labels, rule=resolve_dta_rule(graph, neuron))
+
+
+def resolve_dta_rule(graph: LayerGraph, neuron: NeuronConfig) -> DtaRule:
+    """The DTA-TTFS window-edge rule a run uses.
+
+    ``neuron.window_end_spike`` and ``neuron.readout`` set explicitly win; ``auto`` takes
+    the network's own (``graph.dta_rule``: what its checkpoint records, the official
+    code's rule for an official state_dict or a network that records none).
+    """
+    own = graph.dta_rule
+    end = own.window_end_spike if neuron.window_end_spike == AUTO else bool(
+        neuron.window_end_spike)
+    point = own.readout if neuron.readout == AUTO else neuron.readout
+    return DtaRule(end, point)
+
+
+def describe_dta_rule(graph: LayerGraph, neuron: NeuronConfig) -> dict[str, object]:
+    """What rule a DTA-TTFS run used and where it came from, as plain data for reports.
+
+    Returns
+    -------
+    dict
+        ``window_end_spike``, ``readout`` (the rule that ran), ``network`` (the
+        network's own rule and its ``source``), ``overridden`` (the config keys whose
+        explicit value differs from the network's) and ``text`` (one line).
+    """
+    own, used = graph.dta_rule, resolve_dta_rule(graph, neuron)
+    overridden = [key for key, a, b in (
+        ("neuron.window_end_spike", used.window_end_spike, own.window_end_spike),
+        ("neuron.readout", used.readout, own.readout)) if a != b]
+    official = used == DtaRule()
+    text = (f"DTA-TTFS rule: {used.describe()}"
+            f"{' (official DTA-TTFS code)' if official else ''}; ")
+    text += (f"set by {', '.join(overridden)} in the config, while the network was trained "
+             f"with: {own.describe()} ({graph.dta_rule_source})" if overridden
+             else f"the network's own ({graph.dta_rule_source})")
+    return {"window_end_spike": used.window_end_spike, "readout": used.readout,
+            "official": official,
+            "network": {"window_end_spike": own.window_end_spike, "readout": own.readout,
+                        "source": graph.dta_rule_source},
+            "overridden": overridden, "text": text}
 
 
 #: Neuron models: DTA-TTFS (papers/004, closed form), TQ-TTFS (papers/001), T2FSNN

@@ -15,13 +15,25 @@ over the inputs that spiked, and the first crossing V_j(t) >= theta_l(t) is
 closed-form (Eq. 6/7):
 
 * ``t_j = l*Tw`` if the potential already reaches the threshold at the window start;
-* ``t_j = (Tw*(l+1) + S_j) / (1 + W_j)`` if that lies in ``(l*Tw, (l+1)*Tw]``;
+* ``t_j = (Tw*(l+1) + S_j) / (1 + W_j)`` if ``1 + W_j > 0`` and the potential is above
+  the (zero) threshold at the window end, ``V_j((l+1)Tw) > 0``: then ``t_j`` lies in
+  ``(l*Tw, (l+1)*Tw)``;
 * no spike otherwise.
+
+In the activation space of the official code, ``a = 1 - t_rel`` (``t_rel`` the time in
+the window over Tw, ``a = 0`` no spike) and ``P_j = sum_i w_ij a_i = V_j(l*Tw) / Tw``,
+this is ``a_j = (W_j + P_j) / (1 + W_j)``, ``a_j = 1`` where ``P_j >= 1``, firing only
+where ``a_j > 0``. A neuron that meets the threshold only at the window end
+(``V_j((l+1)Tw) = 0``, e.g. none of its inputs spiked) therefore does not fire; the
+network's :class:`~canmore_sim.mapper.graph.DtaRule` may say otherwise
+(``window_end_spike``, then it fires at ``(l+1)Tw``) when it was trained so.
 
 Autograd through Eq. 6 yields exactly Eq. 9 and Eq. 10 (and zero gradient for
 neurons firing at the window start or not firing). "No spike" is ``+inf``.
-Max pooling is the earliest spike of the pool; the output layer does not spike:
-its readout is the membrane potential at the end of its window, ``V_j((L+1)*Tw)``.
+Max pooling is the earliest spike of the pool; the output layer does not spike: its
+class scores are its membrane potential at the start of its window, ``V_j(L*Tw)``
+(``Tw P_j``, the official code's trained model), or at its end, ``V_j((L+1)*Tw)``,
+as the network's rule says.
 """
 
 from __future__ import annotations
@@ -32,7 +44,7 @@ import torch.nn.functional as F
 
 from canmore_sim.cores.trace import LayerSpikes, SpikeTrace
 from canmore_sim.errors import DataError
-from canmore_sim.mapper.graph import Layer, LayerGraph
+from canmore_sim.mapper.graph import DtaRule, Layer, LayerGraph
 
 __all__ = [
     "NO_SPIKE",
@@ -80,8 +92,9 @@ def _sums(layer: Layer, times: torch.Tensor, weight: torch.Tensor) -> tuple[torc
     return mask @ weight.T, t0 @ weight.T
 
 
-def dta_spike_times(w_sum: torch.Tensor, s_sum: torch.Tensor, l: int, tw: float) -> torch.Tensor:
-    """Spike times of layer ``l`` from ``W_j`` and ``S_j`` (papers/004 Eq. 7).
+def dta_spike_times(w_sum: torch.Tensor, s_sum: torch.Tensor, l: int, tw: float, *,
+                    window_end_spike: bool = False) -> torch.Tensor:
+    """Spike times of layer ``l`` from ``W_j`` and ``S_j`` (papers/004 Eq. 6/7).
 
     Parameters
     ----------
@@ -91,24 +104,31 @@ def dta_spike_times(w_sum: torch.Tensor, s_sum: torch.Tensor, l: int, tw: float)
         Layer index (>= 1).
     tw
         Window length Tw.
+    window_end_spike
+        Whether a neuron whose potential meets the threshold only at the window end
+        (``V((l+1)Tw) = 0``) fires there; False is the official code's rule.
 
     Returns
     -------
     torch.Tensor
-        Spike times in ``[l*Tw, (l+1)*Tw]``, ``+inf`` for no spike.
+        Spike times in ``[l*Tw, (l+1)*Tw)`` (``(l+1)*Tw`` included with
+        ``window_end_spike``), ``+inf`` for no spike.
     """
     start, end = l * tw, (l + 1) * tw
-    at_start = start * w_sum - s_sum >= tw  # V(l Tw) >= theta(l Tw) = Tw
+    at_start = start * w_sum - s_sum >= tw  # V(l Tw) >= theta(l Tw) = Tw, i.e. P_j >= 1
+    v_end = end * w_sum - s_sum  # V((l+1) Tw) against theta = 0, i.e. Tw (W_j + P_j)
+    above = v_end >= 0 if window_end_spike else v_end > 0
     denom = 1.0 + w_sum
     safe = torch.where(denom > 0, denom, torch.ones_like(denom))
-    t = (end + s_sum) / safe  # Eq. 6
-    inside = (denom > 0) & (t > start) & (t <= end) & ~at_start
+    t = torch.clamp((end + s_sum) / safe, min=start, max=end)  # Eq. 6; clamp: rounding only
+    inside = (denom > 0) & above & ~at_start
     no_spike = torch.full_like(t, NO_SPIKE)
     return torch.where(at_start, torch.full_like(t, start), torch.where(inside, t, no_spike))
 
 
 def layer_forward(
-    layer: Layer, times: torch.Tensor, l: int, tw: float, weight: torch.Tensor | None = None
+    layer: Layer, times: torch.Tensor, l: int, tw: float, weight: torch.Tensor | None = None,
+    *, window_end_spike: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One hidden layer: spike times before and after its core-local max pooling.
 
@@ -120,6 +140,8 @@ def layer_forward(
         Input spike times ``(N, *layer.in_shape)`` (or already flat for dense), ``+inf`` = none.
     weight
         Optional tensor to use instead of ``layer.weight`` (for training).
+    window_end_spike
+        See :func:`dta_spike_times` (False: the official rule).
 
     Returns
     -------
@@ -129,25 +151,42 @@ def layer_forward(
     """
     w = torch.as_tensor(layer.weight, dtype=times.dtype) if weight is None else weight
     w_sum, s_sum = _sums(layer, times, w)
-    fired = dta_spike_times(w_sum, s_sum, l, tw)
+    fired = dta_spike_times(w_sum, s_sum, l, tw, window_end_spike=window_end_spike)
     if layer.kind == "conv" and layer.pool > 1:
         return fired, -F.max_pool2d(-fired, layer.pool)
     return fired, fired
 
 
 def readout(
-    layer: Layer, times: torch.Tensor, l: int, tw: float, weight: torch.Tensor | None = None
+    layer: Layer, times: torch.Tensor, l: int, tw: float, weight: torch.Tensor | None = None,
+    *, point: str = "window-start",
 ) -> torch.Tensor:
-    """Output layer membrane potential at the end of its window: ``V_j((l+1)*Tw)`` (Eq. 2)."""
+    """Output layer membrane potential (Eq. 2), the class scores.
+
+    Parameters
+    ----------
+    point
+        ``"window-start"``: ``V_j(l*Tw) = Tw P_j`` (the official code's trained model);
+        ``"window-end"``: ``V_j((l+1)*Tw) = Tw (W_j + P_j)``.
+    """
+    if point not in ("window-start", "window-end"):
+        raise ValueError(f"readout point must be window-start or window-end, got {point!r}")
     w = torch.as_tensor(layer.weight, dtype=times.dtype) if weight is None else weight
     w_sum, s_sum = _sums(layer, times, w)
-    return (l + 1) * tw * w_sum - s_sum
+    at = l * tw if point == "window-start" else (l + 1) * tw
+    return at * w_sum - s_sum
 
 
 def network_forward(
-    graph: LayerGraph, frames: torch.Tensor, weights: list[torch.Tensor] | None = None
+    graph: LayerGraph, frames: torch.Tensor, weights: list[torch.Tensor] | None = None,
+    rule: DtaRule | None = None,
 ) -> tuple[list[torch.Tensor], list[torch.Tensor], torch.Tensor]:
     """Run the whole network on a batch (differentiable when ``weights`` require grad).
+
+    Parameters
+    ----------
+    rule
+        Window-edge rule; default: the network's own (``graph.dta_rule``).
 
     Returns
     -------
@@ -155,15 +194,18 @@ def network_forward(
         ``fired[l]``/``pooled[l]`` for ``l = 0..L-1`` (index 0: the encoded input,
         identical in both lists) and the output potentials ``(N, n_classes)``.
     """
+    rule = graph.dta_rule if rule is None else rule
     times = encode(frames, graph.input_scale, graph.tw)
     fired, pooled = [times], [times]
     for l, layer in enumerate(graph.layers[:-1], start=1):
         w = None if weights is None else weights[l - 1]
-        f, times = layer_forward(layer, times, l, graph.tw, w)
+        f, times = layer_forward(layer, times, l, graph.tw, w,
+                                 window_end_spike=rule.window_end_spike)
         fired.append(f)
         pooled.append(times)
     w_out = None if weights is None else weights[-1]
-    return fired, pooled, readout(graph.layers[-1], times, graph.depth, graph.tw, w_out)
+    return fired, pooled, readout(graph.layers[-1], times, graph.depth, graph.tw, w_out,
+                                  point=rule.readout)
 
 
 def run_network(
@@ -172,6 +214,7 @@ def run_network(
     labels: np.ndarray | None = None,
     *,
     batch_size: int = 256,
+    rule: DtaRule | None = None,
 ) -> SpikeTrace:
     """Every spike of every frame and layer, and the readout (float64, no gradient).
 
@@ -185,6 +228,8 @@ def run_network(
         ``(N,)`` true classes, or None.
     batch_size
         Frames per forward pass (memory only; results do not depend on it).
+    rule
+        Window-edge rule; default: the network's own (``graph.dta_rule``).
 
     Raises
     ------
@@ -201,11 +246,11 @@ def run_network(
         raise DataError(f"{len(labels)} labels for {n} frames")
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
-    return _run(graph, frames, labels, batch_size)
+    return _run(graph, frames, labels, batch_size, graph.dta_rule if rule is None else rule)
 
 
 def _run(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
-         batch_size: int) -> SpikeTrace:
+         batch_size: int, rule: DtaRule) -> SpikeTrace:
     n, depth = len(frames), graph.depth
     parts: list[list[tuple[np.ndarray, ...]]] = [[] for _ in range(depth)]
     counts = np.zeros((n, depth + 1), dtype=np.int64)
@@ -213,7 +258,7 @@ def _run(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
     with torch.no_grad():
         for lo in range(0, n, batch_size):
             batch = torch.as_tensor(frames[lo:lo + batch_size], dtype=torch.float64)
-            fired, pooled, potential = network_forward(graph, batch)
+            fired, pooled, potential = network_forward(graph, batch, rule=rule)
             for l in range(depth):
                 counts[lo:lo + len(batch), l] = torch.isfinite(fired[l]).flatten(1).sum(1).numpy()
                 parts[l].append(_columns(pooled[l].flatten(1).numpy(), lo))

@@ -14,7 +14,7 @@ from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.mapper.connectivity import LayerLinks
 from canmore_sim.mapper.placement import Mapping
 
-__all__ = ["CoreStats", "count_sops"]
+__all__ = ["CoreStats", "count_sops", "official_sparsity"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,3 +81,34 @@ def count_sops(trace: SpikeTrace, mapping: Mapping, links: list[LayerLinks]) -> 
         per_layer[:, l] = np.bincount(spikes.frame, weights=counts.sum(axis=1),
                                       minlength=n_frames).astype(np.int64)
     return CoreStats(sops, spikes_in, spikes_out, per_layer, mapping.groups.weight_bits.copy())
+
+
+
+def official_sparsity(trace: SpikeTrace, layer_neurons: np.ndarray) -> np.ndarray:
+    """Per-frame sparsity as the official DTA-TTFS code counts it (papers/004, Table 2).
+
+    ``(spikes of all hidden layers + the number of output neurons) / all neurons`` of
+    the weight layers: the input layer is not counted, each hidden neuron that fired
+    counts once (before pooling), and every output neuron counts as spiking. For VGG16 on
+    CIFAR-10 the paper's 0.2561 x 284,682 neurons = 72.9 k, its "0.073 M spikes".
+
+    Parameters
+    ----------
+    trace
+        The run's spikes (``neuron_spikes``: neurons fired per frame and layer; for
+        time-stepped models a count of spikes, so the figure is spikes per neuron).
+    layer_neurons
+        Neurons of weight layers ``1..L`` (``L`` entries; the last is the output layer).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 ``(n_frames,)``.
+    """
+    layer_neurons = np.asarray(layer_neurons, dtype=np.int64)
+    depth = trace.neuron_spikes.shape[1] - 1
+    if layer_neurons.shape != (depth,) or np.any(layer_neurons < 1):
+        raise ValueError(f"need {depth} positive neuron counts (one per weight layer), got "
+                         f"shape {layer_neurons.shape}")
+    hidden = trace.neuron_spikes[:, 1:depth].sum(axis=1)
+    return (hidden + layer_neurons[-1]) / float(layer_neurons.sum())

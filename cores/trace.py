@@ -71,8 +71,9 @@ class SpikeTrace:
         int64 ``(n_frames, L + 1)``: neurons that fired per layer before pooling
         (column 0: input spikes; column L: output layer, 0 with membrane readout).
     readout
-        float64 ``(n_frames, n_classes)``: output membrane potential at the end
-        of the output window.
+        float64 ``(n_frames, n_classes)``: the class scores; for DTA-TTFS the output
+        membrane potential at the readout point of the network's rule (the start of the
+        output window, or its end; :class:`~canmore_sim.mapper.graph.DtaRule`).
     predictions
         int64 ``(n_frames,)``: argmax of ``readout``.
     labels

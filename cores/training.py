@@ -1,10 +1,13 @@
 """Training a DTA-TTFS network (papers/004, section 3.2).
 
 Gradients come from autograd through the closed-form spike time (Eq. 6), which
-gives exactly Eq. 9 and Eq. 10. Loss: cross-entropy on the output layer's
-membrane readout (DESIGN.md: the official code reads out the potential at the
-end of the output window); Adam with milestone learning-rate decay, as in the
-paper. Optionally the last epochs train through 4-bit weight quantization
+gives exactly Eq. 9 and Eq. 10. The forward pass is the one inference runs
+(:func:`canmore_sim.cores.neuron.network_forward`) under the window-edge rule of
+``TrainSettings.rule``, by default the official code's (no spike at the window end;
+cross-entropy on the output potential at the START of the output window, as the
+official code trains its model); the trained network records that rule, so it is
+evaluated and mapped the way it was trained. Adam with milestone learning-rate decay,
+as in the paper. Optionally the last epochs train through 4-bit weight quantization
 (straight-through estimator), so the deployed network loses little accuracy.
 """
 
@@ -18,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from canmore_sim.cores.neuron import network_forward
-from canmore_sim.mapper.graph import LayerGraph
+from canmore_sim.mapper.graph import OFFICIAL_RULE, DtaRule, LayerGraph
 from canmore_sim.mapper.spec import graph_from_spec, weight_shapes
 
 __all__ = ["TrainSettings", "train_dta", "evaluate"]
@@ -41,6 +44,9 @@ class TrainSettings:
         Seed of weight initialization and batch order.
     device
         ``"auto"`` (a CUDA GPU when present, else the CPU), ``"cpu"`` or ``"cuda"``.
+    rule
+        DTA-TTFS window-edge rule of the forward pass (default: the official code's),
+        recorded in the trained network.
     """
 
     epochs: int = 40
@@ -52,6 +58,7 @@ class TrainSettings:
     qat_epochs: int = 3
     seed: int = 0
     device: str = "auto"
+    rule: DtaRule = OFFICIAL_RULE
 
 
 def _init_weights(spec: str, gen: torch.Generator) -> list[torch.Tensor]:
@@ -113,14 +120,17 @@ def train_dta(
         for lo in range(0, len(x), settings.batch_size):
             idx = order[lo:lo + settings.batch_size].to(device)
             used = [_fake_quant(w, quant) for w in weights] if quant else weights
-            _, _, potential = network_forward(graph, x[idx], used)
+            _, _, potential = network_forward(graph, x[idx], used, settings.rule)
             loss = F.cross_entropy(potential, y[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
         sched.step()
+    rule = {"window_end_spike": settings.rule.window_end_spike,
+            "readout": settings.rule.readout,
+            "dta_rule_source": "trained by canmore-sim (cores/training.py)"}
     return graph_from_spec(spec, [w.detach().cpu().numpy().copy() for w in weights], tw=tw,
-                           input_scale=input_scale)
+                           input_scale=input_scale, meta=rule)
 
 
 def _device(name: str) -> torch.device:
@@ -132,7 +142,7 @@ def _device(name: str) -> torch.device:
 
 
 def evaluate(graph: LayerGraph, frames: np.ndarray, labels: Sequence[int]) -> float:
-    """Fraction of frames classified correctly (membrane readout argmax)."""
+    """Fraction of frames classified correctly (membrane readout argmax, the network's rule)."""
     with torch.no_grad():
         _, _, potential = network_forward(graph, torch.as_tensor(frames, dtype=torch.float64))
     return float((potential.argmax(1).numpy() == np.asarray(labels)).mean())

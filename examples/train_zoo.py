@@ -2,8 +2,11 @@
 
 Closed-form spike times (papers/004 Eq. 6, gradients Eq. 9/10 through autograd), Adam,
 milestone learning-rate decay, 4-bit quantization-aware last epochs; a CUDA GPU is used
-when present. Prints held-out accuracy (float and 4-bit) and saves a canmore-sim
-checkpoint that `canmore-sim map --model OUT` takes with no other flag::
+when present. The window-edge rule is the official code's (no spike at the window end,
+readout at the output window start) unless --window-end-spike / --readout say otherwise;
+the checkpoint records it, so `map` runs the network the way it was trained. Prints
+held-out accuracy (float and 4-bit) and saves a canmore-sim checkpoint that
+`canmore-sim map --model OUT` takes with no other flag::
 
     .venv/bin/python examples/train_zoo.py --model mnist-cnn --data digits --epochs 20
     .venv/bin/python examples/train_zoo.py --model mnist-cnn --data mnist:/data/mnist
@@ -19,6 +22,7 @@ from pathlib import Path
 from canmore_sim.cores.training import TrainSettings, evaluate, train_dta
 from canmore_sim.datasets.readers import load_frames
 from canmore_sim.mapper.checkpoint import save_checkpoint
+from canmore_sim.mapper.graph import READOUTS, DtaRule
 from canmore_sim.mapper.loaders import resolve_arch
 from canmore_sim.mapper.quantize import quantize_graph
 from canmore_sim.mapper.spec import parse_spec
@@ -34,6 +38,11 @@ def main() -> None:
     parser.add_argument("--max-frames", type=int, default=60_000, help="training frames used")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--window-end-spike", action="store_true",
+                        help="neurons meeting the threshold only at the window end fire there "
+                             "(the official code: they do not)")
+    parser.add_argument("--readout", default="window-start", choices=READOUTS,
+                        help="output potential read at the window start (official) or end")
     parser.add_argument("--out", type=Path, default=Path("trained.pt"))
     args = parser.parse_args()
     spec = resolve_arch(args.model)
@@ -43,7 +52,8 @@ def main() -> None:
     x_test, y_test, _ = load_frames(args.data, input_shape, 10_000, args.seed, split="test")
     settings = TrainSettings(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
                              seed=args.seed, device=args.device,
-                             milestones=(int(args.epochs * 0.6), int(args.epochs * 0.85)))
+                             milestones=(int(args.epochs * 0.6), int(args.epochs * 0.85)),
+                             rule=DtaRule(args.window_end_spike, args.readout))
     start = time.perf_counter()
     graph = train_dta(spec, x_train, y_train, settings)
     seconds = time.perf_counter() - start
@@ -51,6 +61,7 @@ def main() -> None:
     print(f"trained {spec} on {args.data} ({len(x_train)} frames, {args.epochs} epochs) "
           f"in {seconds:.0f} s")
     print(f"held-out accuracy ({len(y_test)} frames): float {acc:.4f}, 4-bit {acc4:.4f}")
+    print(f"DTA-TTFS rule: {settings.rule.describe()}")
     path = save_checkpoint(graph, args.out, dataset=args.data, accuracy=round(acc, 4),
                            accuracy_4bit=round(acc4, 4), seed=args.seed, epochs=args.epochs,
                            trained_by="examples/train_zoo.py")

@@ -3,20 +3,27 @@
 A canmore-sim checkpoint is a plain dictionary readable with
 ``torch.load(..., weights_only=True)`` (no code is ever executed on load)::
 
-    {"format": "canmore-sim-checkpoint", "version": 1,
+    {"format": "canmore-sim-checkpoint", "version": 2,
      "spec": "32x32x1:16C3-P2-32C3-P2-64C3-P2-10F",
      "weights": [Tensor, ...],            # one per weight layer, float32
      "names": ["conv1", ...],
-     "neuron": {"model": "dta-ttfs", "tw": 1.0},
+     "neuron": {"model": "dta-ttfs", "tw": 1.0,
+                "window_end_spike": False, "readout": "window-start"},
      "input": {"scale": 1.0, "dataset": "digits-32x32"},
      "meta": {"accuracy": 0.97, "seed": 0, ...}}
+
+``neuron.window_end_spike`` and ``neuron.readout`` record the DTA-TTFS window-edge rule
+the network was trained with (:class:`~canmore_sim.mapper.graph.DtaRule`). Version 1
+checkpoints do not record it: canmore-sim wrote them before the rule followed the
+official code, when it trained and ran every network with a spike at the window end and
+the readout at the window end, so such a checkpoint loads with that rule
+(:data:`~canmore_sim.mapper.graph.LEGACY_RULE`), the one its weights were trained for.
 """
 
 from __future__ import annotations
 
-import os
+import io
 import pickle
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -25,14 +32,19 @@ from typing import Any
 import numpy as np
 import torch
 
+from canmore_sim.atomic import atomic_write_bytes
 from canmore_sim.errors import ModelError
-from canmore_sim.mapper.graph import LayerGraph
+from canmore_sim.mapper.graph import LEGACY_RULE, READOUTS, DtaRule, LayerGraph
 from canmore_sim.mapper.spec import graph_from_spec
 
 __all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "read_model_file"]
 
 FORMAT = "canmore-sim-checkpoint"
-VERSION = 1
+VERSION = 2
+#: Versions this module reads (1: no recorded window-edge rule, see the module docstring).
+READABLE_VERSIONS = (1, 2)
+#: Graph meta keys of the window-edge rule: saved under "neuron", not "meta".
+_RULE_KEYS = ("window_end_spike", "readout", "dta_rule_source")
 
 
 def save_checkpoint(graph: LayerGraph, path: str | Path, **meta: Any) -> Path:
@@ -60,21 +72,20 @@ def save_checkpoint(graph: LayerGraph, path: str | Path, **meta: Any) -> Path:
         "spec": graph.spec,
         "weights": [torch.from_numpy(np.ascontiguousarray(layer.weight)) for layer in graph.layers],
         "names": [layer.name for layer in graph.layers],
-        "neuron": {"model": "dta-ttfs", "tw": float(graph.tw)},
+        "neuron": {"model": "dta-ttfs", "tw": float(graph.tw),
+                   "window_end_spike": graph.dta_rule.window_end_spike,
+                   "readout": graph.dta_rule.readout},
         "input": {"scale": float(graph.input_scale)},
-        "meta": {**{k: v for k, v in graph.meta.items() if _plain(v)}, **meta},
+        "meta": {**{k: v for k, v in graph.meta.items() if _plain(v) and k not in _RULE_KEYS},
+                 **meta},
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    # serialized in memory: torch names the zip records after a file's name, and a
+    # temporary file's random name would make equal checkpoints differ bit for bit
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 def _plain(value: object) -> bool:
@@ -134,9 +145,10 @@ def graph_from_payload(payload: Any, source: str) -> LayerGraph:
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelError(f"{source}: not a canmore-sim checkpoint (no 'format': '{FORMAT}' key)",
                          path=source)
-    if payload.get("version") != VERSION:
+    if payload.get("version") not in READABLE_VERSIONS:
         raise ModelError(f"{source}: checkpoint version {payload.get('version')!r} is not "
-                         f"supported (expected {VERSION})", path=source)
+                         f"supported (expected one of "
+                         f"{', '.join(map(str, READABLE_VERSIONS))})", path=source)
     try:
         spec = str(payload["spec"])
         weights = [np.asarray(w.detach().cpu().numpy() if torch.is_tensor(w) else w,
@@ -145,8 +157,30 @@ def graph_from_payload(payload: Any, source: str) -> LayerGraph:
         tw = float(payload.get("neuron", {}).get("tw", 1.0))
         scale = float(payload.get("input", {}).get("scale", 1.0))
         meta = dict(payload.get("meta", {}))
+        rule, rule_source = _recorded_rule(dict(payload.get("neuron", {})))
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise ModelError(f"{source}: malformed canmore-sim checkpoint ({exc})",
                          path=source) from None
     meta.setdefault("source", source)
+    meta.update(window_end_spike=rule.window_end_spike, readout=rule.readout,
+                dta_rule_source=rule_source)
     return graph_from_spec(spec, weights, tw=tw, input_scale=scale, names=names, meta=meta)
+
+
+def _recorded_rule(neuron: dict[str, Any]) -> tuple[DtaRule, str]:
+    """The window-edge rule a checkpoint records, or the legacy rule when it records none.
+
+    Raises
+    ------
+    ValueError
+        If the recorded values are not a bool and one of :data:`READOUTS`.
+    """
+    if "window_end_spike" not in neuron and "readout" not in neuron:
+        return LEGACY_RULE, ("checkpoint without a recorded rule (canmore-sim checkpoint "
+                             "version 1, trained with the window-end rule)")
+    end, point = neuron.get("window_end_spike"), neuron.get("readout")
+    if not isinstance(end, bool):
+        raise ValueError(f"neuron.window_end_spike must be true or false, got {end!r}")
+    if point not in READOUTS:
+        raise ValueError(f"neuron.readout must be one of {', '.join(READOUTS)}, got {point!r}")
+    return DtaRule(end, point), "checkpoint"

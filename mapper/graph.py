@@ -21,12 +21,58 @@ import numpy as np
 
 from canmore_sim.errors import ModelError
 
-__all__ = ["Layer", "LayerGraph", "SpikingNeurons"]
+__all__ = ["DtaRule", "LEGACY_RULE", "OFFICIAL_RULE", "READOUTS", "Layer", "LayerGraph",
+           "SpikingNeurons"]
 
 Shape = tuple[int, ...]
 
 #: The neuron model a graph runs on when ``neuron.model`` is ``auto`` and its meta says none.
 DEFAULT_NEURON_MODEL = "dta-ttfs"
+
+#: Where a DTA-TTFS output layer is read: the membrane potential at the start of its
+#: window (the official code's trained model) or at its end.
+READOUTS = ("window-start", "window-end")
+
+
+@dataclass(frozen=True)
+class DtaRule:
+    """How a DTA-TTFS network computes at the edges of its windows (papers/004).
+
+    A property of the network, fixed by how it was trained, so it travels with it
+    (``meta["window_end_spike"]``, ``meta["readout"]``).
+
+    Attributes
+    ----------
+    window_end_spike
+        Whether a neuron whose potential meets the falling threshold only at the window
+        end, ``V((l+1)Tw) = 0`` (for example one none of whose inputs spiked), fires
+        there. The official code does not (activation ``a = 0``).
+    readout
+        ``"window-start"``: the class scores are the output potentials at the start of
+        the output window, ``P_j = sum_i w_ij a_i`` (the official code's trained model);
+        ``"window-end"``: at its end, ``W_j + P_j``.
+    """
+
+    window_end_spike: bool = False
+    readout: Literal["window-start", "window-end"] = "window-start"
+
+    def __post_init__(self) -> None:
+        if self.readout not in READOUTS:
+            raise ModelError(f"readout must be one of {', '.join(READOUTS)}, got "
+                             f"{self.readout!r}", got=self.readout)
+
+    def describe(self) -> str:
+        """One line for reports."""
+        edge = "fires at the window end" if self.window_end_spike else \
+            "no spike at the window end"
+        return f"{edge}, readout at the {self.readout.replace('-', ' ')}"
+
+
+#: The official DTA-TTFS code's rule (its activation-space model: ``a_j > 0`` fires,
+#: output read at the window start); the default of every network that records none.
+OFFICIAL_RULE = DtaRule(window_end_spike=False, readout="window-start")
+#: What canmore-sim trained with before checkpoints recorded a rule (checkpoint version 1).
+LEGACY_RULE = DtaRule(window_end_spike=True, readout="window-end")
 
 
 @dataclass(frozen=True, eq=False)
@@ -286,6 +332,21 @@ class LayerGraph:
     def native_model(self) -> str:
         """The neuron model this network was built for (``neuron.model: auto`` runs it)."""
         return str(self.meta.get("neuron_model", DEFAULT_NEURON_MODEL))
+
+    @property
+    def dta_rule(self) -> DtaRule:
+        """The window-edge rule this network was trained with (official when unrecorded)."""
+        end = self.meta.get("window_end_spike", OFFICIAL_RULE.window_end_spike)
+        point = self.meta.get("readout", OFFICIAL_RULE.readout)
+        if not isinstance(end, bool) or point not in READOUTS:
+            raise ModelError(f"network records an invalid DTA-TTFS rule (window_end_spike "
+                             f"{end!r}, readout {point!r})")
+        return DtaRule(end, point)  # type: ignore[arg-type]
+
+    @property
+    def dta_rule_source(self) -> str:
+        """Where :attr:`dta_rule` comes from (for reports)."""
+        return str(self.meta.get("dta_rule_source", "default (official DTA-TTFS code)"))
 
     @property
     def has_nir_features(self) -> bool:

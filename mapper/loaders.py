@@ -29,7 +29,7 @@ import torch
 
 from canmore_sim.errors import ModelError
 from canmore_sim.mapper.checkpoint import FORMAT, graph_from_payload, read_model_file
-from canmore_sim.mapper.graph import LayerGraph
+from canmore_sim.mapper.graph import OFFICIAL_RULE, LayerGraph
 from canmore_sim.mapper.nir_import import NIR_SUFFIXES, is_nir_file, load_nir
 from canmore_sim.mapper.spec import graph_from_spec
 from canmore_sim.mapper.zoo import ZOO, synthetic_graph
@@ -117,9 +117,12 @@ def _from_state_dict(state: dict[str, Any], source: str, arch: str | None) -> La
                              f"{tuple(state[ignored[0]].shape)} is neither a conv nor a dense "
                              "weight", path=source, layer=ignored[0])
     weights = [np.asarray(state[k].detach().cpu().float().numpy()) for k in keys]
+    rule = ({"window_end_spike": OFFICIAL_RULE.window_end_spike,
+             "readout": OFFICIAL_RULE.readout,
+             "dta_rule_source": "official DTA-TTFS state_dict"} if all(official.values()) else {})
     graph = graph_from_spec(resolve_arch(arch), weights, names=[k.removesuffix(".weight")
                                                                 for k in keys],
-                            meta={"source": source, "format": "state_dict"})
+                            meta={"source": source, "format": "state_dict", **rule})
     return graph
 
 

@@ -9,7 +9,10 @@ units to ns by ``neuron.window_ns / neuron.tw``. A spike of layer ``l`` feeds la
 that is when the membrane readout is taken): a spike delivered later is *late*
 and is lost to the computation. After the output window closes, at
 ``(L + 1) * window_ns``, every output core sends its readout (membrane
-potentials, one packet) to the I/O router; those rows have layer ``L``.
+potentials, one packet) to the I/O router; those rows have layer ``L``. (A network read
+at the output window START, the official DTA-TTFS rule, sends it at the same time: the
+core has then integrated every input, and ``V(L Tw) = V((L+1) Tw) - Tw W`` follows from
+the sums it holds.)
 """
 
 from __future__ import annotations

@@ -61,3 +61,18 @@ def test_overrides_revalidate() -> None:
         with_overrides(default_config(), {"router.buffer_dept": 2})
     with pytest.raises(ConfigError):
         with_overrides(default_config(), {"run.frames": -1})
+
+
+def test_dta_rule_keys_default_to_auto_and_refuse_other_values(tmp_path) -> None:
+    neuron = default_config().neuron
+    assert neuron.window_end_spike == "auto" and neuron.readout == "auto"
+    cfg = tmp_path / "a.yaml"
+    cfg.write_text("neuron:\n  window_end_spike: false\n  readout: window-end\n")
+    loaded = load_config(cfg).neuron
+    assert loaded.window_end_spike is False and loaded.readout == "window-end"
+    cfg.write_text("neuron:\n  readout: end\n")
+    with pytest.raises(ConfigError, match=r"a.yaml:2: neuron.readout: .*'window-start'"):
+        load_config(cfg)
+    cfg.write_text("neuron:\n  window_end_spike: maybe\n")
+    with pytest.raises(ConfigError, match=r"a.yaml:2: neuron.window_end_spike: "):
+        load_config(cfg)

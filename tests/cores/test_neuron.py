@@ -137,11 +137,18 @@ def test_no_gradient_when_firing_at_window_start_or_not_firing() -> None:
     assert torch.all(w.grad[:2] == 0) and torch.all(w.grad[2] != 0)
 
 
-def test_readout_is_potential_at_window_end() -> None:
+@pytest.mark.parametrize(("point", "at"), [("window-start", 3.0), ("window-end", 4.0)])
+def test_readout_is_potential_at_the_window_start_or_end(point: str, at: float) -> None:
     w = np.array([[0.5, -0.25]], dtype=np.float32)
     layer = Layer("out", "linear", w, (2,))
-    v = readout(layer, torch.tensor([[2.5, np.inf]], dtype=torch.float64), 3, 1.0)
-    assert v.item() == pytest.approx(0.5 * (4.0 - 2.5))
+    v = readout(layer, torch.tensor([[2.5, np.inf]], dtype=torch.float64), 3, 1.0, point=point)
+    assert v.item() == pytest.approx(0.5 * (at - 2.5))
+
+
+def test_unknown_readout_point_is_refused() -> None:
+    layer = Layer("out", "linear", np.ones((1, 1), dtype=np.float32), (1,))
+    with pytest.raises(ValueError, match="window-start or window-end"):
+        readout(layer, torch.zeros((1, 1), dtype=torch.float64), 1, 1.0, point="middle")
 
 
 def test_run_network_trace_contract_and_determinism() -> None:

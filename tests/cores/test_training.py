@@ -8,9 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
+from canmore_sim.cores.neuron import run_network
 from canmore_sim.cores.training import TrainSettings, evaluate, train_dta
 from canmore_sim.datasets.readers import load_frames
 from canmore_sim.mapper.checkpoint import load_checkpoint
+from canmore_sim.mapper.graph import LEGACY_RULE, OFFICIAL_RULE
 
 SPEC = "16x16x1:8C3-P2-10F"
 
@@ -35,3 +37,18 @@ def test_zoo_training_example_writes_a_checkpoint(tmp_path) -> None:
     assert "held-out accuracy" in proc.stdout
     graph = load_checkpoint(out)
     assert graph.spec == "64:32F-10F" and graph.meta["trained_by"] == "examples/train_zoo.py"
+    assert graph.dta_rule == OFFICIAL_RULE and graph.dta_rule_source == "checkpoint"
+
+
+def test_training_records_and_is_evaluated_under_its_window_edge_rule() -> None:
+    x, y, _ = load_frames("digits", (1, 16, 16), 200, split="train")
+    official = TrainSettings(epochs=1, milestones=(), qat_epochs=0, device="cpu")
+    a = train_dta(SPEC, x, y, official)
+    b = train_dta(SPEC, x, y, TrainSettings(epochs=1, milestones=(), qat_epochs=0,
+                                            device="cpu", rule=LEGACY_RULE))
+    assert a.dta_rule == OFFICIAL_RULE and b.dta_rule == LEGACY_RULE
+    # the forward pass differs (window-end spikes, readout point), so do the gradients
+    assert not np.array_equal(a.layers[0].weight, b.layers[0].weight)
+    for graph in (a, b):
+        trace = run_network(graph, x, y)
+        assert evaluate(graph, x, y) == trace.accuracy()
