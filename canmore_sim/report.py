@@ -339,7 +339,7 @@ def render_table(summary: dict[str, Any], *, max_frames: int = 20, top_cores: in
                               for k, _, fmt in columns])
     trust = trust_lines(summary)
     rule = (summary["model"].get("dta_rule") or {}).get("text")
-    lines = [_title(summary), *([rule] if rule else []), *trust, "", *_grid(header, rows), "",
+    lines = [_title(summary), *trust, *([rule] if rule else []), "", *_grid(header, rows), "",
              *_layer_table(summary["layers"], summary["energy_model"]),
              *_sparsity_lines(summary.get("sparsity"))]
     lines += ["", *core_table(summary, top_cores)]

@@ -26,8 +26,9 @@ from canmore_sim import __version__
 __all__ = ["common_identity", "point_identity", "seal", "verify_point"]
 
 #: Metrics every finished point carries (energy terms vary with the model and are extra).
-REQUIRED_METRICS = ("energy_total_uj", "sops", "hops", "latency_mean_ns", "frame_latency_ns",
-                    "wait_ns", "late", "spikes", "cores", "chips", "interchip_hops")
+REQUIRED_METRICS = ("energy_total_uj", "sops", "packets", "deliveries", "hops", "latency_mean_ns",
+                    "frame_latency_ns", "wait_sum_ns", "late", "late_share", "spikes_sent",
+                    "neurons_fired", "cores", "chips", "interchip_hops")
 _CHUNK = 1 << 20
 
 

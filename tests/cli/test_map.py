@@ -210,8 +210,8 @@ def test_map_official_state_dict_reports_official_rule_and_sparsity(tmp_path, ca
     assert report["config"]["neuron"]["readout"] == "window-start"
     layers = report["layers"]
     neurons = sum(r["neurons"] for r in layers)  # 4096 + 2048 + 10
-    hidden = sum(r["neuron_spikes"] for r in layers[:-1])
-    assert neurons == 6154 and layers[-1]["neuron_spikes"] == 0 and 0 < hidden < 6144
+    hidden = sum(r["neurons_fired"] for r in layers[:-1])
+    assert neurons == 6154 and layers[-1]["neurons_fired"] == 0 and 0 < hidden < 6144
     sparsity = report["sparsity"]
     assert sparsity["official"] == pytest.approx((hidden + 10) / neurons)
     assert sparsity["neurons"] == neurons and sparsity["output_neurons"] == 10

@@ -85,7 +85,9 @@ def test_cores_csv_adds_up_to_the_frame_totals(run_dir) -> None:
 
 def test_default_run_is_trusted_and_names_its_columns(run_dir) -> None:
     report = json.loads((run_dir / "report.json").read_text())
-    assert report["warnings"] == [] and report["late_share"] == 0.0
+    # the bundled network delivers a few packets late on its most crowded frames (0.3 %),
+    # below the 1 % warning threshold: the share is stated, no warning is raised
+    assert report["warnings"] == [] and 0.0 <= report["late_share"] < 0.01
     frames = report["frames"]
     assert {"data_index", "label", "prediction", "neurons_fired", "spikes_sent", "packets",
             "deliveries", "wait_sum_ns", "wait_mean_ns", "late_share"} <= set(frames)
