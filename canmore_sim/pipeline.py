@@ -6,7 +6,8 @@ stage lives in its own package and is a plain function over plain data.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,11 +33,11 @@ from canmore_sim.mapper.traffic_graph import core_traffic
 from canmore_sim.noc import get_engine, get_routing
 from canmore_sim.noc.build import build_traffic, io_router_index
 from canmore_sim.noc.stats import NocStats
+from canmore_sim.noc.traffic import Traffic
+from canmore_sim.progress import ProgressCallback, StageEvent
 from canmore_sim.registry import choose
 
 __all__ = ["FrameNoc", "RunResult", "map_network", "run"]
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,7 +126,7 @@ def run(
     config: ArchConfig,
     *,
     frame_ids: np.ndarray | None = None,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     mapping: Mapping | None = None,
     reference: dict[str, float] | None = None,
 ) -> RunResult:
@@ -144,7 +145,8 @@ def run(
     frame_ids
         Identity of each frame in its data set (for reports); defaults to 0..N-1.
     progress
-        Called as ``progress(done, total)`` after each simulated frame.
+        Called with a :class:`~canmore_sim.progress.StageEvent` at the start and end of
+        every stage, and during each frame's NoC replay with packets delivered.
     mapping
         A mapping to reuse (e.g. loaded with ``--mapping``); default: map anew.
     reference
@@ -159,28 +161,46 @@ def run(
         config = with_overrides(config, {"neuron.model": model})
     choose(PLACEMENTS, config.run.placement, what="placement", key="run.placement")
     preset = load_preset(config.run.energy)
-    quantized = quantize_graph(graph, config.core.weight_bits,
-                               config.core.quant_scale == "channel")
+    n = len(frames)
+    with _stage(progress, "quantize", n):
+        quantized = quantize_graph(graph, config.core.weight_bits,
+                                   config.core.quant_scale == "channel")
     measured = config.run.placement_traffic == "measured"
     if mapping is None and not measured:
-        mapping = map_network(quantized, config)  # fails fast, before the heavy work
-    float_trace = simulate_neurons(graph, frames, labels, config.neuron)
-    trace = simulate_neurons(quantized, frames, labels, config.neuron)
+        with _stage(progress, "mapping", n):
+            mapping = map_network(quantized, config)  # fails fast, before the heavy work
+    with _stage(progress, "neurons", n):
+        float_trace = simulate_neurons(graph, frames, labels, config.neuron)
+        trace = simulate_neurons(quantized, frames, labels, config.neuron)
     if mapping is None:
-        mapping = map_network(quantized, config, trace)
-    links = [layer_links(quantized, mapping.groups, l) for l in range(quantized.depth)]
-    cores = count_sops(trace, mapping, links)
+        with _stage(progress, "mapping", n):
+            mapping = map_network(quantized, config, trace)
+    with _stage(progress, "sops", n):
+        links = [layer_links(quantized, mapping.groups, l) for l in range(quantized.depth)]
+        cores = count_sops(trace, mapping, links)
     noc = _simulate_frames(trace, mapping, links, config, engine, progress)
-    window_end = trace.end(quantized.depth) * config.neuron.window_ns / trace.tw
-    frame_latency = np.maximum(noc.end_ns, window_end)
-    energy = price_frames(preset, _counts(quantized, trace, cores, noc, frame_latency,
-                                          mapping), reference)
+    with _stage(progress, "energy", n):
+        window_end = trace.end(quantized.depth) * config.neuron.window_ns / trace.tw
+        frame_latency = np.maximum(noc.end_ns, window_end)
+        energy = price_frames(preset, _counts(quantized, trace, cores, noc, frame_latency,
+                                              mapping), reference)
     return RunResult(
         config=config, graph=graph, quantized=quantized, mapping=mapping, trace=trace,
         float_predictions=float_trace.predictions, cores=cores, noc=noc, energy=energy,
         energy_preset=preset, frame_latency_ns=frame_latency,
         frame_ids=np.arange(len(frames)) if frame_ids is None else np.asarray(frame_ids),
     )
+
+
+@contextmanager
+def _stage(progress: ProgressCallback | None, name: str, n_frames: int,
+           frame: int | None = None) -> Iterator[None]:
+    """Send the start and end events of stage ``name`` around its work."""
+    if progress is not None:
+        progress(StageEvent(name, 0, 1, frame, n_frames))
+    yield
+    if progress is not None:
+        progress(StageEvent(name, 1, 1, frame, n_frames))
 
 
 def _counts(graph: LayerGraph, trace: SpikeTrace, cores: CoreStats, noc: FrameNoc,
@@ -232,7 +252,7 @@ def _simulate_frames(
     links: list[LayerLinks],
     config: ArchConfig,
     engine: Callable[..., NocStats],
-    progress: Progress | None,
+    progress: ProgressCallback | None,
 ) -> FrameNoc:
     n, depth = trace.n_frames, len(links)
     n_routers = mapping.width * mapping.height
@@ -246,8 +266,9 @@ def _simulate_frames(
     occ_max = np.zeros((n_routers, 5), dtype=np.int64)
     latencies = []
     for f in range(n):
-        traffic = build_traffic(trace, f, mapping, links, config)
-        stats = engine(traffic, config)
+        with _stage(progress, "traffic", n, f):
+            traffic = build_traffic(trace, f, mapping, links, config)
+        stats = _replay(engine, traffic, config, progress, f, n)
         latency = stats.latency_ns
         cols["packets"].append(len(traffic))
         cols["hops"].append(stats.link_hops)
@@ -266,8 +287,6 @@ def _simulate_frames(
         hops_per_layer[f] = np.bincount(traffic.layer, weights=stats.hops, minlength=depth + 1)
         link_flits += stats.link_flits
         router_wait += stats.wait_ns
-        if progress is not None:
-            progress(f + 1, n)
     return FrameNoc(
         packets=np.asarray(cols["packets"], dtype=np.int64),
         hops=np.asarray(cols["hops"], dtype=np.int64),
@@ -286,6 +305,22 @@ def _simulate_frames(
         occupancy_max=occ_max,
         latency_hist_ns=_histogram(np.concatenate(latencies)),
     )
+
+
+def _replay(engine: Callable[..., NocStats], traffic: Traffic, config: ArchConfig,
+            progress: ProgressCallback | None, frame: int, n_frames: int) -> NocStats:
+    """One frame through the NoC engine, relaying its delivery counts as ``noc`` events."""
+    if progress is None:
+        return engine(traffic, config)
+    rows = len(traffic)
+    progress(StageEvent("noc", 0, rows, frame, n_frames))
+
+    def delivered(done: int, total: int) -> None:
+        progress(StageEvent("noc", done, total, frame, n_frames))
+
+    stats = engine(traffic, config, progress=delivered)
+    progress(StageEvent("noc", rows, rows, frame, n_frames))
+    return stats
 
 
 def _histogram(values: np.ndarray, bins: int = 40) -> tuple[np.ndarray, np.ndarray]:

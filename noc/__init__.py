@@ -7,6 +7,7 @@ chosen by name from :data:`ENGINES` (``run.engine`` in the YAML).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from canmore_sim.config import ArchConfig
 from canmore_sim.noc.engine import simulate, zero_load_ns
@@ -18,7 +19,14 @@ from canmore_sim.registry import choose
 __all__ = ["ENGINES", "PORTS", "ROUTINGS", "NocStats", "Traffic", "get_engine", "get_routing",
            "simulate", "zero_load_ns"]
 
-Engine = Callable[[Traffic, ArchConfig], NocStats]
+
+class Engine(Protocol):
+    """``simulate(traffic, config, *, progress=None) -> NocStats``; ``progress`` is called
+    as ``progress(delivered_rows, total_rows)`` in chunks and once at the end."""
+
+    def __call__(self, traffic: Traffic, config: ArchConfig, *,
+                 progress: Callable[[int, int], None] | None = None) -> NocStats: ...
+
 
 #: NoC engines by name.
 ENGINES: dict[str, Engine] = {"simpy": simulate}

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import gc
 from collections import deque
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from functools import partial
 
@@ -60,7 +60,12 @@ from canmore_sim.noc.traffic import Traffic
 __all__ = ["simulate", "zero_load_ns"]
 
 
-def simulate(traffic: Traffic, config: ArchConfig) -> NocStats:
+#: Deliveries (traffic rows) between two ``progress`` calls of a run.
+PROGRESS_CHUNK = 2**16
+
+
+def simulate(traffic: Traffic, config: ArchConfig, *,
+             progress: Callable[[int, int], None] | None = None) -> NocStats:
     """Replay one frame's traffic through the mesh and count what happened.
 
     Parameters
@@ -70,6 +75,10 @@ def simulate(traffic: Traffic, config: ArchConfig) -> NocStats:
     config
         Supplies ``router`` (buffer depth, flits, routing, delays),
         ``core.sop_ns`` and ``multichip.interchip_link_delay_ns``.
+    progress
+        Called as ``progress(delivered_rows, total_rows)`` every
+        :data:`PROGRESS_CHUNK` delivered rows and once at the end; it does not
+        change the simulation.
 
     Raises
     ------
@@ -81,7 +90,7 @@ def simulate(traffic: Traffic, config: ArchConfig) -> NocStats:
     """
     _check(traffic, config)
     with _no_cyclic_gc():
-        return _Simulator(traffic, config).run()
+        return _Simulator(traffic, config, progress).run()
 
 
 @contextmanager
@@ -161,8 +170,12 @@ class _Copy:
 
 
 class _Simulator:
-    def __init__(self, traffic: Traffic, config: ArchConfig) -> None:
+    def __init__(self, traffic: Traffic, config: ArchConfig,
+                 progress: Callable[[int, int], None] | None = None) -> None:
         self.t = traffic
+        self.progress = progress
+        self.delivered = 0
+        self.next_report = PROGRESS_CHUNK if progress is not None else len(traffic) + 1
         self.config = config
         self.env = simpy.Environment()
         r = config.router
@@ -201,6 +214,8 @@ class _Simulator:
     def run(self) -> NocStats:
         self.env.process(self._injector())
         self.env.run()
+        if self.progress is not None:
+            self.progress(self.delivered, len(self.t))
         stuck = [r for r, ports in enumerate(self.buf) if any(ports)]
         stuck += [r for r, q in enumerate(self.inject) if q]
         if stuck or np.isnan(self.deliver).any():
@@ -321,6 +336,9 @@ class _Simulator:
             self.link_flits[r][LOCAL] += self.flits
             for row in rows:
                 self.deliver[row] = now
+            self.delivered += len(rows)
+            if self.delivered >= self.next_report:
+                self._report()
         else:
             self.link_hops += 1
             self.link_flits[r][out] += self.flits
@@ -341,6 +359,12 @@ class _Simulator:
             self._leave(r, port)
         if self.req[r][out] and not self.busy[r][out]:
             self._arbitrate(r, out)
+
+    def _report(self) -> None:
+        """Tell ``progress`` how many rows are delivered (every PROGRESS_CHUNK of them)."""
+        assert self.progress is not None
+        self.progress(self.delivered, len(self.t))
+        self.next_report = (self.delivered // PROGRESS_CHUNK + 1) * PROGRESS_CHUNK
 
     def _leave(self, r: int, port: int) -> None:
         """The head copy of FIFO (r, port) has sent all its branches: free its slot."""

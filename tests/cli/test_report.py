@@ -9,6 +9,7 @@ import json
 import pytest
 
 from canmore_sim.cli import _ProgressBar, main
+from canmore_sim.progress import StageEvent
 
 FILES = ("report.json", "mapping.json", "frames.csv", "layers.csv", "report.html",
          "energy_layers.png", "sops_spikes_layers.png", "wait_heatmap.png",
@@ -109,13 +110,14 @@ class _Tty(io.StringIO):
 def test_progress_bar_shows_eta_only_when_enabled() -> None:
     stream = _Tty()
     bar = _ProgressBar(stream, enabled=True)
-    bar(1, 4)
-    bar(4, 4)
+    bar(StageEvent("noc", 0, 10, 0, 4))
+    bar(StageEvent("noc", 10, 10, 0, 4))
+    bar(StageEvent("noc", 10, 10, 3, 4))
     bar.close()
     assert "1/4" in stream.getvalue() and "4/4" in stream.getvalue() and "ETA" in stream.getvalue()
     silent = io.StringIO()
     quiet = _ProgressBar(silent, enabled=False)
-    quiet(1, 4)
+    quiet(StageEvent("noc", 0, 10, 0, 4))
     quiet.close()
     assert silent.getvalue() == ""
 
@@ -134,8 +136,8 @@ def test_map_progress_bar_only_on_a_terminal_without_quiet(monkeypatch, tmp_path
     import canmore_sim.pipeline
 
     def fake_run(*_args, progress, **_kwargs):
-        progress(1, 4)
-        progress(4, 4)
+        progress(StageEvent("noc", 0, 10, 0, 4))
+        progress(StageEvent("noc", 10, 10, 3, 4))
         raise KeyboardInterrupt  # stop before the real work: only the wiring is under test
 
     stream = _Tty() if tty else io.StringIO()

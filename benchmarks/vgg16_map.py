@@ -1,0 +1,160 @@
+"""Stage split of the headline job: wall time per stage, total and peak memory.
+
+Runs ``canmore-sim map --model vgg16 --weights synthetic --mesh 8x8 --frames 1``
+through the library calls the CLI makes (``canmore_sim.cli._cmd_map``), each repeat
+in a fresh Python process so that imports and peak memory are those of a real run,
+and prints the wall time of every stage (from the pipeline's progress events), the
+total, and the peak resident memory (``ru_maxrss``) with the peak reached by the end
+of each stage, so a reader sees where memory grows.
+
+    .venv/bin/python benchmarks/vgg16_map.py [--engine simpy|fast] [--repeat N]
+        [--model vgg16] [--mesh 8x8] [--frames 1] [--out DIR]
+
+Also prints the wall time of ``canmore-sim --help`` and whether it imported torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+# Stages in the order of a run, with the names printed for them.
+_ORDER = ("imports", "model", "frames", "quantize", "mapping", "neurons", "sops", "traffic",
+          "noc", "energy", "report")
+_LABELS = {"imports": "imports", "model": "model build + synthetic weights",
+           "frames": "frames loading", "quantize": "weight quantization",
+           "mapping": "partition + placement", "neurons": "neuron simulation",
+           "sops": "connectivity + SOP counts", "traffic": "traffic building",
+           "noc": "NoC replay", "energy": "energy", "report": "report files"}
+
+
+def _rss_mb() -> float:
+    """Peak resident memory of this process so far, MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child(args: argparse.Namespace) -> dict[str, Any]:
+    """One run of the job in this (fresh) process; stage walls and memory."""
+    walls: dict[str, float] = {}
+    peak: dict[str, float] = {}
+    began: dict[str, float] = {}
+    t0 = time.perf_counter()
+    import canmore_sim.cli  # noqa: F401  the CLI module and what `map` imports first
+    from canmore_sim.cli import _load_model
+    from canmore_sim.config import default_config, with_overrides
+    from canmore_sim.datasets.readers import load_frames
+    from canmore_sim.mapper.mapping_io import save_mapping
+    from canmore_sim.pipeline import run
+    from canmore_sim.progress import StageEvent
+    from canmore_sim.report import render_table, summarize, write_json
+    from canmore_sim.report_files import write_report_files
+
+    walls["imports"], peak["imports"] = time.perf_counter() - t0, _rss_mb()
+
+    def record(event: StageEvent) -> None:
+        now = time.perf_counter()
+        if event.done == 0:
+            began[event.stage] = now
+        elif event.finished and event.stage in began:
+            walls[event.stage] = walls.get(event.stage, 0.0) + now - began.pop(event.stage)
+            peak[event.stage] = _rss_mb()
+
+    overrides: dict[str, Any] = {"mesh": args.mesh, "run.frames": args.frames}
+    if args.engine:
+        overrides["run.engine"] = args.engine
+    config = with_overrides(default_config(), overrides)
+    record(StageEvent("model", 0, 1))
+    graph = _load_model(args.model, "synthetic", 0.25, config.run.seed)
+    record(StageEvent("model", 1, 1))
+    record(StageEvent("frames", 0, 1))
+    frames, labels, ids = load_frames(None, graph.input_shape, config.run.frames,
+                                      config.run.seed)
+    record(StageEvent("frames", 1, 1))
+    result = run(graph, frames, labels, config, frame_ids=ids, progress=record)
+    record(StageEvent("report", 0, 1))
+    summary = summarize(result)
+    out = Path(args.out)
+    write_json(summary, out / "report.json")
+    save_mapping(result.mapping, result.quantized.spec, out / "mapping.json")
+    write_report_files(summary, out)
+    render_table(summary)
+    record(StageEvent("report", 1, 1))
+    mean = summary["mean"]
+    return {"walls": walls, "peak_mb": peak, "total_s": time.perf_counter() - t0,
+            "max_rss_mb": _rss_mb(), "engine": config.run.engine,
+            "packets": mean["packets"], "hops": mean["hops"], "sops": mean["sops"]}
+
+
+def _help_run() -> tuple[float, bool]:
+    """Wall time of ``canmore-sim --help`` in a fresh process, and whether it imported torch."""
+    code = ("import sys, contextlib, io\n"
+            "from canmore_sim.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n        main(['--help'])\n    except SystemExit:\n        pass\n"
+            "print('torch' in sys.modules)")
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    return time.perf_counter() - start, done.stdout.strip() == "True"
+
+
+def _print(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    first = runs[0]
+    print(f"{args.model} synthetic, mesh {args.mesh}, {args.frames} frame(s), engine "
+          f"{first['engine']}: {first['packets']:,.0f} packets, {first['hops']:,.0f} hops, "
+          f"{first['sops']:,.0f} SOPs per frame; {len(runs)} run(s), each in a fresh process")
+    print(f"{'stage':<32}{'best s':>9}{'median s':>10}{'peak RSS MB':>13}")
+    for stage in _ORDER:
+        walls = [r["walls"].get(stage, 0.0) for r in runs]
+        peaks = [r["peak_mb"].get(stage, 0.0) for r in runs]
+        print(f"{_LABELS[stage]:<32}{min(walls):9.2f}{statistics.median(walls):10.2f}"
+              f"{max(peaks):13.0f}")
+    totals = [r["total_s"] for r in runs]
+    other = [r["total_s"] - r["walls"].get("noc", 0.0) for r in runs]
+    print(f"{'total':<32}{min(totals):9.2f}{statistics.median(totals):10.2f}"
+          f"{max(r['max_rss_mb'] for r in runs):13.0f}")
+    print(f"{'total without the NoC replay':<32}{min(other):9.2f}{statistics.median(other):10.2f}")
+    wall, torch = _help_run()
+    print(f"canmore-sim --help: {wall:.2f} s in a fresh process, "
+          f"{'imports' if torch else 'does not import'} torch")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine", default=None,
+                        help="NoC engine (run.engine; default: the configuration's)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs, each a fresh process")
+    parser.add_argument("--model", default="vgg16")
+    parser.add_argument("--mesh", default="8x8")
+    parser.add_argument("--frames", type=int, default=1)
+    parser.add_argument("--out", default=None, help="report folder (default: a temporary one)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(_child(args)))
+        return
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.repeat):
+            cmd = [sys.executable, __file__, "--child", "--model", args.model, "--mesh",
+                   args.mesh, "--frames", str(args.frames),
+                   "--out", args.out or str(Path(tmp) / f"run{i}")]
+            if args.engine:
+                cmd += ["--engine", args.engine]
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode:
+                sys.exit(f"run {i + 1} failed:\n{done.stderr.strip()}")
+            runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    _print(runs, args)
+
+
+if __name__ == "__main__":
+    main()
