@@ -13,14 +13,16 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from canmore_sim import __version__
-from canmore_sim.config import ArchConfig, default_config, load_config, with_overrides
 from canmore_sim.errors import CanmoreError
-from canmore_sim.mapper.graph import LayerGraph
-from canmore_sim.mapper.placement import Mapping
 from canmore_sim.progress import STAGES, StageEvent
+
+if TYPE_CHECKING:  # each command imports what it needs (``--help`` and ``report``: no torch)
+    from canmore_sim.config import ArchConfig
+    from canmore_sim.mapper.graph import LayerGraph
+    from canmore_sim.mapper.placement import Mapping
 
 __all__ = ["main"]
 
@@ -153,6 +155,7 @@ def _cmd_map(args: argparse.Namespace) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
+    from canmore_sim.config import default_config, load_config
     from canmore_sim.mapper.inspect import architecture_only, layer_table
     from canmore_sim.mapper.zoo import ZOO
     from canmore_sim.report import render_inspect
@@ -214,6 +217,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _resolve_config(args: argparse.Namespace) -> ArchConfig:
+    from canmore_sim.config import default_config, load_config, with_overrides
+
     config = load_config(args.config) if args.config else default_config()
     overrides: dict[str, Any] = {}
     if args.mesh is not None:

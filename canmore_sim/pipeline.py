@@ -170,7 +170,8 @@ def run(
         with _stage(progress, "mapping", n):
             mapping = map_network(quantized, config)  # fails fast, before the heavy work
     with _stage(progress, "neurons", n):
-        float_trace = simulate_neurons(graph, frames, labels, config.neuron)
+        # only the float network's predictions are kept (its trace is freed here)
+        float_predictions = simulate_neurons(graph, frames, labels, config.neuron).predictions
         trace = simulate_neurons(quantized, frames, labels, config.neuron)
     if mapping is None:
         with _stage(progress, "mapping", n):
@@ -186,7 +187,7 @@ def run(
                                               mapping), reference)
     return RunResult(
         config=config, graph=graph, quantized=quantized, mapping=mapping, trace=trace,
-        float_predictions=float_trace.predictions, cores=cores, noc=noc, energy=energy,
+        float_predictions=float_predictions, cores=cores, noc=noc, energy=energy,
         energy_preset=preset, frame_latency_ns=frame_latency,
         frame_ids=np.arange(len(frames)) if frame_ids is None else np.asarray(frame_ids),
     )

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from canmore_sim import __version__
 from canmore_sim.atomic import atomic_write_text, read_json
-from canmore_sim.cores.models import describe_model
-from canmore_sim.noc.stats import PORTS
-from canmore_sim.pipeline import RunResult
+
+if TYPE_CHECKING:  # the pipeline (torch, SimPy) is only needed to summarize a run
+    from canmore_sim.pipeline import RunResult
 
 __all__ = ["finite", "read_report", "render_table", "summarize", "write_json"]
 
@@ -45,6 +45,8 @@ def _columns(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 def summarize(result: RunResult) -> dict[str, Any]:
     """All numbers of a run as plain data (the content of report.json)."""
+    from canmore_sim.cores.models import describe_model
+
     frames = _frame_columns(result)
     trace = result.trace
     known = trace.labels >= 0
@@ -155,6 +157,8 @@ def _layer_rows(result: RunResult) -> list[dict[str, Any]]:
 
 
 def _noc_summary(result: RunResult) -> dict[str, Any]:
+    from canmore_sim.noc.stats import PORTS
+
     noc, m, n = result.noc, result.mapping, result.n_frames
     hops, unicast = float(noc.hops.mean()), float(noc.unicast_hops.mean())
     edges, counts = noc.latency_hist_ns
@@ -179,6 +183,8 @@ def _noc_summary(result: RunResult) -> dict[str, Any]:
 def _congested(wait: np.ndarray, occ_max: np.ndarray, width: int,
                top: int = 8) -> list[dict[str, Any]]:
     """The router input ports where packets waited longest (per frame)."""
+    from canmore_sim.noc.stats import PORTS
+
     total = float(wait.sum()) or 1.0
     order = np.argsort(-wait, axis=None, kind="stable")[:top]
     rows = []
@@ -200,6 +206,8 @@ def _busiest(flits: np.ndarray, width: int, result: RunResult,
     Utilization: flits x the time one flit holds the link (router + link delay) over
     the mean frame latency.
     """
+    from canmore_sim.noc.stats import PORTS
+
     r = result.config.router
     per_flit = r.router_delay_ns + r.link_delay_ns
     frame = float(np.mean(result.frame_latency_ns)) or 1.0

@@ -147,3 +147,32 @@ def test_map_progress_bar_only_on_a_terminal_without_quiet(monkeypatch, tmp_path
     assert main(argv) == 130
     assert ("simulating frames" in stream.getvalue()) is shown
     assert ("ETA" in stream.getvalue()) is shown
+
+
+def test_map_on_a_terminal_shows_each_stage_and_the_replay(monkeypatch, tmp_path) -> None:
+    import sys
+
+    stream = _Tty()
+    monkeypatch.setattr(sys, "stderr", stream)
+    assert main(["map", "--frames", "2", "--out", str(tmp_path)]) == 0
+    text = stream.getvalue()
+    lines = [line.rsplit("\r", 1)[-1] for line in text.split("\n") if line.strip()]
+    for label in ("model build", "frames loading", "partition + placement", "neuron simulation",
+                  "energy", "report files"):
+        assert any(line.startswith(label) and line.rstrip().endswith(" s") for line in lines), label
+    assert "frame 1: NoC replay 0/" in text and " packets" in text
+    assert lines.index(next(line for line in lines if line.startswith("neuron simulation"))) < \
+        lines.index(next(line for line in lines if "simulating frames" in line))
+    assert any("simulating frames" in line and "2/2" in line for line in lines)
+
+
+def test_progress_bar_replay_eta_from_delivered_packets(monkeypatch) -> None:
+    import canmore_sim.cli as cli
+
+    clock = iter([0.0, 10.0])
+    monkeypatch.setattr(cli.time, "perf_counter", lambda: next(clock))
+    stream = _Tty()
+    bar = _ProgressBar(stream, enabled=True)
+    bar(StageEvent("noc", 0, 4_000, 0, 1))
+    bar(StageEvent("noc", 1_000, 4_000, 0, 1))  # a quarter in 10 s: 30 s to go
+    assert "NoC replay 1,000/4,000 packets  ETA  30.0 s" in stream.getvalue()
