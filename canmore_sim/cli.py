@@ -270,6 +270,11 @@ def _shape(text: str | None) -> tuple[int, ...] | None:
     return None if text is None else parse_spec(f"{text}:1F")[0]
 
 
+def _eta(elapsed: float, done: int, total: int) -> str:
+    """Time left at the rate so far, ``"    - s"`` before any progress."""
+    return f"{elapsed / done * (total - done):5.1f} s" if done else "    - s"
+
+
 class _ProgressBar:
     """The stages of a run on a terminal, rendered from :class:`StageEvent`s.
 
@@ -312,17 +317,15 @@ class _ProgressBar:
         frame, n = event.frame or 0, event.n_frames
         done = frame + (event.stage == "noc" and event.finished)
         elapsed = now - self._frames_start
-        eta = elapsed / done * (n - done) if done else 0.0
         filled = int(30 * done / n)
         text = (f"simulating frames [{'#' * filled}{'.' * (30 - filled)}] {done}/{n}  "
-                f"ETA {eta:5.1f} s")
+                f"ETA {_eta(elapsed, done, n)}")
         if event.stage == "noc" and not event.finished:
             if event.done == 0:
                 self._noc_start = now
-            replay = now - self._noc_start
-            left = replay / event.done * (event.total - event.done) if event.done else 0.0
+            left = _eta(now - self._noc_start, event.done, event.total)
             text += (f"  frame {frame + 1}: NoC replay {event.done:,}/{event.total:,} packets"
-                     f"  ETA {left:5.1f} s")
+                     f"  ETA {left}")
         elif not event.finished:
             text += f"  frame {frame + 1}: {STAGES.get(event.stage, event.stage)}"
         last = done == n and event.stage == "noc"

@@ -317,7 +317,8 @@ def _replay(engine: Callable[..., NocStats], traffic: Traffic, config: ArchConfi
     progress(StageEvent("noc", 0, rows, frame, n_frames))
 
     def delivered(done: int, total: int) -> None:
-        progress(StageEvent("noc", done, total, frame, n_frames))
+        if done < total:  # the end event is sent once, below
+            progress(StageEvent("noc", done, total, frame, n_frames))
 
     stats = engine(traffic, config, progress=delivered)
     progress(StageEvent("noc", rows, rows, frame, n_frames))
