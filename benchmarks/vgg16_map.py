@@ -9,7 +9,10 @@ machine), the total, and the peak resident memory (``ru_maxrss``) with the peak 
 of each stage, so a reader sees where memory grows.
 
     .venv/bin/python benchmarks/vgg16_map.py [--engine simpy|fast] [--repeat N]
-        [--model vgg16] [--mesh 8x8] [--frames 1] [--out DIR]
+        [--model vgg16] [--mesh 8x8] [--frames 1] [--out DIR] [--until noc]
+
+``--until noc`` ends each run where the NoC replay would start (every stage before it,
+without waiting minutes for the SimPy engine).
 
 Also prints the wall time of ``canmore-sim --help`` and whether it imported torch.
 """
@@ -35,6 +38,10 @@ _LABELS = {"imports": "imports", "model": "model build + synthetic weights",
            "mapping": "partition + placement", "neurons": "neuron simulation",
            "sops": "connectivity + SOP counts", "traffic": "traffic building",
            "noc": "NoC replay", "energy": "energy", "report": "report files"}
+
+
+class _Stop(Exception):
+    """Raised from the progress callback to end a run where ``--until`` says."""
 
 
 def _rss_mb() -> float:
@@ -64,6 +71,8 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
 
     def record(event: StageEvent) -> None:
         now, cpu = time.perf_counter(), time.process_time()
+        if event.stage == args.until and event.done == 0:
+            raise _Stop
         if event.done == 0:
             began[event.stage] = (now, cpu)
         elif event.finished and event.stage in began:
@@ -83,7 +92,12 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
     frames, labels, ids = load_frames(None, graph.input_shape, config.run.frames,
                                       config.run.seed)
     record(StageEvent("frames", 1, 1))
-    result = run(graph, frames, labels, config, frame_ids=ids, progress=record)
+    try:
+        result = run(graph, frames, labels, config, frame_ids=ids, progress=record)
+    except _Stop:
+        return {"walls": walls, "cpus": cpus, "peak_mb": peak, "until": args.until,
+                "total_s": time.perf_counter() - t0, "total_cpu_s": time.process_time() - c0,
+                "max_rss_mb": _rss_mb(), "engine": config.run.engine}
     record(StageEvent("report", 0, 1))
     summary = summarize(result)
     out = Path(args.out)
@@ -114,9 +128,11 @@ def _help_run() -> tuple[float, bool]:
 
 def _print(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
     first = runs[0]
+    counts = ("" if args.until else f": {first['packets']:,.0f} packets, "
+              f"{first['hops']:,.0f} hops, {first['sops']:,.0f} SOPs per frame")
     print(f"{args.model} synthetic, mesh {args.mesh}, {args.frames} frame(s), engine "
-          f"{first['engine']}: {first['packets']:,.0f} packets, {first['hops']:,.0f} hops, "
-          f"{first['sops']:,.0f} SOPs per frame; {len(runs)} run(s), each in a fresh process")
+          f"{first['engine']}{counts}; {len(runs)} run(s), each in a fresh process"
+          + (f", stopped where '{args.until}' starts" if args.until else ""))
     print(f"{'stage':<32}{'first s':>9}{'best s':>9}{'median s':>10}{'best cpu s':>12}"
           f"{'peak RSS MB':>13}")
 
@@ -124,18 +140,25 @@ def _print(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
         print(f"{label:<32}{walls[0]:9.2f}{min(walls):9.2f}{statistics.median(walls):10.2f}"
               f"{min(cpus):12.2f}{peak:>13}")
 
-    for stage in _ORDER:
+    for stage in _ORDER[:_ORDER.index(args.until)] if args.until else _ORDER:
         peaks = [r["peak_mb"].get(stage, 0.0) for r in runs]
         row(_LABELS[stage], [r["walls"].get(stage, 0.0) for r in runs],
             [r["cpus"].get(stage, 0.0) for r in runs], f"{max(peaks):.0f}")
     row("total", [r["total_s"] for r in runs], [r["total_cpu_s"] for r in runs],
         f"{max(r['max_rss_mb'] for r in runs):.0f}")
+    if args.until:
+        _print_help_run()
+        return
     row("total without the NoC replay",
         [r["total_s"] - r["walls"].get("noc", 0.0) for r in runs],
         [r["total_cpu_s"] - r["cpus"].get("noc", 0.0) for r in runs],
         f"{max(r['peak_mb'].get('traffic', 0.0) for r in runs):.0f}")
     print("peak RSS MB: the process's peak by the end of the stage (ru_maxrss); on the last "
           "line, the peak before the replay")
+    _print_help_run()
+
+
+def _print_help_run() -> None:
     wall, torch = _help_run()
     print(f"canmore-sim --help: {wall:.2f} s in a fresh process, "
           f"{'imports' if torch else 'does not import'} torch")
@@ -150,6 +173,9 @@ def main() -> None:
     parser.add_argument("--mesh", default="8x8")
     parser.add_argument("--frames", type=int, default=1)
     parser.add_argument("--out", default=None, help="report folder (default: a temporary one)")
+    parser.add_argument("--until", choices=_ORDER[2:], default=None,
+                        help="stop each run where this stage starts (e.g. noc: every stage "
+                             "before the replay, without waiting for a slow engine)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -163,6 +189,8 @@ def main() -> None:
                    "--out", args.out or str(Path(tmp) / f"run{i}")]
             if args.engine:
                 cmd += ["--engine", args.engine]
+            if args.until:
+                cmd += ["--until", args.until]
             done = subprocess.run(cmd, capture_output=True, text=True)
             if done.returncode:
                 sys.exit(f"run {i + 1} failed:\n{done.stderr.strip()}")
