@@ -13,13 +13,16 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from canmore_sim import __version__
-from canmore_sim.config import ArchConfig, default_config, load_config, with_overrides
 from canmore_sim.errors import CanmoreError
-from canmore_sim.mapper.graph import LayerGraph
-from canmore_sim.mapper.placement import Mapping
+from canmore_sim.progress import STAGES, StageEvent
+
+if TYPE_CHECKING:  # each command imports what it needs (``--help`` and ``report``: no torch)
+    from canmore_sim.config import ArchConfig
+    from canmore_sim.mapper.graph import LayerGraph
+    from canmore_sim.mapper.placement import Mapping
 
 __all__ = ["main"]
 
@@ -127,23 +130,31 @@ def _cmd_map(args: argparse.Namespace) -> int:
 
     config = _resolve_config(args)
     plan = prepare_output(args.out, "map", force=args.force)  # before any simulation
-    graph = _load_model(args.model, args.weights, args.sparsity, config.run.seed,
-                        arch=args.arch, trust_model=args.trust_model,
-                        input_shape=_shape(args.input_shape))
-    frames, labels, ids = load_frames(args.data, graph.input_shape, config.run.frames,
-                                      config.run.seed)
     progress = _ProgressBar(sys.stderr, enabled=not args.quiet and sys.stderr.isatty())
-    mapping = _load_mapping(args.mapping, graph, config) if args.mapping else None
-    started = time.perf_counter()
-    reference_file = args.energy_reference or config.run.energy_reference
-    reference = _reference(reference_file) if reference_file else None
-    result = run(graph, frames, labels, config, frame_ids=ids, progress=progress,
-                 mapping=mapping, reference=reference,
-                 reference_label=f"reference run {reference_file}")
-    progress.close()
-    summary = summarize(result)
-    summary["wall_s"] = round(time.perf_counter() - started, 3)
-    count = _write_map_folder(plan, summary, result)
+    try:
+        progress(StageEvent("model", 0, 1))
+        graph = _load_model(args.model, args.weights, args.sparsity, config.run.seed,
+                            arch=args.arch, trust_model=args.trust_model,
+                            input_shape=_shape(args.input_shape))
+        progress(StageEvent("model", 1, 1))
+        progress(StageEvent("frames", 0, 1))
+        frames, labels, ids = load_frames(args.data, graph.input_shape, config.run.frames,
+                                          config.run.seed)
+        progress(StageEvent("frames", 1, 1))
+        mapping = _load_mapping(args.mapping, graph, config) if args.mapping else None
+        started = time.perf_counter()
+        reference_file = args.energy_reference or config.run.energy_reference
+        reference = _reference(reference_file) if reference_file else None
+        result = run(graph, frames, labels, config, frame_ids=ids, progress=progress,
+                     mapping=mapping, reference=reference,
+                     reference_label=f"reference run {reference_file}")
+        progress(StageEvent("report", 0, 1))
+        summary = summarize(result)
+        summary["wall_s"] = round(time.perf_counter() - started, 3)
+        count = _write_map_folder(plan, summary, result)
+        progress(StageEvent("report", 1, 1))
+    finally:
+        progress.close()
     out = plan.path
     print(render_table(summary))
     if plan.note():
@@ -167,6 +178,7 @@ def _write_map_folder(plan: Any, summary: dict[str, Any], result: Any) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
+    from canmore_sim.config import default_config, load_config
     from canmore_sim.mapper.inspect import architecture_only, layer_table
     from canmore_sim.mapper.zoo import ZOO
     from canmore_sim.report import render_inspect
@@ -256,6 +268,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _resolve_config(args: argparse.Namespace) -> ArchConfig:
+    from canmore_sim.config import default_config, load_config, with_overrides
+
     config = load_config(args.config) if args.config else default_config()
     overrides: dict[str, Any] = {}
     if args.mesh is not None:
@@ -307,27 +321,80 @@ def _shape(text: str | None) -> tuple[int, ...] | None:
     return None if text is None else parse_spec(f"{text}:1F")[0]
 
 
+def _eta(elapsed: float, done: int, total: int) -> str:
+    """Time left at the rate so far, ``"    - s"`` before any progress."""
+    return f"{elapsed / done * (total - done):5.1f} s" if done else "    - s"
+
+
 class _ProgressBar:
-    """A one-line progress bar on a terminal: frames simulated and ETA."""
+    """The stages of a run on a terminal, rendered from :class:`StageEvent`s.
+
+    A stage outside the frame loop gets one line with its wall time when it ends; the
+    frame loop (traffic building and NoC replay per frame) shares one live line with the
+    frames done and their ETA, and during a replay the packets delivered of the frame's
+    total with the replay's own ETA. Disabled (``--quiet``, stderr not a terminal), it
+    writes nothing.
+    """
 
     def __init__(self, stream: TextIO, enabled: bool) -> None:
         self.stream, self.enabled = stream, enabled
-        self.start = time.perf_counter()
+        self._began: dict[str, float] = {}
+        self._frames_start: float | None = None
+        self._noc_start = 0.0
+        self._width = 0
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, event: StageEvent) -> None:
         if not self.enabled:
             return
-        elapsed = time.perf_counter() - self.start
-        eta = elapsed / done * (total - done) if done else 0.0
-        filled = int(30 * done / total)
-        self.stream.write(f"\rsimulating frames [{'#' * filled}{'.' * (30 - filled)}] "
-                          f"{done}/{total}  ETA {eta:5.1f} s")
+        now = time.perf_counter()
+        if event.frame is None:
+            self._stage(event, now)
+        else:
+            self._frame(event, now)
         self.stream.flush()
 
+    def _stage(self, event: StageEvent, now: float) -> None:
+        label = STAGES.get(event.stage, event.stage)
+        if event.done == 0:
+            self._began[event.stage] = now
+            self._line(f"{label} ...")
+        elif event.finished:
+            took = now - self._began.pop(event.stage, now)
+            self._line(f"{label:<28}{took:8.2f} s", end=True)
+
+    def _frame(self, event: StageEvent, now: float) -> None:
+        if self._frames_start is None:
+            self._frames_start = now
+        frame, n = event.frame or 0, event.n_frames
+        done = frame + (event.stage == "noc" and event.finished)
+        elapsed = now - self._frames_start
+        filled = int(30 * done / n)
+        text = (f"simulating frames [{'#' * filled}{'.' * (30 - filled)}] {done}/{n}  "
+                f"ETA {_eta(elapsed, done, n)}")
+        if event.stage == "noc" and not event.finished:
+            if event.done == 0:
+                self._noc_start = now
+            left = _eta(now - self._noc_start, event.done, event.total)
+            text += (f"  frame {frame + 1}: NoC replay {event.done:,}/{event.total:,} packets"
+                     f"  ETA {left}")
+        elif not event.finished:
+            text += f"  frame {frame + 1}: {STAGES.get(event.stage, event.stage)}"
+        last = done == n and event.stage == "noc"
+        if last:
+            text += f"  ({elapsed:.2f} s)"
+        self._line(text, end=last)
+
+    def _line(self, text: str, end: bool = False) -> None:
+        """Rewrite the live line with ``text``; ``end`` keeps it and starts a new one."""
+        self.stream.write("\r" + text.ljust(self._width) + ("\n" if end else ""))
+        self._width = 0 if end else len(text)
+
     def close(self) -> None:
-        if self.enabled:
+        """End a live line left open (an interrupted run)."""
+        if self.enabled and self._width:
             self.stream.write("\n")
             self.stream.flush()
+            self._width = 0
 
 
 if __name__ == "__main__":  # pragma: no cover

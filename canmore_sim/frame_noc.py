@@ -29,10 +29,10 @@ from canmore_sim.mapper.placement import Mapping
 from canmore_sim.noc.build import build_traffic
 from canmore_sim.noc.stats import NocStats
 from canmore_sim.noc.traffic import Traffic
+from canmore_sim.progress import ProgressCallback, StageEvent
 
 __all__ = ["FrameNoc", "into_weight_layers", "simulate_frames"]
 
-Progress = Callable[[int, int], None]
 
 #: Per-frame scalar figures, in :class:`FrameNoc` field order.
 _SCALARS = ("packets", "deliveries", "hops", "latency_mean_ns", "latency_max_ns",
@@ -153,8 +153,8 @@ def simulate_frames(
     mapping: Mapping,
     links: list[LayerLinks],
     config: ArchConfig,
-    engine: Callable[[Traffic, ArchConfig], NocStats],
-    progress: Progress | None = None,
+    engine: Callable[..., NocStats],
+    progress: ProgressCallback | None = None,
 ) -> FrameNoc:
     """Build and simulate every frame's traffic and collect :class:`FrameNoc`.
 
@@ -171,17 +171,39 @@ def simulate_frames(
     engine
         ``simulate(traffic, config) -> NocStats``.
     progress
-        Called as ``progress(done, total)`` after each frame.
+        Called with :class:`~canmore_sim.progress.StageEvent` s: ``traffic`` around each
+        frame's traffic building, ``noc`` with packets delivered during its replay.
     """
     if len(links) != len(trace.layers):
         raise ValueError(f"need links for {len(trace.layers)} source layers, got {len(links)}")
     acc = _Accumulator(trace.n_frames, len(links), mapping)
-    for f in range(trace.n_frames):
-        traffic = build_traffic(trace, f, mapping, links, config)
-        acc.add(f, traffic, engine(traffic, config))
+    n = trace.n_frames
+    for f in range(n):
         if progress is not None:
-            progress(f + 1, trace.n_frames)
+            progress(StageEvent("traffic", 0, 1, f, n))
+        traffic = build_traffic(trace, f, mapping, links, config)
+        if progress is not None:
+            progress(StageEvent("traffic", 1, 1, f, n))
+        acc.add(f, traffic, _replay(engine, traffic, config, progress, f, n))
     return acc.result()
+
+
+def _replay(engine: Callable[..., NocStats], traffic: Traffic, config: ArchConfig,
+            progress: ProgressCallback | None, frame: int, n_frames: int) -> NocStats:
+    """One frame through the NoC engine, relaying its delivery counts as ``noc`` events."""
+    if progress is None:
+        return engine(traffic, config)
+    rows = len(traffic)
+    report = progress
+    report(StageEvent("noc", 0, rows, frame, n_frames))
+
+    def delivered(done: int, total: int) -> None:
+        if done < total:  # the end event is sent once, below
+            report(StageEvent("noc", done, total, frame, n_frames))
+
+    stats = engine(traffic, config, progress=delivered)
+    report(StageEvent("noc", rows, rows, frame, n_frames))
+    return stats
 
 
 class _Accumulator:

@@ -6,7 +6,8 @@ stage lives in its own package and is a plain function over plain data.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -33,11 +34,10 @@ from canmore_sim.mapper.quantize import quantize_graph
 from canmore_sim.mapper.traffic_graph import core_traffic
 from canmore_sim.noc import get_engine, get_routing
 from canmore_sim.noc.build import io_router_index
+from canmore_sim.progress import ProgressCallback, StageEvent
 from canmore_sim.registry import choose
 
 __all__ = ["FrameNoc", "RunResult", "map_network", "run"]
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,7 +86,7 @@ def run(
     config: ArchConfig,
     *,
     frame_ids: np.ndarray | None = None,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     mapping: Mapping | None = None,
     reference: dict[str, float] | None = None,
     reference_label: str = "reference run",
@@ -106,7 +106,9 @@ def run(
     frame_ids
         Identity of each frame in its data set (for reports); defaults to 0..N-1.
     progress
-        Called as ``progress(done, total)`` after each simulated frame.
+        Called with a :class:`~canmore_sim.progress.StageEvent` at the start and end of
+        every stage, and during each frame's NoC replay with packets delivered (a
+        computed rate-IF energy reference sends its own run's events after these).
     mapping
         A mapping to reuse (e.g. loaded with ``--mapping``); default: map anew.
     reference
@@ -127,27 +129,32 @@ def run(
     model = config.neuron.model
     choose(PLACEMENTS, config.run.placement, what="placement", key="run.placement")
     preset = load_preset(config.run.energy)
-    quantized = quantize_graph(graph, config.core.weight_bits,
-                               config.core.quant_scale == "channel")
+    n = len(frames)
+    with _stage(progress, "quantize", n):
+        quantized = quantize_graph(graph, config.core.weight_bits,
+                                   config.core.quant_scale == "channel")
     measured = config.run.placement_traffic == "measured"
     if mapping is None and not measured:
-        mapping = map_network(quantized, config)  # fails fast, before the heavy work
-    float_trace = simulate_neurons(graph, frames, labels, config.neuron)
-    native = resolve_model(graph, "auto")
-    native_predictions = (None if native == model else simulate_neurons(
-        graph, frames, labels, with_overrides(config, {"neuron.model": native}).neuron
-    ).predictions)
-    trace = simulate_neurons(quantized, frames, labels, config.neuron)
+        with _stage(progress, "mapping", n):
+            mapping = map_network(quantized, config)  # fails fast, before the heavy work
+    with _stage(progress, "neurons", n):
+        # only the float network's predictions are kept (its trace is freed here)
+        float_predictions = simulate_neurons(graph, frames, labels, config.neuron).predictions
+        native = resolve_model(graph, "auto")
+        native_predictions = (None if native == model else simulate_neurons(
+            graph, frames, labels, with_overrides(config, {"neuron.model": native}).neuron
+        ).predictions)
+        trace = simulate_neurons(quantized, frames, labels, config.neuron)
     if mapping is None:
-        mapping = map_network(quantized, config, trace)
-    links = [layer_links(quantized, mapping.groups, l) for l in range(quantized.depth)]
-    cores = count_sops(trace, mapping, links)
+        with _stage(progress, "mapping", n):
+            mapping = map_network(quantized, config, trace)
+    with _stage(progress, "sops", n):
+        links = [layer_links(quantized, mapping.groups, l) for l in range(quantized.depth)]
+        cores = count_sops(trace, mapping, links)
     rate_run = (reference is None and preset.model == "normalized"
                 and not {"latency_ref_ns", "spikes_ref"} <= set(preset.params)
                 and model not in RATE_CODED)
-    n = len(frames)
-    noc = simulate_frames(trace, mapping, links, config, engine,
-                          _scaled(progress, 0, 2 * n if rate_run else n))
+    noc = simulate_frames(trace, mapping, links, config, engine, progress)
     window_end = trace.end(quantized.depth) * config.neuron.window_ns / trace.tw
     frame_latency = np.maximum(noc.end_ns, window_end)
     described: dict[str, Any] | None = None
@@ -156,18 +163,18 @@ def run(
                       "frame_latency_ns": float(reference["frame_latency_ns"]),
                       "neurons_fired": float(reference["spikes"])}
     elif rate_run:
-        described = _rate_reference(graph, frames, labels, config, mapping,
-                                    _scaled(progress, n, 2 * n))
+        described = _rate_reference(graph, frames, labels, config, mapping, progress)
         reference = {"frame_latency_ns": described["frame_latency_ns"],
                      "spikes": described["neurons_fired"]}
-    energy = price_frames(preset, _counts(quantized, trace, cores, noc, frame_latency,
-                                          mapping), reference)
+    with _stage(progress, "energy", n):
+        energy = price_frames(preset, _counts(quantized, trace, cores, noc, frame_latency,
+                                              mapping), reference)
     if preset.model == "normalized":
         described = _describe_reference(energy, described, model)
         energy = replace(energy, params={**energy.params, "reference": described["origin"]})
     return RunResult(
         config=config, graph=graph, quantized=quantized, mapping=mapping, trace=trace,
-        float_predictions=float_trace.predictions, cores=cores, noc=noc, energy=energy,
+        float_predictions=float_predictions, cores=cores, noc=noc, energy=energy,
         energy_preset=preset, frame_latency_ns=frame_latency,
         frame_ids=np.arange(len(frames)) if frame_ids is None else np.asarray(frame_ids),
         native_model=native, native_predictions=native_predictions,
@@ -180,17 +187,20 @@ def run(
 RATE_CODED = ("rate-if", "if-lif")
 
 
-def _scaled(progress: Progress | None, offset: int, total: int) -> Progress | None:
-    """``progress`` for a part of the work: frames ``offset + done`` of ``total``."""
-    if progress is None:
-        return None
-    report = progress
-    return lambda done, _n: report(offset + done, total)
+@contextmanager
+def _stage(progress: ProgressCallback | None, name: str, n_frames: int,
+           frame: int | None = None) -> Iterator[None]:
+    """Send the start and end events of stage ``name`` around its work."""
+    if progress is not None:
+        progress(StageEvent(name, 0, 1, frame, n_frames))
+    yield
+    if progress is not None:
+        progress(StageEvent(name, 1, 1, frame, n_frames))
 
 
 def _rate_reference(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
                     config: ArchConfig, mapping: Mapping,
-                    progress: Progress | None) -> dict[str, Any]:
+                    progress: ProgressCallback | None) -> dict[str, Any]:
     """Run the same network, frames and chip (same mapping) under ``rate-if``."""
     ref_config = with_overrides(config, {"neuron.model": "rate-if",
                                          "run.energy": "canmore-22nm",

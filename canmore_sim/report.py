@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from canmore_sim import __version__
 from canmore_sim.atomic import atomic_write_text, read_json
 from canmore_sim.checks import result_warnings
-from canmore_sim.cores.models import describe_dta_rule, describe_model
-from canmore_sim.cores.stats import official_sparsity
-from canmore_sim.frame_noc import into_weight_layers
-from canmore_sim.noc.stats import PORTS
-from canmore_sim.pipeline import RunResult
+
+if TYPE_CHECKING:  # the pipeline (torch, SimPy) is only needed to summarize a run
+    from canmore_sim.pipeline import RunResult
 
 __all__ = ["by_router", "core_table", "finite", "read_report", "render_table", "summarize",
            "trust_lines", "write_json"]
@@ -57,6 +55,8 @@ def _columns(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 def summarize(result: RunResult) -> dict[str, Any]:
     """All numbers of a run as plain data (the content of report.json)."""
+    from canmore_sim.cores.models import describe_dta_rule, describe_model
+
     frames = _frame_columns(result)
     graph = result.quantized
     summary = {
@@ -131,6 +131,8 @@ def _energy_per_layer(result: RunResult) -> dict[str, list[float]]:
 
 def _sparsity(result: RunResult) -> dict[str, Any]:
     """Sparsity as the official DTA-TTFS code defines it, mean and spread over frames."""
+    from canmore_sim.cores.stats import official_sparsity
+
     g = result.quantized
     neurons = np.array([layer.n_neurons for layer in g.layers])
     values = official_sparsity(result.trace, neurons)
@@ -142,6 +144,8 @@ def _sparsity(result: RunResult) -> dict[str, Any]:
 
 
 def _frame_columns(result: RunResult) -> dict[str, list[Any]]:
+    from canmore_sim.cores.stats import official_sparsity
+
     noc = result.noc
     cols: dict[str, np.ndarray] = {
         "data_index": result.frame_ids,
@@ -184,6 +188,8 @@ def _mapping_summary(result: RunResult) -> dict[str, Any]:
 
 
 def _layer_rows(result: RunResult) -> list[dict[str, Any]]:
+    from canmore_sim.frame_noc import into_weight_layers
+
     g, groups, noc = result.quantized, result.mapping.groups, result.noc
     into = {name: into_weight_layers(values).mean(axis=0) for name, values in (
         ("packets_in", noc.packets_per_layer), ("deliveries_in", noc.deliveries_per_layer),
@@ -241,6 +247,8 @@ def _io_port(result: RunResult) -> dict[str, Any]:
 
 
 def _noc_summary(result: RunResult) -> dict[str, Any]:
+    from canmore_sim.noc.stats import PORTS
+
     noc, m, n = result.noc, result.mapping, result.n_frames
     hops, unicast = float(noc.hops.mean()), float(noc.unicast_hops.mean())
     edges, counts = noc.latency_hist_ns
@@ -264,17 +272,23 @@ def _noc_summary(result: RunResult) -> dict[str, Any]:
 
 def _by_port(per_router: np.ndarray) -> dict[str, list[float]]:
     """A ``(n_routers, 5)`` array as ``{port: [value per router]}`` (ports of :data:`PORTS`)."""
+    from canmore_sim.noc.stats import PORTS
+
     return {port: per_router[:, i].tolist() for i, port in enumerate(PORTS)}
 
 
 def by_router(per_port: dict[str, list[Any]]) -> np.ndarray:
     """Inverse of the report's per-port mappings: a float ``(n_routers, 5)`` array (null: NaN)."""
+    from canmore_sim.noc.stats import PORTS
+
     return np.array([per_port[port] for port in PORTS], dtype=np.float64).T
 
 
 def _congested(wait: np.ndarray, occ_max: np.ndarray, width: int,
                top: int = 8) -> list[dict[str, Any]]:
     """The router input ports where packets waited longest (per frame)."""
+    from canmore_sim.noc.stats import PORTS
+
     total = float(wait.sum()) or 1.0
     order = np.argsort(-wait, axis=None, kind="stable")[:top]
     rows = []
@@ -296,6 +310,8 @@ def _busiest(flits: np.ndarray, width: int, result: RunResult,
     Utilization: flits x the time one flit holds the link (router + link delay) over
     the mean frame latency.
     """
+    from canmore_sim.noc.stats import PORTS
+
     r = result.config.router
     per_flit = r.router_delay_ns + r.link_delay_ns
     frame = float(np.mean(result.frame_latency_ns)) or 1.0

@@ -50,6 +50,7 @@ __all__ = [
     "NO_SPIKE",
     "encode",
     "dta_spike_times",
+    "dta_fires",
     "layer_forward",
     "readout",
     "network_forward",
@@ -124,6 +125,31 @@ def dta_spike_times(w_sum: torch.Tensor, s_sum: torch.Tensor, l: int, tw: float,
     inside = (denom > 0) & above & ~at_start
     no_spike = torch.full_like(t, NO_SPIKE)
     return torch.where(at_start, torch.full_like(t, start), torch.where(inside, t, no_spike))
+
+
+def dta_fires(w_sum: np.ndarray, s_sum: np.ndarray, l: int, tw: float) -> np.ndarray:
+    """Whether each neuron of layer ``l`` spikes: ``isfinite(dta_spike_times(...))``.
+
+    The same comparisons as :func:`dta_spike_times`, on NumPy arrays and without
+    building the times (for calibration loops that only count spikes; IEEE arithmetic
+    makes every comparison come out as in torch).
+
+    Parameters
+    ----------
+    w_sum, s_sum
+        float64 ``sum_i w_ij`` and ``sum_i w_ij t_i`` over the inputs that spiked.
+
+    Returns
+    -------
+    numpy.ndarray
+        bool, True where the neuron fires in ``[l*Tw, (l+1)*Tw]``.
+    """
+    start, end = l * tw, (l + 1) * tw
+    at_start = start * w_sum - s_sum >= tw
+    denom = 1.0 + w_sum
+    positive = denom > 0
+    t = (end + s_sum) / np.where(positive, denom, 1.0)
+    return at_start | (positive & (t > start) & (t <= end))
 
 
 def layer_forward(

@@ -12,14 +12,17 @@ every output core sends one readout packet to it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.mapper.connectivity import layer_links
 from canmore_sim.mapper.graph import LayerGraph
 from canmore_sim.mapper.partition import CoreGroups
+
+if TYPE_CHECKING:  # networkx is imported only by the functions that return its graphs
+    import networkx as nx
 
 __all__ = ["IO", "CoreTraffic", "core_traffic", "core_traffic_graph", "to_networkx"]
 
@@ -93,6 +96,8 @@ def core_traffic(
 
 def to_networkx(traffic: CoreTraffic) -> nx.DiGraph:
     """The traffic as a networkx DiGraph with edge attribute ``weight`` (packets/frame)."""
+    import networkx as nx
+
     g = nx.DiGraph()
     g.add_weighted_edges_from(zip(traffic.src.tolist(), traffic.dst.tolist(),
                                   traffic.packets.tolist(), strict=True))

@@ -27,3 +27,17 @@ def small_graph() -> LayerGraph:
 @pytest.fixture
 def config() -> ArchConfig:
     return default_config()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Tests never read or write the user's cache (canmore_sim.cache): one of their own."""
+    import os
+
+    previous = os.environ.get("CANMORE_SIM_CACHE")
+    os.environ["CANMORE_SIM_CACHE"] = str(tmp_path_factory.mktemp("canmore-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("CANMORE_SIM_CACHE", None)
+    else:
+        os.environ["CANMORE_SIM_CACHE"] = previous

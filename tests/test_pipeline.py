@@ -59,3 +59,26 @@ def test_same_seed_same_numbers(result) -> None:
     assert np.array_equal(again.noc.wait_sum_ns, result.noc.wait_sum_ns)
     assert np.array_equal(again.noc.latency_mean_ns, result.noc.latency_mean_ns)
     assert np.array_equal(again.energy.total_uj, result.energy.total_uj)
+
+
+def test_progress_events_name_every_stage_and_change_nothing(result) -> None:
+    from canmore_sim.progress import STAGES, StageEvent
+
+    events: list[StageEvent] = []
+    graph = load_model(None)
+    frames, labels, ids = load_frames(None, graph.input_shape, 2, 0)
+    again = run(graph, frames, labels, result.config, frame_ids=ids, progress=events.append)
+    assert np.array_equal(again.noc.wait_ns, result.noc.wait_ns)
+    assert np.array_equal(again.noc.hops, result.noc.hops)
+    names = list(dict.fromkeys(e.stage for e in events))
+    assert names == ["quantize", "mapping", "neurons", "sops", "traffic", "noc", "energy"]
+    assert all(e.stage in STAGES and 0 <= e.done <= e.total for e in events)
+    for stage in names:  # every stage starts before it ends, once per frame where per frame
+        starts = [e for e in events if e.stage == stage and e.done == 0]
+        ends = [e for e in events if e.stage == stage and e.finished]
+        assert len(starts) == (2 if stage in ("traffic", "noc") else 1) <= len(ends)
+    noc = [e for e in events if e.stage == "noc"]
+    assert {e.frame for e in noc} == {0, 1} and all(e.n_frames == 2 for e in noc)
+    for f in (0, 1):
+        last = [e for e in noc if e.frame == f][-1]
+        assert last.done == last.total == result.noc.packets[f]

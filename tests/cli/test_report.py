@@ -9,6 +9,7 @@ import json
 import pytest
 
 from canmore_sim.cli import _ProgressBar, main
+from canmore_sim.progress import StageEvent
 
 FILES = ("report.json", "mapping.json", "frames.csv", "layers.csv", "cores.csv", "report.html",
          "energy_layers.png", "sops_spikes_layers.png", "wait_heatmap.png",
@@ -166,13 +167,14 @@ class _Tty(io.StringIO):
 def test_progress_bar_shows_eta_only_when_enabled() -> None:
     stream = _Tty()
     bar = _ProgressBar(stream, enabled=True)
-    bar(1, 4)
-    bar(4, 4)
+    bar(StageEvent("noc", 0, 10, 0, 4))
+    bar(StageEvent("noc", 10, 10, 0, 4))
+    bar(StageEvent("noc", 10, 10, 3, 4))
     bar.close()
     assert "1/4" in stream.getvalue() and "4/4" in stream.getvalue() and "ETA" in stream.getvalue()
     silent = io.StringIO()
     quiet = _ProgressBar(silent, enabled=False)
-    quiet(1, 4)
+    quiet(StageEvent("noc", 0, 10, 0, 4))
     quiet.close()
     assert silent.getvalue() == ""
 
@@ -191,8 +193,8 @@ def test_map_progress_bar_only_on_a_terminal_without_quiet(monkeypatch, tmp_path
     import canmore_sim.pipeline
 
     def fake_run(*_args, progress, **_kwargs):
-        progress(1, 4)
-        progress(4, 4)
+        progress(StageEvent("noc", 0, 10, 0, 4))
+        progress(StageEvent("noc", 10, 10, 3, 4))
         raise KeyboardInterrupt  # stop before the real work: only the wiring is under test
 
     stream = _Tty() if tty else io.StringIO()
@@ -202,3 +204,32 @@ def test_map_progress_bar_only_on_a_terminal_without_quiet(monkeypatch, tmp_path
     assert main(argv) == 130
     assert ("simulating frames" in stream.getvalue()) is shown
     assert ("ETA" in stream.getvalue()) is shown
+
+
+def test_map_on_a_terminal_shows_each_stage_and_the_replay(monkeypatch, tmp_path) -> None:
+    import sys
+
+    stream = _Tty()
+    monkeypatch.setattr(sys, "stderr", stream)
+    assert main(["map", "--frames", "2", "--out", str(tmp_path)]) == 0
+    text = stream.getvalue()
+    lines = [line.rsplit("\r", 1)[-1] for line in text.split("\n") if line.strip()]
+    for label in ("model build", "frames loading", "partition + placement", "neuron simulation",
+                  "energy", "report files"):
+        assert any(line.startswith(label) and line.rstrip().endswith(" s") for line in lines), label
+    assert "frame 1: NoC replay 0/" in text and " packets" in text
+    assert lines.index(next(line for line in lines if line.startswith("neuron simulation"))) < \
+        lines.index(next(line for line in lines if "simulating frames" in line))
+    assert any("simulating frames" in line and "2/2" in line for line in lines)
+
+
+def test_progress_bar_replay_eta_from_delivered_packets(monkeypatch) -> None:
+    import canmore_sim.cli as cli
+
+    clock = iter([0.0, 10.0])
+    monkeypatch.setattr(cli.time, "perf_counter", lambda: next(clock))
+    stream = _Tty()
+    bar = _ProgressBar(stream, enabled=True)
+    bar(StageEvent("noc", 0, 4_000, 0, 1))
+    bar(StageEvent("noc", 1_000, 4_000, 0, 1))  # a quarter in 10 s: 30 s to go
+    assert "NoC replay 1,000/4,000 packets  ETA  30.0 s" in stream.getvalue()

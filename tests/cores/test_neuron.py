@@ -175,3 +175,19 @@ def test_run_network_trace_contract_and_determinism() -> None:
 def test_frame_shape_mismatch_is_a_data_error() -> None:
     with pytest.raises(DataError, match=r"\(1, 16, 16\)"):
         run_network(random_graph(), np.zeros((2, 1, 8, 8)))
+
+
+def test_dta_fires_is_where_the_spike_times_are_finite() -> None:
+    from canmore_sim.cores.neuron import dta_fires
+
+    rng = np.random.default_rng(3)
+    w = rng.normal(0.0, 1.5, 20_000)
+    s = rng.normal(1.0, 2.0, 20_000)
+    # edge cases: denominator zero or negative, firing at the window start, at its end
+    w[:4] = [-1.0, -2.0, 3.0, 1.0]
+    s[:4] = [0.5, 0.5, 0.5, 2.0]  # w=1, s=2 at l=1: t = (2 + 2) / 2 = 2 = the window end
+    for l in (1, 2):
+        times = dta_spike_times(torch.as_tensor(w), torch.as_tensor(s), l, 1.0)
+        fires = dta_fires(w, s, l, 1.0)
+        assert np.array_equal(fires, torch.isfinite(times).numpy())
+        assert 0 < fires.sum() < len(fires)

@@ -104,3 +104,24 @@ def test_map_with_data_flag(tmp_path, capsys) -> None:
     assert code == 0
     assert main(["map", "--data", "cifar10:/nonexistent", "--out", str(tmp_path / "p")]) == 3
     assert "not found" in capsys.readouterr().err
+
+
+def test_digits_read_without_sklearn_equal_sklearns_own(monkeypatch) -> None:
+    import sys
+
+    from sklearn.datasets import load_digits
+
+    import canmore_sim.datasets.digits as digits
+
+    pixels, labels = digits.read_digits()
+    bunch = load_digits()
+    assert np.array_equal(pixels, bunch.data) and np.array_equal(labels, bunch.target)
+    assert pixels.shape == (1797, 64)
+    # without the data file it falls back to scikit-learn's loader, same numbers
+    monkeypatch.setattr(digits, "_digits_file", lambda: None)
+    again, again_labels = digits.read_digits()
+    assert np.array_equal(again, pixels) and np.array_equal(again_labels, labels)
+    # and without scikit-learn at all: one clear error
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    with pytest.raises(DataError, match="scikit-learn"):
+        digits.read_digits()

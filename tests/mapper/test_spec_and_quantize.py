@@ -61,3 +61,18 @@ def test_per_channel_scale_keeps_small_channels() -> None:
     assert np.max(np.abs(per_channel[1] - w[1])) <= 0.01 / 7 / 2 + 1e-7
     g = quantize_graph(random_graph(), 4, per_channel=True)
     assert g.meta["quant_scale"] == "channel"
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+@pytest.mark.parametrize("bits", [2, 4, 8])
+def test_quantized_values_are_level_times_scale_and_leave_the_input(bits: int,
+                                                                    per_channel: bool) -> None:
+    w = np.random.default_rng(bits).normal(0.0, 0.3, (32, 4, 3, 3)).astype(np.float32)
+    before = w.copy()
+    q = quantize_array(w, bits, per_channel)
+    levels = 2 ** (bits - 1) - 1
+    axes = (1, 2, 3) if per_channel else None
+    scale = np.max(np.abs(w), axis=axes, keepdims=per_channel) / levels
+    expected = (np.clip(np.rint(w / scale), -levels, levels) * scale).astype(np.float32)
+    assert q.dtype == np.float32 and np.array_equal(q, expected)
+    assert np.array_equal(w, before)  # the input is not touched

@@ -42,3 +42,57 @@ def test_cli_zoo_needs_weights_flag_and_says_synthetic(tmp_path, capsys) -> None
     assert "synthetic weights" in capsys.readouterr().out
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["model"]["meta"]["weights"] == "synthetic"
+
+
+def _weights(graph) -> list[np.ndarray]:
+    return [layer.weight for layer in graph.layers]
+
+
+def test_cached_calibration_gives_the_same_weights(tmp_path, monkeypatch) -> None:
+    from canmore_sim import cache
+
+    monkeypatch.setenv("CANMORE_SIM_CACHE", str(tmp_path))
+    first = synthetic_graph(ZOO["mnist-cnn"], firing_rate=0.2, seed=4)
+    entries = list(tmp_path.glob("synthetic-offsets-*.json"))
+    assert len(entries) == 1
+    cached = synthetic_graph(ZOO["mnist-cnn"], firing_rate=0.2, seed=4)
+    monkeypatch.setenv("CANMORE_SIM_CACHE", "off")
+    assert cache.cache_dir() is None
+    uncached = synthetic_graph(ZOO["mnist-cnn"], firing_rate=0.2, seed=4)
+    for a, b, c in zip(_weights(first), _weights(cached), _weights(uncached), strict=True):
+        assert a.dtype == np.float32 and np.array_equal(a, b) and np.array_equal(a, c)
+    # another seed is another entry, not the cached one
+    monkeypatch.setenv("CANMORE_SIM_CACHE", str(tmp_path))
+    other = synthetic_graph(ZOO["mnist-cnn"], firing_rate=0.2, seed=5)
+    assert not np.array_equal(_weights(other)[0], _weights(first)[0])
+    assert len(list(tmp_path.glob("synthetic-offsets-*.json"))) == 2
+
+
+def test_a_corrupt_or_unwritable_cache_is_only_a_slower_run(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("CANMORE_SIM_CACHE", str(tmp_path))
+    reference = synthetic_graph(ZOO["mlp"], seed=2)
+    entry = next(tmp_path.glob("synthetic-offsets-*.json"))
+    for bad in ("{not json", json.dumps({"key": {}, "value": [0.5]}),
+                json.dumps({"key": json.loads(entry.read_text())["key"], "value": [1e999]})):
+        entry.write_text(bad)
+        again = synthetic_graph(ZOO["mlp"], seed=2)
+        assert all(np.array_equal(a, b)
+                   for a, b in zip(_weights(reference), _weights(again), strict=True))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("CANMORE_SIM_CACHE", str(blocker / "cache"))  # cannot be created
+    again = synthetic_graph(ZOO["mlp"], seed=2)
+    assert np.array_equal(_weights(again)[0], _weights(reference)[0])
+
+
+def test_chunked_draws_and_arithmetic_are_the_whole_array_numbers(monkeypatch) -> None:
+    import canmore_sim.mapper.zoo as zoo
+
+    monkeypatch.setattr(zoo, "_CHUNK", 1000)  # many chunks, one partial
+    shape = (7, 3, 11, 13)
+    z = zoo._standard_normal(np.random.default_rng(8), shape)
+    assert np.array_equal(z, np.random.default_rng(8).standard_normal(shape).astype(np.float32))
+    scale = 1.0 / np.sqrt(33)
+    for dtype in (np.float32, np.float64):
+        assert np.array_equal(zoo._affine(z, 0.3125, scale, dtype),
+                              ((z + 0.3125) * scale).astype(dtype))

@@ -138,3 +138,27 @@ def test_bad_input_is_a_simulation_error() -> None:
 def test_routing_functions() -> None:
     assert xy_port(0, 9, 8) == 2 and yx_port(0, 9, 8) == 3
     assert xy_port(9, 9, 8) == 0
+
+
+def test_progress_reports_deliveries_in_chunks_without_changing_the_run() -> None:
+    from canmore_sim.noc.engine import PROGRESS_ROWS
+
+    config = default_config()
+    traffic = random_traffic(PROGRESS_ROWS + 4_000, seed=5, width=4, height=4,
+                             span_ns=200_000.0)
+    calls: list[tuple[int, int]] = []
+    with_progress = simulate(traffic, config, progress=lambda d, t: calls.append((d, t)))
+    plain = simulate(traffic, config)
+    n = len(traffic)
+    assert calls[-1] == (n, n) and len(calls) == 2
+    assert calls[0][1] == n and PROGRESS_ROWS <= calls[0][0] < PROGRESS_ROWS + 8
+    assert np.array_equal(with_progress.deliver_ns, plain.deliver_ns)
+    assert np.array_equal(with_progress.wait_ns, plain.wait_ns)
+    assert with_progress.end_ns == plain.end_ns
+
+
+def test_progress_counts_every_multicast_row() -> None:
+    traffic = make_traffic([0, 0, 0], [5, 7, 63], spike=[0, 0, 0], multicast=True)
+    calls: list[tuple[int, int]] = []
+    simulate(traffic, default_config(), progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(3, 3)]
