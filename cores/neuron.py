@@ -127,7 +127,8 @@ def dta_spike_times(w_sum: torch.Tensor, s_sum: torch.Tensor, l: int, tw: float,
     return torch.where(at_start, torch.full_like(t, start), torch.where(inside, t, no_spike))
 
 
-def dta_fires(w_sum: np.ndarray, s_sum: np.ndarray, l: int, tw: float) -> np.ndarray:
+def dta_fires(w_sum: np.ndarray, s_sum: np.ndarray, l: int, tw: float, *,
+              window_end_spike: bool = False) -> np.ndarray:
     """Whether each neuron of layer ``l`` spikes: ``isfinite(dta_spike_times(...))``.
 
     The same comparisons as :func:`dta_spike_times`, on NumPy arrays and without
@@ -138,18 +139,19 @@ def dta_fires(w_sum: np.ndarray, s_sum: np.ndarray, l: int, tw: float) -> np.nda
     ----------
     w_sum, s_sum
         float64 ``sum_i w_ij`` and ``sum_i w_ij t_i`` over the inputs that spiked.
+    window_end_spike
+        See :func:`dta_spike_times` (False: the official rule).
 
     Returns
     -------
     numpy.ndarray
-        bool, True where the neuron fires in ``[l*Tw, (l+1)*Tw]``.
+        bool, True where the neuron fires in its window.
     """
     start, end = l * tw, (l + 1) * tw
     at_start = start * w_sum - s_sum >= tw
-    denom = 1.0 + w_sum
-    positive = denom > 0
-    t = (end + s_sum) / np.where(positive, denom, 1.0)
-    return at_start | (positive & (t > start) & (t <= end))
+    v_end = end * w_sum - s_sum
+    above = v_end >= 0 if window_end_spike else v_end > 0
+    return at_start | ((1.0 + w_sum > 0) & above)
 
 
 def layer_forward(

@@ -130,8 +130,9 @@ def synthetic_graph(spec: str, *, firing_rate: float = 0.25, seed: int = 0,
                                                 "firing_rate": firing_rate, "seed": seed})
 
 
-#: Version of the calibration procedure, part of the cache key of its offsets.
-_CALIBRATION_VERSION = 1
+#: Version of the calibration procedure, part of the cache key of its offsets (2: the
+#: official DTA-TTFS window-end rule, no spike at the window end).
+_CALIBRATION_VERSION = 2
 
 
 def _cache_key(spec: str, firing_rate: float, seed: int) -> dict[str, object]:

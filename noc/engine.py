@@ -221,8 +221,6 @@ class _Simulator:
     def run(self) -> NocStats:
         self.env.process(self._injector())
         self.env.run()
-        if self.progress is not None:
-            self.progress(self.delivered, len(self.t))
         stuck = [r for r, ports in enumerate(self.buf) if any(ports)]
         stuck += [r for r, q in enumerate(self.inject) if q]
         if stuck or np.isnan(self.deliver).any():

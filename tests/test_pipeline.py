@@ -68,7 +68,7 @@ def test_progress_events_name_every_stage_and_change_nothing(result) -> None:
     graph = load_model(None)
     frames, labels, ids = load_frames(None, graph.input_shape, 2, 0)
     again = run(graph, frames, labels, result.config, frame_ids=ids, progress=events.append)
-    assert np.array_equal(again.noc.wait_ns, result.noc.wait_ns)
+    assert np.array_equal(again.noc.wait_sum_ns, result.noc.wait_sum_ns)
     assert np.array_equal(again.noc.hops, result.noc.hops)
     names = list(dict.fromkeys(e.stage for e in events))
     assert names == ["quantize", "mapping", "neurons", "sops", "traffic", "noc", "energy"]

@@ -186,8 +186,12 @@ def test_dta_fires_is_where_the_spike_times_are_finite() -> None:
     # edge cases: denominator zero or negative, firing at the window start, at its end
     w[:4] = [-1.0, -2.0, 3.0, 1.0]
     s[:4] = [0.5, 0.5, 0.5, 2.0]  # w=1, s=2 at l=1: t = (2 + 2) / 2 = 2 = the window end
-    for l in (1, 2):
-        times = dta_spike_times(torch.as_tensor(w), torch.as_tensor(s), l, 1.0)
-        fires = dta_fires(w, s, l, 1.0)
+    for l, edge in ((1, False), (2, False), (1, True), (2, True)):
+        times = dta_spike_times(torch.as_tensor(w), torch.as_tensor(s), l, 1.0,
+                                window_end_spike=edge)
+        fires = dta_fires(w, s, l, 1.0, window_end_spike=edge)
         assert np.array_equal(fires, torch.isfinite(times).numpy())
         assert 0 < fires.sum() < len(fires)
+    # the window-end case fires only under the window-end rule
+    assert not dta_fires(w[3:4], s[3:4], 1, 1.0)[0]
+    assert dta_fires(w[3:4], s[3:4], 1, 1.0, window_end_spike=True)[0]
