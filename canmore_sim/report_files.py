@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from canmore_sim.atomic import atomic_write_text
-from canmore_sim.plots import write_mapping_plot, write_noc_plots, write_summary_plots
+from canmore_sim.plots import (
+    write_core_sop_heatmap,
+    write_mapping_plot,
+    write_noc_plots,
+    write_summary_plots,
+)
 from canmore_sim.report import render_table
 
 __all__ = ["write_report_files", "frames_csv", "layers_csv", "report_html"]
@@ -92,5 +97,7 @@ def write_report_files(summary: dict[str, Any], out: str | Path) -> list[Path]:
     paths += write_summary_plots(summary, out)
     paths += write_noc_plots(summary, out)
     paths.append(write_mapping_plot(summary, out))
+    core_map = write_core_sop_heatmap(summary, out)
+    paths += [core_map] if core_map else []
     paths.append(atomic_write_text(out / "report.html", report_html(summary)))
     return paths

@@ -194,7 +194,8 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
         frames, labels, ids = load_frames(task.get("data"), graph.input_shape,
                                           config.run.frames, config.run.seed)
         summary = summarize(run(graph, frames, labels, config, frame_ids=ids))
-        result.update(status="done", metrics=_metrics(summary))
+        result.update(status="done", metrics=_metrics(summary),
+                      energy_unit=summary["energy_model"]["unit"])
     except CanmoreError as exc:
         result.update(status="failed", error=str(exc))
     result["wall_s"] = round(time.perf_counter() - started, 3)
