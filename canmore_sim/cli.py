@@ -9,6 +9,7 @@ a non-zero exit status.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -123,25 +124,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``canmore-sim`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "map":
-            return _cmd_map(args)
-        if args.command == "report":
-            return _cmd_report(args)
-        if args.command == "sweep":
-            return _cmd_sweep(args)
-        if args.command == "inspect":
-            return _cmd_inspect(args)
+        status = _COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe (``| head``) shows here, not at interpreter exit
+        return status
     except CanmoreError as exc:
         print(f"canmore-sim: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("canmore-sim: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of our output went away (``inspect ... | head``)
+        _silence_stdout()
+        return 0
     except OSError as exc:  # e.g. an output folder that cannot be created or written
         where = f": {exc.filename}" if exc.filename else ""
         print(f"canmore-sim: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 1
-    return 2
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (a test's capture)
+        pass
 
 
 def _cmd_map(args: argparse.Namespace) -> int:
@@ -179,12 +186,15 @@ def _cmd_map(args: argparse.Namespace) -> int:
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from canmore_sim.mapper.inspect import architecture_only, layer_table
+    from canmore_sim.mapper.loaders import is_spec
     from canmore_sim.mapper.zoo import ZOO
     from canmore_sim.report import render_inspect
 
     config = apply_sets(load_config(args.config) if args.config else default_config(), args.sets)
     if args.model in ZOO and not Path(args.model).exists():
         graph = architecture_only(ZOO[args.model])
+    elif args.model is not None and is_spec(args.model):
+        graph = architecture_only(args.model)
     else:
         graph = _load_model(args.model, arch=args.arch, trust_model=args.trust_model,
                             input_shape=_shape(args.input_shape))
@@ -313,6 +323,10 @@ class _ProgressBar:
         if self.enabled:
             self.stream.write("\n")
             self.stream.flush()
+
+
+_COMMANDS = {"map": _cmd_map, "report": _cmd_report, "sweep": _cmd_sweep,
+             "inspect": _cmd_inspect}
 
 
 if __name__ == "__main__":  # pragma: no cover
