@@ -83,6 +83,20 @@ def _floats(values: Any) -> np.ndarray:
     return np.array(values, dtype=np.float64)
 
 
+def per_router(values: Any) -> np.ndarray:
+    """A per-router, per-port figure of report.json as float ``(n_routers, 5)``: either a
+    list of per-router rows or a ``{port: [value per router]}`` table."""
+    if isinstance(values, dict):
+        return np.array(list(values.values()), dtype=np.float64).T
+    return _floats(values)
+
+
+def frame_count(summary: dict[str, Any]) -> int:
+    """How many frames a report holds (its frame column is ``data_index`` or ``frame``)."""
+    frames = summary["frames"]
+    return len(frames.get("data_index", frames.get("frame", [])))
+
+
 def _short(value: float) -> str:
     if not np.isfinite(value):
         return "-"
@@ -140,8 +154,8 @@ def write_noc_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
     """
     noc = summary["noc"]
     width, height = noc["routers"]
-    wait = np.nansum(_floats(noc["router_wait_ns"]), axis=1)
-    flits = np.nansum(_floats(noc["router_flits"]), axis=1)
+    wait = np.nansum(per_router(noc["router_wait_ns"]), axis=1)
+    flits = np.nansum(per_router(noc["router_flits"]), axis=1)
     out = Path(out)
     return [
         atomic_write_bytes(out / "wait_heatmap.png", _mesh_heatmap(
@@ -321,7 +335,7 @@ def write_summary_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
 
 def _latency_hist(summary: dict[str, Any]) -> bytes:
     hist = summary["noc"]["latency_histogram"]
-    frames = len(summary["frames"]["frame"])
+    frames = frame_count(summary)
     fig = _figure(5.8, 3.5)
     ax = fig.add_subplot()
     edges = _floats(hist["edges_ns"]) / 1000.0

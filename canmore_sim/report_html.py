@@ -14,7 +14,7 @@ import html
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from canmore_sim.plots import PLOTS
+from canmore_sim.plots import PLOTS, frame_count
 
 __all__ = ["late_share", "report_html", "summary_figures"]
 
@@ -92,7 +92,10 @@ _HEADERS = {
     "hops_in": "hops in / frame", "core": "core", "x": "x", "y": "y", "router": "router",
     "chip": "chip", "port": "input port", "wait_ns": "waiting, ns / frame", "share": "share",
     "max_occupancy": "max flits", "direction": "direction", "flits": "flits / frame",
-    "utilization": "utilization",
+    "utilization": "utilization", "packets_in": "packets in / frame",
+    "deliveries_in": "deliveries in / frame", "interchip_hops_in": "inter-chip hops in / frame",
+    "layer_name": "layer name", "spikes_in": "spikes in / frame",
+    "packets_injected": "packets injected / frame", "packets_ejected": "deliveries ejected / frame",
 }
 
 _PERCENT = {"share", "utilization", "late_share"}
@@ -129,11 +132,12 @@ def late_share(summary: dict[str, Any]) -> tuple[float | None, str]:
     if summary.get("late_share") is not None:
         return float(summary["late_share"]), "late_share"
     mean = summary["mean"]
-    packets = mean.get("packets") or 0.0
+    packets = mean.get("deliveries") or mean.get("packets") or 0.0
     late = mean.get("late")
     if late is None or not packets:
-        return None, "mean.late/mean.packets"
-    return float(late) / float(packets), "mean.late/mean.packets"
+        return None, "late_share"
+    where = "mean.late/mean.deliveries" if mean.get("deliveries") else "mean.late/mean.packets"
+    return float(late) / float(packets), where
 
 
 def summary_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -160,9 +164,10 @@ def summary_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
          f"float weights {_pct(acc.get('float'))}; {_pct(changed)} of predictions changed"},
     ]
     share, where = late_share(summary)
-    figures.append({"label": "late packets", "value": share, "unit": "share",
+    what = "deliveries" if "deliveries" in mean else "packets"
+    figures.append({"label": f"late {what}", "value": share, "unit": "share",
                     "key": where, "bad": bool(share),
-                    "note": f"{_fmt(mean.get('late'))} of {_fmt(mean.get('packets'))} packets "
+                    "note": f"{_fmt(mean.get('late'))} of {_fmt(mean.get(what))} {what} "
                             "per frame arrived after their window closed"})
     figures += [
         {"label": "cores", "value": m["cores"], "unit": "", "key": "mapping.cores",
@@ -170,7 +175,7 @@ def summary_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
         {"label": "chips", "value": m["chips"], "unit": "", "key": "mapping.chips",
          "note": f"{m['mesh']} routers each, grid {m.get('chip_grid', '1x1')}"},
         {"label": "frame latency", "value": mean.get("frame_latency_ns"), "unit": "ns",
-         "key": "mean.frame_latency_ns", "note": f"{len(summary['frames']['frame'])} frames"},
+         "key": "mean.frame_latency_ns", "note": f"{frame_count(summary)} frames"},
     ]
     return figures
 
@@ -212,12 +217,16 @@ def _frames_table(summary: dict[str, Any]) -> str:
     from canmore_sim.report import _columns
 
     frames = summary["frames"]
+    index = "data_index" if "data_index" in frames else "frame"
+    unit = summary["energy_model"]["unit"]
     columns = [(k, h) for k, h, _ in _columns(summary) if k in frames]
+    columns += [(f"energy_{t}_uj", f"E_{t} {unit}") for t in summary["energy_model"]["terms"]
+                if f"energy_{t}_uj" in frames and all(k != f"energy_{t}_uj" for k, _ in columns)]
     extra = [(k, k) for k in ("label", "prediction") if k in frames]
     header = ["frame (data-set index)", *(h for _, h in extra),
               *(h.replace("_", " ") for _, h in columns)]
-    rows = [[frames["frame"][i], *(frames[k][i] for k, _ in extra),
-             *(frames[k][i] for k, _ in columns)] for i in range(len(frames["frame"]))]
+    rows = [[frames[index][i], *(frames[k][i] for k, _ in extra),
+             *(frames[k][i] for k, _ in columns)] for i in range(len(frames[index]))]
     foot = [["mean", *([None] * len(extra)), *(summary["mean"].get(k) for k, _ in columns)],
             ["std", *([None] * len(extra)), *(summary["std"].get(k) for k, _ in columns)]]
     return _table(header, rows, foot=foot)
@@ -294,6 +303,7 @@ def report_html(summary: dict[str, Any], images: Sequence[str] | None = None) ->
         sections.append(("Busiest links", _rows_table(noc["busiest_links"])))
     body = "\n".join(f"<h2>{_esc(h)}</h2>\n{content}" for h, content in sections)
     config = _table(["key", "value"], _config_rows(summary.get("config", {})), sortable=False)
+    cores_link = ' <a href="cores.csv">cores.csv</a>,' if summary.get("cores") else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -304,7 +314,7 @@ def report_html(summary: dict[str, Any], images: Sequence[str] | None = None) ->
 {m['cores']} cores on {m['chips']} chip(s) of {_esc(m['mesh'])} routers, placement
 {_esc(m['placement'])}; energy model {_esc(e['preset'])} ({_esc(e['source'])});
 canmore-sim {_esc(summary['tool']['version'])}.
-Files: <a href="frames.csv">frames.csv</a>, <a href="layers.csv">layers.csv</a>,
+Files: <a href="frames.csv">frames.csv</a>, <a href="layers.csv">layers.csv</a>,{cores_link}
 <a href="report.json">report.json</a> (every number).</p>
 {_warnings(summary)}
 <h2>Summary (mean per frame)</h2>

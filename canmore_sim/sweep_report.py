@@ -149,8 +149,11 @@ _AXIS_METRICS: tuple[tuple[str, float, str, str], ...] = (
     ("energy_total_uj", 1.0, "energy per frame", "{unit}"),
     ("hops", 1.0, "hops per frame", "hops"),
     ("frame_latency_ns", 1e-3, "frame latency", "us"),
-    ("wait_ns", 1e-6, "waiting per frame\n(summed over packets)", "ms"),
+    ("wait_sum_ns", 1e-6, "waiting per frame\n(summed over packets)", "ms"),
 )
+
+#: Older names of the axis metrics (point files written before a column was renamed).
+_OLD_NAMES = {"wait_sum_ns": "wait_ns"}
 
 
 def _axis_png(done: list[dict[str, Any]], axis: str) -> bytes:
@@ -161,7 +164,10 @@ def _axis_png(done: list[dict[str, Any]], axis: str) -> bytes:
     for i, (metric, scale, title, axis_unit) in enumerate(_AXIS_METRICS, start=1):
         ax = fig.add_subplot(1, len(_AXIS_METRICS), i)
         for cat_i, cat in enumerate(categories):
-            ys = _column([r for r, v in zip(done, values, strict=True) if v == cat], metric)
+            points = [r for r, v in zip(done, values, strict=True) if v == cat]
+            name = metric if any(metric in r["metrics"] for r in done) else _OLD_NAMES.get(
+                metric, metric)
+            ys = _column(points, name)
             ax.scatter([cat_i] * len(ys), ys * scale, s=14, color="steelblue")
         ax.set_xticks(range(len(categories)), categories, fontsize=7, rotation=30)
         ax.set_title(title, fontsize=8)

@@ -146,3 +146,19 @@ def test_pareto_has_no_front_on_a_negligible_spread() -> None:
                             _point(2, 110_000, 45.0)])
     line = spread.axes[0].lines[0]
     assert "front" in line.get_label() and len(line.get_xdata()) == 2
+
+
+def test_core_sop_heatmap_from_per_core_stats(summary, tmp_path) -> None:
+    from canmore_sim.plots import core_sops, write_core_sop_heatmap
+
+    without = {k: v for k, v in summary.items() if k != "cores"}
+    assert core_sops(without) is None and write_core_sop_heatmap(without, tmp_path) is None
+    xy = summary["mapping"]["core_xy"]
+    sops = [1000.0 * (i + 1) for i in range(len(xy))]
+    table = {"x": [x for x, _ in xy], "y": [y for _, y in xy], "sops": sops}
+    for cores in (table, [dict(zip(table, row, strict=True)) for row in zip(*table.values(),
+                                                                        strict=True)]):
+        found = core_sops({**without, "cores": cores})
+        assert found is not None and list(found[2]) == sops
+    path = write_core_sop_heatmap({**without, "cores": table}, tmp_path)
+    assert path is not None and path.name == "core_sops_heatmap.png" and path.stat().st_size
