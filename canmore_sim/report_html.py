@@ -253,8 +253,16 @@ def _core_rows(summary: dict[str, Any], top: int = 10) -> list[dict[str, Any]]:
 
 
 def _warnings(summary: dict[str, Any]) -> str:
-    items = [w if isinstance(w, str) else w.get("message", str(w))
+    """The late share (when anything was late) and every warning of the report, one line each
+    (the same lines as the terminal summary)."""
+    items = [f"WARNING: {w if isinstance(w, str) else w.get('message', w)}"
              for w in summary.get("warnings") or []]
+    share, _ = late_share(summary)
+    if share:
+        mean = summary["mean"]
+        what = "deliveries" if "deliveries" in mean else "packets"
+        items.insert(0, f"LATE: {share:.1%} of {what} arrived after their consumer's window "
+                        f"closed ({_fmt(mean.get('late'))} of {_fmt(mean.get(what))} per frame)")
     if summary["model"].get("meta", {}).get("weights") == "synthetic":
         items.append("synthetic weights: the accuracy is meaningless")
     if not items:

@@ -162,3 +162,18 @@ def test_core_sop_heatmap_from_per_core_stats(summary, tmp_path) -> None:
         assert found is not None and list(found[2]) == sops
     path = write_core_sop_heatmap({**without, "cores": table}, tmp_path)
     assert path is not None and path.name == "core_sops_heatmap.png" and path.stat().st_size
+
+
+def test_page_states_the_late_share_and_every_warning(summary) -> None:
+    import copy
+
+    from canmore_sim.report_html import report_html
+
+    assert "LATE: " not in report_html(summary) and 'id="warnings"' not in report_html(summary)
+    late = copy.deepcopy(summary)
+    late["mean"]["late"] = late["mean"]["packets"] * 0.25
+    late["warnings"] = [{"kind": "late", "message": "the window is too short: raise "
+                                                    "neuron.window_ns"}]
+    page = report_html(late)
+    assert "LATE: 25.0% of" in page and "WARNING: the window is too short" in page
+    assert 'class="card bad"' in page
