@@ -48,6 +48,15 @@ def _contrast(a, b) -> float:
     return (la + 0.05) / (lb + 0.05)
 
 
+def test_per_router_reads_rows_and_port_tables() -> None:
+    from canmore_sim.plots import per_router
+
+    rows = [[1.0, 2.0, 0.0, 0.0, 0.0], [0.0, 0.0, 3.0, 0.0, 4.0]]
+    table = {"local": [1.0, 0.0], "north": [2.0, 0.0], "east": [0.0, 3.0],
+             "south": [0.0, 0.0], "west": [0.0, 4.0]}
+    assert np.array_equal(per_router(rows), per_router(table))
+
+
 def test_text_colour_follows_background_luminance() -> None:
     from matplotlib import colormaps
 
@@ -73,7 +82,9 @@ def _cell_texts(fig):
 
 def test_heatmap_text_is_legible_on_every_cell(summary) -> None:
     width, height = summary["noc"]["routers"]
-    wait = np.nansum(np.array(summary["noc"]["router_wait_ns"], dtype=float), axis=1)
+    from canmore_sim.plots import per_router
+
+    wait = np.nansum(per_router(summary["noc"]["router_wait_ns"]), axis=1)
     fig = mesh_heatmap_figure(wait, width, height, "waiting", "ns")
     cells = _cell_texts(fig)
     assert len(cells) == width * height
@@ -172,6 +183,7 @@ def test_page_states_the_late_share_and_every_warning(summary) -> None:
     assert "LATE: " not in report_html(summary) and 'id="warnings"' not in report_html(summary)
     late = copy.deepcopy(summary)
     late["mean"]["late"] = late["mean"]["packets"] * 0.25
+    late["late_share"] = 0.25  # a report that records its late share (read first)
     late["warnings"] = [{"kind": "late", "message": "the window is too short: raise "
                                                     "neuron.window_ns"}]
     page = report_html(late)
