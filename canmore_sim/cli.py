@@ -9,6 +9,7 @@ a non-zero exit status.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -28,41 +29,46 @@ __all__ = ["main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``canmore-sim``."""
+    """The argument parser of ``canmore-sim`` (help lists defaults, units, registry choices)."""
+    from canmore_sim.cli_help import HelpFormatter, config_epilog, registries_epilog
+
     parser = argparse.ArgumentParser(
-        prog="canmore-sim",
+        prog="canmore-sim", formatter_class=HelpFormatter, epilog=registries_epilog(),
         description="What a trained TTFS spiking network costs on an asynchronous "
                     "many-core neuromorphic chip.",
     )
     parser.add_argument("--version", action="version", version=f"canmore-sim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    p = sub.add_parser("map", help="map a network onto the chip, simulate frames, report costs")
-    p.add_argument("--model", default=None,
-                   help="model checkpoint, or a zoo name (vgg11, vgg16, mnist-cnn, mlp, "
-                        "fmnist-scnn) with --weights synthetic (default: the bundled DTA-TTFS "
-                        "digits network)")
-    p.add_argument("--data", default=None,
-                   help="input frames: digits (default), cifar10:DIR, mnist:DIR, "
-                        "fashion-mnist:DIR, npy:FILE, npz:FILE")
-    p.add_argument("--arch", default=None,
-                   help="architecture of a bare state_dict: a zoo name or a spec string "
-                        "such as 32x32x3:64C3-P2-10F")
-    p.add_argument("--trust-model", action="store_true",
-                   help="allow a pickled nn.Module (unpickling can run code from the file)")
-    p.add_argument("--input-shape", default=None, metavar="HxWxC",
-                   help="input of a pickled module (with --trust-model), e.g. 28x28x1")
+    epilog = f"{registries_epilog()}\n\n{config_epilog()}"
+
+    def command(name: str, text: str, with_config: bool = True) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=text, description=text, formatter_class=HelpFormatter,
+                              epilog=epilog if with_config else registries_epilog())
+
+    p = command("map", "map a network onto the chip, simulate frames, report costs")
+    _model_options(p)
+    p.add_argument("--data", default=None, metavar="SOURCE",
+                   help="input frames: {choices:data-readers} (default: digits, the held-out "
+                        "split)")
     p.add_argument("--weights", choices=["synthetic"], default=None,
-                   help="build deterministic synthetic weights for a zoo network")
+                   help="build deterministic synthetic weights for a zoo network or a spec "
+                        "string")
     p.add_argument("--sparsity", type=float, default=0.25,
                    help="with --weights synthetic: fraction of each hidden layer's neurons "
-                        "that spike per frame (default 0.25)")
-    p.add_argument("--config", default=None, help="architecture YAML (default: bundled default)")
-    p.add_argument("--mesh", default=None, help="mesh size WxH, e.g. 8x8 (overrides the config)")
-    p.add_argument("--frames", type=int, default=None, help="input frames to simulate")
-    p.add_argument("--seed", type=int, default=None, help="seed for frame selection")
-    p.add_argument("--placement", default=None, help="placement strategy (e.g. row-major)")
+                        "that spike per frame")
+    _config_options(p)
+    p.add_argument("--mesh", default=None, metavar="WxH",
+                   help="routers per chip, e.g. 8x8 (default: the config's mesh, 8x8)")
+    p.add_argument("--frames", type=int, default=None,
+                   help="input frames to simulate (default: the config's run.frames, 8)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed for frame selection (default: the config's run.seed, 0)")
+    p.add_argument("--placement", default=None,
+                   help="placement strategy: {choices:placements} (default: the config's "
+                        "run.placement, row-major)")
     p.add_argument("--energy", default=None,
-                   help="energy preset (canmore-22nm, truenorth, spinnaker, tq-ttfs)")
+                   help="energy preset: {choices:energy-presets}, or a preset .yaml file "
+                        "(default: the config's run.energy, canmore-22nm)")
     p.add_argument("--energy-reference", default=None, metavar="REPORT_JSON",
                    help="reference run (a report.json) for normalized energy models")
     p.add_argument("--mapping", default=None,
@@ -73,8 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace --out even if it holds files canmore-sim did not write or "
                         "another kind of output")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    w = sub.add_parser("sweep", help="run a YAML sweep of architecture variants")
+    w = command("sweep", "run a YAML sweep of architecture variants")
     w.add_argument("file", help="sweep YAML (see configs/sweeps/)")
+    w.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key of the sweep's base before the axes are "
+                        "applied (repeatable; an axis over the same key wins)")
     w.add_argument("--workers", type=int, default=2, help="parallel worker processes (local)")
     w.add_argument("--out", default=None, help="output folder (default: sweep-out/NAME)")
     w.add_argument("--resume", action="store_true",
@@ -83,43 +92,74 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--force", action="store_true",
                    help="replace --out even if it holds files canmore-sim did not write or "
                         "another kind of output")
-    w.add_argument("--executor", choices=["local", "dask"], default="local")
+    w.add_argument("--executor", choices=["local", "dask"], default="local",
+                   help="where points run: local worker processes or a Dask cluster")
     w.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)")
     w.add_argument("--quiet", action="store_true", help="no progress line")
-    i = sub.add_parser("inspect", help="print a network's layer table (no simulation)")
-    i.add_argument("--model", default=None, help="as for map; a zoo name needs no weights here")
-    i.add_argument("--arch", default=None, help="architecture of a bare state_dict")
-    i.add_argument("--trust-model", action="store_true")
-    i.add_argument("--input-shape", default=None, metavar="HxWxC")
-    i.add_argument("--config", default=None, help="architecture YAML (core size, weight bits)")
-    r = sub.add_parser("report", help="re-render tables, CSVs, plots and HTML from DIR/report.json")
+    i = command("inspect", "print a network's layer table (no simulation)")
+    _model_options(i, zoo_note="a zoo name needs no weights here")
+    _config_options(i)
+    r = command("report", "re-render tables, CSVs, plots and HTML from DIR/report.json",
+                with_config=False)
     r.add_argument("dir", help="a folder written by 'canmore-sim map'")
     return parser
+
+
+def _model_options(p: argparse.ArgumentParser, zoo_note: str = "with --weights synthetic"
+                   ) -> None:
+    p.add_argument("--model", default=None,
+                   help="model file (canmore-sim checkpoint, state_dict with --arch, .nir "
+                        f"graph, pickled module with --trust-model), a zoo name "
+                        f"({{choices:zoo}}; {zoo_note}) or a spec string (default: the "
+                        "bundled DTA-TTFS digits network)")
+    p.add_argument("--arch", default=None,
+                   help="architecture of a bare state_dict: a zoo name or a spec string "
+                        "such as 32x32x3:64C3-P2-10F")
+    p.add_argument("--trust-model", action="store_true",
+                   help="allow a pickled nn.Module (unpickling can run code from the file)")
+    p.add_argument("--input-shape", default=None, metavar="HxWxC",
+                   help="input of a pickled module (with --trust-model), e.g. 28x28x1")
+
+
+def _config_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", default=None, metavar="YAML",
+                   help="architecture YAML; a partial file is enough, keys left out keep "
+                        "their defaults (default: the bundled configs/arch/default.yaml)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one config key, e.g. --set router.buffer_depth=8 --set "
+                        "neuron.window_ns=1e4; the value is read as YAML; repeatable, applied "
+                        "after --config and the other flags (keys below)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``canmore-sim`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "map":
-            return _cmd_map(args)
-        if args.command == "report":
-            return _cmd_report(args)
-        if args.command == "sweep":
-            return _cmd_sweep(args)
-        if args.command == "inspect":
-            return _cmd_inspect(args)
+        status = _COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe (``| head``) shows here, not at interpreter exit
+        return status
     except CanmoreError as exc:
         print(f"canmore-sim: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("canmore-sim: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of our output went away (``inspect ... | head``)
+        _silence_stdout()
+        return 0
     except OSError as exc:  # e.g. an output folder that cannot be created or written
         where = f": {exc.filename}" if exc.filename else ""
         print(f"canmore-sim: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 1
-    return 2
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (a test's capture)
+        pass
 
 
 def _cmd_map(args: argparse.Namespace) -> int:
@@ -180,12 +220,16 @@ def _write_map_folder(plan: Any, summary: dict[str, Any], result: Any) -> int:
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from canmore_sim.config import default_config, load_config
     from canmore_sim.mapper.inspect import architecture_only, layer_table
+    from canmore_sim.mapper.loaders import is_spec
     from canmore_sim.mapper.zoo import ZOO
+    from canmore_sim.overrides import apply_sets
     from canmore_sim.report import render_inspect
 
-    config = load_config(args.config) if args.config else default_config()
+    config = apply_sets(load_config(args.config) if args.config else default_config(), args.sets)
     if args.model in ZOO and not Path(args.model).exists():
         graph = architecture_only(ZOO[args.model])
+    elif args.model is not None and is_spec(args.model):
+        graph = architecture_only(args.model)
     else:
         graph = _load_model(args.model, arch=args.arch, trust_model=args.trust_model,
                             input_shape=_shape(args.input_shape))
@@ -201,7 +245,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from canmore_sim.sweep import load_sweep, run_sweep
     from canmore_sim.sweep_report import write_sweep_outputs
 
-    spec, points = load_sweep(args.file)  # every point is validated before anything runs
+    # every point is validated before anything runs
+    spec, points = load_sweep(args.file, sets=args.sets)
     out = Path(args.out) if args.out else Path("sweep-out") / Path(args.file).stem
     plan = prepare_output(out, "sweep", force=args.force)
     axes = [*spec.grid, *spec.zip]
@@ -269,6 +314,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _resolve_config(args: argparse.Namespace) -> ArchConfig:
     from canmore_sim.config import default_config, load_config, with_overrides
+    from canmore_sim.overrides import apply_sets
 
     config = load_config(args.config) if args.config else default_config()
     overrides: dict[str, Any] = {}
@@ -282,7 +328,8 @@ def _resolve_config(args: argparse.Namespace) -> ArchConfig:
         overrides["run.placement"] = args.placement
     if args.energy is not None:
         overrides["run.energy"] = args.energy
-    return with_overrides(config, overrides) if overrides else config
+    config = with_overrides(config, overrides) if overrides else config
+    return apply_sets(config, args.sets)
 
 
 def _reference(path: str) -> dict[str, float]:
@@ -395,6 +442,10 @@ class _ProgressBar:
             self.stream.write("\n")
             self.stream.flush()
             self._width = 0
+
+
+_COMMANDS = {"map": _cmd_map, "report": _cmd_report, "sweep": _cmd_sweep,
+             "inspect": _cmd_inspect}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -73,7 +73,7 @@ class RouterConfig(_Frozen):
 
     buffer_depth: int = Field(4, ge=1, description="input FIFO depth per port, flits")
     flits_per_packet: int = Field(1, ge=1, description="flits in one spike packet")
-    routing: str = Field("xy", description="routing algorithm: a name in canmore_sim.noc.ROUTINGS")
+    routing: str = Field("xy", description="routing algorithm (a registered name)")
     router_delay_ns: float = Field(
         2.0, ge=0, description="route computation + switch allocation + crossbar per router, ns"
     )
@@ -84,8 +84,8 @@ class NeuronConfig(_Frozen):
     """The spiking neuron model and how its abstract time maps to nanoseconds."""
 
     model: str = Field(
-        "auto", description="neuron model: auto (the network's own: dta-ttfs, or if-lif for a "
-        "NIR graph), dta-ttfs, tq-ttfs, t2fsnn, rate-if, if-lif")
+        "auto", description="neuron model (a registered name, or auto: the network's own, "
+        "dta-ttfs, or if-lif for a NIR graph)")
     tw: float = Field(1.0, gt=0, description="length of one layer's spike window, model time units")
     window_end_spike: Literal["auto", True, False] = Field(
         "auto", description="dta-ttfs: whether a neuron whose potential meets the threshold "
@@ -117,7 +117,9 @@ class NeuronConfig(_Frozen):
 class TrafficConfig(_Frozen):
     """How spikes become packets."""
 
-    multicast: bool = False
+    multicast: bool = Field(
+        False, description="one packet per spike copied along the XY tree (true), or one "
+        "packet per (spike, destination core) (false)")
     io_router: tuple[int, int] = Field(
         (0, 0), description="(x, y) of the router whose I/O port feeds input frames"
     )
@@ -139,12 +141,12 @@ class RunConfig(_Frozen):
 
     frames: int = Field(8, ge=1, description="input frames to simulate")
     seed: int = Field(0, ge=0, description="seed for frame selection and any randomness")
-    placement: str = "row-major"
+    placement: str = Field("row-major", description="placement strategy (a registered name)")
     placement_iterations: int = Field(
         50_000, ge=0, description="moves of optimizing placement strategies (deterministic)")
     placement_budget_s: float = Field(
         60.0, gt=0, description="wall-clock safety stop of optimizing placement, s")
-    engine: str = "fast"
+    engine: str = Field("fast", description="NoC engine (a registered name)")
     energy: str = Field("canmore-22nm", description="energy preset name or preset .yaml file")
     energy_reference: str | None = Field(
         None, description="report.json of the reference run for normalized energy models")

@@ -1,4 +1,9 @@
-"""PNG plots of a run, rendered headless (matplotlib Agg) and written atomically."""
+"""PNG plots of a run, rendered headless (matplotlib Agg) and written atomically.
+
+Every plot has labelled axes with units, a title in words, tick labels without
+offset notation, and text that stays legible on any cell (black or white by the
+luminance of the cell's colour).
+"""
 
 from __future__ import annotations
 
@@ -10,41 +15,67 @@ import numpy as np
 
 from canmore_sim.atomic import atomic_write_bytes
 
-__all__ = ["write_mapping_plot", "write_noc_plots", "write_summary_plots"]
+__all__ = ["PLOTS", "count_bars_figure", "mapping_figure", "mesh_heatmap_figure", "plain_ticks",
+           "text_colour", "write_core_sop_heatmap",
+           "write_mapping_plot", "write_noc_plots", "write_summary_plots"]
+
+#: Every PNG a run can write, with the caption the HTML page shows under it.
+PLOTS: dict[str, str] = {
+    "mapping.png": "Cores on the mesh, coloured by layer; the number in a cell is the core id, "
+                   "the ring marks the I/O router where input frames enter and readouts leave.",
+    "energy_layers.png": "Energy per frame of every weight layer, split by term (static energy "
+                         "split by the layers' share of the cores).",
+    "sops_spikes_layers.png": "Synaptic operations into each layer, neurons fired and spikes "
+                              "sent by its cores, per frame (log scale; a zero has no bar).",
+    "core_sops_heatmap.png": "Synaptic operations per core on the mesh, per frame: the busiest "
+                             "cores.",
+    "wait_heatmap.png": "Time packets waited at each router (all input ports), summed over the "
+                        "packets, per frame.",
+    "traffic_heatmap.png": "Flits each router sent (all output ports), per frame.",
+    "latency_hist.png": "Packet latency (injection to ejection) over all frames.",
+}
+
+_TERM_NAMES = {"sop": "synaptic operations", "hop": "on-chip hops",
+               "interchip_hop": "inter-chip hops", "static": "static"}
 
 
-def _figure_bytes(fig: Any) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    return buffer.getvalue()
-
-
-def _mesh_heatmap(values: np.ndarray, width: int, height: int, title: str, unit: str) -> bytes:
+def _figure(width: float, height: float) -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(1.0 + 0.55 * width, 0.6 + 0.55 * height))
-    ax = fig.add_subplot()
-    from matplotlib.colors import LogNorm
+    return Figure(figsize=(width, height))
 
-    grid = values.reshape(height, width)
-    positive = grid[grid > 0]
-    log = len(positive) > 0 and positive.max() / positive.min() > 100
-    norm = LogNorm(vmin=positive.min(), vmax=positive.max()) if log else None
-    image = ax.imshow(np.where(grid > 0, grid, np.nan) if log else grid, cmap="magma",
-                      origin="upper", norm=norm)
-    if width * height <= 144:
-        for (y, x), value in np.ndenumerate(grid):
-            ax.text(x, y, _short(value), ha="center", va="center", fontsize=6, color="cyan")
-    ax.set_title(title + (" (log colour scale)" if log else ""), fontsize=9)
-    ax.set_xlabel("x (router column)")
-    ax.set_ylabel("y (router row)")
-    ax.set_xticks(range(width))
-    ax.set_yticks(range(height))
-    fig.colorbar(image, ax=ax, label=unit, shrink=0.8)
-    return _figure_bytes(fig)
+
+def plain_ticks(fig: Any) -> None:
+    """Plain tick labels on every linear axis of ``fig``: no offset, no scientific notation."""
+    from matplotlib.ticker import ScalarFormatter
+
+    for ax in fig.axes:
+        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+            if scale == "linear" and isinstance(axis.get_major_formatter(), ScalarFormatter):
+                formatter = ScalarFormatter(useOffset=False)
+                formatter.set_scientific(False)
+                axis.set_major_formatter(formatter)
+
+
+def _figure_bytes(fig: Any) -> bytes:
+    plain_ticks(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def text_colour(colour: Any) -> str:
+    """``"black"`` on a light background, ``"white"`` on a dark one (relative luminance)."""
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    from matplotlib.colors import to_rgba
+
+    r, g, b = (linear(float(c)) for c in to_rgba(colour)[:3])
+    return "black" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.18 else "white"
 
 
 def _floats(values: Any) -> np.ndarray:
@@ -52,16 +83,65 @@ def _floats(values: Any) -> np.ndarray:
     return np.array(values, dtype=np.float64)
 
 
-def _by_router(per_port: dict[str, list[float]]) -> np.ndarray:
-    """report.json's ``{port: [value per router]}`` as a float ``(n_routers, 5)`` array."""
-    return np.array(list(per_port.values()), dtype=np.float64).T
+def per_router(values: Any) -> np.ndarray:
+    """A per-router, per-port figure of report.json as float ``(n_routers, 5)``: either a
+    list of per-router rows or a ``{port: [value per router]}`` table."""
+    if isinstance(values, dict):
+        return np.array(list(values.values()), dtype=np.float64).T
+    return _floats(values)
+
+
+def frame_count(summary: dict[str, Any]) -> int:
+    """How many frames a report holds (its frame column is ``data_index`` or ``frame``)."""
+    frames = summary["frames"]
+    return len(frames.get("data_index", frames.get("frame", [])))
 
 
 def _short(value: float) -> str:
+    if not np.isfinite(value):
+        return "-"
     for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= limit:
             return f"{value / limit:.3g}{suffix}"
     return f"{value:.3g}"
+
+
+def mesh_heatmap_figure(values: np.ndarray, width: int, height: int, title: str,
+                        unit: str) -> Any:
+    """A mesh heatmap (one cell per router) with its value written legibly in every cell."""
+    from matplotlib import colormaps
+    from matplotlib.colors import LogNorm, Normalize
+
+    fig = _figure(1.4 + 0.62 * width, 0.9 + 0.62 * height)
+    ax = fig.add_subplot()
+    grid = values.reshape(height, width)
+    positive = grid[grid > 0]
+    log = len(positive) > 0 and positive.max() / positive.min() > 100
+    top = float(positive.max()) if len(positive) else 1.0
+    norm = LogNorm(vmin=positive.min(), vmax=top) if log else Normalize(vmin=0.0, vmax=top)
+    cmap = colormaps["magma"].with_extremes(bad="#f2f2f2")
+    shown = np.where(grid > 0, grid, np.nan) if log else grid
+    image = ax.imshow(shown, cmap=cmap, origin="upper", norm=norm)
+    if width * height <= 256:
+        for (y, x), value in np.ndenumerate(grid):
+            background = (0.95, 0.95, 0.95) if not np.isfinite(shown[y, x]) else cmap(norm(value))
+            ax.text(x, y, _short(value), ha="center", va="center", fontsize=7,
+                    color=text_colour(background))
+    ax.set_title(title + ("\n(log colour scale; grey: zero)" if log else ""), fontsize=9)
+    _mesh_axes(ax, width, height)
+    fig.colorbar(image, ax=ax, label=unit, shrink=0.8)
+    return fig
+
+
+def _mesh_heatmap(values: np.ndarray, width: int, height: int, title: str, unit: str) -> bytes:
+    return _figure_bytes(mesh_heatmap_figure(values, width, height, title, unit))
+
+
+def _mesh_axes(ax: Any, width: int, height: int) -> None:
+    ax.set_xlabel("x, router column")
+    ax.set_ylabel("y, router row")
+    ax.set_xticks(range(width) if width <= 32 else range(0, width, max(1, width // 16)))
+    ax.set_yticks(range(height) if height <= 32 else range(0, height, max(1, height // 16)))
 
 
 def write_noc_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
@@ -74,110 +154,193 @@ def write_noc_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
     """
     noc = summary["noc"]
     width, height = noc["routers"]
-    wait = np.nansum(_by_router(noc["router_wait_ns"]), axis=1)
-    flits = np.nansum(_by_router(noc["router_flits"]), axis=1)
+    wait = np.nansum(per_router(noc["router_wait_ns"]), axis=1)
+    flits = np.nansum(per_router(noc["router_flits"]), axis=1)
     out = Path(out)
     return [
         atomic_write_bytes(out / "wait_heatmap.png", _mesh_heatmap(
-            wait, width, height, "waiting per router (all input ports), ns per frame", "ns")),
+            wait, width, height, "Where packets waited: waiting time per router,\nsummed over "
+            "packets and input ports, per frame", "waiting, ns per frame")),
         atomic_write_bytes(out / "traffic_heatmap.png", _mesh_heatmap(
-            flits, width, height, "flits sent per router, per frame", "flits")),
+            flits, width, height, "Traffic: flits sent per router (all output ports), per frame",
+            "flits per frame")),
     ]
 
 
-def write_mapping_plot(summary: dict[str, Any], out: str | Path) -> Path:
-    """``mapping.png``: the mesh with every core coloured by its layer, chips outlined."""
-    import matplotlib
+def core_sops(summary: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Per-core SOPs per frame and core positions, where the report holds them.
 
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    Reads ``summary["cores"]`` (per-core statistics: a table of columns, or a list of
+    rows, with ``x``, ``y`` and ``sops``); returns ``None`` for a report without it.
+    """
+    cores = summary.get("cores")
+    if isinstance(cores, list) and cores and isinstance(cores[0], dict):
+        cores = {k: [row.get(k) for row in cores] for k in cores[0]}
+    if not isinstance(cores, dict) or not all(k in cores for k in ("x", "y", "sops")):
+        return None
+    return (np.asarray(cores["x"], dtype=np.int64), np.asarray(cores["y"], dtype=np.int64),
+            _floats(cores["sops"]))
+
+
+def write_core_sop_heatmap(summary: dict[str, Any], out: str | Path) -> Path | None:
+    """``core_sops_heatmap.png``: SOPs per core on the mesh; None when the report has no
+    per-core statistics (see :func:`core_sops`)."""
+    found = core_sops(summary)
+    if found is None:
+        return None
+    x, y, sops = found
+    width, height = summary["noc"]["routers"]
+    grid = np.zeros(width * height)
+    np.add.at(grid, y * width + x, np.nan_to_num(sops))
+    return atomic_write_bytes(Path(out) / "core_sops_heatmap.png", _mesh_heatmap(
+        grid, width, height, "Busiest cores: synaptic operations per core, per frame",
+        "SOPs per frame"))
+
+
+def write_mapping_plot(summary: dict[str, Any], out: str | Path) -> Path:
+    """``mapping.png``: every core coloured by its layer (a legend of layer names, one
+    colour per layer), its core id in the cell, chips outlined, the I/O router marked."""
+    return atomic_write_bytes(Path(out) / "mapping.png", _figure_bytes(mapping_figure(summary)))
+
+
+def mapping_figure(summary: dict[str, Any]) -> Any:
+    """The figure of :func:`write_mapping_plot`."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
 
     m = summary["mapping"]
     width, height = summary["noc"]["routers"]
     chip_w, chip_h = (int(v) for v in m["mesh"].split("x"))
-    layer_of = np.zeros((height, width))
-    for layer, (x, y) in zip(_core_layers(m["cores_per_layer"]), m["core_xy"], strict=True):
-        layer_of[y, x] = layer
-    fig = Figure(figsize=(1.2 + 0.5 * width, 0.8 + 0.5 * height))
+    names = [row["name"] for row in summary["layers"]]
+    layer_of = np.full((height, width), np.nan)
+    core_layers = _core_layers(m["cores_per_layer"])
+    for layer, (x, y) in zip(core_layers, m["core_xy"], strict=True):
+        layer_of[y, x] = layer - 1
+    colours = _layer_colours(len(names))
+    fig = _figure(2.6 + 0.55 * width, 0.9 + 0.55 * height)
     ax = fig.add_subplot()
-    shown = np.where(layer_of > 0, layer_of, np.nan)
-    n_layers = max(len(m["cores_per_layer"]), 1)
-    cmap = "tab10" if n_layers <= 10 else "tab20" if n_layers <= 20 else "turbo"
-    image = ax.imshow(shown, cmap=cmap, vmin=0.5, vmax=max(n_layers, 10) + 0.5,
-                      origin="upper")
+    ax.imshow(layer_of, cmap=ListedColormap(colours).with_extremes(bad="white"), vmin=-0.5,
+              vmax=len(names) - 0.5, origin="upper")
+    if width * height <= 1024:
+        size = 7 if width <= 16 else 5
+        for core, (layer, (x, y)) in enumerate(zip(core_layers, m["core_xy"], strict=True)):
+            ax.text(x, y, str(core), ha="center", va="center", fontsize=size,
+                    color=text_colour(colours[layer - 1]))
     for cx in range(0, width + 1, chip_w):
         ax.axvline(cx - 0.5, color="black", linewidth=2)
     for cy in range(0, height + 1, chip_h):
         ax.axhline(cy - 0.5, color="black", linewidth=2)
-    ax.set_title(f"{m['cores']} cores on {m['chips']} chip(s), placement {m['placement']}",
-                 fontsize=9)
-    ax.set_xlabel("x (router column)")
-    ax.set_ylabel("y (router row)")
-    fig.colorbar(image, ax=ax, label="layer", shrink=0.8)
-    return atomic_write_bytes(Path(out) / "mapping.png", _figure_bytes(fig))
+    io_x, io_y = summary.get("config", {}).get("traffic", {}).get("io_router", (0, 0))
+    ax.scatter([io_x], [io_y], s=420, facecolors="none", edgecolors="black", linewidths=2.2)
+    handles = [Patch(facecolor=c, edgecolor="grey", label=f"{i + 1} {n}")
+               for i, (c, n) in enumerate(zip(colours, names, strict=True))]
+    handles.append(ax.scatter([], [], s=120, facecolors="none", edgecolors="black",
+                              linewidths=2, label=f"I/O router ({io_x},{io_y})"))
+    ax.legend(handles=handles, title="layer", fontsize=7, title_fontsize=8,
+              loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    chips = f"{m['chips']} chip" + ("s" if m["chips"] != 1 else "")
+    ax.set_title(f"Mapping: {m['cores']} cores on {chips} of {m['mesh']} routers, "
+                 f"placement {m['placement']}", fontsize=9)
+    _mesh_axes(ax, width, height)
+    return fig
+
+
+def _layer_colours(n: int) -> list[str]:
+    """Exactly ``n`` distinct categorical colours, as hex (tab10, tab20, then evenly spaced)."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    if n <= 20:
+        table = colormaps["tab10" if n <= 10 else "tab20"]
+        return [to_hex(table(i)) for i in range(n)]
+    return [to_hex(colormaps["turbo"](v)) for v in np.linspace(0.05, 0.95, n)]
 
 
 def _core_layers(cores_per_layer: list[int]) -> list[int]:
     return [layer for layer, n in enumerate(cores_per_layer, start=1) for _ in range(n)]
 
 
-def _bar_figure(names: list[str], series: dict[str, list[float]], title: str, ylabel: str,
-                stacked: bool) -> bytes:
-    import matplotlib
+def _field(row: dict[str, Any], *names: str) -> float:
+    """The first of ``names`` that ``row`` holds (column names differ between versions)."""
+    for name in names:
+        if row.get(name) is not None:
+            return float(row[name])
+    return 0.0
 
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(max(5.0, 0.45 * len(names) + 2.0), 3.6))
+def _energy_bars(names: list[str], series: dict[str, list[float]], unit: str) -> bytes:
+    fig = _figure(max(5.5, 0.5 * len(names) + 3.0), 3.8)
     ax = fig.add_subplot()
     x = np.arange(len(names))
     bottom = np.zeros(len(names))
-    width = 0.8 if stacked else 0.8 / max(len(series), 1)
-    for i, (label, values) in enumerate(series.items()):
+    for label, values in series.items():
         v = np.nan_to_num(_floats(values))
-        offset = 0.0 if stacked else (i - (len(series) - 1) / 2) * width
-        ax.bar(x + offset, v, width, bottom=bottom if stacked else None, label=label)
-        if stacked:
-            bottom = bottom + v
+        ax.bar(x, v, 0.75, bottom=bottom, label=label)
+        bottom = bottom + v
     ax.set_xticks(x, names, rotation=60 if len(names) > 8 else 0, fontsize=7)
-    ax.set_ylabel(ylabel)
-    if not stacked:
-        ax.set_yscale("symlog")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
+    ax.set_xlabel("weight layer")
+    ax.set_ylabel(f"energy per frame, {unit}")
+    ax.set_ylim(0, max(float(bottom.max()), 1e-12) * 1.12)
+    ax.set_title("Energy per layer, by term", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _figure_bytes(fig)
+
+
+def count_bars_figure(names: list[str], series: dict[str, list[float]]) -> Any:
+    """Grouped bars on a log axis: a zero draws no bar (a log axis has no 0)."""
+    fig = _figure(max(5.5, 0.6 * len(names) + 3.0), 3.8)
+    ax = fig.add_subplot()
+    x = np.arange(len(names))
+    width = 0.8 / max(len(series), 1)
+    values = {k: np.nan_to_num(_floats(v)) for k, v in series.items()}
+    positive = np.concatenate([v[v > 0] for v in values.values()] or [np.ones(1)])
+    positive = positive if len(positive) else np.ones(1)
+    for i, (label, v) in enumerate(values.items()):
+        offset = (i - (len(values) - 1) / 2) * width
+        ax.bar((x + offset)[v > 0], v[v > 0], width, label=label)
+    ax.set_yscale("log")
+    ax.set_ylim(10 ** np.floor(np.log10(positive.min()) - 0.3),
+                10 ** np.ceil(np.log10(positive.max()) + 0.5))
+    ax.set_xticks(x, names, rotation=60 if len(names) > 8 else 0, fontsize=7)
+    ax.set_xlabel("weight layer")
+    ax.set_ylabel("count per frame (log scale)")
+    ax.set_title("Synaptic operations and spikes per layer", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
 
 
 def write_summary_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
     """Energy per layer by term, SOPs and spikes per layer, and the latency histogram."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
     out = Path(out)
     layers = summary["layers"]
     names = [row["name"] for row in layers]
     unit = summary["energy_model"]["unit"]
-    terms = sorted({k[7:-3] for row in layers for k in row if k.startswith("energy_")})
-    energy = {t: [row.get(f"energy_{t}_uj") or 0.0 for row in layers] for t in terms}
-    paths = [atomic_write_bytes(out / "energy_layers.png", _bar_figure(
-        names, energy or {"(no per-layer terms)": [0.0] * len(names)},
-        "energy per layer by term (per frame; static energy split by the layers' cores)", unit,
-        stacked=True))]
-    counts = {"SOPs into the layer": [row["sops"] for row in layers],
-              "neurons fired": [row["neurons_fired"] for row in layers],
-              "spikes sent": [row["spikes_sent"] for row in layers]}
-    paths.append(atomic_write_bytes(out / "sops_spikes_layers.png", _bar_figure(
-        names, counts, "SOPs and spikes per layer (per frame, log scale)", "count",
-        stacked=False)))
-    hist = summary["noc"]["latency_histogram"]
-    fig = Figure(figsize=(5.5, 3.4))
-    ax = fig.add_subplot()
-    edges = _floats(hist["edges_ns"])
-    ax.stairs(np.nan_to_num(_floats(hist["counts"])), edges, fill=True)
-    ax.set_xlabel("packet latency, ns")
-    ax.set_ylabel("packets (all frames)")
-    ax.set_title("packet latency histogram", fontsize=9)
-    paths.append(atomic_write_bytes(out / "latency_hist.png", _figure_bytes(fig)))
+    terms = [t for t in summary["energy_model"]["terms"]
+             if any(f"energy_{t}_uj" in row for row in layers)]
+    energy = {_TERM_NAMES.get(t, t.replace("_", " ")): [row.get(f"energy_{t}_uj") or 0.0
+                                                       for row in layers] for t in terms}
+    paths = [atomic_write_bytes(out / "energy_layers.png", _energy_bars(
+        names, energy or {"(no per-layer terms)": [0.0] * len(names)}, unit))]
+    counts = {
+        "SOPs into the layer": [_field(r, "sops_in", "sops") for r in layers],
+        "neurons fired (before pooling)": [_field(r, "neurons_fired", "neuron_spikes")
+                                           for r in layers],
+        "spikes sent by the cores": [_field(r, "spikes_sent", "spikes_out") for r in layers],
+    }
+    paths.append(atomic_write_bytes(out / "sops_spikes_layers.png",
+                                    _figure_bytes(count_bars_figure(names, counts))))
+    paths.append(atomic_write_bytes(out / "latency_hist.png", _latency_hist(summary)))
     return paths
+
+
+def _latency_hist(summary: dict[str, Any]) -> bytes:
+    hist = summary["noc"]["latency_histogram"]
+    frames = frame_count(summary)
+    fig = _figure(5.8, 3.5)
+    ax = fig.add_subplot()
+    edges = _floats(hist["edges_ns"]) / 1000.0
+    ax.stairs(np.nan_to_num(_floats(hist["counts"])), edges, fill=True)
+    ax.set_xlabel("packet latency, us (injection to ejection)")
+    ax.set_ylabel(f"packets (all {frames} frame{'s' if frames != 1 else ''})")
+    ax.set_title("How long packets took to arrive", fontsize=9)
+    return _figure_bytes(fig)

@@ -29,7 +29,7 @@ import json
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from canmore_sim.atomic import atomic_write_text
 from canmore_sim.config import ArchConfig, default_config, load_config, with_overrides
 from canmore_sim.errors import CanmoreError, ConfigError
+from canmore_sim.overrides import apply_sets
 
 __all__ = ["SweepSpec", "SweepPoint", "load_sweep", "run_sweep", "run_point", "SweepProgress"]
 
@@ -82,8 +83,16 @@ class SweepPoint:
         return f"{self.index:04d}"
 
 
-def load_sweep(path: str | Path) -> tuple[SweepSpec, list[SweepPoint]]:
+def load_sweep(path: str | Path, sets: Sequence[str] = ()) -> tuple[SweepSpec, list[SweepPoint]]:
     """Read a sweep file and build (and validate) every point's configuration.
+
+    Parameters
+    ----------
+    path
+        The sweep YAML.
+    sets
+        ``KEY=VALUE`` overrides of the base configuration (``--set``), applied before
+        the axes (an axis over the same key wins).
 
     Raises
     ------
@@ -106,7 +115,7 @@ def load_sweep(path: str | Path) -> tuple[SweepSpec, list[SweepPoint]]:
         key = ".".join(str(p) for p in err["loc"])
         raise ConfigError(f"{path}: sweep key {key!r}: {err['msg']}", key=key,
                           file=str(path)) from None
-    base = _base_config(spec.base, path.parent)
+    base = apply_sets(_base_config(spec.base, path.parent), sets)
     return spec, _points(spec, base, path)
 
 
@@ -192,7 +201,8 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
         frames, labels, ids = load_frames(task.get("data"), graph.input_shape,
                                           config.run.frames, config.run.seed)
         summary = summarize(run(graph, frames, labels, config, frame_ids=ids))
-        result.update(status="done", metrics=_metrics(summary))
+        result.update(status="done", metrics=_metrics(summary),
+                      energy_unit=summary["energy_model"]["unit"])
     except CanmoreError as exc:
         result.update(status="failed", error=_short(str(exc)))
     except Exception as exc:  # noqa: BLE001 (one point's bug must not end the sweep)

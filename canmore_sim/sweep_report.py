@@ -10,13 +10,12 @@ from typing import Any
 import numpy as np
 
 from canmore_sim.atomic import atomic_write_bytes, atomic_write_text
-from canmore_sim.plots import _figure_bytes
+from canmore_sim.plots import _figure, _figure_bytes
 
-__all__ = ["sweep_csv", "pareto_front", "write_sweep_outputs"]
+__all__ = ["negligible", "pareto_figure", "pareto_front", "sweep_csv", "write_sweep_outputs"]
 
-METRICS = ("energy_total_uj", "sops", "packets", "deliveries", "hops", "latency_mean_ns",
-           "frame_latency_ns", "late", "late_share", "wait_sum_ns", "wait_mean_ns", "cores",
-           "chips", "interchip_hops")
+METRICS = ("energy_total_uj", "sops", "hops", "latency_mean_ns", "frame_latency_ns", "late",
+           "wait_ns", "cores", "chips", "interchip_hops")
 
 
 def sweep_csv(results: list[dict[str, Any]], axes: list[str]) -> str:
@@ -75,47 +74,105 @@ def _label(r: dict[str, Any]) -> str:
     return ", ".join(f"{k.split('.')[-1]}={v}" for k, v in r["values"].items())
 
 
+#: Relative spread below which a metric does not tell the points apart (no Pareto front).
+NEGLIGIBLE_SPREAD = 1e-3
+
+
+def negligible(values: np.ndarray) -> bool:
+    """True when the finite ``values`` differ by less than :data:`NEGLIGIBLE_SPREAD` of
+    their magnitude (or there are fewer than two): a front along them means nothing."""
+    v = values[np.isfinite(values)]
+    if len(v) < 2:
+        return True
+    scale = float(np.max(np.abs(v))) or 1.0
+    return float(np.ptp(v)) / scale < NEGLIGIBLE_SPREAD
+
+
+def _energy_unit(done: list[dict[str, Any]]) -> str:
+    units = sorted({str(r.get("energy_unit", "uJ")) for r in done})
+    return units[0] if len(units) == 1 else " or ".join(units) + " (by preset)"
+
+
 def _pareto_png(done: list[dict[str, Any]]) -> bytes:
-    import matplotlib
+    return _figure_bytes(pareto_figure(done))
 
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
 
+def pareto_figure(done: list[dict[str, Any]]) -> Any:
+    """Energy against frame latency of the finished points, the front marked where the
+    points differ in both (see :func:`negligible`)."""
     energy = _column(done, "energy_total_uj")
     latency = _column(done, "frame_latency_ns") / 1000.0
-    front = pareto_front(energy, latency) & np.isfinite(energy) & np.isfinite(latency)
-    fig = Figure(figsize=(6.5, 4.5))
+    unit = _energy_unit(done)
+    flat = [name for name, v in (("frame latency", latency), ("energy", energy))
+            if negligible(v)]
+    fig = _figure(7.0, 4.6)
     ax = fig.add_subplot()
-    ax.scatter(latency[~front], energy[~front], color="grey", label="dominated")
-    order = np.argsort(latency[front])
-    ax.plot(latency[front][order], energy[front][order], "o-", color="crimson",
-            label="Pareto front")
+    if flat or " or " in unit:
+        ax.scatter(latency, energy, color="steelblue", label="sweep point")
+        if np.isfinite(energy).any() and " or " not in unit:
+            best = int(np.nanargmin(energy))
+            ax.scatter([latency[best]], [energy[best]], s=140, marker="*", color="crimson",
+                       label="lowest energy", zorder=3)
+        spread = ("; ".join(f"{name} spread {_spread(v, u)}" for name, v, u in
+                            (("frame latency", latency, "us"), ("energy", energy, unit))))
+        why = "mixed energy units" if " or " in unit else f"{' and '.join(flat)} about equal"
+        ax.set_title(f"Energy against frame latency: no Pareto front ({why};\n{spread})",
+                     fontsize=9)
+    else:
+        front = pareto_front(energy, latency) & np.isfinite(energy) & np.isfinite(latency)
+        ax.scatter(latency[~front], energy[~front], color="grey", label="dominated")
+        order = np.argsort(latency[front])
+        ax.plot(latency[front][order], energy[front][order], "o-", color="crimson",
+                label="Pareto front")
+        ax.set_title("Energy against frame latency (lower left is better)", fontsize=9)
+    for name, values, setter in (("frame latency", latency, ax.set_xlim),
+                                 ("energy", energy, ax.set_ylim)):
+        if name in flat:  # widen a flat axis so that its ticks differ without an offset
+            centre = float(np.nanmean(values)) if np.isfinite(values).any() else 0.0
+            half = max(abs(centre) * 0.01, 1e-9)
+            setter(centre - half, centre + half)
     for r, x, y in zip(done, latency, energy, strict=True):
         ax.annotate(_label(r), (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
     ax.set_xlabel("frame latency, us")
-    ax.set_ylabel("energy per frame")
-    ax.set_title("energy against latency (lower left is better)", fontsize=9)
+    ax.set_ylabel(f"energy per frame, {unit}")
     ax.legend(fontsize=7)
-    return _figure_bytes(fig)
+    return fig
+
+
+def _spread(values: np.ndarray, unit: str) -> str:
+    v = values[np.isfinite(values)]
+    return f"{np.ptp(v):.3g} {unit}" if len(v) else "no values"
+
+
+#: Metrics of the axis plots: (metric, scale, title in words, axis unit).
+_AXIS_METRICS: tuple[tuple[str, float, str, str], ...] = (
+    ("energy_total_uj", 1.0, "energy per frame", "{unit}"),
+    ("hops", 1.0, "hops per frame", "hops"),
+    ("frame_latency_ns", 1e-3, "frame latency", "us"),
+    ("wait_sum_ns", 1e-6, "waiting per frame\n(summed over packets)", "ms"),
+)
+
+#: Older names of the axis metrics (point files written before a column was renamed).
+_OLD_NAMES = {"wait_sum_ns": "wait_ns"}
 
 
 def _axis_png(done: list[dict[str, Any]], axis: str) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    shown = ("energy_total_uj", "hops", "frame_latency_ns", "wait_sum_ns")
-    fig = Figure(figsize=(10, 2.8))
+    unit = _energy_unit(done)
+    fig = _figure(11, 3.2)
     values = [str(r["values"].get(axis)) for r in done]
     categories = list(dict.fromkeys(values))
-    for i, metric in enumerate(shown, start=1):
-        ax = fig.add_subplot(1, len(shown), i)
+    for i, (metric, scale, title, axis_unit) in enumerate(_AXIS_METRICS, start=1):
+        ax = fig.add_subplot(1, len(_AXIS_METRICS), i)
         for cat_i, cat in enumerate(categories):
-            ys = _column([r for r, v in zip(done, values, strict=True) if v == cat], metric)
-            ax.scatter([cat_i] * len(ys), ys, s=14)
+            points = [r for r, v in zip(done, values, strict=True) if v == cat]
+            name = metric if any(metric in r["metrics"] for r in done) else _OLD_NAMES.get(
+                metric, metric)
+            ys = _column(points, name)
+            ax.scatter([cat_i] * len(ys), ys * scale, s=14, color="steelblue")
         ax.set_xticks(range(len(categories)), categories, fontsize=7, rotation=30)
-        ax.set_title(metric, fontsize=8)
+        ax.set_title(title, fontsize=8)
+        ax.set_ylabel(axis_unit.format(unit=unit), fontsize=7)
         ax.set_xlabel(axis, fontsize=7)
+    fig.suptitle(f"Sweep metrics against {axis}", fontsize=9)
     fig.tight_layout()
     return _figure_bytes(fig)

@@ -23,6 +23,7 @@ import gzip
 import io
 import pickle
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,8 @@ import torch.nn.functional as F
 from canmore_sim.datasets.digits import load_digits_frames
 from canmore_sim.errors import DataError
 
-__all__ = ["load_frames", "shape_frames", "read_idx", "read_cifar10_batch", "read_npy"]
+__all__ = ["READERS", "load_frames", "reader_usage", "shape_frames", "read_idx",
+           "read_cifar10_batch", "read_npy"]
 
 
 def load_frames(source: str | None, input_shape: tuple[int, ...], n_frames: int,
@@ -63,30 +65,63 @@ def load_frames(source: str | None, input_shape: tuple[int, ...], n_frames: int,
 def _read(source: str, input_shape: tuple[int, ...],
           split: str) -> tuple[np.ndarray, np.ndarray]:
     kind, _, where = source.partition(":")
-    if kind == "digits" and not where:
-        side = input_shape[1] if len(input_shape) == 3 else max(8, int(np.sqrt(input_shape[0])))
-        return load_digits_frames(split, size=side)
-    if not where:
-        raise DataError(f"--data {source!r}: expected digits, cifar10:DIR, mnist:DIR, "
-                        "fashion-mnist:DIR, npy:FILE or npz:FILE")
+    entry = READERS.get(kind)
+    if entry is None:
+        raise DataError(f"--data {source!r}: unknown source {kind!r}; valid: "
+                        f"{', '.join(READERS)}")
+    argument, reader = entry
+    if bool(argument) != bool(where):
+        raise DataError(f"--data {source!r}: expected {reader_usage()}")
+    return reader(where, input_shape, split)
+
+
+def reader_usage() -> str:
+    """The ``--data`` forms of every registered reader, e.g. ``digits, mnist:DIR, ...``."""
+    return ", ".join(f"{name}:{arg}" if arg else name for name, (arg, _) in READERS.items())
+
+
+def _digits(_where: str, input_shape: tuple[int, ...],
+            split: str) -> tuple[np.ndarray, np.ndarray]:
+    side = input_shape[1] if len(input_shape) == 3 else max(8, int(np.sqrt(input_shape[0])))
+    return load_digits_frames(split, size=side)
+
+
+def _cifar10(where: str, _shape: tuple[int, ...],
+             split: str) -> tuple[np.ndarray, np.ndarray]:
     path = Path(where)
-    if kind == "cifar10":
-        if not path.is_dir():
-            return read_cifar10_batch(path)
-        if split == "test":
-            return read_cifar10_batch(path / "test_batch")
-        batches = [read_cifar10_batch(b) for b in sorted(path.glob("data_batch_*"))]
-        if not batches:
-            raise DataError(f"{path}: no data_batch_* files for the train split")
-        return (np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches]))
-    if kind in ("mnist", "fashion-mnist"):
-        prefix = "t10k" if split == "test" else "train"
-        return (read_idx(_idx(path, f"{prefix}-images-idx3-ubyte")),
-                read_idx(_idx(path, f"{prefix}-labels-idx1-ubyte")).astype(np.int64))
-    if kind in ("npy", "npz"):
-        return read_npy(path)
-    raise DataError(f"--data {source!r}: unknown source {kind!r}; valid: digits, cifar10, "
-                    "mnist, fashion-mnist, npy, npz")
+    if not path.is_dir():
+        return read_cifar10_batch(path)
+    if split == "test":
+        return read_cifar10_batch(path / "test_batch")
+    batches = [read_cifar10_batch(b) for b in sorted(path.glob("data_batch_*"))]
+    if not batches:
+        raise DataError(f"{path}: no data_batch_* files for the train split")
+    return (np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches]))
+
+
+def _mnist(where: str, _shape: tuple[int, ...],
+           split: str) -> tuple[np.ndarray, np.ndarray]:
+    path, prefix = Path(where), "t10k" if split == "test" else "train"
+    return (read_idx(_idx(path, f"{prefix}-images-idx3-ubyte")),
+            read_idx(_idx(path, f"{prefix}-labels-idx1-ubyte")).astype(np.int64))
+
+
+def _numpy(where: str, _shape: tuple[int, ...],
+           _split: str) -> tuple[np.ndarray, np.ndarray]:
+    return read_npy(Path(where))
+
+
+Reader = Callable[[str, tuple[int, ...], str], tuple[np.ndarray, np.ndarray]]
+
+#: ``--data`` readers by name: (what follows ``NAME:``, "" for none; the reader).
+READERS: dict[str, tuple[str, Reader]] = {
+    "digits": ("", _digits),
+    "cifar10": ("DIR", _cifar10),
+    "mnist": ("DIR", _mnist),
+    "fashion-mnist": ("DIR", _mnist),
+    "npy": ("FILE", _numpy),
+    "npz": ("FILE", _numpy),
+}
 
 
 def _idx(folder: Path, stem: str) -> Path:

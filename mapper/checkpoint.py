@@ -114,7 +114,8 @@ def read_model_file(path: str | Path) -> Any:
         if isinstance(exc, pickle.UnpicklingError) and zipfile.is_zipfile(path):
             raise ModelError(
                 f"{path}: the checkpoint holds pickled Python objects (e.g. a whole nn.Module) "
-                "that could run code when loaded; refused by weights-only loading",
+                "that could run code when loaded; refused by weights-only loading. If you trust "
+                "the file, pass --trust-model (with --input-shape HxWxC)",
                 path=str(path),
             ) from None
         raise ModelError(f"{path}: not a PyTorch checkpoint ({_first_line(exc)})",

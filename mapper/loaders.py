@@ -31,13 +31,25 @@ from canmore_sim.errors import ModelError
 from canmore_sim.mapper.checkpoint import FORMAT, graph_from_payload, read_model_file
 from canmore_sim.mapper.graph import OFFICIAL_RULE, LayerGraph
 from canmore_sim.mapper.nir_import import NIR_SUFFIXES, is_nir_file, load_nir
-from canmore_sim.mapper.spec import graph_from_spec
+from canmore_sim.mapper.spec import graph_from_spec, parse_spec
 from canmore_sim.mapper.zoo import ZOO, synthetic_graph
 
 __all__ = ["DEFAULT_MODEL", "load_model", "resolve_arch"]
 
 DEFAULT_MODEL = "dta_digits.pt"
 _OFFICIAL = re.compile(r"^(conv|fc)\.(\d+)\.(cnn|linear)\.weight$")
+
+
+def is_spec(source: str) -> bool:
+    """True when ``source`` is an architecture spec string (``32x32x1:16C3-P2-10F``), not
+    an existing file."""
+    if Path(source).exists() or ":" not in source:
+        return False
+    try:
+        parse_spec(source)
+    except ModelError:
+        return False
+    return True
 
 
 def resolve_arch(arch: str) -> str:
@@ -75,9 +87,15 @@ def load_model(
                              "--weights synthetic (or give a checkpoint file)", path=source)
         graph = synthetic_graph(ZOO[source], firing_rate=sparsity, seed=seed, name=source)
         return graph.with_layers(graph.layers, source=f"zoo:{source}")
+    if is_spec(source):
+        if weights != "synthetic":
+            raise ModelError(f"a spec string ({source}) has no weights; add --weights synthetic "
+                             "(or give a checkpoint file with --arch)", path=source)
+        graph = synthetic_graph(source, firing_rate=sparsity, seed=seed, name=source)
+        return graph.with_layers(graph.layers, source=f"spec:{source}")
     if weights is not None:
-        raise ModelError(f"--weights {weights} needs a zoo network name, not a file "
-                         f"(zoo: {', '.join(sorted(ZOO))})", path=source)
+        raise ModelError(f"--weights {weights} needs a zoo network name or a spec string, not "
+                         f"a file (zoo: {', '.join(sorted(ZOO))})", path=source)
     if is_nir_file(source) or Path(source).suffix.lower() in NIR_SUFFIXES:
         if arch is not None:
             raise ModelError(f"{source}: a NIR graph states its own architecture; drop --arch",

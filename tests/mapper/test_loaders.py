@@ -84,7 +84,7 @@ def test_pickled_module_needs_trust_and_is_traced_with_fx(tmp_path, capsys) -> N
     path = tmp_path / "whole.pt"
     net = Net()
     torch.save(net, path)
-    with pytest.raises(ModelError, match="could run code"):
+    with pytest.raises(ModelError, match="could run code.*pass --trust-model"):
         load_model(str(path))
     graph = load_model(str(path), trust_model=True, input_shape=(1, 16, 16))
     assert graph.spec == "16x16x1:4C3s1p1-P2-10F"
