@@ -11,15 +11,20 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+# Only the standard library and the error types load before main() is running, so that
+# Ctrl-C while numpy, torch and pydantic load (start-up) ends in one line, not a traceback.
 from canmore_sim import __version__
-from canmore_sim.config import ArchConfig, default_config, load_config, with_overrides
-from canmore_sim.errors import CanmoreError
-from canmore_sim.mapper.graph import LayerGraph
-from canmore_sim.mapper.placement import Mapping
+from canmore_sim.errors import CanmoreError, CanmoreWarning, cut
+
+if TYPE_CHECKING:
+    from canmore_sim.config import ArchConfig
+    from canmore_sim.mapper.graph import LayerGraph
+    from canmore_sim.mapper.placement import Mapping
 
 __all__ = ["main"]
 
@@ -86,8 +91,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``canmore-sim`` console script; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the ``canmore-sim`` console script; returns the exit status.
+
+    Every :class:`~canmore_sim.errors.CanmoreWarning` the library issues is printed as
+    one ``canmore-sim: warning: ...`` line on stderr; Ctrl-C at any point (also while
+    the libraries load) prints one line and exits with status 130.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", CanmoreWarning)
+            warnings.showwarning = _show_warning(warnings.showwarning)
+            return _run(build_parser().parse_args(argv))
+    except KeyboardInterrupt:
+        print("canmore-sim: interrupted", file=sys.stderr)
+        return 130
+
+
+def _show_warning(fallback: Any) -> Any:
+    """A ``warnings.showwarning`` that renders the tool's warnings as one line each."""
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: TextIO | None = None, line: str | None = None) -> None:
+        if issubclass(category, CanmoreWarning):
+            print(f"canmore-sim: warning: {cut(message)}", file=sys.stderr)
+        else:
+            fallback(message, category, filename, lineno, file, line)
+    return show
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "map":
             return _cmd_map(args)
@@ -100,12 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CanmoreError as exc:
         print(f"canmore-sim: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("canmore-sim: interrupted", file=sys.stderr)
-        return 130
     except OSError as exc:  # e.g. an output folder that cannot be created or written
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"canmore-sim: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        print(f"canmore-sim: error: {cut(f'{exc.strerror or exc}{where}')}", file=sys.stderr)
         return 1
     return 2
 
@@ -120,7 +148,8 @@ def _cmd_map(args: argparse.Namespace) -> int:
                         arch=args.arch, trust_model=args.trust_model,
                         input_shape=_shape(args.input_shape))
     frames, labels, ids = load_frames(args.data, graph.input_shape, config.run.frames,
-                                      config.run.seed)
+                                      config.run.seed,
+                                      max_values=config.limits.max_frame_values)
     progress = _ProgressBar(sys.stderr, enabled=not args.quiet and sys.stderr.isatty())
     mapping = _load_mapping(args.mapping, graph, config) if args.mapping else None
     started = time.perf_counter()
@@ -144,6 +173,7 @@ def _cmd_map(args: argparse.Namespace) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
+    from canmore_sim.config import default_config, load_config
     from canmore_sim.mapper.inspect import architecture_only, layer_table
     from canmore_sim.mapper.zoo import ZOO
     from canmore_sim.report import render_inspect
@@ -205,6 +235,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _resolve_config(args: argparse.Namespace) -> ArchConfig:
+    from canmore_sim.config import default_config, load_config, with_overrides
+
     config = load_config(args.config) if args.config else default_config()
     overrides: dict[str, Any] = {}
     if args.mesh is not None:
@@ -222,11 +254,18 @@ def _resolve_config(args: argparse.Namespace) -> ArchConfig:
 
 def _reference(path: str) -> dict[str, float]:
     """Mean frame latency and spikes of an earlier run, from its report.json."""
+    from canmore_sim.errors import DataError
     from canmore_sim.report import read_report
 
     mean = read_report(Path(path))["mean"]
-    return {"frame_latency_ns": float(mean["frame_latency_ns"]),
-            "spikes": float(mean["neuron_spikes"])}
+    values = {"frame_latency_ns": mean.get("frame_latency_ns"),
+              "neuron_spikes": mean.get("neuron_spikes")}
+    for key, value in values.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            raise DataError(f"--energy-reference {path}: mean.{key} is {value!r}; a reference "
+                            "run needs a positive mean frame latency and spike count")
+    return {"frame_latency_ns": float(values["frame_latency_ns"]),
+            "spikes": float(values["neuron_spikes"])}
 
 
 def _load_mapping(path: str, graph: LayerGraph, config: ArchConfig) -> Mapping:
@@ -237,7 +276,7 @@ def _load_mapping(path: str, graph: LayerGraph, config: ArchConfig) -> Mapping:
     expected = partition(quantize_graph(graph, config.core.weight_bits,
                                config.core.quant_scale == "channel"), config.core)
     return load_mapping(path, expected, graph.spec, (config.mesh.width, config.mesh.height),
-                        config.multichip.overflow)
+                        config.multichip.overflow, max_routers=config.limits.max_routers)
 
 
 def _load_model(path: str | None, weights: str | None = None, sparsity: float = 0.25,

@@ -362,12 +362,11 @@ def read_report(path: str | Path) -> dict[str, Any]:
     Raises
     ------
     CanmoreError
-        (a DataError) if the file is missing, not JSON, or not a canmore-sim report.
+        (a DataError) if the file is missing, not JSON, not a canmore-sim report, or
+        damaged (a key the renderers read is missing, of the wrong type or inconsistent;
+        see :mod:`canmore_sim.report_check`).
     """
     from canmore_sim.errors import DataError
+    from canmore_sim.report_check import check_report
 
-    data = read_json(path, DataError, "report")
-    if not isinstance(data, dict) or data.get("tool", {}).get("name") != "canmore-sim" or not all(
-            k in data for k in ("frames", "mean", "layers", "noc", "energy_model")):
-        raise DataError(f"{path}: not a canmore-sim report.json")
-    return data
+    return check_report(read_json(path, DataError, "report"), str(path))
