@@ -25,7 +25,8 @@ def _mesh_heatmap(values: np.ndarray, width: int, height: int, title: str, unit:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(1.0 + 0.55 * width, 0.6 + 0.55 * height))
+    fig = Figure(figsize=(min(1.0 + 0.55 * width, _MAX_INCHES),
+                          min(0.6 + 0.55 * height, _MAX_INCHES)))
     ax = fig.add_subplot()
     from matplotlib.colors import LogNorm
 
@@ -45,6 +46,11 @@ def _mesh_heatmap(values: np.ndarray, width: int, height: int, title: str, unit:
     ax.set_yticks(range(height))
     fig.colorbar(image, ax=ax, label=unit, shrink=0.8)
     return _figure_bytes(fig)
+
+
+#: Largest side of a mesh plot, inches: a large mesh is drawn smaller per router instead
+#: of as a picture of gigabytes.
+_MAX_INCHES = 40.0
 
 
 def _floats(values: Any) -> np.ndarray:
@@ -93,7 +99,8 @@ def write_mapping_plot(summary: dict[str, Any], out: str | Path) -> Path:
     layer_of = np.zeros((height, width))
     for layer, (x, y) in zip(_core_layers(m["cores_per_layer"]), m["core_xy"], strict=True):
         layer_of[y, x] = layer
-    fig = Figure(figsize=(1.2 + 0.5 * width, 0.8 + 0.5 * height))
+    fig = Figure(figsize=(min(1.2 + 0.5 * width, _MAX_INCHES),
+                          min(0.8 + 0.5 * height, _MAX_INCHES)))
     ax = fig.add_subplot()
     shown = np.where(layer_of > 0, layer_of, np.nan)
     n_layers = max(len(m["cores_per_layer"]), 1)

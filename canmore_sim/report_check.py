@@ -9,6 +9,7 @@ Only what the renderers read is checked; other keys pass through.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any
 
@@ -177,6 +178,10 @@ def _check_consistent(report: _Report, path: str) -> None:
         if len(column) != len(frames["frame"]):
             raise fail(f"frames.{key} has {len(column)} values, frames.frame "
                        f"{len(frames['frame'])}")
+    for i, layer in enumerate(report.layers):
+        for key, value in (layer.model_extra or {}).items():
+            if key.startswith("energy_") and not (value is None or _is_number(value)):
+                raise fail(f"layers.{i}.{key} is {value!r}, expected a number")
     acc = report.accuracy
     if acc.quantized is not None and (acc.float is None or acc.prediction_changed is None):
         raise fail("accuracy.float and accuracy.prediction_changed must be numbers when "
@@ -205,3 +210,8 @@ def _check_mesh(report: _Report, fail: Any) -> None:
         if x >= width or y >= height:
             raise fail(f"mapping.core_xy[{i}] = ({x}, {y}) lies outside the {width}x{height} "
                        "routers")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value)
