@@ -121,11 +121,12 @@ def _read(source: str, input_shape: tuple[int, ...],
         return (np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches]))
     if kind in ("mnist", "fashion-mnist"):
         prefix = "t10k" if split == "test" else "train"
+        images = read_idx(_idx(path, f"{prefix}-images-idx3-ubyte"))
         labels = read_idx(_idx(path, f"{prefix}-labels-idx1-ubyte"))
         if labels.ndim != 1:
             raise DataError(f"{path}: the labels IDX file holds shape {labels.shape}, expected "
                             "one label per image")
-        return read_idx(_idx(path, f"{prefix}-images-idx3-ubyte")), labels.astype(np.int64)
+        return images, labels.astype(np.int64)
     if kind in ("npy", "npz"):
         return read_npy(path)
     raise DataError(f"--data {source!r}: unknown source {kind!r}; valid: digits, cifar10, "
@@ -217,7 +218,7 @@ def _npz_arrays(path: Path, loaded: Any) -> tuple[np.ndarray, np.ndarray | None]
     if image_key is None:
         raise DataError(f"{path}: an .npz needs an 'x' or 'images' array, has {sorted(keys)}")
     label_key = next((k for k in ("y", "labels") if k in keys), None)
-    out = []
+    out: list[np.ndarray | None] = []
     for key in (image_key, label_key):
         if key is None:
             out.append(None)
@@ -227,6 +228,7 @@ def _npz_arrays(path: Path, loaded: Any) -> tuple[np.ndarray, np.ndarray | None]
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             raise DataError(f"{path}: array {key!r} cannot be read without running code "
                             f"from the file or is damaged ({exc})") from None
+    assert out[0] is not None  # the image key exists
     return out[0], out[1]
 
 

@@ -8,6 +8,8 @@ stalling the suite.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import signal
 import subprocess
@@ -19,6 +21,7 @@ import numpy as np
 import pytest
 import torch
 
+from canmore_sim.cli import main
 from canmore_sim.config import default_config
 from canmore_sim.mapper.checkpoint import FORMAT, save_checkpoint
 from canmore_sim.mapper.loaders import load_model
@@ -37,6 +40,14 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
                           text=True, timeout=TIMEOUT_S, check=False, cwd=cwd)
 
 
+def run_main(*args: str) -> subprocess.CompletedProcess[str]:
+    """The same command in this process (fast; for inputs that cannot hang or allocate much)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
 def one_line_error(proc: subprocess.CompletedProcess[str], code: int, *words: str) -> str:
     """The single error line of a failed run; it names every one of ``words``."""
     assert proc.returncode == code, (proc.returncode, proc.stderr[-2000:])
@@ -51,7 +62,12 @@ def one_line_error(proc: subprocess.CompletedProcess[str], code: int, *words: st
 
 
 def _map(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``map`` in a subprocess with a timeout: for inputs that used to hang or exhaust memory."""
     return run_cli("map", "--frames", "1", "--quiet", "--out", str(tmp_path / "out"), *args)
+
+
+def _map_here(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_main("map", "--frames", "1", "--quiet", "--out", str(tmp_path / "out"), *args)
 
 
 # ----------------------------------------------------------------------------- config
@@ -88,15 +104,27 @@ def test_ten_megabyte_yaml_list_is_refused_before_parsing(tmp_path) -> None:
     ("neuron:\n  window_ns: .inf\n", ["neuron.window_ns", "finite"]),
     ("neuron:\n  tw: .nan\n", ["neuron.tw", "finite"]),
     ("neuron:\n  model: tq-ttfs\n  q: [0]\n", ["neuron.q", "greater than or equal to 1"]),
-    ("mesh: 1000x1000\n", ["1,000,000 routers", "limits.max_routers"]),
-    ("neuron:\n  model: tq-ttfs\n  steps: 1000000000\n",
-     ["neuron.steps", "limits.max_step_neurons"]),
     ("run:\n  placement: " + "x" * 200_000 + "\n", ["placement", "characters cut"]),
 ])
 def test_bad_config_values_are_one_line(tmp_path, text, words) -> None:
-    proc = _map(tmp_path, "--config", _config(tmp_path, text))
+    proc = _map_here(tmp_path, "--config", _config(tmp_path, text))
     one_line_error(proc, 2, *words)
     assert not (tmp_path / "out" / "report.json").exists()
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("mesh: 1000x1000\n", ["1,000,000 routers", "limits.max_routers"]),
+    ("neuron:\n  model: tq-ttfs\n  steps: 1000000000\n",
+     ["neuron.steps", "limits.max_step_neurons"]),
+])
+def test_sizes_that_ran_out_of_memory_are_refused_quickly(tmp_path, text, words) -> None:
+    one_line_error(_map(tmp_path, "--config", _config(tmp_path, text)), 2, *words)
+
+
+def test_a_raised_limit_admits_the_mesh(tmp_path) -> None:
+    text = "mesh: 200x100\nlimits:\n  max_routers: 20000\nrun:\n  energy: nowhere\n"
+    one_line_error(_map_here(tmp_path, "--config", _config(tmp_path, text)), 2,
+                   "unknown energy preset 'nowhere'")  # got past the mesh check
 
 
 # ----------------------------------------------------------------------------- models
@@ -130,7 +158,7 @@ def test_checkpoint_declaring_a_37_gib_weight_is_refused(tmp_path) -> None:
 def test_an_8192x8192_input_is_refused_before_resizing_frames(tmp_path) -> None:
     spec = "8192x8192x3:1C1s64p0-P2-10F"
     weights = [torch.full(s, 0.1) for s in weight_shapes(spec)]
-    path = _save(tmp_path, _payload(spec=spec, weights=weights, names=None))
+    path = _save(tmp_path, _payload(spec=spec, weights=weights, names=["conv1", "fc1"]))
     proc = _map(tmp_path, "--model", path)
     one_line_error(proc, 3, "8192x8192x3", "limits.max_frame_values")
 
@@ -146,23 +174,23 @@ def test_silently_wrong_checkpoints_are_refused(tmp_path, change, words) -> None
         weights = [torch.from_numpy(layer.weight.copy()) for layer in random_graph().layers]
         weights[0][0, 0, 1, 1] = float("nan")
         change = {"weights": weights}
-    proc = _map(tmp_path, "--model", _save(tmp_path, _payload(**change)))
+    proc = _map_here(tmp_path, "--model", _save(tmp_path, _payload(**change)))
     one_line_error(proc, 3, *words)
 
 
 def test_text_and_truncated_checkpoints_say_what_they_are(tmp_path) -> None:
     text = tmp_path / "notes.pt"
     text.write_text("weights: see the lab notebook\n")
-    one_line_error(_map(tmp_path, "--model", str(text)), 3, "a text file", "notes.pt")
+    one_line_error(_map_here(tmp_path, "--model", str(text)), 3, "a text file", "notes.pt")
     good = save_checkpoint(random_graph(), tmp_path / "good.pt")
     cut = tmp_path / "cut.pt"
     cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-    one_line_error(_map(tmp_path, "--model", str(cut)), 3, "truncated", "cut.pt")
+    one_line_error(_map_here(tmp_path, "--model", str(cut)), 3, "truncated", "cut.pt")
 
 
 def test_arch_that_contradicts_a_self_describing_checkpoint(tmp_path) -> None:
     path = save_checkpoint(random_graph(), tmp_path / "net.pt")
-    proc = _map(tmp_path, "--model", str(path), "--arch", "16x16x1:8C3-16C3-P2-10F")
+    proc = _map_here(tmp_path, "--model", str(path), "--arch", "16x16x1:8C3-16C3-P2-10F")
     one_line_error(proc, 3, "--arch", SMALL_SPEC, "drop --arch")
 
 
@@ -172,7 +200,7 @@ def test_spec_with_zero_pooling_is_one_line(tmp_path) -> None:
              for i, layer in enumerate(graph.layers[:2])}
     state["fc.0.linear.weight"] = torch.from_numpy(graph.layers[2].weight.copy())
     path = _save(tmp_path, state)
-    proc = _map(tmp_path, "--model", path, "--arch", "16x16x1:8C3-P0-16C3-P2-10F")
+    proc = _map_here(tmp_path, "--model", path, "--arch", "16x16x1:8C3-P0-16C3-P2-10F")
     one_line_error(proc, 3, "'P0'")
 
 
@@ -198,7 +226,7 @@ _IMAGES = np.full((4, 8, 8), 0.5)
     ({"x": _IMAGES, "y": np.array([1, 2, 3])}, ["4 images but 3 labels"]),
 ])
 def test_bad_frames_and_labels_are_one_line(tmp_path, arrays, words) -> None:
-    proc = _map(tmp_path, "--data", _npz(tmp_path, **arrays), "--frames", "4")
+    proc = _map_here(tmp_path, "--data", _npz(tmp_path, **arrays), "--frames", "4")
     one_line_error(proc, 3, *words)
 
 
@@ -206,7 +234,7 @@ def test_npz_object_array_is_one_line(tmp_path) -> None:
     images = np.empty(4, dtype=object)
     for i in range(4):
         images[i] = np.zeros((8, 8))
-    proc = _map(tmp_path, "--data", _npz(tmp_path, x=images))
+    proc = _map_here(tmp_path, "--data", _npz(tmp_path, x=images))
     one_line_error(proc, 3, "'x'", "frames.npz")
 
 
@@ -216,7 +244,7 @@ def test_idx_with_more_images_than_labels(tmp_path) -> None:
         b"\x00\x00\x08\x03" + np.array([5, 28, 28], ">u4").tobytes() + images.tobytes())
     (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(
         b"\x00\x00\x08\x01" + np.array([3], ">u4").tobytes() + bytes([1, 2, 3]))
-    proc = _map(tmp_path, "--data", f"mnist:{tmp_path}")
+    proc = _map_here(tmp_path, "--data", f"mnist:{tmp_path}")
     one_line_error(proc, 3, "5 images but 3 labels")
 
 
@@ -246,7 +274,7 @@ def test_hand_edited_mapping_files(tmp_path, mapping_file, column, index, value,
     data["cores"][column][index] = value
     edited = tmp_path / "edited.json"
     edited.write_text(json.dumps(data))
-    error = one_line_error(_map(tmp_path, "--mapping", str(edited)), 4, "edited.json", *words)
+    error = one_line_error(_map_here(tmp_path, "--mapping", str(edited)), 4, "edited.json", *words)
     assert "row-major" not in error
 
 
@@ -315,7 +343,7 @@ def test_damaged_report_json(tmp_path, finished_run, how, words) -> None:
     folder.mkdir()
     (folder / "report.json").write_text(json.dumps(report))
     one_line_error(run_cli("report", str(folder)), 3, "damaged report.json", *words)
-    one_line_error(_map(tmp_path, "--energy", "truenorth", "--energy-reference",
+    one_line_error(_map_here(tmp_path, "--energy", "truenorth", "--energy-reference",
                         str(folder / "report.json")), 3, "report.json")
 
 
