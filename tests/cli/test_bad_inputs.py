@@ -155,6 +155,16 @@ def test_checkpoint_declaring_a_37_gib_weight_is_refused(tmp_path) -> None:
     one_line_error(proc, 3, "conv.0.cnn.weight", "(99856, 99856)", "bytes")
 
 
+def test_nir_file_declaring_a_37_gib_array_is_refused(tmp_path) -> None:
+    import h5py
+
+    path = tmp_path / "net.nir"
+    with h5py.File(path, "w") as handle:  # never written: HDF5 would read back fill values
+        handle.create_group("node").create_dataset("weight", shape=(99856, 99856), dtype="f4")
+    assert path.stat().st_size < 8192
+    one_line_error(_map(tmp_path, "--model", str(path)), 3, "node/weight", "39,884,882,944")
+
+
 def test_an_8192x8192_input_is_refused_before_resizing_frames(tmp_path) -> None:
     spec = "8192x8192x3:1C1s64p0-P2-10F"
     weights = [torch.full(s, 0.1) for s in weight_shapes(spec)]
