@@ -9,7 +9,9 @@ a non-zero exit status.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Sequence
@@ -97,14 +99,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     one ``canmore-sim: warning: ...`` line on stderr; Ctrl-C at any point (also while
     the libraries load) prints one line and exits with status 130.
     """
+    interrupt = _Interrupt()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), interrupt:
             warnings.simplefilter("always", CanmoreWarning)
             warnings.showwarning = _show_warning(warnings.showwarning)
-            return _run(build_parser().parse_args(argv))
-    except KeyboardInterrupt:
+            return _run(build_parser().parse_args(argv), interrupt)
+    except BaseException as exc:
+        # A library being imported may turn the KeyboardInterrupt into another error (numpy
+        # reports an ImportError): after Ctrl-C, whatever comes out is the interruption.
+        if not (isinstance(exc, KeyboardInterrupt) or interrupt.seen):
+            raise
         print("canmore-sim: interrupted", file=sys.stderr)
         return 130
+
+
+class _Interrupt:
+    """While active, SIGINT raises KeyboardInterrupt as usual and is also remembered."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> _Interrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def _show_warning(fallback: Any) -> Any:
@@ -118,7 +146,7 @@ def _show_warning(fallback: Any) -> Any:
     return show
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, interrupt: _Interrupt) -> int:
     try:
         if args.command == "map":
             return _cmd_map(args)
@@ -129,9 +157,13 @@ def _run(args: argparse.Namespace) -> int:
         if args.command == "inspect":
             return _cmd_inspect(args)
     except CanmoreError as exc:
+        if interrupt.seen:  # an error that Ctrl-C caused is reported as the interruption
+            raise KeyboardInterrupt from None
         print(f"canmore-sim: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:  # e.g. an output folder that cannot be created or written
+        if interrupt.seen:
+            raise KeyboardInterrupt from None
         where = f": {exc.filename}" if exc.filename else ""
         print(f"canmore-sim: error: {cut(f'{exc.strerror or exc}{where}')}", file=sys.stderr)
         return 1

@@ -360,11 +360,24 @@ def test_damaged_report_json(tmp_path, finished_run, how, words) -> None:
 # ----------------------------------------------------------------------------- Ctrl-C
 
 
+def _loading_libraries(pid: int) -> bool:
+    """Whether the process has begun loading numpy's or torch's compiled code."""
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+    return "numpy" in maps or "libtorch" in maps
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux /proc")
 def test_ctrl_c_during_start_up_is_one_line_and_exit_130(tmp_path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "canmore_sim.cli", "map", "--quiet", "--out",
                              str(tmp_path / "out")], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    time.sleep(0.4)  # the interpreter is up; numpy, torch and pydantic are loading
+    deadline = time.monotonic() + TIMEOUT_S
+    while not _loading_libraries(proc.pid) and proc.poll() is None \
+            and time.monotonic() < deadline:
+        time.sleep(0.005)  # until numpy and torch are loading: the start-up of the tool
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=TIMEOUT_S)
     assert proc.returncode == 130, err[-2000:]
