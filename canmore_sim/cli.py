@@ -171,11 +171,11 @@ def _run(args: argparse.Namespace, interrupt: _Interrupt) -> int:
 
 
 def _cmd_map(args: argparse.Namespace) -> int:
+    config = _resolve_config(args)  # a bad config is reported before torch loads
     from canmore_sim.datasets.readers import load_frames
     from canmore_sim.pipeline import run
     from canmore_sim.report import render_table, summarize, write_json
 
-    config = _resolve_config(args)
     graph = _load_model(args.model, args.weights, args.sparsity, config.run.seed,
                         arch=args.arch, trust_model=args.trust_model,
                         input_shape=_shape(args.input_shape))
