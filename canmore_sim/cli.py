@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+# Only the standard library and the error types load before main() is running, so that
+# Ctrl-C while numpy, torch and pydantic load (start-up) ends in one line, not a traceback.
 from canmore_sim import __version__
-from canmore_sim.errors import CanmoreError
+from canmore_sim.errors import CanmoreError, CanmoreWarning, cut
 from canmore_sim.progress import STAGES, StageEvent
 
 if TYPE_CHECKING:  # each command imports what it needs (``--help`` and ``report``: no torch)
@@ -132,24 +137,77 @@ def _config_options(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``canmore-sim`` console script; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the ``canmore-sim`` console script; returns the exit status.
+
+    Every :class:`~canmore_sim.errors.CanmoreWarning` the library issues is printed as
+    one ``canmore-sim: warning: ...`` line on stderr; Ctrl-C at any point (also while
+    the libraries load) prints one line and exits with status 130.
+    """
+    interrupt = _Interrupt()
+    try:
+        with warnings.catch_warnings(), interrupt:
+            warnings.simplefilter("always", CanmoreWarning)
+            warnings.showwarning = _show_warning(warnings.showwarning)
+            return _run(build_parser().parse_args(argv), interrupt)
+    except BaseException as exc:
+        # A library being imported may turn the KeyboardInterrupt into another error (numpy
+        # reports an ImportError): after Ctrl-C, whatever comes out is the interruption.
+        if not (isinstance(exc, KeyboardInterrupt) or interrupt.seen):
+            raise
+        print("canmore-sim: interrupted", file=sys.stderr)
+        return 130
+
+
+class _Interrupt:
+    """While active, SIGINT raises KeyboardInterrupt as usual and is also remembered."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> _Interrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _show_warning(fallback: Any) -> Any:
+    """A ``warnings.showwarning`` that renders the tool's warnings as one line each."""
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: TextIO | None = None, line: str | None = None) -> None:
+        if issubclass(category, CanmoreWarning):
+            print(f"canmore-sim: warning: {cut(message)}", file=sys.stderr)
+        else:
+            fallback(message, category, filename, lineno, file, line)
+    return show
+
+
+def _run(args: argparse.Namespace, interrupt: _Interrupt) -> int:
     try:
         status = _COMMANDS[args.command](args)
         sys.stdout.flush()  # a closed pipe (``| head``) shows here, not at interpreter exit
         return status
     except CanmoreError as exc:
+        if interrupt.seen:  # an error that Ctrl-C caused is reported as the interruption
+            raise KeyboardInterrupt from None
         print(f"canmore-sim: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("canmore-sim: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:  # the reader of our output went away (``inspect ... | head``)
         _silence_stdout()
         return 0
     except OSError as exc:  # e.g. an output folder that cannot be created or written
+        if interrupt.seen:
+            raise KeyboardInterrupt from None
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"canmore-sim: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        print(f"canmore-sim: error: {cut(f'{exc.strerror or exc}{where}')}", file=sys.stderr)
         return 1
 
 
@@ -163,12 +221,12 @@ def _silence_stdout() -> None:
 
 
 def _cmd_map(args: argparse.Namespace) -> int:
+    config = _resolve_config(args)  # a bad config is reported before torch loads
     from canmore_sim.datasets.readers import load_frames
     from canmore_sim.outdir import prepare_output
     from canmore_sim.pipeline import run
     from canmore_sim.report import render_table, summarize
 
-    config = _resolve_config(args)
     plan = prepare_output(args.out, "map", force=args.force)  # before any simulation
     progress = _ProgressBar(sys.stderr, enabled=not args.quiet and sys.stderr.isatty())
     try:
@@ -179,7 +237,8 @@ def _cmd_map(args: argparse.Namespace) -> int:
         progress(StageEvent("model", 1, 1))
         progress(StageEvent("frames", 0, 1))
         frames, labels, ids = load_frames(args.data, graph.input_shape, config.run.frames,
-                                          config.run.seed)
+                                          config.run.seed,
+                                          max_values=config.limits.max_frame_values)
         progress(StageEvent("frames", 1, 1))
         mapping = _load_mapping(args.mapping, graph, config) if args.mapping else None
         started = time.perf_counter()
@@ -334,11 +393,18 @@ def _resolve_config(args: argparse.Namespace) -> ArchConfig:
 
 def _reference(path: str) -> dict[str, float]:
     """Mean frame latency and spikes of an earlier run, from its report.json."""
+    from canmore_sim.errors import DataError
     from canmore_sim.report import read_report
 
     mean = read_report(Path(path))["mean"]
-    fired = mean["neurons_fired"] if "neurons_fired" in mean else mean["neuron_spikes"]
-    return {"frame_latency_ns": float(mean["frame_latency_ns"]), "spikes": float(fired)}
+    fired = mean.get("neurons_fired", mean.get("neuron_spikes"))
+    values = {"frame_latency_ns": mean.get("frame_latency_ns"), "neurons_fired": fired}
+    for key, value in values.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            raise DataError(f"--energy-reference {path}: mean.{key} is {value!r}; a reference "
+                            "run needs a positive mean frame latency and spike count")
+    return {"frame_latency_ns": float(values["frame_latency_ns"]),
+            "spikes": float(values["neurons_fired"])}
 
 
 def _load_mapping(path: str, graph: LayerGraph, config: ArchConfig) -> Mapping:
@@ -349,7 +415,7 @@ def _load_mapping(path: str, graph: LayerGraph, config: ArchConfig) -> Mapping:
     expected = partition(quantize_graph(graph, config.core.weight_bits,
                                config.core.quant_scale == "channel"), config.core)
     return load_mapping(path, expected, graph.spec, (config.mesh.width, config.mesh.height),
-                        config.multichip.overflow)
+                        config.multichip.overflow, max_routers=config.limits.max_routers)
 
 
 def _load_model(path: str | None, weights: str | None = None, sparsity: float = 0.25,

@@ -16,16 +16,26 @@ import re
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from canmore_sim.errors import ConfigError
+from canmore_sim.yamlio import load_yaml, read_yaml_text
 
 __all__ = [
     "ArchConfig",
     "CoreConfig",
+    "LimitsConfig",
     "MeshConfig",
     "MultichipConfig",
     "NeuronConfig",
@@ -40,15 +50,25 @@ __all__ = [
 ]
 
 
+#: An integer given as an integer: no bool (``true`` is not 1), no float (3.7 is not 3),
+#: no string.
+Int = Annotated[int, Strict()]
+#: A finite number (int or float): no bool, no string; NaN and inf are refused by the
+#: models' ``allow_inf_nan=False``.
+Float = Annotated[float, Strict()]
+Bool = Annotated[bool, Strict()]
+
+
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True,
+                              allow_inf_nan=False)
 
 
 class MeshConfig(_Frozen):
     """The 2-D mesh of routers, one neuromorphic core per router."""
 
-    width: int = Field(8, ge=1, le=1024, description="routers along x")
-    height: int = Field(8, ge=1, le=1024, description="routers along y")
+    width: Int = Field(8, ge=1, le=1024, description="routers along x")
+    height: Int = Field(8, ge=1, le=1024, description="routers along y")
 
     @property
     def n_routers(self) -> int:
@@ -58,26 +78,26 @@ class MeshConfig(_Frozen):
 class CoreConfig(_Frozen):
     """One neuromorphic core (CanMore section 4.4.2)."""
 
-    max_neurons: int = Field(1024, ge=1, description="neurons per core")
-    weight_bits: int = Field(4, ge=1, le=32, description="bits per synaptic weight")
+    max_neurons: Int = Field(1024, ge=1, description="neurons per core")
+    weight_bits: Int = Field(4, ge=1, le=32, description="bits per synaptic weight")
     quant_scale: Literal["layer", "channel"] = Field(
         "layer", description="quantization scale per layer or per output channel")
-    sram_kib: float = Field(
+    sram_kib: Float = Field(
         256.0, gt=0, description="weight memory per core, KiB (1 KiB = 8192 bits)"
     )
-    sop_ns: float = Field(0.0, ge=0, description="time a core spends per synaptic operation, ns")
+    sop_ns: Float = Field(0.0, ge=0, description="time a core spends per synaptic operation, ns")
 
 
 class RouterConfig(_Frozen):
     """One mesh router: five ports, input FIFOs, route computation, switch allocator."""
 
-    buffer_depth: int = Field(4, ge=1, description="input FIFO depth per port, flits")
-    flits_per_packet: int = Field(1, ge=1, description="flits in one spike packet")
+    buffer_depth: Int = Field(4, ge=1, description="input FIFO depth per port, flits")
+    flits_per_packet: Int = Field(1, ge=1, description="flits in one spike packet")
     routing: str = Field("xy", description="routing algorithm (a registered name)")
-    router_delay_ns: float = Field(
+    router_delay_ns: Float = Field(
         2.0, ge=0, description="route computation + switch allocation + crossbar per router, ns"
     )
-    link_delay_ns: float = Field(1.0, ge=0, description="one router-to-router link traversal, ns")
+    link_delay_ns: Float = Field(1.0, ge=0, description="one router-to-router link traversal, ns")
 
 
 class NeuronConfig(_Frozen):
@@ -86,7 +106,7 @@ class NeuronConfig(_Frozen):
     model: str = Field(
         "auto", description="neuron model (a registered name, or auto: the network's own, "
         "dta-ttfs, or if-lif for a NIR graph)")
-    tw: float = Field(1.0, gt=0, description="length of one layer's spike window, model time units")
+    tw: Float = Field(1.0, gt=0, description="length of one layer's spike window, model time units")
     window_end_spike: Literal["auto", True, False] = Field(
         "auto", description="dta-ttfs: whether a neuron whose potential meets the threshold "
         "only at the window end fires there (auto: as the network was trained; official "
@@ -95,21 +115,21 @@ class NeuronConfig(_Frozen):
         "auto", description="dta-ttfs: output potential read at the start or the end of the "
         "output window (auto: as the network was trained; official DTA-TTFS code: "
         "window-start)")
-    steps: int = Field(16, ge=1, description="time steps T of tq-ttfs and rate-if")
-    q: tuple[int, ...] = Field(
+    steps: Int = Field(16, ge=1, description="time steps T of tq-ttfs and rate-if")
+    q: tuple[Annotated[int, Strict(), Field(ge=1)], ...] = Field(
         (1,), min_length=1, description="tq-ttfs temporal quantization Q per weight layer (or one)")
-    threshold: float = Field(1.0, gt=0, description="firing threshold of time-stepped IF neurons")
-    tau: float = Field(4.0, gt=0, description="t2fsnn kernel time constant, steps")
-    t_d: float = Field(0.0, description="t2fsnn kernel time delay, steps")
-    early_steps: int = Field(0, ge=0, description="t2fsnn early firing: fire-phase overlap, steps")
-    kernel_iterations: int = Field(
+    threshold: Float = Field(1.0, gt=0, description="firing threshold of time-stepped IF neurons")
+    tau: Float = Field(4.0, gt=0, description="t2fsnn kernel time constant, steps")
+    t_d: Float = Field(0.0, description="t2fsnn kernel time delay, steps")
+    early_steps: Int = Field(0, ge=0, description="t2fsnn early firing: fire-phase overlap, steps")
+    kernel_iterations: Int = Field(
         0, ge=0, description="t2fsnn: Adam steps fitting each layer's kernel (papers/002 "
         "Eq. 9-13); 0 keeps tau and t_d as given")
-    kernel_lr: float = Field(0.05, gt=0, description="t2fsnn: learning rate of the kernel fit")
-    dt: float | None = Field(
+    kernel_lr: Float = Field(0.05, gt=0, description="t2fsnn: learning rate of the kernel fit")
+    dt: Float | None = Field(
         None, gt=0, description="if-lif: Euler step in the NIR graph's time unit (null: tau/r "
         "when all LIF nodes agree, else 1)")
-    window_ns: float = Field(
+    window_ns: Float = Field(
         20000.0, gt=0, description="wall-clock length of one layer window on the chip, ns"
     )
 
@@ -117,10 +137,10 @@ class NeuronConfig(_Frozen):
 class TrafficConfig(_Frozen):
     """How spikes become packets."""
 
-    multicast: bool = Field(
+    multicast: Bool = Field(
         False, description="one packet per spike copied along the XY tree (true), or one "
         "packet per (spike, destination core) (false)")
-    io_router: tuple[int, int] = Field(
+    io_router: tuple[Int, Int] = Field(
         (0, 0), description="(x, y) of the router whose I/O port feeds input frames"
     )
 
@@ -131,7 +151,7 @@ class MultichipConfig(_Frozen):
     overflow: Literal["tile", "error"] = Field(
         "tile", description="tile more chips when the network does not fit one, or refuse"
     )
-    interchip_link_delay_ns: float = Field(
+    interchip_link_delay_ns: Float = Field(
         20.0, ge=0, description="one link between routers of neighbouring chips, ns"
     )
 
@@ -139,12 +159,12 @@ class MultichipConfig(_Frozen):
 class RunConfig(_Frozen):
     """What to simulate."""
 
-    frames: int = Field(8, ge=1, description="input frames to simulate")
-    seed: int = Field(0, ge=0, description="seed for frame selection and any randomness")
+    frames: Int = Field(8, ge=1, description="input frames to simulate")
+    seed: Int = Field(0, ge=0, description="seed for frame selection and any randomness")
     placement: str = Field("row-major", description="placement strategy (a registered name)")
-    placement_iterations: int = Field(
+    placement_iterations: Int = Field(
         50_000, ge=0, description="moves of optimizing placement strategies (deterministic)")
-    placement_budget_s: float = Field(
+    placement_budget_s: Float = Field(
         60.0, gt=0, description="wall-clock safety stop of optimizing placement, s")
     engine: str = Field("fast", description="NoC engine (a registered name)")
     energy: str = Field("canmore-22nm", description="energy preset name or preset .yaml file")
@@ -158,14 +178,30 @@ class RunConfig(_Frozen):
 class ReportConfig(_Frozen):
     """When a report warns that its figures should not be trusted."""
 
-    late_warn_share: float = Field(
+    late_warn_share: Float = Field(
         0.01, ge=0, le=1, description="warn when more than this share of deliveries is late")
-    accuracy_drop_warn: float = Field(
+    accuracy_drop_warn: Float = Field(
         0.10, ge=0, le=1, description="warn when the run's accuracy is more than this below "
         "the float weights under the network's own neuron model (absolute)")
-    prediction_change_warn: float = Field(
+    prediction_change_warn: Float = Field(
         0.10, ge=0, le=1, description="warn when quantization changes more than this share "
         "of the predictions")
+
+
+class LimitsConfig(_Frozen):
+    """Bounds on the size of a run, checked before anything large is allocated.
+
+    They keep a small input file (a typo, a hostile file) from asking for a machine's
+    whole memory; raise them here for a real run that needs more.
+    """
+
+    max_routers: Int = Field(
+        16_384, ge=1, description="routers over all chips (mesh x chip grid)")
+    max_step_neurons: Int = Field(
+        1 << 23, ge=1, description="time steps x neurons of the largest layer (time-stepped "
+        "neuron models; 1 step for dta-ttfs)")
+    max_frame_values: Int = Field(
+        1 << 27, ge=1, description="input values of all frames of a run (frames x H x W x C)")
 
 
 class ArchConfig(_Frozen):
@@ -179,6 +215,7 @@ class ArchConfig(_Frozen):
     multichip: MultichipConfig = MultichipConfig()
     run: RunConfig = RunConfig()
     report: ReportConfig = ReportConfig()
+    limits: LimitsConfig = LimitsConfig()
 
     @field_validator("mesh", mode="before")
     @classmethod
@@ -187,6 +224,17 @@ class ArchConfig(_Frozen):
             width, height = parse_mesh(value)
             return {"width": width, "height": height}
         return value
+
+    @model_validator(mode="after")
+    def _mesh_within_limits(self) -> ArchConfig:
+        routers = self.mesh.width * self.mesh.height
+        if routers > self.limits.max_routers:
+            raise ConfigError(
+                f"mesh: a {self.mesh.width}x{self.mesh.height} mesh has {routers:,} routers, "
+                f"more than limits.max_routers = {self.limits.max_routers:,} (raise "
+                "limits.max_routers to simulate a mesh this large)", key="mesh",
+                limit=self.limits.max_routers)
+        return self
 
 
 _MESH_RE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
@@ -234,12 +282,7 @@ def load_config(path: str | Path) -> ArchConfig:
         the file and the line.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}", key=None, file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}", file=str(path)) from None
+    text = read_yaml_text(path, "config file")
     data, lines = _parse_yaml(text, str(path))
     return _validate(data, lines, str(path))
 
@@ -278,14 +321,7 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
 
 def _parse_yaml(text: str, filename: str) -> tuple[dict[str, Any], dict[str, int]]:
     """Parse YAML, returning the data and a map from dotted key to 1-based line."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{filename}:{mark.line + 1}" if mark is not None else filename
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}: invalid YAML: {problem}", file=filename) from None
+    data, root = load_yaml(text, filename)
     if data is None:
         return {}, {}
     if not isinstance(data, dict):

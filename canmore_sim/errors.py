@@ -10,6 +10,31 @@ from __future__ import annotations
 
 from typing import Any
 
+#: Longest message an error or warning carries, characters; a longer one (a value echoed
+#: back, a 20 MB "line") keeps its head and tail around a note of how much was cut.
+MAX_MESSAGE_CHARS = 400
+
+
+def cut(text: object, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` as one line of at most about ``limit`` characters.
+
+    Line breaks become spaces; a longer text keeps its first and last parts and says
+    how many characters were left out between them.
+    """
+    line = " ".join(str(text).split("\n"))
+    if len(line) <= limit:
+        return line
+    head, tail = (limit * 3) // 4, limit // 5
+    return f"{line[:head]} ...[{len(line) - head - tail} characters cut]... {line[-tail:]}"
+
+
+class CanmoreWarning(UserWarning):
+    """Input that is used, but not as given (clipped values, fewer frames than asked).
+
+    Library code issues these with :func:`warnings.warn`; the CLI renders each as one
+    ``canmore-sim: warning: ...`` line. Never raised as an error.
+    """
+
 
 class CanmoreError(Exception):
     """Base of every error the tool raises on purpose.
@@ -17,7 +42,8 @@ class CanmoreError(Exception):
     Parameters
     ----------
     message
-        A complete, one-line, human-readable description.
+        A complete, one-line, human-readable description (cut to
+        :data:`MAX_MESSAGE_CHARS` by :func:`cut`).
     **facts
         Structured facts about the failure (for example ``layer=3``,
         ``needed=512``, ``available=64``); stored in :attr:`facts` and as
@@ -27,6 +53,7 @@ class CanmoreError(Exception):
     exit_code: int = 1
 
     def __init__(self, message: str, **facts: Any) -> None:
+        message = cut(message)
         super().__init__(message)
         self.message = message
         self.facts: dict[str, Any] = dict(facts)

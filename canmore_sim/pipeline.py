@@ -26,6 +26,7 @@ from canmore_sim.energy import (
 )
 from canmore_sim.errors import DataError
 from canmore_sim.frame_noc import FrameNoc, into_weight_layers, simulate_frames
+from canmore_sim.limits import check_chip_grid, check_labels, check_run_size
 from canmore_sim.mapper.connectivity import layer_links
 from canmore_sim.mapper.graph import LayerGraph
 from canmore_sim.mapper.partition import partition
@@ -125,8 +126,10 @@ def run(
         raise DataError(f"frames must be a non-empty (N, ...) array, got shape {frames.shape}")
     engine = get_engine(config.run.engine)  # every plug-in name is checked before any work
     get_routing(config.router.routing)
+    check_labels(labels, len(frames), graph.n_classes)
     config = _resolve_neuron(graph, config)
     model = config.neuron.model
+    check_run_size(graph, config, model)
     choose(PLACEMENTS, config.run.placement, what="placement", key="run.placement")
     preset = load_preset(config.run.energy)
     n = len(frames)
@@ -276,6 +279,7 @@ def map_network(graph: LayerGraph, config: ArchConfig,
     groups = partition(graph, config.core)
     width, height = config.mesh.width, config.mesh.height
     chips_x, chips_y = chip_grid(len(groups), width, height, config.multichip.overflow)
+    check_chip_grid(chips_x, chips_y, width, height, config.limits.max_routers, len(groups))
     strategy = PLACEMENTS.get(config.run.placement)  # an unknown name is refused by place()
     traffic = (core_traffic(graph, groups, trace=trace)
                if getattr(strategy, "needs_traffic", False) else None)

@@ -45,7 +45,7 @@ def _figure(width: float, height: float) -> Any:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height))
+    return Figure(figsize=(min(width, _MAX_INCHES), min(height, _MAX_INCHES)))
 
 
 def plain_ticks(fig: Any) -> None:
@@ -76,6 +76,11 @@ def text_colour(colour: Any) -> str:
 
     r, g, b = (linear(float(c)) for c in to_rgba(colour)[:3])
     return "black" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.18 else "white"
+
+
+#: Largest side of a plot, inches: a large mesh is drawn smaller per router instead of as
+#: a picture of gigabytes.
+_MAX_INCHES = 40.0
 
 
 def _floats(values: Any) -> np.ndarray:

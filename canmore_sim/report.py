@@ -543,16 +543,10 @@ def read_report(path: str | Path) -> dict[str, Any]:
     ------
     CanmoreError
         (a DataError) if the file is missing, not JSON, not a canmore-sim report, or
-        written by an older version without the per-core figures and named columns.
+        damaged (a key the renderers read is missing, of the wrong type or inconsistent;
+        see :mod:`canmore_sim.report_check`).
     """
     from canmore_sim.errors import DataError
+    from canmore_sim.report_check import check_report
 
-    data = read_json(path, DataError, "report")
-    if not isinstance(data, dict) or data.get("tool", {}).get("name") != "canmore-sim" or not all(
-            k in data for k in ("frames", "mean", "layers", "noc", "energy_model")):
-        raise DataError(f"{path}: not a canmore-sim report.json")
-    if "data_index" not in data["frames"] or "cores" not in data:
-        raise DataError(f"{path}: written by an older canmore-sim "
-                        f"{data['tool'].get('version', '')} (no data_index / cores figures); "
-                        "run 'canmore-sim map' again to write it in this version's format")
-    return data
+    return check_report(read_json(path, DataError, "report"), str(path))

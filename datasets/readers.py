@@ -23,6 +23,8 @@ import gzip
 import io
 import pickle
 import struct
+import warnings
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,34 +34,73 @@ import torch
 import torch.nn.functional as F
 
 from canmore_sim.datasets.digits import load_digits_frames
-from canmore_sim.errors import DataError
+from canmore_sim.errors import CanmoreWarning, DataError
 
-__all__ = ["READERS", "load_frames", "reader_usage", "shape_frames", "read_idx",
-           "read_cifar10_batch", "read_npy"]
+__all__ = ["MAX_FRAME_VALUES", "READERS", "load_frames", "reader_usage", "shape_frames",
+           "read_idx", "read_cifar10_batch", "read_npy"]
 
 
-def load_frames(source: str | None, input_shape: tuple[int, ...], n_frames: int,
-                seed: int = 0, split: str = "test") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+#: Default bound on the input values of all frames of a run (``limits.max_frame_values``).
+MAX_FRAME_VALUES = 1 << 27
+#: Largest image array read from a file, values (1 GiB of bytes).
+MAX_IMAGE_VALUES = 1 << 30
+
+
+def load_frames(source: str | None, input_shape: tuple[int, ...], n_frames: int | None,
+                seed: int = 0, split: str = "test", *,
+                max_values: int = MAX_FRAME_VALUES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Frames, labels (-1 when unknown) and their indices in the data set.
 
     Parameters
     ----------
+    source
+        ``--data`` (see the module docstring); None is ``digits``.
+    input_shape
+        The network's input, ``(C, H, W)`` or ``(N,)``.
+    n_frames
+        Frames to select (by ``seed``); None for all. Asking for more than the data
+        holds gives all of them and a :class:`~canmore_sim.errors.CanmoreWarning`.
     split
         ``"test"`` (held-out: digits test split, ``t10k-*`` IDX files, CIFAR ``test_batch``)
         or ``"train"`` (digits train split, ``train-*`` IDX files, CIFAR ``data_batch_1..5``);
         .npy/.npz files have no splits.
+    max_values
+        Most input values of all selected frames together (frames x H x W x C), checked
+        before anything is resized (``limits.max_frame_values``).
 
     Raises
     ------
     DataError
-        Unknown source or split, missing or corrupt file, or frames that cannot be shaped.
+        Unknown source or split, missing or corrupt file, images that are not finite
+        real numbers, labels that are not class indices, as many labels as images, or
+        frames that cannot be shaped or would exceed ``max_values``.
     """
     if split not in ("test", "train"):
         raise DataError(f"unknown split {split!r}; valid: test, train")
-    images, labels = _read(source or "digits", input_shape, split)
-    frames = shape_frames(images, input_shape)
-    order = np.random.default_rng(seed).permutation(len(frames))[:n_frames]
-    return frames[order], labels[order], order
+    if n_frames is not None and n_frames < 1:
+        raise DataError(f"frames: need at least one frame, got {n_frames}")
+    per_frame = int(np.prod(input_shape, dtype=object))
+    name = source or "digits"
+    images, labels = _read(name, input_shape, split)
+    if len(labels) != len(images):
+        raise DataError(f"--data {name}: {len(images):,} images but {len(labels):,} labels; "
+                        "every image needs its label")
+    if n_frames is not None and n_frames > len(images):
+        warnings.warn(f"asked for {n_frames:,} frames but --data {name} ({split} split) holds "
+                      f"{len(images):,}; simulating all {len(images):,}", CanmoreWarning,
+                      stacklevel=2)
+    order = np.random.default_rng(seed).permutation(len(images))[:n_frames]
+    _check_values(len(order), per_frame, input_shape, max_values)
+    return shape_frames(images[order], input_shape, name), labels[order], order
+
+
+def _check_values(n: int, per_frame: int, input_shape: tuple[int, ...], limit: int) -> None:
+    if n * per_frame > limit:
+        shape = "x".join(str(d) for d in (*input_shape[1:], input_shape[0])) \
+            if len(input_shape) == 3 else str(input_shape[0])
+        raise DataError(f"{n:,} frames of a {shape} input are {n * per_frame:,} values, more "
+                        f"than limits.max_frame_values = {limit:,} (use fewer frames, or raise "
+                        "limits.max_frame_values)", needed=n * per_frame, available=limit)
 
 
 def _read(source: str, input_shape: tuple[int, ...],
@@ -80,10 +121,9 @@ def reader_usage() -> str:
     return ", ".join(f"{name}:{arg}" if arg else name for name, (arg, _) in READERS.items())
 
 
-def _digits(_where: str, input_shape: tuple[int, ...],
+def _digits(_where: str, _shape: tuple[int, ...],
             split: str) -> tuple[np.ndarray, np.ndarray]:
-    side = input_shape[1] if len(input_shape) == 3 else max(8, int(np.sqrt(input_shape[0])))
-    return load_digits_frames(split, size=side)
+    return load_digits_frames(split, size=8)  # 8x8 here; shape_frames resizes the selected frames
 
 
 def _cifar10(where: str, _shape: tuple[int, ...],
@@ -102,8 +142,12 @@ def _cifar10(where: str, _shape: tuple[int, ...],
 def _mnist(where: str, _shape: tuple[int, ...],
            split: str) -> tuple[np.ndarray, np.ndarray]:
     path, prefix = Path(where), "t10k" if split == "test" else "train"
-    return (read_idx(_idx(path, f"{prefix}-images-idx3-ubyte")),
-            read_idx(_idx(path, f"{prefix}-labels-idx1-ubyte")).astype(np.int64))
+    images = read_idx(_idx(path, f"{prefix}-images-idx3-ubyte"))
+    labels = read_idx(_idx(path, f"{prefix}-labels-idx1-ubyte"))
+    if labels.ndim != 1:
+        raise DataError(f"{path}: the labels IDX file holds shape {labels.shape}, expected "
+                        "one label per image")
+    return images, labels.astype(np.int64)
 
 
 def _numpy(where: str, _shape: tuple[int, ...],
@@ -136,7 +180,10 @@ def read_idx(path: Path) -> np.ndarray:
     try:
         raw = path.read_bytes()
         if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as unzipped:
+                raw = unzipped.read(MAX_IMAGE_VALUES + 1024 + 1)
+            if len(raw) > MAX_IMAGE_VALUES + 1024:
+                raise DataError(f"{path}: unzips to more than {MAX_IMAGE_VALUES:,} values")
         zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
         dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
     except (OSError, struct.error, EOFError, gzip.BadGzipFile) as exc:
@@ -144,7 +191,7 @@ def read_idx(path: Path) -> np.ndarray:
     if zero != 0 or dtype_code != 0x08:
         raise DataError(f"{path}: not an unsigned-byte IDX file (magic {zero:#x}/{dtype_code:#x})")
     body = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    if body.size != int(np.prod(dims)):
+    if body.size != int(np.prod(dims, dtype=object)):
         raise DataError(f"{path}: IDX header says {dims} but holds {body.size} values")
     return body.reshape(dims)
 
@@ -183,30 +230,92 @@ def read_npy(path: Path) -> tuple[np.ndarray, np.ndarray]:
         loaded = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise DataError(f"data file not found: {path}") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(f"{path}: not a readable .npy/.npz file ({exc})") from None
     if isinstance(loaded, np.ndarray):
         images, labels = loaded, None
     else:
-        keys = set(loaded.files)
-        image_key = next((k for k in ("x", "images") if k in keys), None)
-        if image_key is None:
-            raise DataError(f"{path}: an .npz needs an 'x' or 'images' array, has {sorted(keys)}")
-        label_key = next((k for k in ("y", "labels") if k in keys), None)
-        images, labels = loaded[image_key], None if label_key is None else loaded[label_key]
+        with loaded:
+            images, labels = _npz_arrays(path, loaded)
+    images = np.asarray(images)
+    if images.ndim == 0:
+        raise DataError(f"{path}: holds a single value, not an array of images")
     if labels is None:
-        labels = np.full(len(images), -1)
+        return images, np.full(len(images), -1, dtype=np.int64)
     if len(labels) != len(images):
         raise DataError(f"{path}: {len(images)} images but {len(labels)} labels")
-    return images, np.asarray(labels, dtype=np.int64)
+    return images, _class_labels(labels, path)
 
 
-def shape_frames(images: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
-    """Scale to [0, 1], resize and adapt channels to ``input_shape``; float32 ``(N, *shape)``."""
+def _npz_arrays(path: Path, loaded: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    keys = set(loaded.files)
+    image_key = next((k for k in ("x", "images") if k in keys), None)
+    if image_key is None:
+        raise DataError(f"{path}: an .npz needs an 'x' or 'images' array, has {sorted(keys)}")
+    label_key = next((k for k in ("y", "labels") if k in keys), None)
+    out: list[np.ndarray | None] = []
+    for key in (image_key, label_key):
+        if key is None:
+            out.append(None)
+            continue
+        try:
+            out.append(loaded[key])
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise DataError(f"{path}: array {key!r} cannot be read without running code "
+                            f"from the file or is damaged ({exc})") from None
+    assert out[0] is not None  # the image key exists
+    return out[0], out[1]
+
+
+def _class_labels(labels: np.ndarray, path: Path) -> np.ndarray:
+    """Labels as int64 class indices >= 0; NaN, fractions, negatives and text are errors."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise DataError(f"{path}: labels have shape {labels.shape}, expected one per image")
+    if labels.dtype.kind not in "iuf":
+        raise DataError(f"{path}: labels must be integers, got {labels.dtype} values")
+    if labels.dtype.kind == "f":
+        bad = ~np.isfinite(labels) | (labels != np.round(labels))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataError(f"{path}: label {i} is {labels[i]}, not a class index "
+                            f"({int(bad.sum())} such labels)")
+    if len(labels) and labels.min() < 0:
+        i = int(np.argmin(labels))
+        raise DataError(f"{path}: label {i} is {labels[i]}; class indices start at 0")
+    return labels.astype(np.int64)
+
+
+def shape_frames(images: np.ndarray, input_shape: tuple[int, ...],
+                 source: str = "the data") -> np.ndarray:
+    """Scale to [0, 1], resize and adapt channels to ``input_shape``; float32 ``(N, *shape)``.
+
+    Float values outside [0, 1] are clipped, with a
+    :class:`~canmore_sim.errors.CanmoreWarning` saying how many.
+
+    Raises
+    ------
+    DataError
+        No images, images that are not real numbers (text, complex, objects) or that
+        hold NaN or infinite values, or a shape that cannot feed ``input_shape``.
+    """
     x = np.asarray(images)
     if x.ndim == 0 or len(x) == 0:
         raise DataError("no images to use")
-    x = x.astype(np.float32) / 255.0 if np.issubdtype(x.dtype, np.integer) else x.astype(np.float32)
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"{source}: images must be real numbers, got {x.dtype} values "
+                        f"({_kind_name(x.dtype)})")
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        bad = ~np.isfinite(x)
+        raise DataError(f"{source}: {int(bad.sum()):,} image values are NaN or infinite (the "
+                        f"first in frame {int(np.argwhere(bad)[0][0])}); images must be finite")
+    if x.dtype.kind == "f":
+        outside = int(np.count_nonzero((x < 0) | (x > 1)))
+        if outside:
+            warnings.warn(f"{source}: {outside:,} of {x.size:,} float image values lie outside "
+                          "[0, 1] and were clipped (float images are intensities in [0, 1])",
+                          CanmoreWarning, stacklevel=2)
+    x = x.astype(np.float32) / 255.0 if x.dtype.kind in "iu" else x.astype(np.float32)
     if x.ndim == 3:
         x = x[:, None]
     elif x.ndim == 4 and x.shape[-1] in (1, 3, 4) and x.shape[1] not in (1, 3, 4):
@@ -228,3 +337,8 @@ def shape_frames(images: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray
                           align_corners=False).numpy()
     x = np.clip(x, 0.0, 1.0).astype(np.float32)
     return x.reshape(len(x), -1) if flat else x
+
+
+def _kind_name(dtype: np.dtype) -> str:
+    return {"c": "complex numbers", "U": "text", "S": "bytes", "O": "Python objects",
+            "M": "dates", "m": "time spans", "V": "records"}.get(dtype.kind, "not numbers")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from canmore_sim.errors import ConfigError
+from canmore_sim.yamlio import load_yaml, read_yaml_text
 
 __all__ = ["EnergyPreset", "preset_names", "read_preset"]
 
@@ -57,30 +57,41 @@ def read_preset(name: str) -> EnergyPreset:
     """
     if name.endswith((".yaml", ".yml")):
         path = Path(name)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"run.energy: cannot read preset file {path}: {exc.strerror}",
-                              key="run.energy", file=str(path)) from None
-        return _parse(path.stem, text)
+        text = read_yaml_text(path, "energy preset file", key="run.energy")
+        return _parse(path.stem, text, str(path))
     names = preset_names()
     if name not in names:
         raise ConfigError(f"unknown energy preset {name!r}; valid: {', '.join(names)} "
                           "(or a preset .yaml file)", key="run.energy", value=name)
     ref = resources.files("canmore_sim.configs").joinpath(f"energy/{name}.yaml")
-    return _parse(name, ref.read_text(encoding="utf-8"))
+    return _parse(name, ref.read_text(encoding="utf-8"), f"{name}.yaml")
 
 
-def _parse(name: str, text: str) -> EnergyPreset:
+def _parse(name: str, text: str, filename: str) -> EnergyPreset:
     try:
-        data: Any = yaml.safe_load(text)
-        params = {k: _param(v) for k, v in data.items() if k not in ("model", "source")}
+        data, _ = load_yaml(text, filename)
+    except ConfigError as exc:
+        raise ConfigError(f"energy preset {name!r} is malformed: {exc}", key="run.energy",
+                          file=filename) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"energy preset {name!r} is malformed: expected a mapping of "
+                          f"coefficients, got {type(data).__name__}", key="run.energy")
+    try:
+        params = {str(k): _param(k, v) for k, v in data.items() if k not in ("model", "source")}
         return EnergyPreset(name, str(data["model"]), str(data["source"]), params)
-    except (KeyError, TypeError, ValueError, AttributeError, yaml.YAMLError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"energy preset {name!r} is malformed: {exc}", key="run.energy") from None
 
 
-def _param(value: Any) -> Param:
+def _param(key: object, value: Any) -> Param:
     if isinstance(value, list):
-        return tuple(float(v) for v in value)
+        return tuple(_number(key, v) for v in value)
+    return _number(key, value)
+
+
+def _number(key: object, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{key}: expected a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{key}: expected a finite number, got {value!r}")
     return float(value)

@@ -157,7 +157,7 @@ def main() -> None:
     torch.manual_seed(args.seed)
     torch.set_default_dtype(torch.float64)  # the tests compare spike for spike
     shape = (1, args.size, args.size)
-    x_train, y_train, _ = load_frames("digits", shape, 100_000, args.seed, split="train")
+    x_train, y_train, _ = load_frames("digits", shape, None, args.seed, split="train")
     x_test, y_test, ids = load_frames("digits", shape, args.frames, args.seed, split="test")
     model = LifCnn(args.size, *args.channels)
     start = time.perf_counter()

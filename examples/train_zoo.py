@@ -27,6 +27,10 @@ from canmore_sim.mapper.loaders import resolve_arch
 from canmore_sim.mapper.quantize import quantize_graph
 from canmore_sim.mapper.spec import parse_spec
 
+#: Training reads whole data sets (60,000 MNIST or 50,000 CIFAR frames), beyond a
+#: simulation's limits.max_frame_values.
+_TRAINING_VALUES = 1 << 31
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -35,7 +39,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--max-frames", type=int, default=60_000, help="training frames used")
+    parser.add_argument("--max-frames", type=int, default=None,
+                        help="training frames used (default: all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--window-end-spike", action="store_true",
@@ -48,8 +53,9 @@ def main() -> None:
     spec = resolve_arch(args.model)
     input_shape, _ = parse_spec(spec)
     x_train, y_train, _ = load_frames(args.data, input_shape, args.max_frames, args.seed,
-                                      split="train")
-    x_test, y_test, _ = load_frames(args.data, input_shape, 10_000, args.seed, split="test")
+                                      split="train", max_values=_TRAINING_VALUES)
+    x_test, y_test, _ = load_frames(args.data, input_shape, None, args.seed, split="test",
+                                    max_values=_TRAINING_VALUES)
     settings = TrainSettings(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
                              seed=args.seed, device=args.device,
                              milestones=(int(args.epochs * 0.6), int(args.epochs * 0.85)),

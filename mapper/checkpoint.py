@@ -106,10 +106,11 @@ def read_model_file(path: str | Path) -> Any:
         raise ModelError(f"model file not found: {path}", path=str(path))
     if not path.is_file():
         raise ModelError(f"model path is not a file: {path}", path=str(path))
+    size = _check_header(path)
     try:
         with warnings.catch_warnings():  # torch warns about odd pickle protocols; errors say enough
             warnings.simplefilter("ignore")
-            return torch.load(path, map_location="cpu", weights_only=True)
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - the unpickler of an untrusted file may raise anything
         if isinstance(exc, pickle.UnpicklingError) and zipfile.is_zipfile(path):
             raise ModelError(
@@ -118,8 +119,98 @@ def read_model_file(path: str | Path) -> Any:
                 "the file, pass --trust-model (with --input-shape HxWxC)",
                 path=str(path),
             ) from None
-        raise ModelError(f"{path}: not a PyTorch checkpoint ({_first_line(exc)})",
+        kind = "damaged PyTorch checkpoint" if zipfile.is_zipfile(path) else \
+            "not a PyTorch checkpoint"
+        raise ModelError(f"{path}: {kind} ({_first_line(exc)})", path=str(path)) from None
+    check_tensor_sizes(payload, size, str(path))
+    return payload
+
+
+#: Most weight values a model file may hold in all (2**31: 8 GiB of float32).
+MAX_TENSOR_ELEMENTS = 1 << 31
+_ZIP_MAGIC = b"PK\x03\x04"
+_PICKLE_MAGIC = b"\x80"
+
+
+def _check_header(path: Path) -> int:
+    """Refuse, with a message saying what the file is, what torch.load cannot read."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(512)
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read the model file ({exc.strerror or exc})",
                          path=str(path)) from None
+    if size == 0:
+        raise ModelError(f"{path}: the model file is empty (0 bytes)", path=str(path))
+    if head.startswith(_ZIP_MAGIC):
+        if not zipfile.is_zipfile(path):
+            raise ModelError(f"{path}: damaged or truncated PyTorch checkpoint (a zip archive "
+                             f"without its directory: {size:,} bytes; was the copy cut short?)",
+                             path=str(path))
+        return size
+    if head.startswith(_PICKLE_MAGIC):
+        return size
+    if _is_text(head):
+        start = head.decode("utf-8", "replace").strip().splitlines()[0][:40] if head.strip() \
+            else ""
+        raise ModelError(f"{path}: a text file, not a PyTorch checkpoint (it starts with "
+                         f"{start!r})", path=str(path))
+    raise ModelError(f"{path}: not a PyTorch checkpoint (neither a zip archive nor a pickle; "
+                     f"it starts with bytes {head[:4].hex(' ')})", path=str(path))
+
+
+def _is_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(c.isprintable() or c in "\r\n\t" for c in text)
+
+
+def check_tensor_sizes(payload: Any, file_bytes: int, source: str) -> None:
+    """Refuse tensors that declare more values than the file can hold.
+
+    A tensor's shape is metadata: a 2 KB file can declare a 99856 x 99856 weight
+    (a view with zero strides of one stored value) that would take 37 GiB once
+    anything copies it. Each tensor's bytes must fit in the file, and all tensors
+    together may hold at most :data:`MAX_TENSOR_ELEMENTS` values.
+
+    Raises
+    ------
+    ModelError
+        Naming the tensor, its shape and the file size.
+    """
+    total = 0
+    for where, tensor in _tensors(payload, "", 0):
+        numel = int(tensor.numel())
+        need = numel * tensor.element_size()
+        total += numel
+        if need > file_bytes:
+            raise ModelError(
+                f"{source}: tensor {where or 'at the top level'} declares shape "
+                f"{tuple(tensor.shape)} ({need:,} bytes) but the whole file has {file_bytes:,} "
+                "bytes; the file is damaged or forged", path=source, layer=where)
+        if total > MAX_TENSOR_ELEMENTS:
+            raise ModelError(f"{source}: its tensors hold more than {MAX_TENSOR_ELEMENTS:,} "
+                             "values, more than this tool maps", path=source)
+
+
+def _tensors(value: Any, where: str, depth: int) -> list[tuple[str, torch.Tensor]]:
+    if torch.is_tensor(value):
+        return [(where, value)]
+    if depth > 8:
+        return []
+    if isinstance(value, dict):
+        items: list[tuple[str, Any]] = [(f"{where}.{k}" if where else str(k), v)
+                                        for k, v in value.items()]
+    elif isinstance(value, (list, tuple)):
+        items = [(f"{where}[{i}]", v) for i, v in enumerate(value)]
+    else:
+        return []
+    return [found for key, item in items for found in _tensors(item, key, depth + 1)]
 
 
 def _first_line(exc: BaseException) -> str:

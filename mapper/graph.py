@@ -14,6 +14,7 @@ weight layers are 1..L, so weight layer ``l`` fires in the window
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -73,6 +74,16 @@ class DtaRule:
 OFFICIAL_RULE = DtaRule(window_end_spike=False, readout="window-start")
 #: What canmore-sim trained with before checkpoints recorded a rule (checkpoint version 1).
 LEGACY_RULE = DtaRule(window_end_spike=True, readout="window-end")
+
+
+def _check_finite(values: np.ndarray, what: str, layer: str) -> None:
+    """Refuse NaN and infinite values (they would make every later number meaningless)."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ModelError(f"{what} has {int(bad.sum()):,} values that are NaN or infinite "
+                         f"(the first at index {first}: {values[first]}); a trained network "
+                         "has finite weights", layer=layer)
 
 
 @dataclass(frozen=True, eq=False)
@@ -165,6 +176,10 @@ class Layer:
     neurons: SpikingNeurons | None = None
 
     def __post_init__(self) -> None:
+        if self.stride < 1 or self.pool < 1 or self.padding < 0:
+            raise ModelError(
+                f"layer {self.name}: stride {self.stride}, pooling {self.pool} and padding "
+                f"{self.padding} must be >= 1, >= 1 and >= 0", layer=self.name)
         expected_ndim = 4 if self.kind == "conv" else 2
         if self.weight.ndim != expected_ndim:
             raise ModelError(
@@ -180,12 +195,15 @@ class Layer:
                 f"{have} (input shape {self.in_shape}, weight shape {tuple(self.weight.shape)})",
                 layer=self.name, expected=have, got=fan_in_ch,
             )
-        if any(d < 1 for d in self.out_shape):
+        if any(d < 1 for d in (*self.out_shape, *self.spike_shape)):
             raise ModelError(
                 f"layer {self.name}: output shape {self.out_shape} is empty "
                 f"(input {self.in_shape} too small for kernel/stride/pool)",
                 layer=self.name,
             )
+        _check_finite(self.weight, f"layer {self.name}: weight", self.name)
+        if self.bias is not None:
+            _check_finite(self.bias, f"layer {self.name}: bias", self.name)
         self._check_extras()
 
     def _check_extras(self) -> None:
@@ -324,6 +342,12 @@ class LayerGraph:
     def __post_init__(self) -> None:
         if not self.layers:
             raise ModelError("the network has no weight layers")
+        for name, value in (("tw (the spike window)", self.tw),
+                            ("input scale (a_max)", self.input_scale)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                    or not np.isfinite(value) or value <= 0:
+                raise ModelError(f"the network's {name} must be a finite number > 0, got "
+                                 f"{value!r}", got=value)
         if self.layers[-1].pool != 1:
             raise ModelError("the output layer cannot be followed by pooling",
                              layer=self.layers[-1].name)

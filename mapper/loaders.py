@@ -105,12 +105,24 @@ def load_model(
         return _trusted(Path(source), input_shape)
     payload = read_model_file(source)
     if isinstance(payload, dict) and payload.get("format") == FORMAT:
+        _no_other_arch(payload, source, arch)
         return graph_from_payload(payload, source)
     if isinstance(payload, dict) and payload and all(torch.is_tensor(v) for v in payload.values()):
         return _from_state_dict(payload, source, arch)
     raise ModelError(f"{source}: not a model this tool reads (a canmore-sim checkpoint, a "
                      "state_dict with --arch, or a pickled nn.Module with --trust-model)",
                      path=source)
+
+
+def _no_other_arch(payload: dict[str, Any], source: str, arch: str | None) -> None:
+    """A self-describing checkpoint is not silently re-read with another --arch."""
+    if arch is None:
+        return
+    own = str(payload.get("spec"))
+    if resolve_arch(arch) != own:
+        raise ModelError(f"{source}: a canmore-sim checkpoint states its own architecture "
+                         f"{own!r}; --arch {arch!r} differs (drop --arch)", path=source,
+                         expected=own, got=arch)
 
 
 def _from_state_dict(state: dict[str, Any], source: str, arch: str | None) -> LayerGraph:

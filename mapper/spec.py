@@ -70,11 +70,17 @@ def parse_spec(spec: str) -> tuple[tuple[int, ...], list[LayerSpec]]:
 
 def _parse_input(head: str, spec: str) -> tuple[int, ...]:
     match = _INPUT.match(head)
+    shape: tuple[int, ...] | None = None
     if match:
         h, w, c = (int(g) for g in match.groups())
-        return (c, h, w)
-    if head.isdigit():
-        return (int(head),)
+        shape = (c, h, w)
+    elif head.isdigit():
+        shape = (int(head),)
+    if shape is not None:
+        if min(shape) < 1:
+            raise ModelError(f"architecture spec {spec!r}: input {head!r} has a zero size",
+                             spec=spec)
+        return shape
     raise ModelError(f"architecture spec {spec!r}: input {head!r} is not HxWxC or N", spec=spec)
 
 
@@ -87,6 +93,9 @@ def _parse_token(token: str, layers: list[LayerSpec], spec: str) -> LayerSpec:
             raise ModelError(f"architecture spec {spec!r}: bad conv {token!r}", spec=spec)
         return LayerSpec("conv", out, k, stride, pad)
     if match := _POOL.match(token):
+        if int(match.group(1)) < 1:
+            raise ModelError(f"architecture spec {spec!r}: pooling {token!r} needs a kernel of "
+                             "at least 1 (P2 halves each side)", spec=spec)
         if not layers or layers[-1].kind != "conv" or layers[-1].pool != 1:
             raise ModelError(f"architecture spec {spec!r}: pooling {token!r} must follow a "
                              "convolution (once)", spec=spec)
@@ -94,6 +103,9 @@ def _parse_token(token: str, layers: list[LayerSpec], spec: str) -> LayerSpec:
         return LayerSpec(last.kind, last.out, last.kernel, last.stride, last.padding,
                          int(match.group(1)))
     if match := _DENSE.match(token):
+        if int(match.group(1)) < 1:
+            raise ModelError(f"architecture spec {spec!r}: dense layer {token!r} needs at least "
+                             "one neuron", spec=spec)
         return LayerSpec("linear", int(match.group(1)))
     raise ModelError(f"architecture spec {spec!r}: cannot read layer {token!r}", spec=spec)
 
@@ -112,6 +124,10 @@ def weight_shapes(spec: str) -> list[tuple[int, ...]]:
             h = (shape[1] + 2 * ls.padding - ls.kernel) // ls.stride + 1
             w = (shape[2] + 2 * ls.padding - ls.kernel) // ls.stride + 1
             shape = (ls.out, h // ls.pool, w // ls.pool)
+            if min(shape) < 1:
+                raise ModelError(f"architecture spec {spec!r}: layer {len(shapes)} shrinks its "
+                                 f"input to nothing ({h}x{w} before pooling {ls.pool})",
+                                 spec=spec)
         else:
             shapes.append((ls.out, int(np.prod(shape))))
             shape = (ls.out,)
@@ -137,6 +153,10 @@ def graph_from_spec(
     """
     input_shape, layer_specs = parse_spec(spec)
     shapes = weight_shapes(spec)
+    if names is not None and len(names) != len(layer_specs):
+        raise ModelError(f"architecture spec {spec!r} has {len(layer_specs)} weight layers but "
+                         f"{len(names)} layer names were given", expected=len(layer_specs),
+                         got=len(names))
     if len(weights) != len(layer_specs):
         raise ModelError(f"architecture spec {spec!r} has {len(layer_specs)} weight layers but "
                          f"{len(weights)} weight tensors were given",

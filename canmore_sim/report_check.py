@@ -1,0 +1,232 @@
+"""The shape of a report.json, checked when one is read back.
+
+``canmore-sim report DIR`` re-renders every file from ``DIR/report.json`` and
+``--energy-reference`` reads a report's means, so a damaged but valid JSON file
+(keys dropped, types swapped, lists of different lengths, a mesh of a billion
+routers) must be refused with one line naming the key, before any rendering.
+Only what the renderers read is checked; other keys pass through.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
+
+from canmore_sim.errors import DataError
+
+__all__ = ["MAX_REPORT_ROUTERS", "check_report"]
+
+#: Most routers (all chips) a report may describe: the configuration's 1024 x 1024 mesh cap.
+MAX_REPORT_ROUTERS = 1 << 20
+
+Num = Annotated[float, Strict()]
+Int = Annotated[int, Strict(), Field(ge=0)]
+Opt = Num | None
+_MESH = re.compile(r"^[1-9][0-9]{0,4}x[1-9][0-9]{0,4}$")
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+
+class _Tool(_Open):
+    name: str
+    version: str
+
+
+class _Model(_Open):
+    spec: str
+    meta: dict[str, Any]
+    neuron: str
+    weight_bits: Int
+    spikes_from: str = ""
+
+
+class _EnergyModel(_Open):
+    preset: str
+    source: str
+    terms: list[str]
+    unit: str
+    resolved: dict[str, Any] = {}
+
+
+class _Accuracy(_Open):
+    float: Opt = None
+    quantized: Opt = None
+    prediction_changed: Opt = None
+
+
+class _Mapping(_Open):
+    cores: Int
+    mesh: str
+    chips: Int
+    chip_grid: str
+    placement: str
+    interchip_hops: Opt = 0.0
+    cores_per_layer: list[Int]
+    core_xy: list[tuple[Int, Int]]
+
+
+class _Layer(_Open):
+    layer: Int
+    name: str
+    shape: list[Int]
+    neurons: Int
+    cores: Int
+    weight_kib: Num
+    neurons_fired: Num
+    spikes_sent: Num
+    sops: Num
+    packets_in: Num
+    deliveries_in: Num
+    hops_in: Num
+
+
+class _Port(_Open):
+    x: Int
+    y: Int
+    port: str
+    wait_ns: Num
+    share: Num
+    max_occupancy: Int
+
+
+class _Link(_Open):
+    x: Int
+    y: Int
+    direction: str
+    flits: Num
+    utilization: Num
+
+
+class _Histogram(_Open):
+    edges_ns: list[Opt]
+    counts: list[Opt]
+
+
+class _Noc(_Open):
+    routers: tuple[Annotated[int, Strict(), Field(ge=1)], Annotated[int, Strict(), Field(ge=1)]]
+    direction_flits: dict[str, Num]
+    multicast: bool
+    unicast_equivalent_hops: Num
+    multicast_saving: Num
+    interchip_hops: Num
+    router_flits: dict[str, list[Opt]]
+    router_wait_ns: dict[str, list[Opt]]
+    congested_ports: list[_Port]
+    busiest_links: list[_Link] = []
+    latency_histogram: _Histogram
+
+
+class _Report(_Open):
+    tool: _Tool
+    model: _Model
+    energy_model: _EnergyModel
+    accuracy: _Accuracy
+    mapping: _Mapping
+    frames: dict[str, list[Opt]]
+    mean: dict[str, Opt]
+    std: dict[str, Opt]
+    layers: list[_Layer]
+    noc: _Noc
+    cores: dict[str, list[Any]]
+
+
+def check_report(data: Any, path: str) -> dict[str, Any]:
+    """Check that ``data`` (a parsed report.json) has every key the renderers read.
+
+    Returns
+    -------
+    dict
+        ``data`` itself.
+
+    Raises
+    ------
+    DataError
+        Naming the file and the first key that is missing, of the wrong type, not
+        finite, or inconsistent with the others (list lengths, routers, core places).
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("tool"), dict) \
+            or data["tool"].get("name") != "canmore-sim":
+        raise DataError(f"{path}: not a canmore-sim report.json")
+    frames = data.get("frames")
+    if isinstance(frames, dict) and "frame" in frames and "data_index" not in frames:
+        raise DataError(f"{path}: written by an older canmore-sim "
+                        f"{str(data['tool'].get('version', ''))[:40]} (no data_index / cores "
+                        "figures); run 'canmore-sim map' again to write it in this version's "
+                        "format")
+    try:
+        report = _Report.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        raise DataError(f"{path}: damaged report.json: {key}: {err['msg']}", key=key) from None
+    _check_consistent(report, path)
+    return data
+
+
+def _check_consistent(report: _Report, path: str) -> None:
+    def fail(message: str) -> DataError:
+        return DataError(f"{path}: damaged report.json: {message}")
+
+    frames, terms = report.frames, report.energy_model.terms
+    identity = ("data_index", "label", "prediction")
+    needed = [*identity, "neurons_fired", "spikes_sent", "sops", "packets", "deliveries", "hops",
+              "latency_mean_ns", "wait_sum_ns", "wait_mean_ns", "late", "frame_latency_ns",
+              *(f"energy_{t}_uj" for t in terms), "energy_total_uj"]
+    n = len(frames["data_index"])
+    for key in needed:
+        if key not in frames:
+            raise fail(f"frames.{key} is missing")
+        if key not in identity and (key not in report.mean or key not in report.std):
+            raise fail(f"mean.{key} or std.{key} is missing")
+    for key, column in frames.items():
+        if len(column) != n:
+            raise fail(f"frames.{key} has {len(column)} values, frames.data_index {n}")
+    cores = report.cores
+    n_cores = sum(report.mapping.cores_per_layer)
+    for key, column in cores.items():
+        if not isinstance(column, list) or len(column) != n_cores:
+            raise fail(f"cores.{key} must hold one value for each of the {n_cores} cores")
+    for i, layer in enumerate(report.layers):
+        for key, value in (layer.model_extra or {}).items():
+            if key.startswith("energy_") and not (value is None or _is_number(value)):
+                raise fail(f"layers.{i}.{key} is {value!r}, expected a number")
+    acc = report.accuracy
+    if acc.quantized is not None and (acc.float is None or acc.prediction_changed is None):
+        raise fail("accuracy.float and accuracy.prediction_changed must be numbers when "
+                   "accuracy.quantized is")
+    _check_mesh(report, fail)
+
+
+def _check_mesh(report: _Report, fail: Any) -> None:
+    width, height = report.noc.routers
+    if width * height > MAX_REPORT_ROUTERS:
+        raise fail(f"noc.routers {width}x{height} is more than {MAX_REPORT_ROUTERS:,} routers")
+    ports = ("local", "north", "east", "south", "west")  # noc.stats.PORTS (no SimPy import)
+    for key in ("router_flits", "router_wait_ns"):
+        per_port = getattr(report.noc, key)
+        if tuple(per_port) != ports or any(len(v) != width * height for v in per_port.values()):
+            raise fail(f"noc.{key} must hold the ports {', '.join(ports)}, each with a value "
+                       f"for each of the {width * height} routers")
+    hist = report.noc.latency_histogram
+    if len(hist.edges_ns) != len(hist.counts) + 1:
+        raise fail("noc.latency_histogram needs one more edge than counts")
+    m = report.mapping
+    if not _MESH.match(m.mesh):
+        raise fail(f"mapping.mesh {m.mesh!r} is not WIDTHxHEIGHT")
+    if sum(m.cores_per_layer) != len(m.core_xy):
+        raise fail(f"mapping.cores_per_layer adds up to {sum(m.cores_per_layer)} cores, "
+                   f"mapping.core_xy has {len(m.core_xy)}")
+    for i, (x, y) in enumerate(m.core_xy):
+        if x >= width or y >= height:
+            raise fail(f"mapping.core_xy[{i}] = ({x}, {y}) lies outside the {width}x{height} "
+                       "routers")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value)
