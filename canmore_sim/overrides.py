@@ -114,9 +114,15 @@ def apply_sets(config: ArchConfig, items: Sequence[str]) -> ArchConfig:
 
 
 def _scalar(text: str) -> Any:
+    """``text`` read as a YAML value, by the same YAML 1.2 rules as config files."""
+    from canmore_sim.errors import CanmoreError
+    from canmore_sim.yamlio import load_yaml
+
+    if not text.strip():
+        return ""
     try:
-        return yaml.safe_load(text) if text.strip() else ""
-    except yaml.YAMLError:
+        return load_yaml(text, "--set")[0]
+    except CanmoreError:
         return text
 
 

@@ -121,6 +121,30 @@ class _Noc(_Open):
     latency_histogram: _Histogram
 
 
+class _Sparsity(_Open):
+    official: Opt
+    std: Num
+    spikes: Num
+    neurons: Int
+    output_neurons: Int
+
+
+class _Warning(_Open):
+    message: str
+
+
+class _IoPort(_Open):
+    x: Int
+    y: Int
+    spikes_out: Opt = None
+    packets_injected: Opt = None
+    packets_ejected: Opt = None
+
+
+class _ConfigSection(_Open):
+    run: dict[str, Any] = {}
+
+
 class _Report(_Open):
     tool: _Tool
     model: _Model
@@ -133,6 +157,11 @@ class _Report(_Open):
     layers: list[_Layer]
     noc: _Noc
     cores: dict[str, list[Any]]
+    sparsity: _Sparsity | None = None
+    late_share: Opt = None
+    warnings: list[_Warning] = []
+    config: _ConfigSection = _ConfigSection()
+    io_port: _IoPort | None = None
 
 
 def check_report(data: Any, path: str) -> dict[str, Any]:
@@ -188,9 +217,15 @@ def _check_consistent(report: _Report, path: str) -> None:
             raise fail(f"frames.{key} has {len(column)} values, frames.data_index {n}")
     cores = report.cores
     n_cores = sum(report.mapping.cores_per_layer)
+    for key in ("core", "layer_name", "x", "y", "sops", "spikes_in", "spikes_out",
+                "packets_injected", "packets_ejected", "weight_kib"):
+        if key not in cores:
+            raise fail(f"cores.{key} is missing")
     for key, column in cores.items():
         if not isinstance(column, list) or len(column) != n_cores:
             raise fail(f"cores.{key} must hold one value for each of the {n_cores} cores")
+        if key != "layer_name" and not all(v is None or _is_number(v) for v in column):
+            raise fail(f"cores.{key} must hold numbers")
     for i, layer in enumerate(report.layers):
         for key, value in (layer.model_extra or {}).items():
             if key.startswith("energy_") and not (value is None or _is_number(value)):

@@ -320,7 +320,8 @@ def report_html(summary: dict[str, Any], images: Sequence[str] | None = None) ->
 <h1>{_esc(title)}</h1>
 <p class="meta">{_esc(model.get('spikes_from') or model.get('neuron', ''))};
 {m['cores']} cores on {m['chips']} chip(s) of {_esc(m['mesh'])} routers, placement
-{_esc(m['placement'])}; energy model {_esc(e['preset'])} ({_esc(e['source'])});
+{_esc(m['placement'])}, NoC engine {_esc(str(summary.get('config', {}).get('run', {}).get('engine', '?')))};
+energy model {_esc(e['preset'])} ({_esc(e['source'])});
 canmore-sim {_esc(summary['tool']['version'])}.
 Files: <a href="frames.csv">frames.csv</a>, <a href="layers.csv">layers.csv</a>,{cores_link}
 <a href="report.json">report.json</a> (every number).</p>

@@ -322,7 +322,7 @@ def test_warnings_are_one_line_each_and_the_run_completes(finished_run) -> None:
         f"{out.parent / 'two.npz'} (test split) holds 2; simulating all 2",
         f"canmore-sim: warning: npz:{out.parent / 'two.npz'}: 64 of 128 float image values lie "
         "outside [0, 1] and were clipped (float images are intensities in [0, 1])"]
-    assert len(json.loads((out / "report.json").read_text())["frames"]["frame"]) == 2
+    assert len(json.loads((out / "report.json").read_text())["frames"]["data_index"]) == 2
 
 
 def _damage(report: dict[str, object], how: str) -> dict[str, object]:

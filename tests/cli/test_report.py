@@ -37,7 +37,7 @@ def test_map_writes_every_report_file(run_dir) -> None:
     assert sum(float(r["energy_sop_uj"]) for r in layers) == pytest.approx(
         report["mean"]["energy_sop_uj"])
     page = (run_dir / "report.html").read_text()
-    assert page.count("<img ") == 6 and "frames.csv" in page
+    assert page.count("<img ") == 7 and "frames.csv" in page and "core_sops_heatmap.png" in page
     assert report["config"]["run"]["engine"] == "fast" and "NoC engine fast" in page
 
 

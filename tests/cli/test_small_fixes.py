@@ -38,7 +38,7 @@ def test_inspect_takes_a_spec_string(capsys) -> None:
 def test_pickled_module_refusal_names_trust_model(tmp_path, capsys) -> None:
     path = tmp_path / "whole.pt"
     torch.save(torch.nn.Sequential(torch.nn.Linear(4, 2, bias=False)), path)
-    assert main(["map", "--model", str(path), "--out", str(tmp_path)]) == 3
+    assert main(["map", "--model", str(path), "--out", str(tmp_path / "out")]) == 3
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "--trust-model" in err and "--input-shape" in err
 
