@@ -294,6 +294,7 @@ def report_html(summary: dict[str, Any], images: Sequence[str] | None = None) ->
     model, m, noc = summary["model"], summary["mapping"], summary["noc"]
     title = f"canmore-sim report: {model['spec']}"
     e = summary["energy_model"]
+    engine = str(summary.get("config", {}).get("run", {}).get("engine", "?"))
     cards = "".join(_card(f) for f in summary_figures(summary))
     core_rows = _core_rows(summary)
     sections = [
@@ -320,7 +321,7 @@ def report_html(summary: dict[str, Any], images: Sequence[str] | None = None) ->
 <h1>{_esc(title)}</h1>
 <p class="meta">{_esc(model.get('spikes_from') or model.get('neuron', ''))};
 {m['cores']} cores on {m['chips']} chip(s) of {_esc(m['mesh'])} routers, placement
-{_esc(m['placement'])}, NoC engine {_esc(str(summary.get('config', {}).get('run', {}).get('engine', '?')))};
+{_esc(m['placement'])}, NoC engine {_esc(engine)};
 energy model {_esc(e['preset'])} ({_esc(e['source'])});
 canmore-sim {_esc(summary['tool']['version'])}.
 Files: <a href="frames.csv">frames.csv</a>, <a href="layers.csv">layers.csv</a>,{cores_link}
