@@ -355,7 +355,8 @@ def render_table(summary: dict[str, Any], *, max_frames: int = 20, top_cores: in
                               for k, _, fmt in columns])
     trust = trust_lines(summary)
     rule = (summary["model"].get("dta_rule") or {}).get("text")
-    lines = [_title(summary), *trust, *([rule] if rule else []), "", *_grid(header, rows), "",
+    lines = [_title(summary), *trust, *([rule] if rule else []), *_summary_lines(summary), "",
+             *_grid(header, rows), "",
              *_layer_table(summary["layers"], summary["energy_model"]),
              *_sparsity_lines(summary.get("sparsity"))]
     lines += ["", *core_table(summary, top_cores)]
@@ -475,6 +476,22 @@ def _sparsity_lines(sparsity: dict[str, Any] | None) -> list[str]:
 def _num(value: Any, fmt: str) -> str:
     """Format a number, or "-" for a value that is missing or was not finite (null)."""
     return "-" if value is None else fmt.format(value)
+
+
+def _summary_lines(summary: dict[str, Any]) -> list[str]:
+    """The figures read first (means per frame), a few lines above the detail tables."""
+    mean, m, acc = summary["mean"], summary["mapping"], summary["accuracy"]
+    accuracy = ("no labels" if acc["quantized"] is None else
+                f"{summary['model']['weight_bits']}-bit {acc['quantized']:.3f}, float "
+                f"{_num(acc['float'], '{:.3f}')}")
+    late = summary.get("late_share")
+    return ["summary, mean per frame:",
+            f"  {_energy_line(summary)}",
+            f"  {m['cores']} cores on {m['chips']} chip(s) of {m['mesh']} routers; "
+            f"{_num(mean['sops'], '{:,.0f}')} SOPs, {_num(mean['packets'], '{:,.0f}')} packets, "
+            f"{_num(mean['deliveries'], '{:,.0f}')} deliveries, {_num(mean['hops'], '{:,.0f}')} "
+            f"hops; frame latency {_num(mean['frame_latency_ns'], '{:,.0f}')} ns",
+            f"  accuracy {accuracy}; late deliveries {_num(late, '{:.1%}')}"]
 
 
 def _energy_line(summary: dict[str, Any]) -> str:

@@ -233,3 +233,20 @@ def test_progress_bar_replay_eta_from_delivered_packets(monkeypatch) -> None:
     bar(StageEvent("noc", 0, 4_000, 0, 1))
     bar(StageEvent("noc", 1_000, 4_000, 0, 1))  # a quarter in 10 s: 30 s to go
     assert "NoC replay 1,000/4,000 packets  ETA  30.0 s" in stream.getvalue()
+
+
+def test_terminal_output_starts_with_a_summary_before_the_tables(run_dir) -> None:
+    from canmore_sim.report import read_report, render_table
+
+    report = read_report(run_dir / "report.json")
+    lines = render_table(report).splitlines()
+    table = next(i for i, line in enumerate(lines) if line.startswith("data idx"))
+    head = lines[:table]
+    assert len(head) <= 12 and all(len(line) <= 250 for line in head)  # one screen
+    start = head.index("summary, mean per frame:")
+    energy, chip, accuracy = head[start + 1:start + 4]
+    assert f"{report['mean']['energy_total_uj']:.4g} uJ/frame" in energy
+    assert all(f"{t} " in energy for t in report["energy_model"]["terms"])
+    assert f"{report['mapping']['cores']} cores on {report['mapping']['chips']} chip(s)" in chip
+    assert f"{report['mean']['hops']:,.0f} hops" in chip
+    assert f"{report['accuracy']['quantized']:.3f}" in accuracy and "late deliveries" in accuracy
