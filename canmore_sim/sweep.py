@@ -35,13 +35,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from canmore_sim.atomic import atomic_write_text
 from canmore_sim.config import ArchConfig, default_config, load_config, with_overrides
 from canmore_sim.errors import CanmoreError, ConfigError
 from canmore_sim.overrides import apply_sets
+from canmore_sim.yamlio import load_yaml, read_yaml_text
 
 __all__ = ["SweepSpec", "SweepPoint", "load_sweep", "run_sweep", "run_point", "SweepProgress"]
 
@@ -101,13 +101,8 @@ def load_sweep(path: str | Path, sets: Sequence[str] = ()) -> tuple[SweepSpec, l
         or an axis key/value the architecture configuration rejects (named, with the point).
     """
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise ConfigError(f"cannot read sweep file {path}: {exc.strerror}",
-                          file=str(path)) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}".splitlines()[0], file=str(path)) from None
+    # the bounded, strict reader of config files: size, aliases, depth, duplicate keys, YAML 1.2
+    data = load_yaml(read_yaml_text(path, "sweep file"), str(path))[0] or {}
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as exc:

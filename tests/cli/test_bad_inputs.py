@@ -90,6 +90,24 @@ def test_yaml_alias_bomb_is_refused_quickly(tmp_path) -> None:
     one_line_error(proc, 2, "arch.yaml", "expands to more than")
 
 
+def test_sweep_files_are_read_by_the_same_bounded_strict_reader(tmp_path) -> None:
+    rows = ["a: &a {" + ", ".join(f"k{j}: lol" for j in range(9)) + "}"]
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        rows.append(f"{name}: &{name} {{{', '.join(f'k{j}: *{prev}' for j in range(9))}}}")
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(rows) + "\n")
+    proc = run_cli("sweep", str(bomb), "--out", str(tmp_path / "s1"), "--quiet")
+    one_line_error(proc, 2, "bomb.yaml", "expands to more than")
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("frames: 1\nframes: 2\n")
+    one_line_error(run_main("sweep", str(twice), "--out", str(tmp_path / "s2"), "--quiet"), 2,
+                   "twice.yaml", "given twice")
+    big = tmp_path / "big.yaml"
+    big.write_text("grid:\n  run.seed: [" + ", ".join(["1"] * 600_000) + "]\n")
+    one_line_error(run_main("sweep", str(big), "--out", str(tmp_path / "s3"), "--quiet"), 2,
+                   "big.yaml", "bytes a YAML file may have")
+
+
 def test_ten_megabyte_yaml_list_is_refused_before_parsing(tmp_path) -> None:
     text = "neuron:\n  q: [" + ", ".join(["1"] * 3_000_000) + "]\n"
     proc = _map(tmp_path, "--config", _config(tmp_path, text))
