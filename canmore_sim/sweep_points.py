@@ -64,7 +64,7 @@ def _model_identity(model: str | None, weights: str | None, sparsity: float, see
     if model is None:
         from importlib import resources
 
-        from canmore_sim.mapper.loaders import DEFAULT_MODEL
+        from canmore_sim.models.loaders import DEFAULT_MODEL
 
         ref = resources.files("canmore_sim").joinpath(f"models/{DEFAULT_MODEL}")
         with resources.as_file(ref) as bundled:
