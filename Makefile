@@ -26,4 +26,4 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy canmore_sim mapper cores noc energy datasets
+	$(BIN)/mypy canmore_sim models mapper cores noc energy datasets

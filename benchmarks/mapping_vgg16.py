@@ -30,9 +30,9 @@ from canmore_sim.mapper.placement import (
     place,
     weighted_hops,
 )
-from canmore_sim.mapper.spec import graph_from_spec, weight_shapes
 from canmore_sim.mapper.traffic_graph import IO, core_traffic
-from canmore_sim.mapper.zoo import ZOO
+from canmore_sim.models.spec import graph_from_spec, weight_shapes
+from canmore_sim.models.zoo import ZOO
 from canmore_sim.noc.build import io_router_index
 
 MESH = (8, 8)

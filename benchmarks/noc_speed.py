@@ -28,12 +28,13 @@ from collections.abc import Callable
 import numpy as np
 
 from canmore_sim.config import ArchConfig, default_config
+from canmore_sim.cores.calibrate import synthetic_graph
 from canmore_sim.cores.neuron import run_network
 from canmore_sim.datasets.readers import load_frames
 from canmore_sim.mapper.connectivity import layer_links
-from canmore_sim.mapper.loaders import load_model
-from canmore_sim.mapper.quantize import quantize_graph
-from canmore_sim.mapper.zoo import ZOO, synthetic_graph
+from canmore_sim.models.loaders import load_model
+from canmore_sim.models.quantize import quantize_graph
+from canmore_sim.models.zoo import ZOO
 from canmore_sim.noc import NocStats, Traffic, fast
 from canmore_sim.noc import engine as reference
 from canmore_sim.noc.build import build_traffic

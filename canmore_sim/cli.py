@@ -27,8 +27,8 @@ from canmore_sim.progress import STAGES, StageEvent
 
 if TYPE_CHECKING:  # each command imports what it needs (``--help`` and ``report``: no torch)
     from canmore_sim.config import ArchConfig
-    from canmore_sim.mapper.graph import LayerGraph
     from canmore_sim.mapper.placement import Mapping
+    from canmore_sim.models.graph import LayerGraph
 
 __all__ = ["main"]
 
@@ -279,8 +279,8 @@ def _write_map_folder(plan: Any, summary: dict[str, Any], result: Any) -> int:
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from canmore_sim.config import default_config, load_config
     from canmore_sim.mapper.inspect import architecture_only, layer_table
-    from canmore_sim.mapper.loaders import is_spec
-    from canmore_sim.mapper.zoo import ZOO
+    from canmore_sim.models.loaders import is_spec
+    from canmore_sim.models.zoo import ZOO
     from canmore_sim.overrides import apply_sets
     from canmore_sim.report import render_inspect
 
@@ -410,7 +410,7 @@ def _reference(path: str) -> dict[str, float]:
 def _load_mapping(path: str, graph: LayerGraph, config: ArchConfig) -> Mapping:
     from canmore_sim.mapper.mapping_io import load_mapping
     from canmore_sim.mapper.partition import partition
-    from canmore_sim.mapper.quantize import quantize_graph
+    from canmore_sim.models.quantize import quantize_graph
 
     expected = partition(quantize_graph(graph, config.core.weight_bits,
                                config.core.quant_scale == "channel"), config.core)
@@ -421,15 +421,17 @@ def _load_mapping(path: str, graph: LayerGraph, config: ArchConfig) -> Mapping:
 def _load_model(path: str | None, weights: str | None = None, sparsity: float = 0.25,
                 seed: int = 0, *, arch: str | None = None, trust_model: bool = False,
                 input_shape: tuple[int, ...] | None = None) -> LayerGraph:
-    from canmore_sim.mapper.loaders import load_model
+    from canmore_sim.cores.calibrate import synthetic_graph
+    from canmore_sim.models.loaders import load_model
 
     return load_model(path, arch=arch, weights=weights, trust_model=trust_model,
-                      input_shape=input_shape, sparsity=sparsity, seed=seed)
+                      input_shape=input_shape, sparsity=sparsity, seed=seed,
+                      synthesize=synthetic_graph)
 
 
 def _shape(text: str | None) -> tuple[int, ...] | None:
     """``"HxWxC"`` -> ``(C, H, W)``; ``"N"`` -> ``(N,)``."""
-    from canmore_sim.mapper.spec import parse_spec
+    from canmore_sim.models.spec import parse_spec
 
     return None if text is None else parse_spec(f"{text}:1F")[0]
 

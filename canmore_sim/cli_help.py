@@ -50,7 +50,7 @@ def _energy_presets() -> list[str]:
 
 
 def _zoo() -> list[str]:
-    from canmore_sim.mapper.zoo import ZOO
+    from canmore_sim.models.zoo import ZOO
 
     return list(ZOO)
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from canmore_sim.config import ArchConfig
 from canmore_sim.errors import ConfigError, DataError, MappingError
-from canmore_sim.mapper.graph import LayerGraph
+from canmore_sim.models.graph import LayerGraph
 
 __all__ = ["check_chip_grid", "check_labels", "check_run_size"]
 

@@ -28,11 +28,11 @@ from canmore_sim.errors import DataError
 from canmore_sim.frame_noc import FrameNoc, into_weight_layers, simulate_frames
 from canmore_sim.limits import check_chip_grid, check_labels, check_run_size
 from canmore_sim.mapper.connectivity import layer_links
-from canmore_sim.mapper.graph import LayerGraph
 from canmore_sim.mapper.partition import partition
 from canmore_sim.mapper.placement import PLACEMENTS, Mapping, PlacementProblem, chip_grid, place
-from canmore_sim.mapper.quantize import quantize_graph
 from canmore_sim.mapper.traffic_graph import core_traffic
+from canmore_sim.models.graph import LayerGraph
+from canmore_sim.models.quantize import quantize_graph
 from canmore_sim.noc import get_engine, get_routing
 from canmore_sim.noc.build import io_router_index
 from canmore_sim.progress import ProgressCallback, StageEvent

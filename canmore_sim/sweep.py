@@ -168,9 +168,11 @@ def _network(model: str | None, weights: str | None, sparsity: float, seed: int,
              identity: str = "") -> Any:
     """The network of a sweep, cached per process; ``identity`` (the model file's hash)
     keeps a file rewritten under the same name from being served from the cache."""
-    from canmore_sim.mapper.loaders import load_model
+    from canmore_sim.cores.calibrate import synthetic_graph
+    from canmore_sim.models.loaders import load_model
 
-    return load_model(model, weights=weights, sparsity=sparsity, seed=seed)
+    return load_model(model, weights=weights, sparsity=sparsity, seed=seed,
+                      synthesize=synthetic_graph)
 
 
 def run_point(task: dict[str, Any]) -> dict[str, Any]:

@@ -64,9 +64,9 @@ def _model_identity(model: str | None, weights: str | None, sparsity: float, see
     if model is None:
         from importlib import resources
 
-        from canmore_sim.mapper.loaders import DEFAULT_MODEL
+        from canmore_sim.models.loaders import DEFAULT_MODEL
 
-        ref = resources.files("canmore_sim").joinpath(f"models/{DEFAULT_MODEL}")
+        ref = resources.files("canmore_sim.models").joinpath(DEFAULT_MODEL)
         with resources.as_file(ref) as bundled:
             return f"bundled:{DEFAULT_MODEL}:sha256:{file_sha256(bundled)}"
     if Path(model).exists():

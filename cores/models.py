@@ -12,7 +12,7 @@ from canmore_sim.cores.spiking import check_model, resolve_dt, run_if_lif
 from canmore_sim.cores.stepped import run_rate_if, run_tq_ttfs
 from canmore_sim.cores.t2fsnn import run_t2fsnn
 from canmore_sim.cores.trace import SpikeTrace
-from canmore_sim.mapper.graph import DtaRule, LayerGraph
+from canmore_sim.models.graph import DtaRule, LayerGraph
 from canmore_sim.registry import choose
 
 __all__ = ["AUTO", "NEURON_MODELS", "describe_dta_rule", "describe_model", "resolve_dta_rule",

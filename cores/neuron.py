@@ -25,7 +25,7 @@ the window over Tw, ``a = 0`` no spike) and ``P_j = sum_i w_ij a_i = V_j(l*Tw) /
 this is ``a_j = (W_j + P_j) / (1 + W_j)``, ``a_j = 1`` where ``P_j >= 1``, firing only
 where ``a_j > 0``. A neuron that meets the threshold only at the window end
 (``V_j((l+1)Tw) = 0``, e.g. none of its inputs spiked) therefore does not fire; the
-network's :class:`~canmore_sim.mapper.graph.DtaRule` may say otherwise
+network's :class:`~canmore_sim.models.graph.DtaRule` may say otherwise
 (``window_end_spike``, then it fires at ``(l+1)Tw``) when it was trained so.
 
 Autograd through Eq. 6 yields exactly Eq. 9 and Eq. 10 (and zero gradient for
@@ -44,7 +44,7 @@ import torch.nn.functional as F
 
 from canmore_sim.cores.trace import LayerSpikes, SpikeTrace
 from canmore_sim.errors import DataError
-from canmore_sim.mapper.graph import DtaRule, Layer, LayerGraph
+from canmore_sim.models.graph import DtaRule, Layer, LayerGraph
 
 __all__ = [
     "NO_SPIKE",

@@ -1,7 +1,7 @@
 """IF / LIF neurons of imported NIR graphs, integrated step by step (``neuron.model: if-lif``).
 
 NIR (the Neuromorphic Intermediate Representation) states its neurons as continuous-time
-equations (see :class:`canmore_sim.mapper.graph.SpikingNeurons`). This module integrates
+equations (see :class:`canmore_sim.models.graph.SpikingNeurons`). This module integrates
 them with forward Euler at a step of ``dt`` (the graph's time unit), the reference
 discretization of the NIR paper:
 
@@ -34,7 +34,7 @@ from canmore_sim.config import NeuronConfig
 from canmore_sim.cores.stepped import Collector, check_frames, drive, rate_encode
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.errors import ConfigError, ModelError
-from canmore_sim.mapper.graph import Layer, LayerGraph, SpikingNeurons
+from canmore_sim.models.graph import Layer, LayerGraph, SpikingNeurons
 
 __all__ = ["resolve_dt", "integrate", "run_if_lif"]
 

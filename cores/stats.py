@@ -7,12 +7,15 @@ neuron (papers/004 Eq. 12: the paper's "Spikes 71M" for VGG16 is this count).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from canmore_sim.cores.trace import SpikeTrace
-from canmore_sim.mapper.connectivity import LayerLinks
-from canmore_sim.mapper.placement import Mapping
+
+if TYPE_CHECKING:  # annotations only: the mapper is a later stage
+    from canmore_sim.mapper.connectivity import LayerLinks
+    from canmore_sim.mapper.placement import Mapping
 
 __all__ = ["CoreStats", "count_sops", "official_sparsity"]
 

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from canmore_sim.config import NeuronConfig
 from canmore_sim.cores.trace import LayerSpikes, SpikeTrace
 from canmore_sim.errors import ConfigError, DataError
-from canmore_sim.mapper.graph import Layer, LayerGraph
+from canmore_sim.models.graph import Layer, LayerGraph
 
 __all__ = ["run_tq_ttfs", "run_rate_if", "tq_fire_steps", "if_rate_spikes", "rate_encode",
            "drive"]

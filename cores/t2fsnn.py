@@ -37,7 +37,7 @@ from canmore_sim.cores.stepped import Collector, _one_hot, check_frames, drive
 from canmore_sim.cores.t2fsnn_kernels import fit_kernel
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.errors import ConfigError
-from canmore_sim.mapper.graph import Layer, LayerGraph
+from canmore_sim.models.graph import Layer, LayerGraph
 
 __all__ = ["run_t2fsnn", "normalize_weights", "kernel_fire_steps", "layer_kernels"]
 

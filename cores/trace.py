@@ -73,7 +73,7 @@ class SpikeTrace:
     readout
         float64 ``(n_frames, n_classes)``: the class scores; for DTA-TTFS the output
         membrane potential at the readout point of the network's rule (the start of the
-        output window, or its end; :class:`~canmore_sim.mapper.graph.DtaRule`).
+        output window, or its end; :class:`~canmore_sim.models.graph.DtaRule`).
     predictions
         int64 ``(n_frames,)``: argmax of ``readout``.
     labels

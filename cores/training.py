@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from canmore_sim.cores.neuron import network_forward
-from canmore_sim.mapper.graph import OFFICIAL_RULE, DtaRule, LayerGraph
-from canmore_sim.mapper.spec import graph_from_spec, weight_shapes
+from canmore_sim.models.graph import OFFICIAL_RULE, DtaRule, LayerGraph
+from canmore_sim.models.spec import graph_from_spec, weight_shapes
 
 __all__ = ["TrainSettings", "train_dta", "evaluate"]
 
@@ -91,7 +91,7 @@ def train_dta(
     Parameters
     ----------
     spec
-        Architecture spec string (:mod:`canmore_sim.mapper.spec`).
+        Architecture spec string (:mod:`canmore_sim.models.spec`).
     frames, labels
         float ``(N, C, H, W)`` intensities in [0, input_scale] and int ``(N,)`` classes.
     settings

@@ -35,7 +35,7 @@ from torch import nn
 from canmore_sim.config import default_config, with_overrides
 from canmore_sim.cores.stepped import rate_encode
 from canmore_sim.datasets.readers import load_frames
-from canmore_sim.mapper.loaders import load_model
+from canmore_sim.models.loaders import load_model
 from canmore_sim.pipeline import run
 from canmore_sim.report import summarize
 

@@ -23,11 +23,11 @@ from canmore_sim.cores.neuron import run_network
 from canmore_sim.cores.stats import official_sparsity
 from canmore_sim.cores.training import TrainSettings, evaluate, train_dta
 from canmore_sim.datasets.digits import load_digits_frames
-from canmore_sim.mapper.checkpoint import save_checkpoint
-from canmore_sim.mapper.quantize import quantize_graph
+from canmore_sim.models.checkpoint import save_checkpoint
+from canmore_sim.models.quantize import quantize_graph
 
 SPEC = "32x32x1:16C3-P2-32C3-P2-64C3-P2-10F"
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "canmore_sim" / "models" / "dta_digits.pt"
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "models" / "dta_digits.pt"
 
 
 def main() -> None:

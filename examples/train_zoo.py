@@ -21,11 +21,11 @@ from pathlib import Path
 
 from canmore_sim.cores.training import TrainSettings, evaluate, train_dta
 from canmore_sim.datasets.readers import load_frames
-from canmore_sim.mapper.checkpoint import save_checkpoint
-from canmore_sim.mapper.graph import READOUTS, DtaRule
-from canmore_sim.mapper.loaders import resolve_arch
-from canmore_sim.mapper.quantize import quantize_graph
-from canmore_sim.mapper.spec import parse_spec
+from canmore_sim.models.checkpoint import save_checkpoint
+from canmore_sim.models.graph import READOUTS, DtaRule
+from canmore_sim.models.loaders import resolve_arch
+from canmore_sim.models.quantize import quantize_graph
+from canmore_sim.models.spec import parse_spec
 
 #: Training reads whole data sets (60,000 MNIST or 50,000 CIFAR frames), beyond a
 #: simulation's limits.max_frame_values.

@@ -1,17 +1,18 @@
-"""canmore_sim.mapper: load a network, quantize it, partition it into cores, place the cores.
+"""canmore_sim.mapper: partition a network into cores and place the cores on the chip.
 
 The names below are imported on first use (PEP 562), so importing one submodule
-(say ``canmore_sim.mapper.graph``) does not load torch or networkx with the others.
+(say ``canmore_sim.mapper.partition``) does not load networkx with the others.
+Names that moved to :mod:`canmore_sim.models` (the checkpoint, graph, quantize and spec
+functions) still resolve here for one release, with a DeprecationWarning.
 """
 
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from canmore_sim.mapper.checkpoint import load_checkpoint, read_model_file, save_checkpoint
-    from canmore_sim.mapper.graph import Layer, LayerGraph
     from canmore_sim.mapper.partition import CoreGroups, partition
     from canmore_sim.mapper.placement import (
         PLACEMENTS,
@@ -21,20 +22,24 @@ if TYPE_CHECKING:
         place,
         weighted_hops,
     )
-    from canmore_sim.mapper.quantize import quantize_array, quantize_graph
-    from canmore_sim.mapper.spec import graph_from_spec, parse_spec
 
 _HOME = {
-    "load_checkpoint": "checkpoint", "read_model_file": "checkpoint",
-    "save_checkpoint": "checkpoint", "Layer": "graph", "LayerGraph": "graph",
     "CoreGroups": "partition", "partition": "partition", "PLACEMENTS": "placement",
     "Mapping": "placement", "PlacementProblem": "placement", "chip_grid": "placement",
-    "place": "placement", "weighted_hops": "placement", "quantize_array": "quantize",
-    "quantize_graph": "quantize", "graph_from_spec": "spec", "parse_spec": "spec",
+    "place": "placement", "weighted_hops": "placement",
 }
+
+#: Names that moved to canmore_sim.models (deprecated here; removed after 0.2).
+_MOVED = frozenset({"load_checkpoint", "read_model_file", "save_checkpoint", "Layer",
+                    "LayerGraph", "quantize_array", "quantize_graph", "graph_from_spec",
+                    "parse_spec"})
 
 
 def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        warnings.warn(f"canmore_sim.mapper.{name} moved to canmore_sim.models.{name}",
+                      DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module("canmore_sim.models"), name)
     home = _HOME.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -44,19 +49,10 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "PLACEMENTS",
     "CoreGroups",
-    "Layer",
-    "LayerGraph",
     "Mapping",
     "PlacementProblem",
     "chip_grid",
-    "weighted_hops",
-    "graph_from_spec",
-    "load_checkpoint",
-    "parse_spec",
     "partition",
     "place",
-    "quantize_array",
-    "quantize_graph",
-    "read_model_file",
-    "save_checkpoint",
+    "weighted_hops",
 ]

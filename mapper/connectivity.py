@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from canmore_sim.mapper.graph import Layer, LayerGraph
 from canmore_sim.mapper.partition import CoreGroups
+from canmore_sim.models.graph import Layer, LayerGraph
 
 __all__ = ["LayerLinks", "layer_links"]
 

@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 
 from canmore_sim.config import CoreConfig
-from canmore_sim.mapper.graph import LayerGraph
 from canmore_sim.mapper.partition import partition
-from canmore_sim.mapper.spec import graph_from_spec, weight_shapes
+from canmore_sim.models.graph import LayerGraph
+from canmore_sim.models.spec import graph_from_spec, weight_shapes
 
 __all__ = ["layer_table", "architecture_only"]
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from canmore_sim.config import CoreConfig
 from canmore_sim.errors import MappingError
-from canmore_sim.mapper.graph import Layer, LayerGraph
+from canmore_sim.models.graph import Layer, LayerGraph
 
 __all__ = ["COLUMNS", "CoreGroups", "partition"]
 

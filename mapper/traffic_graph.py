@@ -18,8 +18,8 @@ import numpy as np
 
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.mapper.connectivity import layer_links
-from canmore_sim.mapper.graph import LayerGraph
 from canmore_sim.mapper.partition import CoreGroups
+from canmore_sim.models.graph import LayerGraph
 
 if TYPE_CHECKING:  # networkx is imported only by the functions that return its graphs
     import networkx as nx

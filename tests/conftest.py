@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from canmore_sim.config import ArchConfig, default_config
-from canmore_sim.mapper.graph import LayerGraph
-from canmore_sim.mapper.spec import graph_from_spec, weight_shapes
+from canmore_sim.models.graph import LayerGraph
+from canmore_sim.models.spec import graph_from_spec, weight_shapes
 
 SMALL_SPEC = "16x16x1:8C3-P2-16C3-P2-10F"
 

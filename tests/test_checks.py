@@ -12,7 +12,7 @@ import pytest
 from canmore_sim.checks import result_warnings
 from canmore_sim.config import default_config, with_overrides
 from canmore_sim.datasets.readers import load_frames
-from canmore_sim.mapper.loaders import load_model
+from canmore_sim.models.loaders import load_model
 from canmore_sim.pipeline import run
 from canmore_sim.report import render_table, summarize
 from canmore_sim.report_files import report_html

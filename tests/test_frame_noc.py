@@ -12,7 +12,7 @@ import pytest
 from canmore_sim.config import default_config, with_overrides
 from canmore_sim.datasets.readers import load_frames
 from canmore_sim.frame_noc import into_weight_layers
-from canmore_sim.mapper.loaders import load_model
+from canmore_sim.models.loaders import load_model
 from canmore_sim.pipeline import RunResult, run
 
 CASES = {"unicast": {"run.frames": 2},

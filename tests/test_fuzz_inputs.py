@@ -22,7 +22,7 @@ from canmore_sim.datasets.readers import load_frames
 from canmore_sim.errors import CanmoreError
 from canmore_sim.mapper.mapping_io import load_mapping, mapping_dict
 from canmore_sim.mapper.partition import partition
-from canmore_sim.mapper.quantize import quantize_graph
+from canmore_sim.models.quantize import quantize_graph
 from canmore_sim.pipeline import map_network, run
 from canmore_sim.report import read_report, render_table, summarize
 from tests.conftest import random_graph

@@ -8,7 +8,7 @@ import pytest
 from canmore_sim.config import default_config, with_overrides
 from canmore_sim.datasets.readers import load_frames
 from canmore_sim.mapper.connectivity import layer_links
-from canmore_sim.mapper.loaders import load_model
+from canmore_sim.models.loaders import load_model
 from canmore_sim.noc.build import build_traffic
 from canmore_sim.pipeline import run
 

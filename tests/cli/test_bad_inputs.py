@@ -23,11 +23,11 @@ import torch
 
 from canmore_sim.cli import main
 from canmore_sim.config import default_config
-from canmore_sim.mapper.checkpoint import FORMAT, save_checkpoint
-from canmore_sim.mapper.loaders import load_model
 from canmore_sim.mapper.mapping_io import save_mapping
-from canmore_sim.mapper.quantize import quantize_graph
-from canmore_sim.mapper.spec import weight_shapes
+from canmore_sim.models.checkpoint import FORMAT, save_checkpoint
+from canmore_sim.models.loaders import load_model
+from canmore_sim.models.quantize import quantize_graph
+from canmore_sim.models.spec import weight_shapes
 from canmore_sim.pipeline import map_network
 from tests.conftest import SMALL_SPEC, random_graph
 

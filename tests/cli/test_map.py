@@ -5,7 +5,7 @@ import json
 import pytest
 
 from canmore_sim.cli import main
-from canmore_sim.mapper.checkpoint import save_checkpoint
+from canmore_sim.models.checkpoint import save_checkpoint
 from tests.conftest import random_graph
 
 
@@ -178,7 +178,7 @@ def _official_state_dict(tmp_path, spec: str):
     import numpy as np
     import torch
 
-    from canmore_sim.mapper.spec import weight_shapes
+    from canmore_sim.models.spec import weight_shapes
 
     rng = np.random.default_rng(4)
     state, conv, fc = {}, 0, 0

@@ -20,7 +20,7 @@ import pytest
 import canmore_sim.pipeline
 from canmore_sim.atomic import PAUSE_ENV
 from canmore_sim.cli import main
-from canmore_sim.mapper import save_checkpoint
+from canmore_sim.models import save_checkpoint
 from canmore_sim.outdir import MANIFEST
 from tests.conftest import random_graph
 

@@ -106,7 +106,7 @@ def test_help_lists_every_registry_from_the_registry(monkeypatch, command: str) 
     from canmore_sim.datasets.readers import READERS
     from canmore_sim.energy.presets import preset_names
     from canmore_sim.mapper.placement import PLACEMENTS
-    from canmore_sim.mapper.zoo import ZOO
+    from canmore_sim.models.zoo import ZOO
     from canmore_sim.noc import ENGINES, ROUTINGS
 
     monkeypatch.setitem(ENGINES, "plugged-in-engine", ENGINES["simpy"])

@@ -8,8 +8,8 @@ import pytest
 from canmore_sim.cores.neuron import run_network
 from canmore_sim.datasets.digits import load_digits_frames
 from canmore_sim.errors import DataError
-from canmore_sim.mapper.loaders import load_model
-from canmore_sim.mapper.quantize import quantize_graph
+from canmore_sim.models.loaders import load_model
+from canmore_sim.models.quantize import quantize_graph
 
 
 def test_bundled_model_is_accurate_on_held_out_digits() -> None:

@@ -24,10 +24,10 @@ import torch.nn.functional as F
 
 from canmore_sim.cores.neuron import dta_spike_times, layer_forward, network_forward, run_network
 from canmore_sim.datasets.digits import load_digits_frames
-from canmore_sim.mapper.graph import LEGACY_RULE, OFFICIAL_RULE, DtaRule, Layer, LayerGraph
-from canmore_sim.mapper.loaders import load_model
-from canmore_sim.mapper.quantize import quantize_graph
-from canmore_sim.mapper.spec import graph_from_spec, weight_shapes
+from canmore_sim.models.graph import LEGACY_RULE, OFFICIAL_RULE, DtaRule, Layer, LayerGraph
+from canmore_sim.models.loaders import load_model
+from canmore_sim.models.quantize import quantize_graph
+from canmore_sim.models.spec import graph_from_spec, weight_shapes
 
 TOL = 1e-6
 

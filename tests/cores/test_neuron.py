@@ -13,7 +13,7 @@ from canmore_sim.cores.neuron import (
     run_network,
 )
 from canmore_sim.errors import DataError
-from canmore_sim.mapper.graph import Layer
+from canmore_sim.models.graph import Layer
 from tests.conftest import random_graph
 
 

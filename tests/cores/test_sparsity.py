@@ -8,7 +8,7 @@ import pytest
 from canmore_sim.cores.stats import official_sparsity
 from canmore_sim.cores.trace import LayerSpikes, SpikeTrace
 from canmore_sim.mapper.inspect import architecture_only
-from canmore_sim.mapper.zoo import ZOO
+from canmore_sim.models.zoo import ZOO
 
 
 def _trace(neuron_spikes: np.ndarray) -> SpikeTrace:

@@ -11,8 +11,8 @@ from canmore_sim.config import NeuronConfig
 from canmore_sim.cores.models import resolve_model, simulate_neurons
 from canmore_sim.cores.spiking import integrate, resolve_dt
 from canmore_sim.errors import ConfigError, ModelError
-from canmore_sim.mapper.graph import SpikingNeurons
-from canmore_sim.mapper.nir_import import graph_from_nir
+from canmore_sim.models.graph import SpikingNeurons
+from canmore_sim.models.nir_import import graph_from_nir
 from tests.conftest import random_graph
 from tests.nir_graphs import affine, chain, if_, small_cnn
 

@@ -11,8 +11,8 @@ import numpy as np
 from canmore_sim.cores.neuron import run_network
 from canmore_sim.cores.training import TrainSettings, evaluate, train_dta
 from canmore_sim.datasets.readers import load_frames
-from canmore_sim.mapper.checkpoint import load_checkpoint
-from canmore_sim.mapper.graph import LEGACY_RULE, OFFICIAL_RULE
+from canmore_sim.models.checkpoint import load_checkpoint
+from canmore_sim.models.graph import LEGACY_RULE, OFFICIAL_RULE
 
 SPEC = "16x16x1:8C3-P2-10F"
 

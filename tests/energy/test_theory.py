@@ -15,8 +15,8 @@ from canmore_sim.energy import (
     tqttfs_energy,
 )
 from canmore_sim.errors import ConfigError
-from canmore_sim.mapper.spec import graph_from_spec, weight_shapes
-from canmore_sim.mapper.zoo import ZOO
+from canmore_sim.models.spec import graph_from_spec, weight_shapes
+from canmore_sim.models.zoo import ZOO
 
 
 def _counts(latency, spikes, **layers) -> FrameCounts:

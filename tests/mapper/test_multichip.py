@@ -19,9 +19,9 @@ from canmore_sim.mapper.placement import (
     interchip_hops,
     place,
 )
-from canmore_sim.mapper.spec import graph_from_spec, weight_shapes
 from canmore_sim.mapper.traffic_graph import IO, core_traffic, core_traffic_graph
-from canmore_sim.mapper.zoo import ZOO
+from canmore_sim.models.spec import graph_from_spec, weight_shapes
+from canmore_sim.models.zoo import ZOO
 from canmore_sim.noc.engine import simulate
 from canmore_sim.noc.traffic import Traffic
 from tests.conftest import random_graph

@@ -9,8 +9,8 @@ from canmore_sim.config import default_config, with_overrides
 from canmore_sim.cores.models import simulate_neurons
 from canmore_sim.datasets.readers import load_frames
 from canmore_sim.mapper.connectivity import layer_links
-from canmore_sim.mapper.loaders import load_model
-from canmore_sim.mapper.quantize import quantize_graph
+from canmore_sim.models.loaders import load_model
+from canmore_sim.models.quantize import quantize_graph
 from canmore_sim.noc.build import build_traffic, io_router_index
 from canmore_sim.pipeline import map_network
 

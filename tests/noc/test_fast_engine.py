@@ -213,7 +213,7 @@ def _frames_traffic(graph, n_frames: int, config) -> list[Traffic]:  # type: ign
     from canmore_sim.cores.neuron import run_network
     from canmore_sim.datasets.readers import load_frames
     from canmore_sim.mapper.connectivity import layer_links
-    from canmore_sim.mapper.quantize import quantize_graph
+    from canmore_sim.models.quantize import quantize_graph
     from canmore_sim.noc.build import build_traffic
     from canmore_sim.pipeline import map_network
 
@@ -232,7 +232,7 @@ def _frames_traffic(graph, n_frames: int, config) -> list[Traffic]:  # type: ign
     {"router.routing": "yx", "router.buffer_depth": 1, "router.router_delay_ns": 1.7},
 ], ids=["default", "multicast-sop", "yx-depth1"])
 def test_bundled_network_frames_identical(overrides) -> None:  # type: ignore[no-untyped-def]
-    from canmore_sim.mapper.loaders import load_model
+    from canmore_sim.models.loaders import load_model
 
     config = with_overrides(default_config(), overrides)
     for traffic in _frames_traffic(load_model(None), 2 if not overrides else 1, config):
@@ -243,7 +243,7 @@ def test_bundled_network_frames_identical(overrides) -> None:  # type: ignore[no
 
 @pytest.mark.slow
 def test_small_synthetic_vgg_on_tiled_chips_identical() -> None:
-    from canmore_sim.mapper.zoo import synthetic_graph
+    from canmore_sim.cores.calibrate import synthetic_graph
 
     graph = synthetic_graph("16x16x3:16C3-16C3-P2-32C3-P2-64F-10F", firing_rate=0.25, seed=0,
                             name="vgg-small")

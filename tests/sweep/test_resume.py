@@ -16,7 +16,7 @@ import pytest
 
 import canmore_sim.pipeline
 from canmore_sim.cli import main
-from canmore_sim.mapper import save_checkpoint
+from canmore_sim.models import save_checkpoint
 from canmore_sim.outdir import MANIFEST, sweep_work_folder
 from canmore_sim.sweep_points import seal
 from tests.conftest import random_graph

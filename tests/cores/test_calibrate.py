@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from canmore_sim.cli import main
+from canmore_sim.cores.calibrate import synthetic_graph
 from canmore_sim.cores.neuron import run_network
 from canmore_sim.errors import ModelError
-from canmore_sim.mapper.spec import weight_shapes
-from canmore_sim.mapper.zoo import ZOO, calibration_frames, synthetic_graph, zoo_spec
+from canmore_sim.models.spec import weight_shapes
+from canmore_sim.models.zoo import ZOO, calibration_frames, zoo_spec
 
 
 def test_zoo_architectures() -> None:
@@ -86,7 +87,7 @@ def test_a_corrupt_or_unwritable_cache_is_only_a_slower_run(tmp_path, monkeypatc
 
 
 def test_chunked_draws_and_arithmetic_are_the_whole_array_numbers(monkeypatch) -> None:
-    import canmore_sim.mapper.zoo as zoo
+    import canmore_sim.cores.calibrate as zoo
 
     monkeypatch.setattr(zoo, "_CHUNK", 1000)  # many chunks, one partial
     shape = (7, 3, 11, 13)

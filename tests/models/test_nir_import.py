@@ -16,9 +16,9 @@ from canmore_sim.config import NeuronConfig
 from canmore_sim.cores.models import simulate_neurons
 from canmore_sim.datasets.readers import load_frames
 from canmore_sim.errors import ModelError
-from canmore_sim.mapper.checkpoint import save_checkpoint
-from canmore_sim.mapper.loaders import load_model
-from canmore_sim.mapper.nir_import import graph_from_nir
+from canmore_sim.models.checkpoint import save_checkpoint
+from canmore_sim.models.loaders import load_model
+from canmore_sim.models.nir_import import graph_from_nir
 from tests.nir_graphs import affine, chain, conv, if_, lif, pool, small_cnn, write
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "train_nir.py"

@@ -12,8 +12,8 @@ import torch.nn as nn
 
 from canmore_sim.cli import main
 from canmore_sim.errors import ModelError
-from canmore_sim.mapper.loaders import load_model
-from canmore_sim.mapper.spec import weight_shapes
+from canmore_sim.models.loaders import load_model
+from canmore_sim.models.spec import weight_shapes
 
 SPEC = "16x16x1:4C3-P2-8C3-P2-10F"
 

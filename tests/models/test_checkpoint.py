@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from canmore_sim.errors import ModelError
-from canmore_sim.mapper.checkpoint import load_checkpoint, save_checkpoint
-from canmore_sim.mapper.graph import LEGACY_RULE, OFFICIAL_RULE, DtaRule
-from canmore_sim.mapper.loaders import load_model
-from canmore_sim.mapper.spec import weight_shapes
+from canmore_sim.models.checkpoint import load_checkpoint, save_checkpoint
+from canmore_sim.models.graph import LEGACY_RULE, OFFICIAL_RULE, DtaRule
+from canmore_sim.models.loaders import load_model
+from canmore_sim.models.spec import weight_shapes
 from tests.conftest import random_graph
 
 SPEC = "16x16x1:4C3-P2-8C3-P2-10F"

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from canmore_sim.errors import ConfigError, ModelError
-from canmore_sim.mapper.quantize import quantize_array, quantize_graph
-from canmore_sim.mapper.spec import graph_from_spec, parse_spec, weight_shapes
+from canmore_sim.models.quantize import quantize_array, quantize_graph
+from canmore_sim.models.spec import graph_from_spec, parse_spec, weight_shapes
 from tests.conftest import random_graph
 
 
