@@ -150,21 +150,22 @@ def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
     inj_base = np.searchsorted(src[inj_list], np.arange(n))
     table, dcol, routing = _routing_table(traffic, config)
     longest = max(int(length.max()) if n_packets else 1, 5)
-    ints = {
-        "port": port, "copy": np.zeros(n * 5 * slots * k.N_C), "perm": np.arange(rows),
-        "dst": traffic.dst, "sops": np.zeros(rows) if traffic.sops is None else traffic.sops,
-        "hops": np.zeros(rows), "charged": np.zeros(rows), "charged_inter": np.zeros(rows),
+    # a segment is an array to copy in, or its size (zeros), or (size, fill value)
+    ints: dict[str, np.ndarray | int] = {
+        "port": port, "copy": n * 5 * slots * k.N_C, "perm": np.arange(rows),
+        "dst": traffic.dst, "sops": rows if traffic.sops is None else traffic.sops,
+        "hops": rows, "charged": rows, "charged_inter": rows,
         "pk_start": start, "pk_len": length, "pk_src": src,
         "inj_list": inj_list, "inj_head": inj_base, "inj_tail": inj_base,
-        "touch_mark": np.zeros(n), "touched": np.zeros(n), "scr_ports": np.zeros(longest),
-        "scr_rows": np.zeros(longest), "scr_counts": np.zeros(5), "heap_s": np.zeros(cap),
-        "heap_e": np.zeros(cap), "ring_s": np.zeros(3 * cap), "ring_e": np.zeros(3 * cap),
+        "touch_mark": n, "touched": n, "scr_ports": longest,
+        "scr_rows": longest, "scr_counts": 5, "heap_s": cap,
+        "heap_e": cap, "ring_s": 3 * cap, "ring_e": 3 * cap,
         "table": table, "dcol": dcol, "x": np.arange(n) % traffic.width,
         "y": np.arange(n) // traffic.width,
     }
-    floats = {"portf": np.zeros(n * 5 * k.N_F), "arrival": np.zeros(n * 5 * slots),
-              "deliver": np.full(rows, np.nan), "pk_time": traffic.time_ns[start],
-              "heap_t": np.zeros(cap), "ring_t": np.zeros(3 * cap)}
+    floats: dict[str, np.ndarray | int | tuple[int, float]] = {
+        "portf": n * 5 * k.N_F, "arrival": n * 5 * slots, "deliver": (rows, np.nan),
+        "pk_time": traffic.time_ns[start], "heap_t": cap, "ring_t": 3 * cap}
     head = np.zeros(k.N_HEAD, dtype=np.int64)
     head[[k.K_WIDTH, k.K_FLITS, k.K_SLOTS, k.K_BUDGET, k.K_ROUTING, k.K_N_PACKETS,
           k.K_N_DCOL, k.K_CAP]] = (traffic.width, r.flits_per_packet, slots,
@@ -176,20 +177,34 @@ def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
     head_f[k.KF_INTER] = r.flits_per_packet * config.multichip.interchip_link_delay_ns
     head_f[k.KF_SOP] = config.core.sop_ns
     spans: dict[str, slice] = {}
-    arrays = []
-    for segments, first, dtype in ((ints, k.N_HEAD, np.int64), (floats, k.N_HEAD_F, np.float64)):
-        offset = first
-        for name, values in segments.items():
-            head[getattr(k, f"O_{name.upper()}")] = offset
-            spans[name] = slice(offset, offset + values.size)
-            offset += values.size
-        arrays.append(np.empty(offset, dtype=dtype))
+    arrays = [_flat(k, ints, k.N_HEAD, np.int64, head, spans),
+              _flat(k, floats, k.N_HEAD_F, np.float64, head, spans)]
     arrays[0][: k.N_HEAD] = head
     arrays[1][: k.N_HEAD_F] = head_f
-    for target, segments in zip(arrays, (ints, floats), strict=True):
-        for name, values in segments.items():
-            target[spans[name]] = np.ravel(values)
     return _State(arrays[0], arrays[1], spans)
+
+
+def _flat(k: ModuleType, segments: dict[str, Any], first: int, dtype: type, head: np.ndarray,
+          spans: dict[str, slice]) -> np.ndarray:
+    """One flat zero-initialised array holding ``segments`` after ``first`` header words.
+
+    Records each segment's offset in ``head`` and its span in ``spans``; segments given
+    by size stay zero (or take their fill value), so no temporary of their size exists.
+    """
+    offset = first
+    for name, values in segments.items():
+        size = (values if isinstance(values, int) else values[0] if isinstance(values, tuple)
+                else values.size)
+        head[getattr(k, f"O_{name.upper()}")] = offset
+        spans[name] = slice(offset, offset + size)
+        offset += size
+    flat = np.zeros(offset, dtype=dtype)
+    for name, values in segments.items():
+        if isinstance(values, tuple):
+            flat[spans[name]] = values[1]
+        elif not isinstance(values, int):
+            flat[spans[name]] = np.ravel(values)
+    return flat
 
 
 def _packets(traffic: Traffic) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
