@@ -135,7 +135,8 @@ class _State:
 
 
 def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
-    """The flat int64 and float64 arrays of the compiled loop's state (see ``fast_kernel``)."""
+    """The flat int (int32 where values fit, see :func:`_int_dtype`) and float64 arrays
+    of the compiled loop's state (see ``fast_kernel``)."""
     r = config.router
     n, rows = traffic.n_routers, len(traffic)
     slots = r.buffer_depth // r.flits_per_packet
@@ -177,11 +178,24 @@ def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
     head_f[k.KF_INTER] = r.flits_per_packet * config.multichip.interchip_link_delay_ns
     head_f[k.KF_SOP] = config.core.sop_ns
     spans: dict[str, slice] = {}
-    arrays = [_flat(k, ints, k.N_HEAD, np.int64, head, spans),
+    arrays = [_flat(k, ints, k.N_HEAD, _int_dtype(rows, n_packets, int(head[k.K_BUDGET])),
+                    head, spans),
               _flat(k, floats, k.N_HEAD_F, np.float64, head, spans)]
     arrays[0][: k.N_HEAD] = head
     arrays[1][: k.N_HEAD_F] = head_f
     return _State(arrays[0], arrays[1], spans)
+
+
+def _int_dtype(rows: int, n_packets: int, budget: int) -> type:
+    """int32 for the int state when every value it can hold fits (half the memory and
+    cache traffic), else int64.
+
+    The largest values are the event sequence numbers: at most one transfer per row and
+    link crossed (``budget`` + 1 with the ejection) plus one injector step per packet.
+    Offsets are bounded by the state's size, which is below that bound.
+    """
+    events = rows * (budget + 1) + n_packets + 64
+    return np.int32 if 64 * (rows + n_packets) + events < np.iinfo(np.int32).max else np.int64
 
 
 def _flat(k: ModuleType, segments: dict[str, Any], first: int, dtype: type, head: np.ndarray,
@@ -286,9 +300,14 @@ def _stats(k: ModuleType, state: _State, traffic: Traffic, config: ArchConfig) -
     if stuck or np.isnan(deliver).any():
         raise deadlock_error(stuck)
     return stats_from(
-        traffic, config, hops=state.int_segment("hops").copy(), deliver=deliver,
-        link_flits=p[:, :, k.P_LINKF].copy(), wait=pf[:, :, k.F_WAIT].copy(),
-        occupancy=p[:, :, k.P_OCC].copy(), area=pf[:, :, k.F_AREA].copy(),
+        traffic, config, hops=_int64(state.int_segment("hops")), deliver=deliver,
+        link_flits=_int64(p[:, :, k.P_LINKF]), wait=pf[:, :, k.F_WAIT].copy(),
+        occupancy=_int64(p[:, :, k.P_OCC]), area=pf[:, :, k.F_AREA].copy(),
         link_hops=int(state.ints[k.I_LINK_HOPS]), inter_hops=int(state.ints[k.I_INTER_HOPS]),
-        charged=state.int_segment("charged").copy(),
-        charged_inter=state.int_segment("charged_inter").copy())
+        charged=_int64(state.int_segment("charged")),
+        charged_inter=_int64(state.int_segment("charged_inter")))
+
+
+def _int64(values: np.ndarray) -> np.ndarray:
+    """An int64 copy of a segment of the int state (the statistics' dtype)."""
+    return values.astype(np.int64)

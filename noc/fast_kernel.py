@@ -5,7 +5,8 @@ performs the same operations in the same order, so that events are scheduled in 
 order and every float is computed by the same sequence of IEEE operations; see
 :mod:`canmore_sim.noc.fast` for the tie-breaking rule.
 
-State layout. The whole state lives in two flat arrays, ``I`` (int64) and ``F`` (float64),
+State layout. The whole state lives in two flat arrays, ``I`` (int32, or int64
+when a traffic is too large for it) and ``F`` (float64),
 so that every function takes two array arguments: LLVM then inlines the small ones, and
 calls between the others stay cheap (a namedtuple of 27 arrays made every call push ~190
 words and cost 8x the time). The functions are compiled without numba's reference
