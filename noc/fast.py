@@ -212,7 +212,7 @@ def _flat(k: ModuleType, segments: dict[str, Any], first: int, dtype: type, head
         head[getattr(k, f"O_{name.upper()}")] = offset
         spans[name] = slice(offset, offset + size)
         offset += size
-    flat = np.zeros(offset, dtype=dtype)
+    flat: np.ndarray = np.zeros(offset, dtype=dtype)
     for name, values in segments.items():
         if isinstance(values, tuple):
             flat[spans[name]] = values[1]

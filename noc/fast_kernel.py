@@ -101,7 +101,7 @@ _JIT: dict[str, Any] = {"cache": True, "_nrt": False}
 def _u(index: int) -> int:
     """``index`` as an unsigned integer: numba then skips the negative-index wraparound
     test on every array access (no index in the loop is negative)."""
-    return np.uintp(index)
+    return np.uintp(index)  # type: ignore[return-value]
 
 
 @njit(**_JIT)
