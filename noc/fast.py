@@ -135,7 +135,8 @@ class _State:
 
 
 def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
-    """The flat int64 and float64 arrays of the compiled loop's state (see ``fast_kernel``)."""
+    """The flat int (int32 where values fit, see :func:`_int_dtype`) and float64 arrays
+    of the compiled loop's state (see ``fast_kernel``)."""
     r = config.router
     n, rows = traffic.n_routers, len(traffic)
     slots = r.buffer_depth // r.flits_per_packet
@@ -150,21 +151,22 @@ def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
     inj_base = np.searchsorted(src[inj_list], np.arange(n))
     table, dcol, routing = _routing_table(traffic, config)
     longest = max(int(length.max()) if n_packets else 1, 5)
-    ints = {
-        "port": port, "copy": np.zeros(n * 5 * slots * k.N_C), "perm": np.arange(rows),
-        "dst": traffic.dst, "sops": np.zeros(rows) if traffic.sops is None else traffic.sops,
-        "hops": np.zeros(rows), "charged": np.zeros(rows), "charged_inter": np.zeros(rows),
+    # a segment is an array to copy in, or its size (zeros), or (size, fill value)
+    ints: dict[str, np.ndarray | int] = {
+        "port": port, "copy": n * 5 * slots * k.N_C, "perm": np.arange(rows),
+        "dst": traffic.dst, "sops": rows if traffic.sops is None else traffic.sops,
+        "hops": rows, "charged": rows, "charged_inter": rows,
         "pk_start": start, "pk_len": length, "pk_src": src,
         "inj_list": inj_list, "inj_head": inj_base, "inj_tail": inj_base,
-        "touch_mark": np.zeros(n), "touched": np.zeros(n), "scr_ports": np.zeros(longest),
-        "scr_rows": np.zeros(longest), "scr_counts": np.zeros(5), "heap_s": np.zeros(cap),
-        "heap_e": np.zeros(cap), "ring_s": np.zeros(3 * cap), "ring_e": np.zeros(3 * cap),
+        "touch_mark": n, "touched": n, "scr_ports": longest,
+        "scr_rows": longest, "scr_counts": 5, "heap_s": cap,
+        "heap_e": cap, "ring_s": 3 * cap, "ring_e": 3 * cap,
         "table": table, "dcol": dcol, "x": np.arange(n) % traffic.width,
         "y": np.arange(n) // traffic.width,
     }
-    floats = {"portf": np.zeros(n * 5 * k.N_F), "arrival": np.zeros(n * 5 * slots),
-              "deliver": np.full(rows, np.nan), "pk_time": traffic.time_ns[start],
-              "heap_t": np.zeros(cap), "ring_t": np.zeros(3 * cap)}
+    floats: dict[str, np.ndarray | int | tuple[int, float]] = {
+        "portf": n * 5 * k.N_F, "arrival": n * 5 * slots, "deliver": (rows, np.nan),
+        "pk_time": traffic.time_ns[start], "heap_t": cap, "ring_t": 3 * cap}
     head = np.zeros(k.N_HEAD, dtype=np.int64)
     head[[k.K_WIDTH, k.K_FLITS, k.K_SLOTS, k.K_BUDGET, k.K_ROUTING, k.K_N_PACKETS,
           k.K_N_DCOL, k.K_CAP]] = (traffic.width, r.flits_per_packet, slots,
@@ -176,20 +178,47 @@ def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
     head_f[k.KF_INTER] = r.flits_per_packet * config.multichip.interchip_link_delay_ns
     head_f[k.KF_SOP] = config.core.sop_ns
     spans: dict[str, slice] = {}
-    arrays = []
-    for segments, first, dtype in ((ints, k.N_HEAD, np.int64), (floats, k.N_HEAD_F, np.float64)):
-        offset = first
-        for name, values in segments.items():
-            head[getattr(k, f"O_{name.upper()}")] = offset
-            spans[name] = slice(offset, offset + values.size)
-            offset += values.size
-        arrays.append(np.empty(offset, dtype=dtype))
+    arrays = [_flat(k, ints, k.N_HEAD, _int_dtype(rows, n_packets, int(head[k.K_BUDGET])),
+                    head, spans),
+              _flat(k, floats, k.N_HEAD_F, np.float64, head, spans)]
     arrays[0][: k.N_HEAD] = head
     arrays[1][: k.N_HEAD_F] = head_f
-    for target, segments in zip(arrays, (ints, floats), strict=True):
-        for name, values in segments.items():
-            target[spans[name]] = np.ravel(values)
     return _State(arrays[0], arrays[1], spans)
+
+
+def _int_dtype(rows: int, n_packets: int, budget: int) -> type:
+    """int32 for the int state when every value it can hold fits (half the memory and
+    cache traffic), else int64.
+
+    The largest values are the event sequence numbers: at most one transfer per row and
+    link crossed (``budget`` + 1 with the ejection) plus one injector step per packet.
+    Offsets are bounded by the state's size, which is below that bound.
+    """
+    events = rows * (budget + 1) + n_packets + 64
+    return np.int32 if 64 * (rows + n_packets) + events < np.iinfo(np.int32).max else np.int64
+
+
+def _flat(k: ModuleType, segments: dict[str, Any], first: int, dtype: type, head: np.ndarray,
+          spans: dict[str, slice]) -> np.ndarray:
+    """One flat zero-initialised array holding ``segments`` after ``first`` header words.
+
+    Records each segment's offset in ``head`` and its span in ``spans``; segments given
+    by size stay zero (or take their fill value), so no temporary of their size exists.
+    """
+    offset = first
+    for name, values in segments.items():
+        size = (values if isinstance(values, int) else values[0] if isinstance(values, tuple)
+                else values.size)
+        head[getattr(k, f"O_{name.upper()}")] = offset
+        spans[name] = slice(offset, offset + size)
+        offset += size
+    flat: np.ndarray = np.zeros(offset, dtype=dtype)
+    for name, values in segments.items():
+        if isinstance(values, tuple):
+            flat[spans[name]] = values[1]
+        elif not isinstance(values, int):
+            flat[spans[name]] = np.ravel(values)
+    return flat
 
 
 def _packets(traffic: Traffic) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -271,9 +300,14 @@ def _stats(k: ModuleType, state: _State, traffic: Traffic, config: ArchConfig) -
     if stuck or np.isnan(deliver).any():
         raise deadlock_error(stuck)
     return stats_from(
-        traffic, config, hops=state.int_segment("hops").copy(), deliver=deliver,
-        link_flits=p[:, :, k.P_LINKF].copy(), wait=pf[:, :, k.F_WAIT].copy(),
-        occupancy=p[:, :, k.P_OCC].copy(), area=pf[:, :, k.F_AREA].copy(),
+        traffic, config, hops=_int64(state.int_segment("hops")), deliver=deliver,
+        link_flits=_int64(p[:, :, k.P_LINKF]), wait=pf[:, :, k.F_WAIT].copy(),
+        occupancy=_int64(p[:, :, k.P_OCC]), area=pf[:, :, k.F_AREA].copy(),
         link_hops=int(state.ints[k.I_LINK_HOPS]), inter_hops=int(state.ints[k.I_INTER_HOPS]),
-        charged=state.int_segment("charged").copy(),
-        charged_inter=state.int_segment("charged_inter").copy())
+        charged=_int64(state.int_segment("charged")),
+        charged_inter=_int64(state.int_segment("charged_inter")))
+
+
+def _int64(values: np.ndarray) -> np.ndarray:
+    """An int64 copy of a segment of the int state (the statistics' dtype)."""
+    return values.astype(np.int64)

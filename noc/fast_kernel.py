@@ -5,7 +5,8 @@ performs the same operations in the same order, so that events are scheduled in 
 order and every float is computed by the same sequence of IEEE operations; see
 :mod:`canmore_sim.noc.fast` for the tie-breaking rule.
 
-State layout. The whole state lives in two flat arrays, ``I`` (int64) and ``F`` (float64),
+State layout. The whole state lives in two flat arrays, ``I`` (int32, or int64
+when a traffic is too large for it) and ``F`` (float64),
 so that every function takes two array arguments: LLVM then inlines the small ones, and
 calls between the others stay cheap (a namedtuple of 27 arrays made every call push ~190
 words and cost 8x the time). The functions are compiled without numba's reference
@@ -97,6 +98,13 @@ _JIT: dict[str, Any] = {"cache": True, "_nrt": False}
 
 
 @njit(**_JIT)
+def _u(index: int) -> int:
+    """``index`` as an unsigned integer: numba then skips the negative-index wraparound
+    test on every array access (no index in the loop is negative)."""
+    return np.uintp(index)  # type: ignore[return-value]
+
+
+@njit(**_JIT)
 def _opposite(port: int) -> int:
     """Input port at the neighbour for a packet leaving through output ``port``."""
     return (0, 3, 4, 1, 2)[port]
@@ -105,34 +113,34 @@ def _opposite(port: int) -> int:
 @njit(**_JIT)
 def _heap_push(I: np.ndarray, F: np.ndarray, t: float, seq: int, event: int) -> None:
     """Insert (t, seq, event) into the binary min-heap ordered by (time, sequence)."""
-    ht, hs, he = I[O_HEAP_T], I[O_HEAP_S], I[O_HEAP_E]
-    i = I[I_HEAP]
-    I[I_HEAP] = i + 1
+    ht, hs, he = I[_u(O_HEAP_T)], I[_u(O_HEAP_S)], I[_u(O_HEAP_E)]
+    i = I[_u(I_HEAP)]
+    I[_u(I_HEAP)] = i + 1
     while i > 0:
         parent = (i - 1) >> 1
-        pt = F[ht + parent]
-        if pt < t or (pt == t and I[hs + parent] < seq):
+        pt = F[_u(ht + parent)]
+        if pt < t or (pt == t and I[_u(hs + parent)] < seq):
             break
-        F[ht + i] = pt
-        I[hs + i] = I[hs + parent]
-        I[he + i] = I[he + parent]
+        F[_u(ht + i)] = pt
+        I[_u(hs + i)] = I[_u(hs + parent)]
+        I[_u(he + i)] = I[_u(he + parent)]
         i = parent
-    F[ht + i] = t
-    I[hs + i] = seq
-    I[he + i] = event
+    F[_u(ht + i)] = t
+    I[_u(hs + i)] = seq
+    I[_u(he + i)] = event
 
 
 @njit(**_JIT)
 def _heap_drop(I: np.ndarray, F: np.ndarray) -> None:
     """Remove the heap's root (its earliest event)."""
-    ht, hs, he = I[O_HEAP_T], I[O_HEAP_S], I[O_HEAP_E]
-    n = I[I_HEAP] - 1
-    I[I_HEAP] = n
+    ht, hs, he = I[_u(O_HEAP_T)], I[_u(O_HEAP_S)], I[_u(O_HEAP_E)]
+    n = I[_u(I_HEAP)] - 1
+    I[_u(I_HEAP)] = n
     if n == 0:
         return
-    t = F[ht + n]
-    seq = I[hs + n]
-    ev = I[he + n]
+    t = F[_u(ht + n)]
+    seq = I[_u(hs + n)]
+    ev = I[_u(he + n)]
     i = 0
     while True:
         child = 2 * i + 1
@@ -140,19 +148,19 @@ def _heap_drop(I: np.ndarray, F: np.ndarray) -> None:
             break
         right = child + 1
         if right < n:
-            tr, tc = F[ht + right], F[ht + child]
-            if tr < tc or (tr == tc and I[hs + right] < I[hs + child]):
+            tr, tc = F[_u(ht + right)], F[_u(ht + child)]
+            if tr < tc or (tr == tc and I[_u(hs + right)] < I[_u(hs + child)]):
                 child = right
-        ct = F[ht + child]
-        if t < ct or (t == ct and seq < I[hs + child]):
+        ct = F[_u(ht + child)]
+        if t < ct or (t == ct and seq < I[_u(hs + child)]):
             break
-        F[ht + i] = ct
-        I[hs + i] = I[hs + child]
-        I[he + i] = I[he + child]
+        F[_u(ht + i)] = ct
+        I[_u(hs + i)] = I[_u(hs + child)]
+        I[_u(he + i)] = I[_u(he + child)]
         i = child
-    F[ht + i] = t
-    I[hs + i] = seq
-    I[he + i] = ev
+    F[_u(ht + i)] = t
+    I[_u(hs + i)] = seq
+    I[_u(he + i)] = ev
 
 
 @njit(**_JIT)
@@ -163,24 +171,24 @@ def _schedule(I: np.ndarray, F: np.ndarray, t: float, event: int, queue: int) ->
     events of one fixed delay arrive in (time, sequence) order: each such queue is a FIFO
     ring, and only ejections with a per-packet service time need the heap.
     """
-    seq = I[I_SEQ]
-    I[I_SEQ] = seq + 1
+    seq = I[_u(I_SEQ)]
+    I[_u(I_SEQ)] = seq + 1
     if queue == Q_INJECT:
-        I[I_INJ_PENDING] = 1
-        I[I_INJ_SEQ] = seq
-        F[F_INJ_T] = t
+        I[_u(I_INJ_PENDING)] = 1
+        I[_u(I_INJ_SEQ)] = seq
+        F[_u(F_INJ_T)] = t
     elif queue == Q_HEAP:
         _heap_push(I, F, t, seq, event)
     else:
-        cap = I[K_CAP]
-        pos = I[I_RING_HEAD + queue] + I[I_RING_LEN + queue]
+        cap = I[_u(K_CAP)]
+        pos = I[_u(I_RING_HEAD + queue)] + I[_u(I_RING_LEN + queue)]
         if pos >= cap:
             pos -= cap
         slot = queue * cap + pos
-        I[I_RING_LEN + queue] += 1
-        F[I[O_RING_T] + slot] = t
-        I[I[O_RING_S] + slot] = seq
-        I[I[O_RING_E] + slot] = event
+        I[_u(I_RING_LEN + queue)] += 1
+        F[_u(I[_u(O_RING_T)] + slot)] = t
+        I[_u(I[_u(O_RING_S)] + slot)] = seq
+        I[_u(I[_u(O_RING_E)] + slot)] = event
 
 
 @njit(**_JIT)
@@ -192,49 +200,49 @@ def _pop(I: np.ndarray, F: np.ndarray) -> tuple[float, int]:
     best = -1
     bt = 0.0
     bs = 0
-    cap = I[K_CAP]
+    cap = I[_u(K_CAP)]
     for queue in range(3):
-        if I[I_RING_LEN + queue]:
-            slot = queue * cap + I[I_RING_HEAD + queue]
-            t = F[I[O_RING_T] + slot]
-            seq = I[I[O_RING_S] + slot]
+        if I[_u(I_RING_LEN + queue)]:
+            slot = queue * cap + I[_u(I_RING_HEAD + queue)]
+            t = F[_u(I[_u(O_RING_T)] + slot)]
+            seq = I[_u(I[_u(O_RING_S)] + slot)]
             if best < 0 or t < bt or (t == bt and seq < bs):
                 best, bt, bs = queue, t, seq
-    if I[I_HEAP]:
-        t = F[I[O_HEAP_T]]
-        seq = I[I[O_HEAP_S]]
+    if I[_u(I_HEAP)]:
+        t = F[_u(I[_u(O_HEAP_T)])]
+        seq = I[_u(I[_u(O_HEAP_S)])]
         if best < 0 or t < bt or (t == bt and seq < bs):
             best, bt, bs = Q_HEAP, t, seq
-    if I[I_INJ_PENDING]:
-        t = F[F_INJ_T]
-        seq = I[I_INJ_SEQ]
+    if I[_u(I_INJ_PENDING)]:
+        t = F[_u(F_INJ_T)]
+        seq = I[_u(I_INJ_SEQ)]
         if best < 0 or t < bt or (t == bt and seq < bs):
             best, bt, bs = Q_INJECT, t, seq
     if best < 0:
         return 0.0, -2
     if best == Q_INJECT:
-        I[I_INJ_PENDING] = 0
+        I[_u(I_INJ_PENDING)] = 0
         return bt, -1
     if best == Q_HEAP:
-        event = I[I[O_HEAP_E]]
+        event = I[_u(I[_u(O_HEAP_E)])]
         _heap_drop(I, F)
         return bt, event
-    slot = best * cap + I[I_RING_HEAD + best]
-    head = I[I_RING_HEAD + best] + 1
-    I[I_RING_HEAD + best] = 0 if head == cap else head
-    I[I_RING_LEN + best] -= 1
-    return bt, I[I[O_RING_E] + slot]
+    slot = best * cap + I[_u(I_RING_HEAD + best)]
+    head = I[_u(I_RING_HEAD + best)] + 1
+    I[_u(I_RING_HEAD + best)] = 0 if head == cap else head
+    I[_u(I_RING_LEN + best)] -= 1
+    return bt, I[_u(I[_u(O_RING_E)] + slot)]
 
 
 @njit(**_JIT)
 def _route(I: np.ndarray, here: int, dst: int) -> int:
     """Output port at router ``here`` towards ``dst`` (routing.xy_port / yx_port / table)."""
-    kind = I[K_ROUTING]
+    kind = I[_u(K_ROUTING)]
     if kind == ROUTE_TABLE:
-        return I[I[O_TABLE] + here * I[K_N_DCOL] + I[I[O_DCOL] + dst]]
-    xs, ys = I[O_X], I[O_Y]
-    dx = I[xs + dst] - I[xs + here]
-    dy = I[ys + dst] - I[ys + here]
+        return I[_u(I[_u(O_TABLE)] + here * I[_u(K_N_DCOL)] + I[_u(I[_u(O_DCOL)] + dst)])]
+    xs, ys = I[_u(O_X)], I[_u(O_Y)]
+    dx = I[_u(xs + dst)] - I[_u(xs + here)]
+    dy = I[_u(ys + dst)] - I[_u(ys + here)]
     if kind == ROUTE_XY:
         if dx > 0:
             return 2
@@ -259,68 +267,68 @@ def _route(I: np.ndarray, here: int, dst: int) -> int:
 @njit(**_JIT)
 def _valid(I: np.ndarray, r: int, out: int) -> bool:
     """Whether ``out`` is a port of router ``r`` (records the error if not)."""
-    if 0 <= out <= 4 and (out == LOCAL or I[I[O_PORT] + (r * 5 + out) * N_P + P_NEXT] >= 0):
+    if 0 <= out <= 4 and (out == LOCAL or I[_u(I[_u(O_PORT)] + (r * 5 + out) * N_P + P_NEXT)] >= 0):
         return True
-    I[I_ERROR] = OFF_MESH
-    I[I_ERR_A] = r
-    I[I_ERR_B] = out
+    I[_u(I_ERROR)] = OFF_MESH
+    I[_u(I_ERR_A)] = r
+    I[_u(I_ERR_B)] = out
     return False
 
 
 @njit(**_JIT)
 def _account(I: np.ndarray, F: np.ndarray, q: int, held: int, now: float) -> None:
     """Add the flit-time held in FIFO q since its last change (reference ``_account``)."""
-    base = I[O_PORTF] + q * N_F
-    F[base + F_AREA] += held * I[K_FLITS] * (now - F[base + F_SINCE])
-    F[base + F_SINCE] = now
+    base = I[_u(O_PORTF)] + q * N_F
+    F[_u(base + F_AREA)] += held * I[_u(K_FLITS)] * (now - F[_u(base + F_SINCE)])
+    F[_u(base + F_SINCE)] = now
 
 
 @njit(**_JIT)
 def _arbitrate(I: np.ndarray, F: np.ndarray, r: int, out: int, now: float) -> None:
     """Grant output ``out`` of router ``r`` round robin if it is idle and has a credit."""
-    port = I[O_PORT]
+    port = I[_u(O_PORT)]
     po = port + (r * 5 + out) * N_P
-    if I[po + P_BUSY]:
+    if I[_u(po + P_BUSY)]:
         return
-    mask = I[po + P_REQ]
+    mask = I[_u(po + P_REQ)]
     if mask == 0:
         return
     if out != LOCAL:
-        pn = port + (I[po + P_NEXT] * 5 + _opposite(out)) * N_P
-        if I[pn + P_FREE] <= 0:
+        pn = port + (I[_u(po + P_NEXT)] * 5 + _opposite(out)) * N_P
+        if I[_u(pn + P_FREE)] <= 0:
             return  # backpressure: wait for a credit
-        I[pn + P_FREE] -= 1
-    last = I[po + P_RR]
+        I[_u(pn + P_FREE)] -= 1
+    last = I[_u(po + P_RR)]
     inp = last
     for _ in range(5):
         inp = 0 if inp == 4 else inp + 1
         if (mask >> inp) & 1:
             break
-    I[po + P_REQ] = mask & ~(1 << inp)
-    I[po + P_RR] = inp
-    I[po + P_BUSY] = 1
+    I[_u(po + P_REQ)] = mask & ~(1 << inp)
+    I[_u(po + P_RR)] = inp
+    I[_u(po + P_BUSY)] = 1
     qi = r * 5 + inp
-    c = qi * I[K_SLOTS] + I[port + qi * N_P + P_HEAD]
-    pc = I[O_COPY] + c * N_C
-    bs = I[pc + C_BS + out]
-    bl = I[pc + C_BL + out]
-    F[I[O_PORTF] + qi * N_F + F_WAIT] += (now - F[I[O_ARRIVAL] + c]) * bl
+    c = qi * I[_u(K_SLOTS)] + I[_u(port + qi * N_P + P_HEAD)]
+    pc = I[_u(O_COPY)] + c * N_C
+    bs = I[_u(pc + C_BS + out)]
+    bl = I[_u(pc + C_BL + out)]
+    F[_u(I[_u(O_PORTF)] + qi * N_F + F_WAIT)] += (now - F[_u(I[_u(O_ARRIVAL)] + c)]) * bl
     queue = Q_LINK
     if out == LOCAL:
         queue = Q_EJECT
-        delay = F[KF_ROUTER]
-        if F[KF_SOP] != 0.0:
+        delay = F[_u(KF_ROUTER)]
+        if F[_u(KF_SOP)] != 0.0:
             queue = Q_HEAP
-            perm, sops = I[O_PERM], I[O_SOPS]
+            perm, sops = I[_u(O_PERM)], I[_u(O_SOPS)]
             total = 0
             for k in range(bl):
-                total += I[sops + I[perm + bs + k]]
-            delay += F[KF_SOP] * total
-    elif I[po + P_INTER]:
+                total += I[_u(sops + I[_u(perm + bs + k)])]
+            delay += F[_u(KF_SOP)] * total
+    elif I[_u(po + P_INTER)]:
         queue = Q_INTER
-        delay = F[KF_ROUTER] + F[KF_INTER]
+        delay = F[_u(KF_ROUTER)] + F[_u(KF_INTER)]
     else:
-        delay = F[KF_ROUTER] + F[KF_LINK]
+        delay = F[_u(KF_ROUTER)] + F[_u(KF_LINK)]
     _schedule(I, F, now + delay, (r * 5 + out) * 5 + inp, queue)
 
 
@@ -330,64 +338,64 @@ def _branch(I: np.ndarray, r: int, pc: int, start: int, ln: int) -> bool:
 
     Returns False (the error recorded) if the routing leaves the mesh.
     """
-    perm, dst = I[O_PERM], I[O_DST]
-    ports, rows, counts = I[O_SCR_PORTS], I[O_SCR_ROWS], I[O_SCR_COUNTS]
+    perm, dst = I[_u(O_PERM)], I[_u(O_DST)]
+    ports, rows, counts = I[_u(O_SCR_PORTS)], I[_u(O_SCR_ROWS)], I[_u(O_SCR_COUNTS)]
     for k in range(5):
-        I[counts + k] = 0
+        I[_u(counts + k)] = 0
     nbr = 0
     for k in range(ln):
-        out = _route(I, r, I[dst + I[perm + start + k]])
+        out = _route(I, r, I[_u(dst + I[_u(perm + start + k)])])
         if not _valid(I, r, out):
             return False
-        I[ports + k] = out
-        if I[counts + out] == 0:
-            I[pc + C_ORD + nbr] = out
+        I[_u(ports + k)] = out
+        if I[_u(counts + out)] == 0:
+            I[_u(pc + C_ORD + nbr)] = out
             nbr += 1
-        I[counts + out] += 1
-    I[pc + C_NBR] = nbr
+        I[_u(counts + out)] += 1
+    I[_u(pc + C_NBR)] = nbr
     off = start
     for k in range(nbr):
-        out = I[pc + C_ORD + k]
-        I[pc + C_BS + out] = off
-        I[pc + C_BL + out] = I[counts + out]
-        I[counts + out] = off  # from here on: the next free position of the branch
-        off += I[pc + C_BL + out]
+        out = I[_u(pc + C_ORD + k)]
+        I[_u(pc + C_BS + out)] = off
+        I[_u(pc + C_BL + out)] = I[_u(counts + out)]
+        I[_u(counts + out)] = off  # from here on: the next free position of the branch
+        off += I[_u(pc + C_BL + out)]
     for k in range(ln):
-        out = I[ports + k]
-        I[rows + I[counts + out] - start] = I[perm + start + k]
-        I[counts + out] += 1
+        out = I[_u(ports + k)]
+        I[_u(rows + I[_u(counts + out)] - start)] = I[_u(perm + start + k)]
+        I[_u(counts + out)] += 1
     for k in range(ln):
-        I[perm + start + k] = I[rows + k]
+        I[_u(perm + start + k)] = I[_u(rows + k)]
     return True
 
 
 @njit(**_JIT)
 def _request(I: np.ndarray, F: np.ndarray, q: int, now: float) -> None:
     """The copy now at the head of FIFO q requests its output port(s)."""
-    port = I[O_PORT]
+    port = I[_u(O_PORT)]
     r = q // 5
-    c = q * I[K_SLOTS] + I[port + q * N_P + P_HEAD]
-    pc = I[O_COPY] + c * N_C
-    start = I[pc + C_START]
-    ln = I[pc + C_LEN]
+    c = q * I[_u(K_SLOTS)] + I[_u(port + q * N_P + P_HEAD)]
+    pc = I[_u(O_COPY)] + c * N_C
+    start = I[_u(pc + C_START)]
+    ln = I[_u(pc + C_LEN)]
     if ln == 1:  # unicast fast path
-        out = _route(I, r, I[I[O_DST] + I[I[O_PERM] + start]])
+        out = _route(I, r, I[_u(I[_u(O_DST)] + I[_u(I[_u(O_PERM)] + start)])])
         if not _valid(I, r, out):
             return
-        I[pc + C_NBR] = 1
-        I[pc + C_ORD] = out
-        I[pc + C_BS + out] = start
-        I[pc + C_BL + out] = 1
+        I[_u(pc + C_NBR)] = 1
+        I[_u(pc + C_ORD)] = out
+        I[_u(pc + C_BS + out)] = start
+        I[_u(pc + C_BL + out)] = 1
     elif not _branch(I, r, pc, start, ln):
         return
-    nbr = I[pc + C_NBR]
-    I[pc + C_PENDING] = nbr
+    nbr = I[_u(pc + C_NBR)]
+    I[_u(pc + C_PENDING)] = nbr
     bit = 1 << (q % 5)
     for k in range(nbr):
-        I[port + (r * 5 + I[pc + C_ORD + k]) * N_P + P_REQ] |= bit
+        I[_u(port + (r * 5 + I[_u(pc + C_ORD + k)]) * N_P + P_REQ)] |= bit
     for k in range(nbr):
-        out = I[pc + C_ORD + k]
-        if not I[port + (r * 5 + out) * N_P + P_BUSY]:
+        out = I[_u(pc + C_ORD + k)]
+        if not I[_u(port + (r * 5 + out) * N_P + P_BUSY)]:
             _arbitrate(I, F, r, out, now)
 
 
@@ -395,23 +403,23 @@ def _request(I: np.ndarray, F: np.ndarray, q: int, now: float) -> None:
 def _enqueue(I: np.ndarray, F: np.ndarray, q: int, start: int, ln: int, arrival: float,
              now: float) -> None:
     """Append a copy (rows ``perm[start:start+ln]``) to FIFO q."""
-    pq = I[O_PORT] + q * N_P
-    held = I[pq + P_LEN]
+    pq = I[_u(O_PORT)] + q * N_P
+    held = I[_u(pq + P_LEN)]
     _account(I, F, q, held, now)
-    slots = I[K_SLOTS]
-    pos = I[pq + P_HEAD] + held
+    slots = I[_u(K_SLOTS)]
+    pos = I[_u(pq + P_HEAD)] + held
     if pos >= slots:
         pos -= slots
     c = q * slots + pos
-    pc = I[O_COPY] + c * N_C
-    I[pc + C_START] = start
-    I[pc + C_LEN] = ln
-    F[I[O_ARRIVAL] + c] = arrival
+    pc = I[_u(O_COPY)] + c * N_C
+    I[_u(pc + C_START)] = start
+    I[_u(pc + C_LEN)] = ln
+    F[_u(I[_u(O_ARRIVAL)] + c)] = arrival
     held += 1
-    I[pq + P_LEN] = held
-    occupied = held * I[K_FLITS]
-    if occupied > I[pq + P_OCC]:
-        I[pq + P_OCC] = occupied
+    I[_u(pq + P_LEN)] = held
+    occupied = held * I[_u(K_FLITS)]
+    if occupied > I[_u(pq + P_OCC)]:
+        I[_u(pq + P_OCC)] = occupied
     if held == 1:
         _request(I, F, q, now)
 
@@ -419,82 +427,82 @@ def _enqueue(I: np.ndarray, F: np.ndarray, q: int, start: int, ln: int, arrival:
 @njit(**_JIT)
 def _try_inject(I: np.ndarray, F: np.ndarray, r: int, now: float) -> None:
     """Move released packets of core ``r`` into its local input FIFO while it has room."""
-    pq = I[O_PORT] + r * 5 * N_P
-    head, tail = I[O_INJ_HEAD] + r, I[O_INJ_TAIL] + r
-    while I[head] < I[tail] and I[pq + P_FREE] > 0:
-        I[pq + P_FREE] -= 1
-        pk = I[I[O_INJ_LIST] + I[head]]
-        I[head] += 1
-        _enqueue(I, F, r * 5, I[I[O_PK_START] + pk], I[I[O_PK_LEN] + pk],
-                 F[I[O_PK_TIME] + pk], now)
+    pq = I[_u(O_PORT)] + r * 5 * N_P
+    head, tail = I[_u(O_INJ_HEAD)] + r, I[_u(O_INJ_TAIL)] + r
+    while I[_u(head)] < I[_u(tail)] and I[_u(pq + P_FREE)] > 0:
+        I[_u(pq + P_FREE)] -= 1
+        pk = I[_u(I[_u(O_INJ_LIST)] + I[_u(head)])]
+        I[_u(head)] += 1
+        _enqueue(I, F, r * 5, I[_u(I[_u(O_PK_START)] + pk)], I[_u(I[_u(O_PK_LEN)] + pk)],
+                 F[_u(I[_u(O_PK_TIME)] + pk)], now)
 
 
 @njit(**_JIT)
 def _leave(I: np.ndarray, F: np.ndarray, q: int, now: float) -> None:
     """The head copy of FIFO q has sent all its branches: free its slot."""
-    port = I[O_PORT]
+    port = I[_u(O_PORT)]
     pq = port + q * N_P
-    held = I[pq + P_LEN]
+    held = I[_u(pq + P_LEN)]
     _account(I, F, q, held, now)
-    head = I[pq + P_HEAD] + 1
-    I[pq + P_HEAD] = 0 if head == I[K_SLOTS] else head
-    I[pq + P_LEN] = held - 1
+    head = I[_u(pq + P_HEAD)] + 1
+    I[_u(pq + P_HEAD)] = 0 if head == I[_u(K_SLOTS)] else head
+    I[_u(pq + P_LEN)] = held - 1
     if held > 1:  # the next copy requests before the freed slot is refilled
         _request(I, F, q, now)
-    I[pq + P_FREE] += 1
+    I[_u(pq + P_FREE)] += 1
     inp = q % 5
     if inp == LOCAL:
         _try_inject(I, F, q // 5, now)
         return
-    up = I[pq + P_NEXT]
+    up = I[_u(pq + P_NEXT)]
     out = _opposite(inp)
     pu = port + (up * 5 + out) * N_P
-    if I[pu + P_REQ] and not I[pu + P_BUSY]:  # the credit unblocks a waiting output
+    if I[_u(pu + P_REQ)] and not I[_u(pu + P_BUSY)]:  # the credit unblocks a waiting output
         _arbitrate(I, F, up, out, now)
 
 
 @njit(**_JIT)
 def _done(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> None:
     """A transfer out of port ``qo`` from input ``inp`` ends (reference ``_done``)."""
-    port, perm = I[O_PORT], I[O_PERM]
+    port, perm = I[_u(O_PORT)], I[_u(O_PERM)]
     r = qo // 5
     out = qo % 5
     po = port + qo * N_P
-    I[po + P_BUSY] = 0
+    I[_u(po + P_BUSY)] = 0
     qi = r * 5 + inp
-    c = qi * I[K_SLOTS] + I[port + qi * N_P + P_HEAD]
-    pc = I[O_COPY] + c * N_C
-    bs = I[pc + C_BS + out]
-    bl = I[pc + C_BL + out]
-    I[po + P_LINKF] += I[K_FLITS]
+    c = qi * I[_u(K_SLOTS)] + I[_u(port + qi * N_P + P_HEAD)]
+    pc = I[_u(O_COPY)] + c * N_C
+    bs = I[_u(pc + C_BS + out)]
+    bl = I[_u(pc + C_BL + out)]
+    I[_u(po + P_LINKF)] += I[_u(K_FLITS)]
     if out == LOCAL:
-        deliver = I[O_DELIVER]
+        deliver = I[_u(O_DELIVER)]
         for k in range(bl):
-            F[deliver + I[perm + bs + k]] = now
-        I[I_DELIVERED] += bl
+            F[_u(deliver + I[_u(perm + bs + k)])] = now
+        I[_u(I_DELIVERED)] += bl
     else:
-        first = I[perm + bs]
-        I[I_LINK_HOPS] += 1
-        I[I[O_CHARGED] + first] += 1
-        if I[po + P_INTER]:
-            I[I_INTER_HOPS] += 1
-            I[I[O_CHARGED_INTER] + first] += 1
-        hops = I[O_HOPS]
+        first = I[_u(perm + bs)]
+        I[_u(I_LINK_HOPS)] += 1
+        I[_u(I[_u(O_CHARGED)] + first)] += 1
+        if I[_u(po + P_INTER)]:
+            I[_u(I_INTER_HOPS)] += 1
+            I[_u(I[_u(O_CHARGED_INTER)] + first)] += 1
+        hops = I[_u(O_HOPS)]
         for k in range(bl):
-            I[hops + I[perm + bs + k]] += 1
-        nxt = I[po + P_NEXT]
-        if I[hops + first] > I[K_BUDGET]:
-            I[I_ERROR] = LIVELOCK
-            I[I_ERR_A] = r
-            I[I_ERR_B] = nxt
-            I[I_ERR_C] = first
-            I[I_ERR_D] = I[hops + first]
+            I[_u(hops + I[_u(perm + bs + k)])] += 1
+        nxt = I[_u(po + P_NEXT)]
+        if I[_u(hops + first)] > I[_u(K_BUDGET)]:
+            I[_u(I_ERROR)] = LIVELOCK
+            I[_u(I_ERR_A)] = r
+            I[_u(I_ERR_B)] = nxt
+            I[_u(I_ERR_C)] = first
+            I[_u(I_ERR_D)] = I[_u(hops + first)]
             return
         _enqueue(I, F, nxt * 5 + _opposite(out), bs, bl, now, now)
-    I[pc + C_PENDING] -= 1
-    if I[pc + C_PENDING] == 0:
+    I[_u(pc + C_PENDING)] -= 1
+    if I[_u(pc + C_PENDING)] == 0:
         _leave(I, F, qi, now)
-    if I[po + P_REQ] and not I[po + P_BUSY]:
+    if I[_u(po + P_REQ)] and not I[_u(po + P_BUSY)]:
         _arbitrate(I, F, r, out, now)
 
 
@@ -506,31 +514,31 @@ def _inject(I: np.ndarray, F: np.ndarray, now: float, resumed: bool) -> None:
     releases the next group at once, without comparing its time with ``now`` again
     (``now`` may be an ulp short of it).
     """
-    i = I[I_NEXT_PACKET]
-    n = I[K_N_PACKETS]
-    times, src = I[O_PK_TIME], I[O_PK_SRC]
-    tail, mark, touched = I[O_INJ_TAIL], I[O_TOUCH_MARK], I[O_TOUCHED]
+    i = I[_u(I_NEXT_PACKET)]
+    n = I[_u(K_N_PACKETS)]
+    times, src = I[_u(O_PK_TIME)], I[_u(O_PK_SRC)]
+    tail, mark, touched = I[_u(O_INJ_TAIL)], I[_u(O_TOUCH_MARK)], I[_u(O_TOUCHED)]
     while i < n:
-        t = F[times + i]
+        t = F[_u(times + i)]
         if t > now and not resumed:
             _schedule(I, F, now + (t - now), -1, Q_INJECT)  # the reference's timeout(t - env.now)
             break
         resumed = False
-        I[I_EPOCH] += 1
-        epoch = I[I_EPOCH]
+        I[_u(I_EPOCH)] += 1
+        epoch = I[_u(I_EPOCH)]
         count = 0
-        while i < n and F[times + i] == t:
-            r = I[src + i]
-            I[tail + r] += 1
-            if I[mark + r] != epoch:
-                I[mark + r] = epoch
-                I[touched + count] = r
+        while i < n and F[_u(times + i)] == t:
+            r = I[_u(src + i)]
+            I[_u(tail + r)] += 1
+            if I[_u(mark + r)] != epoch:
+                I[_u(mark + r)] = epoch
+                I[_u(touched + count)] = r
                 count += 1
             i += 1
-        I[I_NEXT_PACKET] = i
+        I[_u(I_NEXT_PACKET)] = i
         for k in range(count):
-            _try_inject(I, F, I[touched + k], now)
-    I[I_NEXT_PACKET] = i
+            _try_inject(I, F, I[_u(touched + k)], now)
+    I[_u(I_NEXT_PACKET)] = i
 
 
 @njit(**_JIT)
@@ -540,15 +548,15 @@ def run(I: np.ndarray, F: np.ndarray, max_events: int) -> int:
     The first call runs the injector's start at time 0 (SimPy's Initialize event, which
     is urgent and scheduled before anything else). Call again after PAUSED to resume.
     """
-    if I[I_STARTED] == 0:
-        I[I_STARTED] = 1
+    if I[_u(I_STARTED)] == 0:
+        I[_u(I_STARTED)] = 1
         _inject(I, F, 0.0, False)
-        if I[I_ERROR]:
-            return I[I_ERROR]
+        if I[_u(I_ERROR)]:
+            return I[_u(I_ERROR)]
     processed = 0
     while True:
         if processed >= max_events:
-            I[I_EVENTS] += processed
+            I[_u(I_EVENTS)] += processed
             return PAUSED
         t, event = _pop(I, F)
         if event == -2:
@@ -558,7 +566,7 @@ def run(I: np.ndarray, F: np.ndarray, max_events: int) -> int:
         else:
             _done(I, F, event // 5, event % 5, t)
         processed += 1
-        if I[I_ERROR]:
+        if I[_u(I_ERROR)]:
             break
-    I[I_EVENTS] += processed
-    return I[I_ERROR]
+    I[_u(I_EVENTS)] += processed
+    return I[_u(I_ERROR)]

@@ -253,3 +253,18 @@ def test_small_synthetic_vgg_on_tiled_chips_identical() -> None:
     assert traffic.chip_width == 3 and len(traffic) > 5_000
     stats = _compare(traffic, config)
     assert isinstance(stats, NocStats) and stats.interchip_hops > 0
+
+
+def test_int_state_is_int32_until_sequence_numbers_could_overflow() -> None:
+    assert fast._int_dtype(1000, 1000, 64) is np.int32
+    assert fast._int_dtype(30_000_000, 30_000_000, 160) is np.int64  # 4.8e9 possible events
+
+
+@pytest.mark.parametrize("seed", [3, 11, 27])
+def test_int64_state_gives_the_same_statistics(monkeypatch, seed: int) -> None:
+    """The fallback for traffics too large for int32 state runs the same loop."""
+    case = make_case(seed)
+    narrow = fast.simulate(case.traffic, case.config)
+    monkeypatch.setattr(fast, "_int_dtype", lambda rows, packets, budget: np.int64)
+    assert fast._build(fast._kernel(), case.traffic, case.config).ints.dtype == np.int64
+    assert_same_stats(fast.simulate(case.traffic, case.config), narrow)
