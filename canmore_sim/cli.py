@@ -240,6 +240,7 @@ def _cmd_map(args: argparse.Namespace) -> int:
                                           config.run.seed,
                                           max_values=config.limits.max_frame_values)
         progress(StageEvent("frames", 1, 1))
+        _say_if_compiling(config, quiet=args.quiet)
         mapping = _load_mapping(args.mapping, graph, config) if args.mapping else None
         started = time.perf_counter()
         reference_file = args.energy_reference or config.run.energy_reference
@@ -260,6 +261,17 @@ def _cmd_map(args: argparse.Namespace) -> int:
         print(f"\n{plan.note()}")
     print(f"\nwrote {count} files to {out}/ (open {out / 'report.html'})")
     return 0
+
+
+def _say_if_compiling(config: ArchConfig, *, quiet: bool) -> None:
+    """One line on stderr when this run compiles the fast NoC engine (a cold cache)."""
+    if quiet or config.run.engine != "fast":
+        return
+    from canmore_sim.noc.fast import needs_compile
+
+    if needs_compile():
+        print("canmore-sim: compiling the NoC engine (first run only; the compiled code is "
+              "cached)", file=sys.stderr, flush=True)
 
 
 def _write_map_folder(plan: Any, summary: dict[str, Any], result: Any) -> int:

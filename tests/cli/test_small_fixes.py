@@ -62,3 +62,19 @@ def test_inspect_into_a_closed_pipe_exits_quietly() -> None:
     status, _, err = _inspect(close_stdout=True)
     assert err == b"", err.decode()
     assert status == 0
+
+
+def test_first_run_says_it_compiles_the_engine_and_the_next_does_not(tmp_path) -> None:
+    import os
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}  # a cold cache
+
+    def map_once(out: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "canmore_sim.cli", "map", "--frames", "1",
+                               "--out", str(tmp_path / out)], capture_output=True, text=True,
+                              env=env, timeout=300, check=True)
+        return done.stderr
+
+    notice = "compiling the NoC engine"
+    assert notice in map_once("first")
+    assert notice not in map_once("second")
