@@ -232,10 +232,11 @@ def _failed_outside(task: dict[str, Any], error: str) -> dict[str, Any]:
 
 
 def _metrics(summary: dict[str, Any]) -> dict[str, float]:
+    from canmore_sim.sweep_points import MEAN_METRICS
+
     mean = summary["mean"]
-    keep = ["energy_total_uj", *(f"energy_{t}_uj" for t in summary["energy_model"]["terms"]),
-            "sops", "packets", "deliveries", "hops", "latency_mean_ns", "frame_latency_ns",
-            "wait_sum_ns", "wait_mean_ns", "late", "spikes_sent", "neurons_fired"]
+    keep = [MEAN_METRICS[0], *(f"energy_{t}_uj" for t in summary["energy_model"]["terms"]),
+            *MEAN_METRICS[1:]]
     metrics = {k: float(mean[k]) for k in keep}
     metrics.update(cores=summary["mapping"]["cores"], chips=summary["mapping"]["chips"],
                    late_share=float(summary["late_share"]),

@@ -26,9 +26,15 @@ from canmore_sim import __version__
 __all__ = ["common_identity", "point_identity", "seal", "verify_point"]
 
 #: Metrics every finished point carries (energy terms vary with the model and are extra).
-REQUIRED_METRICS = ("energy_total_uj", "sops", "packets", "deliveries", "hops", "latency_mean_ns",
-                    "frame_latency_ns", "wait_sum_ns", "late", "late_share", "spikes_sent",
-                    "neurons_fired", "cores", "chips", "interchip_hops")
+#: Metrics of a point that are means per frame (report.json ``mean``), in sweep.csv order;
+#: the energy terms of the preset follow ``energy_total_uj``.
+MEAN_METRICS = ("energy_total_uj", "sops", "packets", "deliveries", "hops", "latency_mean_ns",
+                "frame_latency_ns", "wait_sum_ns", "wait_mean_ns", "late", "spikes_sent",
+                "neurons_fired")
+#: Metrics of a point that describe the whole run.
+RUN_METRICS = ("cores", "chips", "late_share", "interchip_hops")
+#: Every metric a finished point file must hold to be reused.
+REQUIRED_METRICS = MEAN_METRICS + RUN_METRICS
 _CHUNK = 1 << 20
 
 
