@@ -15,9 +15,9 @@ import numpy as np
 
 from canmore_sim.atomic import atomic_write_bytes
 
-__all__ = ["PLOTS", "count_bars_figure", "mapping_figure", "mesh_heatmap_figure", "plain_ticks",
-           "text_colour", "write_core_sop_heatmap",
-           "write_mapping_plot", "write_noc_plots", "write_summary_plots"]
+__all__ = ["PLOTS", "count_bars_figure", "energy_hist_figure", "mapping_figure",
+           "mesh_heatmap_figure", "plain_ticks", "text_colour", "write_core_sop_heatmap",
+           "write_energy_hist", "write_mapping_plot", "write_noc_plots", "write_summary_plots"]
 
 #: Every PNG a run can write, with the caption the HTML page shows under it.
 PLOTS: dict[str, str] = {
@@ -33,6 +33,8 @@ PLOTS: dict[str, str] = {
                         "packets, per frame.",
     "traffic_heatmap.png": "Flits each router sent (all output ports), per frame.",
     "latency_hist.png": "Packet latency (injection to ejection) over all frames.",
+    "energy_hist.png": "Energy per frame over the frames (bins: numpy's 'auto' rule), with the "
+                       "mean and its 95 % confidence interval (Student t).",
 }
 
 _TERM_NAMES = {"sop": "synaptic operations", "hop": "on-chip hops",
@@ -349,3 +351,39 @@ def _latency_hist(summary: dict[str, Any]) -> bytes:
     ax.set_ylabel(f"packets (all {frames} frame{'s' if frames != 1 else ''})")
     ax.set_title("How long packets took to arrive", fontsize=9)
     return _figure_bytes(fig)
+
+
+def write_energy_hist(summary: dict[str, Any], out: str | Path) -> Path:
+    """``energy_hist.png``: the histogram of energy per frame (report.json
+    ``aggregates.energy_histogram``, computed from the frames for an older report)."""
+    from canmore_sim.report_aggregates import aggregates_of
+
+    agg = aggregates_of(summary)
+    return atomic_write_bytes(Path(out) / "energy_hist.png", _figure_bytes(energy_hist_figure(
+        agg["energy_histogram"], agg["metrics"]["energy_total_uj"], agg["confidence"])))
+
+
+def energy_hist_figure(hist: dict[str, Any], stats: dict[str, Any], confidence: float) -> Any:
+    """Frames per bin of energy per frame, the mean as a line and its interval shaded."""
+    from matplotlib.ticker import MaxNLocator
+
+    fig = _figure(5.8, 3.5)
+    ax = fig.add_subplot()
+    unit, n = hist.get("unit", "uJ"), stats["n"]
+    if hist["counts"]:
+        if stats["ci_low"] is not None and stats["ci_high"] is not None:
+            ax.axvspan(stats["ci_low"], stats["ci_high"], color="#f2c6a0", zorder=0,
+                       label=f"{confidence:.0%} CI of the mean")
+        ax.stairs(_floats(hist["counts"]), _floats(hist["edges"]), fill=True, color="#4c72b0",
+                  zorder=2, label="frames")
+        ax.axvline(stats["mean"], color="#c44e52", linewidth=1.5, zorder=3,
+                   label=f"mean {stats['mean']:.4g} {unit}")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "no frame has an energy value", ha="center", va="center",
+                transform=ax.transAxes)
+    ax.set_xlabel(f"energy per frame, {unit}")
+    ax.set_ylabel(f"frames (of {n})")
+    ax.set_title("Energy per frame over the frames", fontsize=9)
+    return fig

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from canmore_sim import __version__
+from canmore_sim.aggregates import aggregate
 from canmore_sim.atomic import atomic_write_text, read_json
 from canmore_sim.checks import result_warnings
+from canmore_sim.report_aggregates import aggregate_lines, class_lines
 
 if TYPE_CHECKING:  # the pipeline (torch, SimPy) is only needed to summarize a run
     from canmore_sim.pipeline import RunResult
@@ -44,7 +46,7 @@ FRAME_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 #: Per-frame keys that identify a frame rather than measure it: no mean or spread.
-IDENTITY = ("data_index", "label", "prediction")
+IDENTITY = ("data_index", "label", "prediction", "float_prediction")
 
 
 def _columns(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -95,6 +97,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "io_port": _io_port(result),
         "noc": _noc_summary(result),
     }
+    summary["aggregates"] = aggregate(summary)  # from summary["frames"] alone (merged runs too)
     summary["warnings"] = result_warnings(summary)
     return summary
 
@@ -151,6 +154,7 @@ def _frame_columns(result: RunResult) -> dict[str, list[Any]]:
         "data_index": result.frame_ids,
         "label": result.trace.labels,
         "prediction": result.trace.predictions,
+        "float_prediction": result.float_predictions,
         "neurons_fired": result.trace.neuron_spikes.sum(axis=1),
         "spikes_sent": result.spikes,
         "sparsity": official_sparsity(result.trace, np.array(
@@ -339,9 +343,11 @@ def _jsonable(value: object) -> bool:
 def render_table(summary: dict[str, Any], *, max_frames: int = 20, top_cores: int = 8) -> str:
     """Format a summary as a fixed-width terminal report.
 
-    The title, the late share and every warning first; then per frame (with mean and
-    spread), per layer, the busiest ``top_cores`` cores, the NoC, the energy line, and
-    the warnings again at the end.
+    The title, the late share and every warning first; then per frame (with the mean),
+    the figures over the frames (mean +- confidence interval, spread; accuracy with its
+    interval; see :mod:`canmore_sim.report_aggregates`), per class, per layer, the
+    busiest ``top_cores`` cores, the NoC, the energy line, and the warnings again at
+    the end.
     """
     frames = summary["frames"]
     columns = _columns(summary)
@@ -350,13 +356,14 @@ def render_table(summary: dict[str, Any], *, max_frames: int = 20, top_cores: in
     for i in range(min(len(frames["data_index"]), max_frames)):
         rows.append([str(frames["data_index"][i])] + [_num(frames[k][i], fmt)
                                                      for k, _, fmt in columns])
-    for stat in ("mean", "std"):
-        rows.append([stat] + ["" if k in IDENTITY else _num(summary[stat][k], fmt)
-                              for k, _, fmt in columns])
+    rows.append(["mean"] + ["" if k in IDENTITY else _num(summary["mean"][k], fmt)
+                            for k, _, fmt in columns])
     trust = trust_lines(summary)
+    classes = class_lines(summary)
     rule = (summary["model"].get("dta_rule") or {}).get("text")
     lines = [_title(summary), *trust, *([rule] if rule else []), *_summary_lines(summary), "",
-             *_grid(header, rows), "",
+             *_grid(header, rows), "", *aggregate_lines(summary), "",
+             *classes, *([""] if classes else []),
              *_layer_table(summary["layers"], summary["energy_model"]),
              *_sparsity_lines(summary.get("sparsity"))]
     lines += ["", *core_table(summary, top_cores)]

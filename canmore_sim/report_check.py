@@ -141,6 +141,65 @@ class _IoPort(_Open):
     packets_ejected: Opt = None
 
 
+class _Spread(_Open):
+    n: Int
+    missing: Int = 0
+    mean: Opt
+    std: Opt
+    ci_low: Opt
+    ci_high: Opt
+    ci_half_width: Opt
+    min: Opt
+    max: Opt
+
+
+class _Proportion(_Open):
+    labelled: Int
+    correct: Int
+    value: Num
+    ci_low: Num
+    ci_high: Num
+
+
+class _AggAccuracy(_Open):
+    quantized: _Proportion | None
+    float: _Proportion | None = None
+
+
+class _Class(_Open):
+    label: Int
+    frames: Int
+    correct: Int
+    accuracy: Num
+    ci_low: Num
+    ci_high: Num
+    energy_total_uj: Opt = None
+    frame_latency_ns: Opt = None
+    latency_mean_ns: Opt = None
+
+
+class _Confusion(_Open):
+    label: list[Int]
+    prediction: list[Int]
+    count: list[Int]
+
+
+class _EnergyHistogram(_Open):
+    edges: list[Num]
+    counts: list[Int]
+    unit: str = "uJ"
+
+
+class _Aggregates(_Open):
+    confidence: Annotated[float, Strict(), Field(gt=0.0, lt=1.0)]
+    frames: Int
+    metrics: dict[str, _Spread]
+    accuracy: _AggAccuracy
+    classes: list[_Class]
+    confusion: _Confusion
+    energy_histogram: _EnergyHistogram
+
+
 class _ConfigSection(_Open):
     run: dict[str, Any] = {}
 
@@ -162,6 +221,7 @@ class _Report(_Open):
     warnings: list[_Warning] = []
     config: _ConfigSection = _ConfigSection()
     io_port: _IoPort | None = None
+    aggregates: _Aggregates | None = None
 
 
 def check_report(data: Any, path: str) -> dict[str, Any]:
@@ -235,6 +295,36 @@ def _check_consistent(report: _Report, path: str) -> None:
         raise fail("accuracy.float and accuracy.prediction_changed must be numbers when "
                    "accuracy.quantized is")
     _check_mesh(report, fail)
+    if report.aggregates is not None:
+        _check_aggregates(report.aggregates, n, fail)
+
+
+def _check_aggregates(agg: _Aggregates, n: int, fail: Any) -> None:
+    """The aggregates section agrees with the frames and with itself."""
+    if agg.frames != n:
+        raise fail(f"aggregates.frames is {agg.frames}, frames.data_index holds {n} frames")
+    for key, s in agg.metrics.items():
+        if s.n + s.missing != n:
+            raise fail(f"aggregates.metrics.{key}: n + missing must be the {n} frames")
+        if s.ci_low is not None and s.ci_high is not None and s.ci_low > s.ci_high:
+            raise fail(f"aggregates.metrics.{key}: ci_low is above ci_high")
+    for name in ("quantized", "float"):
+        a = getattr(agg.accuracy, name)
+        if a is not None and not (a.correct <= a.labelled <= n
+                                  and a.ci_low <= a.value <= a.ci_high):
+            raise fail(f"aggregates.accuracy.{name}: needs correct <= labelled <= frames and "
+                       "ci_low <= value <= ci_high")
+    for i, c in enumerate(agg.classes):
+        if c.correct > c.frames:
+            raise fail(f"aggregates.classes.{i}: {c.correct} correct of {c.frames} frames")
+    conf = agg.confusion
+    if not len(conf.label) == len(conf.prediction) == len(conf.count):
+        raise fail("aggregates.confusion: label, prediction and count differ in length")
+    hist = agg.energy_histogram
+    if len(hist.edges) != len(hist.counts) + (1 if hist.counts else 0):
+        raise fail("aggregates.energy_histogram needs one more edge than counts")
+    if sum(hist.counts) > n:
+        raise fail(f"aggregates.energy_histogram counts more than the {n} frames")
 
 
 def _check_mesh(report: _Report, fail: Any) -> None:

@@ -15,13 +15,16 @@ from canmore_sim.atomic import atomic_write_text
 from canmore_sim.plots import (
     PLOTS,
     write_core_sop_heatmap,
+    write_energy_hist,
     write_mapping_plot,
     write_noc_plots,
     write_summary_plots,
 )
+from canmore_sim.report_aggregates import classes_csv
 from canmore_sim.report_html import report_html
 
-__all__ = ["write_report_files", "cores_csv", "frames_csv", "layers_csv", "report_html"]
+__all__ = ["write_report_files", "classes_csv", "cores_csv", "frames_csv", "layers_csv",
+           "report_html"]
 
 #: cores.csv columns, in order (report.json ``cores``); the I/O port is the last row.
 CORE_COLUMNS = ("core", "layer", "layer_name", "x", "y", "chip", "neurons", "sops", "spikes_in",
@@ -73,12 +76,15 @@ def cores_csv(summary: dict[str, Any]) -> str:
 
 
 def write_report_files(summary: dict[str, Any], out: str | Path) -> list[Path]:
-    """Write frames.csv, layers.csv, cores.csv, every PNG and report.html into ``out``."""
+    """Write frames.csv, layers.csv, cores.csv, classes.csv, every PNG and report.html
+    into ``out``."""
     out = Path(out)
     paths = [atomic_write_text(out / "frames.csv", frames_csv(summary)),
              atomic_write_text(out / "layers.csv", layers_csv(summary)),
-             atomic_write_text(out / "cores.csv", cores_csv(summary))]
+             atomic_write_text(out / "cores.csv", cores_csv(summary)),
+             atomic_write_text(out / "classes.csv", classes_csv(summary))]
     paths += write_summary_plots(summary, out)
+    paths.append(write_energy_hist(summary, out))
     paths += write_noc_plots(summary, out)
     paths.append(write_mapping_plot(summary, out))
     core_map = write_core_sop_heatmap(summary, out)

@@ -228,8 +228,31 @@ def _frames_table(summary: dict[str, Any]) -> str:
     rows = [[frames[index][i], *(frames[k][i] for k, _ in extra),
              *(frames[k][i] for k, _ in columns)] for i in range(len(frames[index]))]
     foot = [["mean", *([None] * len(extra)), *(summary["mean"].get(k) for k, _ in columns)],
-            ["std", *([None] * len(extra)), *(summary["std"].get(k) for k, _ in columns)]]
+            ["std (population)", *([None] * len(extra)),
+             *(summary["std"].get(k) for k, _ in columns)]]
     return _table(header, rows, foot=foot)
+
+
+def _aggregate_sections(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The over-the-frames table and the per-class table (see report_aggregates)."""
+    from canmore_sim.report_aggregates import aggregate_table, aggregates_of, class_table
+
+    agg = aggregates_of(summary)
+    level, n = f"{agg['confidence']:.0%}", agg["frames"]
+    note = (f'<p class="note">Over the {n} frames: mean, its {level} confidence interval '
+            f"(Student t, {n - 1} degrees of freedom; sample standard deviation), min and max; "
+            f"accuracy with its {level} Wilson score interval. report.json "
+            "<code>aggregates</code>.</p>" if n > 1 else
+            '<p class="note">One frame: no spread and no confidence interval.</p>')
+    sections = [(f"Over the frames: mean and {level} confidence interval",
+                 note + _table(*aggregate_table(summary)))]
+    header, rows = class_table(summary)
+    if rows:
+        sections.append(("Per true class", '<p class="note">Frames, accuracy (Wilson '
+                         "interval) and means per frame of each true class; also "
+                         '<a href="classes.csv">classes.csv</a>.</p>'
+                         + _table(header, rows, percent=[False] * len(header))))
+    return sections
 
 
 def _rows_table(rows: list[dict[str, Any]], skip: Sequence[str] = ()) -> str:
@@ -301,6 +324,7 @@ def report_html(summary: dict[str, Any], images: Sequence[str] | None = None) ->
         ("Per frame", '<p class="note">One row per simulated frame (frame = index in the '
          "data set); waiting is summed over the frame's packets. Click a header to sort.</p>"
          + _frames_table(summary)),
+        *_aggregate_sections(summary),
         ("Per layer (mean per frame)", _rows_table(summary["layers"])),
     ]
     if core_rows:
@@ -325,6 +349,7 @@ def report_html(summary: dict[str, Any], images: Sequence[str] | None = None) ->
 energy model {_esc(e['preset'])} ({_esc(e['source'])});
 canmore-sim {_esc(summary['tool']['version'])}.
 Files: <a href="frames.csv">frames.csv</a>, <a href="layers.csv">layers.csv</a>,{cores_link}
+<a href="classes.csv">classes.csv</a>,
 <a href="report.json">report.json</a> (every number).</p>
 {_warnings(summary)}
 <h2>Summary (mean per frame)</h2>

@@ -11,9 +11,9 @@ import pytest
 from canmore_sim.cli import _ProgressBar, main
 from canmore_sim.progress import StageEvent
 
-FILES = ("report.json", "mapping.json", "frames.csv", "layers.csv", "cores.csv", "report.html",
-         "energy_layers.png", "sops_spikes_layers.png", "wait_heatmap.png",
-         "traffic_heatmap.png", "latency_hist.png", "mapping.png")
+FILES = ("report.json", "mapping.json", "frames.csv", "layers.csv", "cores.csv", "classes.csv",
+         "report.html", "energy_layers.png", "sops_spikes_layers.png", "wait_heatmap.png",
+         "traffic_heatmap.png", "latency_hist.png", "energy_hist.png", "mapping.png")
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def test_map_writes_every_report_file(run_dir) -> None:
     assert sum(float(r["energy_sop_uj"]) for r in layers) == pytest.approx(
         report["mean"]["energy_sop_uj"])
     page = (run_dir / "report.html").read_text()
-    assert page.count("<img ") == 7 and "frames.csv" in page and "core_sops_heatmap.png" in page
+    assert page.count("<img ") == 8 and "frames.csv" in page and "core_sops_heatmap.png" in page
     assert report["config"]["run"]["engine"] == "fast" and "NoC engine fast" in page
 
 
@@ -45,7 +45,7 @@ def test_report_command_rerenders_from_json(run_dir, capsys) -> None:
     map_output = capsys.readouterr().out
     rendered = [n for n in FILES if n not in ("report.json", "mapping.json")]
     before = {n: (run_dir / n).read_text()
-              for n in ("frames.csv", "layers.csv", "cores.csv", "report.html")}
+              for n in ("frames.csv", "layers.csv", "cores.csv", "classes.csv", "report.html")}
     for name in rendered:
         (run_dir / name).unlink()
     assert main(["report", str(run_dir)]) == 0
