@@ -361,17 +361,21 @@ def _frames(summary: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _floats(column: Any, name: str) -> np.ndarray:
     """A float64 array of a column; None -> NaN; anything but a number is an error."""
-    array = np.asarray(column)
-    if array.ndim == 1 and array.dtype.kind in "iuf":
-        return array.astype(np.float64)
-    if array.ndim != 1:
+    if isinstance(column, np.ndarray) and column.ndim == 1 and column.dtype.kind in "iuf":
+        return column.astype(np.float64)
+    values = column.tolist() if isinstance(column, np.ndarray) else column
+    if not isinstance(values, (list, tuple)):
         raise DataError(f"aggregates: {name} must be a flat list of numbers")
-    out = np.empty(len(array), dtype=np.float64)
-    for i, value in enumerate(array.tolist()):
+    out = np.empty(len(values), dtype=np.float64)
+    for i, value in enumerate(values):
         if value is None:
             out[i] = np.nan
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        elif isinstance(value, (int, float, np.integer, np.floating)) \
+                and not isinstance(value, (bool, np.bool_)):
             out[i] = value
+        elif isinstance(value, (list, tuple, dict)):
+            raise DataError(f"aggregates: {name} must be a flat list of numbers ({name}[{i}] "
+                            f"is a {type(value).__name__})")
         else:
             raise DataError(f"aggregates: {name}[{i}] is {value!r}, expected a number")
     return out
