@@ -53,7 +53,7 @@ def _format(key: str, value: Any) -> str:
 
 
 def _interval(low: Any, high: Any, fmt: str = "{:.3f}") -> str:
-    return "-" if low is None or high is None else f"{fmt.format(low)} .. {fmt.format(high)}"
+    return "-" if low is None or high is None else f"[{fmt.format(low)}, {fmt.format(high)}]"
 
 
 def aggregate_lines(summary: dict[str, Any]) -> list[str]:
@@ -69,8 +69,8 @@ def aggregate_lines(summary: dict[str, Any]) -> list[str]:
     rows = [[metric_label(k, unit), str(s["n"]),
              *(_format(k, s[f]) for f in ("mean", "ci_half_width", "std", "min", "max"))]
             for k, s in agg["metrics"].items()]
-    note = (f"{n} frames: mean +- half-width of the {level:.0%} confidence interval of the mean "
-            f"(Student t, {n - 1} degrees of freedom), sample std" if n > 1 else
+    note = (f"over {n} frames: mean +- half-width of its {level:.0%} confidence interval "
+            f"(Student t, {n - 1} degrees of freedom); sample std" if n > 1 else
             "1 frame: no spread and no confidence interval (they need two frames or more)")
     return [note, *_grid(header, rows), _accuracy_line(summary, agg)]
 
@@ -84,9 +84,9 @@ def _accuracy_line(summary: dict[str, Any], agg: dict[str, Any]) -> str:
     for name, what in (("quantized", f"{bits}-bit"), ("float", "float")):
         a = acc.get(name)
         if a is not None:
-            parts.append(f"{what} {a['value']:.3f} ({a['correct']} of {a['labelled']}; "
-                         f"{_interval(a['ci_low'], a['ci_high'])})")
-    return (f"accuracy, {agg['confidence']:.0%} Wilson score interval: " + ", ".join(parts))
+            parts.append(f"{what} {a['value']:.3f} {_interval(a['ci_low'], a['ci_high'])} "
+                         f"({a['correct']} of {a['labelled']})")
+    return f"accuracy [{agg['confidence']:.0%} Wilson score interval]: " + "; ".join(parts)
 
 
 def class_lines(summary: dict[str, Any], top: int = 20) -> list[str]:
