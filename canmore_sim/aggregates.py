@@ -46,6 +46,8 @@ HIST_MAX_BINS = 100
 TIMING_KEYS = ("frame_latency_ns", "latency_mean_ns", "late_share")
 #: Columns every summary must hold to be aggregated.
 _REQUIRED = ("data_index", "label", "prediction", "energy_total_uj")
+#: Largest class number a label or prediction may hold.
+_MAX_CLASS = 2 ** 31 - 1
 #: Above this many degrees of freedom the t quantile comes from its asymptotic series.
 _T_SERIES_DF = 100_000
 
@@ -178,7 +180,8 @@ def spread(values: Sequence[float | None] | np.ndarray,
         ``ci_low``, ``ci_high``, ``ci_half_width`` (t_{(1+c)/2, n-1} std / sqrt(n)),
         ``min``, ``max``. With no value every figure is None; with one value ``std`` and
         the interval are None (one frame says nothing about the spread); with equal
-        values the std is 0 and the interval has zero width.
+        values the std is 0 and the interval has zero width; a figure that overflows
+        float64 (values near 1e308) is None rather than infinite.
     """
     _check_probability(confidence, "confidence")
     return _spread(_floats(values, "values"), confidence)
@@ -193,14 +196,21 @@ def _spread(column: np.ndarray, confidence: float) -> dict[str, Any]:
     if n == 0:
         return out
     low, high = float(x.min()), float(x.max())
-    mean = low if low == high else float(np.mean(x))
-    out.update(mean=mean, min=low, max=high)
-    if n == 1:
-        return out
-    std = 0.0 if low == high else float(np.std(x, ddof=1))
-    half = t_quantile(0.5 + confidence / 2.0, n - 1) * std / math.sqrt(n)
-    out.update(std=std, ci_low=mean - half, ci_high=mean + half, ci_half_width=half)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow (1e308s): no value
+        mean = low if low == high else float(np.mean(x))
+        out.update(mean=_finite(mean), min=low, max=high)
+        if n == 1 or out["mean"] is None:
+            return out
+        std = 0.0 if low == high else float(np.std(x, ddof=1))
+        half = t_quantile(0.5 + confidence / 2.0, n - 1) * std / math.sqrt(n)
+    if math.isfinite(half):
+        out.update(std=std, ci_low=_finite(mean - half), ci_high=_finite(mean + half),
+                   ci_half_width=half)
     return out
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 def wilson_interval(correct: int, n: int,
@@ -246,7 +256,8 @@ def energy_histogram(values: Sequence[float | None] | np.ndarray,
     Edges follow numpy's ``"auto"`` rule (the larger bin count of the Sturges and the
     Freedman-Diaconis rules, over the values' range), capped at :data:`HIST_MAX_BINS`
     equal bins over the same range; equal values give one bin of width 1 centred on
-    them. Values without a number are left out.
+    them, and a range float64 cannot split (wider than its largest number, or narrower
+    than its resolution) one bin from min to max. Values without a number are left out.
 
     Parameters
     ----------
@@ -267,12 +278,19 @@ def energy_histogram(values: Sequence[float | None] | np.ndarray,
 
 def _histogram(column: np.ndarray, unit: str) -> dict[str, Any]:
     x = column[np.isfinite(column)]
-    rule = f"numpy 'auto' (max of Sturges and Freedman-Diaconis), at most {HIST_MAX_BINS} bins"
+    rule = (f"numpy 'auto' (max of Sturges and Freedman-Diaconis), at most {HIST_MAX_BINS} "
+            "bins; one bin from min to max where float64 cannot split the range")
     if x.size == 0:
         return {"edges": [], "counts": [], "unit": unit, "rule": rule}
-    edges = np.histogram_bin_edges(x, bins="auto")
-    if edges.size - 1 > HIST_MAX_BINS:
-        edges = np.histogram_bin_edges(x, bins=HIST_MAX_BINS)
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            edges = np.histogram_bin_edges(x, bins="auto")
+            if edges.size - 1 > HIST_MAX_BINS:
+                edges = np.histogram_bin_edges(x, bins=HIST_MAX_BINS)
+    except ValueError:  # a range beyond float64, or below its resolution: one bin
+        edges = np.array([x.min(), x.max()])
+    if not np.all(np.isfinite(edges)):
+        edges = np.array([x.min(), x.max()])
     counts, _ = np.histogram(x, bins=edges)
     return {"edges": edges.tolist(), "counts": counts.tolist(), "unit": unit, "rule": rule}
 
@@ -384,7 +402,9 @@ def _floats(column: Any, name: str) -> np.ndarray:
 def _classes_of(frames: Mapping[str, Any], key: str) -> np.ndarray:
     """Labels or predictions as int64 (-1: unknown); a fraction, NaN or non-number fails."""
     values = _floats(frames[key], f"frames.{key}")
-    bad = ~np.isfinite(values) | (values != np.round(values)) | (values < -1)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(values) | (values != np.round(values)) | (values < -1) \
+            | (values > _MAX_CLASS)
     if bad.any():
         i = int(np.argmax(bad))
         raise DataError(f"aggregates: frames.{key}[{i}] is {frames[key][i]!r}, expected a "

@@ -22,7 +22,8 @@ CLASS_COLUMNS = ("label", "frames", "correct", "accuracy", "ci_low", "ci_high",
                  "energy_total_uj", "frame_latency_ns", "latency_mean_ns")
 #: Words for the aggregated per-frame figures (energy terms: "energy: TERM").
 _LABELS = {"energy_total_uj": "energy per frame", "frame_latency_ns": "frame latency",
-           "latency_mean_ns": "packet latency (frame mean)", "late_share": "late share (of deliveries)"}
+           "latency_mean_ns": "packet latency (frame mean)",
+           "late_share": "late share (of deliveries)"}
 
 
 def aggregates_of(summary: dict[str, Any]) -> dict[str, Any]:

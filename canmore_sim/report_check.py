@@ -303,6 +303,8 @@ def _check_aggregates(agg: _Aggregates, n: int, fail: Any) -> None:
     """The aggregates section agrees with the frames and with itself."""
     if agg.frames != n:
         raise fail(f"aggregates.frames is {agg.frames}, frames.data_index holds {n} frames")
+    if "energy_total_uj" not in agg.metrics:
+        raise fail("aggregates.metrics.energy_total_uj is missing")
     for key, s in agg.metrics.items():
         if s.n + s.missing != n:
             raise fail(f"aggregates.metrics.{key}: n + missing must be the {n} frames")
@@ -323,6 +325,8 @@ def _check_aggregates(agg: _Aggregates, n: int, fail: Any) -> None:
     hist = agg.energy_histogram
     if len(hist.edges) != len(hist.counts) + (1 if hist.counts else 0):
         raise fail("aggregates.energy_histogram needs one more edge than counts")
+    if any(b < a for a, b in zip(hist.edges[:-1], hist.edges[1:], strict=True)):
+        raise fail("aggregates.energy_histogram.edges must be in ascending order")
     if sum(hist.counts) > n:
         raise fail(f"aggregates.energy_histogram counts more than the {n} frames")
 

@@ -237,6 +237,20 @@ def test_spread_leaves_out_missing_values_and_counts_them() -> None:
     assert spread([None, None])["mean"] is None
 
 
+def test_overflowing_values_give_no_figure_and_no_warning() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = spread([1e308, 1e308, 1e307])
+        assert s["mean"] is None and s["ci_low"] is None and s["max"] == 1e308
+        wide = spread([1e308, -1e308])
+        assert wide["mean"] == 0.0 and wide["std"] is None and wide["ci_half_width"] is None
+        for values in ([-1e308, 1e308], [1.0, float(np.nextafter(1.0, 2.0))]):
+            hist = energy_histogram(values)  # a range float64 cannot split: one bin
+            assert hist["counts"] == [2] and hist["edges"] == [min(values), max(values)]
+
+
 def _frames_subset(report: dict, index: list[int]) -> dict:
     out = copy.deepcopy(report)
     out["frames"] = {k: [v[i] for i in index] for k, v in report["frames"].items()}
@@ -334,6 +348,7 @@ def _damaged(report: dict, change) -> dict:
     (lambda r: r["frames"]["label"].__setitem__(2, 1.5), "frames.label[2] is 1.5"),
     (lambda r: r["frames"]["label"].__setitem__(2, None), "frames.label[2] is None"),
     (lambda r: r["frames"]["prediction"].__setitem__(0, -3), "frames.prediction[0] is -3"),
+    (lambda r: r["frames"]["label"].__setitem__(0, 10 ** 30), "frames.label[0] is 10000"),
     (lambda r: r["frames"]["float_prediction"].__setitem__(0, 0.5),
      "frames.float_prediction[0] is 0.5"),
 ])

@@ -155,6 +155,8 @@ def _set(path: str, value):
     ("aggregates.energy_histogram.edges", [1.0], "one more edge than counts"),
     ("aggregates.energy_histogram.counts", [4, 4], "counts more than the 4 frames"),
     ("aggregates.energy_histogram", KeyError, "aggregates.energy_histogram: Field required"),
+    ("aggregates.metrics.energy_total_uj", KeyError, "metrics.energy_total_uj is missing"),
+    ("aggregates.energy_histogram.edges", "descending", "edges must be in ascending order"),
 ])
 def test_report_check_refuses_a_damaged_section_naming_the_key(run, path, value,
                                                                message: str) -> None:
@@ -162,6 +164,8 @@ def test_report_check_refuses_a_damaged_section_naming_the_key(run, path, value,
     damaged = copy.deepcopy(report)
     if path == "aggregates.energy_histogram.counts":
         damaged["aggregates"]["energy_histogram"]["edges"] = [1.0, 2.0, 3.0]
+    if value == "descending":
+        value = damaged["aggregates"]["energy_histogram"]["edges"][::-1]
     _set(path, value)(damaged)
     with pytest.raises(DataError, match="damaged report.json") as info:
         check_report(damaged, "r.json")
