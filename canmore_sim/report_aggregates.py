@@ -15,7 +15,7 @@ from typing import Any
 from canmore_sim.aggregates import aggregate
 
 __all__ = ["CLASS_COLUMNS", "aggregate_lines", "aggregate_table", "aggregates_of",
-           "class_lines", "class_table", "classes_csv", "metric_label"]
+           "card_notes", "class_lines", "class_table", "classes_csv", "metric_label"]
 
 #: classes.csv columns, in order (report.json ``aggregates.classes``).
 CLASS_COLUMNS = ("label", "frames", "correct", "accuracy", "ci_low", "ci_high",
@@ -30,6 +30,22 @@ def aggregates_of(summary: dict[str, Any]) -> dict[str, Any]:
     """The summary's ``aggregates``, or (a report from before them) computed from its frames."""
     found = summary.get("aggregates")
     return found if isinstance(found, dict) else aggregate(summary)
+
+
+def card_notes(summary: dict[str, Any]) -> tuple[str, str]:
+    """Short notes for the page's energy and accuracy cards: the energy's +- half-width
+    and the accuracy's interval (empty where there is none)."""
+    agg = aggregates_of(summary)
+    level = f"{agg['confidence']:.0%}"
+    energy = agg["metrics"]["energy_total_uj"]
+    half = energy["ci_half_width"]
+    energy_note = ("" if half is None else
+                   f"; +- {half:.4g} {summary['energy_model']['unit']} ({level} CI, "
+                   f"{energy['n']} frames)")
+    acc = agg["accuracy"]["quantized"]
+    acc_note = ("" if acc is None else
+                f"; {level} CI {acc['ci_low']:.1%} - {acc['ci_high']:.1%} (Wilson)")
+    return energy_note, acc_note
 
 
 def metric_label(key: str, unit: str) -> str:

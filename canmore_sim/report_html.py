@@ -144,11 +144,14 @@ def summary_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """The figures of the page's summary: label, value, unit, report.json key, note."""
     e, mean, m, acc = (summary["energy_model"], summary["mean"], summary["mapping"],
                        summary["accuracy"])
+    from canmore_sim.report_aggregates import card_notes
+
     unit = e["unit"]
     total = mean.get("energy_total_uj")
+    energy_ci, accuracy_ci = card_notes(summary)
     figures: list[dict[str, Any]] = [
         {"label": "energy per frame", "value": total, "unit": unit,
-         "key": "mean.energy_total_uj", "note": f"{e['preset']} ({e['model']})"}]
+         "key": "mean.energy_total_uj", "note": f"{e['preset']} ({e['model']}){energy_ci}"}]
     for t in e["terms"]:
         value = mean.get(f"energy_{t}_uj")
         share = None if value is None or not total else value / total
@@ -161,7 +164,8 @@ def summary_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
         {"label": f"accuracy, {summary['model'].get('weight_bits', '?')}-bit weights",
          "value": acc.get("quantized"), "unit": "share", "key": "accuracy.quantized",
          "note": "synthetic weights: meaningless" if synthetic else
-         f"float weights {_pct(acc.get('float'))}; {_pct(changed)} of predictions changed"},
+         f"float weights {_pct(acc.get('float'))}; {_pct(changed)} of predictions changed"
+         f"{accuracy_ci}"},
     ]
     share, where = late_share(summary)
     what = "deliveries" if "deliveries" in mean else "packets"

@@ -60,6 +60,9 @@ def test_page_has_the_aggregates_and_class_tables_and_the_histogram(run) -> None
         for key in ("mean", "ci_low", "ci_high"):
             assert f'data-sort="{stats[key]!r}"' in page
     assert f'data-sort="{agg["accuracy"]["quantized"]["ci_low"]!r}"' in page
+    half, q = agg["metrics"]["energy_total_uj"]["ci_half_width"], agg["accuracy"]["quantized"]
+    assert f"+- {half:.4g} uJ (95% CI, 4 frames)" in page  # the energy card's note
+    assert f"95% CI {q['ci_low']:.1%} - {q['ci_high']:.1%} (Wilson)" in page
     assert re.search(r'<img src="energy_hist.png"[^>]*><figcaption>Energy per frame', page)
     assert (out / "energy_hist.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     manifest = json.loads((out / "canmore-manifest.json").read_text())
