@@ -338,8 +338,10 @@ def aggregate(summary: Mapping[str, Any], *, confidence: float = CONFIDENCE) -> 
         :func:`metric_keys`, in their units: uJ or rel, ns, share); ``accuracy``
         (``quantized``, the run's on-chip weights, and ``float``: ``labelled``,
         ``correct``, ``value``, ``ci_low``, ``ci_high`` by :func:`wilson_interval`, or
-        None where it cannot be computed); ``classes`` (one row per true label, see
-        :func:`_classes`); ``confusion`` (columnar ``label``, ``prediction``, ``count``
+        None where it cannot be computed); ``classes`` (one row per true label:
+        ``label``, ``frames``, ``correct``, ``accuracy``, its Wilson ``ci_low`` and
+        ``ci_high``, and the class's mean ``energy_total_uj``, ``frame_latency_ns`` and
+        ``latency_mean_ns``); ``confusion`` (columnar ``label``, ``prediction``, ``count``
         of every pair that occurs); ``energy_histogram`` (:func:`energy_histogram`).
 
     Raises
