@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from canmore_sim.plots import PLOTS, frame_count
+from canmore_sim.report_aggregates import aggregate_table, aggregates_of, card_notes, class_table
 
 __all__ = ["late_share", "report_html", "summary_figures"]
 
@@ -144,8 +145,6 @@ def summary_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """The figures of the page's summary: label, value, unit, report.json key, note."""
     e, mean, m, acc = (summary["energy_model"], summary["mean"], summary["mapping"],
                        summary["accuracy"])
-    from canmore_sim.report_aggregates import card_notes
-
     unit = e["unit"]
     total = mean.get("energy_total_uj")
     energy_ci, accuracy_ci = card_notes(summary)
@@ -239,8 +238,6 @@ def _frames_table(summary: dict[str, Any]) -> str:
 
 def _aggregate_sections(summary: dict[str, Any]) -> list[tuple[str, str]]:
     """The over-the-frames table and the per-class table (see report_aggregates)."""
-    from canmore_sim.report_aggregates import aggregate_table, aggregates_of, class_table
-
     agg = aggregates_of(summary)
     level, n = f"{agg['confidence']:.0%}", agg["frames"]
     note = (f'<p class="note">Over the {n} frames: mean, its {level} confidence interval '
