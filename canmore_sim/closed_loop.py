@@ -92,6 +92,9 @@ class TimingResult:
     delay_mean
         float64 ``(L,)``: mean arrival delay, model time units, of the pairs into each layer
         that arrived in time (``arrival``; 0 for ``drop-late``).
+    lost_pairs
+        Per source layer ``l``: ``(frame, neuron, core)`` int64 arrays of the pairs lost in
+        the final spikes (spike ``neuron`` of layer ``l`` never reached ``core``).
     history
         One record per replay: ``late`` (pairs late), ``lost`` (pairs the spikes were
         computed without), ``accuracy``, ``changed`` (predictions differing from ideal).
@@ -105,6 +108,7 @@ class TimingResult:
     lost: np.ndarray
     late_pairs: np.ndarray
     delay_mean: np.ndarray
+    lost_pairs: tuple[tuple[np.ndarray, ...], ...] = ()
     history: list[dict[str, object]] = field(default_factory=list)
 
 
@@ -203,6 +207,8 @@ class _Loop:
             late_pairs=self._per_frame(late, trace.n_frames),
             delay_mean=np.array([float(p.delay[~p.late].mean()) if self.arrival and
                                  (~p.late).any() else 0.0 for p in pairs]),
+            lost_pairs=tuple(_decode(k, self.sizes[l], self.mapping.n_cores)
+                             for l, k in enumerate(used_lost)),
             history=history)
         return trace, noc, timing
 
@@ -297,8 +303,9 @@ def _decode(keys: np.ndarray, size: int, n_cores: int) -> tuple[np.ndarray, ...]
 
 
 def _shifts(pairs: _Pairs, lost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Keys and delays of the pairs that are not lost (what an arrival run depends on)."""
-    kept = ~np.isin(pairs.key, lost, assume_unique=True)
+    """Keys and delays of the pairs that are not lost and arrive after their TTFS time
+    (what an arrival run depends on; a pair without delay is the ideal one)."""
+    kept = ~np.isin(pairs.key, lost, assume_unique=True) & (pairs.delay != 0)
     return pairs.key[kept], pairs.delay[kept]
 
 
