@@ -92,6 +92,9 @@ class TimingResult:
     delay_mean
         float64 ``(L,)``: mean arrival delay, model time units, of the pairs into each layer
         that arrived in time (``arrival``; 0 for ``drop-late``).
+    ideal_noc, ideal_energy_uj
+        The first replay (the ideal spikes' traffic) and, filled in by the pipeline, the
+        ideal run's energy per frame (uJ, or rel for a normalized model).
     lost_pairs
         Per source layer ``l``: ``(frame, neuron, core)`` int64 arrays of the pairs lost in
         the final spikes (spike ``neuron`` of layer ``l`` never reached ``core``).
@@ -109,6 +112,8 @@ class TimingResult:
     late_pairs: np.ndarray
     delay_mean: np.ndarray
     lost_pairs: tuple[tuple[np.ndarray, ...], ...] = ()
+    ideal_noc: FrameNoc | None = None
+    ideal_energy_uj: np.ndarray | None = None
     history: list[dict[str, object]] = field(default_factory=list)
 
 
@@ -185,8 +190,10 @@ class _Loop:
             (np.zeros(0, np.int64), np.zeros(0)) for _ in range(depth)]
         history: list[dict[str, object]] = []
         fixed = False
+        first: FrameNoc | None = None
         for it in range(1, run.timing_max_iterations + 1):
             noc, pairs = self._replay(trace)
+            first = noc if first is None else first
             late = [p.key[p.late] for p in pairs]
             lost = ([np.union1d(a, b) for a, b in zip(used_lost, late, strict=True)]
                     if run.timing_update == "accumulate" else late)
@@ -209,6 +216,7 @@ class _Loop:
                                  (~p.late).any() else 0.0 for p in pairs]),
             lost_pairs=tuple(_decode(k, self.sizes[l], self.mapping.n_cores)
                              for l, k in enumerate(used_lost)),
+            ideal_noc=first,
             history=history)
         return trace, noc, timing
 

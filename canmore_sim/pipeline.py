@@ -164,6 +164,7 @@ def run(
     if config.run.timing == "ideal":
         noc = simulate_frames(trace, mapping, links, config, engine, progress)
     else:  # closed loop: the spikes the chip computes, their traffic and SOPs
+        ideal_cores = cores
         trace, noc, timing = close_loop(quantized, frames, labels, config, trace, mapping,
                                         links, engine, progress)
         cores = count_sops(trace, mapping, links)
@@ -181,6 +182,12 @@ def run(
     with _stage(progress, "energy", n):
         energy = price_frames(preset, _counts(quantized, trace, cores, noc, frame_latency,
                                               mapping), reference)
+    if timing is not None and timing.ideal_noc is not None:  # the same run, ideal spikes
+        ideal_latency = np.maximum(timing.ideal_noc.end_ns, window_end)
+        ideal_energy = price_frames(preset, _counts(quantized, timing.ideal, ideal_cores,
+                                                    timing.ideal_noc, ideal_latency, mapping),
+                                    reference)
+        timing = replace(timing, ideal_energy_uj=ideal_energy.total_uj)
     if preset.model == "normalized":
         described = _describe_reference(energy, described, model)
         energy = replace(energy, params={**energy.params, "reference": described["origin"]})

@@ -141,6 +141,31 @@ class _IoPort(_Open):
     packets_ejected: Opt = None
 
 
+class _TimingLayer(_Open):
+    layer: Int
+    name: str
+    lost_pairs: Num
+    late_pairs: Num
+    delay_mean_tw: Num
+
+
+class _Timing(_Open):
+    mode: str
+    update: str
+    iterations: Int
+    max_iterations: Int
+    fixed_point: bool
+    accuracy_ideal: Opt
+    accuracy_on_chip: Opt
+    predictions_changed: Int
+    ideal_predictions: list[Annotated[int, Strict()]]
+    energy_ideal: Opt
+    energy_on_chip: Num
+    energy_unit: str
+    lost_pairs: Num
+    layers: list[_TimingLayer]
+
+
 class _ConfigSection(_Open):
     run: dict[str, Any] = {}
 
@@ -162,6 +187,7 @@ class _Report(_Open):
     warnings: list[_Warning] = []
     config: _ConfigSection = _ConfigSection()
     io_port: _IoPort | None = None
+    timing: _Timing | None = None
 
 
 def check_report(data: Any, path: str) -> dict[str, Any]:
@@ -234,6 +260,9 @@ def _check_consistent(report: _Report, path: str) -> None:
     if acc.quantized is not None and (acc.float is None or acc.prediction_changed is None):
         raise fail("accuracy.float and accuracy.prediction_changed must be numbers when "
                    "accuracy.quantized is")
+    if report.timing is not None and len(report.timing.ideal_predictions) != n:
+        raise fail(f"timing.ideal_predictions has {len(report.timing.ideal_predictions)} "
+                   f"values, frames.data_index {n}")
     _check_mesh(report, fail)
 
 
