@@ -37,12 +37,17 @@ class _Tool(_Open):
     version: str
 
 
+class _DtaRule(_Open):
+    text: str = ""
+
+
 class _Model(_Open):
     spec: str
     meta: dict[str, Any]
     neuron: str
     weight_bits: Int
     spikes_from: str = ""
+    dta_rule: _DtaRule | None = None
 
 
 class _EnergyModel(_Open):
@@ -54,9 +59,9 @@ class _EnergyModel(_Open):
 
 
 class _Accuracy(_Open):
-    float: Opt = None
-    quantized: Opt = None
-    prediction_changed: Opt = None
+    float: Opt
+    quantized: Opt
+    prediction_changed: Opt
 
 
 class _Mapping(_Open):
@@ -83,6 +88,7 @@ class _Layer(_Open):
     packets_in: Num
     deliveries_in: Num
     hops_in: Num
+    fired_fraction: Opt = None
 
 
 class _Port(_Open):
