@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -41,8 +42,10 @@ import torch.nn.functional as F
 from canmore_sim.cores.neuron import dta_spike_times, encode, layer_forward, readout
 from canmore_sim.cores.trace import LayerSpikes, SpikeTrace
 from canmore_sim.errors import DataError
-from canmore_sim.mapper.partition import CoreGroups
 from canmore_sim.models.graph import DtaRule, Layer, LayerGraph
+
+if TYPE_CHECKING:  # the partition comes from the mapper, a later stage
+    from canmore_sim.mapper.partition import CoreGroups
 
 __all__ = ["CoreInputs", "arrival_spike_times", "resimulate_dta"]
 
