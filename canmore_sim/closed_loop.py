@@ -46,6 +46,7 @@ import numpy as np
 from canmore_sim.config import ArchConfig
 from canmore_sim.cores.models import resolve_dta_rule
 from canmore_sim.cores.resim import CoreInputs, resimulate_dta
+from canmore_sim.cores.resim_stepped import STEPPED_MODELS, resimulate_stepped
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.errors import ConfigError
 from canmore_sim.frame_noc import FrameNoc, simulate_frames
@@ -65,7 +66,7 @@ TIMING_MODES = {
     "arrival": "no timestamps: an input takes effect when it arrives; late ones are lost",
 }
 #: Neuron models the closed loop re-simulates.
-SUPPORTED_MODELS = ("dta-ttfs",)
+SUPPORTED_MODELS = ("dta-ttfs", *STEPPED_MODELS)
 
 
 @dataclass(frozen=True, eq=False)
@@ -128,8 +129,8 @@ def check_timing(config: ArchConfig, model: str) -> None:
     mode = config.run.timing
     if mode != "ideal" and model not in SUPPORTED_MODELS:
         raise ConfigError(
-            f"run.timing {mode} re-simulates DTA-TTFS spike times only; neuron model "
-            f"{model} runs under run.timing: ideal", key="run.timing", value=mode)
+            f"run.timing {mode} re-simulates {', '.join(SUPPORTED_MODELS)} only; neuron "
+            f"model {model} runs under run.timing: ideal", key="run.timing", value=mode)
 
 
 def close_loop(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
@@ -179,8 +180,10 @@ class _Loop:
         self.ideal, self.mapping, self.links, self.engine = ideal, mapping, links, engine
         self.progress = progress
         self.arrival = config.run.timing == "arrival"
-        self.sizes = [int(np.prod(graph.input_shape))] + [
-            int(np.prod(layer.spike_shape)) for layer in graph.layers[:-1]]
+        self.stepped = config.neuron.model in STEPPED_MODELS
+        slots = config.neuron.steps if self.stepped else 1  # one spike per neuron in DTA-TTFS
+        self.sizes = [slots * int(np.prod(graph.input_shape))] + [
+            slots * int(np.prod(layer.spike_shape)) for layer in graph.layers[:-1]]
 
     def run(self) -> tuple[SpikeTrace, FrameNoc, TimingResult]:
         depth, run = self.graph.depth, self.config.run
@@ -228,7 +231,7 @@ class _Loop:
                 "changed": int(np.sum(trace.predictions != self.ideal.predictions))}
 
     def _replay(self, trace: SpikeTrace) -> tuple[FrameNoc, list[_Pairs]]:
-        collect = _PairCollector(trace, self.mapping, self.config, self.sizes)
+        collect = _PairCollector(trace, self.mapping, self.config, self.sizes, self.stepped)
         noc = simulate_frames(trace, self.mapping, self.links, self.config, self.engine,
                               self.progress, on_frame=collect.add)
         return noc, collect.result()
@@ -242,11 +245,20 @@ class _Loop:
             gone = np.arange(len(keys)) < len(gone_keys)
             delays = np.concatenate([np.zeros(len(gone_keys)), delay])
             frame, neuron, core = _decode(keys, self.sizes[l], self.mapping.n_cores)
-            layers.append((frame, neuron, core, gone, delays))
+            slot, neuron = self._slot(l, neuron)
+            layers.append((frame, neuron, core, gone, delays, slot))
+        inputs = CoreInputs(tuple(layers))
+        if self.stepped:
+            return resimulate_stepped(self.graph, self.frames, self.labels, self.config.neuron,
+                                      self.mapping.groups, inputs)
         rule = resolve_dta_rule(self.graph, self.config.neuron)
         return resimulate_dta(self.graph, self.frames, self.labels, rule, self.mapping.groups,
-                              CoreInputs(tuple(layers)),
-                              substeps=self.config.run.timing_substeps)
+                              inputs, substeps=self.config.run.timing_substeps)
+
+    def _slot(self, l: int, spike: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(time step, neuron) of the spike ids ``slot * n_neurons + neuron`` of layer ``l``."""
+        slots = self.config.neuron.steps if self.stepped else 1
+        return np.divmod(spike, self.sizes[l] // slots)
 
     def _per_frame(self, keys: list[np.ndarray], n_frames: int) -> np.ndarray:
         out = np.zeros((n_frames, len(keys)), dtype=np.int64)
@@ -266,31 +278,58 @@ class _Pairs:
 
 
 class _PairCollector:
-    """Turns each frame's traffic rows back into (layer, frame, neuron, core) pairs."""
+    """Turns each frame's traffic rows back into (layer, frame, spike, core) pairs.
+
+    A pair's spike id is ``slot * n_neurons + neuron`` (``slot``: the time step of a
+    stepped model's spike, 0 for DTA-TTFS). ``late`` marks the pairs this replay loses:
+    those delivered after their deadline, except under ``arrival`` for a stepped model,
+    whose late pairs are integrated ``delay`` whole steps later and lost only past the
+    last step. ``delay`` is the arrival delay in model time units (DTA-TTFS) or steps.
+    """
 
     def __init__(self, trace: SpikeTrace, mapping: Mapping, config: ArchConfig,
-                 sizes: list[int]) -> None:
+                 sizes: list[int], stepped: bool) -> None:
         self.trace, self.sizes, self.n_cores = trace, sizes, mapping.n_cores
         self.depth = len(trace.layers)
+        self.stepped, self.arrival = stepped, config.run.timing == "arrival"
+        self.steps = config.neuron.steps if stepped else 1
         self.unit_ns = config.neuron.window_ns / trace.tw
+        self.step_ns = config.neuron.window_ns / self.steps
         self.core_of_router = np.full(mapping.width * mapping.height, -1, dtype=np.int64)
         self.core_of_router[mapping.router] = np.arange(mapping.n_cores)
         self.parts: list[list[tuple[np.ndarray, ...]]] = [[] for _ in range(self.depth)]
 
     def add(self, f: int, traffic: Traffic, stats: NocStats) -> None:
         # spike ids follow build_traffic: each layer's spikes of the frame in trace order
-        neuron = np.concatenate([s.neuron[s.frame == f] for s in self.trace.layers]
-                                + [np.zeros(0, np.int64)])
+        spike_of = np.concatenate([self._spike_ids(l, f) for l in range(self.depth)]
+                                  + [np.zeros(0, np.int64)])
         layer = traffic.layer.astype(np.int64)
         keep = layer < self.depth  # readouts go to the I/O port, not to neurons
         spike, layer = traffic.spike[keep], layer[keep]
         core = self.core_of_router[traffic.dst[keep]]
-        delay = (stats.deliver_ns[keep] - traffic.time_ns[keep]) / self.unit_ns
-        late = stats.late[keep]
+        deliver, late = stats.deliver_ns[keep], stats.late[keep]
+        if self.stepped:  # whole steps after the spike's own step
+            over = (deliver - traffic.deadline_ns[keep]) / self.step_ns
+            delay = np.where(late, np.ceil(over), 0.0)
+        else:
+            delay = (deliver - traffic.time_ns[keep]) / self.unit_ns
         for l in range(self.depth):
             sel = layer == l
-            key = (f * self.sizes[l] + neuron[spike[sel]]) * self.n_cores + core[sel]
-            self.parts[l].append((key, late[sel], delay[sel]))
+            ids = spike_of[spike[sel]]
+            lost = late[sel]
+            if self.stepped and self.arrival:
+                lost = ids // (self.sizes[l] // self.steps) + delay[sel] >= self.steps
+            key = (f * self.sizes[l] + ids) * self.n_cores + core[sel]
+            self.parts[l].append((key, lost, delay[sel]))
+
+    def _spike_ids(self, l: int, f: int) -> np.ndarray:
+        spikes = self.trace.layers[l]
+        sel = spikes.frame == f
+        if not self.stepped:
+            return spikes.neuron[sel]
+        unit = self.trace.tw / self.steps  # pipelined schedule: t = (step + l + 1) unit
+        slot = np.rint(spikes.time[sel] / unit).astype(np.int64) - l - 1
+        return slot * (self.sizes[l] // self.steps) + spikes.neuron[sel]
 
     def result(self) -> list[_Pairs]:
         out = []

@@ -47,7 +47,7 @@ from canmore_sim.models.graph import DtaRule, Layer, LayerGraph
 if TYPE_CHECKING:  # the partition comes from the mapper, a later stage
     from canmore_sim.mapper.partition import CoreGroups
 
-__all__ = ["CoreInputs", "arrival_spike_times", "resimulate_dta"]
+__all__ = ["CoreInputs", "arrival_spike_times", "by_frame", "resimulate_dta"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,9 +55,11 @@ class CoreInputs:
     """The (spike, destination core) pairs whose input differs from the ideal network.
 
     One entry per source layer ``l = 0..L-1`` (its spikes feed weight layer ``l + 1``); each
-    is a tuple of equal-length arrays ``(frame, neuron, core, lost, delay)``: int64 frame,
-    int64 flat spike index (after pooling), int64 destination core id, bool lost, float64
-    arrival delay in model time units (0: the spike takes effect at its TTFS time).
+    is a tuple of equal-length arrays ``(frame, neuron, core, lost, delay, slot)``: int64
+    frame, int64 flat spike index (after pooling), int64 destination core id, bool lost,
+    float64 arrival delay (model time units for DTA-TTFS, 0: the spike takes effect at its
+    TTFS time; whole time steps for the time-stepped models) and int64 time step of the
+    spike (0 for DTA-TTFS, whose neurons spike once).
     """
 
     layers: tuple[tuple[np.ndarray, ...], ...]
@@ -66,7 +68,7 @@ class CoreInputs:
     def none(cls, depth: int) -> CoreInputs:
         """No pair differs: the ideal network."""
         empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64),
-                 np.zeros(0, bool), np.zeros(0))
+                 np.zeros(0, bool), np.zeros(0), np.zeros(0, np.int64))
         return cls(tuple(empty for _ in range(depth)))
 
 
@@ -112,7 +114,7 @@ class _Resim:
     def __init__(self, graph: LayerGraph, rule: DtaRule, groups: CoreGroups,
                  inputs: CoreInputs, substeps: int) -> None:
         self.graph, self.rule, self.groups, self.substeps = graph, rule, groups, substeps
-        self.pairs = [_by_frame(p) for p in inputs.layers]
+        self.pairs = [by_frame(p) for p in inputs.layers]
         self.shifted = any(bool(np.any(p[4] != 0)) for p in self.pairs)
 
     def run(self, frames: np.ndarray, labels: np.ndarray | None,
@@ -178,7 +180,7 @@ class _Resim:
                      lo: int) -> Iterator[tuple[int, np.ndarray, torch.Tensor]]:
         """``(core, batch rows, input as the core saw it)`` for every core of layer ``l``
         whose input differs in this batch."""
-        frame, neuron, core, lost, delay = self.pairs[l - 1]
+        frame, neuron, core, lost, delay, _ = self.pairs[l - 1]
         hi = lo + times.shape[0]
         a, b = np.searchsorted(frame, [lo, hi])
         if a == b:
@@ -197,8 +199,9 @@ class _Resim:
             yield int(c), rows, x.reshape(len(rows), *times.shape[1:])
 
 
-def _by_frame(pairs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
-    order = np.lexsort((pairs[1], pairs[2], pairs[0]))
+def by_frame(pairs: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """The pair arrays sorted by frame, then core, then neuron (then step)."""
+    order = np.lexsort((pairs[5], pairs[1], pairs[2], pairs[0]))
     return tuple(np.asarray(p)[order] for p in pairs)
 
 

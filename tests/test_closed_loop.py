@@ -173,9 +173,35 @@ def test_bad_loop_settings_are_refused(key: str, value: object) -> None:
 
 def test_a_model_without_re_simulation_is_refused_naming_model_and_mode(small) -> None:
     g, frames, labels, base = small
-    config = with_overrides(base, {"neuron.model": "tq-ttfs", "run.timing": "arrival"})
-    with pytest.raises(ConfigError, match="run.timing arrival.*neuron model tq-ttfs"):
+    config = with_overrides(base, {"neuron.model": "t2fsnn", "run.timing": "arrival"})
+    with pytest.raises(ConfigError, match="run.timing arrival.*neuron model t2fsnn"):
         run(g, frames, labels, config)
+
+
+@pytest.mark.parametrize("model", ["tq-ttfs", "rate-if"])
+def test_stepped_models_with_long_steps_are_ideal_in_every_mode(small, model: str) -> None:
+    g, frames, labels, base = small
+    config = with_overrides(base, {"neuron.model": model, "neuron.steps": 8,
+                                   "neuron.window_ns": 1e8})
+    ideal = run(g, frames, labels, config)
+    assert ideal.noc.late.sum() == 0
+    for mode in ("drop-late", "arrival"):  # nothing late: no pair lost or shifted
+        r = run(g, frames, labels, with_overrides(config, {"run.timing": mode}))
+        _same_trace(r.trace, ideal.trace)
+        assert r.timing.iterations == 1 and r.timing.fixed_point
+
+
+@pytest.mark.parametrize(("model", "mode"), [("tq-ttfs", "drop-late"), ("rate-if", "arrival")])
+def test_stepped_models_close_the_loop_deterministically(small, model: str, mode: str) -> None:
+    g, frames, labels, base = small
+    config = with_overrides(base, {"neuron.model": model, "neuron.steps": 8,
+                                   "neuron.window_ns": 400.0, "run.timing": mode,
+                                   "run.timing_max_iterations": 4})
+    a, b = run(g, frames, labels, config), run(g, frames, labels, config)
+    _same_trace(a.trace, b.trace)
+    assert a.timing.history == b.timing.history and 1 <= a.timing.iterations <= 4
+    assert a.timing.history[0]["late"] > 0 and a.timing.lost.sum() >= 0
+    assert not np.array_equal(a.trace.neuron_spikes, a.timing.ideal.neuron_spikes)
 
 
 def test_close_loop_refuses_the_ideal_mode(small) -> None:

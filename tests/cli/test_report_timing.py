@@ -69,7 +69,7 @@ def test_an_ideal_run_has_no_timing_section(tmp_path, capsys) -> None:
 
 @pytest.mark.parametrize(("sets", "expected"), [
     (["run.timing=late"], "run.timing"),
-    (["run.timing=arrival", "neuron.model=rate-if"], "neuron model rate-if"),
+    (["run.timing=arrival", "neuron.model=t2fsnn"], "neuron model t2fsnn"),
     (["run.timing_max_iterations=0"], "run.timing_max_iterations"),
 ])
 def test_bad_timing_settings_are_one_line(tmp_path, capsys, sets, expected) -> None:

@@ -19,7 +19,8 @@ RULE = DtaRule()
 
 def _pairs(frame, neuron, core, lost, delay) -> tuple[np.ndarray, ...]:
     return (np.asarray(frame, np.int64), np.asarray(neuron, np.int64),
-            np.asarray(core, np.int64), np.asarray(lost, bool), np.asarray(delay, float))
+            np.asarray(core, np.int64), np.asarray(lost, bool), np.asarray(delay, float),
+            np.zeros(len(frame), np.int64))
 
 
 def _hand_network() -> LayerGraph:
