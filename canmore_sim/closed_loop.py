@@ -38,6 +38,7 @@ neuron whose spike time moves between iterations keeps its identity.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -81,6 +82,10 @@ class TimingResult:
         NoC replays made (1: the ideal spikes were already consistent).
     fixed_point
         Whether the last replay gave the pairs its spikes were computed from.
+    cycle
+        0, or the period of the cycle the iteration fell into (``recompute``: the last
+        replay gave the inputs of an earlier iteration again, so it would repeat forever;
+        the loop stops there, without a fixed point).
     ideal
         The ideal trace (quantized weights, every spike in time).
     lost
@@ -113,6 +118,7 @@ class TimingResult:
     late_pairs: np.ndarray
     delay_mean: np.ndarray
     lost_pairs: tuple[tuple[np.ndarray, ...], ...] = ()
+    cycle: int = 0
     ideal_noc: FrameNoc | None = None
     ideal_energy_uj: np.ndarray | None = None
     history: list[dict[str, object]] = field(default_factory=list)
@@ -188,39 +194,39 @@ class _Loop:
     def run(self) -> tuple[SpikeTrace, FrameNoc, TimingResult]:
         depth, run = self.graph.depth, self.config.run
         trace = self.ideal
-        used_lost = [np.zeros(0, np.int64) for _ in range(depth)]
-        used_shift: list[tuple[np.ndarray, np.ndarray]] = [
-            (np.zeros(0, np.int64), np.zeros(0)) for _ in range(depth)]
+        used: _Inputs = ([np.zeros(0, np.int64) for _ in range(depth)],
+                         [(np.zeros(0, np.int64), np.zeros(0)) for _ in range(depth)])
+        seen = {_digest(used): 0}  # the inputs each iteration's spikes were computed from
         history: list[dict[str, object]] = []
-        fixed = False
-        first: FrameNoc | None = None
+        fixed, cycle, first = False, 0, None
         for it in range(1, run.timing_max_iterations + 1):
             noc, pairs = self._replay(trace)
             first = noc if first is None else first
             late = [p.key[p.late] for p in pairs]
-            lost = ([np.union1d(a, b) for a, b in zip(used_lost, late, strict=True)]
+            lost = ([np.union1d(a, b) for a, b in zip(used[0], late, strict=True)]
                     if run.timing_update == "accumulate" else late)
             shift = [_shifts(p, k) if self.arrival else (np.zeros(0, np.int64), np.zeros(0))
                      for p, k in zip(pairs, lost, strict=True)]
-            history.append(self._record(trace, late, used_lost))
-            fixed = _same(lost, used_lost) and all(
-                np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
-                for a, b in zip(shift, used_shift, strict=True))
-            if fixed or it == run.timing_max_iterations:
+            history.append(self._record(trace, late, used[0]))
+            key = _digest((lost, shift))
+            fixed = seen.get(key) == it - 1
+            if key in seen and not fixed:  # back to the inputs of an earlier iteration
+                cycle = it - seen[key]
+            if fixed or cycle or it == run.timing_max_iterations:
                 break
+            seen[key] = it
             trace = self._resimulate(lost, shift)
-            used_lost, used_shift = lost, shift
+            used = (lost, shift)
         timing = TimingResult(
             mode=run.timing, update=run.timing_update, iterations=len(history),
-            fixed_point=fixed, ideal=self.ideal,
-            lost=self._per_frame(used_lost, trace.n_frames),
+            fixed_point=fixed, cycle=cycle, ideal=self.ideal,
+            lost=self._per_frame(used[0], trace.n_frames),
             late_pairs=self._per_frame(late, trace.n_frames),
             delay_mean=np.array([float(p.delay[~p.late].mean()) if self.arrival and
                                  (~p.late).any() else 0.0 for p in pairs]),
             lost_pairs=tuple(_decode(k, self.sizes[l], self.mapping.n_cores)
-                             for l, k in enumerate(used_lost)),
-            ideal_noc=first,
-            history=history)
+                             for l, k in enumerate(used[0])),
+            ideal_noc=first, history=history)
         return trace, noc, timing
 
     def _record(self, trace: SpikeTrace, late: list[np.ndarray],
@@ -356,5 +362,17 @@ def _shifts(pairs: _Pairs, lost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return pairs.key[kept], pairs.delay[kept]
 
 
-def _same(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
-    return all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+#: What a re-simulation is computed from: lost keys and (keys, delays) of shifted pairs,
+#: per source layer.
+_Inputs = tuple[list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]
+
+
+def _digest(inputs: _Inputs) -> str:
+    """SHA-256 of the inputs (equal digests: the same lost and shifted pairs, bit for bit)."""
+    digest = hashlib.sha256()
+    for keys in inputs[0]:
+        digest.update(b"L" + np.ascontiguousarray(keys, dtype=np.int64).tobytes())
+    for keys, delay in inputs[1]:
+        digest.update(b"S" + np.ascontiguousarray(keys, dtype=np.int64).tobytes())
+        digest.update(b"D" + np.ascontiguousarray(delay, dtype=np.float64).tobytes())
+    return digest.hexdigest()

@@ -161,6 +161,7 @@ class _Timing(_Open):
     iterations: Int
     max_iterations: Int
     fixed_point: bool
+    cycle: Int = 0
     accuracy_ideal: Opt
     accuracy_on_chip: Opt
     predictions_changed: Int

@@ -34,7 +34,7 @@ def timing_summary(result: RunResult) -> dict[str, Any] | None:
     return {
         "mode": t.mode, "update": t.update, "iterations": t.iterations,
         "max_iterations": result.config.run.timing_max_iterations,
-        "fixed_point": t.fixed_point,
+        "fixed_point": t.fixed_point, "cycle": t.cycle,
         "accuracy_ideal": t.ideal.accuracy(), "accuracy_on_chip": result.trace.accuracy(),
         "frames_labelled": int(known.sum()),
         "predictions_changed": int(changed.sum()),
@@ -55,7 +55,10 @@ def timing_summary(result: RunResult) -> dict[str, Any] | None:
 
 def timing_text(timing: dict[str, Any]) -> str:
     """One line: the mode, the replays and whether the fixed point was reached."""
+    cycle = timing.get("cycle") or 0
     point = ("fixed point reached" if timing["fixed_point"] else
+             f"NO fixed point: the lost pairs cycle with period {cycle} (the last replay "
+             "shown)" if cycle else
              f"NO fixed point within {timing['max_iterations']} replays (the last one shown)")
     return (f"closed-loop timing {timing['mode']} ({timing['update']}): "
             f"{timing['iterations']} NoC replay(s), {point}")

@@ -210,3 +210,22 @@ def test_close_loop_refuses_the_ideal_mode(small) -> None:
     with pytest.raises(ConfigError, match="drop-late or arrival"):
         close_loop(ideal.quantized, frames, labels, base, ideal.trace, ideal.mapping, [],
                    get_engine("fast"))
+
+
+def test_recompute_stops_when_the_lost_pairs_cycle() -> None:
+    from canmore_sim.datasets.readers import load_frames
+    from canmore_sim.models.loaders import load_model
+    from canmore_sim.report import summarize
+    from canmore_sim.report_timing import timing_text
+
+    graph = load_model(None)
+    frames, labels, _ = load_frames(None, graph.input_shape, 2, 0)
+    config = with_overrides(default_config(), {"run.frames": 2, "run.timing": "drop-late",
+                                               "run.timing_update": "recompute"})
+    result = run(graph, frames, labels, config)
+    t = result.timing
+    # on the default 20 us windows the late input pairs of frame 0 come back every 4 replays
+    assert not t.fixed_point and t.cycle > 1 and t.iterations < 10
+    lost = [h["lost"] for h in t.history]
+    assert t.history[-1]["late"] == lost[len(lost) - t.cycle]
+    assert f"cycle with period {t.cycle}" in timing_text(summarize(result)["timing"])
