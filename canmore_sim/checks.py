@@ -71,11 +71,25 @@ def _late(summary: dict[str, Any], threshold: float) -> dict[str, Any] | None:
     message = (f"{share:.1%} of deliveries were late ({mean['late']:,.0f} of "
                f"{mean['deliveries']:,.0f} per frame, up to {latest:,.0f} ns "
                f"after their deadline; {deadline}): neuron.window_ns = {window:,.0f} ns is too "
-               f"short for this traffic under {model}, so the energy and accuracy describe "
-               "spikes the "
-               f"chip would not compute in time; try {', '.join(fixes)}")
+               f"short for this traffic under {model}, "
+               f"{_consequence(summary)}; try {', '.join(fixes)}")
     return {"kind": "late", "message": message, "value": share, "threshold": threshold,
             "settings": ["neuron.window_ns", "traffic.multicast", "run.placement"]}
+
+
+def _consequence(summary: dict[str, Any]) -> str:
+    """What the late deliveries did to the figures: ignored (ideal) or lost (closed loop)."""
+    timing = summary.get("timing")
+    if not timing:
+        return ("so the energy and accuracy describe spikes the chip would not compute in "
+                "time (run.timing: drop-late shows what it does compute)")
+    return (f"and run.timing {timing['mode']} removed them from the computation (accuracy "
+            f"{_fmt(timing['accuracy_ideal'])} ideal, {_fmt(timing['accuracy_on_chip'])} "
+            "on chip)")
+
+
+def _fmt(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def _accuracy(summary: dict[str, Any], drop_limit: float,

@@ -173,6 +173,21 @@ class RunConfig(_Frozen):
     placement_traffic: Literal["expected", "measured"] = Field(
         "expected", description="weight traffic-aware placement by 25 % expected activity "
                                 "or by the spikes measured on the run's frames")
+    timing: Literal["ideal", "drop-late", "arrival"] = Field(
+        "ideal", description="what the network computes: ideal (the NoC changes nothing), "
+                             "drop-late (late spikes are lost to their core) or arrival (no "
+                             "timestamps: a spike takes effect when it arrives)")
+    timing_max_iterations: Int = Field(
+        10, ge=1, le=1000, description="closed-loop timing: most NoC replays before giving up "
+                                       "on a fixed point")
+    timing_update: Literal["accumulate", "recompute"] = Field(
+        "accumulate", description="closed-loop timing: the pairs lost in each iteration are "
+                                  "every pair late in any replay so far (accumulate) or those "
+                                  "late in the last replay (recompute)")
+    timing_substeps: Int = Field(
+        16, ge=1, le=4096, description="arrival timing: a spike arriving inside its consumer's "
+                                       "window takes effect at the next of this many equal "
+                                       "sub-steps of the window")
 
 
 class ReportConfig(_Frozen):

@@ -155,6 +155,7 @@ def simulate_frames(
     config: ArchConfig,
     engine: Callable[..., NocStats],
     progress: ProgressCallback | None = None,
+    on_frame: Callable[[int, Traffic, NocStats], None] | None = None,
 ) -> FrameNoc:
     """Build and simulate every frame's traffic and collect :class:`FrameNoc`.
 
@@ -173,6 +174,9 @@ def simulate_frames(
     progress
         Called with :class:`~canmore_sim.progress.StageEvent` s: ``traffic`` around each
         frame's traffic building, ``noc`` with packets delivered during its replay.
+    on_frame
+        Called with ``(frame, traffic, stats)`` after each frame's replay (the per-row
+        delivery times and late flags that closed-loop timing needs).
     """
     if len(links) != len(trace.layers):
         raise ValueError(f"need links for {len(trace.layers)} source layers, got {len(links)}")
@@ -184,7 +188,10 @@ def simulate_frames(
         traffic = build_traffic(trace, f, mapping, links, config)
         if progress is not None:
             progress(StageEvent("traffic", 1, 1, f, n))
-        acc.add(f, traffic, _replay(engine, traffic, config, progress, f, n))
+        stats = _replay(engine, traffic, config, progress, f, n)
+        acc.add(f, traffic, stats)
+        if on_frame is not None:
+            on_frame(f, traffic, stats)
     return acc.result()
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from canmore_sim.closed_loop import TimingResult, check_timing, close_loop
 from canmore_sim.config import ArchConfig, with_overrides
 from canmore_sim.cores.models import resolve_dta_rule, resolve_model, simulate_neurons
 from canmore_sim.cores.stats import CoreStats, count_sops
@@ -69,6 +70,7 @@ class RunResult:
     native_predictions: np.ndarray | None = None
     energy_reference: dict[str, Any] | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    timing: TimingResult | None = None
 
     @property
     def n_frames(self) -> int:
@@ -130,6 +132,7 @@ def run(
     config = _resolve_neuron(graph, config)
     model = config.neuron.model
     check_run_size(graph, config, model)
+    check_timing(config, model)
     choose(PLACEMENTS, config.run.placement, what="placement", key="run.placement")
     preset = load_preset(config.run.energy)
     n = len(frames)
@@ -157,7 +160,14 @@ def run(
     rate_run = (reference is None and preset.model == "normalized"
                 and not {"latency_ref_ns", "spikes_ref"} <= set(preset.params)
                 and model not in RATE_CODED)
-    noc = simulate_frames(trace, mapping, links, config, engine, progress)
+    timing = None
+    if config.run.timing == "ideal":
+        noc = simulate_frames(trace, mapping, links, config, engine, progress)
+    else:  # closed loop: the spikes the chip computes, their traffic and SOPs
+        ideal_cores = cores
+        trace, noc, timing = close_loop(quantized, frames, labels, config, trace, mapping,
+                                        links, engine, progress)
+        cores = count_sops(trace, mapping, links)
     window_end = trace.end(quantized.depth) * config.neuron.window_ns / trace.tw
     frame_latency = np.maximum(noc.end_ns, window_end)
     described: dict[str, Any] | None = None
@@ -172,6 +182,12 @@ def run(
     with _stage(progress, "energy", n):
         energy = price_frames(preset, _counts(quantized, trace, cores, noc, frame_latency,
                                               mapping), reference)
+    if timing is not None and timing.ideal_noc is not None:  # the same run, ideal spikes
+        ideal_latency = np.maximum(timing.ideal_noc.end_ns, window_end)
+        ideal_energy = price_frames(preset, _counts(quantized, timing.ideal, ideal_cores,
+                                                    timing.ideal_noc, ideal_latency, mapping),
+                                    reference)
+        timing = replace(timing, ideal_energy_uj=ideal_energy.total_uj)
     if preset.model == "normalized":
         described = _describe_reference(energy, described, model)
         energy = replace(energy, params={**energy.params, "reference": described["origin"]})
@@ -181,7 +197,7 @@ def run(
         energy_preset=preset, frame_latency_ns=frame_latency,
         frame_ids=np.arange(len(frames)) if frame_ids is None else np.asarray(frame_ids),
         native_model=native, native_predictions=native_predictions,
-        energy_reference=described,
+        energy_reference=described, timing=timing,
     )
 
 
@@ -205,7 +221,7 @@ def _rate_reference(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | 
                     config: ArchConfig, mapping: Mapping,
                     progress: ProgressCallback | None) -> dict[str, Any]:
     """Run the same network, frames and chip (same mapping) under ``rate-if``."""
-    ref_config = with_overrides(config, {"neuron.model": "rate-if",
+    ref_config = with_overrides(config, {"neuron.model": "rate-if", "run.timing": "ideal",
                                          "run.energy": "canmore-22nm",
                                          "run.energy_reference": None})
     ref = run(graph, frames, labels, ref_config, progress=progress, mapping=mapping)

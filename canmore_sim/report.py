@@ -19,6 +19,7 @@ from canmore_sim.aggregates import aggregate
 from canmore_sim.atomic import atomic_write_text, read_json
 from canmore_sim.checks import result_warnings
 from canmore_sim.report_aggregates import aggregate_lines, class_lines
+from canmore_sim.report_timing import timing_lines, timing_summary
 
 if TYPE_CHECKING:  # the pipeline (torch, SimPy) is only needed to summarize a run
     from canmore_sim.pipeline import RunResult
@@ -98,13 +99,20 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "noc": _noc_summary(result),
     }
     summary["aggregates"] = aggregate(summary)  # from summary["frames"] alone (merged runs too)
+    timing = timing_summary(result)
+    if timing is not None:
+        summary["timing"] = timing
     summary["warnings"] = result_warnings(summary)
     return summary
 
 
 def _accuracy(result: RunResult) -> dict[str, Any]:
-    """Accuracy of the float and quantized weights, and of the network's own model."""
-    trace = result.trace
+    """Accuracy of the float and quantized weights, and of the network's own model.
+
+    ``quantized`` is the ideal answer of the quantized weights (under closed-loop timing,
+    what the chip computed is the ``timing`` section's ``accuracy_on_chip``).
+    """
+    trace = result.trace if result.timing is None else result.timing.ideal
     known = trace.labels >= 0
 
     def accuracy(predictions: np.ndarray) -> float | None:
@@ -361,7 +369,8 @@ def render_table(summary: dict[str, Any], *, max_frames: int = 20, top_cores: in
     trust = trust_lines(summary)
     classes = class_lines(summary)
     rule = (summary["model"].get("dta_rule") or {}).get("text")
-    lines = [_title(summary), *trust, *([rule] if rule else []), *_summary_lines(summary), "",
+    lines = [_title(summary), *trust, *([rule] if rule else []), *_summary_lines(summary),
+             *timing_lines(summary), "",
              *_grid(header, rows), "", *aggregate_lines(summary), "",
              *classes, *([""] if classes else []),
              *_layer_table(summary["layers"], summary["energy_model"]),

@@ -37,12 +37,17 @@ class _Tool(_Open):
     version: str
 
 
+class _DtaRule(_Open):
+    text: str = ""
+
+
 class _Model(_Open):
     spec: str
     meta: dict[str, Any]
     neuron: str
     weight_bits: Int
     spikes_from: str = ""
+    dta_rule: _DtaRule | None = None
 
 
 class _EnergyModel(_Open):
@@ -54,9 +59,9 @@ class _EnergyModel(_Open):
 
 
 class _Accuracy(_Open):
-    float: Opt = None
-    quantized: Opt = None
-    prediction_changed: Opt = None
+    float: Opt
+    quantized: Opt
+    prediction_changed: Opt
 
 
 class _Mapping(_Open):
@@ -83,6 +88,7 @@ class _Layer(_Open):
     packets_in: Num
     deliveries_in: Num
     hops_in: Num
+    fired_fraction: Opt = None
 
 
 class _Port(_Open):
@@ -198,6 +204,30 @@ class _Aggregates(_Open):
     classes: list[_Class]
     confusion: _Confusion
     energy_histogram: _EnergyHistogram
+class _TimingLayer(_Open):
+    layer: Int
+    name: str
+    lost_pairs: Num
+    late_pairs: Num
+    delay_mean_tw: Num
+
+
+class _Timing(_Open):
+    mode: str
+    update: str
+    iterations: Int
+    max_iterations: Int
+    fixed_point: bool
+    cycle: Int = 0
+    accuracy_ideal: Opt
+    accuracy_on_chip: Opt
+    predictions_changed: Int
+    ideal_predictions: list[Annotated[int, Strict()]]
+    energy_ideal: Opt
+    energy_on_chip: Num
+    energy_unit: str
+    lost_pairs: Num
+    layers: list[_TimingLayer]
 
 
 class _ConfigSection(_Open):
@@ -222,6 +252,7 @@ class _Report(_Open):
     config: _ConfigSection = _ConfigSection()
     io_port: _IoPort | None = None
     aggregates: _Aggregates | None = None
+    timing: _Timing | None = None
 
 
 def check_report(data: Any, path: str) -> dict[str, Any]:
@@ -294,6 +325,9 @@ def _check_consistent(report: _Report, path: str) -> None:
     if acc.quantized is not None and (acc.float is None or acc.prediction_changed is None):
         raise fail("accuracy.float and accuracy.prediction_changed must be numbers when "
                    "accuracy.quantized is")
+    if report.timing is not None and len(report.timing.ideal_predictions) != n:
+        raise fail(f"timing.ideal_predictions has {len(report.timing.ideal_predictions)} "
+                   f"values, frames.data_index {n}")
     _check_mesh(report, fail)
     if report.aggregates is not None:
         _check_aggregates(report.aggregates, n, fail)

@@ -16,6 +16,7 @@ from typing import Any
 
 from canmore_sim.plots import PLOTS, frame_count
 from canmore_sim.report_aggregates import aggregate_table, aggregates_of, card_notes, class_table
+from canmore_sim.report_timing import timing_rows, timing_text
 
 __all__ = ["late_share", "report_html", "summary_figures"]
 
@@ -328,6 +329,10 @@ def report_html(summary: dict[str, Any], images: Sequence[str] | None = None) ->
         *_aggregate_sections(summary),
         ("Per layer (mean per frame)", _rows_table(summary["layers"])),
     ]
+    if summary.get("timing"):
+        sections.insert(0, ("Closed-loop timing: ideal and on chip",
+                            f'<p class="note">{_esc(timing_text(summary["timing"]))}</p>'
+                            + _rows_table(timing_rows(summary))))
     if core_rows:
         sections.append((f"Busiest cores (top {len(core_rows)} by SOPs)", _rows_table(core_rows)))
     congested = noc.get("congested_ports") or []

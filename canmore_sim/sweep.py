@@ -231,16 +231,18 @@ def _failed_outside(task: dict[str, Any], error: str) -> dict[str, Any]:
     return _write_point(task, result)
 
 
-def _metrics(summary: dict[str, Any]) -> dict[str, float]:
+def _metrics(summary: dict[str, Any]) -> dict[str, float | None]:
     from canmore_sim.sweep_points import MEAN_METRICS
 
     mean = summary["mean"]
     keep = [MEAN_METRICS[0], *(f"energy_{t}_uj" for t in summary["energy_model"]["terms"]),
             *MEAN_METRICS[1:]]
-    metrics = {k: float(mean[k]) for k in keep}
+    metrics: dict[str, float | None] = {k: float(mean[k]) for k in keep}
     metrics.update(cores=summary["mapping"]["cores"], chips=summary["mapping"]["chips"],
                    late_share=float(summary["late_share"]),
-                   interchip_hops=float(summary["noc"]["interchip_hops"]))
+                   interchip_hops=float(summary["noc"]["interchip_hops"]),
+                   accuracy=summary["accuracy"]["quantized"],
+                   accuracy_on_chip=(summary.get("timing") or {}).get("accuracy_on_chip"))
     return metrics
 
 

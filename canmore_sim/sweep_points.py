@@ -31,8 +31,10 @@ __all__ = ["common_identity", "point_identity", "seal", "verify_point"]
 MEAN_METRICS = ("energy_total_uj", "sops", "packets", "deliveries", "hops", "latency_mean_ns",
                 "frame_latency_ns", "wait_sum_ns", "wait_mean_ns", "late", "spikes_sent",
                 "neurons_fired")
-#: Metrics of a point that describe the whole run.
-RUN_METRICS = ("cores", "chips", "late_share", "interchip_hops")
+#: Metrics of a point that describe the whole run; ``accuracy`` is the ideal answer of the
+#: quantized weights, ``accuracy_on_chip`` what the chip computed under closed-loop timing
+#: (``run.timing`` drop-late or arrival; null for an ideal run or without labels).
+RUN_METRICS = ("cores", "chips", "late_share", "interchip_hops", "accuracy", "accuracy_on_chip")
 #: Every metric a finished point file must hold to be reused.
 REQUIRED_METRICS = MEAN_METRICS + RUN_METRICS
 _CHUNK = 1 << 20

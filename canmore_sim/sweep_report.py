@@ -11,11 +11,12 @@ import numpy as np
 
 from canmore_sim.atomic import atomic_write_bytes, atomic_write_text
 from canmore_sim.plots import _figure, _figure_bytes
+from canmore_sim.sweep_accuracy import accuracy_energy_png, has_on_chip_accuracy
 
 __all__ = ["negligible", "pareto_figure", "pareto_front", "sweep_csv", "write_sweep_outputs"]
 
 METRICS = ("energy_total_uj", "sops", "hops", "latency_mean_ns", "frame_latency_ns", "late",
-           "wait_ns", "cores", "chips", "interchip_hops")
+           "wait_ns", "cores", "chips", "interchip_hops", "accuracy", "accuracy_on_chip")
 
 
 def sweep_csv(results: list[dict[str, Any]], axes: list[str]) -> str:
@@ -48,13 +49,16 @@ def pareto_front(energy: np.ndarray, latency: np.ndarray) -> np.ndarray:
 
 def write_sweep_outputs(results: list[dict[str, Any]], axes: list[str], out: str | Path
                         ) -> list[Path]:
-    """sweep.csv, pareto.png (energy against frame latency) and one PNG per axis."""
+    """sweep.csv, pareto.png (energy against frame latency), accuracy_energy.png (on-chip
+    accuracy against energy, closed-loop timing only) and one PNG per axis."""
     out = Path(out)
     paths = [atomic_write_text(out / "sweep.csv", sweep_csv(results, axes))]
     done = [r for r in results if r["status"] == "done"]
     if not done:
         return paths
     paths.append(atomic_write_bytes(out / "pareto.png", _pareto_png(done)))
+    if has_on_chip_accuracy(done):  # closed-loop timing: the accuracy/energy trade-off
+        paths.append(atomic_write_bytes(out / "accuracy_energy.png", accuracy_energy_png(done)))
     for axis in axes:
         paths.append(atomic_write_bytes(out / f"axis_{_safe(axis)}.png", _axis_png(done, axis)))
     return paths
