@@ -6,7 +6,7 @@ stage lives in its own package and is a plain function over plain data.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -30,11 +30,12 @@ from canmore_sim.limits import check_chip_grid, check_labels, check_run_size
 from canmore_sim.mapper.connectivity import layer_links
 from canmore_sim.mapper.partition import partition
 from canmore_sim.mapper.placement import PLACEMENTS, Mapping, PlacementProblem, chip_grid, place
-from canmore_sim.mapper.traffic_graph import core_traffic
+from canmore_sim.mapper.traffic_graph import NeuronCounts, core_traffic
 from canmore_sim.models.graph import LayerGraph
 from canmore_sim.models.quantize import quantize_graph
 from canmore_sim.noc import get_engine, get_routing
 from canmore_sim.noc.build import io_router_index
+from canmore_sim.noc.stats import NocStats
 from canmore_sim.progress import ProgressCallback, StageEvent
 from canmore_sim.registry import choose
 
@@ -91,6 +92,7 @@ def run(
     mapping: Mapping | None = None,
     reference: dict[str, float] | None = None,
     reference_label: str = "reference run",
+    noc_observer: Callable[[NocStats], None] | None = None,
 ) -> RunResult:
     """Map ``graph`` onto the chip of ``config`` and simulate ``frames``.
 
@@ -121,6 +123,9 @@ def run(
         rate-coded already (``rate-if``, ``if-lif``) is its own reference.
     reference_label
         How reports name ``reference`` (e.g. the report.json it came from).
+    noc_observer
+        Called with every frame's :class:`~canmore_sim.noc.stats.NocStats` as the NoC
+        engine returns it (e.g. to keep figures a chunked run merges exactly).
     """
     if frames.ndim < 2 or len(frames) == 0:
         raise DataError(f"frames must be a non-empty (N, ...) array, got shape {frames.shape}")
@@ -157,7 +162,8 @@ def run(
     rate_run = (reference is None and preset.model == "normalized"
                 and not {"latency_ref_ns", "spikes_ref"} <= set(preset.params)
                 and model not in RATE_CODED)
-    noc = simulate_frames(trace, mapping, links, config, engine, progress)
+    noc = simulate_frames(trace, mapping, links, config, _observed(engine, noc_observer),
+                          progress)
     window_end = trace.end(quantized.depth) * config.neuron.window_ns / trace.tw
     frame_latency = np.maximum(noc.end_ns, window_end)
     described: dict[str, Any] | None = None
@@ -183,6 +189,19 @@ def run(
         native_model=native, native_predictions=native_predictions,
         energy_reference=described,
     )
+
+
+def _observed(engine: Callable[..., NocStats],
+              observer: Callable[[NocStats], None] | None) -> Callable[..., NocStats]:
+    """``engine``, handing each frame's statistics to ``observer`` too (when given)."""
+    if observer is None:
+        return engine
+
+    def simulate(*args: Any, **kwargs: Any) -> NocStats:
+        stats = engine(*args, **kwargs)
+        observer(stats)
+        return stats
+    return simulate
 
 
 #: Neuron models whose spikes are rate-coded already: a normalized energy model needs no
@@ -263,11 +282,11 @@ def _counts(graph: LayerGraph, trace: SpikeTrace, cores: CoreStats, noc: FrameNo
 
 
 def map_network(graph: LayerGraph, config: ArchConfig,
-                trace: SpikeTrace | None = None) -> Mapping:
+                trace: SpikeTrace | NeuronCounts | None = None) -> Mapping:
     """Partition ``graph`` into cores and place them (tiling chips when needed).
 
     Traffic-aware strategies weight the core traffic graph by ``trace`` when given
-    (measured spikes), else by 25 % expected activity.
+    (measured spikes, or their per-neuron counts), else by 25 % expected activity.
 
     Raises
     ------
