@@ -29,7 +29,6 @@ What stays in memory is one chunk's working set per worker plus the per-frame ro
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -276,11 +275,6 @@ class _Runner:
         if self.progress is not None:
             self.progress(StageEvent(CHUNK_STAGE, state.done + state.reused, state.total,
                                      None, state.total))
-
-    def remove(self) -> None:
-        """Drop the chunk files (the run is finished)."""
-        for folder in (self.work / "chunks", self.work / "reference"):
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 class _InlineRun:

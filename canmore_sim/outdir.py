@@ -379,7 +379,8 @@ def _recover(real: Path) -> None:
 
 @dataclass
 class SweepWork:
-    """A sweep's work folder, locked for this process, and what opening it did."""
+    """A sweep's (or a map run's) work folder, locked for this process, and what opening
+    it did."""
 
     path: Path
     plan: OutputPlan
@@ -391,6 +392,11 @@ class SweepWork:
         self.release()
         (self.path / _LOCK).unlink(missing_ok=True)
         return publish(self.path, self.plan)
+
+    def remove(self) -> None:
+        """Delete the work folder (what it was for is written elsewhere)."""
+        self.release()
+        shutil.rmtree(self.path, ignore_errors=True)
 
     def release(self) -> None:
         if self._lock is not None:
