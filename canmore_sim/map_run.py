@@ -117,11 +117,11 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
     from canmore_sim.limits import check_labels
 
     check_executor(executor, workers, scheduler)
-    config, preset = _checked(graph, config)
     labels, ids = select_frames(data, graph.input_shape,
                                 None if frames == "all" else
                                 (config.run.frames if frames is None else int(frames)),
                                 config.run.seed, max_values=config.limits.max_frame_values)
+    config, preset = _checked(graph, config)
     if frames == "all":
         config = with_overrides(config, {"run.frames": len(ids)})
     check_labels(labels, len(ids), graph.n_classes)
