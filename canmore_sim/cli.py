@@ -251,6 +251,12 @@ def _cmd_map(args: argparse.Namespace) -> int:
 
     workers = default_workers() if args.workers is None else args.workers
     check_executor(args.executor, workers, args.scheduler)
+    if args.executor == "local" and workers > 1 and (
+            args.frames == "all" or config.run.frames > config.run.chunk_frames):
+        from canmore_sim.executor import prestart
+        from canmore_sim.map_run import PRELOAD
+
+        prestart(PRELOAD)  # the workers' fork server loads while this process prepares
     from canmore_sim.map_chunks import ModelSource
     from canmore_sim.map_run import run_map
     from canmore_sim.outdir import open_map_work, prepare_output
@@ -289,6 +295,8 @@ def _cmd_map(args: argparse.Namespace) -> int:
     finally:
         progress.close()
         work.release()
+        if not any((work.path / "chunks").glob("*.npz")):
+            work.remove()  # nothing to resume: leave nothing behind
     out = plan.path
     print(render_table(summary))
     if plan.note():

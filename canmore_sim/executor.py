@@ -32,7 +32,7 @@ from canmore_sim.errors import ConfigError
 from canmore_sim.registry import choose
 
 __all__ = ["EXECUTORS", "Outcome", "WorkerLost", "check_executor", "default_workers",
-           "run_tasks"]
+           "prestart", "run_tasks"]
 
 
 class WorkerLost(RuntimeError):
@@ -144,6 +144,16 @@ def _context(preload: tuple[str, ...]) -> Any:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["canmore_sim.workers", *preload])
     return context
+
+
+def prestart(preload: tuple[str, ...]) -> None:
+    """Start the local fork server now (it imports ``preload`` while this process does
+    other work); :func:`run_tasks` with the same ``preload`` then forks from it."""
+    context = _context(preload)
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
 
 
 def _pool_pass(function: Function, tasks: Sequence[Task], queue: list[int], workers: int,
