@@ -308,7 +308,7 @@ def _merge(folder: Path, identities: list[dict[str, str]], n_chunks: int) -> dic
     """Read the chunk files back in chunk order and merge them (see the module docstring)."""
     rows: dict[str, list[np.ndarray]] = {k: [] for k in PER_FRAME}
     merged: dict[str, Any] = {}
-    bins: list[np.ndarray] = []
+    bins = np.zeros((2, 0), dtype=np.int64)
     for i in range(n_chunks):
         arrays, why = read_chunk(folder / f"{i:05d}.npz", identities[i])
         if arrays is None:
@@ -322,12 +322,12 @@ def _merge(folder: Path, identities: list[dict[str, str]], n_chunks: int) -> dic
             if key == "occupancy_sum" and value.size == 0:
                 continue
             merged[key] = value if key not in merged else combine(merged[key], value)
-        bins.append(arrays["latency_bins"])
+        bins = merge_bins([bins, arrays["latency_bins"]])  # bounded by the latency range
         for key in ("has_native", "native_model", "tw", "end_time"):
             merged[key] = arrays[key]
         del arrays  # one chunk in memory at a time
     out = {k: np.concatenate(v, axis=0) for k, v in rows.items()}
-    return {**out, **merged, "latency_bins": merge_bins(bins)}
+    return {**out, **merged, "latency_bins": bins}
 
 
 def _histogram(bins: np.ndarray, n_bins: int = 40) -> tuple[np.ndarray, np.ndarray]:
