@@ -174,3 +174,29 @@ def test_progress_of_chunks_shows_frames_rate_and_eta(monkeypatch) -> None:
     assert "8/64" in lines[1] and "ETA     - s" in lines[1]
     assert "24/64" in lines[2] and "8.0 frames/s" in lines[2] and "ETA   5.0 s" in lines[2]
     assert "64/64" in lines[3] and "(4.00 s)" in lines[3] and lines[3].endswith("\n")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_sigkill_of_a_map_leaves_no_worker_or_fork_server_alive(tmp_path) -> None:
+    from tests.sweep.test_resume import _alive, _children
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen(_command(out, "--frames", "96", "--workers", "2"), cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    chunks = map_work_folder(out) / "chunks"
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline and proc.poll() is None and not list(chunks.glob("*.npz")):
+        time.sleep(0.05)
+    server = [c for c in _children(proc.pid)  # (the other child: multiprocessing's tracker)
+              if b"forkserver" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    workers = [w for s in server for w in _children(s)]
+    assert len(server) == 1 and len(workers) == 2, "the fork server and two workers run"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(_alive(p) for p in [*server, *workers]):
+        time.sleep(0.1)
+    assert not [p for p in [*server, *workers] if _alive(p)]
+    written = sorted(chunks.glob("*.npz"))
+    time.sleep(1.0)
+    assert sorted(chunks.glob("*.npz")) == written and not out.exists()
