@@ -15,6 +15,7 @@ Memory: peak RSS of a fresh process (one worker: everything in one process) mapp
 the per-frame rows kept for frames.csv (a few kB per frame).
 
     .venv/bin/python benchmarks/map_workers.py [--frames 64] [--repeats 3] [--memory 64 512]
+    (--repeats 0: memory only; --memory with no value: speed only)
 """
 
 from __future__ import annotations
@@ -98,6 +99,19 @@ def _peak_mb(frames: int, data: Path, folder: Path) -> float:
     return int(done.stdout.split()[-1]) / 1024.0
 
 
+def _speed(frames: int, repeats: int) -> None:
+    walls = _timed_runs(frames, repeats)
+    medians = {k: statistics.median(v) for k, v in walls.items()}
+    for workers, values in walls.items():
+        shown = ", ".join(f"{v:.2f}" for v in values)
+        print(f"{frames} frames, {workers} worker(s): wall {shown} s, median "
+              f"{medians[workers]:.2f} s ({frames / medians[workers]:.1f} frames/s)")
+    print(f"speed-up 2 workers / 1: {medians[1] / medians[2]:.2f}x")
+    cold = {k: _cold_cli(frames, k) for k in (1, 2)}
+    print(f"cold CLI runs (start-up included): 1 worker {cold[1]:.2f} s, 2 workers "
+          f"{cold[2]:.2f} s, ratio {cold[1] / cold[2]:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=64)
@@ -105,17 +119,9 @@ def main() -> None:
     parser.add_argument("--memory", type=int, nargs="*", default=[64, 512])
     args = parser.parse_args()
     print(f"before: {_uptime()}")
-    walls = _timed_runs(args.frames, args.repeats)
-    medians = {k: statistics.median(v) for k, v in walls.items()}
-    for workers, values in walls.items():
-        shown = ", ".join(f"{v:.2f}" for v in values)
-        print(f"{args.frames} frames, {workers} worker(s): wall {shown} s, median "
-              f"{medians[workers]:.2f} s ({args.frames / medians[workers]:.1f} frames/s)")
-    print(f"speed-up 2 workers / 1: {medians[1] / medians[2]:.2f}x")
-    cold = {k: _cold_cli(args.frames, k) for k in (1, 2)}
-    print(f"cold CLI runs (start-up included): 1 worker {cold[1]:.2f} s, 2 workers "
-          f"{cold[2]:.2f} s, ratio {cold[1] / cold[2]:.2f}x")
-    print(f"after: {_uptime()}")
+    if args.repeats > 0:  # --repeats 0: memory only
+        _speed(args.frames, args.repeats)
+        print(f"after: {_uptime()}")
     with tempfile.TemporaryDirectory() as folder:
         data = _digits_npz(Path(folder))
         for frames in args.memory:

@@ -118,12 +118,14 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
     from canmore_sim.datasets.readers import select_frames
     from canmore_sim.executor import check_executor
     from canmore_sim.limits import check_labels
+    from canmore_sim.pipeline import _stage
 
     check_executor(executor, workers, scheduler)
-    labels, ids = select_frames(data, graph.input_shape,
-                                None if frames == "all" else
-                                (config.run.frames if frames is None else int(frames)),
-                                config.run.seed, max_values=config.limits.max_frame_values)
+    with _stage(progress, "frames", 0):
+        labels, ids = select_frames(data, graph.input_shape,
+                                    None if frames == "all" else
+                                    (config.run.frames if frames is None else int(frames)),
+                                    config.run.seed, max_values=config.limits.max_frame_values)
     config, preset = _checked(graph, config)
     if frames == "all":
         config = with_overrides(config, {"run.frames": len(ids)})
@@ -168,9 +170,12 @@ class _Runner:
         self.size = config.run.chunk_frames
         self.workers, self.executor, self.scheduler = workers, executor, scheduler
         self.progress, self.note = progress, note
-        self.common = common_identity(source.model, source.weights, source.sparsity,
-                                      source.seed, data)
-        self.model_identity = self.common["model"] + f"|arch={source.arch}"
+        common = common_identity(source.model, source.weights, source.sparsity, source.seed,
+                                 data)
+        # what else builds the network from the same file (a state_dict's --arch, ...)
+        common["model"] += (f"|arch={source.arch}|input_shape={source.input_shape}"
+                            f"|trust_model={source.trust_model}")
+        self.common, self.model_identity = common, common["model"]
         self.chunks = [ids[i:i + self.size] for i in range(0, len(ids), self.size)]
 
     def clear(self, resume: bool) -> None:
@@ -297,6 +302,9 @@ class _InlineRun:
             if event.frame is not None:
                 self.progress(StageEvent(event.stage, event.done, event.total,
                                          offset + event.frame, self.total))
+            elif event.stage in ("neurons", "sops") and not event.finished:
+                # the chunk's own stages show on the frame line, at its first frame
+                self.progress(StageEvent(event.stage, 0, 1, offset, self.total))
         return run_chunk(task, relay)
 
 
