@@ -64,7 +64,7 @@ def test_one_two_and_three_workers_and_a_dask_cluster_give_the_same_numbers(tmp_
     results = [_summary(run_map(graph, source, config, tmp_path / f"k{k}", workers=k))
                for k in (1, 2, 3)]
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=":0") as cluster:
         results.append(_summary(run_map(graph, source, config, tmp_path / "dask",
                                         executor="dask", scheduler=cluster.scheduler_address)))
     assert all(r == results[0] for r in results[1:])
