@@ -64,8 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     _config_options(p)
     p.add_argument("--mesh", default=None, metavar="WxH",
                    help="routers per chip, e.g. 8x8 (default: the config's mesh, 8x8)")
-    p.add_argument("--frames", type=int, default=None,
-                   help="input frames to simulate (default: the config's run.frames, 8)")
+    p.add_argument("--frames", type=_frames_option, default=None, metavar="N|all",
+                   help="input frames to simulate, or 'all': the data set's whole test split "
+                        "(default: the config's run.frames, 8)")
     p.add_argument("--seed", type=int, default=None,
                    help="seed for frame selection (default: the config's run.seed, 0)")
     p.add_argument("--placement", default=None,
@@ -83,6 +84,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="replace --out even if it holds files canmore-sim did not write or "
                         "another kind of output")
+    p.add_argument("--workers", type=int, default=None, metavar="K",
+                   help="local worker processes simulating chunks of run.chunk_frames frames "
+                        "(default: the cores available); results do not depend on it")
+    p.add_argument("--executor", choices=["local", "dask"], default="local",
+                   help="where the chunks run: local worker processes or a Dask cluster")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted map into the same --out: keep the chunks "
+                        "already done whose configuration, model, data, frames and tool "
+                        "version are the same")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     w = command("sweep", "run a YAML sweep of architecture variants")
     w.add_argument("file", help="sweep YAML (see configs/sweeps/)")
@@ -220,47 +231,85 @@ def _silence_stdout() -> None:
         pass
 
 
+def _frames_option(text: str) -> int | str:
+    """``--frames``: a positive count or ``all``."""
+    if text == "all":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of frames or 'all', got {text!r}"
+                                         ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"need at least one frame, got {value}")
+    return value
+
+
 def _cmd_map(args: argparse.Namespace) -> int:
     config = _resolve_config(args)  # a bad config is reported before torch loads
-    from canmore_sim.datasets.readers import load_frames
-    from canmore_sim.outdir import prepare_output
-    from canmore_sim.pipeline import run
+    from canmore_sim.executor import check_executor, default_workers
+
+    workers = default_workers() if args.workers is None else args.workers
+    check_executor(args.executor, workers, args.scheduler)
+    if args.executor == "local" and workers > 1 and (
+            args.frames == "all" or config.run.frames > config.run.chunk_frames):
+        from canmore_sim.executor import prestart
+        from canmore_sim.map_run import PRELOAD
+
+        prestart(PRELOAD)  # the workers' fork server loads while this process prepares
+    from canmore_sim.map_chunks import ModelSource
+    from canmore_sim.map_run import run_map
+    from canmore_sim.outdir import open_map_work, prepare_output
     from canmore_sim.report import render_table, summarize
 
     plan = prepare_output(args.out, "map", force=args.force)  # before any simulation
+    work = open_map_work(plan, resume=args.resume)
     progress = _ProgressBar(sys.stderr, enabled=not args.quiet and sys.stderr.isatty())
     try:
+        for line in work.notes:
+            print(line, flush=True)
+        source = ModelSource(args.model, args.arch, args.weights, args.sparsity,
+                             config.run.seed, args.trust_model, _shape(args.input_shape))
         progress(StageEvent("model", 0, 1))
-        graph = _load_model(args.model, args.weights, args.sparsity, config.run.seed,
-                            arch=args.arch, trust_model=args.trust_model,
-                            input_shape=_shape(args.input_shape))
+        graph = source.load()
         progress(StageEvent("model", 1, 1))
-        progress(StageEvent("frames", 0, 1))
-        frames, labels, ids = load_frames(args.data, graph.input_shape, config.run.frames,
-                                          config.run.seed,
-                                          max_values=config.limits.max_frame_values)
-        progress(StageEvent("frames", 1, 1))
         _say_if_compiling(config, quiet=args.quiet)
         mapping = _load_mapping(args.mapping, graph, config) if args.mapping else None
         started = time.perf_counter()
         reference_file = args.energy_reference or config.run.energy_reference
         reference = _reference(reference_file) if reference_file else None
-        result = run(graph, frames, labels, config, frame_ids=ids, progress=progress,
-                     mapping=mapping, reference=reference,
-                     reference_label=f"reference run {reference_file}")
+        result = run_map(graph, source, config, work.path, data=args.data,
+                         frames="all" if args.frames == "all" else None, mapping=mapping,
+                         reference=reference, reference_label=f"reference run {reference_file}",
+                         workers=workers, executor=args.executor, scheduler=args.scheduler,
+                         resume=args.resume, progress=progress, note=_map_note(progress))
         progress(StageEvent("report", 0, 1))
         summary = summarize(result)
         summary["wall_s"] = round(time.perf_counter() - started, 3)
+        summary["execution"] = {"executor": args.executor, "workers": workers,
+                                "chunk_frames": config.run.chunk_frames,
+                                "wall_s": summary["wall_s"]}
         count = _write_map_folder(plan, summary, result)
+        work.remove()
         progress(StageEvent("report", 1, 1))
     finally:
         progress.close()
+        work.release()
+        if not any((work.path / "chunks").glob("*.npz")):
+            work.remove()  # nothing to resume: leave nothing behind
     out = plan.path
     print(render_table(summary))
     if plan.note():
         print(f"\n{plan.note()}")
     print(f"\nwrote {count} files to {out}/ (open {out / 'report.html'})")
     return 0
+
+
+def _map_note(progress: _ProgressBar) -> Callable[[str], None]:
+    def note(line: str) -> None:
+        progress.close()
+        print(line, flush=True)
+    return note
 
 
 def _say_if_compiling(config: ArchConfig, *, quiet: bool) -> None:
@@ -391,7 +440,7 @@ def _resolve_config(args: argparse.Namespace) -> ArchConfig:
     overrides: dict[str, Any] = {}
     if args.mesh is not None:
         overrides["mesh"] = args.mesh
-    if args.frames is not None:
+    if getattr(args, "frames", None) not in (None, "all"):
         overrides["run.frames"] = args.frames
     if args.seed is not None:
         overrides["run.seed"] = args.seed
@@ -468,13 +517,17 @@ class _ProgressBar:
         self._began: dict[str, float] = {}
         self._frames_start: float | None = None
         self._noc_start = 0.0
+        self._chunk_first: int | None = None
+        self._chunk_start = 0.0
         self._width = 0
 
     def __call__(self, event: StageEvent) -> None:
         if not self.enabled:
             return
         now = time.perf_counter()
-        if event.frame is None:
+        if event.stage == "chunks":
+            self._chunks(event, now)
+        elif event.frame is None:
             self._stage(event, now)
         else:
             self._frame(event, now)
@@ -510,6 +563,24 @@ class _ProgressBar:
         if last:
             text += f"  ({elapsed:.2f} s)"
         self._line(text, end=last)
+
+    def _chunks(self, event: StageEvent, now: float) -> None:
+        """Frames done of all (chunks finished by the workers), frames/s and ETA."""
+        if self._frames_start is not None:
+            return  # this process runs the frames itself: the per-frame line says more
+        if self._chunk_first is None:
+            self._chunk_first, self._chunk_start = event.done, now
+        done, n = event.done, event.total
+        elapsed = now - self._chunk_start
+        fresh = done - self._chunk_first
+        rate = fresh / elapsed if elapsed > 0 and fresh else 0.0
+        eta = f"{(n - done) / rate:5.1f} s" if rate else "    - s"
+        filled = int(30 * done / n) if n else 30
+        text = (f"simulating frames [{'#' * filled}{'.' * (30 - filled)}] {done}/{n}  "
+                f"{rate:5.1f} frames/s  ETA {eta}")
+        if event.finished and fresh:
+            text += f"  ({elapsed:.2f} s)"
+        self._line(text, end=event.finished and fresh > 0)
 
     def _line(self, text: str, end: bool = False) -> None:
         """Rewrite the live line with ``text``; ``end`` keeps it and starts a new one."""

@@ -160,6 +160,10 @@ class RunConfig(_Frozen):
     """What to simulate."""
 
     frames: Int = Field(8, ge=1, description="input frames to simulate")
+    chunk_frames: Int = Field(
+        8, ge=1, description="frames per chunk of a map run: the unit of work of a worker, "
+                             "of streaming results to disk and of --resume (results do not "
+                             "depend on the workers)")
     seed: Int = Field(0, ge=0, description="seed for frame selection and any randomness")
     placement: str = Field("row-major", description="placement strategy (a registered name)")
     placement_iterations: Int = Field(

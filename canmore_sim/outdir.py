@@ -16,7 +16,9 @@ the command's own earlier folder is replaced whole.
 
 A sweep runs in a work folder beside its output (``.NAME.canmore-sweep``, see
 :func:`open_sweep_work`) that holds its point files as they finish, so an
-interrupted sweep leaves the earlier output whole and ``--resume`` continues it.
+interrupted sweep leaves the earlier output whole and ``--resume`` continues it; a map
+run likewise streams its finished chunks of frames into ``.NAME.canmore-map``
+(:func:`open_map_work`).
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ from canmore_sim import __version__
 from canmore_sim.atomic import atomic_write_text, normal_mode
 from canmore_sim.errors import OutputError
 
-__all__ = ["MANIFEST", "OutputPlan", "SweepWork", "open_sweep_work", "prepare_output",
-           "publish", "restaged", "staged", "sweep_work_folder"]
+__all__ = ["MANIFEST", "OutputPlan", "SweepWork", "map_work_folder", "open_map_work",
+           "open_sweep_work", "prepare_output", "publish", "restaged", "staged",
+           "sweep_work_folder"]
 
 MANIFEST = "canmore-manifest.json"
 KINDS = ("map", "sweep")
@@ -376,7 +379,8 @@ def _recover(real: Path) -> None:
 
 @dataclass
 class SweepWork:
-    """A sweep's work folder, locked for this process, and what opening it did."""
+    """A sweep's (or a map run's) work folder, locked for this process, and what opening
+    it did."""
 
     path: Path
     plan: OutputPlan
@@ -388,6 +392,11 @@ class SweepWork:
         self.release()
         (self.path / _LOCK).unlink(missing_ok=True)
         return publish(self.path, self.plan)
+
+    def remove(self) -> None:
+        """Delete the work folder (what it was for is written elsewhere)."""
+        self.release()
+        shutil.rmtree(self.path, ignore_errors=True)
 
     def release(self) -> None:
         if self._lock is not None:
@@ -415,33 +424,70 @@ def open_sweep_work(plan: OutputPlan, *, resume: bool) -> SweepWork:
         Another process is running a sweep into the same folder.
     """
     work = sweep_work_folder(plan.real)
-    result = SweepWork(work, plan)
-    if work.is_dir():
-        lock = _lock(work, plan.path)
-        if resume:
-            result._lock = lock
-            done = len(list((work / "points").glob("*.json")))
-            result.notes.append(f"resuming an interrupted sweep ({done} point files)")
-            return result
-        lock.close()
-        shutil.rmtree(work)
-        result.notes.append("discarded an interrupted sweep's point files "
-                            "(--resume continues one)")
-    work.parent.mkdir(parents=True, exist_ok=True)
-    work.mkdir()
-    normal_mode(work)
-    result._lock = _lock(work, plan.path)
-    (work / "points").mkdir()
-    normal_mode(work / "points")
-    if resume and plan.state == "own" and (plan.real / "points").is_dir():
+    result = _open_work(work, plan, resume=resume, what="sweep", items="points",
+                        item_word="point files")
+    if result.notes or not resume:
+        return result
+    if plan.state == "own" and (plan.real / "points").is_dir():
         for point in sorted((plan.real / "points").glob("*.json")):
             shutil.copy2(point, work / "points" / point.name)
-    elif resume:
+    else:
         result.notes.append(f"nothing to resume in {plan.path}/: running every point")
     return result
 
 
-def _lock(work: Path, shown: Path) -> IO[str]:
+def map_work_folder(out: str | Path) -> Path:
+    """Where a map run into ``out`` streams its finished chunks until it is finished."""
+    real = Path(os.path.realpath(out))
+    return real.parent / f".{real.name}.canmore-map"
+
+
+def open_map_work(plan: OutputPlan, *, resume: bool) -> SweepWork:
+    """Open (and lock) the work folder of a map run into ``plan`` (``chunks/`` in it).
+
+    Without ``resume`` an interrupted run's chunks are discarded (with a note) and the run
+    starts empty; with ``resume`` it continues them (which chunks are reused is decided
+    chunk by chunk, :mod:`canmore_sim.map_run`). A finished run leaves no work folder.
+
+    Raises
+    ------
+    OutputError
+        Another process is running a map into the same folder.
+    """
+    result = _open_work(map_work_folder(plan.real), plan, resume=resume, what="map",
+                        items="chunks", item_word="chunk files")
+    if resume and not result.notes:
+        result.notes.append(f"nothing to resume for {plan.path}/: running every chunk")
+    return result
+
+
+def _open_work(work: Path, plan: OutputPlan, *, resume: bool, what: str, items: str,
+               item_word: str) -> SweepWork:
+    """Open (and lock) a work folder; ``notes`` is empty when it was created anew."""
+    result = SweepWork(work, plan)
+    if work.is_dir():
+        lock = _lock(work, plan.path, what)
+        if resume:
+            result._lock = lock
+            done = len([p for p in (work / items).glob("*") if p.suffix != ".tmp"]) \
+                if (work / items).is_dir() else 0
+            (work / items).mkdir(exist_ok=True)
+            result.notes.append(f"resuming an interrupted {what} ({done} {item_word})")
+            return result
+        lock.close()
+        shutil.rmtree(work)
+        result.notes.append(f"discarded an interrupted {what}'s {item_word} "
+                            "(--resume continues one)")
+    work.parent.mkdir(parents=True, exist_ok=True)
+    work.mkdir()
+    normal_mode(work)
+    result._lock = _lock(work, plan.path, what)
+    (work / items).mkdir()
+    normal_mode(work / items)
+    return result
+
+
+def _lock(work: Path, shown: Path, what: str = "sweep") -> IO[str]:
     import fcntl
 
     handle = open(work / _LOCK, "a+", encoding="utf-8")  # noqa: SIM115 (held until publish)
@@ -449,6 +495,6 @@ def _lock(work: Path, shown: Path) -> IO[str]:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         handle.close()
-        raise OutputError(f"another canmore-sim sweep is writing into {shown}/ right now",
+        raise OutputError(f"another canmore-sim {what} is writing into {shown}/ right now",
                           path=str(shown)) from None
     return handle

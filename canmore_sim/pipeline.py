@@ -6,7 +6,8 @@ stage lives in its own package and is a plain function over plain data.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -31,11 +32,12 @@ from canmore_sim.limits import check_chip_grid, check_labels, check_run_size
 from canmore_sim.mapper.connectivity import layer_links
 from canmore_sim.mapper.partition import partition
 from canmore_sim.mapper.placement import PLACEMENTS, Mapping, PlacementProblem, chip_grid, place
-from canmore_sim.mapper.traffic_graph import core_traffic
+from canmore_sim.mapper.traffic_graph import NeuronCounts, core_traffic
 from canmore_sim.models.graph import LayerGraph
 from canmore_sim.models.quantize import quantize_graph
 from canmore_sim.noc import get_engine, get_routing
 from canmore_sim.noc.build import io_router_index
+from canmore_sim.noc.stats import NocStats
 from canmore_sim.progress import ProgressCallback, StageEvent
 from canmore_sim.registry import choose
 
@@ -93,6 +95,7 @@ def run(
     mapping: Mapping | None = None,
     reference: dict[str, float] | None = None,
     reference_label: str = "reference run",
+    noc_observer: Callable[[NocStats], None] | None = None,
 ) -> RunResult:
     """Map ``graph`` onto the chip of ``config`` and simulate ``frames``.
 
@@ -123,6 +126,9 @@ def run(
         rate-coded already (``rate-if``, ``if-lif``) is its own reference.
     reference_label
         How reports name ``reference`` (e.g. the report.json it came from).
+    noc_observer
+        Called with every frame's :class:`~canmore_sim.noc.stats.NocStats` as the NoC
+        engine returns it (e.g. to keep figures a chunked run merges exactly).
     """
     if frames.ndim < 2 or len(frames) == 0:
         raise DataError(f"frames must be a non-empty (N, ...) array, got shape {frames.shape}")
@@ -162,11 +168,14 @@ def run(
                 and model not in RATE_CODED)
     timing = None
     if config.run.timing == "ideal":
-        noc = simulate_frames(trace, mapping, links, config, engine, progress)
+        noc = simulate_frames(trace, mapping, links, config, _observed(engine, noc_observer),
+                              progress)
     else:  # closed loop: the spikes the chip computes, their traffic and SOPs
         ideal_cores = cores
+        last = _LastReplay(engine, n)
         trace, noc, timing = close_loop(quantized, frames, labels, config, trace, mapping,
-                                        links, engine, progress)
+                                        links, last, progress)
+        last.hand_to(noc_observer)
         cores = count_sops(trace, mapping, links)
     window_end = trace.end(quantized.depth) * config.neuron.window_ns / trace.tw
     frame_latency = np.maximum(noc.end_ns, window_end)
@@ -183,7 +192,8 @@ def run(
         energy = price_frames(preset, _counts(quantized, trace, cores, noc, frame_latency,
                                               mapping), reference)
     if timing is not None and timing.ideal_noc is not None:  # the same run, ideal spikes
-        ideal_latency = np.maximum(timing.ideal_noc.end_ns, window_end)
+        ideal_latency = np.maximum(timing.ideal_noc.end_ns, timing.ideal.end(quantized.depth)
+                                   * config.neuron.window_ns / timing.ideal.tw)
         ideal_energy = price_frames(preset, _counts(quantized, timing.ideal, ideal_cores,
                                                     timing.ideal_noc, ideal_latency, mapping),
                                     reference)
@@ -199,6 +209,43 @@ def run(
         native_model=native, native_predictions=native_predictions,
         energy_reference=described, timing=timing,
     )
+
+
+def _observed(engine: Callable[..., NocStats],
+              observer: Callable[[NocStats], None] | None) -> Callable[..., NocStats]:
+    """``engine``, handing each frame's statistics to ``observer`` too (when given)."""
+    if observer is None:
+        return engine
+
+    def simulate(*args: Any, **kwargs: Any) -> NocStats:
+        stats = engine(*args, **kwargs)
+        observer(stats)
+        return stats
+    return simulate
+
+
+class _LastReplay:
+    """``engine``, keeping the statistics of the latest replay of all ``n_frames`` frames.
+
+    The closed loop replays every frame once per iteration (in frame order); only the last
+    replay is the run the chip made, so only its statistics go to a ``noc_observer``.
+    """
+
+    def __init__(self, engine: Callable[..., NocStats], n_frames: int) -> None:
+        self._engine = engine
+        self._last: deque[NocStats] = deque(maxlen=n_frames)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> NocStats:
+        stats = self._engine(*args, **kwargs)
+        self._last.append(stats)
+        return stats
+
+    def hand_to(self, observer: Callable[[NocStats], None] | None) -> None:
+        """Give the last replay's statistics, frame by frame, to ``observer``."""
+        if observer is not None:
+            for stats in self._last:
+                observer(stats)
+        self._last.clear()
 
 
 #: Neuron models whose spikes are rate-coded already: a normalized energy model needs no
@@ -279,11 +326,11 @@ def _counts(graph: LayerGraph, trace: SpikeTrace, cores: CoreStats, noc: FrameNo
 
 
 def map_network(graph: LayerGraph, config: ArchConfig,
-                trace: SpikeTrace | None = None) -> Mapping:
+                trace: SpikeTrace | NeuronCounts | None = None) -> Mapping:
     """Partition ``graph`` into cores and place them (tiling chips when needed).
 
     Traffic-aware strategies weight the core traffic graph by ``trace`` when given
-    (measured spikes), else by 25 % expected activity.
+    (measured spikes, or their per-neuron counts), else by 25 % expected activity.
 
     Raises
     ------

@@ -7,7 +7,9 @@ imports nothing heavy, so the CLI can use it before any stage is loaded.
 
 Every stage sends a start event (``done == 0``) and an end event (``done == total``);
 the NoC replay also sends events in between, ``done`` = packets (traffic rows)
-delivered of ``total``, in chunks of the engine's choosing (no per-packet cost).
+delivered of ``total``, in chunks of the engine's choosing (no per-packet cost). A
+chunked map run (:mod:`canmore_sim.map_run`) sends ``chunks`` events: ``done`` = frames
+finished (reused ones included) of ``total``, after every chunk.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ STAGES: dict[str, str] = {
     "sops": "connectivity + SOP counts",
     "traffic": "traffic building",
     "noc": "NoC replay",
+    "chunks": "simulating frames",
     "energy": "energy",
     "report": "report files",
 }

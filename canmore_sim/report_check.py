@@ -319,7 +319,8 @@ def _check_consistent(report: _Report, path: str) -> None:
             raise fail(f"cores.{key} must hold numbers")
     for i, layer in enumerate(report.layers):
         for key, value in (layer.model_extra or {}).items():
-            if key.startswith("energy_") and not (value is None or _is_number(value)):
+            if ((key.startswith("energy_") or key == "fired_fraction")
+                    and not (value is None or _is_number(value))):
                 raise fail(f"layers.{i}.{key} is {value!r}, expected a number")
     acc = report.accuracy
     if acc.quantized is not None and (acc.float is None or acc.prediction_changed is None):

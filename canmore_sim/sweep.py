@@ -26,11 +26,8 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-import multiprocessing
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -295,14 +292,10 @@ def run_sweep(
     ConfigError
         For an unknown executor, a Dask executor without scheduler, or fewer than one worker.
     """
+    from canmore_sim.executor import check_executor
     from canmore_sim.sweep_points import common_identity, point_identity, verify_point
 
-    if executor not in ("local", "dask"):
-        raise ConfigError(f"unknown executor {executor!r}; valid: dask, local", key="executor")
-    if executor == "dask" and not scheduler:
-        raise ConfigError("--executor dask needs --scheduler ADDRESS", key="scheduler")
-    if workers < 1:
-        raise ConfigError(f"--workers must be >= 1, got {workers}", key="workers")
+    check_executor(executor, workers, scheduler)
     folder = Path(out) / "points"
     folder.mkdir(parents=True, exist_ok=True)
     _clear_points(folder, {p.name for p in points} if resume else set(), note)
@@ -321,8 +314,7 @@ def run_sweep(
         if why is not None and note is not None:
             note(f"point {point.index} {point.values}: running it again: {why}")
         todo.append(_task(spec, point, folder, identity))
-    submit = _dask_runner(scheduler) if executor == "dask" else _local_runner(workers)
-    for result in submit(todo, state, progress):
+    for result in _run_all(todo, state, executor, workers, scheduler, progress):
         results[result["index"]] = result
     return [results[p.index] for p in points]
 
@@ -349,99 +341,29 @@ def _task(spec: SweepSpec, point: SweepPoint, folder: Path,
             "out": str(folder / f"{point.name}.json")}
 
 
-Runner = Callable[[list[dict[str, Any]], SweepProgress, Callable[[SweepProgress], None] | None],
-                  Iterator[dict[str, Any]]]
+def _run_all(todo: list[dict[str, Any]], state: SweepProgress, executor: str, workers: int,
+             scheduler: str | None,
+             progress: Callable[[SweepProgress], None] | None) -> Iterator[dict[str, Any]]:
+    """Run the points on the pool (:func:`canmore_sim.executor.run_tasks`), recording a
+    point whose worker could not return a result as failed."""
+    from canmore_sim.executor import WorkerLost, run_tasks
 
-
-def _count(state: SweepProgress, result: dict[str, Any],
-           progress: Callable[[SweepProgress], None] | None) -> None:
-    state.running -= 1
-    if result["status"] == "done":
-        state.done += 1
-    else:
-        state.failed += 1
-    if progress is not None:
-        progress(state)
-
-
-def _local_runner(workers: int) -> Runner:
-    def submit(tasks: list[dict[str, Any]], state: SweepProgress,
-               progress: Callable[[SweepProgress], None] | None) -> Iterator[dict[str, Any]]:
-        if workers == 1:
-            for task in tasks:
-                state.running = 1
-                result = run_point(task)
-                _count(state, result, progress)
-                yield result
-            return
-        queue = list(reversed(tasks))
-        while queue:  # a pool broken by a dying worker is replaced for the points left
-            yield from _pool_pass(queue, workers, state, progress)
-    return submit
-
-
-def _pool_pass(queue: list[dict[str, Any]], workers: int, state: SweepProgress,
-               progress: Callable[[SweepProgress], None] | None) -> Iterator[dict[str, Any]]:
-    """Run tasks popped from ``queue`` on one process pool until done or the pool breaks."""
-    from concurrent.futures.process import BrokenProcessPool
-
-    from canmore_sim.workers import watch_parent
-
-    # spawn, not fork: forking a process that runs threads (torch, a test runner) can
-    # deadlock the children; every worker ends when this process dies
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=watch_parent,
-                             initargs=(os.getpid(),)) as pool:
-        pending: dict[Future[dict[str, Any]], dict[str, Any]] = {}
-        broken = False
-        while queue and len(pending) < workers:
-            task = queue.pop()
-            pending[pool.submit(run_point, task)] = task
-        state.running = len(pending)
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                task = pending.pop(future)
-                try:
-                    result = future.result()
-                except BrokenProcessPool:
-                    broken = True
-                    result = _failed_outside(task, "its worker process ended unexpectedly")
-                except Exception as exc:  # noqa: BLE001 (e.g. a result that cannot travel)
-                    result = _failed_outside(task, f"unexpected {type(exc).__name__}: {exc}")
-                _count(state, result, progress)
-                yield result
-                if queue and not broken:
-                    nxt = queue.pop()
-                    pending[pool.submit(run_point, nxt)] = nxt
-                    state.running += 1
-
-
-def _dask_runner(scheduler: str | None) -> Runner:
-    def submit(tasks: list[dict[str, Any]], state: SweepProgress,
-               progress: Callable[[SweepProgress], None] | None) -> Iterator[dict[str, Any]]:
-        try:
-            from distributed import Client, as_completed
-        except ImportError:
-            raise ConfigError("--executor dask needs the 'distributed' package "
-                              "(pip install 'dask[distributed]')", key="executor") from None
-        try:
-            client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as exc:
-            raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}",
-                              key="scheduler") from None
-        try:
-            futures = [client.submit(run_point, task, pure=False) for task in tasks]
-            state.running = len(futures)
-            tasks_of = dict(zip(futures, tasks, strict=True))
-            for future in as_completed(futures):
-                try:
-                    result = future.result()
-                except Exception as exc:  # noqa: BLE001 (a worker lost, a result unpicklable)
-                    result = _failed_outside(tasks_of[future],
-                                             f"unexpected {type(exc).__name__}: {exc}")
-                _count(state, result, progress)
-                yield result
-        finally:
-            client.close()
-    return submit
+    state.running = min(len(todo), 1 if executor == "local" and workers == 1 else len(todo))
+    for outcome in run_tasks(run_point, todo, executor=executor, workers=workers,
+                             scheduler=scheduler):
+        task = todo[outcome.index]
+        if isinstance(outcome.error, WorkerLost):
+            result = _failed_outside(task, str(outcome.error))
+        elif outcome.error is not None:
+            result = _failed_outside(task, f"unexpected {type(outcome.error).__name__}: "
+                                           f"{outcome.error}")
+        else:
+            result = outcome.value
+        state.running = outcome.running
+        if result["status"] == "done":
+            state.done += 1
+        else:
+            state.failed += 1
+        if progress is not None:
+            progress(state)
+        yield result

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 
-__all__ = ["watch_parent"]
+__all__ = ["start_worker", "watch_parent"]
 
 _PR_SET_PDEATHSIG = 1
 #: Seconds between two checks of the watchdog thread.
@@ -38,6 +38,50 @@ def watch_parent(parent_pid: int) -> None:
         os._exit(1)
     threading.Thread(target=_watchdog, args=(parent_pid,), name="canmore-parent-watch",
                      daemon=True).start()
+
+
+def start_worker(main_pid: int) -> None:
+    """Initializer of a pool worker: end with ``main_pid``, and run torch on one thread.
+
+    The worker's parent is ``main_pid`` (spawned) or a fork server that ``main_pid``
+    started (the fork server ends when ``main_pid`` does, and the kernel then ends the
+    worker); either way a daemon thread also ends the worker once its parent changes or
+    ``main_pid`` is gone. One torch thread per worker: the pool is the parallelism.
+
+    Parameters
+    ----------
+    main_pid
+        The process id of the process that runs the pool.
+    """
+    if os.getppid() == main_pid:
+        watch_parent(main_pid)
+    else:
+        _kernel_death_signal()
+        parent = os.getppid()
+        if not _alive(main_pid):
+            os._exit(1)
+        threading.Thread(target=_watch_both, args=(parent, main_pid),
+                         name="canmore-parent-watch", daemon=True).start()
+    os.environ["OMP_NUM_THREADS"] = "1"  # read by torch when it is imported later
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _watch_both(parent_pid: int, main_pid: int) -> None:
+    while True:
+        time.sleep(POLL_S)
+        if os.getppid() != parent_pid or not _alive(main_pid):
+            os._exit(1)
 
 
 def _kernel_death_signal() -> bool:

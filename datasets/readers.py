@@ -36,7 +36,8 @@ import torch.nn.functional as F
 from canmore_sim.datasets.digits import load_digits_frames
 from canmore_sim.errors import CanmoreWarning, DataError
 
-__all__ = ["MAX_FRAME_VALUES", "READERS", "load_frames", "reader_usage", "shape_frames",
+__all__ = ["MAX_FRAME_VALUES", "READERS", "check_images", "load_frames", "load_selected",
+           "read_split", "reader_usage", "select_frames", "shape_frames",
            "read_idx", "read_cifar10_batch", "read_npy"]
 
 
@@ -75,23 +76,72 @@ def load_frames(source: str | None, input_shape: tuple[int, ...], n_frames: int 
         real numbers, labels that are not class indices, as many labels as images, or
         frames that cannot be shaped or would exceed ``max_values``.
     """
+    labels, order, images = _selection(source, input_shape, n_frames, seed, split, max_values)
+    return shape_frames(images[order], input_shape, source or "digits"), labels[order], order
+
+
+def select_frames(source: str | None, input_shape: tuple[int, ...], n_frames: int | None,
+                  seed: int = 0, split: str = "test", *,
+                  max_values: int = MAX_FRAME_VALUES) -> tuple[np.ndarray, np.ndarray]:
+    """The labels and data-set indices :func:`load_frames` would return, without the frames.
+
+    The selected images are checked (and warned about) as :func:`load_frames` does;
+    :func:`load_selected` then loads any part of the selection. Parameters and errors
+    as for :func:`load_frames`.
+    """
+    labels, order, images = _selection(source, input_shape, n_frames, seed, split, max_values)
+    check_images(images[order], source or "digits")
+    return labels[order], order
+
+
+def load_selected(source: str | None, input_shape: tuple[int, ...], indices: np.ndarray,
+                  split: str = "test", *,
+                  images: tuple[np.ndarray, np.ndarray] | None = None,
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Frames and labels of the data-set ``indices`` (a part of a :func:`select_frames`
+    selection), frame for frame equal to :func:`load_frames`'s.
+
+    ``images``: the ``(images, labels)`` of the whole split when already read
+    (:func:`read_split`). Warnings about the images are not repeated here.
+    """
+    images_all, labels_all = read_split(source, input_shape, split) if images is None else images
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CanmoreWarning)
+        frames = shape_frames(images_all[indices], input_shape, source or "digits")
+    return frames, labels_all[indices]
+
+
+def read_split(source: str | None, input_shape: tuple[int, ...],
+               split: str = "test") -> tuple[np.ndarray, np.ndarray]:
+    """Every image (as stored) and label of a split; errors as for :func:`load_frames`."""
+    if split not in ("test", "train"):
+        raise DataError(f"unknown split {split!r}; valid: test, train")
+    name = source or "digits"
+    images, labels = _read(name, input_shape, split)
+    if len(labels) != len(images):
+        raise DataError(f"--data {name}: {len(images):,} images but {len(labels):,} labels; "
+                        "every image needs its label")
+    return images, labels
+
+
+def _selection(source: str | None, input_shape: tuple[int, ...], n_frames: int | None,
+               seed: int, split: str,
+               max_values: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(all labels, selected indices, all images) of a split."""
     if split not in ("test", "train"):
         raise DataError(f"unknown split {split!r}; valid: test, train")
     if n_frames is not None and n_frames < 1:
         raise DataError(f"frames: need at least one frame, got {n_frames}")
     per_frame = int(np.prod(input_shape, dtype=object))
     name = source or "digits"
-    images, labels = _read(name, input_shape, split)
-    if len(labels) != len(images):
-        raise DataError(f"--data {name}: {len(images):,} images but {len(labels):,} labels; "
-                        "every image needs its label")
+    images, labels = read_split(source, input_shape, split)
     if n_frames is not None and n_frames > len(images):
         warnings.warn(f"asked for {n_frames:,} frames but --data {name} ({split} split) holds "
                       f"{len(images):,}; simulating all {len(images):,}", CanmoreWarning,
-                      stacklevel=2)
+                      stacklevel=3)
     order = np.random.default_rng(seed).permutation(len(images))[:n_frames]
     _check_values(len(order), per_frame, input_shape, max_values)
-    return shape_frames(images[order], input_shape, name), labels[order], order
+    return labels, order, images
 
 
 def _check_values(n: int, per_frame: int, input_shape: tuple[int, ...], limit: int) -> None:
@@ -286,18 +336,15 @@ def _class_labels(labels: np.ndarray, path: Path) -> np.ndarray:
     return labels.astype(np.int64)
 
 
-def shape_frames(images: np.ndarray, input_shape: tuple[int, ...],
-                 source: str = "the data") -> np.ndarray:
-    """Scale to [0, 1], resize and adapt channels to ``input_shape``; float32 ``(N, *shape)``.
-
-    Float values outside [0, 1] are clipped, with a
-    :class:`~canmore_sim.errors.CanmoreWarning` saying how many.
+def check_images(images: np.ndarray, source: str = "the data") -> np.ndarray:
+    """``images`` as an array, checked: real, finite numbers; float values outside [0, 1]
+    give one :class:`~canmore_sim.errors.CanmoreWarning` saying how many (they are clipped
+    by :func:`shape_frames`).
 
     Raises
     ------
     DataError
-        No images, images that are not real numbers (text, complex, objects) or that
-        hold NaN or infinite values, or a shape that cannot feed ``input_shape``.
+        No images, or images that are not finite real numbers.
     """
     x = np.asarray(images)
     if x.ndim == 0 or len(x) == 0:
@@ -315,6 +362,23 @@ def shape_frames(images: np.ndarray, input_shape: tuple[int, ...],
             warnings.warn(f"{source}: {outside:,} of {x.size:,} float image values lie outside "
                           "[0, 1] and were clipped (float images are intensities in [0, 1])",
                           CanmoreWarning, stacklevel=2)
+    return x
+
+
+def shape_frames(images: np.ndarray, input_shape: tuple[int, ...],
+                 source: str = "the data") -> np.ndarray:
+    """Scale to [0, 1], resize and adapt channels to ``input_shape``; float32 ``(N, *shape)``.
+
+    Float values outside [0, 1] are clipped, with a
+    :class:`~canmore_sim.errors.CanmoreWarning` saying how many.
+
+    Raises
+    ------
+    DataError
+        No images, images that are not real numbers (text, complex, objects) or that
+        hold NaN or infinite values, or a shape that cannot feed ``input_shape``.
+    """
+    x = check_images(images, source)
     x = x.astype(np.float32) / 255.0 if x.dtype.kind in "iu" else x.astype(np.float32)
     if x.ndim == 3:
         x = x[:, None]

@@ -24,7 +24,8 @@ from canmore_sim.models.graph import LayerGraph
 if TYPE_CHECKING:  # networkx is imported only by the functions that return its graphs
     import networkx as nx
 
-__all__ = ["IO", "CoreTraffic", "core_traffic", "core_traffic_graph", "to_networkx"]
+__all__ = ["IO", "CoreTraffic", "NeuronCounts", "core_traffic", "core_traffic_graph",
+           "neuron_counts", "to_networkx"]
 
 #: Node id of the I/O port in the traffic graph.
 IO = -1
@@ -50,12 +51,51 @@ class CoreTraffic:
         return len(self.src)
 
 
+@dataclass(frozen=True, eq=False)
+class NeuronCounts:
+    """Spikes per neuron summed over frames, per source layer: all a measured traffic
+    graph needs of a :class:`~canmore_sim.cores.trace.SpikeTrace` (so the counts of many
+    chunks of frames add up, exactly, without keeping their traces).
+
+    Attributes
+    ----------
+    counts
+        int64 per source layer ``l`` (0 = input): spikes of each neuron (flat index of
+        the layer's spike shape) over all frames; may be shorter than the layer.
+    n_frames
+        Frames counted.
+    """
+
+    counts: tuple[np.ndarray, ...]
+    n_frames: int
+
+    def __add__(self, other: NeuronCounts) -> NeuronCounts:
+        if len(self.counts) != len(other.counts):
+            raise ValueError("counts of different networks cannot be added")
+        return NeuronCounts(tuple(_padded_sum(a, b) for a, b in zip(self.counts, other.counts,
+                                                                     strict=True)),
+                            self.n_frames + other.n_frames)
+
+
+def _padded_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out = np.zeros(max(len(a), len(b)), dtype=np.int64)
+    out[:len(a)] += a
+    out[:len(b)] += b
+    return out
+
+
+def neuron_counts(trace: SpikeTrace) -> NeuronCounts:
+    """The :class:`NeuronCounts` of a trace (its spikes per neuron and layer)."""
+    return NeuronCounts(tuple(np.bincount(s.neuron).astype(np.int64) for s in trace.layers),
+                        trace.n_frames)
+
+
 def core_traffic(
     graph: LayerGraph,
     groups: CoreGroups,
     *,
     spike_rate: float = 0.25,
-    trace: SpikeTrace | None = None,
+    trace: SpikeTrace | NeuronCounts | None = None,
 ) -> CoreTraffic:
     """Expected packets per frame between every pair of communicating cores.
 
@@ -66,7 +106,8 @@ def core_traffic(
     spike_rate
         Fraction of neurons assumed to spike per frame (ignored with ``trace``).
     trace
-        Measured spikes; the weights become mean spikes per frame.
+        Measured spikes (a trace, or their :class:`NeuronCounts`); the weights become
+        mean spikes per frame.
     """
     if not 0.0 <= spike_rate <= 1.0:
         raise ValueError(f"spike_rate must be in [0, 1], got {spike_rate}")
@@ -74,7 +115,9 @@ def core_traffic(
     for l in range(graph.depth):
         links = layer_links(graph, groups, l)
         size = len(links.src_core)
-        if trace is not None:
+        if isinstance(trace, NeuronCounts):
+            per_neuron = _padded_sum(trace.counts[l], np.zeros(size, np.int64)) / trace.n_frames
+        elif trace is not None:
             per_neuron = np.bincount(trace.layers[l].neuron, minlength=size) / trace.n_frames
         else:
             per_neuron = np.full(size, spike_rate)

@@ -175,7 +175,10 @@ def test_a_signal_during_the_write_phase_leaves_the_old_report_whole(tiny, tmp_p
     assert {name: (out / name).read_bytes() for name in _entries(out)} == before
     if sig == signal.SIGINT:
         assert code == 130 and "Traceback" not in err and "interrupted" in err
-        assert not _temporaries(out)  # cleaned up on the way out
+        # cleaned up on the way out, but for the run's finished chunks (for --resume)
+        left = _temporaries(out)
+        assert [p.name for p in left] == [".out.canmore-map"]
+        assert list((left[0] / "chunks").glob("*.npz")) and not list(left[0].rglob("*.tmp"))
     else:
         assert code == -signal.SIGKILL
     assert _map(tiny, out) == 0  # the next run cleans what a SIGKILL left behind
@@ -196,7 +199,13 @@ def test_a_write_error_leaves_the_old_report_whole(tiny, tmp_path, capsys, monke
     assert _map(tiny, out) == 1
     assert "No space left on device" in _one_line_error(capsys)
     assert {name: (out / name).read_bytes() for name in _entries(out)} == before
-    assert _whole(out) == 3 and not _temporaries(out)
+    # only the run's finished chunks are left beside it, for --resume once there is room
+    assert _whole(out) == 3 and [p.name for p in _temporaries(out)] == [".out.canmore-map"]
+    monkeypatch.undo()  # room on the disk again
+    assert main(["map", "--model", str(tiny), "--frames", "2", "--out", str(out), "--quiet",
+                 "--resume"]) == 0
+    assert "resuming an interrupted map (1 chunk files)" in capsys.readouterr().out
+    assert not _temporaries(out)
 
 
 @pytest.mark.slow

@@ -1,0 +1,335 @@
+"""One chunk of a map run's frames, run anywhere: the task a worker runs and the file it
+becomes.
+
+A chunk task is plain data (:func:`chunk_task`): where the model and the frames come
+from, the resolved configuration, the mapping and the data-set indices of the chunk's
+frames. :func:`run_chunk` (run in a worker process, on a Dask worker or here) loads the
+model and the data once per process, simulates the chunk through
+:func:`canmore_sim.pipeline.run` with the run's fixed mapping, and returns its
+*counts* as columnar numpy arrays (:data:`PER_FRAME` per frame; per-router sums and
+maxima; the delivery latencies as exact 1-ns bin counts), never its SpikeTrace or
+NocStats. Energy is not priced here (count first, price later: a normalized model's
+reference is a mean over all frames). :func:`neuron_counts_task` /
+:func:`run_neuron_counts` are the neuron-only pass that measured placement needs.
+
+Chunk files (``NNNNN.npz``) hold those arrays and a sealed record of the chunk's
+identity (everything that determines it, see :func:`chunk_identity`) with a checksum
+over every array; :func:`read_chunk` reuses a file only when both match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import threading
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from canmore_sim.atomic import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from canmore_sim.mapper.placement import Mapping
+    from canmore_sim.models.graph import LayerGraph
+
+__all__ = ["LATENCY_BIN_NS", "ModelSource", "NOC_PER_FRAME", "PER_FRAME", "chunk_identity",
+           "chunk_task", "mapping_digest", "merge_bins", "neuron_counts_task", "read_chunk",
+           "run_chunk", "run_neuron_counts", "run_task", "write_chunk"]
+
+#: Width of the exact latency bins a chunk counts deliveries in, ns.
+LATENCY_BIN_NS = 1.0
+#: Per-frame fields of :class:`~canmore_sim.frame_noc.FrameNoc` a chunk keeps.
+NOC_PER_FRAME = ("packets", "deliveries", "hops", "latency_mean_ns", "latency_max_ns",
+                 "zero_load_mean_ns", "wait_sum_ns", "late", "late_max_ns", "end_ns",
+                 "unicast_hops", "interchip_hops", "io_injected", "io_ejected",
+                 "hops_per_layer", "interchip_per_layer", "packets_per_layer",
+                 "deliveries_per_layer", "core_injected", "core_ejected")
+#: Arrays of a chunk with one row per frame (merged by concatenation, in chunk order).
+PER_FRAME = ("ids", "labels", "predictions", "readout", "float_predictions",
+             "native_predictions", "neuron_spikes", "sent", "sops", "spikes_in",
+             "spikes_out", "sops_per_layer", "frame_latency_ns", *NOC_PER_FRAME)
+_FORMAT = "canmore-sim map chunk 1"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a run's network comes from, as plain data (it travels to the workers, which
+    load the network themselves, once per process)."""
+
+    model: str | None = None
+    arch: str | None = None
+    weights: str | None = None
+    sparsity: float = 0.25
+    seed: int = 0
+    trust_model: bool = False
+    input_shape: tuple[int, ...] | None = None
+
+    def load(self) -> LayerGraph:
+        """The network (:func:`canmore_sim.models.loaders.load_model`)."""
+        from canmore_sim.cores.calibrate import synthetic_graph
+        from canmore_sim.models.loaders import load_model
+
+        return load_model(self.model, arch=self.arch, weights=self.weights,
+                          trust_model=self.trust_model, input_shape=self.input_shape,
+                          sparsity=self.sparsity, seed=self.seed, synthesize=synthetic_graph)
+
+
+# ----------------------------------------------------------------------------- tasks
+
+
+def chunk_task(index: int, ids: np.ndarray, *, source: ModelSource, model_identity: str,
+               data: str | None, config: dict[str, Any], mapping: Mapping,
+               mapping_key: str) -> dict[str, Any]:
+    """The plain-data task of chunk ``index`` (its frames: data-set indices ``ids``)."""
+    return {"kind": "run", "index": index, "ids": np.asarray(ids, dtype=np.int64),
+            "source": source, "model_identity": model_identity, "data": data,
+            "config": config, "mapping": mapping, "mapping_key": mapping_key}
+
+
+def neuron_counts_task(index: int, ids: np.ndarray, *, source: ModelSource,
+                       model_identity: str, data: str | None,
+                       config: dict[str, Any]) -> dict[str, Any]:
+    """The task of one chunk of the neuron-only pass (spikes per neuron, for placement)."""
+    return {"kind": "counts", "index": index, "ids": np.asarray(ids, dtype=np.int64),
+            "source": source, "model_identity": model_identity, "data": data,
+            "config": config}
+
+
+@dataclass
+class _Context:
+    """What a worker process keeps between chunks of one run."""
+
+    graph: Any
+    quantized: Any
+    images: tuple[np.ndarray, np.ndarray]
+
+
+_CONTEXTS: dict[tuple[str, str | None], _Context] = {}
+_LOCK = threading.Lock()
+
+
+def _context(task: dict[str, Any], config: Any) -> _Context:
+    """The network (float and quantized) and the data split, loaded once per process."""
+    from canmore_sim.datasets.readers import read_split
+    from canmore_sim.models.quantize import quantize_graph
+
+    key = (task["model_identity"] + "|" + str(config.core.weight_bits) + config.core.quant_scale,
+           task["data"])
+    with _LOCK:
+        found = _CONTEXTS.get(key)
+        if found is None:
+            graph = task["source"].load()
+            quantized = quantize_graph(graph, config.core.weight_bits,
+                                       config.core.quant_scale == "channel")
+            found = _Context(graph, quantized, read_split(task["data"], graph.input_shape))
+            _CONTEXTS.clear()  # one run at a time per process: keep memory bounded
+            _CONTEXTS[key] = found
+        return found
+
+
+def run_chunk(task: dict[str, Any], progress: Any = None) -> dict[str, np.ndarray]:
+    """Simulate one chunk; its counts as columnar arrays (see the module docstring).
+
+    Parameters
+    ----------
+    task
+        From :func:`chunk_task`.
+    progress
+        Passed to :func:`canmore_sim.pipeline.run` (frames numbered within the chunk).
+    """
+    from canmore_sim.config import ArchConfig, with_overrides
+    from canmore_sim.datasets.readers import load_selected
+    from canmore_sim.pipeline import run
+
+    # energy is priced after all chunks: count here under any preset (no reference run)
+    config = with_overrides(ArchConfig.model_validate(task["config"]),
+                            {"run.energy": "canmore-22nm", "run.energy_reference": None})
+    ctx = _context(task, config)
+    frames, labels = load_selected(task["data"], ctx.graph.input_shape, task["ids"],
+                                   images=ctx.images)
+    observer = _NocSums()
+    result = run(ctx.graph, frames, labels, config, frame_ids=task["ids"],
+                 mapping=task["mapping"], progress=progress, noc_observer=observer)
+    return {**_per_frame(result), **observer.arrays()}
+
+
+def run_neuron_counts(task: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Spikes per neuron and source layer of one chunk's frames under the quantized
+    network (``layer_L`` arrays, int64) and ``n_frames``."""
+    from canmore_sim.config import ArchConfig
+    from canmore_sim.cores.models import simulate_neurons
+    from canmore_sim.datasets.readers import load_selected
+
+    config = ArchConfig.model_validate(task["config"])
+    ctx = _context(task, config)
+    frames, labels = load_selected(task["data"], ctx.graph.input_shape, task["ids"],
+                                   images=ctx.images)
+    trace = simulate_neurons(ctx.quantized, frames, labels, config.neuron)
+    out = {f"layer_{l}": np.bincount(s.neuron).astype(np.int64)
+           for l, s in enumerate(trace.layers)}
+    out["n_frames"] = np.array(trace.n_frames, dtype=np.int64)
+    return out
+
+
+def run_task(task: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Run a task of either kind (the function the executor sends to the workers)."""
+    return run_chunk(task) if task["kind"] == "run" else run_neuron_counts(task)
+
+
+def _per_frame(result: Any) -> dict[str, np.ndarray]:
+    trace, cores, noc = result.trace, result.cores, result.noc
+    n = trace.n_frames
+    native = (result.float_predictions if result.native_predictions is None
+              else result.native_predictions)
+    out = {"ids": np.asarray(result.frame_ids, dtype=np.int64), "labels": trace.labels,
+           "predictions": trace.predictions, "readout": trace.readout,
+           "float_predictions": result.float_predictions, "native_predictions": native,
+           "has_native": np.array(result.native_predictions is not None),
+           "native_model": np.array(result.native_model),
+           "neuron_spikes": trace.neuron_spikes,
+           "sent": np.stack([s.counts(n) for s in trace.layers], axis=1),
+           "sops": cores.sops, "spikes_in": cores.spikes_in, "spikes_out": cores.spikes_out,
+           "sops_per_layer": cores.sops_per_layer,
+           "frame_latency_ns": result.frame_latency_ns,
+           "link_flits": noc.link_flits, "router_wait_ns": noc.router_wait_ns,
+           "occupancy_max": noc.occupancy_max, "tw": np.array(trace.tw),
+           "end_time": np.array(np.nan if trace.end_time is None else trace.end_time)}
+    for key in NOC_PER_FRAME:
+        out[key] = np.asarray(getattr(noc, key))
+    return out
+
+
+class _NocSums:
+    """Per-frame NoC statistics a chunk adds up exactly: the time-averaged occupancies
+    (summed in frame order) and every delivery's latency in 1-ns bins."""
+
+    def __init__(self) -> None:
+        self.occupancy: np.ndarray | None = None
+        self.bins: list[np.ndarray] = []
+
+    def __call__(self, stats: Any) -> None:
+        if stats.mean_occupancy is not None:
+            self.occupancy = (stats.mean_occupancy.astype(np.float64) if self.occupancy is None
+                              else self.occupancy + stats.mean_occupancy)
+        latency = stats.latency_ns
+        finite = latency[np.isfinite(latency)]
+        bins, counts = np.unique(np.floor(finite / LATENCY_BIN_NS).astype(np.int64),
+                                 return_counts=True)
+        self.bins.append(np.stack([bins, counts.astype(np.int64)]))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        merged = merge_bins(self.bins)
+        occupancy = np.zeros(0) if self.occupancy is None else self.occupancy
+        return {"occupancy_sum": occupancy, "latency_bins": merged}
+
+
+def merge_bins(parts: list[np.ndarray]) -> np.ndarray:
+    """Add ``(2, k)`` arrays of (bin, count) columns into one, bins ascending."""
+    if not parts:
+        return np.zeros((2, 0), dtype=np.int64)
+    both = np.concatenate(parts, axis=1)
+    bins, where = np.unique(both[0], return_inverse=True)
+    counts = np.bincount(where, weights=both[1], minlength=len(bins)).astype(np.int64)
+    return np.stack([bins, counts])
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def chunk_identity(common: dict[str, str], *, kind: str, index: int, ids: np.ndarray,
+                   chunk_frames: int, config: dict[str, Any],
+                   mapping_key: str = "") -> dict[str, str]:
+    """Everything that determines a chunk: the run's model, data and tool version
+    (``common``, :func:`canmore_sim.sweep_points.common_identity`), the configuration
+    (its energy settings excepted: energy is priced after the chunks), the mapping, the
+    chunk's index, size and frames."""
+    run = {k: v for k, v in config.get("run", {}).items()
+           if k not in ("energy", "energy_reference")}
+    counted = {**config, "run": run}
+    return {**common, "kind": kind, "config_sha256": _digest(counted),
+            "mapping_sha256": mapping_key, "chunk": str(index),
+            "chunk_frames": str(chunk_frames), "frames_sha256": _digest(ids.tolist())}
+
+
+def mapping_digest(mapping: Mapping) -> str:
+    """SHA-256 of a mapping: its strategy, chips, routers and every core group's fields."""
+    import dataclasses
+
+    digest = hashlib.sha256(json.dumps(
+        [mapping.strategy, mapping.chip_width, mapping.chip_height, mapping.chips_x,
+         mapping.chips_y]).encode())
+    arrays = {"router": mapping.router, **{f.name: getattr(mapping.groups, f.name)
+                                           for f in dataclasses.fields(mapping.groups)}}
+    digest.update(_array_checksum({k: np.asarray(v) for k, v in arrays.items()}).encode())
+    return digest.hexdigest()
+
+
+def _digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _array_checksum(arrays: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        value = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}:{value.dtype.str}:{value.shape}".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
+
+
+def write_chunk(path: Path, arrays: dict[str, np.ndarray], identity: dict[str, str]) -> Path:
+    """Write a chunk's arrays and its sealed identity atomically (an ``.npz`` file)."""
+    meta = {"format": _FORMAT, "identity": identity, "key": _digest(identity),
+            "checksum": _array_checksum(arrays)}
+    buffer = io.BytesIO()
+    named: dict[str, Any] = {**arrays, "_meta": np.array(json.dumps(meta, sort_keys=True))}
+    np.savez(buffer, **named)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def read_chunk(path: Path, identity: dict[str, str]
+               ) -> tuple[dict[str, np.ndarray] | None, str | None]:
+    """A chunk file's arrays when it belongs to this run and is intact.
+
+    Returns
+    -------
+    (arrays, None)
+        Same identity, checksum matches.
+    (None, reason)
+        It exists but must run again; ``reason`` says why in a few words.
+    (None, None)
+        There is no such file.
+    """
+    if not path.exists():
+        return None, None
+    try:
+        with np.load(path, allow_pickle=False) as loaded:
+            arrays = {k: loaded[k] for k in loaded.files}
+        meta = json.loads(str(arrays.pop("_meta")))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, TypeError):
+        return None, "its file is damaged or not a chunk file"
+    if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+        return None, "its file is not a chunk file of this version"
+    stored = meta.get("identity")
+    if meta.get("key") != _digest(identity) or stored != identity:
+        return None, _why_different(stored, identity)
+    if meta.get("checksum") != _array_checksum(arrays):
+        return None, "its file was edited or damaged (checksum does not match)"
+    return arrays, None
+
+
+def _why_different(stored: Any, identity: dict[str, str]) -> str:
+    if not isinstance(stored, dict):
+        return "it records no identity"
+    names = {"config_sha256": "configuration", "model": "model", "data": "input data",
+             "tool_version": "tool version", "mapping_sha256": "mapping",
+             "frames_sha256": "frame selection", "chunk_frames": "chunk size",
+             "chunk": "chunk index", "kind": "kind of pass"}
+    differ = [names.get(k, k) for k in sorted(set(stored) | set(identity))
+              if stored.get(k) != identity.get(k)]
+    return f"it was computed with a different {', '.join(differ)}"

@@ -1,0 +1,459 @@
+"""A map run over many frames: chunks of frames on a pool of workers, streamed to disk,
+resumable, merged into one :class:`~canmore_sim.pipeline.RunResult`.
+
+:func:`run_map` is what ``canmore-sim map`` runs:
+
+1. the frames are selected (data-set indices; the frames themselves are loaded by the
+   workers, chunk by chunk) and cut into chunks of ``run.chunk_frames`` frames: the
+   boundaries depend on the frame count and the chunk size only, never on the workers;
+2. the network is quantized and mapped ONCE, here. With ``run.placement_traffic:
+   measured`` the mapping is weighted by the spikes of ALL frames: a neuron-only pass
+   over the chunks adds up every neuron's spikes (exact integer sums, so the same
+   mapping whatever the workers, and the same as one process simulating every frame);
+3. the chunks run on the executor (:mod:`canmore_sim.executor`: this process, local
+   worker processes or a Dask cluster); each finished chunk's counts are written
+   atomically to ``work/chunks/NNNNN.npz`` and dropped from memory. With ``resume`` a
+   chunk file already there is kept only when its identity (configuration, model, data,
+   frame selection, mapping, chunk index and size, tool version) and checksum match;
+4. the chunk files are read back in chunk order and merged: per-frame rows are
+   concatenated, per-router sums are added and maxima taken chunk after chunk (so a
+   float sum is the same whatever the workers), the delivery latencies' exact 1-ns bins
+   are added;
+5. energy is priced once, over all frames (count first, price later; a normalized
+   model's computed rate-IF reference is a second chunked pass whose means are taken
+   over all frames).
+
+What stays in memory is one chunk's working set per worker plus the per-frame rows
+(frames.csv and the per-frame, per-layer and per-core counts: a few kB per frame).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from canmore_sim.config import ArchConfig, with_overrides
+from canmore_sim.cores.trace import LayerSpikes
+from canmore_sim.errors import CanmoreError, SimulationError
+from canmore_sim.map_chunks import (
+    PER_FRAME,
+    ModelSource,
+    chunk_identity,
+    chunk_task,
+    merge_bins,
+    neuron_counts_task,
+    read_chunk,
+    run_task,
+    write_chunk,
+)
+from canmore_sim.progress import ProgressCallback, StageEvent
+
+__all__ = ["CHUNK_STAGE", "CountedSpikes", "MapProgress", "run_map"]
+
+#: Modules the local workers' fork server imports once (so each worker starts in ms).
+PRELOAD = ("canmore_sim.map_chunks", "canmore_sim.datasets.readers",
+           "canmore_sim.models.loaders", "canmore_sim.report", "canmore_sim.map_warm")
+#: Stage name of the events that count finished frames of a chunked run.
+CHUNK_STAGE = "chunks"
+
+
+@dataclass
+class MapProgress:
+    """How far the chunks of a run are (sent as ``chunks`` :class:`StageEvent` s)."""
+
+    total: int
+    done: int = 0
+    reused: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+
+def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Path, *,
+            data: str | None = None, frames: int | str | None = None,
+            mapping: Any = None, reference: dict[str, float] | None = None,
+            reference_label: str = "reference run", workers: int = 1,
+            executor: str = "local", scheduler: str | None = None, resume: bool = False,
+            progress: ProgressCallback | None = None,
+            note: Callable[[str], None] | None = None) -> Any:
+    """Map ``graph`` and simulate the selected frames in chunks; the merged RunResult.
+
+    Parameters
+    ----------
+    graph
+        The network, loaded here from ``source`` (the workers load their own copy).
+    source
+        Where the network comes from (plain data for the workers).
+    config
+        Architecture and run settings (``run.chunk_frames``: frames per chunk).
+    work
+        The run's work folder; chunk files go to ``work/chunks`` (and, for a computed
+        rate-IF energy reference, ``work/reference``).
+    data
+        ``--data`` source (None: digits).
+    frames
+        Frames to select: a count, ``"all"`` (the whole test split; ``run.frames`` is set
+        to the count), or None (``run.frames``).
+    mapping, reference, reference_label
+        As for :func:`canmore_sim.pipeline.run`.
+    workers, executor, scheduler
+        Where the chunks run (:func:`canmore_sim.executor.run_tasks`).
+    resume
+        Keep verified chunk files already in ``work`` (else they are removed first).
+    progress
+        Stage events; the chunks send ``chunks`` events (``done``/``total`` frames), a
+        single local worker also the per-frame ``traffic``/``noc`` events of every frame.
+    note
+        Receives one line per chunk file that is run again, saying why.
+
+    Raises
+    ------
+    CanmoreError
+        Bad input (as for :func:`canmore_sim.pipeline.run`), a bad executor setting, or a
+        chunk that failed (its error).
+    """
+    from canmore_sim.datasets.readers import select_frames
+    from canmore_sim.executor import check_executor
+    from canmore_sim.limits import check_labels
+    from canmore_sim.pipeline import _stage
+
+    check_executor(executor, workers, scheduler)
+    with _stage(progress, "frames", 0):
+        labels, ids = select_frames(data, graph.input_shape,
+                                    None if frames == "all" else
+                                    (config.run.frames if frames is None else int(frames)),
+                                    config.run.seed, max_values=config.limits.max_frame_values)
+    config, preset = _checked(graph, config)
+    if frames == "all":
+        config = with_overrides(config, {"run.frames": len(ids)})
+    check_labels(labels, len(ids), graph.n_classes)
+    runner = _Runner(source, data, config, Path(work), ids, workers, executor, scheduler,
+                     progress, note)
+    runner.clear(resume)
+    quantized, mapping = runner.mapped(graph, mapping)
+    merged = runner.pass_("run", config, mapping)
+    return _priced(graph, quantized, mapping, config, preset, merged, runner, reference,
+                   reference_label)
+
+
+def _checked(graph: Any, config: ArchConfig) -> tuple[ArchConfig, Any]:
+    """Every plug-in name and size checked (as the pipeline does), neuron settings resolved."""
+    from canmore_sim.energy import load_preset
+    from canmore_sim.limits import check_run_size
+    from canmore_sim.mapper.placement import PLACEMENTS
+    from canmore_sim.noc import get_engine, get_routing
+    from canmore_sim.pipeline import _resolve_neuron
+    from canmore_sim.registry import choose
+
+    get_engine(config.run.engine)
+    get_routing(config.router.routing)
+    config = _resolve_neuron(graph, config)
+    check_run_size(graph, config, config.neuron.model)
+    choose(PLACEMENTS, config.run.placement, what="placement", key="run.placement")
+    return config, load_preset(config.run.energy)
+
+
+class _Runner:
+    """The chunks of one run: their tasks, files and executor."""
+
+    def __init__(self, source: ModelSource, data: str | None, config: ArchConfig, work: Path,
+                 ids: np.ndarray, workers: int, executor: str, scheduler: str | None,
+                 progress: ProgressCallback | None,
+                 note: Callable[[str], None] | None) -> None:
+        from canmore_sim.sweep_points import common_identity
+
+        self.source, self.data, self.work, self.ids = source, data, work, ids
+        self.config = config
+        self.size = config.run.chunk_frames
+        self.workers, self.executor, self.scheduler = workers, executor, scheduler
+        self.progress, self.note = progress, note
+        common = common_identity(source.model, source.weights, source.sparsity, source.seed,
+                                 data)
+        # what else builds the network from the same file (a state_dict's --arch, ...)
+        common["model"] += (f"|arch={source.arch}|input_shape={source.input_shape}"
+                            f"|trust_model={source.trust_model}")
+        self.common, self.model_identity = common, common["model"]
+        self.chunks = [ids[i:i + self.size] for i in range(0, len(ids), self.size)]
+
+    def clear(self, resume: bool) -> None:
+        """Remove unfinished writes, and (without ``resume``) every chunk file."""
+        for folder in (self.work / "chunks", self.work / "reference"):
+            if folder.is_dir():
+                for path in folder.iterdir():
+                    if path.suffix == ".tmp" or not resume:
+                        path.unlink()
+
+    def mapped(self, graph: Any, mapping: Any) -> tuple[Any, Any]:
+        """The quantized network and the run's one mapping."""
+        from canmore_sim.mapper.traffic_graph import NeuronCounts
+        from canmore_sim.models.quantize import quantize_graph
+        from canmore_sim.pipeline import _stage, map_network
+
+        config, n = self.config, len(self.ids)
+        with _stage(self.progress, "quantize", n):
+            quantized = quantize_graph(graph, config.core.weight_bits,
+                                       config.core.quant_scale == "channel")
+        if mapping is not None:
+            return quantized, mapping
+        measured = config.run.placement_traffic == "measured"
+        counts = None
+        if measured:
+            with _stage(self.progress, "neurons", n):
+                counts = self._neuron_counts(NeuronCounts)
+        with _stage(self.progress, "mapping", n):
+            return quantized, map_network(quantized, config, counts)
+
+    def _neuron_counts(self, counts_type: Any) -> Any:
+        """Spikes per neuron over all frames (the neuron-only pass, in chunk order)."""
+        dumped = self.config.model_dump(mode="json")
+        tasks = [neuron_counts_task(i, chunk, source=self.source,
+                                    model_identity=self.model_identity, data=self.data,
+                                    config=dumped) for i, chunk in enumerate(self.chunks)]
+        parts: list[Any] = [None] * len(tasks)
+        for outcome in self._outcomes(tasks):
+            parts[outcome.index] = outcome.value
+        total = None
+        for part in parts:  # in chunk order (integer sums: any order gives the same)
+            layers = sorted((k for k in part if k.startswith("layer_")),
+                            key=lambda k: int(k.split("_")[1]))
+            one = counts_type(tuple(part[k] for k in layers), int(part["n_frames"]))
+            total = one if total is None else total + one
+        return total
+
+    def _outcomes(self, tasks: list[dict[str, Any]],
+                  inline_progress: ProgressCallback | None = None) -> Any:
+        from canmore_sim.executor import WorkerLost, run_tasks
+
+        workers = (max(1, min(self.workers, len(tasks))) if self.executor == "local"
+                   else self.workers)
+        if inline_progress is not None and self.executor == "local" and workers == 1:
+            function: Any = _InlineRun(inline_progress, self.chunks, len(self.ids))
+        else:
+            function = run_task
+        for outcome in run_tasks(function, tasks, executor=self.executor, workers=workers,
+                                 scheduler=self.scheduler, preload=PRELOAD):
+            if outcome.error is not None:
+                error = outcome.error
+                task = tasks[outcome.index]
+                where = f"chunk {task['index']} (frames {_frames_text(task['ids'])})"
+                if isinstance(error, CanmoreError):
+                    raise type(error)(f"{where}: {error}") from None
+                if isinstance(error, WorkerLost):
+                    raise SimulationError(f"{where}: {error} (out of memory?)") from None
+                raise error
+            yield outcome
+
+    def pass_(self, kind: str, config: ArchConfig, mapping: Any) -> dict[str, Any]:
+        """Run (or reuse) every chunk of one pass and merge them in chunk order."""
+        from canmore_sim.map_chunks import mapping_digest
+
+        folder = self.work / ("chunks" if kind == "run" else "reference")
+        folder.mkdir(parents=True, exist_ok=True)
+        dumped = config.model_dump(mode="json")
+        key = mapping_digest(mapping)
+        identities = [chunk_identity(self.common, kind=kind, index=i, ids=chunk,
+                                     chunk_frames=self.size, config=dumped, mapping_key=key)
+                      for i, chunk in enumerate(self.chunks)]
+        state = MapProgress(total=len(self.ids))
+        todo = []
+        for i, chunk in enumerate(self.chunks):
+            path = folder / f"{i:05d}.npz"
+            arrays, why = read_chunk(path, identities[i])
+            if arrays is not None:
+                state.reused += len(chunk)
+                continue
+            if why is not None and self.note is not None:
+                self.note(f"chunk {i} (frames {_frames_text(chunk)}): running it again: {why}")
+            todo.append(chunk_task(i, chunk, source=self.source,
+                                   model_identity=self.model_identity, data=self.data,
+                                   config=dumped, mapping=mapping, mapping_key=key))
+        self._report(state)
+        inline = self.progress if kind == "run" else None
+        for outcome in self._outcomes(todo, inline):
+            task = todo[outcome.index]
+            write_chunk(folder / f"{task['index']:05d}.npz", outcome.value,
+                        identities[task["index"]])
+            state.done += len(task["ids"])
+            self._report(state)
+        return _merge(folder, identities, len(self.chunks))
+
+    def _report(self, state: MapProgress) -> None:
+        if self.progress is not None:
+            self.progress(StageEvent(CHUNK_STAGE, state.done + state.reused, state.total,
+                                     None, state.total))
+
+
+class _InlineRun:
+    """Runs chunks in this process, relaying their per-frame events numbered in the run."""
+
+    def __init__(self, progress: ProgressCallback, chunks: list[np.ndarray], total: int) -> None:
+        self.progress, self.total = progress, total
+        self.start = np.cumsum([0, *[len(c) for c in chunks]])
+
+    def __call__(self, task: dict[str, Any]) -> dict[str, np.ndarray]:
+        from canmore_sim.map_chunks import run_chunk
+
+        offset = int(self.start[task["index"]])
+
+        def relay(event: StageEvent) -> None:
+            if event.frame is not None:
+                self.progress(StageEvent(event.stage, event.done, event.total,
+                                         offset + event.frame, self.total))
+            elif event.stage in ("neurons", "sops") and not event.finished:
+                # the chunk's own stages show on the frame line, at its first frame
+                self.progress(StageEvent(event.stage, 0, 1, offset, self.total))
+        return run_chunk(task, relay)
+
+
+def _frames_text(ids: np.ndarray) -> str:
+    return f"{len(ids)} from data index {int(ids[0])}" if len(ids) else "none"
+
+
+def _merge(folder: Path, identities: list[dict[str, str]], n_chunks: int) -> dict[str, Any]:
+    """Read the chunk files back in chunk order and merge them (see the module docstring)."""
+    rows: dict[str, list[np.ndarray]] = {k: [] for k in PER_FRAME}
+    merged: dict[str, Any] = {}
+    bins = np.zeros((2, 0), dtype=np.int64)
+    for i in range(n_chunks):
+        arrays, why = read_chunk(folder / f"{i:05d}.npz", identities[i])
+        if arrays is None:
+            raise SimulationError(f"chunk {i}: its file went missing or changed while the "
+                                  f"run merged it ({why or 'no file'})")
+        for key in PER_FRAME:
+            rows[key].append(arrays[key])
+        for key, combine in (("link_flits", np.add), ("router_wait_ns", np.add),
+                             ("occupancy_sum", np.add), ("occupancy_max", np.maximum)):
+            value = arrays[key]
+            if key == "occupancy_sum" and value.size == 0:
+                continue
+            merged[key] = value if key not in merged else combine(merged[key], value)
+        bins = merge_bins([bins, arrays["latency_bins"]])  # bounded by the latency range
+        for key in ("has_native", "native_model", "tw", "end_time"):
+            merged[key] = arrays[key]
+        del arrays  # one chunk in memory at a time
+    out = {k: np.concatenate(v, axis=0) for k, v in rows.items()}
+    return {**out, **merged, "latency_bins": bins}
+
+
+def _histogram(bins: np.ndarray, n_bins: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    """``n_bins`` equal bins (whole 1-ns bins each) over the latencies' exact 1-ns counts."""
+    from canmore_sim.map_chunks import LATENCY_BIN_NS
+
+    if bins.shape[1] == 0:
+        return np.zeros(n_bins + 1), np.zeros(n_bins, dtype=np.int64)
+    low, high = int(bins[0].min()), int(bins[0].max()) + 1
+    width = max(1, -(-(high - low) // n_bins))
+    edges = (low + np.arange(n_bins + 1, dtype=np.float64) * width) * LATENCY_BIN_NS
+    counts = np.bincount((bins[0] - low) // width, weights=bins[1],
+                         minlength=n_bins).astype(np.int64)
+    return edges, counts
+
+
+def _result_parts(merged: dict[str, Any], mapping: Any) -> tuple[Any, Any, Any]:
+    """The merged trace (per-frame counts only), core statistics and NoC figures."""
+    from canmore_sim.cores.stats import CoreStats
+    from canmore_sim.cores.trace import SpikeTrace
+    from canmore_sim.frame_noc import FrameNoc
+    from canmore_sim.map_chunks import NOC_PER_FRAME
+
+    n = len(merged["ids"])
+    end = float(merged["end_time"])
+    sent = merged["sent"]
+    trace = SpikeTrace(n_frames=n, tw=float(merged["tw"]),
+                       layers=tuple(CountedSpikes.of(sent[:, l]) for l in range(sent.shape[1])),
+                       neuron_spikes=merged["neuron_spikes"], readout=merged["readout"],
+                       predictions=merged["predictions"], labels=merged["labels"],
+                       end_time=None if np.isnan(end) else end)
+    cores = CoreStats(merged["sops"], merged["spikes_in"], merged["spikes_out"],
+                      merged["sops_per_layer"], mapping.groups.weight_bits.copy())
+    occupancy = merged.get("occupancy_sum")
+    noc = FrameNoc(**{k: merged[k] for k in NOC_PER_FRAME},
+                   link_flits=merged["link_flits"], router_wait_ns=merged["router_wait_ns"],
+                   occupancy_mean=(np.zeros_like(merged["router_wait_ns"]) if occupancy is None
+                                   else occupancy / n),
+                   occupancy_max=merged["occupancy_max"],
+                   latency_hist_ns=_histogram(merged["latency_bins"]))
+    return trace, cores, noc
+
+
+def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset: Any,
+            merged: dict[str, Any], runner: _Runner, reference: dict[str, float] | None,
+            reference_label: str) -> Any:
+    """Price the merged counts (after all chunks) and assemble the RunResult."""
+    from canmore_sim.energy import price_frames
+    from canmore_sim.pipeline import (
+        RATE_CODED,
+        RunResult,
+        _counts,
+        _describe_reference,
+        _stage,
+    )
+
+    trace, cores, noc = _result_parts(merged, mapping)
+    model = config.neuron.model
+    described: dict[str, Any] | None = None
+    if reference is not None:
+        described = {"origin": reference_label,
+                     "frame_latency_ns": float(reference["frame_latency_ns"]),
+                     "neurons_fired": float(reference["spikes"])}
+    elif (preset.model == "normalized" and model not in RATE_CODED
+          and not {"latency_ref_ns", "spikes_ref"} <= set(preset.params)):
+        described = _rate_reference(runner, config, mapping)
+        reference = {"frame_latency_ns": described["frame_latency_ns"],
+                     "spikes": described["neurons_fired"]}
+    frame_latency = merged["frame_latency_ns"]
+    with _stage(runner.progress, "energy", trace.n_frames):
+        energy = price_frames(preset, _counts(quantized, trace, cores, noc, frame_latency,
+                                              mapping), reference)
+    if preset.model == "normalized":
+        described = _describe_reference(energy, described, model)
+        energy = replace(energy, params={**energy.params, "reference": described["origin"]})
+    return RunResult(
+        config=config, graph=graph, quantized=quantized, mapping=mapping, trace=trace,
+        float_predictions=merged["float_predictions"], cores=cores, noc=noc, energy=energy,
+        energy_preset=preset, frame_latency_ns=frame_latency, frame_ids=merged["ids"],
+        native_model=str(merged["native_model"]),
+        native_predictions=merged["native_predictions"] if bool(merged["has_native"]) else None,
+        energy_reference=described)
+
+
+def _rate_reference(runner: _Runner, config: ArchConfig, mapping: Any) -> dict[str, Any]:
+    """The rate-IF reference of a normalized energy model: the same frames, chip and
+    mapping under ``rate-if``, chunked like the run; means over all frames."""
+    ref_config = with_overrides(config, {"neuron.model": "rate-if",
+                                         "run.energy": "canmore-22nm",
+                                         "run.energy_reference": None})
+    merged = runner.pass_("reference", ref_config, mapping)
+    deliveries = int(merged["deliveries"].sum())
+    return {"origin": "rate-if run of the same network on the same frames and chip "
+                      "(run by this tool)",
+            "neuron_model": "rate-if",
+            "frame_latency_ns": float(np.mean(merged["frame_latency_ns"])),
+            "neurons_fired": float(np.mean(merged["neuron_spikes"].sum(axis=1))),
+            "late_share": float(merged["late"].sum()) / deliveries if deliveries else 0.0}
+
+
+@dataclass(frozen=True, eq=False)
+class CountedSpikes(LayerSpikes):
+    """The spikes of one layer reduced to their count per frame (the spike rows of a
+    chunk are dropped once it is counted): what reports read of a merged run's trace."""
+
+    per_frame: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    @classmethod
+    def of(cls, per_frame: np.ndarray) -> CountedSpikes:
+        """Counts ``per_frame`` (int64, one per frame)."""
+        empty = np.zeros(0, dtype=np.int64)
+        return cls(empty.astype(np.int32), empty, empty.astype(np.float64), None,
+                   np.asarray(per_frame, dtype=np.int64))
+
+    def counts(self, n_frames: int) -> np.ndarray:
+        if n_frames != len(self.per_frame):
+            raise ValueError(f"counts of {len(self.per_frame)} frames, not {n_frames}")
+        return self.per_frame
+
+    def __len__(self) -> int:
+        return int(self.per_frame.sum())
