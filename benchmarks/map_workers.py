@@ -1,7 +1,8 @@
 """Map runs on workers: wall time of 64 frames with 1 and 2 workers, and peak memory of
 64 and 512 frames.
 
-Speed: the bundled network, 64 frames (``run.chunk_frames`` 8: 8 chunks), run by
+Speed (one worker = one core: torch runs on one thread in every worker, the in-process
+single worker included): the bundled network, 64 frames (``run.chunk_frames`` 8: 8 chunks), run by
 :func:`canmore_sim.map_run.run_map` in this process, after one warm-up run per worker
 count (the first chunk a process runs loads the compiled NoC kernels and torch's kernels;
 the local workers fork from a fork server that did this once). ``--repeats`` runs per
@@ -57,6 +58,12 @@ def _timed_runs(frames: int, repeats: int) -> dict[int, list[float]]:
     from canmore_sim.map_chunks import ModelSource
     from canmore_sim.map_run import run_map
 
+    import torch
+
+    # one worker = one core: the pool's workers run torch on one thread each, so the
+    # in-process single worker does too (torch's own threads would make "1 worker" use
+    # both cores, and on a shared machine its spinning threads cost several times more)
+    torch.set_num_threads(1)
     source = ModelSource()
     graph = source.load()
     config = with_overrides(default_config(), {"run.frames": frames})
