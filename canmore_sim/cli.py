@@ -247,7 +247,7 @@ def _cmd_map(args: argparse.Namespace) -> int:
         reference = _reference(reference_file) if reference_file else None
         result = run(graph, frames, labels, config, frame_ids=ids, progress=progress,
                      mapping=mapping, reference=reference,
-                     reference_label=f"reference run {reference_file}")
+                     reference_label=f"reference run {reference_file}", release_weights=True)
         progress(StageEvent("report", 0, 1))
         summary = summarize(result)
         summary["wall_s"] = round(time.perf_counter() - started, 3)
