@@ -26,6 +26,7 @@ from canmore_sim.energy import (
 )
 from canmore_sim.errors import DataError
 from canmore_sim.frame_noc import FrameNoc, into_weight_layers, simulate_frames
+from canmore_sim.heap import return_free_memory
 from canmore_sim.limits import check_chip_grid, check_labels, check_run_size
 from canmore_sim.mapper.connectivity import layer_links
 from canmore_sim.mapper.partition import partition
@@ -123,11 +124,13 @@ def run(
     reference_label
         How reports name ``reference`` (e.g. the report.json it came from).
     release_weights
-        Give ``graph`` up: once the neuron simulation has run (and no rate-IF reference
-        run needs the weights), the weight values of ``graph`` and of the quantized
-        network are released (:meth:`LayerGraph.release_weights`) before the NoC replay,
-        so ``RunResult.graph`` and ``quantized`` keep only their structure (the CLI's
-        ``map`` does this; VGG16: 2 x 134 MB). Every figure of the result is the same.
+        Give ``graph`` up to save memory (the CLI's ``map`` does; VGG16: 2 x 134 MB).
+        Unless a rate-IF reference run needs the weights, the quantized network holds
+        its weights as integer codes (``quantize_graph(..., compact=True)``), the weight
+        values of ``graph`` are released (:meth:`LayerGraph.release_weights`) once its
+        predictions are made, and those of the quantized network once it has run, so
+        ``RunResult.graph`` and ``quantized`` keep only their structure. Every figure of
+        the result is the same.
     """
     if frames.ndim < 2 or len(frames) == 0:
         raise DataError(f"frames must be a non-empty (N, ...) array, got shape {frames.shape}")
@@ -139,14 +142,19 @@ def run(
     check_run_size(graph, config, model)
     choose(PLACEMENTS, config.run.placement, what="placement", key="run.placement")
     preset = load_preset(config.run.energy)
+    rate_run = (reference is None and preset.model == "normalized"
+                and not {"latency_ref_ns", "spikes_ref"} <= set(preset.params)
+                and model not in RATE_CODED)
+    release = release_weights and not rate_run  # a rate-IF reference run needs the weights
     n = len(frames)
     with _stage(progress, "quantize", n):
-        quantized = quantize_graph(graph, config.core.weight_bits,
-                                   config.core.quant_scale == "channel")
+        quantized = quantize_graph(graph, config.core.weight_bits,  # compact: 1/4 of the memory
+                                   config.core.quant_scale == "channel", compact=release)
     measured = config.run.placement_traffic == "measured"
     if mapping is None and not measured:
         with _stage(progress, "mapping", n):
             mapping = map_network(quantized, config)  # fails fast, before the heavy work
+    return_free_memory()  # the model build's and quantization's temporaries
     with _stage(progress, "neurons", n):
         # only the float network's predictions are kept (its trace is freed here)
         float_predictions = simulate_neurons(graph, frames, labels, config.neuron).predictions
@@ -154,6 +162,9 @@ def run(
         native_predictions = (None if native == model else simulate_neurons(
             graph, frames, labels, with_overrides(config, {"neuron.model": native}).neuron
         ).predictions)
+        if release:
+            graph.release_weights()  # only the quantized network runs from here on
+            return_free_memory()
         trace = simulate_neurons(quantized, frames, labels, config.neuron)
     if mapping is None:
         with _stage(progress, "mapping", n):
@@ -161,12 +172,9 @@ def run(
     with _stage(progress, "sops", n):
         links = [layer_links(quantized, mapping.groups, l) for l in range(quantized.depth)]
         cores = count_sops(trace, mapping, links)
-    rate_run = (reference is None and preset.model == "normalized"
-                and not {"latency_ref_ns", "spikes_ref"} <= set(preset.params)
-                and model not in RATE_CODED)
-    if release_weights and not rate_run:
-        graph.release_weights()  # what follows needs only the structure
-        quantized.release_weights()
+    if release:
+        quantized.release_weights()  # what follows needs only the structure
+        return_free_memory()
     noc = simulate_frames(trace, mapping, links, config, engine, progress)
     window_end = trace.end(quantized.depth) * config.neuron.window_ns / trace.tw
     frame_latency = np.maximum(noc.end_ns, window_end)

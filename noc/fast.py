@@ -93,7 +93,7 @@ def simulate(traffic: Traffic, config: ArchConfig, *,
         progress(int(state.ints[kernel.I_DELIVERED]), total)
     counters = _counters(kernel, state, traffic)
     del state  # the loop's state (VGG16: 87 MB) goes before the statistics are built
-    return stats_from(traffic, config, **counters)
+    return stats_from(traffic, config, **_widen(counters))
 
 
 def needs_compile() -> bool:
@@ -169,9 +169,9 @@ def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
     ints: dict[str, Any] = {
         "port": port, "copy": n * 5 * slots * k.N_C, "perm": (rows, _count_up),
         "dst": traffic.dst, "sops": rows if traffic.sops is None else traffic.sops,
-        "hops": rows, "charged": rows, "charged_inter": rows,
-        "pk_start": (rows, _count_up) if start is None else start,
-        "pk_len": (rows, 1) if length is None else length, "pk_src": src,
+        "hops": rows, "charged": 0 if start is None else rows, "charged_inter": rows,
+        "pk_start": 0 if start is None else start,  # unicast: packet p is row p (K_UNICAST)
+        "pk_len": 0 if length is None else length, "pk_src": src,
         "inj_list": inj_list, "inj_head": inj_base, "inj_tail": inj_base,
         "touch_mark": n, "touched": n, "scr_ports": longest,
         "scr_rows": longest, "scr_counts": 5, "heap_s": cap,
@@ -185,8 +185,9 @@ def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
         "heap_t": cap, "ring_t": 3 * cap}
     head = np.zeros(k.N_HEAD, dtype=np.int64)
     head[[k.K_WIDTH, k.K_FLITS, k.K_SLOTS, k.K_BUDGET, k.K_ROUTING, k.K_N_PACKETS,
-          k.K_N_DCOL, k.K_CAP]] = (traffic.width, r.flits_per_packet, slots,
-                                   budget, routing, n_packets, table.shape[1], cap)
+          k.K_N_DCOL, k.K_CAP, k.K_UNICAST]] = (traffic.width, r.flits_per_packet, slots,
+                                               budget, routing, n_packets, table.shape[1],
+                                               cap, start is None)
     head_f = np.zeros(k.N_HEAD_F)
     head_f[k.KF_ROUTER] = r.router_delay_ns
     head_f[k.KF_LINK] = r.flits_per_packet * r.link_delay_ns
@@ -312,8 +313,9 @@ def _error(k: ModuleType, state: _State, traffic: Traffic, config: ArchConfig,
 
 
 def _counters(k: ModuleType, state: _State, traffic: Traffic) -> dict[str, Any]:
-    """What :func:`~canmore_sim.noc.engine.stats_from` needs, copied out of the state
-    (so the state can go); a deadlock (packets left in a buffer or queue) is raised."""
+    """What :func:`~canmore_sim.noc.engine.stats_from` needs, copied out of the int state
+    (so it can go; the per-row counts stay in the state's dtype until :func:`_widen`);
+    a deadlock (packets left in a buffer or queue) is raised."""
     n = traffic.n_routers
     p = state.int_segment("port").reshape(n, 5, k.N_P)
     pf = state.float_segment("portf").reshape(n, 5, k.N_F)
@@ -323,16 +325,28 @@ def _counters(k: ModuleType, state: _State, traffic: Traffic) -> dict[str, Any]:
     stuck = sorted(set(np.flatnonzero(buffered).tolist() + np.flatnonzero(queued).tolist()))
     if stuck or np.isnan(deliver).any():
         raise deadlock_error(stuck)
-    hops, charged = state.int_segment("hops"), state.int_segment("charged")
-    hops64 = _int64(hops)
+    unicast = bool(state.ints[k.K_UNICAST])
     # under unicast every copy is one row, so each row is charged its own links: one array
-    return {"hops": hops64, "deliver": deliver.copy(),
-            "charged": hops64 if np.array_equal(hops, charged) else _int64(charged),
-            "charged_inter": _int64(state.int_segment("charged_inter")),
+    # (K_UNICAST); ``deliver`` stays a view: the float state (deliver and packet times)
+    # outlives the int state instead of a copy of it being made while both are held
+    return {"hops": state.int_segment("hops").copy(), "deliver": deliver,
+            "charged": None if unicast else state.int_segment("charged").copy(),
+            "charged_inter": state.int_segment("charged_inter").copy(),
             "link_flits": _int64(p[:, :, k.P_LINKF]), "wait": pf[:, :, k.F_WAIT].copy(),
             "occupancy": _int64(p[:, :, k.P_OCC]), "area": pf[:, :, k.F_AREA].copy(),
             "link_hops": int(state.ints[k.I_LINK_HOPS]),
             "inter_hops": int(state.ints[k.I_INTER_HOPS])}
+
+
+def _widen(counters: dict[str, Any]) -> dict[str, Any]:
+    """The per-row counts of :func:`_counters` as int64 (the statistics' dtype), one at a
+    time (each narrow copy goes as its wide one is made)."""
+    for name in ("hops", "charged_inter", "charged"):
+        if counters[name] is not None:
+            counters[name] = _int64(counters[name])
+    if counters["charged"] is None:
+        counters["charged"] = counters["hops"]
+    return counters
 
 
 def _int64(values: np.ndarray) -> np.ndarray:
