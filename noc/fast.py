@@ -43,6 +43,7 @@ import numpy as np
 
 from canmore_sim.config import ArchConfig
 from canmore_sim.errors import SimulationError
+from canmore_sim.heap import return_free_memory
 from canmore_sim.noc.engine import check_inputs, deadlock_error, livelock_error, stats_from
 from canmore_sim.noc.routing import PORTS_OUT, get_routing, xy_port, yx_port
 from canmore_sim.noc.stats import NocStats
@@ -80,6 +81,7 @@ def simulate(traffic: Traffic, config: ArchConfig, *,
     check_inputs(traffic, config)
     kernel = _kernel()
     state = _build(kernel, traffic, config)
+    return_free_memory()  # the build's temporaries (VGG16: a 12 MB sort order)
     total = len(traffic)
     while True:
         code = kernel.run(state.ints, state.floats, SLICE_EVENTS)
