@@ -93,7 +93,8 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
                                       config.run.seed)
     record(StageEvent("frames", 1, 1))
     try:
-        result = run(graph, frames, labels, config, frame_ids=ids, progress=record)
+        result = run(graph, frames, labels, config, frame_ids=ids, progress=record,
+                     release_weights=True)
     except _Stop:
         return {"walls": walls, "cpus": cpus, "peak_mb": peak, "until": args.until,
                 "total_s": time.perf_counter() - t0, "total_cpu_s": time.process_time() - c0,

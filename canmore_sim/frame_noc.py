@@ -18,12 +18,13 @@ adds up to its frame total:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from canmore_sim.config import ArchConfig
 from canmore_sim.cores.trace import SpikeTrace
+from canmore_sim.heap import return_free_memory
 from canmore_sim.mapper.connectivity import LayerLinks
 from canmore_sim.mapper.placement import Mapping
 from canmore_sim.noc.build import build_traffic
@@ -188,6 +189,7 @@ def simulate_frames(
         traffic = build_traffic(trace, f, mapping, links, config)
         if progress is not None:
             progress(StageEvent("traffic", 1, 1, f, n))
+        return_free_memory()  # the traffic build's temporaries (VGG16: about 60 MB)
         stats = _replay(engine, traffic, config, progress, f, n)
         acc.add(f, traffic, stats)
         if on_frame is not None:
@@ -234,28 +236,26 @@ class _Accumulator:
         self.n = n
 
     def add(self, f: int, traffic: Traffic, stats: NocStats) -> None:
+        # the per-row figures a chunk of rows at a time (VGG16: 1.5 M rows, so no
+        # full-size temporaries beside the frame's traffic and statistics); integer
+        # counts and maxima, so the same numbers as one pass
+        wait_sum = stats.total_wait_ns  # before ``latency`` exists: one temporary at a time
         latency, starts = stats.latency_ns, traffic.packet_starts()
-        charged = stats.hops if stats.charged_hops is None else stats.charged_hops
-        inter = (np.zeros(len(traffic), dtype=np.int64) if stats.charged_interchip_hops is None
-                 else stats.charged_interchip_hops)
-        lateness = stats.deliver_ns[stats.late] - traffic.deadline_ns[stats.late]
+        rows = self._row_figures(f, traffic, stats, starts)
         s = self.scalars
         values = {
             "packets": int(starts.sum()), "deliveries": len(traffic), "hops": stats.link_hops,
             "latency_mean_ns": float(latency.mean()) if len(latency) else 0.0,
             "latency_max_ns": float(latency.max()) if len(latency) else 0.0,
             "zero_load_mean_ns": float(stats.zero_load_ns.mean()) if len(latency) else 0.0,
-            "wait_sum_ns": stats.total_wait_ns, "late": int(stats.late.sum()),
-            "late_max_ns": float(lateness.max()) if len(lateness) else 0.0,
-            "end_ns": stats.end_ns, "unicast_hops": int(traffic.manhattan().sum()),
-            "interchip_hops": stats.interchip_hops,
+            "wait_sum_ns": wait_sum, "late": int(stats.late.sum()),
+            "late_max_ns": rows["late_max_ns"], "end_ns": stats.end_ns,
+            "unicast_hops": rows["unicast_hops"], "interchip_hops": stats.interchip_hops,
             "io_injected": int(np.sum(starts & (traffic.layer == 0))),
             "io_ejected": int(np.sum(traffic.layer == self.depth)),
         }
         for key, value in values.items():
             s[key][f] = value
-        self._per_layer(f, traffic, starts, charged, inter)
-        self._per_core(f, traffic, starts)
         self.link_flits += stats.link_flits
         self.router_wait += stats.wait_ns
         if stats.mean_occupancy is not None:
@@ -263,22 +263,41 @@ class _Accumulator:
         self.occ_max = np.maximum(self.occ_max, stats.max_occupancy)
         self.latencies.append(latency)
 
-    def _per_layer(self, f: int, traffic: Traffic, starts: np.ndarray, charged: np.ndarray,
-                   inter: np.ndarray) -> None:
-        layer, size = traffic.layer.astype(np.int64), self.depth + 1
-        self.layer["hops"][f] = np.bincount(layer, weights=charged, minlength=size)
-        self.layer["interchip"][f] = np.bincount(layer, weights=inter, minlength=size)
-        self.layer["packets"][f] = np.bincount(layer[starts], minlength=size)
-        self.layer["deliveries"][f] = np.bincount(layer, minlength=size)
-
-    def _per_core(self, f: int, traffic: Traffic, starts: np.ndarray) -> None:
-        n_cores = self.core["injected"].shape[1]
-        sent = starts & (traffic.layer > 0)  # input packets come from the I/O port
-        received = traffic.layer < self.depth  # readouts go to the I/O port
-        self.core["injected"][f] = np.bincount(self.core_of_router[traffic.src[sent]],
-                                               minlength=n_cores)
-        self.core["ejected"][f] = np.bincount(self.core_of_router[traffic.dst[received]],
-                                              minlength=n_cores)
+    def _row_figures(self, f: int, traffic: Traffic, stats: NocStats,
+                     starts: np.ndarray) -> dict[str, float | int]:
+        """Per-layer and per-core counts of frame ``f`` (stored), the latest lateness and
+        the Manhattan hop total, summed over chunks of rows."""
+        charged = stats.hops if stats.charged_hops is None else stats.charged_hops
+        inter = stats.charged_interchip_hops
+        size, n_cores = self.depth + 1, self.core["injected"].shape[1]
+        sums = {k: np.zeros(size) for k in ("hops", "interchip", "packets", "deliveries")}
+        cores = {k: np.zeros(n_cores, dtype=np.int64) for k in ("injected", "ejected")}
+        late_max, manhattan, step = None, 0, 1 << 16
+        for first in range(0, len(traffic), step):
+            part = slice(first, first + step)
+            layer, start = traffic.layer[part], starts[part]
+            sums["hops"] += np.bincount(layer, weights=charged[part], minlength=size)
+            if inter is not None:
+                sums["interchip"] += np.bincount(layer, weights=inter[part], minlength=size)
+            sums["packets"] += np.bincount(layer[start], minlength=size)
+            sums["deliveries"] += np.bincount(layer, minlength=size)
+            sent = start & (layer > 0)  # input packets come from the I/O port
+            received = layer < self.depth  # readouts go to the I/O port
+            cores["injected"] += np.bincount(self.core_of_router[traffic.src[part][sent]],
+                                             minlength=n_cores)
+            cores["ejected"] += np.bincount(self.core_of_router[traffic.dst[part][received]],
+                                            minlength=n_cores)
+            late = stats.late[part]
+            if late.any():
+                most = float((stats.deliver_ns[part][late] - traffic.deadline_ns[part][late]).max())
+                late_max = most if late_max is None else max(late_max, most)
+            manhattan += int(_rows(traffic, part).manhattan().sum())
+        for key, total in sums.items():
+            self.layer[key][f] = total
+        for key, count in cores.items():
+            self.core[key][f] = count
+        return {"late_max_ns": 0.0 if late_max is None else late_max,
+                "unicast_hops": manhattan}
 
     def result(self) -> FrameNoc:
         latencies = np.concatenate(self.latencies) if self.latencies else np.zeros(0)
@@ -300,3 +319,11 @@ def _histogram(values: np.ndarray, bins: int = 40) -> tuple[np.ndarray, np.ndarr
         return np.zeros(bins + 1), np.zeros(bins, dtype=np.int64)
     counts, edges = np.histogram(finite, bins=bins)
     return edges, counts.astype(np.int64)
+
+
+def _rows(traffic: Traffic, part: slice) -> Traffic:
+    """The rows ``part`` of ``traffic`` (views)."""
+    return replace(traffic, time_ns=traffic.time_ns[part], src=traffic.src[part],
+                   dst=traffic.dst[part], spike=traffic.spike[part], layer=traffic.layer[part],
+                   deadline_ns=traffic.deadline_ns[part],
+                   sops=None if traffic.sops is None else traffic.sops[part])

@@ -37,8 +37,8 @@ if TYPE_CHECKING:
     from canmore_sim.models.graph import LayerGraph
 
 __all__ = ["LATENCY_BIN_NS", "ModelSource", "NOC_PER_FRAME", "PER_FRAME", "chunk_identity",
-           "chunk_task", "mapping_digest", "merge_bins", "neuron_counts_task", "read_chunk",
-           "run_chunk", "run_neuron_counts", "run_task", "write_chunk"]
+           "chunk_task", "forget_contexts", "mapping_digest", "merge_bins", "neuron_counts_task",
+           "read_chunk", "run_chunk", "run_neuron_counts", "run_task", "write_chunk"]
 
 #: Width of the exact latency bins a chunk counts deliveries in, ns.
 LATENCY_BIN_NS = 1.0
@@ -101,37 +101,53 @@ def neuron_counts_task(index: int, ids: np.ndarray, *, source: ModelSource,
 
 @dataclass
 class _Context:
-    """What a worker process keeps between chunks of one run."""
+    """What a worker process keeps between chunks of one run: the float network, the data
+    split and (made on first use, by the neuron-only pass) the quantized network."""
 
     graph: Any
-    quantized: Any
     images: tuple[np.ndarray, np.ndarray]
+    quantized_network: Any = None
+
+    def quantized(self, config: Any) -> Any:
+        """The quantized network (full weight values; made once)."""
+        from canmore_sim.models.quantize import quantize_graph
+
+        if self.quantized_network is None:
+            self.quantized_network = quantize_graph(self.graph, config.core.weight_bits,
+                                                    config.core.quant_scale == "channel")
+        return self.quantized_network
 
 
 _CONTEXTS: dict[tuple[str, str | None], _Context] = {}
 _LOCK = threading.Lock()
 
 
-def _context(task: dict[str, Any], config: Any) -> _Context:
-    """The network (float and quantized) and the data split, loaded once per process."""
+def _context(task: dict[str, Any], config: Any, graph: Any = None) -> _Context:
+    """The network and the data split, loaded once per process (``graph``: the network
+    this process loaded already, used instead of loading it again)."""
     from canmore_sim.datasets.readers import read_split
-    from canmore_sim.models.quantize import quantize_graph
 
     key = (task["model_identity"] + "|" + str(config.core.weight_bits) + config.core.quant_scale,
            task["data"])
     with _LOCK:
         found = _CONTEXTS.get(key)
-        if found is None:
-            graph = task["source"].load()
-            quantized = quantize_graph(graph, config.core.weight_bits,
-                                       config.core.quant_scale == "channel")
-            found = _Context(graph, quantized, read_split(task["data"], graph.input_shape))
+        if found is None or (graph is not None and found.graph is not graph):
             _CONTEXTS.clear()  # one run at a time per process: keep memory bounded
+            graph = task["source"].load() if graph is None else graph
+            found = _Context(graph, read_split(task["data"], graph.input_shape))
             _CONTEXTS[key] = found
         return found
 
 
-def run_chunk(task: dict[str, Any], progress: Any = None) -> dict[str, np.ndarray]:
+def forget_contexts() -> None:
+    """Drop what this process keeps between chunks (after a run, or once a chunk has
+    released the network's weights)."""
+    with _LOCK:
+        _CONTEXTS.clear()
+
+
+def run_chunk(task: dict[str, Any], progress: Any = None, *, graph: Any = None,
+              release_weights: bool = False) -> dict[str, np.ndarray]:
     """Simulate one chunk; its counts as columnar arrays (see the module docstring).
 
     Parameters
@@ -140,6 +156,12 @@ def run_chunk(task: dict[str, Any], progress: Any = None) -> dict[str, np.ndarra
         From :func:`chunk_task`.
     progress
         Passed to :func:`canmore_sim.pipeline.run` (frames numbered within the chunk).
+    graph
+        The network, when this process has it loaded already (a run in this process).
+    release_weights
+        This is the last chunk this process runs with the network: let
+        :func:`canmore_sim.pipeline.run` release its weights (``release_weights``) to save
+        memory; the process then forgets its kept context.
     """
     from canmore_sim.config import ArchConfig, with_overrides
     from canmore_sim.datasets.readers import load_selected
@@ -148,27 +170,31 @@ def run_chunk(task: dict[str, Any], progress: Any = None) -> dict[str, np.ndarra
     # energy is priced after all chunks: count here under any preset (no reference run)
     config = with_overrides(ArchConfig.model_validate(task["config"]),
                             {"run.energy": "canmore-22nm", "run.energy_reference": None})
-    ctx = _context(task, config)
+    ctx = _context(task, config, graph)
     frames, labels = load_selected(task["data"], ctx.graph.input_shape, task["ids"],
                                    images=ctx.images)
     observer = _NocSums()
     result = run(ctx.graph, frames, labels, config, frame_ids=task["ids"],
-                 mapping=task["mapping"], progress=progress, noc_observer=observer)
+                 mapping=task["mapping"], progress=progress, noc_observer=observer,
+                 release_weights=release_weights)
+    if release_weights:
+        forget_contexts()
     return {**_per_frame(result), **observer.arrays()}
 
 
-def run_neuron_counts(task: dict[str, Any]) -> dict[str, np.ndarray]:
+def run_neuron_counts(task: dict[str, Any], *, graph: Any = None) -> dict[str, np.ndarray]:
     """Spikes per neuron and source layer of one chunk's frames under the quantized
-    network (``layer_L`` arrays, int64) and ``n_frames``."""
+    network (``layer_L`` arrays, int64) and ``n_frames`` (``graph``: as for
+    :func:`run_chunk`)."""
     from canmore_sim.config import ArchConfig
     from canmore_sim.cores.models import simulate_neurons
     from canmore_sim.datasets.readers import load_selected
 
     config = ArchConfig.model_validate(task["config"])
-    ctx = _context(task, config)
+    ctx = _context(task, config, graph)
     frames, labels = load_selected(task["data"], ctx.graph.input_shape, task["ids"],
                                    images=ctx.images)
-    trace = simulate_neurons(ctx.quantized, frames, labels, config.neuron)
+    trace = simulate_neurons(ctx.quantized(config), frames, labels, config.neuron)
     out = {f"layer_{l}": np.bincount(s.neuron).astype(np.int64)
            for l, s in enumerate(trace.layers)}
     out["n_frames"] = np.array(trace.n_frames, dtype=np.int64)

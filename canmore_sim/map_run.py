@@ -45,6 +45,7 @@ from canmore_sim.map_chunks import (
     ModelSource,
     chunk_identity,
     chunk_task,
+    forget_contexts,
     merge_bins,
     neuron_counts_task,
     read_chunk,
@@ -133,10 +134,14 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
     runner = _Runner(source, data, config, Path(work), ids, workers, executor, scheduler,
                      progress, note)
     runner.clear(resume)
-    quantized, mapping = runner.mapped(graph, mapping)
-    merged = runner.pass_("run", config, mapping)
-    return _priced(graph, quantized, mapping, config, preset, merged, runner, reference,
-                   reference_label)
+    runner.reference_pass = _needs_rate_reference(preset, config.neuron.model, reference)
+    try:
+        quantized, mapping = runner.mapped(graph, mapping)
+        merged = runner.pass_("run", config, mapping)
+        return _priced(graph, quantized, mapping, config, preset, merged, runner, reference,
+                       reference_label)
+    finally:
+        forget_contexts()  # what chunks run in this process kept of the network
 
 
 def _checked(graph: Any, config: ArchConfig) -> tuple[ArchConfig, Any]:
@@ -177,6 +182,8 @@ class _Runner:
                             f"|trust_model={source.trust_model}")
         self.common, self.model_identity = common, common["model"]
         self.chunks = [ids[i:i + self.size] for i in range(0, len(ids), self.size)]
+        self.graph: Any = None  # the network, once mapped() has it
+        self.reference_pass = False  # a rate-IF reference pass follows the run's chunks
 
     def clear(self, resume: bool) -> None:
         """Remove unfinished writes, and (without ``resume``) every chunk file."""
@@ -193,18 +200,21 @@ class _Runner:
         from canmore_sim.pipeline import _stage, map_network
 
         config, n = self.config, len(self.ids)
+        self.graph = graph
         with _stage(self.progress, "quantize", n):
+            # here only its structure is needed (mapping, pricing, reports): compact codes,
+            # released once mapped (the chunks quantize the network themselves)
             quantized = quantize_graph(graph, config.core.weight_bits,
-                                       config.core.quant_scale == "channel")
-        if mapping is not None:
-            return quantized, mapping
-        measured = config.run.placement_traffic == "measured"
-        counts = None
-        if measured:
-            with _stage(self.progress, "neurons", n):
-                counts = self._neuron_counts(NeuronCounts)
-        with _stage(self.progress, "mapping", n):
-            return quantized, map_network(quantized, config, counts)
+                                       config.core.quant_scale == "channel", compact=True)
+        if mapping is None:
+            counts = None
+            if config.run.placement_traffic == "measured":
+                with _stage(self.progress, "neurons", n):
+                    counts = self._neuron_counts(NeuronCounts)
+            with _stage(self.progress, "mapping", n):
+                mapping = map_network(quantized, config, counts)
+        quantized.release_weights()
+        return quantized, mapping
 
     def _neuron_counts(self, counts_type: Any) -> Any:
         """Spikes per neuron over all frames (the neuron-only pass, in chunk order)."""
@@ -224,13 +234,17 @@ class _Runner:
         return total
 
     def _outcomes(self, tasks: list[dict[str, Any]],
-                  inline_progress: ProgressCallback | None = None) -> Any:
+                  inline_progress: ProgressCallback | None = None,
+                  release_last: bool = False) -> Any:
         from canmore_sim.executor import WorkerLost, run_tasks
 
         workers = (max(1, min(self.workers, len(tasks))) if self.executor == "local"
                    else self.workers)
-        if inline_progress is not None and self.executor == "local" and workers == 1:
-            function: Any = _InlineRun(inline_progress, self.chunks, len(self.ids))
+        if self.executor == "local" and workers == 1:  # in this process: reuse its network
+            # the weights may go with the last chunk when no later pass needs them
+            release = release_last and len(tasks) == 1
+            function: Any = _InlineRun(inline_progress, self.chunks, len(self.ids),
+                                       self.graph, release)
         else:
             function = run_task
         for outcome in run_tasks(function, tasks, executor=self.executor, workers=workers,
@@ -272,7 +286,8 @@ class _Runner:
                                    config=dumped, mapping=mapping, mapping_key=key))
         self._report(state)
         inline = self.progress if kind == "run" else None
-        for outcome in self._outcomes(todo, inline):
+        for outcome in self._outcomes(todo, inline, release_last=kind == "run"
+                                      and not self.reference_pass):
             task = todo[outcome.index]
             write_chunk(folder / f"{task['index']:05d}.npz", outcome.value,
                         identities[task["index"]])
@@ -287,25 +302,34 @@ class _Runner:
 
 
 class _InlineRun:
-    """Runs chunks in this process, relaying their per-frame events numbered in the run."""
+    """Runs chunks in this process with its network ``graph``, relaying their per-frame
+    events numbered in the run; ``release`` lets the (only) chunk release the network's
+    weights (:func:`canmore_sim.map_chunks.run_chunk`)."""
 
-    def __init__(self, progress: ProgressCallback, chunks: list[np.ndarray], total: int) -> None:
+    def __init__(self, progress: ProgressCallback | None, chunks: list[np.ndarray], total: int,
+                 graph: Any, release: bool) -> None:
         self.progress, self.total = progress, total
+        self.graph, self.release = graph, release
         self.start = np.cumsum([0, *[len(c) for c in chunks]])
 
     def __call__(self, task: dict[str, Any]) -> dict[str, np.ndarray]:
-        from canmore_sim.map_chunks import run_chunk
+        from canmore_sim.map_chunks import run_chunk, run_neuron_counts
 
+        if task["kind"] != "run":
+            return run_neuron_counts(task, graph=self.graph)
         offset = int(self.start[task["index"]])
+        progress = self.progress
 
         def relay(event: StageEvent) -> None:
+            if progress is None:
+                return
             if event.frame is not None:
-                self.progress(StageEvent(event.stage, event.done, event.total,
-                                         offset + event.frame, self.total))
+                progress(StageEvent(event.stage, event.done, event.total,
+                                    offset + event.frame, self.total))
             elif event.stage in ("neurons", "sops") and not event.finished:
                 # the chunk's own stages show on the frame line, at its first frame
-                self.progress(StageEvent(event.stage, 0, 1, offset, self.total))
-        return run_chunk(task, relay)
+                progress(StageEvent(event.stage, 0, 1, offset, self.total))
+        return run_chunk(task, relay, graph=self.graph, release_weights=self.release)
 
 
 def _frames_text(ids: np.ndarray) -> str:
@@ -384,13 +408,7 @@ def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset
             reference_label: str) -> Any:
     """Price the merged counts (after all chunks) and assemble the RunResult."""
     from canmore_sim.energy import price_frames
-    from canmore_sim.pipeline import (
-        RATE_CODED,
-        RunResult,
-        _counts,
-        _describe_reference,
-        _stage,
-    )
+    from canmore_sim.pipeline import RunResult, _counts, _describe_reference, _stage
 
     trace, cores, noc = _result_parts(merged, mapping)
     model = config.neuron.model
@@ -399,8 +417,7 @@ def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset
         described = {"origin": reference_label,
                      "frame_latency_ns": float(reference["frame_latency_ns"]),
                      "neurons_fired": float(reference["spikes"])}
-    elif (preset.model == "normalized" and model not in RATE_CODED
-          and not {"latency_ref_ns", "spikes_ref"} <= set(preset.params)):
+    elif _needs_rate_reference(preset, model, reference):
         described = _rate_reference(runner, config, mapping)
         reference = {"frame_latency_ns": described["frame_latency_ns"],
                      "spikes": described["neurons_fired"]}
@@ -418,6 +435,14 @@ def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset
         native_model=str(merged["native_model"]),
         native_predictions=merged["native_predictions"] if bool(merged["has_native"]) else None,
         energy_reference=described)
+
+
+def _needs_rate_reference(preset: Any, model: str, reference: dict[str, float] | None) -> bool:
+    """Whether pricing needs a computed rate-IF reference pass (as the pipeline decides)."""
+    from canmore_sim.pipeline import RATE_CODED
+
+    return (reference is None and preset.model == "normalized" and model not in RATE_CODED
+            and not {"latency_ref_ns", "spikes_ref"} <= set(preset.params))
 
 
 def _rate_reference(runner: _Runner, config: ArchConfig, mapping: Any) -> dict[str, Any]:

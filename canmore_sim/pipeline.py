@@ -28,6 +28,7 @@ from canmore_sim.energy import (
 )
 from canmore_sim.errors import DataError
 from canmore_sim.frame_noc import FrameNoc, into_weight_layers, simulate_frames
+from canmore_sim.heap import return_free_memory
 from canmore_sim.limits import check_chip_grid, check_labels, check_run_size
 from canmore_sim.mapper.connectivity import layer_links
 from canmore_sim.mapper.partition import partition
@@ -96,6 +97,7 @@ def run(
     reference: dict[str, float] | None = None,
     reference_label: str = "reference run",
     noc_observer: Callable[[NocStats], None] | None = None,
+    release_weights: bool = False,
 ) -> RunResult:
     """Map ``graph`` onto the chip of ``config`` and simulate ``frames``.
 
@@ -129,6 +131,14 @@ def run(
     noc_observer
         Called with every frame's :class:`~canmore_sim.noc.stats.NocStats` as the NoC
         engine returns it (e.g. to keep figures a chunked run merges exactly).
+    release_weights
+        Give ``graph`` up to save memory (the CLI's ``map`` does; VGG16: 2 x 134 MB).
+        Unless a rate-IF reference run needs the weights, the quantized network holds
+        its weights as integer codes (``quantize_graph(..., compact=True)``), the weight
+        values of ``graph`` are released (:meth:`LayerGraph.release_weights`) once its
+        predictions are made, and those of the quantized network once it has run, so
+        ``RunResult.graph`` and ``quantized`` keep only their structure. Every figure of
+        the result is the same.
     """
     if frames.ndim < 2 or len(frames) == 0:
         raise DataError(f"frames must be a non-empty (N, ...) array, got shape {frames.shape}")
@@ -141,14 +151,20 @@ def run(
     check_timing(config, model)
     choose(PLACEMENTS, config.run.placement, what="placement", key="run.placement")
     preset = load_preset(config.run.energy)
+    rate_run = (reference is None and preset.model == "normalized"
+                and not {"latency_ref_ns", "spikes_ref"} <= set(preset.params)
+                and model not in RATE_CODED)
+    # a rate-IF reference run needs the weights, and so does a closed loop's re-simulation
+    release = release_weights and not rate_run and config.run.timing == "ideal"
     n = len(frames)
     with _stage(progress, "quantize", n):
-        quantized = quantize_graph(graph, config.core.weight_bits,
-                                   config.core.quant_scale == "channel")
+        quantized = quantize_graph(graph, config.core.weight_bits,  # compact: 1/4 of the memory
+                                   config.core.quant_scale == "channel", compact=release)
     measured = config.run.placement_traffic == "measured"
     if mapping is None and not measured:
         with _stage(progress, "mapping", n):
             mapping = map_network(quantized, config)  # fails fast, before the heavy work
+    return_free_memory()  # the model build's and quantization's temporaries
     with _stage(progress, "neurons", n):
         # only the float network's predictions are kept (its trace is freed here)
         float_predictions = simulate_neurons(graph, frames, labels, config.neuron).predictions
@@ -156,6 +172,9 @@ def run(
         native_predictions = (None if native == model else simulate_neurons(
             graph, frames, labels, with_overrides(config, {"neuron.model": native}).neuron
         ).predictions)
+        if release:
+            graph.release_weights()  # only the quantized network runs from here on
+            return_free_memory()
         trace = simulate_neurons(quantized, frames, labels, config.neuron)
     if mapping is None:
         with _stage(progress, "mapping", n):
@@ -163,9 +182,9 @@ def run(
     with _stage(progress, "sops", n):
         links = [layer_links(quantized, mapping.groups, l) for l in range(quantized.depth)]
         cores = count_sops(trace, mapping, links)
-    rate_run = (reference is None and preset.model == "normalized"
-                and not {"latency_ref_ns", "spikes_ref"} <= set(preset.params)
-                and model not in RATE_CODED)
+    if release:
+        quantized.release_weights()  # what follows needs only the structure
+        return_free_memory()
     timing = None
     if config.run.timing == "ideal":
         noc = simulate_frames(trace, mapping, links, config, _observed(engine, noc_observer),

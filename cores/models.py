@@ -12,6 +12,7 @@ from canmore_sim.cores.spiking import check_model, resolve_dt, run_if_lif
 from canmore_sim.cores.stepped import run_rate_if, run_tq_ttfs
 from canmore_sim.cores.t2fsnn import run_t2fsnn
 from canmore_sim.cores.trace import SpikeTrace
+from canmore_sim.errors import ModelError
 from canmore_sim.models.graph import DtaRule, LayerGraph
 from canmore_sim.registry import choose
 
@@ -102,7 +103,12 @@ def simulate_neurons(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray |
     ------
     ConfigError
         For an unknown model name (listing the valid ones).
+    ModelError
+        If the graph's weights were released (:meth:`LayerGraph.release_weights`).
     """
+    if graph.weights_released:
+        raise ModelError("the network's weights were released (release_weights), so it "
+                         "cannot be simulated; simulate it before releasing them")
     name = resolve_model(graph, neuron.model)
     return NEURON_MODELS[name](graph, frames, labels, neuron)
 

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from canmore_sim.config import NeuronConfig
+from canmore_sim.cores.neuron import weight_tensor
 from canmore_sim.cores.trace import LayerSpikes, SpikeTrace
 from canmore_sim.errors import ConfigError, DataError
 from canmore_sim.models.graph import Layer, LayerGraph
@@ -46,7 +47,7 @@ def drive(layer: Layer, spikes: torch.Tensor) -> torch.Tensor:
     """
     n, steps = spikes.shape[:2]
     flat = spikes.reshape(n * steps, *spikes.shape[2:])
-    w = torch.as_tensor(layer.weight, dtype=flat.dtype)
+    w = weight_tensor(layer, flat.dtype)
     if layer.kind == "conv":
         out = F.conv2d(flat, w, stride=layer.stride, padding=layer.padding)
     else:

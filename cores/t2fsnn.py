@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from canmore_sim.config import NeuronConfig
+from canmore_sim.cores.neuron import weight_tensor
 from canmore_sim.cores.stepped import Collector, _one_hot, check_frames, drive
 from canmore_sim.cores.t2fsnn_kernels import fit_kernel
 from canmore_sim.cores.trace import SpikeTrace
@@ -80,14 +81,14 @@ def _normalized(graph: LayerGraph, frames: np.ndarray,
     values = [torch.clamp(x, 0.0, 1.0).numpy()]
     with torch.no_grad():
         for layer in graph.layers:
-            w = torch.as_tensor(layer.weight, dtype=torch.float64)
+            w = weight_tensor(layer, torch.float64)
             a = (F.conv2d(x, w, stride=layer.stride, padding=layer.padding)
                  if layer.kind == "conv" else x.flatten(1) @ w.T)
             a = torch.relu(a)
             scale = float(np.percentile(a.numpy(), percentile)) or 1.0
             # x is already the normalized activation of the previous layer, so dividing
             # by this layer's scale gives w_l x lambda_{l-1} / lambda_l in raw terms
-            weights.append((layer.weight / scale).astype(np.float64))
+            weights.append((layer.weight_values() / scale).astype(np.float64))
             x = a / scale
             if layer.kind == "conv" and layer.pool > 1:
                 x = F.max_pool2d(x, layer.pool)

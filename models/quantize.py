@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from canmore_sim.errors import ConfigError
-from canmore_sim.models.graph import LayerGraph
+from canmore_sim.models.graph import LayerGraph, WeightCodes
 
 __all__ = ["quantize_array", "quantize_graph"]
 
@@ -43,9 +43,19 @@ def quantize_array(weight: np.ndarray, bits: int, per_channel: bool = False) -> 
 
 
 def _quantize(weight: np.ndarray, bits: int, per_channel: bool = False) -> np.ndarray:
+    q, scale = _levels(weight, bits, per_channel)
+    if q is weight:  # empty
+        return weight.copy()
+    np.multiply(q, scale, out=q)
+    return q.astype(np.float32, copy=False)
+
+
+def _levels(weight: np.ndarray, bits: int, per_channel: bool) -> tuple[np.ndarray, np.ndarray]:
+    """float32 integer levels ``clip(rint(weight / scale), -L, L)`` and the scale
+    (``weight`` itself and 1 for an empty array)."""
     levels = 2 ** (bits - 1) - 1
     if not weight.size:
-        return weight.copy()
+        return weight, np.ones(())
     axes = tuple(range(1, weight.ndim)) if per_channel and weight.ndim > 1 else None
     peak = np.max(np.abs(weight), axis=axes, keepdims=axes is not None)
     scale = np.where(peak > 0, peak / levels, 1.0)
@@ -55,16 +65,39 @@ def _quantize(weight: np.ndarray, bits: int, per_channel: bool = False) -> np.nd
     q = np.divide(weight, scale)
     np.rint(q, out=q)
     np.clip(q, -levels, levels, out=q)
-    np.multiply(q, scale, out=q)
-    return q.astype(np.float32, copy=False)
+    return q, scale
 
 
-def quantize_graph(graph: LayerGraph, bits: int, per_channel: bool = False) -> LayerGraph:
-    """Every layer of ``graph`` quantized to ``bits`` bits (``meta['weight_bits']`` set)."""
+def _codes(weight: np.ndarray, bits: int, per_channel: bool) -> WeightCodes:
+    """The compact form of ``_quantize``: the levels as the smallest signed integers that
+    hold them, and the scale (the same values once decoded, see :class:`WeightCodes`)."""
+    q, scale = _levels(weight, bits, per_channel)
+    levels = 2 ** (bits - 1) - 1
+    dtype = np.int8 if levels <= 127 else np.int16 if levels <= 32767 else np.int32
+    codes = q.astype(dtype)
+    # a negative weight that rounds to level 0 is -0.0 in the float32 weights: it gets the
+    # integer type's minimum, which no level uses (levels are symmetric), so it decodes to
+    # -0.0 again, bit for bit
+    codes[np.signbit(q) & (q == 0)] = np.iinfo(dtype).min
+    return WeightCodes(codes, np.asarray(scale))
+
+
+def quantize_graph(graph: LayerGraph, bits: int, per_channel: bool = False, *,
+                   compact: bool = False) -> LayerGraph:
+    """Every layer of ``graph`` quantized to ``bits`` bits (``meta['weight_bits']`` set).
+
+    With ``compact``, each layer holds its weights as integer codes and a scale
+    (:attr:`Layer.codes`; read the values with :meth:`Layer.weight_values`): a quarter of
+    the memory at 4 bits, the same values.
+    """
     if bits < 2:
         raise ConfigError(f"core.weight_bits must be >= 2 for signed weights, got {bits}",
                           key="core.weight_bits", value=bits)
-    layers = tuple(layer.with_weight(_quantize(layer.weight, bits, per_channel))
-                   for layer in graph.layers)
+    if compact:
+        layers = tuple(layer.with_codes(_codes(layer.weight, bits, per_channel))
+                       for layer in graph.layers)
+    else:
+        layers = tuple(layer.with_weight(_quantize(layer.weight, bits, per_channel))
+                       for layer in graph.layers)
     return graph.with_layers(layers, weight_bits=bits,
                              quant_scale="channel" if per_channel else "layer")

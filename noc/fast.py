@@ -43,6 +43,7 @@ import numpy as np
 
 from canmore_sim.config import ArchConfig
 from canmore_sim.errors import SimulationError
+from canmore_sim.heap import return_free_memory
 from canmore_sim.noc.engine import check_inputs, deadlock_error, livelock_error, stats_from
 from canmore_sim.noc.routing import PORTS_OUT, get_routing, xy_port, yx_port
 from canmore_sim.noc.stats import NocStats
@@ -80,6 +81,7 @@ def simulate(traffic: Traffic, config: ArchConfig, *,
     check_inputs(traffic, config)
     kernel = _kernel()
     state = _build(kernel, traffic, config)
+    return_free_memory()  # the build's temporaries (VGG16: a 12 MB sort order)
     total = len(traffic)
     while True:
         code = kernel.run(state.ints, state.floats, SLICE_EVENTS)
@@ -91,7 +93,9 @@ def simulate(traffic: Traffic, config: ArchConfig, *,
         raise _error(kernel, state, traffic, config, code)
     if progress is not None:
         progress(int(state.ints[kernel.I_DELIVERED]), total)
-    return _stats(kernel, state, traffic, config)
+    counters = _counters(kernel, state, traffic)
+    del state  # the loop's state (VGG16: 87 MB) goes before the statistics are built
+    return stats_from(traffic, config, **_widen(counters))
 
 
 def needs_compile() -> bool:
@@ -136,27 +140,40 @@ class _State:
 
 def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
     """The flat int (int32 where values fit, see :func:`_int_dtype`) and float64 arrays
-    of the compiled loop's state (see ``fast_kernel``)."""
+    of the compiled loop's state (see ``fast_kernel``).
+
+    Segments are written straight into the flat arrays, without a full-size int64
+    temporary per column where the values can be computed into their place (row ids,
+    unicast packets), so building the state of a VGG16 frame adds little beyond it.
+    """
     r = config.router
     n, rows = traffic.n_routers, len(traffic)
     slots = r.buffer_depth // r.flits_per_packet
-    start, length, src = _packets(traffic)
-    n_packets, cap = len(start), n * 5 + 2
+    budget = 4 * (traffic.width + traffic.height)
+    start = _multicast_starts(traffic)  # None: unicast, every row is a packet
+    n_packets = rows if start is None else len(start)
+    dtype = _int_dtype(rows, n_packets, budget)
+    src = traffic.src if start is None else traffic.src[start]
+    cap = n * 5 + 2
     port = np.zeros((n * 5, k.N_P), dtype=np.int64)
     port[:, k.P_FREE] = slots
     port[:, k.P_RR] = 4
     port[:, k.P_NEXT], port[:, k.P_INTER] = _links(traffic)
     # packets grouped by source, in injection order (radix sort on 16-bit router ids)
     inj_list = np.argsort(src.astype(np.uint16) if n <= 1 << 16 else src, kind="stable")
-    inj_base = np.searchsorted(src[inj_list], np.arange(n))
+    inj_base = np.zeros(n, dtype=np.int64)  # first entry of each source router in inj_list
+    np.cumsum(np.bincount(src, minlength=n)[:-1], out=inj_base[1:])
     table, dcol, routing = _routing_table(traffic, config)
-    longest = max(int(length.max()) if n_packets else 1, 5)
-    # a segment is an array to copy in, or its size (zeros), or (size, fill value)
-    ints: dict[str, np.ndarray | int] = {
-        "port": port, "copy": n * 5 * slots * k.N_C, "perm": np.arange(rows),
+    length = None if start is None else np.diff(np.append(start, rows))
+    longest = max(1 if length is None else int(length.max()) if n_packets else 1, 5)
+    # a segment is an array to copy in, or its size (zeros), or (size, fill value or
+    # function that fills its view)
+    ints: dict[str, Any] = {
+        "port": port, "copy": n * 5 * slots * k.N_C, "perm": (rows, _count_up),
         "dst": traffic.dst, "sops": rows if traffic.sops is None else traffic.sops,
-        "hops": rows, "charged": rows, "charged_inter": rows,
-        "pk_start": start, "pk_len": length, "pk_src": src,
+        "hops": rows, "charged": 0 if start is None else rows, "charged_inter": rows,
+        "pk_start": 0 if start is None else start,  # unicast: packet p is row p (K_UNICAST)
+        "pk_len": 0 if length is None else length, "pk_src": src,
         "inj_list": inj_list, "inj_head": inj_base, "inj_tail": inj_base,
         "touch_mark": n, "touched": n, "scr_ports": longest,
         "scr_rows": longest, "scr_counts": 5, "heap_s": cap,
@@ -164,26 +181,33 @@ def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
         "table": table, "dcol": dcol, "x": np.arange(n) % traffic.width,
         "y": np.arange(n) // traffic.width,
     }
-    floats: dict[str, np.ndarray | int | tuple[int, float]] = {
+    floats: dict[str, Any] = {
         "portf": n * 5 * k.N_F, "arrival": n * 5 * slots, "deliver": (rows, np.nan),
-        "pk_time": traffic.time_ns[start], "heap_t": cap, "ring_t": 3 * cap}
+        "pk_time": traffic.time_ns if start is None else traffic.time_ns[start],
+        "heap_t": cap, "ring_t": 3 * cap}
     head = np.zeros(k.N_HEAD, dtype=np.int64)
     head[[k.K_WIDTH, k.K_FLITS, k.K_SLOTS, k.K_BUDGET, k.K_ROUTING, k.K_N_PACKETS,
-          k.K_N_DCOL, k.K_CAP]] = (traffic.width, r.flits_per_packet, slots,
-                                   4 * (traffic.width + traffic.height), routing, n_packets,
-                                   table.shape[1], cap)
+          k.K_N_DCOL, k.K_CAP, k.K_UNICAST]] = (traffic.width, r.flits_per_packet, slots,
+                                               budget, routing, n_packets, table.shape[1],
+                                               cap, start is None)
     head_f = np.zeros(k.N_HEAD_F)
     head_f[k.KF_ROUTER] = r.router_delay_ns
     head_f[k.KF_LINK] = r.flits_per_packet * r.link_delay_ns
     head_f[k.KF_INTER] = r.flits_per_packet * config.multichip.interchip_link_delay_ns
     head_f[k.KF_SOP] = config.core.sop_ns
     spans: dict[str, slice] = {}
-    arrays = [_flat(k, ints, k.N_HEAD, _int_dtype(rows, n_packets, int(head[k.K_BUDGET])),
-                    head, spans),
+    arrays = [_flat(k, ints, k.N_HEAD, dtype, head, spans),
               _flat(k, floats, k.N_HEAD_F, np.float64, head, spans)]
     arrays[0][: k.N_HEAD] = head
     arrays[1][: k.N_HEAD_F] = head_f
     return _State(arrays[0], arrays[1], spans)
+
+
+def _count_up(view: np.ndarray) -> None:
+    """Write 0, 1, 2, ... into ``view`` a chunk at a time (no full-size temporary)."""
+    step = 1 << 16
+    for first in range(0, len(view), step):
+        view[first:first + step] = np.arange(first, min(first + step, len(view)))
 
 
 def _int_dtype(rows: int, n_packets: int, budget: int) -> type:
@@ -203,7 +227,8 @@ def _flat(k: ModuleType, segments: dict[str, Any], first: int, dtype: type, head
     """One flat zero-initialised array holding ``segments`` after ``first`` header words.
 
     Records each segment's offset in ``head`` and its span in ``spans``; segments given
-    by size stay zero (or take their fill value), so no temporary of their size exists.
+    by size stay zero (or take their fill value, or are filled in place by their fill
+    function), so no temporary of their size exists.
     """
     offset = first
     for name, values in segments.items():
@@ -215,27 +240,27 @@ def _flat(k: ModuleType, segments: dict[str, Any], first: int, dtype: type, head
     flat: np.ndarray = np.zeros(offset, dtype=dtype)
     for name, values in segments.items():
         if isinstance(values, tuple):
-            flat[spans[name]] = values[1]
+            if callable(values[1]):
+                values[1](flat[spans[name]])
+            else:
+                flat[spans[name]] = values[1]
         elif not isinstance(values, int):
             flat[spans[name]] = np.ravel(values)
     return flat
 
 
-def _packets(traffic: Traffic) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """First row, row count and source router of every packet, in injection order.
+def _multicast_starts(traffic: Traffic) -> np.ndarray | None:
+    """First row of every packet in injection order, or None under unicast (every row is
+    a packet: its own first row, one row long, from its own source).
 
     Under multicast a packet is a run of rows with the same spike, source and time (the
-    reference injector's grouping); under unicast every row is a packet.
+    reference injector's grouping).
     """
-    rows = len(traffic)
-    if traffic.multicast and rows:
-        same = ((traffic.spike[1:] == traffic.spike[:-1]) & (traffic.src[1:] == traffic.src[:-1])
-                & (traffic.time_ns[1:] == traffic.time_ns[:-1]))
-        start = np.flatnonzero(np.concatenate(([True], ~same))).astype(np.int64)
-    else:
-        start = np.arange(rows, dtype=np.int64)
-    length = np.diff(np.append(start, rows)).astype(np.int64)
-    return start, length, traffic.src[start].astype(np.int64)
+    if not traffic.multicast or not len(traffic):
+        return None
+    same = ((traffic.spike[1:] == traffic.spike[:-1]) & (traffic.src[1:] == traffic.src[:-1])
+            & (traffic.time_ns[1:] == traffic.time_ns[:-1]))
+    return np.flatnonzero(np.concatenate(([True], ~same)))
 
 
 def _links(traffic: Traffic) -> tuple[np.ndarray, np.ndarray]:
@@ -289,23 +314,41 @@ def _error(k: ModuleType, state: _State, traffic: Traffic, config: ArchConfig,
         f"{b}, which leads off the {traffic.width}x{traffic.height} mesh", routers=[a])
 
 
-def _stats(k: ModuleType, state: _State, traffic: Traffic, config: ArchConfig) -> NocStats:
+def _counters(k: ModuleType, state: _State, traffic: Traffic) -> dict[str, Any]:
+    """What :func:`~canmore_sim.noc.engine.stats_from` needs, copied out of the int state
+    (so it can go; the per-row counts stay in the state's dtype until :func:`_widen`);
+    a deadlock (packets left in a buffer or queue) is raised."""
     n = traffic.n_routers
     p = state.int_segment("port").reshape(n, 5, k.N_P)
     pf = state.float_segment("portf").reshape(n, 5, k.N_F)
-    deliver = state.float_segment("deliver").copy()
+    deliver = state.float_segment("deliver")
     buffered = p[:, :, k.P_LEN].any(axis=1)
     queued = state.int_segment("inj_head") < state.int_segment("inj_tail")
     stuck = sorted(set(np.flatnonzero(buffered).tolist() + np.flatnonzero(queued).tolist()))
     if stuck or np.isnan(deliver).any():
         raise deadlock_error(stuck)
-    return stats_from(
-        traffic, config, hops=_int64(state.int_segment("hops")), deliver=deliver,
-        link_flits=_int64(p[:, :, k.P_LINKF]), wait=pf[:, :, k.F_WAIT].copy(),
-        occupancy=_int64(p[:, :, k.P_OCC]), area=pf[:, :, k.F_AREA].copy(),
-        link_hops=int(state.ints[k.I_LINK_HOPS]), inter_hops=int(state.ints[k.I_INTER_HOPS]),
-        charged=_int64(state.int_segment("charged")),
-        charged_inter=_int64(state.int_segment("charged_inter")))
+    unicast = bool(state.ints[k.K_UNICAST])
+    # under unicast every copy is one row, so each row is charged its own links: one array
+    # (K_UNICAST); ``deliver`` stays a view: the float state (deliver and packet times)
+    # outlives the int state instead of a copy of it being made while both are held
+    return {"hops": state.int_segment("hops").copy(), "deliver": deliver,
+            "charged": None if unicast else state.int_segment("charged").copy(),
+            "charged_inter": state.int_segment("charged_inter").copy(),
+            "link_flits": _int64(p[:, :, k.P_LINKF]), "wait": pf[:, :, k.F_WAIT].copy(),
+            "occupancy": _int64(p[:, :, k.P_OCC]), "area": pf[:, :, k.F_AREA].copy(),
+            "link_hops": int(state.ints[k.I_LINK_HOPS]),
+            "inter_hops": int(state.ints[k.I_INTER_HOPS])}
+
+
+def _widen(counters: dict[str, Any]) -> dict[str, Any]:
+    """The per-row counts of :func:`_counters` as int64 (the statistics' dtype), one at a
+    time (each narrow copy goes as its wide one is made)."""
+    for name in ("hops", "charged_inter", "charged"):
+        if counters[name] is not None:
+            counters[name] = _int64(counters[name])
+    if counters["charged"] is None:
+        counters["charged"] = counters["hops"]
+    return counters
 
 
 def _int64(values: np.ndarray) -> np.ndarray:

@@ -25,10 +25,12 @@ with the delays ``KF_*``. Segments (``q = router * 5 + port``, ``c = q * slots +
 * ``O_PERM`` (rows): row ids; a copy owns a contiguous segment, split in place into one
   sub-segment per branch (stably, so each branch keeps the reference's row order).
   ``O_DST``, ``O_SOPS``, ``O_HOPS`` per row; ``O_CHARGED``, ``O_CHARGED_INTER`` per row:
-  links (all, between chips) crossed by the copies whose first row it is;
+  links (all, between chips) crossed by the copies whose first row it is (``O_CHARGED`` is
+  empty under unicast, ``K_UNICAST``, where it equals ``O_HOPS``);
   ``O_DELIVER`` (in F) per row.
 * ``O_PK_START``, ``O_PK_LEN``, ``O_PK_SRC``, ``O_PK_TIME`` (in F): packets in injection
-  order; ``O_INJ_LIST`` the packet ids grouped by source; ``O_INJ_HEAD``/``O_INJ_TAIL`` per
+  order (the first two empty under unicast: packet ``p`` is row ``p``); ``O_INJ_LIST``
+  the packet ids grouped by source; ``O_INJ_HEAD``/``O_INJ_TAIL`` per
   router: the released, not yet injected part of its injection queue.
 * Pending events, each (time, sequence, code), code ``(router * 5 + out) * 5 + in_port``
   (a transfer ending) or ``-1`` (the injector): ``O_RING_T`` (in F), ``O_RING_S``,
@@ -69,7 +71,10 @@ K_WIDTH, K_FLITS, K_SLOTS, K_BUDGET, K_ROUTING, K_N_PACKETS, K_N_DCOL, K_CAP = r
  O_HEAP_S, O_HEAP_E, O_RING_S, O_RING_E, O_TABLE, O_DCOL, O_X, O_Y, O_CHARGED,
  O_CHARGED_INTER) = range(30, 57)
 O_PORTF, O_ARRIVAL, O_DELIVER, O_PK_TIME, O_HEAP_T, O_RING_T = range(57, 63)
-N_HEAD = 63
+# 1: unicast, every packet is its own row (O_PK_START, O_PK_LEN and O_CHARGED are empty:
+# packet p starts at row p, one row long, and charges its links to ``hops``)
+K_UNICAST = 63
+N_HEAD = 64
 # float header: delays, then the time of the injector's pending timeout
 KF_ROUTER, KF_LINK, KF_INTER, KF_SOP, F_INJ_T = range(5)
 N_HEAD_F = 5
@@ -433,8 +438,11 @@ def _try_inject(I: np.ndarray, F: np.ndarray, r: int, now: float) -> None:
         I[_u(pq + P_FREE)] -= 1
         pk = I[_u(I[_u(O_INJ_LIST)] + I[_u(head)])]
         I[_u(head)] += 1
-        _enqueue(I, F, r * 5, I[_u(I[_u(O_PK_START)] + pk)], I[_u(I[_u(O_PK_LEN)] + pk)],
-                 F[_u(I[_u(O_PK_TIME)] + pk)], now)
+        if I[_u(K_UNICAST)]:
+            start, length = pk, 1
+        else:
+            start, length = I[_u(I[_u(O_PK_START)] + pk)], I[_u(I[_u(O_PK_LEN)] + pk)]
+        _enqueue(I, F, r * 5, start, length, F[_u(I[_u(O_PK_TIME)] + pk)], now)
 
 
 @njit(**_JIT)
@@ -483,7 +491,8 @@ def _done(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> None:
     else:
         first = I[_u(perm + bs)]
         I[_u(I_LINK_HOPS)] += 1
-        I[_u(I[_u(O_CHARGED)] + first)] += 1
+        if not I[_u(K_UNICAST)]:
+            I[_u(I[_u(O_CHARGED)] + first)] += 1
         if I[_u(po + P_INTER)]:
             I[_u(I_INTER_HOPS)] += 1
             I[_u(I[_u(O_CHARGED_INTER)] + first)] += 1

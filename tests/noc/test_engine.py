@@ -162,3 +162,20 @@ def test_progress_counts_every_multicast_row() -> None:
     calls: list[tuple[int, int]] = []
     simulate(traffic, default_config(), progress=lambda d, t: calls.append((d, t)))
     assert calls == [(3, 3)]
+
+
+@pytest.mark.parametrize("sops", [False, True])
+def test_zero_load_latency_in_chunks_is_the_one_pass_value(sops: bool) -> None:
+    """stats_from computes the zero-load column a chunk of rows at a time: same bits."""
+    from dataclasses import replace
+
+    from canmore_sim.noc.engine import _zero_load_latency, zero_load_ns
+
+    traffic = random_traffic(150_000, seed=5, width=12, height=10)
+    rng = np.random.default_rng(1)
+    traffic = replace(traffic, chip_width=4, chip_height=5,
+                      sops=rng.integers(0, 900, len(traffic)) if sops else None)
+    config = cfg(**{"core.sop_ns": 0.37, "multichip.interchip_link_delay_ns": 13.1})
+    chunked, whole = _zero_load_latency(traffic, config), zero_load_ns(traffic, config)[2]
+    assert chunked.dtype == whole.dtype and chunked.tobytes() == whole.tobytes()
+    assert len(np.unique(chunked)) > 10  # the delays really vary along the rows
