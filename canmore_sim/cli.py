@@ -282,7 +282,8 @@ def _cmd_map(args: argparse.Namespace) -> int:
                          frames="all" if args.frames == "all" else None, mapping=mapping,
                          reference=reference, reference_label=f"reference run {reference_file}",
                          workers=workers, executor=args.executor, scheduler=args.scheduler,
-                         resume=args.resume, progress=progress, note=_map_note(progress))
+                         resume=args.resume, progress=progress, note=_map_note(progress),
+                         release_weights=True)
         progress(StageEvent("report", 0, 1))
         summary = summarize(result)
         summary["wall_s"] = round(time.perf_counter() - started, 3)

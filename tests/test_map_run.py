@@ -142,3 +142,21 @@ def test_chunk_files_are_reused_only_when_identity_and_checksum_match(tmp_path) 
     data = write_chunk(path, arrays, identity).read_bytes()
     path.write_bytes(data[: len(data) // 2])  # truncated
     assert read_chunk(path, identity) == (None, "its file is damaged or not a chunk file")
+
+
+def test_a_single_in_process_chunk_may_release_the_weights_with_the_same_numbers(
+        tmp_path) -> None:
+    source = ModelSource()
+    config = with_overrides(default_config(), {"run.frames": 3, "run.chunk_frames": 8})
+    kept_graph, given_graph = source.load(), source.load()
+    kept = _summary(run_map(kept_graph, source, config, tmp_path / "kept"))
+    given = _summary(run_map(given_graph, source, config, tmp_path / "given",
+                             release_weights=True))
+    assert not kept_graph.weights_released  # only when asked
+    assert given_graph.weights_released
+    assert given == kept
+    # a run over several chunks keeps them (every chunk needs them)
+    several = source.load()
+    run_map(several, source, with_overrides(config, {"run.chunk_frames": 2}),
+            tmp_path / "several", release_weights=True)
+    assert not several.weights_released
