@@ -273,16 +273,16 @@ def _cmd_map(args: argparse.Namespace) -> int:
         progress(StageEvent("model", 0, 1))
         graph = source.load()
         progress(StageEvent("model", 1, 1))
-        _say_if_compiling(config, quiet=args.quiet)
         mapping = _load_mapping(args.mapping, graph, config) if args.mapping else None
         started = time.perf_counter()
         reference_file = args.energy_reference or config.run.energy_reference
         reference = _reference(reference_file) if reference_file else None
+        report = _with_compile_note(progress, config, quiet=args.quiet)
         result = run_map(graph, source, config, work.path, data=args.data,
                          frames="all" if args.frames == "all" else None, mapping=mapping,
                          reference=reference, reference_label=f"reference run {reference_file}",
                          workers=workers, executor=args.executor, scheduler=args.scheduler,
-                         resume=args.resume, progress=progress, note=_map_note(progress),
+                         resume=args.resume, progress=report, note=_map_note(progress),
                          release_weights=True)
         progress(StageEvent("report", 0, 1))
         summary = summarize(result)
@@ -313,15 +313,27 @@ def _map_note(progress: _ProgressBar) -> Callable[[str], None]:
     return note
 
 
-def _say_if_compiling(config: ArchConfig, *, quiet: bool) -> None:
-    """One line on stderr when this run compiles the fast NoC engine (a cold cache)."""
-    if quiet or config.run.engine != "fast":
-        return
-    from canmore_sim.noc.fast import needs_compile
+def _with_compile_note(progress: _ProgressBar, config: ArchConfig, *,
+                       quiet: bool) -> Callable[[StageEvent], None]:
+    """``progress``, with one line on stderr just before the first NoC replay when the run
+    compiles the fast NoC engine (a cold cache).
 
-    if needs_compile():
-        print("canmore-sim: compiling the NoC engine (first run only; the compiled code is "
-              "cached)", file=sys.stderr, flush=True)
+    Checked there rather than at start-up: the check loads numba (90 MB), which nothing
+    before the replay needs, and the neuron simulation of VGG16 is a peak of the run.
+    """
+    pending = [not quiet and config.run.engine == "fast"]
+
+    def report(event: StageEvent) -> None:
+        if pending[0] and event.stage == "noc" and event.done == 0:
+            pending[0] = False
+            from canmore_sim.noc.fast import needs_compile
+
+            if needs_compile():
+                progress.note("canmore-sim: compiling the NoC engine (first run only; the "
+                              "compiled code is cached)")
+        progress(event)
+
+    return report
 
 
 def _write_map_folder(plan: Any, summary: dict[str, Any], result: Any) -> int:
@@ -587,6 +599,15 @@ class _ProgressBar:
         """Rewrite the live line with ``text``; ``end`` keeps it and starts a new one."""
         self.stream.write("\r" + text.ljust(self._width) + ("\n" if end else ""))
         self._width = 0 if end else len(text)
+
+    def note(self, text: str) -> None:
+        """Write ``text`` on a line of its own, also when disabled (the live line, if any, is
+        cleared and redrawn by the next event)."""
+        if self.enabled and self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self._width = 0
+        self.stream.write(text + "\n")
+        self.stream.flush()
 
     def close(self) -> None:
         """End a live line left open (an interrupted run)."""
