@@ -52,7 +52,7 @@ NOC_PER_FRAME = ("packets", "deliveries", "hops", "latency_mean_ns", "latency_ma
 PER_FRAME = ("ids", "labels", "predictions", "readout", "float_predictions",
              "native_predictions", "neuron_spikes", "sent", "sops", "spikes_in",
              "spikes_out", "sops_per_layer", "frame_latency_ns", *NOC_PER_FRAME)
-_FORMAT = "canmore-sim map chunk 1"
+_FORMAT = "canmore-sim map chunk 2"  # 2: closed-loop timing arrays
 
 
 @dataclass(frozen=True)
@@ -143,6 +143,7 @@ def run_chunk(task: dict[str, Any], progress: Any = None) -> dict[str, np.ndarra
     """
     from canmore_sim.config import ArchConfig, with_overrides
     from canmore_sim.datasets.readers import load_selected
+    from canmore_sim.map_timing import chunk_arrays
     from canmore_sim.pipeline import run
 
     # energy is priced after all chunks: count here under any preset (no reference run)
@@ -154,7 +155,7 @@ def run_chunk(task: dict[str, Any], progress: Any = None) -> dict[str, np.ndarra
     observer = _NocSums()
     result = run(ctx.graph, frames, labels, config, frame_ids=task["ids"],
                  mapping=task["mapping"], progress=progress, noc_observer=observer)
-    return {**_per_frame(result), **observer.arrays()}
+    return {**_per_frame(result), **observer.arrays(), **chunk_arrays(result)}
 
 
 def run_neuron_counts(task: dict[str, Any]) -> dict[str, np.ndarray]:
