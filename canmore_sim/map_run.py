@@ -20,8 +20,9 @@ resumable, merged into one :class:`~canmore_sim.pipeline.RunResult`.
    float sum is the same whatever the workers), the delivery latencies' exact 1-ns bins
    are added;
 5. energy is priced once, over all frames (count first, price later; a normalized
-   model's computed rate-IF reference is a second chunked pass whose means are taken
-   over all frames).
+   model's computed rate-IF reference is a second chunked pass, ideal-timed, whose means
+   are taken over all frames). Under closed-loop timing the chunks' loops are merged and
+   the ideal energy is priced here too (:mod:`canmore_sim.map_timing`).
 
 What stays in memory is one chunk's working set per worker plus the per-frame rows
 (frames.csv and the per-frame, per-layer and per-core counts: a few kB per frame).
