@@ -86,12 +86,21 @@ class TimingParts:
         self.chunk: dict[str, list[Any]] = {k: [] for k in TIMING_PER_CHUNK}
         self.history: list[np.ndarray] = []
         self.constants: dict[str, np.ndarray] = {}
+        self.chunks = 0
 
     def add(self, arrays: dict[str, np.ndarray]) -> None:
-        """Keep the closed-loop arrays of the next chunk (none: an ideal run)."""
-        if "timing_history" not in arrays:
-            if self.history:
-                raise SimulationError("chunks of one run differ in run.timing")
+        """Keep the closed-loop arrays of the next chunk (none: an ideal run).
+
+        Raises
+        ------
+        SimulationError
+            When one chunk holds the closed loop's arrays and another does not.
+        """
+        timed = "timing_history" in arrays
+        if self.chunks and timed != bool(self.history):
+            raise SimulationError("chunks of one run differ in run.timing")
+        self.chunks += 1
+        if not timed:
             return
         per_frame = (*TIMING_PER_FRAME,
                      *(_PREFIX + k for k in _COUNTS_PER_FRAME if _PREFIX + k in arrays))

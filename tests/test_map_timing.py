@@ -127,11 +127,14 @@ def test_merged_history_counts_a_finished_chunk_with_its_last_replay() -> None:
     assert len(merged["timing_lost"]) == 6
 
 
-def test_chunks_that_differ_in_run_timing_are_refused() -> None:
+@pytest.mark.parametrize("timed_first", [True, False])
+def test_chunks_that_differ_in_run_timing_are_refused(timed_first) -> None:
+    timed = _chunk(np.array([[1, 0, 0, 1, 1]]), True, n_frames=1)
+    ideal = {"ids": np.zeros(1, dtype=np.int64)}
     parts = TimingParts()
-    parts.add(_chunk(np.array([[1, 0, 0, 1, 1]]), True, n_frames=1))
+    parts.add(timed if timed_first else ideal)
     with pytest.raises(SimulationError, match="differ in run.timing"):
-        parts.add({"ids": np.zeros(1, dtype=np.int64)})
+        parts.add(ideal if timed_first else timed)
 
 
 def test_a_loop_result_without_ideal_counts_is_refused(bundled) -> None:
