@@ -22,18 +22,41 @@ SOPs of the spikes reported.
 
 Which pairs are lost in iteration k + 1 (``run.timing_update``):
 
-* ``recompute`` (default): exactly the pairs late in replay k. A fixed point is then a
+* ``accumulate`` (default): every pair late in any replay so far. The lost set only
+  grows and is bounded by the pairs of the run, so the iteration always terminates (at
+  most one replay per newly lost pair, and in practice a few); its fixed point is
+  pessimistic: a pair late under the heavier traffic of an early iteration stays lost.
+* ``recompute``: exactly the pairs late in replay k. A fixed point is then a
   self-consistent run, the one the chip performs: the pairs lost are exactly the late ones
   of that run's own traffic. A pair late in k and on time in k + 1 reaches its core again.
   Losing spikes usually thins the traffic and so shortens the waits; when it does not
   settle (an oscillation) the cap stops it and the report says no fixed point was reached.
-* ``accumulate``: every pair late in any replay so far. The lost set only grows and is
-  bounded by the pairs of the run, so the iteration always terminates (at most one
-  replay per newly lost pair, and in practice a few); its fixed point is pessimistic: a
-  pair late under the heavier traffic of an early iteration stays lost.
 
 A pair is identified by (source layer, frame, source neuron, destination core), so a
 neuron whose spike time moves between iterations keeps its identity.
+
+Chunked map runs (:mod:`canmore_sim.map_run`) run the loop on each chunk of
+``run.chunk_frames`` frames separately. Frames are independent in the NoC (each is
+replayed alone) and in the neurons, so a frame's iterations depend on its own pairs only:
+
+* under ``drop-late`` with ``accumulate`` a frame whose lost set stopped growing is
+  unchanged by further iterations, and a frame that does not settle runs to the same cap
+  in any chunk, so every per-frame figure does not depend on the chunking (the same as one
+  chunk of all frames). The same holds for ``arrival`` with ``accumulate`` when every
+  chunk reaches its fixed point (a chunk that stops on a cycle or at the cap stops where
+  its own frames' inputs repeat, which depends on which frames share it);
+* under ``recompute`` a chunk stops at its first cycle or fixed point, so with
+  oscillating frames the results depend on which frames share a chunk. Chunk boundaries
+  depend on the frame count and ``run.chunk_frames`` only, so any number of workers still
+  gives identical results.
+
+How the whole-run figures of the chunks merge (:mod:`canmore_sim.map_timing`): per-frame
+rows are concatenated; ``iterations`` is the most any chunk made, ``fixed_point`` whether
+every chunk reached its own, ``cycle`` the longest period; ``history[k]`` adds up every
+chunk's replay ``k`` (a chunk that stopped earlier counts with its last replay, which
+repeats unchanged past a fixed point) and recomputes the accuracy over all frames;
+``delay_mean`` is the sum of the per-frame delay sums over the sum of the per-frame
+counts. Under ``drop-late`` with ``accumulate`` these equal the one-chunk run's figures.
 """
 
 from __future__ import annotations
@@ -41,6 +64,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -58,7 +82,10 @@ from canmore_sim.noc.stats import NocStats
 from canmore_sim.noc.traffic import Traffic
 from canmore_sim.progress import ProgressCallback
 
-__all__ = ["TIMING_MODES", "TimingResult", "check_timing", "close_loop"]
+if TYPE_CHECKING:
+    from canmore_sim.energy import FrameCounts
+
+__all__ = ["TIMING_MODES", "TimingResult", "check_timing", "close_loop", "delay_means"]
 
 #: ``run.timing`` values and what each means.
 TIMING_MODES = {
@@ -97,13 +124,22 @@ class TimingResult:
         ``lost`` at a fixed point).
     delay_mean
         float64 ``(L,)``: mean arrival delay, model time units, of the pairs into each layer
-        that arrived in time (``arrival``; 0 for ``drop-late``).
-    ideal_noc, ideal_energy_uj
+        that arrived in time (``arrival``; 0 for ``drop-late``):
+        :func:`delay_means` of ``delay_sum`` and ``delay_count``.
+    delay_sum, delay_count
+        float64 and int64 ``(n_frames, L)``: per frame, the sum (model time units) and the
+        number of the arrival delays of the in-time pairs into each layer of the final
+        replay (``arrival``; zeros for ``drop-late``), what ``delay_mean`` of any set of
+        frames is computed from.
+    ideal_noc, ideal_energy_uj, ideal_counts
         The first replay (the ideal spikes' traffic) and, filled in by the pipeline, the
-        ideal run's energy per frame (uJ, or rel for a normalized model).
+        ideal run's energy per frame (uJ, or rel for a normalized model) and the counts
+        it was priced from (:class:`~canmore_sim.energy.FrameCounts`; a chunked run
+        prices the concatenated counts of its chunks after all of them).
     lost_pairs
         Per source layer ``l``: ``(frame, neuron, core)`` int64 arrays of the pairs lost in
-        the final spikes (spike ``neuron`` of layer ``l`` never reached ``core``).
+        the final spikes (spike ``neuron`` of layer ``l`` never reached ``core``); empty in
+        a chunked map run, which keeps the per-frame counts ``lost`` only.
     history
         One record per replay: ``late`` (pairs late), ``lost`` (pairs the spikes were
         computed without), ``accuracy``, ``changed`` (predictions differing from ideal).
@@ -122,6 +158,20 @@ class TimingResult:
     ideal_noc: FrameNoc | None = None
     ideal_energy_uj: np.ndarray | None = None
     history: list[dict[str, object]] = field(default_factory=list)
+    delay_sum: np.ndarray | None = None
+    delay_count: np.ndarray | None = None
+    ideal_counts: FrameCounts | None = None
+
+
+def delay_means(delay_sum: np.ndarray, delay_count: np.ndarray) -> np.ndarray:
+    """Mean arrival delay per layer, model time units, over the frames of ``(n_frames, L)``
+    per-frame sums and counts (0 for a layer without in-time pairs).
+
+    The sums are added frame after frame, so the mean of a set of frames does not depend
+    on how they were cut into chunks.
+    """
+    total, count = np.sum(delay_sum, axis=0), np.sum(delay_count, axis=0)
+    return np.where(count > 0, total / np.maximum(count, 1), 0.0)
 
 
 def check_timing(config: ArchConfig, model: str) -> None:
@@ -217,13 +267,14 @@ class _Loop:
             seen[key] = it
             trace = self._resimulate(lost, shift)
             used = (lost, shift)
+        delay_sum, delay_count = self._delays(pairs, trace.n_frames)
         timing = TimingResult(
             mode=run.timing, update=run.timing_update, iterations=len(history),
             fixed_point=fixed, cycle=cycle, ideal=self.ideal,
             lost=self._per_frame(used[0], trace.n_frames),
             late_pairs=self._per_frame(late, trace.n_frames),
-            delay_mean=np.array([float(p.delay[~p.late].mean()) if self.arrival and
-                                 (~p.late).any() else 0.0 for p in pairs]),
+            delay_mean=delay_means(delay_sum, delay_count),
+            delay_sum=delay_sum, delay_count=delay_count,
             lost_pairs=tuple(_decode(k, self.sizes[l], self.mapping.n_cores)
                              for l, k in enumerate(used[0])),
             ideal_noc=first, history=history)
@@ -265,6 +316,19 @@ class _Loop:
         """(time step, neuron) of the spike ids ``slot * n_neurons + neuron`` of layer ``l``."""
         slots = self.config.neuron.steps if self.stepped else 1
         return np.divmod(spike, self.sizes[l] // slots)
+
+    def _delays(self, pairs: list[_Pairs], n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per frame and layer, the sum and count of the in-time pairs' arrival delays
+        (added in key order, which is the same within a frame in any chunk)."""
+        total = np.zeros((n_frames, len(pairs)))
+        count = np.zeros((n_frames, len(pairs)), dtype=np.int64)
+        if not self.arrival:
+            return total, count
+        for l, p in enumerate(pairs):
+            frame, _, _ = _decode(p.key[~p.late], self.sizes[l], self.mapping.n_cores)
+            total[:, l] = np.bincount(frame, weights=p.delay[~p.late], minlength=n_frames)
+            count[:, l] = np.bincount(frame, minlength=n_frames)
+        return total, count
 
     def _per_frame(self, keys: list[np.ndarray], n_frames: int) -> np.ndarray:
         out = np.zeros((n_frames, len(keys)), dtype=np.int64)

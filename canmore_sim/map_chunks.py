@@ -52,7 +52,7 @@ NOC_PER_FRAME = ("packets", "deliveries", "hops", "latency_mean_ns", "latency_ma
 PER_FRAME = ("ids", "labels", "predictions", "readout", "float_predictions",
              "native_predictions", "neuron_spikes", "sent", "sops", "spikes_in",
              "spikes_out", "sops_per_layer", "frame_latency_ns", *NOC_PER_FRAME)
-_FORMAT = "canmore-sim map chunk 1"
+_FORMAT = "canmore-sim map chunk 2"  # 2: closed-loop timing arrays
 
 
 @dataclass(frozen=True)
@@ -165,6 +165,7 @@ def run_chunk(task: dict[str, Any], progress: Any = None, *, graph: Any = None,
     """
     from canmore_sim.config import ArchConfig, with_overrides
     from canmore_sim.datasets.readers import load_selected
+    from canmore_sim.map_timing import chunk_arrays
     from canmore_sim.pipeline import run
 
     # energy is priced after all chunks: count here under any preset (no reference run)
@@ -179,7 +180,7 @@ def run_chunk(task: dict[str, Any], progress: Any = None, *, graph: Any = None,
                  release_weights=release_weights)
     if release_weights:
         forget_contexts()
-    return {**_per_frame(result), **observer.arrays()}
+    return {**_per_frame(result), **observer.arrays(), **chunk_arrays(result)}
 
 
 def run_neuron_counts(task: dict[str, Any], *, graph: Any = None) -> dict[str, np.ndarray]:

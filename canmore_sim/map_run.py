@@ -20,8 +20,9 @@ resumable, merged into one :class:`~canmore_sim.pipeline.RunResult`.
    float sum is the same whatever the workers), the delivery latencies' exact 1-ns bins
    are added;
 5. energy is priced once, over all frames (count first, price later; a normalized
-   model's computed rate-IF reference is a second chunked pass whose means are taken
-   over all frames).
+   model's computed rate-IF reference is a second chunked pass, ideal-timed, whose means
+   are taken over all frames). Under closed-loop timing the chunks' loops are merged and
+   the ideal energy is priced here too (:mod:`canmore_sim.map_timing`).
 
 What stays in memory is one chunk's working set per worker plus the per-frame rows
 (frames.csv and the per-frame, per-layer and per-core counts: a few kB per frame).
@@ -52,6 +53,7 @@ from canmore_sim.map_chunks import (
     run_task,
     write_chunk,
 )
+from canmore_sim.map_timing import TimingParts, merged_timing
 from canmore_sim.progress import ProgressCallback, StageEvent
 
 __all__ = ["CHUNK_STAGE", "CountedSpikes", "MapProgress", "run_map"]
@@ -152,6 +154,7 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
 
 def _checked(graph: Any, config: ArchConfig) -> tuple[ArchConfig, Any]:
     """Every plug-in name and size checked (as the pipeline does), neuron settings resolved."""
+    from canmore_sim.closed_loop import check_timing
     from canmore_sim.energy import load_preset
     from canmore_sim.limits import check_run_size
     from canmore_sim.mapper.placement import PLACEMENTS
@@ -163,6 +166,7 @@ def _checked(graph: Any, config: ArchConfig) -> tuple[ArchConfig, Any]:
     get_routing(config.router.routing)
     config = _resolve_neuron(graph, config)
     check_run_size(graph, config, config.neuron.model)
+    check_timing(config, config.neuron.model)
     choose(PLACEMENTS, config.run.placement, what="placement", key="run.placement")
     return config, load_preset(config.run.energy)
 
@@ -348,6 +352,7 @@ def _merge(folder: Path, identities: list[dict[str, str]], n_chunks: int) -> dic
     rows: dict[str, list[np.ndarray]] = {k: [] for k in PER_FRAME}
     merged: dict[str, Any] = {}
     bins = np.zeros((2, 0), dtype=np.int64)
+    timing = TimingParts()
     for i in range(n_chunks):
         arrays, why = read_chunk(folder / f"{i:05d}.npz", identities[i])
         if arrays is None:
@@ -355,6 +360,7 @@ def _merge(folder: Path, identities: list[dict[str, str]], n_chunks: int) -> dic
                                   f"run merged it ({why or 'no file'})")
         for key in PER_FRAME:
             rows[key].append(arrays[key])
+        timing.add(arrays)
         for key, combine in (("link_flits", np.add), ("router_wait_ns", np.add),
                              ("occupancy_sum", np.add), ("occupancy_max", np.maximum)):
             value = arrays[key]
@@ -366,7 +372,7 @@ def _merge(folder: Path, identities: list[dict[str, str]], n_chunks: int) -> dic
             merged[key] = arrays[key]
         del arrays  # one chunk in memory at a time
     out = {k: np.concatenate(v, axis=0) for k, v in rows.items()}
-    return {**out, **merged, "latency_bins": bins}
+    return {**out, **merged, "latency_bins": bins, **timing.arrays()}
 
 
 def _histogram(bins: np.ndarray, n_bins: int = 40) -> tuple[np.ndarray, np.ndarray]:
@@ -432,6 +438,7 @@ def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset
     with _stage(runner.progress, "energy", trace.n_frames):
         energy = price_frames(preset, _counts(quantized, trace, cores, noc, frame_latency,
                                               mapping), reference)
+    timing = merged_timing(merged, quantized, preset, reference)  # ideal energy priced here
     if preset.model == "normalized":
         described = _describe_reference(energy, described, model)
         energy = replace(energy, params={**energy.params, "reference": described["origin"]})
@@ -441,7 +448,7 @@ def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset
         energy_preset=preset, frame_latency_ns=frame_latency, frame_ids=merged["ids"],
         native_model=str(merged["native_model"]),
         native_predictions=merged["native_predictions"] if bool(merged["has_native"]) else None,
-        energy_reference=described)
+        energy_reference=described, timing=timing)
 
 
 def _needs_rate_reference(preset: Any, model: str, reference: dict[str, float] | None) -> bool:
@@ -455,7 +462,7 @@ def _needs_rate_reference(preset: Any, model: str, reference: dict[str, float] |
 def _rate_reference(runner: _Runner, config: ArchConfig, mapping: Any) -> dict[str, Any]:
     """The rate-IF reference of a normalized energy model: the same frames, chip and
     mapping under ``rate-if``, chunked like the run; means over all frames."""
-    ref_config = with_overrides(config, {"neuron.model": "rate-if",
+    ref_config = with_overrides(config, {"neuron.model": "rate-if", "run.timing": "ideal",
                                          "run.energy": "canmore-22nm",
                                          "run.energy_reference": None})
     merged = runner.pass_("reference", ref_config, mapping)

@@ -213,10 +213,11 @@ def run(
     if timing is not None and timing.ideal_noc is not None:  # the same run, ideal spikes
         ideal_latency = np.maximum(timing.ideal_noc.end_ns, timing.ideal.end(quantized.depth)
                                    * config.neuron.window_ns / timing.ideal.tw)
-        ideal_energy = price_frames(preset, _counts(quantized, timing.ideal, ideal_cores,
-                                                    timing.ideal_noc, ideal_latency, mapping),
-                                    reference)
-        timing = replace(timing, ideal_energy_uj=ideal_energy.total_uj)
+        ideal_counts = _counts(quantized, timing.ideal, ideal_cores, timing.ideal_noc,
+                               ideal_latency, mapping)
+        ideal_energy = price_frames(preset, ideal_counts, reference)
+        timing = replace(timing, ideal_energy_uj=ideal_energy.total_uj,
+                         ideal_counts=ideal_counts)
     if preset.model == "normalized":
         described = _describe_reference(energy, described, model)
         energy = replace(energy, params={**energy.params, "reference": described["origin"]})
