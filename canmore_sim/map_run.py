@@ -15,10 +15,11 @@ resumable, merged into one :class:`~canmore_sim.pipeline.RunResult`.
    atomically to ``work/chunks/NNNNN.npz`` and dropped from memory. With ``resume`` a
    chunk file already there is kept only when its identity (configuration, model, data,
    frame selection, mapping, chunk index and size, tool version) and checksum match;
-4. the chunk files are read back in chunk order and merged: per-frame rows are
-   concatenated, per-router sums are added and maxima taken chunk after chunk (so a
-   float sum is the same whatever the workers), the delivery latencies' exact 1-ns bins
-   are added;
+4. the chunks are merged in chunk order as they arrive (one finished early waits, in
+   memory or, beyond a few, in its file; a reused one is read from its file): per-frame
+   rows are concatenated, per-router sums are added and maxima taken chunk after chunk
+   (so a float sum is the same whatever the workers), the delivery latencies' exact
+   1-ns bins are added;
 5. energy is priced once, over all frames (count first, price later; a normalized
    model's computed rate-IF reference is a second chunked pass, ideal-timed, whose means
    are taken over all frames). Under closed-loop timing the chunks' loops are merged and
@@ -283,11 +284,14 @@ class _Runner:
                                      chunk_frames=self.size, config=dumped, mapping_key=key)
                       for i, chunk in enumerate(self.chunks)]
         state = MapProgress(total=len(self.ids))
+        merger = _Merger(folder, identities, buffered=2 * self.workers + 2)
         todo = []
         for i, chunk in enumerate(self.chunks):
             path = folder / f"{i:05d}.npz"
             arrays, why = read_chunk(path, identities[i])
             if arrays is not None:
+                del arrays  # verified: merged from its file when its turn comes
+                merger.add(i)
                 state.reused += len(chunk)
                 continue
             if why is not None and self.note is not None:
@@ -302,9 +306,10 @@ class _Runner:
             task = todo[outcome.index]
             write_chunk(folder / f"{task['index']:05d}.npz", outcome.value,
                         identities[task["index"]])
+            merger.add(task["index"], outcome.value)  # merged now if its turn has come
             state.done += len(task["ids"])
             self._report(state)
-        return _merge(folder, identities, len(self.chunks))
+        return merger.result()
 
     def _report(self, state: MapProgress) -> None:
         if self.progress is not None:
@@ -347,32 +352,62 @@ def _frames_text(ids: np.ndarray) -> str:
     return f"{len(ids)} from data index {int(ids[0])}" if len(ids) else "none"
 
 
-def _merge(folder: Path, identities: list[dict[str, str]], n_chunks: int) -> dict[str, Any]:
-    """Read the chunk files back in chunk order and merge them (see the module docstring)."""
-    rows: dict[str, list[np.ndarray]] = {k: [] for k in PER_FRAME}
-    merged: dict[str, Any] = {}
-    bins = np.zeros((2, 0), dtype=np.int64)
-    timing = TimingParts()
-    for i in range(n_chunks):
-        arrays, why = read_chunk(folder / f"{i:05d}.npz", identities[i])
+class _Merger:
+    """Merges a pass's chunks in chunk order while they arrive (see the module docstring).
+
+    A chunk whose turn has come is folded in at once: per-frame rows appended, per-router
+    sums added and maxima taken, latency bins added, always in chunk order, so the result
+    is the same whatever order the chunks finish in. A chunk that finishes early waits in
+    memory (at most ``buffered`` of them; beyond that it waits in its file, as does a
+    chunk reused from an earlier run), so memory stays bounded.
+    """
+
+    def __init__(self, folder: Path, identities: list[dict[str, str]], buffered: int) -> None:
+        self.folder, self.identities, self.buffered = folder, identities, buffered
+        self.rows: dict[str, list[np.ndarray]] = {k: [] for k in PER_FRAME}
+        self.merged: dict[str, Any] = {}
+        self.bins = np.zeros((2, 0), dtype=np.int64)
+        self.timing = TimingParts()
+        self.next = 0
+        self.waiting: dict[int, dict[str, np.ndarray] | None] = {}  # None: in its file
+
+    def add(self, index: int, arrays: dict[str, np.ndarray] | None = None) -> None:
+        """Chunk ``index`` is done (``arrays``: its counts, or None: read from its file)."""
+        kept = sum(1 for v in self.waiting.values() if v is not None)
+        self.waiting[index] = arrays if index == self.next or kept < self.buffered else None
+        while self.next in self.waiting:
+            found = self.waiting.pop(self.next)
+            self._fold(self._read(self.next) if found is None else found)
+            self.next += 1
+
+    def _read(self, i: int) -> dict[str, np.ndarray]:
+        arrays, why = read_chunk(self.folder / f"{i:05d}.npz", self.identities[i])
         if arrays is None:
             raise SimulationError(f"chunk {i}: its file went missing or changed while the "
                                   f"run merged it ({why or 'no file'})")
+        return arrays
+
+    def _fold(self, arrays: dict[str, np.ndarray]) -> None:
         for key in PER_FRAME:
-            rows[key].append(arrays[key])
-        timing.add(arrays)
+            self.rows[key].append(arrays[key])
+        self.timing.add(arrays)
+        merged = self.merged
         for key, combine in (("link_flits", np.add), ("router_wait_ns", np.add),
                              ("occupancy_sum", np.add), ("occupancy_max", np.maximum)):
             value = arrays[key]
             if key == "occupancy_sum" and value.size == 0:
                 continue
             merged[key] = value if key not in merged else combine(merged[key], value)
-        bins = merge_bins([bins, arrays["latency_bins"]])  # bounded by the latency range
+        self.bins = merge_bins([self.bins, arrays["latency_bins"]])  # bounded by the latencies
         for key in ("has_native", "native_model", "tw", "end_time"):
             merged[key] = arrays[key]
-        del arrays  # one chunk in memory at a time
-    out = {k: np.concatenate(v, axis=0) for k, v in rows.items()}
-    return {**out, **merged, "latency_bins": bins, **timing.arrays()}
+
+    def result(self) -> dict[str, Any]:
+        """The merged pass (every chunk must have been added)."""
+        if self.waiting or self.next != len(self.identities):
+            raise SimulationError(f"merged {self.next} of {len(self.identities)} chunks")
+        out = {k: np.concatenate(v, axis=0) for k, v in self.rows.items()}
+        return {**out, **self.merged, "latency_bins": self.bins, **self.timing.arrays()}
 
 
 def _histogram(bins: np.ndarray, n_bins: int = 40) -> tuple[np.ndarray, np.ndarray]:

@@ -146,7 +146,7 @@ def merged_timing(merged: dict[str, Any], quantized: Any, preset: EnergyPreset,
     Parameters
     ----------
     merged
-        :func:`canmore_sim.map_run._merge` output (with :meth:`TimingParts.arrays`).
+        :class:`canmore_sim.map_run._Merger` output (with :meth:`TimingParts.arrays`).
     quantized
         The network that ran (its layers name the ideal trace's layers).
     preset, reference

@@ -160,3 +160,33 @@ def test_a_single_in_process_chunk_may_release_the_weights_with_the_same_numbers
     run_map(several, source, with_overrides(config, {"run.chunk_frames": 2}),
             tmp_path / "several", release_weights=True)
     assert not several.weights_released
+
+
+def test_chunks_merge_the_same_in_any_arrival_order_from_memory_or_file(tmp_path) -> None:
+    from canmore_sim.map_run import _Merger
+
+    source = ModelSource()
+    config = _config(**{"run.frames": 6, "run.chunk_frames": 2})
+    run_map(source.load(), source, config, tmp_path)
+    folder = tmp_path / "chunks"
+    identities = []
+    for i in range(3):
+        with np.load(folder / f"{i:05d}.npz") as data:
+            identities.append(json.loads(str(data["_meta"]))["identity"])
+    arrays = [read_chunk(folder / f"{i:05d}.npz", identities[i])[0] for i in range(3)]
+    merged = []
+    for order, buffered, in_memory in (((0, 1, 2), 4, True), ((2, 1, 0), 4, True),
+                                       ((2, 1, 0), 0, True), ((1, 2, 0), 4, False)):
+        merger = _Merger(folder, identities, buffered=buffered)
+        for i in order:
+            merger.add(i, arrays[i] if in_memory else None)
+        merged.append(merger.result())
+    for other in merged[1:]:
+        assert other.keys() == merged[0].keys()
+        for key in merged[0]:
+            a, b = np.asarray(other[key]), np.asarray(merged[0][key])
+            assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), key
+    incomplete = _Merger(folder, identities, buffered=4)
+    incomplete.add(1, arrays[1])
+    with pytest.raises(Exception, match="merged 0 of 3 chunks"):
+        incomplete.result()
