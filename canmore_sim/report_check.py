@@ -297,12 +297,12 @@ def _check_consistent(report: _Report, path: str) -> None:
     needed = [*identity, "neurons_fired", "spikes_sent", "sops", "packets", "deliveries", "hops",
               "latency_mean_ns", "wait_sum_ns", "wait_mean_ns", "late", "frame_latency_ns",
               *(f"energy_{t}_uj" for t in terms), "energy_total_uj"]
-    n = len(frames["data_index"])
     for key in needed:
         if key not in frames:
             raise fail(f"frames.{key} is missing")
         if key not in identity and (key not in report.mean or key not in report.std):
             raise fail(f"mean.{key} or std.{key} is missing")
+    n = len(frames["data_index"])  # (present: checked above)
     for key, column in frames.items():
         if len(column) != n:
             raise fail(f"frames.{key} has {len(column)} values, frames.data_index {n}")
