@@ -473,7 +473,7 @@ def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset
     with _stage(runner.progress, "energy", trace.n_frames):
         energy = price_frames(preset, _counts(quantized, trace, cores, noc, frame_latency,
                                               mapping), reference)
-    timing = merged_timing(merged, quantized, preset, reference)  # ideal energy priced here
+    timing = merged_timing(merged, preset, reference)  # ideal energy priced here
     if preset.model == "normalized":
         described = _describe_reference(energy, described, model)
         energy = replace(energy, params={**energy.params, "reference": described["origin"]})

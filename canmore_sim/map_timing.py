@@ -138,7 +138,7 @@ def _merged_history(parts: list[np.ndarray]) -> np.ndarray:
     return total
 
 
-def merged_timing(merged: dict[str, Any], quantized: Any, preset: EnergyPreset,
+def merged_timing(merged: dict[str, Any], preset: EnergyPreset,
                   reference: dict[str, float] | None) -> TimingResult | None:
     """The run's TimingResult from merged chunk arrays (None for an ideal run), with the
     ideal energy priced now over all frames.
@@ -147,8 +147,6 @@ def merged_timing(merged: dict[str, Any], quantized: Any, preset: EnergyPreset,
     ----------
     merged
         :class:`canmore_sim.map_run._Merger` output (with :meth:`TimingParts.arrays`).
-    quantized
-        The network that ran (its layers name the ideal trace's layers).
     preset, reference
         The run's energy preset and the reference it priced the run with.
     """

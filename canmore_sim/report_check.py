@@ -302,7 +302,7 @@ def _check_consistent(report: _Report, path: str) -> None:
             raise fail(f"frames.{key} is missing")
         if key not in identity and (key not in report.mean or key not in report.std):
             raise fail(f"mean.{key} or std.{key} is missing")
-    n = len(frames["data_index"])
+    n = len(frames["data_index"])  # (present: checked above)
     for key, column in frames.items():
         if len(column) != n:
             raise fail(f"frames.{key} has {len(column)} values, frames.data_index {n}")

@@ -79,3 +79,12 @@ def test_bad_timing_settings_are_one_line(tmp_path, capsys, sets, expected) -> N
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("canmore-sim: error:") and expected in err and "\n" not in err
+
+
+def test_a_report_without_frame_indices_is_one_line(loop_run, tmp_path, capsys) -> None:
+    report = json.loads((loop_run / "report.json").read_text())
+    del report["frames"]["data_index"]  # (once a KeyError traceback in report_check)
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    assert main(["report", str(tmp_path)]) == 3
+    err = capsys.readouterr().err.strip()
+    assert "frames.data_index is missing" in err and "\n" not in err
