@@ -54,11 +54,11 @@ def _uptime() -> str:
 
 
 def _timed_runs(frames: int, repeats: int) -> dict[int, list[float]]:
+    import torch
+
     from canmore_sim.config import default_config, with_overrides
     from canmore_sim.map_chunks import ModelSource
     from canmore_sim.map_run import run_map
-
-    import torch
 
     # one worker = one core: the pool's workers run torch on one thread each, so the
     # in-process single worker does too (torch's own threads would make "1 worker" use
