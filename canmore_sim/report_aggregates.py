@@ -98,7 +98,9 @@ def _accuracy_line(summary: dict[str, Any], agg: dict[str, Any]) -> str:
         return "accuracy: no labelled frames"
     bits = summary["model"].get("weight_bits", "?")
     parts = []
-    for name, what in (("quantized", f"{bits}-bit"), ("float", "float")):
+    timing = summary.get("timing")  # closed loop: the frames' predictions are the chip's
+    chip = f"{bits}-bit on chip ({timing['mode']})" if timing else f"{bits}-bit"
+    for name, what in (("quantized", chip), ("float", "float")):
         a = acc.get(name)
         if a is not None:
             parts.append(f"{what} {a['value']:.3f} {_interval(a['ci_low'], a['ci_high'])} "

@@ -183,3 +183,17 @@ def test_report_command_refuses_a_damaged_section_in_one_line(run, tmp_path, cap
     assert main(["report", str(tmp_path)]) == 3
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "aggregates.frames" in err and "Traceback" not in err
+
+
+def test_under_closed_loop_timing_the_accuracy_line_names_the_chip(tmp_path) -> None:
+    from canmore_sim.cli import main
+    from canmore_sim.report import read_report, render_table
+
+    out = tmp_path / "loop"
+    assert main(["map", "--frames", "2", "--out", str(out), "--quiet",
+                 "--set", "neuron.window_ns=10000", "--set", "run.timing=drop-late"]) == 0
+    summary = read_report(out / "report.json")
+    line = next(l for l in render_table(summary).splitlines() if "Wilson score" in l)
+    assert "4-bit on chip (drop-late)" in line
+    agg = summary["aggregates"]["accuracy"]["quantized"]
+    assert agg["value"] == summary["timing"]["accuracy_on_chip"]
