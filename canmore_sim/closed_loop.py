@@ -154,6 +154,7 @@ class TimingResult:
     late_pairs: np.ndarray
     delay_mean: np.ndarray
     lost_pairs: tuple[tuple[np.ndarray, ...], ...] = ()
+    dropped: tuple[np.ndarray, ...] = ()
     cycle: int = 0
     ideal_noc: FrameNoc | None = None
     ideal_energy_uj: np.ndarray | None = None
@@ -277,8 +278,23 @@ class _Loop:
             delay_sum=delay_sum, delay_count=delay_count,
             lost_pairs=tuple(_decode(k, self.sizes[l], self.mapping.n_cores)
                              for l, k in enumerate(used[0])),
+            dropped=self._dropped(trace, used[0]),
             ideal_noc=first, history=history)
         return trace, noc, timing
+
+    def _dropped(self, trace: SpikeTrace, lost: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+        """Per source layer, bool ``(n_spikes, n_destination_cores)``: the (spike, core)
+        pairs of ``trace`` that never reached that core's neurons (they are lost), so
+        that the core makes no synaptic operation for them (``count_sops(dropped=)``)."""
+        ids = _PairCollector(trace, self.mapping, self.config, self.sizes, self.stepped)
+        out = []
+        for l, (spikes, link) in enumerate(zip(trace.layers, self.links, strict=True)):
+            spike = (spikes.frame.astype(np.int64) * self.sizes[l]
+                     + ids.spike_ids(l, np.ones(len(spikes.frame), dtype=bool)))
+            cores = np.asarray(link.dst_cores, dtype=np.int64)
+            keys = spike[:, None] * self.mapping.n_cores + cores[None, :]
+            out.append(np.isin(keys, lost[l]))
+        return tuple(out)
 
     def _record(self, trace: SpikeTrace, late: list[np.ndarray],
                 lost: list[np.ndarray]) -> dict[str, object]:
@@ -393,8 +409,11 @@ class _PairCollector:
             self.parts[l].append((key, lost, delay[sel]))
 
     def _spike_ids(self, l: int, f: int) -> np.ndarray:
+        return self.spike_ids(l, self.trace.layers[l].frame == f)
+
+    def spike_ids(self, l: int, sel: np.ndarray) -> np.ndarray:
+        """Spike ids (``slot * n_neurons + neuron``) of the spikes ``sel`` of layer ``l``."""
         spikes = self.trace.layers[l]
-        sel = spikes.frame == f
         if not self.stepped:
             return spikes.neuron[sel]
         unit = self.trace.tw / self.steps  # pipelined schedule: t = (step + l + 1) unit

@@ -195,7 +195,7 @@ def run(
         trace, noc, timing = close_loop(quantized, frames, labels, config, trace, mapping,
                                         links, last, progress)
         last.hand_to(noc_observer)
-        cores = count_sops(trace, mapping, links)
+        cores = count_sops(trace, mapping, links, dropped=timing.dropped)  # lost: no SOPs
     window_end = trace.end(quantized.depth) * config.neuron.window_ns / trace.tw
     frame_latency = np.maximum(noc.end_ns, window_end)
     described: dict[str, Any] | None = None

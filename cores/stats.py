@@ -6,6 +6,7 @@ neuron (papers/004 Eq. 12: the paper's "Spikes 71M" for VGG16 is this count).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -52,7 +53,8 @@ class CoreStats:
         return self.sops.sum(axis=1)
 
 
-def count_sops(trace: SpikeTrace, mapping: Mapping, links: list[LayerLinks]) -> CoreStats:
+def count_sops(trace: SpikeTrace, mapping: Mapping, links: list[LayerLinks],
+               dropped: Sequence[np.ndarray] | None = None) -> CoreStats:
     """Count SOPs and arriving spikes per core for every frame of ``trace``.
 
     Parameters
@@ -64,6 +66,10 @@ def count_sops(trace: SpikeTrace, mapping: Mapping, links: list[LayerLinks]) -> 
     links
         ``links[l]`` is the connectivity of the spikes of layer ``l``
         (:func:`canmore_sim.mapper.connectivity.layer_links`), for ``l = 0..L-1``.
+    dropped
+        Closed-loop timing: per source layer, bool ``(n_spikes, len(dst_cores))``, the
+        (spike, destination core) pairs that arrived after the core's window closed and so
+        never reach its neurons: they count as arriving spikes but make no SOPs.
     """
     if len(links) != len(trace.layers):
         raise ValueError(f"need links for {len(trace.layers)} source layers, got {len(links)}")
@@ -76,12 +82,13 @@ def count_sops(trace: SpikeTrace, mapping: Mapping, links: list[LayerLinks]) -> 
         if l > 0:
             np.add.at(spikes_out, (spikes.frame, link.src_core[spikes.neuron]), 1)
         counts = link.postsynaptic(spikes.neuron)  # (n_spikes, n_dst)
+        made = counts if dropped is None else np.where(dropped[l], 0, counts)
         for j, core in enumerate(link.dst_cores):
-            sops[:, core] += np.bincount(spikes.frame, weights=counts[:, j],
+            sops[:, core] += np.bincount(spikes.frame, weights=made[:, j],
                                          minlength=n_frames).astype(np.int64)
             spikes_in[:, core] += np.bincount(spikes.frame, weights=counts[:, j] > 0,
                                               minlength=n_frames).astype(np.int64)
-        per_layer[:, l] = np.bincount(spikes.frame, weights=counts.sum(axis=1),
+        per_layer[:, l] = np.bincount(spikes.frame, weights=made.sum(axis=1),
                                       minlength=n_frames).astype(np.int64)
     return CoreStats(sops, spikes_in, spikes_out, per_layer, mapping.groups.weight_bits.copy())
 

@@ -64,6 +64,11 @@ def test_drop_late_removes_exactly_the_late_spike_eq6() -> None:
         assert result.trace.readout[0, j] == pytest.approx(expected, abs=1e-12)
     assert t.fixed_point and t.iterations == 2
     assert t.lost.tolist() == [[1, len(lost_out)]]
+    # a lost pair arrives (too late) but makes no synaptic operation on its core
+    n_hidden = len(result.trace.layers[1].neuron)
+    assert result.cores.sops_per_layer.tolist() == [[3 * 2 - 1, n_hidden * 2 - len(lost_out)]]
+    assert result.cores.spikes_in.sum() == 3 * 2 + n_hidden * 2
+    assert ideal.cores.sops_per_layer.tolist() == [[3 * 2, 2 * 2]]
 
 
 @pytest.fixture(scope="module")
