@@ -41,6 +41,7 @@ from typing import IO, Any
 from canmore_sim import __version__
 from canmore_sim.atomic import atomic_write_text, normal_mode
 from canmore_sim.errors import OutputError
+from canmore_sim.workers import process_alive
 
 __all__ = ["MANIFEST", "OutputPlan", "SweepWork", "map_work_folder", "open_map_work",
            "open_sweep_work", "prepare_output", "publish", "restaged", "staged",
@@ -342,18 +343,6 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _recover(real: Path) -> None:
     """Finish a swap that was cut short and remove temporary siblings of dead runs."""
     parent, prefix = real.parent, f".{real.name}."
@@ -362,7 +351,7 @@ def _recover(real: Path) -> None:
     stale: dict[str, list[Path]] = {"new": [], "old": []}
     for sibling in parent.iterdir():
         match = _TEMP.match(sibling.name[len(prefix):]) if sibling.name.startswith(prefix) else None
-        if match and sibling.is_dir() and not _alive(int(match.group(2))):
+        if match and sibling.is_dir() and not process_alive(int(match.group(2))):
             stale[match.group(1)].append(sibling)
     if not real.exists():  # cut between the renames: the complete new one wins, else the old
         whole = [p for p in stale["new"] if _read_manifest(p / MANIFEST) is not None]

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 
-__all__ = ["start_worker", "watch_parent"]
+__all__ = ["process_alive", "start_worker", "watch_parent"]
 
 _PR_SET_PDEATHSIG = 1
 #: Seconds between two checks of the watchdog thread.
@@ -58,7 +58,7 @@ def start_worker(main_pid: int) -> None:
     else:
         _kernel_death_signal()
         parent = os.getppid()
-        if not _alive(main_pid):
+        if not process_alive(main_pid):
             os._exit(1)
         threading.Thread(target=_watch_both, args=(parent, main_pid),
                          name="canmore-parent-watch", daemon=True).start()
@@ -67,7 +67,8 @@ def start_worker(main_pid: int) -> None:
         sys.modules["torch"].set_num_threads(1)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (one of another user counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -80,7 +81,7 @@ def _alive(pid: int) -> bool:
 def _watch_both(parent_pid: int, main_pid: int) -> None:
     while True:
         time.sleep(POLL_S)
-        if os.getppid() != parent_pid or not _alive(main_pid):
+        if os.getppid() != parent_pid or not process_alive(main_pid):
             os._exit(1)
 
 
