@@ -127,7 +127,7 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
     from canmore_sim.datasets.readers import select_frames
     from canmore_sim.executor import check_executor
     from canmore_sim.limits import check_labels
-    from canmore_sim.pipeline import _stage
+    from canmore_sim.pipeline import _stage, needs_rate_reference
 
     check_executor(executor, workers, scheduler)
     with _stage(progress, "frames", 0):
@@ -142,7 +142,7 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
     runner = _Runner(source, data, config, Path(work), ids, workers, executor, scheduler,
                      progress, note)
     runner.clear(resume)
-    runner.reference_pass = _needs_rate_reference(preset, config.neuron.model, reference)
+    runner.reference_pass = needs_rate_reference(preset, config.neuron.model, reference)
     runner.release_weights = release_weights
     try:
         quantized, mapping = runner.mapped(graph, mapping)
@@ -456,7 +456,13 @@ def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset
             reference_label: str) -> Any:
     """Price the merged counts (after all chunks) and assemble the RunResult."""
     from canmore_sim.energy import price_frames
-    from canmore_sim.pipeline import RunResult, _counts, _describe_reference, _stage
+    from canmore_sim.pipeline import (
+        RunResult,
+        _counts,
+        _describe_reference,
+        _stage,
+        needs_rate_reference,
+    )
 
     trace, cores, noc = _result_parts(merged, mapping)
     model = config.neuron.model
@@ -465,7 +471,7 @@ def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset
         described = {"origin": reference_label,
                      "frame_latency_ns": float(reference["frame_latency_ns"]),
                      "neurons_fired": float(reference["spikes"])}
-    elif _needs_rate_reference(preset, model, reference):
+    elif needs_rate_reference(preset, model, reference):
         described = _rate_reference(runner, config, mapping)
         reference = {"frame_latency_ns": described["frame_latency_ns"],
                      "spikes": described["neurons_fired"]}
@@ -484,14 +490,6 @@ def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset
         native_model=str(merged["native_model"]),
         native_predictions=merged["native_predictions"] if bool(merged["has_native"]) else None,
         energy_reference=described, timing=timing)
-
-
-def _needs_rate_reference(preset: Any, model: str, reference: dict[str, float] | None) -> bool:
-    """Whether pricing needs a computed rate-IF reference pass (as the pipeline decides)."""
-    from canmore_sim.pipeline import RATE_CODED
-
-    return (reference is None and preset.model == "normalized" and model not in RATE_CODED
-            and not {"latency_ref_ns", "spikes_ref"} <= set(preset.params))
 
 
 def _rate_reference(runner: _Runner, config: ArchConfig, mapping: Any) -> dict[str, Any]:

@@ -151,9 +151,7 @@ def run(
     check_timing(config, model)
     choose(PLACEMENTS, config.run.placement, what="placement", key="run.placement")
     preset = load_preset(config.run.energy)
-    rate_run = (reference is None and preset.model == "normalized"
-                and not {"latency_ref_ns", "spikes_ref"} <= set(preset.params)
-                and model not in RATE_CODED)
+    rate_run = needs_rate_reference(preset, model, reference)
     # a rate-IF reference run needs the weights, and so does a closed loop's re-simulation
     release = release_weights and not rate_run and config.run.timing == "ideal"
     n = len(frames)
@@ -271,6 +269,15 @@ class _LastReplay:
 #: Neuron models whose spikes are rate-coded already: a normalized energy model needs no
 #: separate rate-coded reference run for them.
 RATE_CODED = ("rate-if", "if-lif")
+
+
+def needs_rate_reference(preset: EnergyPreset, model: str,
+                         reference: dict[str, float] | None) -> bool:
+    """Whether pricing ``model`` with ``preset`` needs a computed rate-IF reference run: a
+    normalized model, no reference given, none in the preset, and a model that is not
+    rate-coded itself (:data:`RATE_CODED`)."""
+    return (reference is None and preset.model == "normalized" and model not in RATE_CODED
+            and not {"latency_ref_ns", "spikes_ref"} <= set(preset.params))
 
 
 @contextmanager
