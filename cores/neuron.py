@@ -49,6 +49,8 @@ from canmore_sim.models.graph import DtaRule, Layer, LayerGraph
 
 __all__ = [
     "NO_SPIKE",
+    "assemble_trace",
+    "spike_columns",
     "encode",
     "dta_spike_times",
     "dta_fires",
@@ -312,19 +314,29 @@ def _run(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
             fired, pooled, potential = network_forward(graph, batch, rule=rule)
             for l in range(depth):
                 counts[lo:lo + len(batch), l] = torch.isfinite(fired[l]).flatten(1).sum(1).numpy()
-                parts[l].append(_columns(pooled[l].flatten(1).numpy(), lo))
+                parts[l].append(spike_columns(pooled[l].flatten(1).numpy(), lo))
             potentials.append(potential.numpy())
+    return assemble_trace(graph.tw, parts, counts, potentials, labels)
+
+
+def assemble_trace(tw: float, parts: list[list[tuple[np.ndarray, ...]]], counts: np.ndarray,
+                   potentials: list[np.ndarray], labels: np.ndarray | None) -> SpikeTrace:
+    """The SpikeTrace of a batched run: ``parts[l]`` the :func:`spike_columns` of each
+    batch of source layer ``l``, ``counts`` the neurons fired per frame and layer,
+    ``potentials`` each batch's output potentials (the readout), ``labels`` or None."""
+    n = len(counts)
     layers = tuple(LayerSpikes(*(np.concatenate(c) for c in zip(*p, strict=True)))
                    for p in parts)
     pot = np.concatenate(potentials).astype(np.float64)
     lab = (np.full(n, -1, dtype=np.int64) if labels is None
            else np.asarray(labels, dtype=np.int64))
-    return SpikeTrace(n_frames=n, tw=graph.tw, layers=layers, neuron_spikes=counts,
+    return SpikeTrace(n_frames=n, tw=tw, layers=layers, neuron_spikes=counts,
                       readout=pot, predictions=np.argmax(pot, axis=1).astype(np.int64),
                       labels=lab)
 
 
-def _columns(times: np.ndarray, frame_offset: int) -> tuple[np.ndarray, ...]:
+def spike_columns(times: np.ndarray, frame_offset: int) -> tuple[np.ndarray, ...]:
+    """Trace rows (frame, neuron, time) of the finite entries of ``(B, n)`` times."""
     frame, neuron = np.nonzero(np.isfinite(times))
     return ((frame + frame_offset).astype(np.int32), neuron.astype(np.int64),
             times[frame, neuron].astype(np.float64))

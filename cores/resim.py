@@ -39,8 +39,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from canmore_sim.cores.neuron import dta_spike_times, encode, layer_forward, readout
-from canmore_sim.cores.trace import LayerSpikes, SpikeTrace
+from canmore_sim.cores.neuron import (
+    assemble_trace,
+    dta_spike_times,
+    encode,
+    layer_forward,
+    readout,
+    spike_columns,
+)
+from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.errors import DataError
 from canmore_sim.models.graph import DtaRule, Layer, LayerGraph
 
@@ -128,7 +135,7 @@ class _Resim:
                 batch = torch.as_tensor(frames[lo:lo + batch_size], dtype=torch.float64)
                 times = encode(batch, graph.input_scale, graph.tw)
                 counts[lo:lo + len(batch), 0] = torch.isfinite(times).flatten(1).sum(1).numpy()
-                parts[0].append(_columns(times.flatten(1).numpy(), lo))
+                parts[0].append(spike_columns(times.flatten(1).numpy(), lo))
                 for l, layer in enumerate(graph.layers, start=1):
                     if l == depth:
                         potentials.append(self._readout(layer, times, lo).numpy())
@@ -139,15 +146,8 @@ class _Resim:
                         times = -F.max_pool2d(-fired, layer.pool)
                     else:
                         times = fired
-                    parts[l].append(_columns(times.flatten(1).numpy(), lo))
-        layers = tuple(LayerSpikes(*(np.concatenate(c) for c in zip(*p, strict=True)))
-                       for p in parts)
-        pot = np.concatenate(potentials).astype(np.float64)
-        lab = (np.full(n, -1, dtype=np.int64) if labels is None
-               else np.asarray(labels, dtype=np.int64))
-        return SpikeTrace(n_frames=n, tw=graph.tw, layers=layers, neuron_spikes=counts,
-                          readout=pot, predictions=np.argmax(pot, axis=1).astype(np.int64),
-                          labels=lab)
+                    parts[l].append(spike_columns(times.flatten(1).numpy(), lo))
+        return assemble_trace(graph.tw, parts, counts, potentials, labels)
 
     def _hidden(self, layer: Layer, l: int, times: torch.Tensor, lo: int) -> torch.Tensor:
         fired, _ = layer_forward(layer, times, l, self.graph.tw,
@@ -292,9 +292,3 @@ def arrival_spike_times(layer: Layer, arrivals: torch.Tensor, weight: torch.Tens
         done = done | ok
     return torch.where(reached, result, closed)
 
-
-def _columns(times: np.ndarray, frame_offset: int) -> tuple[np.ndarray, ...]:
-    """Trace rows (frame, neuron, time) of the finite entries of ``(B, n)`` times."""
-    frame, neuron = np.nonzero(np.isfinite(times))
-    return ((frame + frame_offset).astype(np.int32), neuron.astype(np.int64),
-            times[frame, neuron].astype(np.float64))
