@@ -10,6 +10,7 @@ of each stage, so a reader sees where memory grows.
 
     .venv/bin/python benchmarks/vgg16_map.py [--engine simpy|fast] [--repeat N]
         [--model vgg16] [--mesh 8x8] [--frames 1] [--out DIR] [--until noc]
+        [--numpy-hugepages]
 
 ``--until noc`` ends each run where the NoC replay would start (every stage before it,
 without waiting minutes for the SimPy engine).
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -177,10 +179,16 @@ def main() -> None:
     parser.add_argument("--until", choices=_ORDER[2:], default=None,
                         help="stop each run where this stage starts (e.g. noc: every stage "
                              "before the replay, without waiting for a slow engine)")
+    parser.add_argument("--numpy-hugepages", action="store_true",
+                        help="keep NumPy's huge-page advice (the CLI turns it off; see "
+                             "canmore_sim.heap.tune_process), to measure what that costs")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(_child(args)))
+        from canmore_sim.heap import tune_process  # what the CLI runs every command in
+
+        with tune_process():
+            print(json.dumps(_child(args)))
         return
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -192,7 +200,10 @@ def main() -> None:
                 cmd += ["--engine", args.engine]
             if args.until:
                 cmd += ["--until", args.until]
-            done = subprocess.run(cmd, capture_output=True, text=True)
+            env = dict(os.environ)
+            if args.numpy_hugepages:
+                env["NUMPY_MADVISE_HUGEPAGE"] = "1"
+            done = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if done.returncode:
                 sys.exit(f"run {i + 1} failed:\n{done.stderr.strip()}")
             runs.append(json.loads(done.stdout.strip().splitlines()[-1]))

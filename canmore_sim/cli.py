@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from canmore_sim import __version__
 from canmore_sim.cli_progress import ProgressBar as _ProgressBar
 from canmore_sim.errors import CanmoreError, CanmoreWarning, cut
+from canmore_sim.heap import tune_process
 from canmore_sim.progress import StageEvent
 
 if TYPE_CHECKING:  # each command imports what it needs (``--help`` and ``report``: no torch)
@@ -157,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     interrupt = _Interrupt()
     try:
-        with warnings.catch_warnings(), interrupt:
+        with tune_process(), warnings.catch_warnings(), interrupt:
             warnings.simplefilter("always", CanmoreWarning)
             warnings.showwarning = _show_warning(warnings.showwarning)
             return _run(build_parser().parse_args(argv), interrupt)
