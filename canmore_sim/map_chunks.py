@@ -102,19 +102,20 @@ def neuron_counts_task(index: int, ids: np.ndarray, *, source: ModelSource,
 @dataclass
 class _Context:
     """What a worker process keeps between chunks of one run: the float network, the data
-    split and (made on first use, by the neuron-only pass) the quantized network."""
+    split and (made on first use) the quantized network, as integer codes."""
 
     graph: Any
     images: tuple[np.ndarray, np.ndarray]
     quantized_network: Any = None
 
     def quantized(self, config: Any) -> Any:
-        """The quantized network (full weight values; made once)."""
+        """The quantized network (compact integer codes, the same values; made once)."""
         from canmore_sim.models.quantize import quantize_graph
 
         if self.quantized_network is None:
             self.quantized_network = quantize_graph(self.graph, config.core.weight_bits,
-                                                    config.core.quant_scale == "channel")
+                                                    config.core.quant_scale == "channel",
+                                                    compact=True)
         return self.quantized_network
 
 
@@ -122,9 +123,11 @@ _CONTEXTS: dict[tuple[str, str | None], _Context] = {}
 _LOCK = threading.Lock()
 
 
-def _context(task: dict[str, Any], config: Any, graph: Any = None) -> _Context:
+def _context(task: dict[str, Any], config: Any, graph: Any = None,
+             quantized: Any = None) -> _Context:
     """The network and the data split, loaded once per process (``graph``: the network
-    this process loaded already, used instead of loading it again)."""
+    this process loaded already, used instead of loading it again; ``quantized``: its
+    quantized form, likewise)."""
     from canmore_sim.datasets.readers import read_split
 
     key = (task["model_identity"] + "|" + str(config.core.weight_bits) + config.core.quant_scale,
@@ -136,6 +139,8 @@ def _context(task: dict[str, Any], config: Any, graph: Any = None) -> _Context:
             graph = task["source"].load() if graph is None else graph
             found = _Context(graph, read_split(task["data"], graph.input_shape))
             _CONTEXTS[key] = found
+        if quantized is not None and found.quantized_network is None:
+            found.quantized_network = quantized
         return found
 
 
@@ -147,7 +152,7 @@ def forget_contexts() -> None:
 
 
 def run_chunk(task: dict[str, Any], progress: Any = None, *, graph: Any = None,
-              release_weights: bool = False) -> dict[str, np.ndarray]:
+              quantized: Any = None, release_weights: bool = False) -> dict[str, np.ndarray]:
     """Simulate one chunk; its counts as columnar arrays (see the module docstring).
 
     Parameters
@@ -158,6 +163,9 @@ def run_chunk(task: dict[str, Any], progress: Any = None, *, graph: Any = None,
         Passed to :func:`canmore_sim.pipeline.run` (frames numbered within the chunk).
     graph
         The network, when this process has it loaded already (a run in this process).
+    quantized
+        ``graph`` quantized as the task's configuration says, when this process has it
+        (default: quantized once per process and kept between its chunks).
     release_weights
         This is the last chunk this process runs with the network: let
         :func:`canmore_sim.pipeline.run` release its weights (``release_weights``) to save
@@ -171,28 +179,36 @@ def run_chunk(task: dict[str, Any], progress: Any = None, *, graph: Any = None,
     # energy is priced after all chunks: count here under any preset (no reference run)
     config = with_overrides(ArchConfig.model_validate(task["config"]),
                             {"run.energy": "canmore-22nm", "run.energy_reference": None})
-    ctx = _context(task, config, graph)
+    ctx = _context(task, config, graph, quantized)
     frames, labels = load_selected(task["data"], ctx.graph.input_shape, task["ids"],
                                    images=ctx.images)
     observer = _NocSums()
     result = run(ctx.graph, frames, labels, config, frame_ids=task["ids"],
                  mapping=task["mapping"], progress=progress, noc_observer=observer,
-                 release_weights=release_weights)
+                 release_weights=release_weights, quantized=_kept_quantized(ctx, config))
     if release_weights:
         forget_contexts()
     return {**_per_frame(result), **observer.arrays(), **chunk_arrays(result)}
 
 
-def run_neuron_counts(task: dict[str, Any], *, graph: Any = None) -> dict[str, np.ndarray]:
+def _kept_quantized(ctx: _Context, config: Any) -> Any:
+    """The context's quantized network for a chunk's run; None where the run must quantize
+    itself: a closed loop or a rate-IF reference pass re-simulates from full weights
+    (a compact network holds integer codes, see :func:`canmore_sim.pipeline.run`)."""
+    return ctx.quantized(config) if config.run.timing == "ideal" else None
+
+
+def run_neuron_counts(task: dict[str, Any], *, graph: Any = None,
+                      quantized: Any = None) -> dict[str, np.ndarray]:
     """Spikes per neuron and source layer of one chunk's frames under the quantized
     network (``layer_L`` arrays, int64) and ``n_frames`` (``graph``: as for
-    :func:`run_chunk`)."""
+    :func:`run_chunk`; ``quantized`` likewise)."""
     from canmore_sim.config import ArchConfig
     from canmore_sim.cores.models import simulate_neurons
     from canmore_sim.datasets.readers import load_selected
 
     config = ArchConfig.model_validate(task["config"])
-    ctx = _context(task, config, graph)
+    ctx = _context(task, config, graph, quantized)
     frames, labels = load_selected(task["data"], ctx.graph.input_shape, task["ids"],
                                    images=ctx.images)
     trace = simulate_neurons(ctx.quantized(config), frames, labels, config.neuron)

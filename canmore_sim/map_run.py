@@ -147,8 +147,10 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
     try:
         quantized, mapping = runner.mapped(graph, mapping)
         merged = runner.pass_("run", config, mapping)
-        return _priced(graph, quantized, mapping, config, preset, merged, runner, reference,
-                       reference_label)
+        result = _priced(graph, quantized, mapping, config, preset, merged, runner, reference,
+                         reference_label)
+        quantized.release_weights()  # only its structure fills the reports
+        return result
     finally:
         forget_contexts()  # what chunks run in this process kept of the network
 
@@ -194,6 +196,7 @@ class _Runner:
         self.common, self.model_identity = common, common["model"]
         self.chunks = [ids[i:i + self.size] for i in range(0, len(ids), self.size)]
         self.graph: Any = None  # the network, once mapped() has it
+        self.quantized: Any = None  # its quantized form (codes) while chunks here may use it
         self.reference_pass = False  # a rate-IF reference pass follows the run's chunks
         self.release_weights = False  # the caller gives the network up (run_map's option)
 
@@ -214,10 +217,11 @@ class _Runner:
         config, n = self.config, len(self.ids)
         self.graph = graph
         with _stage(self.progress, "quantize", n):
-            # here only its structure is needed (mapping, pricing, reports): compact codes,
-            # released once mapped (the chunks quantize the network themselves)
+            # compact codes: chunks run in this process use it (quantized once); here only
+            # its structure is needed (mapping, pricing, reports)
             quantized = quantize_graph(graph, config.core.weight_bits,
                                        config.core.quant_scale == "channel", compact=True)
+        self.quantized = quantized
         if mapping is None:
             counts = None
             if config.run.placement_traffic == "measured":
@@ -225,7 +229,6 @@ class _Runner:
                     counts = self._neuron_counts(NeuronCounts)
             with _stage(self.progress, "mapping", n):
                 mapping = map_network(quantized, config, counts)
-        quantized.release_weights()
         return quantized, mapping
 
     def _neuron_counts(self, counts_type: Any) -> Any:
@@ -256,9 +259,12 @@ class _Runner:
             # the weights may go with the last chunk when no later pass needs them
             release = release_last and len(tasks) == 1
             function: Any = _InlineRun(inline_progress, self.chunks, len(self.ids),
-                                       self.graph, release)
+                                       self.graph, self.quantized, release)
         else:
             function = run_task
+            if self.quantized is not None:
+                self.quantized.release_weights()  # the workers quantize their own
+                self.quantized = None
         for outcome in run_tasks(function, tasks, executor=self.executor, workers=workers,
                                  scheduler=self.scheduler, preload=PRELOAD):
             if outcome.error is not None:
@@ -318,21 +324,22 @@ class _Runner:
 
 
 class _InlineRun:
-    """Runs chunks in this process with its network ``graph``, relaying their per-frame
-    events numbered in the run; ``release`` lets the (only) chunk release the network's
-    weights (:func:`canmore_sim.map_chunks.run_chunk`)."""
+    """Runs chunks in this process with its network ``graph`` (and ``quantized``, its
+    quantized form), relaying their per-frame events numbered in the run; ``release`` lets
+    the (only) chunk release the network's weights
+    (:func:`canmore_sim.map_chunks.run_chunk`)."""
 
     def __init__(self, progress: ProgressCallback | None, chunks: list[np.ndarray], total: int,
-                 graph: Any, release: bool) -> None:
+                 graph: Any, quantized: Any, release: bool) -> None:
         self.progress, self.total = progress, total
-        self.graph, self.release = graph, release
+        self.graph, self.quantized, self.release = graph, quantized, release
         self.start = np.cumsum([0, *[len(c) for c in chunks]])
 
     def __call__(self, task: dict[str, Any]) -> dict[str, np.ndarray]:
         from canmore_sim.map_chunks import run_chunk, run_neuron_counts
 
         if task["kind"] != "run":
-            return run_neuron_counts(task, graph=self.graph)
+            return run_neuron_counts(task, graph=self.graph, quantized=self.quantized)
         offset = int(self.start[task["index"]])
         progress = self.progress
 
@@ -345,7 +352,8 @@ class _InlineRun:
             elif event.stage in ("neurons", "sops") and not event.finished:
                 # the chunk's own stages show on the frame line, at its first frame
                 progress(StageEvent(event.stage, 0, 1, offset, self.total))
-        return run_chunk(task, relay, graph=self.graph, release_weights=self.release)
+        return run_chunk(task, relay, graph=self.graph, quantized=self.quantized,
+                         release_weights=self.release)
 
 
 def _frames_text(ids: np.ndarray) -> str:

@@ -26,7 +26,7 @@ from canmore_sim.energy import (
     load_preset,
     price_frames,
 )
-from canmore_sim.errors import DataError
+from canmore_sim.errors import DataError, ModelError
 from canmore_sim.frame_noc import FrameNoc, into_weight_layers, simulate_frames
 from canmore_sim.heap import return_free_memory
 from canmore_sim.limits import check_chip_grid, check_labels, check_run_size
@@ -98,6 +98,7 @@ def run(
     reference_label: str = "reference run",
     noc_observer: Callable[[NocStats], None] | None = None,
     release_weights: bool = False,
+    quantized: LayerGraph | None = None,
 ) -> RunResult:
     """Map ``graph`` onto the chip of ``config`` and simulate ``frames``.
 
@@ -139,6 +140,17 @@ def run(
         predictions are made, and those of the quantized network once it has run, so
         ``RunResult.graph`` and ``quantized`` keep only their structure. Every figure of
         the result is the same.
+    quantized
+        ``graph`` already quantized as ``config`` says (``quantize_graph(graph,
+        core.weight_bits, core.quant_scale == "channel")``, compact or not), by a caller
+        that has it (a chunked run quantizes once per process, not once per chunk);
+        default: quantized here. Its weights are released with ``graph``'s.
+
+    Raises
+    ------
+    ModelError
+        If ``quantized`` is not ``graph`` quantized with the configured weight bits and
+        scale, or its weights were released.
     """
     if frames.ndim < 2 or len(frames) == 0:
         raise DataError(f"frames must be a non-empty (N, ...) array, got shape {frames.shape}")
@@ -156,8 +168,11 @@ def run(
     release = release_weights and not rate_run and config.run.timing == "ideal"
     n = len(frames)
     with _stage(progress, "quantize", n):
-        quantized = quantize_graph(graph, config.core.weight_bits,  # compact: 1/4 of the memory
-                                   config.core.quant_scale == "channel", compact=release)
+        if quantized is None:
+            quantized = quantize_graph(graph, config.core.weight_bits,  # compact: 1/4 memory
+                                       config.core.quant_scale == "channel", compact=release)
+        else:
+            _check_quantized(graph, quantized, config)
     measured = config.run.placement_traffic == "measured"
     if mapping is None and not measured:
         with _stage(progress, "mapping", n):
@@ -269,6 +284,22 @@ class _LastReplay:
 #: Neuron models whose spikes are rate-coded already: a normalized energy model needs no
 #: separate rate-coded reference run for them.
 RATE_CODED = ("rate-if", "if-lif")
+
+
+def _check_quantized(graph: LayerGraph, quantized: LayerGraph, config: ArchConfig) -> None:
+    """Refuse a given quantized network that is not ``graph`` quantized as ``config`` says."""
+    scale = "channel" if config.core.quant_scale == "channel" else "layer"
+    found = (quantized.meta.get("weight_bits"), quantized.meta.get("quant_scale"))
+    if found != (config.core.weight_bits, scale):
+        raise ModelError(f"the quantized network given has {found[0]}-bit weights, scale "
+                         f"{found[1]}; the configuration asks for {config.core.weight_bits}"
+                         f"-bit, scale {scale}")
+    shapes = [tuple(layer.weight.shape) for layer in graph.layers]
+    if [tuple(layer.weight.shape) for layer in quantized.layers] != shapes:
+        raise ModelError("the quantized network given does not have the weight shapes of "
+                         "the network run")
+    if quantized.weights_released:
+        raise ModelError("the quantized network given has had its weights released")
 
 
 def needs_rate_reference(preset: EnergyPreset, model: str,

@@ -190,3 +190,20 @@ def test_chunks_merge_the_same_in_any_arrival_order_from_memory_or_file(tmp_path
     incomplete.add(1, arrays[1])
     with pytest.raises(Exception, match="merged 0 of 3 chunks"):
         incomplete.result()
+
+
+def test_chunks_in_this_process_quantize_the_network_once(tmp_path, bundled, monkeypatch) -> None:
+    """The run quantizes the network for its mapping; its chunks here reuse that (the
+    pipeline's own quantization is never called), with the same numbers."""
+    import canmore_sim.pipeline as pipeline
+
+    source, graph = bundled
+    config = _config()
+    expected = _summary(run_map(graph, source, config, tmp_path / "before", workers=1))
+
+    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("a chunk quantized the network again")
+
+    monkeypatch.setattr(pipeline, "quantize_graph", refuse)
+    again = _summary(run_map(graph, source, config, tmp_path / "after", workers=1))
+    assert again["frames"] == expected["frames"] and again["layers"] == expected["layers"]

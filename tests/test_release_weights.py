@@ -14,6 +14,7 @@ from canmore_sim.errors import ModelError
 from canmore_sim.models.loaders import load_model
 from canmore_sim.pipeline import run
 from canmore_sim.report import summarize
+from tests.conftest import random_graph
 
 
 def _run(release: bool):  # type: ignore[no-untyped-def]
@@ -55,3 +56,39 @@ def test_a_rate_reference_run_keeps_the_weights_it_needs() -> None:
     result = run(graph, frames, labels, config, frame_ids=ids, release_weights=True)
     assert result.energy_reference is not None
     assert not graph.weights_released
+
+
+def test_a_given_quantized_network_gives_the_same_numbers() -> None:
+    """``run(..., quantized=...)``: the caller's quantization (codes) instead of its own."""
+    from canmore_sim.models.quantize import quantize_graph
+
+    _, _, own = _run(False)
+    graph = load_model(None)
+    config = with_overrides(default_config(), {"run.frames": 2})
+    frames, labels, ids = load_frames(None, graph.input_shape, 2, 0)
+    given = quantize_graph(graph, config.core.weight_bits, compact=True)
+    result = run(graph, frames, labels, config, frame_ids=ids, quantized=given,
+                 release_weights=True)
+    assert result.quantized is given and given.weights_released
+    assert json.dumps(summarize(own), sort_keys=True, default=str) == \
+        json.dumps(summarize(result), sort_keys=True, default=str)
+
+
+@pytest.mark.parametrize("problem", ["bits", "scale", "released", "shapes"])
+def test_a_given_quantized_network_that_does_not_fit_is_refused(problem: str) -> None:
+    from canmore_sim.models.quantize import quantize_graph
+
+    graph = load_model(None)
+    config = with_overrides(default_config(), {"run.frames": 1})
+    frames, labels, ids = load_frames(None, graph.input_shape, 1, 0)
+    bits = config.core.weight_bits + (1 if problem == "bits" else 0)
+    given = quantize_graph(graph, bits, per_channel=problem == "scale", compact=True)
+    if problem == "released":
+        given.release_weights()
+    if problem == "shapes":
+        given = quantize_graph(random_graph("32x32x1:8C3-P2-32C3-P2-64C3-P2-10F"), bits,
+                               compact=True)
+    match = {"bits": "5-bit", "scale": "scale channel", "released": "released",
+             "shapes": "weight shapes"}[problem]
+    with pytest.raises(ModelError, match=match):
+        run(graph, frames, labels, config, frame_ids=ids, quantized=given)
