@@ -15,6 +15,12 @@ of each stage, so a reader sees where memory grows.
 ``--until noc`` ends each run where the NoC replay would start (every stage before it,
 without waiting minutes for the SimPy engine).
 
+Then times the command itself, as a user runs it: ``canmore-sim map ... --quiet`` in a
+fresh process, ``--cli N`` times (default 3) after one warm-up run (the first run of a
+machine compiles the NoC engine; the warm-up is not counted), and prints each run's wall
+time and peak resident memory (the child's ``ru_maxrss`` from ``wait4``), their medians,
+and the issue's targets (10 s, 600 MB). ``--cli 0`` skips it.
+
 Also prints the wall time of ``canmore-sim --help`` and whether it imported torch.
 """
 
@@ -171,7 +177,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", default=None,
                         help="NoC engine (run.engine; default: the configuration's)")
-    parser.add_argument("--repeat", type=int, default=1, help="runs, each a fresh process")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="stage-split runs, each a fresh process (0: none)")
     parser.add_argument("--model", default="vgg16")
     parser.add_argument("--mesh", default="8x8")
     parser.add_argument("--frames", type=int, default=1)
@@ -182,6 +189,9 @@ def main() -> None:
     parser.add_argument("--numpy-hugepages", action="store_true",
                         help="keep NumPy's huge-page advice (the CLI turns it off; see "
                              "canmore_sim.heap.tune_process), to measure what that costs")
+    parser.add_argument("--cli", type=int, default=3, metavar="N",
+                        help="time the canmore-sim command itself N times after a warm-up "
+                             "run (0: skip)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -207,7 +217,58 @@ def main() -> None:
             if done.returncode:
                 sys.exit(f"run {i + 1} failed:\n{done.stderr.strip()}")
             runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    _print(runs, args)
+    if args.repeat:
+        _print(runs, args)
+    if args.cli and not args.until:
+        _print_cli(_cli_runs(args), args)
+
+
+#: The issue's targets for the headline command (issue 12).
+_TARGET_S, _TARGET_MB = 10.0, 600.0
+
+
+def _cli_command(args: argparse.Namespace, out: str) -> list[str]:
+    command = [str(Path(sys.executable).with_name("canmore-sim")), "map", "--model",
+               args.model, "--weights", "synthetic", "--mesh", args.mesh, "--frames",
+               str(args.frames), "--quiet", "--out", out]
+    return command + (["--set", f"run.engine={args.engine}"] if args.engine else [])
+
+
+def _cli_runs(args: argparse.Namespace) -> list[tuple[float, float]]:
+    """(wall s, peak RSS MB) of each timed run of the command, after one warm-up run."""
+    env = dict(os.environ)
+    if args.numpy_hugepages:
+        env["NUMPY_MADVISE_HUGEPAGE"] = "1"
+    found = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.cli + 1):
+            start = time.perf_counter()
+            child = subprocess.Popen(_cli_command(args, str(Path(tmp) / f"cli{i}")), env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            _, status, usage = os.wait4(child.pid, 0)
+            wall = time.perf_counter() - start
+            child.returncode = os.waitstatus_to_exitcode(status)
+            stderr = child.stderr.read().decode() if child.stderr else ""
+            if child.returncode:
+                sys.exit(f"canmore-sim run {i} failed:\n{stderr.strip()}")
+            if i:  # run 0 is the warm-up
+                found.append((wall, usage.ru_maxrss / 1024))
+    return found
+
+
+def _print_cli(runs: list[tuple[float, float]], args: argparse.Namespace) -> None:
+    walls, peaks = [w for w, _ in runs], [m for _, m in runs]
+    print(f"\nthe command itself, {len(runs)} run(s) after a warm-up run: "
+          + " ".join(_cli_command(args, "DIR")[1:]))
+    for i, (wall, peak) in enumerate(runs, start=1):
+        print(f"  run {i}: {wall:6.2f} s wall, peak RSS {peak:4.0f} MB")
+    wall, peak = statistics.median(walls), statistics.median(peaks)
+    print(f"  median: {wall:.2f} s wall (target <= {_TARGET_S:.0f} s: "
+          f"{'met' if wall <= _TARGET_S else 'NOT met'}), peak RSS {peak:.0f} MB (max "
+          f"{max(peaks):.0f}; target <= {_TARGET_MB:.0f} MB: "
+          f"{'met' if max(peaks) <= _TARGET_MB else 'NOT met'})")
+    load = os.getloadavg()
+    print(f"  load average after the runs: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 
 if __name__ == "__main__":

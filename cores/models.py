@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 
 import numpy as np
 
 from canmore_sim.config import NeuronConfig
-from canmore_sim.cores.neuron import run_network
-from canmore_sim.cores.spiking import check_model, resolve_dt, run_if_lif
-from canmore_sim.cores.stepped import run_rate_if, run_tq_ttfs
-from canmore_sim.cores.t2fsnn import run_t2fsnn
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.errors import ModelError
 from canmore_sim.models.graph import DtaRule, LayerGraph
@@ -27,7 +24,21 @@ Runner = Callable[[LayerGraph, np.ndarray, "np.ndarray | None", NeuronConfig], S
 
 def _dta(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
          neuron: NeuronConfig) -> SpikeTrace:
+    from canmore_sim.cores.neuron import run_network
+
     return run_network(graph, frames, labels, rule=resolve_dta_rule(graph, neuron))
+
+
+def _runner(module: str, name: str) -> Runner:
+    """The runner ``name`` of ``canmore_sim.cores.<module>``, imported on its first call
+    (the simulators import torch; naming the models, e.g. for ``--help``, does not)."""
+    def run(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
+            neuron: NeuronConfig) -> SpikeTrace:
+        function: Runner = getattr(import_module(f"canmore_sim.cores.{module}"), name)
+        return function(graph, frames, labels, neuron)
+
+    run.__name__ = run.__qualname__ = name
+    return run
 
 
 def resolve_dta_rule(graph: LayerGraph, neuron: NeuronConfig) -> DtaRule:
@@ -74,9 +85,11 @@ def describe_dta_rule(graph: LayerGraph, neuron: NeuronConfig) -> dict[str, obje
 #: Neuron models: DTA-TTFS (papers/004, closed form), TQ-TTFS (papers/001), T2FSNN
 #: (papers/002, conversion with kernel-based dynamic threshold), rate-coded IF, and the
 #: IF/LIF neurons of imported NIR graphs.
-NEURON_MODELS: dict[str, Runner] = {"dta-ttfs": _dta, "tq-ttfs": run_tq_ttfs,
-                                    "t2fsnn": run_t2fsnn, "rate-if": run_rate_if,
-                                    "if-lif": run_if_lif}
+NEURON_MODELS: dict[str, Runner] = {"dta-ttfs": _dta,
+                                    "tq-ttfs": _runner("stepped", "run_tq_ttfs"),
+                                    "t2fsnn": _runner("t2fsnn", "run_t2fsnn"),
+                                    "rate-if": _runner("stepped", "run_rate_if"),
+                                    "if-lif": _runner("spiking", "run_if_lif")}
 
 
 def resolve_model(graph: LayerGraph, model: str) -> str:
@@ -89,6 +102,8 @@ def resolve_model(graph: LayerGraph, model: str) -> str:
     ModelError
         If the model cannot run this graph (a NIR graph under a TTFS model).
     """
+    from canmore_sim.cores.spiking import check_model
+
     name = graph.native_model if model == AUTO else model
     choose({AUTO: None, **NEURON_MODELS}, name, what="neuron model", key="neuron.model")
     check_model(graph, name)
@@ -125,6 +140,8 @@ _DESCRIPTIONS = {
 
 def describe_model(graph: LayerGraph, neuron: NeuronConfig) -> str:
     """One line saying where the spikes of a run come from, for reports."""
+    from canmore_sim.cores.spiking import resolve_dt
+
     name = resolve_model(graph, neuron.model)
     dt, dt_from = resolve_dt(graph, neuron) if name == "if-lif" else (0.0, "")
     return _DESCRIPTIONS[name].format(steps=neuron.steps, dt=dt, dt_from=dt_from)

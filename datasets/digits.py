@@ -16,8 +16,6 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from canmore_sim.errors import DataError
 
@@ -46,6 +44,9 @@ def load_digits_frames(
     (frames, labels)
         float32 ``(N, 1, size, size)`` in [0, 1] and int64 ``(N,)``.
     """
+    import torch  # only to resize: naming the readers needs no torch
+    import torch.nn.functional as F
+
     if split not in SPLITS:
         raise DataError(f"unknown digits split {split!r}; valid: {', '.join(SPLITS)}")
     if size < 8:

@@ -30,8 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from canmore_sim.datasets.digits import load_digits_frames
 from canmore_sim.errors import CanmoreWarning, DataError
@@ -378,6 +376,9 @@ def shape_frames(images: np.ndarray, input_shape: tuple[int, ...],
         No images, images that are not real numbers (text, complex, objects) or that
         hold NaN or infinite values, or a shape that cannot feed ``input_shape``.
     """
+    import torch  # only to resize: naming the readers needs no torch
+    import torch.nn.functional as F
+
     x = check_images(images, source)
     x = x.astype(np.float32) / 255.0 if x.dtype.kind in "iu" else x.astype(np.float32)
     if x.ndim == 3:
