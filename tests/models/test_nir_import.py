@@ -81,7 +81,7 @@ def test_trained_lif_network_runs_spike_for_spike_as_in_its_training_code(tmp_pa
     out, preds = tmp_path / "digits_lif.nir", tmp_path / "preds.npz"
     proc = subprocess.run([sys.executable, str(EXAMPLE), "--size", "8", "--epochs", "3",
                            "--frames", "120", "--out", str(out), "--predictions", str(preds)],
-                          capture_output=True, text=True, check=False, timeout=300)
+                          capture_output=True, text=True, check=False, timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
     ref = np.load(preds)
     graph = load_model(str(out))
