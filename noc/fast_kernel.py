@@ -54,6 +54,8 @@ jitcache.configure()
 
 from numba import njit  # noqa: E402  (after the cache directory is chosen)
 
+jitcache.defer_blas_probe()  # no SciPy import when the compiled code is first loaded
+
 __all__ = ["run"]
 
 LOCAL = 0
