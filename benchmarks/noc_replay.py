@@ -14,6 +14,8 @@ run's wall time and the best over the processes:
   ``load``/``build``/``loop``/``counters``/``stats`` by timing the engine's own helpers;
 * ``second simulate``: the same traffic again (no loading).
 
+Wall and CPU seconds (``time.process_time``: steadier on a shared machine) are printed.
+
     .venv/bin/python benchmarks/noc_replay.py [--repeat 3] [--traffic FILE] [--rebuild]
 
 The traffic file (default: a temporary folder's ``vgg16_frame.npz``, kept between runs
@@ -83,6 +85,17 @@ def _load_traffic(path: Path) -> Any:
     return Traffic(**values)
 
 
+def _now() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _add(times: dict[str, float], label: str, start: tuple[float, float]) -> None:
+    """Add the wall and CPU time since ``start`` to ``label`` (and ``label`` + " cpu")."""
+    wall, cpu = _now()
+    times[label] = times.get(label, 0.0) + wall - start[0]
+    times[label + " cpu"] = times.get(label + " cpu", 0.0) + cpu - start[1]
+
+
 def _child(path: Path) -> dict[str, float]:
     """One fresh process: time each phase of the first and second replay."""
     from canmore_sim.heap import tune_process
@@ -93,20 +106,20 @@ def _child(path: Path) -> dict[str, float]:
         from canmore_sim.config import default_config, with_overrides
 
         config = with_overrides(default_config(), {"mesh": "8x8"})
-        start = time.perf_counter()
+        start = _now()
         from canmore_sim.noc import fast, fast_kernel
 
-        times["import"] = time.perf_counter() - start
-        start = time.perf_counter()
+        _add(times, "import", start)
+        start = _now()
         fast.needs_compile()
-        times["needs_compile"] = time.perf_counter() - start
+        _add(times, "needs_compile", start)
         _wrap(fast, fast_kernel, times)
-        start = time.perf_counter()
+        start = _now()
         stats = fast.simulate(traffic, config)
-        times["first simulate"] = time.perf_counter() - start
-        start = time.perf_counter()
+        _add(times, "first simulate", start)
+        start = _now()
         fast.simulate(traffic, config)
-        times["second simulate"] = time.perf_counter() - start
+        _add(times, "second simulate", start)
         times["link_hops"] = float(stats.link_hops)
         times["rows"] = float(len(traffic))
     return times
@@ -118,18 +131,18 @@ def _wrap(fast: Any, kernel: Any, times: dict[str, float]) -> None:
         inner = getattr(owner, name)
 
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
+            start = _now()
             try:
                 return inner(*args, **kwargs)
             finally:
                 if "first simulate" not in times:
-                    times[label] = times.get(label, 0.0) + time.perf_counter() - start
+                    _add(times, label, start)
         setattr(owner, name, wrapper)
 
     timed(fast, "_build", "  build")
     timed(fast, "_counters", "  counters")
     timed(fast, "stats_from", "  stats")
-    slices: list[float] = []
+    slices: list[tuple[float, float]] = []
     run = kernel.run
 
     class _Kernel:  # the kernel module with a timed ``run``
@@ -138,16 +151,18 @@ def _wrap(fast: Any, kernel: Any, times: dict[str, float]) -> None:
 
         @staticmethod
         def run(*args: Any) -> Any:
-            start = time.perf_counter()
+            start = _now()
             code = run(*args)
             if "first simulate" not in times:
-                slices.append(time.perf_counter() - start)
+                end = _now()
+                slices.append((end[0] - start[0], end[1] - start[1]))
                 # the first call loads the compiled code, then runs a slice: its load
                 # is what it took beyond the median full slice after it
-                full = sorted(slices[1:-1]) or [0.0]
-                typical = full[len(full) // 2]
-                times["  load"] = max(0.0, slices[0] - typical)
-                times["  loop"] = sum(slices) - times["  load"]
+                for i, key in enumerate(("", " cpu")):
+                    full = sorted(s[i] for s in slices[1:-1]) or [0.0]
+                    load = max(0.0, slices[0][i] - full[len(full) // 2])
+                    times["  load" + key] = load
+                    times["  loop" + key] = sum(s[i] for s in slices) - load
             return code
 
     fast._kernel = lambda: _Kernel()
@@ -179,12 +194,14 @@ def main() -> None:
     first = runs[0]
     print(f"fast engine on the VGG16 frame: {first['rows']:,.0f} rows, "
           f"{first['link_hops']:,.0f} hops; {len(runs)} fresh process(es)")
-    print(f"{'phase':<20}{'first s':>9}{'best s':>9}")
+    print(f"{'phase':<20}{'first s':>9}{'best s':>9}{'best cpu s':>12}")
     for phase in _PHASES:
         values = [r.get(phase, 0.0) for r in runs]
-        print(f"{phase:<20}{values[0]:9.3f}{min(values):9.3f}")
-    loop = min(r["  loop"] for r in runs)
-    print(f"loop speed: {first['link_hops'] / loop:,.0f} packet-hops/s (best loop)")
+        cpus = [r.get(phase + " cpu", 0.0) for r in runs]
+        print(f"{phase:<20}{values[0]:9.3f}{min(values):9.3f}{min(cpus):12.3f}")
+    loop, cpu = min(r["  loop"] for r in runs), min(r["  loop cpu"] for r in runs)
+    print(f"loop speed: {first['link_hops'] / loop:,.0f} packet-hops/s (best loop wall), "
+          f"{first['link_hops'] / cpu:,.0f} per CPU second")
 
 
 if __name__ == "__main__":
