@@ -13,7 +13,7 @@ words per array plus its scalars and checks a status on return, so the functions
 path of every event are inlined at numba's IR level (``inline="always"``: ``_pop``,
 ``_done``, ``_leave``, ``_enqueue``, ``_arbitrate``, ``_schedule`` and the small ones):
 the VGG16 frame's loop took 0.87-0.97 s instead of 1.22-1.33 s (CPU, best of 5), for a
-compile of 16-21 s instead of about 12 s (CPU); ``_request``, the injection and the heap stay
+compile of 15-21 s instead of about 12 s (CPU); ``_request``, the injection and the heap stay
 calls (inlining ``_request`` as well, into each of its callers, took the compile to
 50 s for 8 % more speed). The functions are compiled without numba's reference
 counting (``_nrt=False``): they allocate nothing, and the atomic increments of a counted
