@@ -18,9 +18,8 @@ Wall and CPU seconds (``time.process_time``: steadier on a shared machine) are p
 
     .venv/bin/python benchmarks/noc_replay.py [--repeat 3] [--traffic FILE] [--rebuild]
 
-The traffic file (default: a temporary folder's ``vgg16_frame.npz``, kept between runs
-under ``benchmarks/results/`` only when ``--traffic`` names it) is rebuilt with
-``--rebuild`` or when missing.
+The traffic file is a temporary one, built on every run, unless ``--traffic FILE`` names
+one: that is built when missing (or with ``--rebuild``) and reused by later runs.
 """
 
 from __future__ import annotations
