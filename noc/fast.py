@@ -169,7 +169,8 @@ def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
     # a segment is an array to copy in, or its size (zeros), or (size, fill value or
     # function that fills its view)
     ints: dict[str, Any] = {
-        "port": port, "copy": n * 5 * slots * k.N_C, "perm": (rows, _count_up),
+        "port": port, "copy": n * 5 * slots * k.N_C,
+        "perm": 0 if start is None else (rows, _count_up),  # unicast: the identity (_row)
         "dst": traffic.dst, "sops": rows if traffic.sops is None else traffic.sops,
         "hops": rows, "charged": 0 if start is None else rows, "charged_inter": rows,
         "pk_start": 0 if start is None else start,  # unicast: packet p is row p (K_UNICAST)

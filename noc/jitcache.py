@@ -1,4 +1,6 @@
-"""Where numba keeps the compiled fast NoC engine, also when the package is read-only.
+"""numba's set-up for the fast NoC engine: where it keeps the compiled code, also when the
+package is read-only (:func:`configure`), and no SciPy import when that code is loaded
+(:func:`defer_blas_probe`).
 
 numba caches a ``cache=True`` function in ``__pycache__`` beside its source, falls back
 to a user-wide directory, and refuses to import the module at all when neither is
@@ -7,18 +9,28 @@ have a read-only home, so before numba is imported :func:`configure` points
 ``NUMBA_CACHE_DIR`` at the first writable place (unless the user has set it):
 the package's ``__pycache__`` (numba's own default, nothing is set), else
 ``$XDG_CACHE_HOME/canmore-sim/numba`` (``~/.cache/...``), else a per-user temporary folder.
+
+The first call of a compiled function in a process, even one loaded from the cache, makes
+numba load its CPU target's registries, and one of them (``numba.np.arraymath``) probes
+for a BLAS at import by importing ``scipy.linalg``: 0.15-0.3 s of the headline's NoC
+replay (with ``numpy.f2py`` where nothing imported it before), for code that never calls
+a BLAS. :func:`defer_blas_probe` imports that registry with the probe deferred to the
+first time numba asks for its answer (compiling an inner product), so nothing changes
+for other numba code in the process.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 
-__all__ = ["choose_cache_dir", "configure"]
+__all__ = ["choose_cache_dir", "configure", "defer_blas_probe"]
 
 _ENV = "NUMBA_CACHE_DIR"
+#: the module numba's BLAS probe imports (``numba.np.linalg.ensure_blas``)
+_BLAS = "scipy.linalg.cython_blas"
 
 
 def choose_cache_dir(package_dir: Path, environ: Mapping[str, str]) -> str | None:
@@ -66,6 +78,47 @@ def configure(environ: MutableMapping[str, str] | None = None) -> str | None:
         if config is not None and not getattr(config, "CACHE_DIR", ""):
             config.CACHE_DIR = chosen  # type: ignore[attr-defined]
     return chosen
+
+
+def defer_blas_probe() -> bool:
+    """Import numba's array-math registry with its BLAS probe deferred; whether it was.
+
+    ``numba.np.arraymath`` sets ``_HAVE_BLAS = _check_blas()`` at import, which imports
+    SciPy's BLAS. Here it is imported while that import fails at once (``None`` in
+    ``sys.modules``, removed straight after), and ``_HAVE_BLAS`` becomes a
+    :class:`_DeferredProbe` of the same ``_check_blas``: it runs the probe when numba
+    first tests it, so numba's choices are those of an undisturbed import. Does nothing
+    (False) when the registry or SciPy's BLAS is already imported, or when this numba
+    version has no such probe.
+    """
+    import sys
+
+    if "numba.np.arraymath" in sys.modules or _BLAS in sys.modules:
+        return False
+    sys.modules[_BLAS] = None  # type: ignore[assignment]
+    try:
+        from numba.np import arraymath
+    finally:
+        if _BLAS in sys.modules and sys.modules[_BLAS] is None:
+            del sys.modules[_BLAS]
+    probe = getattr(arraymath, "_check_blas", None)
+    if not callable(probe) or getattr(arraymath, "_HAVE_BLAS", None) is not False:
+        return False
+    arraymath._HAVE_BLAS = _DeferredProbe(probe)
+    return True
+
+
+class _DeferredProbe:
+    """A truth value computed by ``probe()`` the first time it is tested, then kept."""
+
+    def __init__(self, probe: Callable[[], object]) -> None:
+        self._probe = probe
+        self._value: bool | None = None
+
+    def __bool__(self) -> bool:
+        if self._value is None:
+            self._value = bool(self._probe())
+        return self._value
 
 
 def _writable(folder: Path) -> bool:

@@ -62,3 +62,44 @@ def test_cache_is_written_where_numba_is_told_and_reused(tmp_path: Path) -> None
             for _ in range(2)]
     assert runs == [["True", "False"], ["False", "False"]]
     assert list((tmp_path / "cache").rglob("*.nbi")), "no numba index written there"
+
+
+_BLAS_PROBE = """
+import sys
+from canmore_sim.config import default_config
+from canmore_sim.noc import fast
+from tests.noc.conftest import make_traffic
+fast.simulate(make_traffic([0], [5]), default_config())
+loaded = "scipy.linalg" in sys.modules
+from numba.np import arraymath
+from numba.np.linalg import ensure_blas
+try:
+    ensure_blas()
+    real = True
+except ImportError:
+    real = False
+print(loaded, type(arraymath._HAVE_BLAS).__name__, bool(arraymath._HAVE_BLAS) == real)
+"""
+
+
+def test_loading_the_engine_imports_no_scipy_and_keeps_numbas_blas_answer() -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    out = subprocess.run([sys.executable, "-c", _BLAS_PROBE], env=env, capture_output=True,
+                         text=True, check=True, timeout=600).stdout.split()
+    assert out == ["False", "_DeferredProbe", "True"]
+
+
+def test_blas_probe_is_left_alone_once_numbas_registry_is_imported() -> None:
+    from canmore_sim.noc import fast_kernel  # noqa: F401  imports the registry
+    from canmore_sim.noc.jitcache import defer_blas_probe
+
+    assert defer_blas_probe() is False
+
+
+def test_deferred_probe_runs_once_and_only_when_tested() -> None:
+    from canmore_sim.noc.jitcache import _DeferredProbe
+
+    calls: list[int] = []
+    value = _DeferredProbe(lambda: calls.append(1) or True)
+    assert calls == []
+    assert value and value and calls == [1]
