@@ -85,9 +85,12 @@ def _check_finite(values: np.ndarray, what: str, layer: str) -> None:
     zero stride (a broadcast array such as a released weight) repeat one slice, which is
     all that is read of them. Integers and booleans are always finite.
     """
-    if values.dtype.kind in "biu" or (values.dtype.kind in "fc"
-                                      and np.isfinite(np.sum(_distinct(values)))):
+    if values.dtype.kind in "biu":
         return
+    if values.dtype.kind in "fc":
+        with np.errstate(over="ignore", invalid="ignore"):  # decided by the exact test
+            if np.isfinite(np.sum(_distinct(values))):
+                return
     bad = ~np.isfinite(values)
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -219,7 +222,8 @@ class _NegativeZero:
     def __init__(self, codes: np.dtype, scale: np.ndarray, shape: tuple[int, ...],
                  single: bool) -> None:
         self.minimum = np.iinfo(codes).min
-        probe = np.multiply(self.minimum, scale, dtype=np.float32) if single else None
+        with np.errstate(all="ignore"):  # an overflow here only means: the masked copy
+            probe = np.multiply(self.minimum, scale, dtype=np.float32) if single else None
         self.mask = np.empty(shape, dtype=bool)
         self.factor = None if probe is None or not np.all(np.isfinite(probe) & (probe < 0)) \
             else np.empty(shape, dtype=np.float32)
