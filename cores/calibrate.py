@@ -49,10 +49,10 @@ def synthetic_graph(spec: str, *, firing_rate: float = 0.25, seed: int = 0,
     The standard normal ``z`` of every layer is drawn from one generator, layer after
     layer, in chunks (the same numbers as one draw per layer; no float64 copy of a whole
     layer); with cached offsets each chunk of draws becomes its chunk of weights at once,
-    so no array of ``z`` is made at all. Each bisection step evaluates only whether each neuron fires
-    (:func:`~canmore_sim.cores.neuron.dta_fires`, the same comparisons as the spike
-    times), with the calibration inputs' spike mask and times computed once per layer and
-    the trial weights written into one reused buffer, so the weights are bit for bit
+    so no array of ``z`` is made at all. Each bisection step evaluates only whether each
+    neuron fires (:func:`~canmore_sim.cores.neuron.dta_fires`, the same comparisons as the
+    spike times), with the calibration inputs' spike mask and times computed once per layer
+    and the trial weights written into one reused buffer, so the weights are bit for bit
     those of evaluating every step in full.
     """
     if not 0.0 < firing_rate < 1.0:
