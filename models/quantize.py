@@ -45,7 +45,10 @@ def quantize_array(weight: np.ndarray, bits: int, per_channel: bool = False) -> 
 
 
 def _quantize(weight: np.ndarray, bits: int, per_channel: bool = False) -> np.ndarray:
-    """float32 ``clip(rint(weight / scale), -L, L) * scale`` (see :func:`_levels`)."""
+    """float32 ``clip(rint(weight / scale), -L, L) * scale`` with the scale of
+    :func:`_scale`, a part at a time (:func:`_each_part`)."""
+    if weight.ndim == 0:  # one value: as a 1-element array
+        return _quantize(weight.reshape(1), bits, per_channel).reshape(())
     out = np.empty(weight.shape, dtype=np.float32)
     if not weight.size:
         return out
@@ -56,19 +59,6 @@ def _quantize(weight: np.ndarray, bits: int, per_channel: bool = False) -> np.nd
 
     _each_part(weight, bits, scale, store)
     return out
-
-
-def _levels(weight: np.ndarray, bits: int, per_channel: bool) -> tuple[np.ndarray, np.ndarray]:
-    """float32 integer levels ``clip(rint(weight / scale), -L, L)`` and the scale
-    (``weight`` itself and 1 for an empty array): the reference that the chunked
-    :func:`_quantize` and :func:`_codes` compute part by part."""
-    if not weight.size:
-        return weight, np.ones(())
-    scale = _scale(weight, bits, per_channel)
-    q = np.divide(weight, scale)
-    np.rint(q, out=q)
-    np.clip(q, -_top(bits), _top(bits), out=q)
-    return q, scale
 
 
 def _top(bits: int) -> int:
@@ -109,7 +99,8 @@ def _each_part(weight: np.ndarray, bits: int, scale: np.ndarray,
                store: Callable[[np.ndarray, slice, np.ndarray], None]) -> None:
     """``store(levels, part, scale)`` for consecutive parts (slices of output channels) of
     ``weight``, with ``levels`` the float32 ``clip(rint(weight[part] / scale), -L, L)`` of
-    the part in one reused buffer, elementwise the operations of :func:`_levels`."""
+    the part in one reused buffer: elementwise the operations (and so the values) of the
+    whole-array ``np.clip(np.rint(weight / scale), -L, L)``."""
     top = _top(bits)
     step = _part_rows(weight)
     per_channel = scale.ndim > 0
@@ -127,6 +118,9 @@ def _each_part(weight: np.ndarray, bits: int, scale: np.ndarray,
 def _codes(weight: np.ndarray, bits: int, per_channel: bool) -> WeightCodes:
     """The compact form of ``_quantize``: the levels as the smallest signed integers that
     hold them, and the scale (the same values once decoded, see :class:`WeightCodes`)."""
+    if weight.ndim == 0:  # one value: as a 1-element array
+        one = _codes(weight.reshape(1), bits, per_channel)
+        return WeightCodes(one.codes.reshape(()), one.scale)
     levels = _top(bits)
     dtype = np.int8 if levels <= 127 else np.int16 if levels <= 32767 else np.int32
     codes = np.empty(weight.shape, dtype=dtype)
