@@ -48,10 +48,11 @@ def synthetic_graph(spec: str, *, firing_rate: float = 0.25, seed: int = 0,
     versions); with them the weights are the same numbers without any bisection.
     The standard normal ``z`` of every layer is drawn from one generator, layer after
     layer, in chunks (the same numbers as one draw per layer; no float64 copy of a whole
-    layer). Each bisection step evaluates only whether each neuron fires
-    (:func:`~canmore_sim.cores.neuron.dta_fires`, the same comparisons as the spike
-    times), with the calibration inputs' spike mask and times computed once per layer and
-    the trial weights written into one reused buffer, so the weights are bit for bit
+    layer); with cached offsets each chunk of draws becomes its chunk of weights at once,
+    so no array of ``z`` is made at all. Each bisection step evaluates only whether each
+    neuron fires (:func:`~canmore_sim.cores.neuron.dta_fires`, the same comparisons as the
+    spike times), with the calibration inputs' spike mask and times computed once per layer
+    and the trial weights written into one reused buffer, so the weights are bit for bit
     those of evaluating every step in full.
     """
     if not 0.0 < firing_rate < 1.0:
@@ -70,18 +71,20 @@ def synthetic_graph(spec: str, *, firing_rate: float = 0.25, seed: int = 0,
                        skeleton.tw)
     weights = []
     for l, layer in enumerate(skeleton.layers, start=1):
-        z = _standard_normal(rng, layer.weight.shape)
         scale = 1.0 / np.sqrt(layer.fan_in)
+        if times is None:  # offsets known: the weights straight from the draws
+            offset = None if l == skeleton.depth else offsets[l - 1]
+            weights.append(_synthetic_weight(rng, layer.weight.shape, offset, scale))
+            continue
+        z = _standard_normal(rng, layer.weight.shape)
         if l == skeleton.depth:
             weights.append((z * scale).astype(np.float32))
             break
-        if times is not None:
-            offsets.append(_bisect_offset(layer, z, scale, times, l, skeleton.tw, firing_rate))
+        offsets.append(_bisect_offset(layer, z, scale, times, l, skeleton.tw, firing_rate))
         w = _affine(z, offsets[l - 1], scale, np.float32)
         del z
         weights.append(w)
-        if times is not None:
-            _, times = layer_forward(layer.with_weight(w), times, l, skeleton.tw)
+        _, times = layer_forward(layer.with_weight(w), times, l, skeleton.tw)
     if cached is None and key is not None:
         write_cached("synthetic-offsets", key, offsets)
     return graph_from_spec(spec, weights, meta={"weights": "synthetic", "zoo": name,
@@ -109,14 +112,42 @@ def _cached_offsets(key: dict[str, object], n: int) -> list[float] | None:
     return value
 
 
-_CHUNK = 1 << 20  # elements per chunk of the element-wise weight arithmetic
+#: Elements per chunk of the element-wise weight arithmetic: its float64 and float32
+#: buffers (768 KiB) stay in the CPU cache and are reused, so each chunk passes through
+#: memory once and no fresh pages are touched for temporaries.
+_CHUNK = 1 << 16
 
 
 def _standard_normal(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     """``rng.standard_normal(shape).astype(np.float32)``, drawn in chunks (same numbers)."""
     out = np.empty(int(np.prod(shape)), dtype=np.float32)
-    for lo in range(0, len(out), _CHUNK):
-        out[lo:lo + _CHUNK] = rng.standard_normal(min(_CHUNK, len(out) - lo))
+    draws = np.empty(min(_CHUNK, out.size), dtype=np.float64)
+    for lo in range(0, out.size, _CHUNK):
+        hi = min(lo + _CHUNK, out.size)
+        rng.standard_normal(out=draws[:hi - lo])
+        out[lo:hi] = draws[:hi - lo]
+    return out.reshape(shape)
+
+
+def _synthetic_weight(rng: np.random.Generator, shape: tuple[int, ...], offset: float | None,
+                      scale: np.float64) -> np.ndarray:
+    """float32 ``(z + offset) * scale`` (``z * scale`` when ``offset`` is None) with ``z`` the
+    next ``_standard_normal(rng, shape)``, chunk by chunk: the numbers of
+    ``_affine(_standard_normal(rng, shape), offset, scale, np.float32)`` (and of
+    ``(z * scale).astype(np.float32)``) without an array of ``z``.
+    """
+    out = np.empty(int(np.prod(shape)), dtype=np.float32)
+    draws = np.empty(min(_CHUNK, out.size), dtype=np.float64)
+    z = np.empty(len(draws), dtype=np.float32)
+    for lo in range(0, out.size, _CHUNK):
+        hi = min(lo + _CHUNK, out.size)
+        n = hi - lo
+        rng.standard_normal(out=draws[:n])
+        z[:n] = draws[:n]  # rounded to float32 as _standard_normal stores it
+        if offset is not None:
+            np.add(z[:n], offset, out=z[:n])
+        # the float64 product (scale is float64), rounded to float32 as it is stored
+        np.multiply(z[:n], scale, out=out[lo:hi], casting="unsafe")
     return out.reshape(shape)
 
 
@@ -125,19 +156,17 @@ def _affine(z: np.ndarray, offset: float, scale: np.float64, dtype: type,
     """``((z + offset) * scale).astype(dtype)`` in chunks, bit for bit.
 
     ``z + offset`` rounds to float32 (``offset`` is a Python float) and the product to
-    float64 (``scale`` is a NumPy float64), then to ``dtype``: exactly the rounding of the
-    whole-array expression. ``out`` (flat, ``dtype``) is reused when given.
+    float64 (``scale`` is a NumPy float64), then to ``dtype`` as it is stored: exactly the
+    rounding of the whole-array expression. ``out`` (flat, ``dtype``) is reused when given.
     """
     flat = z.reshape(-1)
     result = np.empty(flat.size, dtype=dtype) if out is None else out
     tmp32 = np.empty(min(_CHUNK, flat.size), dtype=np.float32)
-    tmp64 = np.empty(len(tmp32), dtype=np.float64)
     for lo in range(0, flat.size, _CHUNK):
         hi = min(lo + _CHUNK, flat.size)
         n = hi - lo
         np.add(flat[lo:hi], offset, out=tmp32[:n])
-        np.multiply(tmp32[:n], scale, out=tmp64[:n])
-        result[lo:hi] = tmp64[:n]
+        np.multiply(tmp32[:n], scale, out=result[lo:hi], casting="unsafe")
     return result.reshape(z.shape)
 
 

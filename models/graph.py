@@ -77,13 +77,34 @@ LEGACY_RULE = DtaRule(window_end_spike=True, readout="window-end")
 
 
 def _check_finite(values: np.ndarray, what: str, layer: str) -> None:
-    """Refuse NaN and infinite values (they would make every later number meaningless)."""
+    """Refuse NaN and infinite values (they would make every later number meaningless).
+
+    The sum of the values decides without a mask: a NaN or an infinity makes it NaN or
+    infinite, so a finite sum proves every value finite; only a sum that is not finite
+    (bad values, or finite ones whose float sum overflows) takes the exact test. Axes of
+    zero stride (a broadcast array such as a released weight) repeat one slice, which is
+    all that is read of them. Integers and booleans are always finite.
+    """
+    if values.dtype.kind in "biu":
+        return
+    if values.dtype.kind in "fc":
+        with np.errstate(over="ignore", invalid="ignore"):  # decided by the exact test
+            if np.isfinite(np.sum(_distinct(values))):
+                return
     bad = ~np.isfinite(values)
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ModelError(f"{what} has {int(bad.sum()):,} values that are NaN or infinite "
                          f"(the first at index {first}: {values[first]}); a trained network "
                          "has finite weights", layer=layer)
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """``values`` without the repeats of its zero-stride axes (the first slice of each)."""
+    if all(values.strides) or not values.size:
+        return values
+    return values[tuple(slice(0, 1) if stride == 0 else slice(None)
+                        for stride in values.strides)]
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,18 +175,73 @@ class WeightCodes:
     scale: np.ndarray
 
     def decode(self, dtype: type = np.float32) -> np.ndarray:
-        """The weight values as a new array of ``dtype`` (float32 values, exactly converted)."""
+        """The weight values as a new array of ``dtype`` (float32 values, exactly converted).
+
+        A slice of output channels at a time; with a float32 scale (what
+        :func:`~canmore_sim.models.quantize.quantize_graph` makes) the float32 product is
+        written straight into the result (or into one reused buffer when ``dtype`` is
+        wider, then converted), and ``-0.0`` set where the code says so.
+        """
         out: np.ndarray = np.empty(self.codes.shape, dtype=dtype)
-        step = max(1, (1 << 20) // max(1, int(np.prod(self.codes.shape[1:]))))
+        if not out.size:
+            return out
+        step = max(1, _DECODE_CHUNK // max(1, int(np.prod(self.codes.shape[1:]))))
+        rows = min(step, len(out))
         per_channel = self.scale.ndim > 0
+        single = np.result_type(np.float32, self.scale.dtype) == np.float32
+        buffer = None if out.dtype == np.float32 or not single else \
+            np.empty((rows, *out.shape[1:]), dtype=np.float32)
+        negative_zero = _NegativeZero(self.codes.dtype, self.scale, (rows, *out.shape[1:]),
+                                      single)
         for first in range(0, len(self.codes), step):
             part = slice(first, first + step)
             scale = self.scale[part] if per_channel else self.scale
             codes = self.codes[part]
-            values = np.multiply(codes.astype(np.float32), scale)
-            values[codes == np.iinfo(codes.dtype).min] = -0.0
-            out[part] = values.astype(np.float32, copy=False)
+            if not single:
+                out[part] = np.multiply(codes.astype(np.float32), scale).astype(np.float32)
+                negative_zero.apply(out[part], codes)
+                continue
+            values = out[part] if buffer is None else buffer[:len(codes)]
+            np.multiply(codes, scale, out=values, dtype=np.float32)  # as astype(f32) * scale
+            negative_zero.apply(values, codes)
+            if buffer is not None:
+                out[part] = values
         return out
+
+
+class _NegativeZero:
+    """Writes ``-0.0`` where a code is its integer type's minimum, in decoded values.
+
+    When the values are float32 products and the minimum code decodes to a finite negative
+    number under every scale (a positive finite scale whose product does not overflow),
+    the values are multiplied by ``0.0`` there and ``1.0`` elsewhere (exact, and ``-0.0``
+    from a negative number): much faster than a masked copy on a mask as irregular as
+    these. Otherwise a masked copy.
+    """
+
+    def __init__(self, codes: np.dtype, scale: np.ndarray, shape: tuple[int, ...],
+                 single: bool) -> None:
+        self.minimum = np.iinfo(codes).min
+        with np.errstate(all="ignore"):  # an overflow here only means: the masked copy
+            probe = np.multiply(self.minimum, scale, dtype=np.float32) if single else None
+        self.mask = np.empty(shape, dtype=bool)
+        self.factor = None if probe is None or not np.all(np.isfinite(probe) & (probe < 0)) \
+            else np.empty(shape, dtype=np.float32)
+
+    def apply(self, values: np.ndarray, codes: np.ndarray) -> None:
+        """Set ``values`` (decoded from ``codes``, same shape) to ``-0.0`` at minimum codes."""
+        mask = self.mask[:len(codes)]
+        np.equal(codes, self.minimum, out=mask)
+        if self.factor is None or values.dtype != np.float32:
+            np.copyto(values, -0.0, where=mask)
+            return
+        factor = self.factor[:len(codes)]
+        np.logical_not(mask, out=factor)
+        np.multiply(values, factor, out=values)
+
+
+#: Weights decoded per slice of output channels (elements).
+_DECODE_CHUNK = 1 << 16
 
 
 @dataclass(frozen=True, eq=False)

@@ -97,3 +97,65 @@ def test_chunked_draws_and_arithmetic_are_the_whole_array_numbers(monkeypatch) -
     for dtype in (np.float32, np.float64):
         assert np.array_equal(zoo._affine(z, 0.3125, scale, dtype),
                               ((z + 0.3125) * scale).astype(dtype))
+
+
+def _edge_values() -> np.ndarray:
+    """float32 values where float32/float64 rounding differs most: -0.0, +0.0, subnormals,
+    the largest floats, values near ties of the float32 add, and many random ones."""
+    f32 = np.finfo(np.float32)
+    special = np.array([0.0, -0.0, f32.smallest_subnormal, -f32.smallest_subnormal,
+                        f32.smallest_normal, -f32.smallest_normal, 1e-40, -3e-39, f32.max,
+                        -f32.max, f32.eps, 1.0, -1.0, 0.5, -0.3125, 2.0**24, -(2.0**24) - 2],
+                       dtype=np.float32)
+    rng = np.random.default_rng(12)
+    spread = (rng.standard_normal(20000) * 10.0 ** rng.integers(-40, 38, 20000)).astype(np.float32)
+    return np.concatenate([special, spread, np.nextafter(spread, np.float32(np.inf))])
+
+
+@pytest.mark.parametrize("offset", [0.3125, -0.1, 1e-45, 0.0, -0.0, 1e30])
+@pytest.mark.parametrize("scale", [1.0 / np.sqrt(4608), np.float64(1e-300), np.float64(3.0)])
+def test_chunked_arithmetic_is_the_whole_array_rounding_on_edge_values(monkeypatch, offset: float,
+                                                                       scale: np.float64) -> None:
+    import canmore_sim.cores.calibrate as zoo
+
+    monkeypatch.setattr(zoo, "_CHUNK", 4096)
+    z = _edge_values()
+    with np.errstate(over="ignore", under="ignore"):
+        for dtype in (np.float32, np.float64):
+            expected = ((z + offset) * scale).astype(dtype)
+            assert zoo._affine(z, offset, scale, dtype).tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("offset", [None, 0.40625, -1.5])
+def test_weights_straight_from_the_draws_are_the_drawn_arrays_numbers(monkeypatch,
+                                                                      offset: float | None) -> None:
+    import canmore_sim.cores.calibrate as zoo
+
+    monkeypatch.setattr(zoo, "_CHUNK", 1000)  # many chunks, one partial
+    shape, scale = (9, 4, 5, 7), 1.0 / np.sqrt(140)
+    rng, reference = np.random.default_rng(21), np.random.default_rng(21)
+    for _ in range(2):  # the generator is left where the whole draw leaves it
+        got = zoo._synthetic_weight(rng, shape, offset, scale)
+        z = reference.standard_normal(shape).astype(np.float32)
+        expected = (z * scale if offset is None else (z + offset) * scale).astype(np.float32)
+        assert got.dtype == np.float32 and got.tobytes() == expected.tobytes()
+
+
+def test_synthetic_weights_are_the_whole_array_expression_of_their_offsets(tmp_path,
+                                                                           monkeypatch) -> None:
+    import canmore_sim.cores.calibrate as zoo
+    from canmore_sim import cache
+
+    monkeypatch.setenv("CANMORE_SIM_CACHE", str(tmp_path))
+    spec = ZOO["mnist-cnn"]
+    first = synthetic_graph(spec, firing_rate=0.3, seed=6)  # calibrates, stores the offsets
+    offsets = cache.read_cached("synthetic-offsets", zoo._cache_key(spec, 0.3, 6))
+    assert isinstance(offsets, list) and len(offsets) == first.depth - 1
+    again = synthetic_graph(spec, firing_rate=0.3, seed=6)  # from the stored offsets
+    rng = np.random.default_rng(6)
+    for l, (a, b) in enumerate(zip(first.layers, again.layers, strict=True), start=1):
+        z = rng.standard_normal(a.weight.shape).astype(np.float32)
+        scale = 1.0 / np.sqrt(a.fan_in)
+        w = z * scale if l == first.depth else (z + offsets[l - 1]) * scale
+        expected = w.astype(np.float32)
+        assert a.weight.tobytes() == expected.tobytes() == b.weight.tobytes()
