@@ -7,13 +7,13 @@ luminance of the cell's colour).
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from canmore_sim.atomic import atomic_write_bytes
+from canmore_sim.plot_png import DPI, figure_png
 
 __all__ = ["PLOTS", "count_bars_figure", "energy_hist_figure", "mapping_figure",
            "mesh_heatmap_figure", "plain_ticks", "text_colour", "write_core_sop_heatmap",
@@ -41,13 +41,36 @@ _TERM_NAMES = {"sop": "synaptic operations", "hop": "on-chip hops",
                "interchip_hop": "inter-chip hops", "static": "static"}
 
 
-def _figure(width: float, height: float) -> Any:
+def _figure(width: float, height: float, *, room: bool = False) -> Any:
+    """A ``width`` x ``height`` inch figure (each side at most ``_MAX_INCHES``).
+
+    With ``room``, the canvas also has :data:`_ROOM` inches around that area, which the
+    subplots do not use (their boxes keep the size and place they have in a plain figure
+    of that size): labels, tick labels and legends outside the axes are drawn there, and
+    :func:`canmore_sim.plot_png.figure_png` crops the blank rest in the one draw it makes.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(min(width, _MAX_INCHES), min(height, _MAX_INCHES)))
+    width, height = min(width, _MAX_INCHES), min(height, _MAX_INCHES)
+    if not room:
+        return Figure(figsize=(width, height), dpi=DPI)
+    left, right, bottom, top = _ROOM
+    fig = Figure(figsize=(width + left + right, height + bottom + top), dpi=DPI)
+    params = fig.subplotpars
+    fig.subplots_adjust(left=(left + params.left * width) / (width + left + right),
+                        right=(left + params.right * width) / (width + left + right),
+                        bottom=(bottom + params.bottom * height) / (height + bottom + top),
+                        top=(bottom + params.top * height) / (height + bottom + top))
+    return fig
+
+
+#: Blank canvas around a report plot's area, inches (left, right, bottom, top): room for
+#: a legend beside the axes, rotated layer names below them; a plot whose content still
+#: reaches past it is measured and drawn again by savefig (see plot_png).
+_ROOM = (1.0, 3.5, 1.5, 0.6)
 
 
 def plain_ticks(fig: Any) -> None:
@@ -64,9 +87,7 @@ def plain_ticks(fig: Any) -> None:
 
 def _figure_bytes(fig: Any) -> bytes:
     plain_ticks(fig)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    return buffer.getvalue()
+    return figure_png(fig)
 
 
 def text_colour(colour: Any) -> str:
@@ -119,7 +140,7 @@ def mesh_heatmap_figure(values: np.ndarray, width: int, height: int, title: str,
     from matplotlib import colormaps
     from matplotlib.colors import LogNorm, Normalize
 
-    fig = _figure(1.4 + 0.62 * width, 0.9 + 0.62 * height)
+    fig = _figure(1.4 + 0.62 * width, 0.9 + 0.62 * height, room=True)
     ax = fig.add_subplot()
     grid = values.reshape(height, width)
     positive = grid[grid > 0]
@@ -224,7 +245,7 @@ def mapping_figure(summary: dict[str, Any]) -> Any:
     for layer, (x, y) in zip(core_layers, m["core_xy"], strict=True):
         layer_of[y, x] = layer - 1
     colours = _layer_colours(len(names))
-    fig = _figure(2.6 + 0.55 * width, 0.9 + 0.55 * height)
+    fig = _figure(2.6 + 0.55 * width, 0.9 + 0.55 * height, room=True)
     ax = fig.add_subplot()
     ax.imshow(layer_of, cmap=ListedColormap(colours).with_extremes(bad="white"), vmin=-0.5,
               vmax=len(names) - 0.5, origin="upper")
@@ -276,7 +297,7 @@ def _field(row: dict[str, Any], *names: str) -> float:
 
 
 def _energy_bars(names: list[str], series: dict[str, list[float]], unit: str) -> bytes:
-    fig = _figure(max(5.5, 0.5 * len(names) + 3.0), 3.8)
+    fig = _figure(max(5.5, 0.5 * len(names) + 3.0), 3.8, room=True)
     ax = fig.add_subplot()
     x = np.arange(len(names))
     bottom = np.zeros(len(names))
@@ -295,7 +316,7 @@ def _energy_bars(names: list[str], series: dict[str, list[float]], unit: str) ->
 
 def count_bars_figure(names: list[str], series: dict[str, list[float]]) -> Any:
     """Grouped bars on a log axis: a zero draws no bar (a log axis has no 0)."""
-    fig = _figure(max(5.5, 0.6 * len(names) + 3.0), 3.8)
+    fig = _figure(max(5.5, 0.6 * len(names) + 3.0), 3.8, room=True)
     ax = fig.add_subplot()
     x = np.arange(len(names))
     width = 0.8 / max(len(series), 1)
@@ -343,7 +364,7 @@ def write_summary_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
 def _latency_hist(summary: dict[str, Any]) -> bytes:
     hist = summary["noc"]["latency_histogram"]
     frames = frame_count(summary)
-    fig = _figure(5.8, 3.5)
+    fig = _figure(5.8, 3.5, room=True)
     ax = fig.add_subplot()
     edges = _floats(hist["edges_ns"]) / 1000.0
     ax.stairs(np.nan_to_num(_floats(hist["counts"])), edges, fill=True)
@@ -367,7 +388,7 @@ def energy_hist_figure(hist: dict[str, Any], stats: dict[str, Any], confidence: 
     """Frames per bin of energy per frame, the mean as a line and its interval shaded."""
     from matplotlib.ticker import MaxNLocator
 
-    fig = _figure(5.8, 3.5)
+    fig = _figure(5.8, 3.5, room=True)
     ax = fig.add_subplot()
     unit, n = hist.get("unit", "uJ"), stats["n"]
     if hist["counts"]:
