@@ -7,16 +7,20 @@ luminance of the cell's colour).
 
 from __future__ import annotations
 
+import functools
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from canmore_sim.atomic import atomic_write_bytes
+from canmore_sim.plot_labels import cell_labels
 from canmore_sim.plot_png import DPI, figure_png
 
-__all__ = ["PLOTS", "count_bars_figure", "energy_hist_figure", "mapping_figure",
-           "mesh_heatmap_figure", "plain_ticks", "text_colour", "write_core_sop_heatmap",
+__all__ = ["PLOTS", "count_bars_figure", "energy_bars_figure", "energy_hist_figure",
+           "latency_hist_figure", "log_label_text", "mapping_figure", "mesh_heatmap_figure",
+           "plain_ticks", "text_colour", "text_colours", "write_core_sop_heatmap",
            "write_energy_hist", "write_mapping_plot", "write_noc_plots", "write_summary_plots"]
 
 #: Every PNG a run can write, with the caption the HTML page shows under it.
@@ -74,8 +78,10 @@ _ROOM = (1.0, 3.5, 1.5, 0.6)
 
 
 def plain_ticks(fig: Any) -> None:
-    """Plain tick labels on every linear axis of ``fig``: no offset, no scientific notation."""
-    from matplotlib.ticker import ScalarFormatter
+    """Plain tick labels on every axis of ``fig``: no offset and no scientific notation on
+    a linear axis; on a log axis matplotlib's labels (``10^4``, ``2x10^1``) as plain text
+    (``10⁴``, ``2×10¹``) rather than mathtext, which costs a parser per label."""
+    from matplotlib.ticker import LogFormatterSciNotation, ScalarFormatter
 
     for ax in fig.axes:
         for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
@@ -83,6 +89,49 @@ def plain_ticks(fig: Any) -> None:
                 formatter = ScalarFormatter(useOffset=False)
                 formatter.set_scientific(False)
                 axis.set_major_formatter(formatter)
+            elif scale == "log":
+                for get, put in ((axis.get_major_formatter, axis.set_major_formatter),
+                                 (axis.get_minor_formatter, axis.set_minor_formatter)):
+                    if type(get()) is LogFormatterSciNotation:
+                        put(_text_log_formatter(get()))
+
+
+def _text_log_formatter(like: Any) -> Any:
+    """A log-axis formatter with the settings of matplotlib's ``like`` whose labels are
+    plain text (see :func:`log_label_text`)."""
+    return _text_log_class()(base=like._base, labelOnlyBase=like.labelOnlyBase,
+                             minor_thresholds=like.minor_thresholds,
+                             linthresh=like._linthresh)
+
+
+@functools.cache
+def _text_log_class() -> Any:
+    from matplotlib.ticker import LogFormatterSciNotation
+
+    class TextLogFormatter(LogFormatterSciNotation):
+        """matplotlib's log-axis labels, as plain text."""
+
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return log_label_text(super().__call__(x, pos))
+
+    return TextLogFormatter
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076"
+                             "\u2077\u2078\u2079")
+_LOG_LABEL = re.compile(r"\$\\mathdefault\{(?P<sign>-?)(?:(?P<coeff>[0-9.]+)\\times)?"
+                        r"(?P<base>[0-9.]+)(?:\^\{(?P<exp>-?[0-9]+)\})?\}\$")
+
+
+def log_label_text(label: str) -> str:
+    """A log-axis tick label of matplotlib (``$\\mathdefault{2\\times10^{-1}}$``) as
+    plain text (``2×10⁻¹``); a label of another form is returned as it is."""
+    found = _LOG_LABEL.fullmatch(label)
+    if found is None:
+        return label
+    sign, coeff, base, exp = found.group("sign", "coeff", "base", "exp")
+    return (sign.replace("-", "\u2212") + (f"{coeff}\u00d7" if coeff else "") + base
+            + (exp or "").translate(_SUPERSCRIPT))
 
 
 def _figure_bytes(fig: Any) -> bytes:
@@ -92,13 +141,17 @@ def _figure_bytes(fig: Any) -> bytes:
 
 def text_colour(colour: Any) -> str:
     """``"black"`` on a light background, ``"white"`` on a dark one (relative luminance)."""
-    def linear(c: float) -> float:
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
     from matplotlib.colors import to_rgba
 
-    r, g, b = (linear(float(c)) for c in to_rgba(colour)[:3])
-    return "black" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.18 else "white"
+    return text_colours(np.array([to_rgba(colour)]))[0]
+
+
+def text_colours(rgba: np.ndarray) -> list[str]:
+    """:func:`text_colour` of every row of an ``(n, 3 or 4)`` array of RGB(A) in 0..1."""
+    c = np.asarray(rgba, dtype=np.float64).reshape(len(rgba), -1)[:, :3]
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    luminance = linear @ np.array([0.2126, 0.7152, 0.0722])
+    return ["black" if v > 0.18 else "white" for v in luminance]
 
 
 #: Largest side of a plot, inches: a large mesh is drawn smaller per router instead of as
@@ -151,10 +204,11 @@ def mesh_heatmap_figure(values: np.ndarray, width: int, height: int, title: str,
     shown = np.where(grid > 0, grid, np.nan) if log else grid
     image = ax.imshow(shown, cmap=cmap, origin="upper", norm=norm)
     if width * height <= 256:
-        for (y, x), value in np.ndenumerate(grid):
-            background = (0.95, 0.95, 0.95) if not np.isfinite(shown[y, x]) else cmap(norm(value))
-            ax.text(x, y, _short(value), ha="center", va="center", fontsize=7,
-                    color=text_colour(background))
+        ys, xs = np.indices(grid.shape).reshape(2, -1)
+        backgrounds = np.where(np.isfinite(shown.ravel())[:, None], cmap(norm(grid.ravel())),
+                               (0.95, 0.95, 0.95, 1.0))
+        cell_labels(ax, np.column_stack([xs, ys]), [_short(v) for v in grid.ravel()],
+                    text_colours(backgrounds), 7)
     ax.set_title(title + ("\n(log colour scale; grey: zero)" if log else ""), fontsize=9)
     _mesh_axes(ax, width, height)
     fig.colorbar(image, ax=ax, label=unit, shrink=0.8)
@@ -233,7 +287,7 @@ def write_mapping_plot(summary: dict[str, Any], out: str | Path) -> Path:
 
 def mapping_figure(summary: dict[str, Any]) -> Any:
     """The figure of :func:`write_mapping_plot`."""
-    from matplotlib.colors import ListedColormap
+    from matplotlib.colors import ListedColormap, to_rgba
     from matplotlib.patches import Patch
 
     m = summary["mapping"]
@@ -250,10 +304,10 @@ def mapping_figure(summary: dict[str, Any]) -> Any:
     ax.imshow(layer_of, cmap=ListedColormap(colours).with_extremes(bad="white"), vmin=-0.5,
               vmax=len(names) - 0.5, origin="upper")
     if width * height <= 1024:
-        size = 7 if width <= 16 else 5
-        for core, (layer, (x, y)) in enumerate(zip(core_layers, m["core_xy"], strict=True)):
-            ax.text(x, y, str(core), ha="center", va="center", fontsize=size,
-                    color=text_colour(colours[layer - 1]))
+        on = text_colours(np.array([to_rgba(colours[layer - 1]) for layer in core_layers]))
+        cell_labels(ax, np.array(m["core_xy"], dtype=np.float64).reshape(-1, 2),
+                    [str(core) for core in range(len(core_layers))], on,
+                    7 if width <= 16 else 5)
     for cx in range(0, width + 1, chip_w):
         ax.axvline(cx - 0.5, color="black", linewidth=2)
     for cy in range(0, height + 1, chip_h):
@@ -296,7 +350,8 @@ def _field(row: dict[str, Any], *names: str) -> float:
     return 0.0
 
 
-def _energy_bars(names: list[str], series: dict[str, list[float]], unit: str) -> bytes:
+def energy_bars_figure(names: list[str], series: dict[str, list[float]], unit: str) -> Any:
+    """Stacked bars of energy per frame of every layer, one colour per term."""
     fig = _figure(max(5.5, 0.5 * len(names) + 3.0), 3.8, room=True)
     ax = fig.add_subplot()
     x = np.arange(len(names))
@@ -311,7 +366,7 @@ def _energy_bars(names: list[str], series: dict[str, list[float]], unit: str) ->
     ax.set_ylim(0, max(float(bottom.max()), 1e-12) * 1.12)
     ax.set_title("Energy per layer, by term", fontsize=9)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return _figure_bytes(fig)
+    return fig
 
 
 def count_bars_figure(names: list[str], series: dict[str, list[float]]) -> Any:
@@ -347,8 +402,8 @@ def write_summary_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
              if any(f"energy_{t}_uj" in row for row in layers)]
     energy = {_TERM_NAMES.get(t, t.replace("_", " ")): [row.get(f"energy_{t}_uj") or 0.0
                                                        for row in layers] for t in terms}
-    paths = [atomic_write_bytes(out / "energy_layers.png", _energy_bars(
-        names, energy or {"(no per-layer terms)": [0.0] * len(names)}, unit))]
+    paths = [atomic_write_bytes(out / "energy_layers.png", _figure_bytes(energy_bars_figure(
+        names, energy or {"(no per-layer terms)": [0.0] * len(names)}, unit)))]
     counts = {
         "SOPs into the layer": [_field(r, "sops_in", "sops") for r in layers],
         "neurons fired (before pooling)": [_field(r, "neurons_fired", "neuron_spikes")
@@ -357,11 +412,13 @@ def write_summary_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
     }
     paths.append(atomic_write_bytes(out / "sops_spikes_layers.png",
                                     _figure_bytes(count_bars_figure(names, counts))))
-    paths.append(atomic_write_bytes(out / "latency_hist.png", _latency_hist(summary)))
+    paths.append(atomic_write_bytes(out / "latency_hist.png",
+                                    _figure_bytes(latency_hist_figure(summary))))
     return paths
 
 
-def _latency_hist(summary: dict[str, Any]) -> bytes:
+def latency_hist_figure(summary: dict[str, Any]) -> Any:
+    """Packets per bin of latency over all frames (report.json ``noc.latency_histogram``)."""
     hist = summary["noc"]["latency_histogram"]
     frames = frame_count(summary)
     fig = _figure(5.8, 3.5, room=True)
@@ -371,7 +428,7 @@ def _latency_hist(summary: dict[str, Any]) -> bytes:
     ax.set_xlabel("packet latency, us (injection to ejection)")
     ax.set_ylabel(f"packets (all {frames} frame{'s' if frames != 1 else ''})")
     ax.set_title("How long packets took to arrive", fontsize=9)
-    return _figure_bytes(fig)
+    return fig
 
 
 def write_energy_hist(summary: dict[str, Any], out: str | Path) -> Path:
