@@ -21,7 +21,8 @@ from canmore_sim.plot_png import DPI, figure_png
 __all__ = ["PLOTS", "count_bars_figure", "energy_bars_figure", "energy_hist_figure",
            "latency_hist_figure", "log_label_text", "mapping_figure", "mesh_heatmap_figure",
            "plain_ticks", "text_colour", "text_colours", "write_core_sop_heatmap",
-           "write_energy_hist", "write_mapping_plot", "write_noc_plots", "write_summary_plots"]
+           "write_energy_hist", "write_mapping_plot", "write_mesh_heatmaps", "write_noc_plots",
+           "write_summary_plots"]
 
 #: Every PNG a run can write, with the caption the HTML page shows under it.
 PLOTS: dict[str, str] = {
@@ -190,33 +191,66 @@ def _short(value: float) -> str:
 def mesh_heatmap_figure(values: np.ndarray, width: int, height: int, title: str,
                         unit: str) -> Any:
     """A mesh heatmap (one cell per router) with its value written legibly in every cell."""
+    fig = _heatmap_frame(width, height)
+    _heatmap_fill(fig, values, title, unit)
+    return fig
+
+
+def _heatmap_frame(width: int, height: int) -> Any:
+    """The parts of a mesh heatmap that depend only on the mesh: figure, axes, ticks, an
+    image of zeros and its colour bar (:func:`_heatmap_fill` puts the values in)."""
     from matplotlib import colormaps
-    from matplotlib.colors import LogNorm, Normalize
 
     fig = _figure(1.4 + 0.62 * width, 0.9 + 0.62 * height, room=True)
     ax = fig.add_subplot()
-    grid = values.reshape(height, width)
+    cmap = colormaps["magma"].with_extremes(bad="#f2f2f2")
+    image = ax.imshow(np.zeros((height, width)), cmap=cmap, origin="upper", vmin=0.0,
+                      vmax=1.0)
+    _mesh_axes(ax, width, height)
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    return fig
+
+
+def _heatmap_fill(fig: Any, values: np.ndarray, title: str, unit: str) -> None:
+    """Show ``values`` (one per router) in a :func:`_heatmap_frame` figure, replacing what
+    it showed: colours (a log scale over a spread above 100), cell values, title, unit."""
+    from matplotlib.colors import LogNorm, Normalize
+
+    ax = fig.axes[0]
+    image = ax.images[0]
+    height, width = image.get_array().shape
+    grid = np.asarray(values, dtype=np.float64).reshape(height, width)
     positive = grid[grid > 0]
     log = len(positive) > 0 and positive.max() / positive.min() > 100
     top = float(positive.max()) if len(positive) else 1.0
     norm = LogNorm(vmin=positive.min(), vmax=top) if log else Normalize(vmin=0.0, vmax=top)
-    cmap = colormaps["magma"].with_extremes(bad="#f2f2f2")
     shown = np.where(grid > 0, grid, np.nan) if log else grid
-    image = ax.imshow(shown, cmap=cmap, origin="upper", norm=norm)
+    image.set_data(shown)
+    image.set_norm(norm)
+    image.colorbar.update_normal(image)
+    image.colorbar.set_label(unit)
+    for old in [c for c in ax.collections if hasattr(c, "labels")]:
+        old.remove()
     if width * height <= 256:
         ys, xs = np.indices(grid.shape).reshape(2, -1)
-        backgrounds = np.where(np.isfinite(shown.ravel())[:, None], cmap(norm(grid.ravel())),
-                               (0.95, 0.95, 0.95, 1.0))
+        backgrounds = np.where(np.isfinite(shown.ravel())[:, None],
+                               image.cmap(norm(grid.ravel())), (0.95, 0.95, 0.95, 1.0))
         cell_labels(ax, np.column_stack([xs, ys]), [_short(v) for v in grid.ravel()],
                     text_colours(backgrounds), 7)
     ax.set_title(title + ("\n(log colour scale; grey: zero)" if log else ""), fontsize=9)
-    _mesh_axes(ax, width, height)
-    fig.colorbar(image, ax=ax, label=unit, shrink=0.8)
-    return fig
 
 
-def _mesh_heatmap(values: np.ndarray, width: int, height: int, title: str, unit: str) -> bytes:
-    return _figure_bytes(mesh_heatmap_figure(values, width, height, title, unit))
+def _write_heatmaps(summary: dict[str, Any], specs: list[tuple[str, np.ndarray, str, str]],
+                    out: str | Path) -> list[Path]:
+    """Write every heatmap of ``specs`` (file name, values, title, unit) from one figure:
+    its axes, ticks and colour bar are made and measured once, not once per file."""
+    width, height = summary["noc"]["routers"]
+    fig = _heatmap_frame(width, height) if specs else None
+    paths = []
+    for name, values, title, unit in specs:
+        _heatmap_fill(fig, values, title, unit)
+        paths.append(atomic_write_bytes(Path(out) / name, _figure_bytes(fig)))
+    return paths
 
 
 def _mesh_axes(ax: Any, width: int, height: int) -> None:
@@ -224,6 +258,13 @@ def _mesh_axes(ax: Any, width: int, height: int) -> None:
     ax.set_ylabel("y, router row")
     ax.set_xticks(range(width) if width <= 32 else range(0, width, max(1, width // 16)))
     ax.set_yticks(range(height) if height <= 32 else range(0, height, max(1, height // 16)))
+
+
+def write_mesh_heatmaps(summary: dict[str, Any], out: str | Path) -> list[Path]:
+    """Every mesh heatmap of a report: those of :func:`write_noc_plots`, then that of
+    :func:`write_core_sop_heatmap` where the report has per-core statistics."""
+    core = _core_sop_spec(summary)
+    return _write_heatmaps(summary, _noc_specs(summary) + ([core] if core else []), out)
 
 
 def write_noc_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
@@ -234,19 +275,17 @@ def write_noc_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
     list of Path
         ``wait_heatmap.png`` and ``traffic_heatmap.png`` in ``out``.
     """
+    return _write_heatmaps(summary, _noc_specs(summary), out)
+
+
+def _noc_specs(summary: dict[str, Any]) -> list[tuple[str, np.ndarray, str, str]]:
     noc = summary["noc"]
-    width, height = noc["routers"]
     wait = np.nansum(per_router(noc["router_wait_ns"]), axis=1)
     flits = np.nansum(per_router(noc["router_flits"]), axis=1)
-    out = Path(out)
-    return [
-        atomic_write_bytes(out / "wait_heatmap.png", _mesh_heatmap(
-            wait, width, height, "Where packets waited: waiting time per router,\nsummed over "
-            "packets and input ports, per frame", "waiting, ns per frame")),
-        atomic_write_bytes(out / "traffic_heatmap.png", _mesh_heatmap(
-            flits, width, height, "Traffic: flits sent per router (all output ports), per frame",
-            "flits per frame")),
-    ]
+    return [("wait_heatmap.png", wait, "Where packets waited: waiting time per router,\n"
+             "summed over packets and input ports, per frame", "waiting, ns per frame"),
+            ("traffic_heatmap.png", flits,
+             "Traffic: flits sent per router (all output ports), per frame", "flits per frame")]
 
 
 def core_sops(summary: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -267,6 +306,11 @@ def core_sops(summary: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarr
 def write_core_sop_heatmap(summary: dict[str, Any], out: str | Path) -> Path | None:
     """``core_sops_heatmap.png``: SOPs per core on the mesh; None when the report has no
     per-core statistics (see :func:`core_sops`)."""
+    spec = _core_sop_spec(summary)
+    return None if spec is None else _write_heatmaps(summary, [spec], out)[0]
+
+
+def _core_sop_spec(summary: dict[str, Any]) -> tuple[str, np.ndarray, str, str] | None:
     found = core_sops(summary)
     if found is None:
         return None
@@ -274,9 +318,8 @@ def write_core_sop_heatmap(summary: dict[str, Any], out: str | Path) -> Path | N
     width, height = summary["noc"]["routers"]
     grid = np.zeros(width * height)
     np.add.at(grid, y * width + x, np.nan_to_num(sops))
-    return atomic_write_bytes(Path(out) / "core_sops_heatmap.png", _mesh_heatmap(
-        grid, width, height, "Busiest cores: synaptic operations per core, per frame",
-        "SOPs per frame"))
+    return ("core_sops_heatmap.png", grid,
+            "Busiest cores: synaptic operations per core, per frame", "SOPs per frame")
 
 
 def write_mapping_plot(summary: dict[str, Any], out: str | Path) -> Path:
