@@ -135,6 +135,14 @@ def log_label_text(label: str) -> str:
             + (exp or "").translate(_SUPERSCRIPT))
 
 
+def _title(ax: Any, text: str) -> None:
+    """``text`` as the title of ``ax``, just above it. Placed there explicitly (``y=1``):
+    otherwise matplotlib measures the whole y axis at every draw to see whether an offset
+    text or tick labels at the top would overlap the title, and these plots have neither
+    (see :func:`plain_ticks`), so the title lands at the same place."""
+    ax.set_title(text, fontsize=9, y=1.0)
+
+
 def _figure_bytes(fig: Any) -> bytes:
     plain_ticks(fig)
     return figure_png(fig)
@@ -237,7 +245,7 @@ def _heatmap_fill(fig: Any, values: np.ndarray, title: str, unit: str) -> None:
                                image.cmap(norm(grid.ravel())), (0.95, 0.95, 0.95, 1.0))
         cell_labels(ax, np.column_stack([xs, ys]), [_short(v) for v in grid.ravel()],
                     text_colours(backgrounds), 7)
-    ax.set_title(title + ("\n(log colour scale; grey: zero)" if log else ""), fontsize=9)
+    _title(ax, title + ("\n(log colour scale; grey: zero)" if log else ""))
 
 
 def _write_heatmaps(summary: dict[str, Any], specs: list[tuple[str, np.ndarray, str, str]],
@@ -364,8 +372,8 @@ def mapping_figure(summary: dict[str, Any]) -> Any:
     ax.legend(handles=handles, title="layer", fontsize=7, title_fontsize=8,
               loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     chips = f"{m['chips']} chip" + ("s" if m["chips"] != 1 else "")
-    ax.set_title(f"Mapping: {m['cores']} cores on {chips} of {m['mesh']} routers, "
-                 f"placement {m['placement']}", fontsize=9)
+    _title(ax, f"Mapping: {m['cores']} cores on {chips} of {m['mesh']} routers, "
+               f"placement {m['placement']}")
     _mesh_axes(ax, width, height)
     return fig
 
@@ -407,7 +415,7 @@ def energy_bars_figure(names: list[str], series: dict[str, list[float]], unit: s
     ax.set_xlabel("weight layer")
     ax.set_ylabel(f"energy per frame, {unit}")
     ax.set_ylim(0, max(float(bottom.max()), 1e-12) * 1.12)
-    ax.set_title("Energy per layer, by term", fontsize=9)
+    _title(ax, "Energy per layer, by term")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
@@ -430,7 +438,7 @@ def count_bars_figure(names: list[str], series: dict[str, list[float]]) -> Any:
     ax.set_xticks(x, names, rotation=60 if len(names) > 8 else 0, fontsize=7)
     ax.set_xlabel("weight layer")
     ax.set_ylabel("count per frame (log scale)")
-    ax.set_title("Synaptic operations and spikes per layer", fontsize=9)
+    _title(ax, "Synaptic operations and spikes per layer")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
@@ -470,7 +478,7 @@ def latency_hist_figure(summary: dict[str, Any]) -> Any:
     ax.stairs(np.nan_to_num(_floats(hist["counts"])), edges, fill=True)
     ax.set_xlabel("packet latency, us (injection to ejection)")
     ax.set_ylabel(f"packets (all {frames} frame{'s' if frames != 1 else ''})")
-    ax.set_title("How long packets took to arrive", fontsize=9)
+    _title(ax, "How long packets took to arrive")
     return fig
 
 
@@ -506,5 +514,5 @@ def energy_hist_figure(hist: dict[str, Any], stats: dict[str, Any], confidence: 
                 transform=ax.transAxes)
     ax.set_xlabel(f"energy per frame, {unit}")
     ax.set_ylabel(f"frames (of {n})")
-    ax.set_title("Energy per frame over the frames", fontsize=9)
+    _title(ax, "Energy per frame over the frames")
     return fig
