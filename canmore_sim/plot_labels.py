@@ -16,7 +16,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["cell_labels", "label_paths"]
+__all__ = ["axis_ticks", "cell_labels", "label_paths"]
+
+#: Where a label's ink box goes relative to its point: centred, its top edge centred on
+#: the point, or its right edge centred on it.
+ALIGNS = ("center", "top", "right")
 
 
 def cell_labels(ax: Any, xy: np.ndarray, labels: Sequence[str], colours: Sequence[Any],
@@ -39,7 +43,8 @@ def cell_labels(ax: Any, xy: np.ndarray, labels: Sequence[str], colours: Sequenc
     Returns
     -------
     matplotlib.collections.PathCollection
-        The artist, with ``labels`` and ``colours`` attributes as given.
+        The artist (gid ``cell-labels``), with ``labels`` and ``colours`` attributes as
+        given.
     """
     xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
     if not len(xy) == len(labels) == len(colours):
@@ -47,22 +52,17 @@ def cell_labels(ax: Any, xy: np.ndarray, labels: Sequence[str], colours: Sequenc
                          "colours: one of each per label")
     if fontsize <= 0:
         raise ValueError(f"fontsize must be above 0, got {fontsize}")
-    from matplotlib.transforms import Affine2D
-
-    fig = ax.get_figure()
-    collection = _collection_class()(
-        label_paths(labels, fontsize), offsets=xy, offset_transform=ax.transData,
-        facecolors=list(colours), edgecolors="none", linewidths=0.0)
-    collection.set_transform(Affine2D().scale(1 / 72) + fig.dpi_scale_trans)  # pt -> px
-    collection.labels, collection.colours = list(labels), list(colours)
-    ax.add_collection(collection, autolim=False)
-    return collection
+    return _add_labels(ax, label_paths(labels, fontsize), xy, ax.transData, labels, colours,
+                       "cell-labels")
 
 
-def label_paths(labels: Sequence[str], fontsize: float) -> list[Any]:
-    """Outline path of each label, in points, centred on (0, 0) by its ink box."""
+def label_paths(labels: Sequence[str], fontsize: float, align: str = "center") -> list[Any]:
+    """Outline path of each label, in points, placed on (0, 0) by its ink box as ``align``
+    says (one of :data:`ALIGNS`)."""
     from matplotlib.path import Path
 
+    if align not in ALIGNS:
+        raise ValueError(f"align must be one of {', '.join(ALIGNS)}, got {align!r}")
     paths = []
     for label in labels:
         verts, codes, x = [], [], 0.0
@@ -76,9 +76,84 @@ def label_paths(labels: Sequence[str], fontsize: float) -> list[Any]:
             continue
         v, c = np.concatenate(verts), np.concatenate(codes)
         ink = v[c != Path.CLOSEPOLY]  # a closing vertex is a placeholder at (0, 0)
-        centre = (ink.min(axis=0) + ink.max(axis=0)) / 2 if len(ink) else np.zeros(2)
-        paths.append(Path(v - centre, c))
+        low, high = (ink.min(axis=0), ink.max(axis=0)) if len(ink) else (np.zeros(2),) * 2
+        anchor = (low + high) / 2
+        if align == "top":
+            anchor[1] = high[1]
+        elif align == "right":
+            anchor[0] = high[0]
+        paths.append(Path(v - anchor, c))
     return paths
+
+
+def axis_ticks(ax: Any, xs: Sequence[float], ys: Sequence[float]) -> None:
+    """Major ticks of ``ax`` at ``xs`` (bottom) and ``ys`` (left), labelled with their
+    values, drawn as matplotlib draws them by default (rcParams tick size, width, pad and
+    label size) but as two artists per axis (the marks, the labels) instead of five per
+    tick: a mesh plot has a tick per router row and column.
+
+    matplotlib's own ticks are removed; each axis label keeps its distance from the tick
+    labels (its ``labelpad`` grows by the ticks and the labels drawn here).
+    """
+    from matplotlib import rcParams
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.lines import Line2D
+    from matplotlib.markers import TICKDOWN, TICKLEFT
+
+    rc: Any = rcParams  # looked up by composed names
+
+    ax.set_xticks([])
+    ax.set_yticks([])
+    marks: tuple[tuple[Any, Any, Any, str], ...] = ((ax.xaxis, xs, TICKDOWN, "top"),
+                                                   (ax.yaxis, ys, TICKLEFT, "right"))
+    for axis, where, marker, align in marks:
+        name = "xtick" if axis is ax.xaxis else "ytick"
+        size, width = rc[f"{name}.major.size"], rc[f"{name}.major.width"]
+        gap = size + rc[f"{name}.major.pad"]  # points from the spine to the label
+        fontsize = FontProperties(size=rc[f"{name}.labelsize"]).get_size_in_points()
+        at = np.asarray(where, dtype=np.float64)
+        transform = ax.get_xaxis_transform() if axis is ax.xaxis else ax.get_yaxis_transform()
+        xy = np.column_stack([at, np.zeros(len(at))] if axis is ax.xaxis else
+                             [np.zeros(len(at)), at])
+        ax.add_artist(Line2D(xy[:, 0], xy[:, 1], transform=transform, marker=marker,
+                             markersize=size, markeredgewidth=width, linestyle="none",
+                             color=rc[f"{name}.color"], clip_on=False))
+        texts = [f"{v:g}" for v in at]
+        paths = label_paths(texts, fontsize, align)
+        shift = np.array([0.0, -gap] if axis is ax.xaxis else [-gap, 0.0])
+        for path in paths:
+            path.vertices = path.vertices + shift
+        _add_labels(ax, paths, xy, transform, texts, [rc[f"{name}.color"]] * len(texts),
+                    "tick-labels")
+        # the label's distance from the spine: as matplotlib measures a tick label's box
+        # (a line of text is as tall as "lp"; a label as wide as its ink)
+        extent = (_ink_size(label_paths(["lp"], fontsize)[0])[1] if axis is ax.xaxis else
+                  max((_ink_size(p)[0] for p in paths), default=0.0))
+        axis.labelpad = rc["axes.labelpad"] + gap + extent
+
+
+def _ink_size(path: Any) -> tuple[float, float]:
+    """Width and height of the inked part of a label path, points."""
+    from matplotlib.path import Path
+
+    ink = path.vertices[path.codes != Path.CLOSEPOLY] if path.codes is not None else \
+        path.vertices
+    return (float(np.ptp(ink[:, 0])), float(np.ptp(ink[:, 1]))) if len(ink) else (0.0, 0.0)
+
+
+def _add_labels(ax: Any, paths: list[Any], xy: np.ndarray, offset_transform: Any,
+                labels: Sequence[str], colours: Sequence[Any], gid: str) -> Any:
+    from matplotlib.transforms import Affine2D
+
+    collection = _collection_class()(
+        paths, offsets=xy, offset_transform=offset_transform, facecolors=list(colours),
+        edgecolors="none", linewidths=0.0)
+    collection.set_transform(Affine2D().scale(1 / 72) + ax.get_figure().dpi_scale_trans)
+    collection.set_clip_on(False)
+    collection.set_gid(gid)
+    collection.labels, collection.colours = list(labels), list(colours)
+    ax.add_collection(collection, autolim=False)
+    return collection
 
 
 @functools.cache

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from canmore_sim.atomic import atomic_write_bytes
-from canmore_sim.plot_labels import cell_labels
+from canmore_sim.plot_labels import axis_ticks, cell_labels
 from canmore_sim.plot_png import DPI, figure_png
 
 __all__ = ["PLOTS", "count_bars_figure", "energy_bars_figure", "energy_hist_figure",
@@ -237,7 +237,7 @@ def _heatmap_fill(fig: Any, values: np.ndarray, title: str, unit: str) -> None:
     image.set_norm(norm)
     image.colorbar.update_normal(image)
     image.colorbar.set_label(unit)
-    for old in [c for c in ax.collections if hasattr(c, "labels")]:
+    for old in [c for c in ax.collections if c.get_gid() == "cell-labels"]:
         old.remove()
     if width * height <= 256:
         ys, xs = np.indices(grid.shape).reshape(2, -1)
@@ -264,8 +264,8 @@ def _write_heatmaps(summary: dict[str, Any], specs: list[tuple[str, np.ndarray, 
 def _mesh_axes(ax: Any, width: int, height: int) -> None:
     ax.set_xlabel("x, router column")
     ax.set_ylabel("y, router row")
-    ax.set_xticks(range(width) if width <= 32 else range(0, width, max(1, width // 16)))
-    ax.set_yticks(range(height) if height <= 32 else range(0, height, max(1, height // 16)))
+    axis_ticks(ax, range(width) if width <= 32 else range(0, width, max(1, width // 16)),
+               range(height) if height <= 32 else range(0, height, max(1, height // 16)))
 
 
 def write_mesh_heatmaps(summary: dict[str, Any], out: str | Path) -> list[Path]:

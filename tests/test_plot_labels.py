@@ -79,3 +79,46 @@ def test_log_axis_labels_are_plain_text() -> None:
     texts = [t.get_text() for t in ax.yaxis.get_ticklabels() + ax.yaxis.get_ticklabels(
         minor=True) if t.get_text()]
     assert "10\u2075" in texts and not any("$" in t for t in texts)
+
+
+def _mesh_axes(ticks: str):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from canmore_sim.plot_labels import axis_ticks
+
+    fig = _figure(6.0, 4.0, room=True)
+    ax = fig.add_subplot()
+    ax.imshow(np.zeros((5, 12)))
+    ax.set_xlabel("x, router column")
+    ax.set_ylabel("y, router row")
+    if ticks == "matplotlib":
+        ax.set_xticks(range(12))
+        ax.set_yticks(range(5))
+    else:
+        axis_ticks(ax, range(12), range(5))
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return ax, canvas.get_renderer()
+
+
+def test_axis_ticks_label_every_router_where_matplotlib_would() -> None:
+    ours, renderer = _mesh_axes("ours")
+    theirs, their_renderer = _mesh_axes("matplotlib")
+    assert not ours.get_xticks().size and not ours.get_yticks().size  # replaced, not doubled
+    labels = [c for c in ours.collections if c.get_gid() == "tick-labels"]
+    assert [c.labels for c in labels] == [[str(i) for i in range(12)],
+                                          [str(i) for i in range(5)]]
+    assert [tuple(xy) for xy in labels[0].get_offsets()] == [(float(i), 0.0)
+                                                             for i in range(12)]
+    marks = [line for line in ours.lines if line.get_linestyle() == "None"]
+    assert [len(m.get_xdata()) for m in marks] == [12, 5]
+    # the axis labels keep their place beside the tick labels (to 2 pixels)
+    for axis in ("xaxis", "yaxis"):
+        a = getattr(ours, axis).label.get_window_extent(renderer)
+        b = getattr(theirs, axis).label.get_window_extent(their_renderer)
+        assert abs(a.x0 - b.x0) <= 2 and abs(a.y0 - b.y0) <= 2, axis
+
+
+def test_label_paths_reject_an_unknown_alignment() -> None:
+    with pytest.raises(ValueError, match="align must be one of"):
+        label_paths(["1"], 7, align="left")

@@ -69,7 +69,7 @@ def test_text_colour_follows_background_luminance() -> None:
 
 def _labels(ax):
     """The cell-label artist of ``ax`` (plot_labels.cell_labels), or None."""
-    found = [c for c in ax.collections if hasattr(c, "labels")]
+    found = [c for c in ax.collections if c.get_gid() == "cell-labels"]
     assert len(found) <= 1
     return found[0] if found else None
 
@@ -114,7 +114,7 @@ def test_mapping_has_one_colour_per_layer_named_legend_core_ids_and_io_router(su
     assert ids == list(range(summary["mapping"]["cores"]))
     assert [tuple(xy) for xy in _labels(ax).get_offsets()] == [
         tuple(map(float, xy)) for xy in summary["mapping"]["core_xy"]]
-    io = [c for c in ax.collections if len(c.get_offsets()) == 1 and c is not _labels(ax)]
+    io = [c for c in ax.collections if len(c.get_offsets()) == 1 and not c.get_gid()]
     assert [tuple(c.get_offsets()[0]) for c in io] == [(2.0, 0.0)]
     for text, colour, background in _cell_texts(fig):
         assert _contrast(colour, background) >= 4.5, text
