@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-__all__ = ["axis_ticks", "cell_labels", "label_paths"]
+__all__ = ["axis_ticks", "cell_labels", "label_paths", "lean_minor_ticks"]
 
 #: Where a label's ink box goes relative to its point: centred, its top edge centred on
 #: the point, or its right edge centred on it.
@@ -130,6 +130,57 @@ def axis_ticks(ax: Any, xs: Sequence[float], ys: Sequence[float]) -> None:
         extent = (_ink_size(label_paths(["lp"], fontsize)[0])[1] if axis is ax.xaxis else
                   max((_ink_size(p)[0] for p in paths), default=0.0))
         axis.labelpad = rc["axes.labelpad"] + gap + extent
+
+
+def lean_minor_ticks(ax: Any) -> None:
+    """Unlabelled minor ticks of ``ax`` (a log axis has eight a decade, a log colour bar
+    dozens) as one line of tick marks per axis instead of five artists per tick.
+
+    Reads the minor locator and formatter matplotlib set up (call it once the limits are
+    final: they are read here), keeps what it would draw (marks within the view, none
+    where a major tick is, its minor tick size, width and colour) and sets the minor
+    locator to none. An axis whose minor ticks carry labels, point inwards or sit on both
+    sides is left to matplotlib. Calling it again redraws the line: from the locator it
+    was drawn from, or from a new one set since (a colour bar's, on a new norm).
+    """
+    from matplotlib import rcParams
+    from matplotlib.lines import Line2D
+    from matplotlib.markers import TICKDOWN, TICKLEFT, TICKRIGHT, TICKUP
+    from matplotlib.ticker import NullLocator
+
+    rc: Any = rcParams
+    for axis, name in ((ax.xaxis, "x"), (ax.yaxis, "y")):
+        for old in [line for line in ax.lines if line.get_gid() == f"minor-ticks-{name}"]:
+            old.remove()
+            if axis.get_minor_locator() is old.null_locator:  # not reset since: restore
+                axis.set_minor_locator(old.minor_locator)  # what the line was drawn from
+        if isinstance(axis.get_minor_locator(), NullLocator):
+            continue
+        side = {"bottom": (0.0, TICKDOWN), "top": (1.0, TICKUP), "left": (0.0, TICKLEFT),
+                "right": (1.0, TICKRIGHT)}.get(axis.get_ticks_position())
+        if side is None or rc[f"{name}tick.direction"] != "out":
+            continue
+        low, high = sorted(axis.get_view_interval())
+        span = (high - low) * 1e-10
+        locs = [float(v) for v in axis.get_minorticklocs() if low - span <= v <= high + span]
+        if not locs:
+            continue
+        formatter = axis.get_minor_formatter()
+        formatter.set_locs(locs)
+        if any(formatter(v, i) for i, v in enumerate(locs)):
+            continue  # labelled minor ticks: matplotlib's own
+        edge, marker = side[0], cast(Any, side[1])
+        others = [edge] * len(locs)
+        xy = (locs, others) if name == "x" else (others, locs)
+        transform = ax.get_xaxis_transform() if name == "x" else ax.get_yaxis_transform()
+        line = Line2D(*xy, transform=transform, marker=marker, linestyle="none",
+                      markersize=rc[f"{name}tick.minor.size"],
+                      markeredgewidth=rc[f"{name}tick.minor.width"],
+                      color=rc[f"{name}tick.color"], clip_on=False, gid=f"minor-ticks-{name}")
+        line.minor_locator = axis.get_minor_locator()  # type: ignore[attr-defined]
+        line.null_locator = NullLocator()  # type: ignore[attr-defined]
+        ax.add_artist(line)
+        axis.set_minor_locator(line.null_locator)  # type: ignore[attr-defined]
 
 
 def _ink_size(path: Any) -> tuple[float, float]:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from canmore_sim.atomic import atomic_write_bytes
-from canmore_sim.plot_labels import axis_ticks, cell_labels
+from canmore_sim.plot_labels import axis_ticks, cell_labels, lean_minor_ticks
 from canmore_sim.plot_png import DPI, figure_png
 
 __all__ = ["PLOTS", "count_bars_figure", "energy_bars_figure", "energy_hist_figure",
@@ -81,7 +81,9 @@ _ROOM = (1.0, 3.5, 1.5, 0.6)
 def plain_ticks(fig: Any) -> None:
     """Plain tick labels on every axis of ``fig``: no offset and no scientific notation on
     a linear axis; on a log axis matplotlib's labels (``10^4``, ``2x10^1``) as plain text
-    (``10⁴``, ``2×10¹``) rather than mathtext, which costs a parser per label."""
+    (``10⁴``, ``2×10¹``) rather than mathtext, which costs a parser per label, and its
+    unlabelled minor ticks as one artist (:func:`canmore_sim.plot_labels.lean_minor_ticks`).
+    Call it last, once the limits are final."""
     from matplotlib.ticker import LogFormatterSciNotation, ScalarFormatter
 
     for ax in fig.axes:
@@ -95,6 +97,7 @@ def plain_ticks(fig: Any) -> None:
                                  (axis.get_minor_formatter, axis.set_minor_formatter)):
                     if type(get()) is LogFormatterSciNotation:
                         put(_text_log_formatter(get()))
+        lean_minor_ticks(ax)
 
 
 def _text_log_formatter(like: Any) -> Any:

@@ -122,3 +122,43 @@ def test_axis_ticks_label_every_router_where_matplotlib_would() -> None:
 def test_label_paths_reject_an_unknown_alignment() -> None:
     with pytest.raises(ValueError, match="align must be one of"):
         label_paths(["1"], 7, align="left")
+
+
+def _log_axes(low: float, high: float):
+    fig = _figure(4.0, 3.0)
+    ax = fig.add_subplot()
+    ax.bar([0, 1], [low, high])
+    ax.set_yscale("log")
+    ax.set_ylim(low, high)
+    return fig, ax
+
+
+def _visible_minor_ticks(ax) -> list[float]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(ax.get_figure()).draw()
+    low, high = ax.get_ylim()
+    return [t.get_loc() for t in ax.yaxis.get_minor_ticks(len(ax.yaxis.get_minorticklocs()))
+            if low <= t.get_loc() <= high and t.tick1line.get_visible()]
+
+
+def test_minor_ticks_become_one_line_of_the_same_marks() -> None:
+    from canmore_sim.plot_labels import lean_minor_ticks
+
+    theirs = _visible_minor_ticks(_log_axes(1e2, 1e8)[1])
+    assert len(theirs) == 48  # eight a decade, none on the decades
+    fig, ax = _log_axes(1e2, 1e8)
+    for _ in range(2):  # a second call (a figure saved again) draws the same line
+        lean_minor_ticks(ax)
+        lines = [line for line in ax.lines if line.get_gid() == "minor-ticks-y"]
+        assert len(lines) == 1 and sorted(lines[0].get_ydata()) == sorted(theirs)
+    assert not ax.yaxis.get_minorticklocs().size  # matplotlib draws none of its own
+
+
+def test_labelled_minor_ticks_stay_matplotlibs() -> None:
+    from canmore_sim.plot_labels import lean_minor_ticks
+
+    fig, ax = _log_axes(2.0, 9.0)  # under a decade: the minor ticks carry labels
+    lean_minor_ticks(ax)
+    assert not [line for line in ax.lines if line.get_gid() == "minor-ticks-y"]
+    assert ax.yaxis.get_minorticklocs().size
