@@ -23,8 +23,9 @@ __all__ = ["DPI", "PAD_INCHES", "content_box", "figure_png"]
 DPI = 110
 #: Margin around the content, inches (matplotlib's ``savefig.pad_inches`` default).
 PAD_INCHES = 0.1
-#: zlib level of the PNG encoding: 1 costs a third of the default 6's time here, for
-#: files about as small (the default 6 on RGBA pixels, as savefig wrote them).
+#: zlib level of the PNG encoding: 1 takes about two thirds of the default 6's time here,
+#: for RGB files about as large as savefig's (level 6 on RGBA): 394 against 380 KiB of PNGs for
+#: the VGG16 headline.
 _COMPRESS_LEVEL = 1
 
 
