@@ -7,17 +7,22 @@ luminance of the cell's colour).
 
 from __future__ import annotations
 
-import io
+import functools
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from canmore_sim.atomic import atomic_write_bytes
+from canmore_sim.plot_labels import axis_ticks, cell_labels, lean_minor_ticks
+from canmore_sim.plot_png import DPI, figure_png
 
-__all__ = ["PLOTS", "count_bars_figure", "energy_hist_figure", "mapping_figure",
-           "mesh_heatmap_figure", "plain_ticks", "text_colour", "write_core_sop_heatmap",
-           "write_energy_hist", "write_mapping_plot", "write_noc_plots", "write_summary_plots"]
+__all__ = ["PLOTS", "count_bars_figure", "energy_bars_figure", "energy_hist_figure",
+           "latency_hist_figure", "log_label_text", "mapping_figure", "mesh_heatmap_figure",
+           "plain_ticks", "text_colour", "text_colours", "write_core_sop_heatmap",
+           "write_energy_hist", "write_mapping_plot", "write_mesh_heatmaps", "write_noc_plots",
+           "write_summary_plots"]
 
 #: Every PNG a run can write, with the caption the HTML page shows under it.
 PLOTS: dict[str, str] = {
@@ -41,18 +46,45 @@ _TERM_NAMES = {"sop": "synaptic operations", "hop": "on-chip hops",
                "interchip_hop": "inter-chip hops", "static": "static"}
 
 
-def _figure(width: float, height: float) -> Any:
+def _figure(width: float, height: float, *, room: bool = False) -> Any:
+    """A ``width`` x ``height`` inch figure (each side at most ``_MAX_INCHES``).
+
+    With ``room``, the canvas also has :data:`_ROOM` inches around that area, which the
+    subplots do not use (their boxes keep the size and place they have in a plain figure
+    of that size): labels, tick labels and legends outside the axes are drawn there, and
+    :func:`canmore_sim.plot_png.figure_png` crops the blank rest in the one draw it makes.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(min(width, _MAX_INCHES), min(height, _MAX_INCHES)))
+    width, height = min(width, _MAX_INCHES), min(height, _MAX_INCHES)
+    if not room:
+        return Figure(figsize=(width, height), dpi=DPI)
+    left, right, bottom, top = _ROOM
+    fig = Figure(figsize=(width + left + right, height + bottom + top), dpi=DPI)
+    params = fig.subplotpars
+    fig.subplots_adjust(left=(left + params.left * width) / (width + left + right),
+                        right=(left + params.right * width) / (width + left + right),
+                        bottom=(bottom + params.bottom * height) / (height + bottom + top),
+                        top=(bottom + params.top * height) / (height + bottom + top))
+    return fig
+
+
+#: Blank canvas around a report plot's area, inches (left, right, bottom, top): room for
+#: a legend beside the axes, rotated layer names below them; a plot whose content still
+#: reaches past it is measured and drawn again by savefig (see plot_png).
+_ROOM = (1.0, 3.5, 1.5, 0.6)
 
 
 def plain_ticks(fig: Any) -> None:
-    """Plain tick labels on every linear axis of ``fig``: no offset, no scientific notation."""
-    from matplotlib.ticker import ScalarFormatter
+    """Plain tick labels on every axis of ``fig``: no offset and no scientific notation on
+    a linear axis; on a log axis matplotlib's labels (``10^4``, ``2x10^1``) as plain text
+    (``10⁴``, ``2×10¹``) rather than mathtext, which costs a parser per label, and its
+    unlabelled minor ticks as one artist (:func:`canmore_sim.plot_labels.lean_minor_ticks`).
+    Call it last, once the limits are final."""
+    from matplotlib.ticker import LogFormatterSciNotation, ScalarFormatter
 
     for ax in fig.axes:
         for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
@@ -60,24 +92,78 @@ def plain_ticks(fig: Any) -> None:
                 formatter = ScalarFormatter(useOffset=False)
                 formatter.set_scientific(False)
                 axis.set_major_formatter(formatter)
+            elif scale == "log":
+                for get, put in ((axis.get_major_formatter, axis.set_major_formatter),
+                                 (axis.get_minor_formatter, axis.set_minor_formatter)):
+                    if type(get()) is LogFormatterSciNotation:
+                        put(_text_log_formatter(get()))
+        lean_minor_ticks(ax)
+
+
+def _text_log_formatter(like: Any) -> Any:
+    """A log-axis formatter with the settings of matplotlib's ``like`` whose labels are
+    plain text (see :func:`log_label_text`)."""
+    return _text_log_class()(base=like._base, labelOnlyBase=like.labelOnlyBase,
+                             minor_thresholds=like.minor_thresholds,
+                             linthresh=like._linthresh)
+
+
+@functools.cache
+def _text_log_class() -> Any:
+    from matplotlib.ticker import LogFormatterSciNotation
+
+    class TextLogFormatter(LogFormatterSciNotation):
+        """matplotlib's log-axis labels, as plain text."""
+
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return log_label_text(super().__call__(x, pos))
+
+    return TextLogFormatter
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076"
+                             "\u2077\u2078\u2079")
+_LOG_LABEL = re.compile(r"\$\\mathdefault\{(?P<sign>-?)(?:(?P<coeff>[0-9.]+)\\times)?"
+                        r"(?P<base>[0-9.]+)(?:\^\{(?P<exp>-?[0-9]+)\})?\}\$")
+
+
+def log_label_text(label: str) -> str:
+    """A log-axis tick label of matplotlib (``$\\mathdefault{2\\times10^{-1}}$``) as
+    plain text (``2×10⁻¹``); a label of another form is returned as it is."""
+    found = _LOG_LABEL.fullmatch(label)
+    if found is None:
+        return label
+    sign, coeff, base, exp = found.group("sign", "coeff", "base", "exp")
+    return (sign.replace("-", "\u2212") + (f"{coeff}\u00d7" if coeff else "") + base
+            + (exp or "").translate(_SUPERSCRIPT))
+
+
+def _title(ax: Any, text: str) -> None:
+    """``text`` as the title of ``ax``, just above it. Placed there explicitly (``y=1``):
+    otherwise matplotlib measures the whole y axis at every draw to see whether an offset
+    text or tick labels at the top would overlap the title, and these plots have neither
+    (see :func:`plain_ticks`), so the title lands at the same place."""
+    ax.set_title(text, fontsize=9, y=1.0)
 
 
 def _figure_bytes(fig: Any) -> bytes:
     plain_ticks(fig)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    return buffer.getvalue()
+    return figure_png(fig)
 
 
 def text_colour(colour: Any) -> str:
     """``"black"`` on a light background, ``"white"`` on a dark one (relative luminance)."""
-    def linear(c: float) -> float:
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
     from matplotlib.colors import to_rgba
 
-    r, g, b = (linear(float(c)) for c in to_rgba(colour)[:3])
-    return "black" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.18 else "white"
+    return text_colours(np.array([to_rgba(colour)]))[0]
+
+
+def text_colours(rgba: np.ndarray) -> list[str]:
+    """:func:`text_colour` of every row of an ``(n, 3 or 4)`` array of RGB(A) in 0..1."""
+    c = np.asarray(rgba, dtype=np.float64).reshape(len(rgba), -1)[:, :3]
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    luminance = linear @ np.array([0.2126, 0.7152, 0.0722])
+    return ["black" if v > 0.18 else "white" for v in luminance]
 
 
 #: Largest side of a plot, inches: a large mesh is drawn smaller per router instead of as
@@ -116,39 +202,80 @@ def _short(value: float) -> str:
 def mesh_heatmap_figure(values: np.ndarray, width: int, height: int, title: str,
                         unit: str) -> Any:
     """A mesh heatmap (one cell per router) with its value written legibly in every cell."""
+    fig = _heatmap_frame(width, height)
+    _heatmap_fill(fig, values, title, unit)
+    return fig
+
+
+def _heatmap_frame(width: int, height: int) -> Any:
+    """The parts of a mesh heatmap that depend only on the mesh: figure, axes, ticks, an
+    image of zeros and its colour bar (:func:`_heatmap_fill` puts the values in)."""
     from matplotlib import colormaps
+
+    fig = _figure(1.4 + 0.62 * width, 0.9 + 0.62 * height, room=True)
+    ax = fig.add_subplot()
+    cmap = colormaps["magma"].with_extremes(bad="#f2f2f2")
+    image = ax.imshow(np.zeros((height, width)), cmap=cmap, origin="upper", vmin=0.0,
+                      vmax=1.0)
+    _mesh_axes(ax, width, height)
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    return fig
+
+
+def _heatmap_fill(fig: Any, values: np.ndarray, title: str, unit: str) -> None:
+    """Show ``values`` (one per router) in a :func:`_heatmap_frame` figure, replacing what
+    it showed: colours (a log scale over a spread above 100), cell values, title, unit."""
     from matplotlib.colors import LogNorm, Normalize
 
-    fig = _figure(1.4 + 0.62 * width, 0.9 + 0.62 * height)
-    ax = fig.add_subplot()
-    grid = values.reshape(height, width)
+    ax = fig.axes[0]
+    image = ax.images[0]
+    height, width = image.get_array().shape
+    grid = np.asarray(values, dtype=np.float64).reshape(height, width)
     positive = grid[grid > 0]
     log = len(positive) > 0 and positive.max() / positive.min() > 100
     top = float(positive.max()) if len(positive) else 1.0
     norm = LogNorm(vmin=positive.min(), vmax=top) if log else Normalize(vmin=0.0, vmax=top)
-    cmap = colormaps["magma"].with_extremes(bad="#f2f2f2")
     shown = np.where(grid > 0, grid, np.nan) if log else grid
-    image = ax.imshow(shown, cmap=cmap, origin="upper", norm=norm)
+    image.set_data(shown)
+    image.set_norm(norm)
+    image.colorbar.update_normal(image)
+    image.colorbar.set_label(unit)
+    for old in [c for c in ax.collections if c.get_gid() == "cell-labels"]:
+        old.remove()
     if width * height <= 256:
-        for (y, x), value in np.ndenumerate(grid):
-            background = (0.95, 0.95, 0.95) if not np.isfinite(shown[y, x]) else cmap(norm(value))
-            ax.text(x, y, _short(value), ha="center", va="center", fontsize=7,
-                    color=text_colour(background))
-    ax.set_title(title + ("\n(log colour scale; grey: zero)" if log else ""), fontsize=9)
-    _mesh_axes(ax, width, height)
-    fig.colorbar(image, ax=ax, label=unit, shrink=0.8)
-    return fig
+        ys, xs = np.indices(grid.shape).reshape(2, -1)
+        backgrounds = np.where(np.isfinite(shown.ravel())[:, None],
+                               image.cmap(norm(grid.ravel())), (0.95, 0.95, 0.95, 1.0))
+        cell_labels(ax, np.column_stack([xs, ys]), [_short(v) for v in grid.ravel()],
+                    text_colours(backgrounds), 7)
+    _title(ax, title + ("\n(log colour scale; grey: zero)" if log else ""))
 
 
-def _mesh_heatmap(values: np.ndarray, width: int, height: int, title: str, unit: str) -> bytes:
-    return _figure_bytes(mesh_heatmap_figure(values, width, height, title, unit))
+def _write_heatmaps(summary: dict[str, Any], specs: list[tuple[str, np.ndarray, str, str]],
+                    out: str | Path) -> list[Path]:
+    """Write every heatmap of ``specs`` (file name, values, title, unit) from one figure:
+    its axes, ticks and colour bar are made and measured once, not once per file."""
+    width, height = summary["noc"]["routers"]
+    fig = _heatmap_frame(width, height) if specs else None
+    paths = []
+    for name, values, title, unit in specs:
+        _heatmap_fill(fig, values, title, unit)
+        paths.append(atomic_write_bytes(Path(out) / name, _figure_bytes(fig)))
+    return paths
 
 
 def _mesh_axes(ax: Any, width: int, height: int) -> None:
     ax.set_xlabel("x, router column")
     ax.set_ylabel("y, router row")
-    ax.set_xticks(range(width) if width <= 32 else range(0, width, max(1, width // 16)))
-    ax.set_yticks(range(height) if height <= 32 else range(0, height, max(1, height // 16)))
+    axis_ticks(ax, range(width) if width <= 32 else range(0, width, max(1, width // 16)),
+               range(height) if height <= 32 else range(0, height, max(1, height // 16)))
+
+
+def write_mesh_heatmaps(summary: dict[str, Any], out: str | Path) -> list[Path]:
+    """Every mesh heatmap of a report: those of :func:`write_noc_plots`, then that of
+    :func:`write_core_sop_heatmap` where the report has per-core statistics."""
+    core = _core_sop_spec(summary)
+    return _write_heatmaps(summary, _noc_specs(summary) + ([core] if core else []), out)
 
 
 def write_noc_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
@@ -159,19 +286,17 @@ def write_noc_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
     list of Path
         ``wait_heatmap.png`` and ``traffic_heatmap.png`` in ``out``.
     """
+    return _write_heatmaps(summary, _noc_specs(summary), out)
+
+
+def _noc_specs(summary: dict[str, Any]) -> list[tuple[str, np.ndarray, str, str]]:
     noc = summary["noc"]
-    width, height = noc["routers"]
     wait = np.nansum(per_router(noc["router_wait_ns"]), axis=1)
     flits = np.nansum(per_router(noc["router_flits"]), axis=1)
-    out = Path(out)
-    return [
-        atomic_write_bytes(out / "wait_heatmap.png", _mesh_heatmap(
-            wait, width, height, "Where packets waited: waiting time per router,\nsummed over "
-            "packets and input ports, per frame", "waiting, ns per frame")),
-        atomic_write_bytes(out / "traffic_heatmap.png", _mesh_heatmap(
-            flits, width, height, "Traffic: flits sent per router (all output ports), per frame",
-            "flits per frame")),
-    ]
+    return [("wait_heatmap.png", wait, "Where packets waited: waiting time per router,\n"
+             "summed over packets and input ports, per frame", "waiting, ns per frame"),
+            ("traffic_heatmap.png", flits,
+             "Traffic: flits sent per router (all output ports), per frame", "flits per frame")]
 
 
 def core_sops(summary: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -192,6 +317,11 @@ def core_sops(summary: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarr
 def write_core_sop_heatmap(summary: dict[str, Any], out: str | Path) -> Path | None:
     """``core_sops_heatmap.png``: SOPs per core on the mesh; None when the report has no
     per-core statistics (see :func:`core_sops`)."""
+    spec = _core_sop_spec(summary)
+    return None if spec is None else _write_heatmaps(summary, [spec], out)[0]
+
+
+def _core_sop_spec(summary: dict[str, Any]) -> tuple[str, np.ndarray, str, str] | None:
     found = core_sops(summary)
     if found is None:
         return None
@@ -199,9 +329,8 @@ def write_core_sop_heatmap(summary: dict[str, Any], out: str | Path) -> Path | N
     width, height = summary["noc"]["routers"]
     grid = np.zeros(width * height)
     np.add.at(grid, y * width + x, np.nan_to_num(sops))
-    return atomic_write_bytes(Path(out) / "core_sops_heatmap.png", _mesh_heatmap(
-        grid, width, height, "Busiest cores: synaptic operations per core, per frame",
-        "SOPs per frame"))
+    return ("core_sops_heatmap.png", grid,
+            "Busiest cores: synaptic operations per core, per frame", "SOPs per frame")
 
 
 def write_mapping_plot(summary: dict[str, Any], out: str | Path) -> Path:
@@ -212,7 +341,7 @@ def write_mapping_plot(summary: dict[str, Any], out: str | Path) -> Path:
 
 def mapping_figure(summary: dict[str, Any]) -> Any:
     """The figure of :func:`write_mapping_plot`."""
-    from matplotlib.colors import ListedColormap
+    from matplotlib.colors import ListedColormap, to_rgba
     from matplotlib.patches import Patch
 
     m = summary["mapping"]
@@ -224,15 +353,15 @@ def mapping_figure(summary: dict[str, Any]) -> Any:
     for layer, (x, y) in zip(core_layers, m["core_xy"], strict=True):
         layer_of[y, x] = layer - 1
     colours = _layer_colours(len(names))
-    fig = _figure(2.6 + 0.55 * width, 0.9 + 0.55 * height)
+    fig = _figure(2.6 + 0.55 * width, 0.9 + 0.55 * height, room=True)
     ax = fig.add_subplot()
     ax.imshow(layer_of, cmap=ListedColormap(colours).with_extremes(bad="white"), vmin=-0.5,
               vmax=len(names) - 0.5, origin="upper")
     if width * height <= 1024:
-        size = 7 if width <= 16 else 5
-        for core, (layer, (x, y)) in enumerate(zip(core_layers, m["core_xy"], strict=True)):
-            ax.text(x, y, str(core), ha="center", va="center", fontsize=size,
-                    color=text_colour(colours[layer - 1]))
+        on = text_colours(np.array([to_rgba(colours[layer - 1]) for layer in core_layers]))
+        cell_labels(ax, np.array(m["core_xy"], dtype=np.float64).reshape(-1, 2),
+                    [str(core) for core in range(len(core_layers))], on,
+                    7 if width <= 16 else 5)
     for cx in range(0, width + 1, chip_w):
         ax.axvline(cx - 0.5, color="black", linewidth=2)
     for cy in range(0, height + 1, chip_h):
@@ -246,8 +375,8 @@ def mapping_figure(summary: dict[str, Any]) -> Any:
     ax.legend(handles=handles, title="layer", fontsize=7, title_fontsize=8,
               loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     chips = f"{m['chips']} chip" + ("s" if m["chips"] != 1 else "")
-    ax.set_title(f"Mapping: {m['cores']} cores on {chips} of {m['mesh']} routers, "
-                 f"placement {m['placement']}", fontsize=9)
+    _title(ax, f"Mapping: {m['cores']} cores on {chips} of {m['mesh']} routers, "
+               f"placement {m['placement']}")
     _mesh_axes(ax, width, height)
     return fig
 
@@ -275,8 +404,9 @@ def _field(row: dict[str, Any], *names: str) -> float:
     return 0.0
 
 
-def _energy_bars(names: list[str], series: dict[str, list[float]], unit: str) -> bytes:
-    fig = _figure(max(5.5, 0.5 * len(names) + 3.0), 3.8)
+def energy_bars_figure(names: list[str], series: dict[str, list[float]], unit: str) -> Any:
+    """Stacked bars of energy per frame of every layer, one colour per term."""
+    fig = _figure(max(5.5, 0.5 * len(names) + 3.0), 3.8, room=True)
     ax = fig.add_subplot()
     x = np.arange(len(names))
     bottom = np.zeros(len(names))
@@ -288,14 +418,14 @@ def _energy_bars(names: list[str], series: dict[str, list[float]], unit: str) ->
     ax.set_xlabel("weight layer")
     ax.set_ylabel(f"energy per frame, {unit}")
     ax.set_ylim(0, max(float(bottom.max()), 1e-12) * 1.12)
-    ax.set_title("Energy per layer, by term", fontsize=9)
+    _title(ax, "Energy per layer, by term")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return _figure_bytes(fig)
+    return fig
 
 
 def count_bars_figure(names: list[str], series: dict[str, list[float]]) -> Any:
     """Grouped bars on a log axis: a zero draws no bar (a log axis has no 0)."""
-    fig = _figure(max(5.5, 0.6 * len(names) + 3.0), 3.8)
+    fig = _figure(max(5.5, 0.6 * len(names) + 3.0), 3.8, room=True)
     ax = fig.add_subplot()
     x = np.arange(len(names))
     width = 0.8 / max(len(series), 1)
@@ -311,7 +441,7 @@ def count_bars_figure(names: list[str], series: dict[str, list[float]]) -> Any:
     ax.set_xticks(x, names, rotation=60 if len(names) > 8 else 0, fontsize=7)
     ax.set_xlabel("weight layer")
     ax.set_ylabel("count per frame (log scale)")
-    ax.set_title("Synaptic operations and spikes per layer", fontsize=9)
+    _title(ax, "Synaptic operations and spikes per layer")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
@@ -326,8 +456,8 @@ def write_summary_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
              if any(f"energy_{t}_uj" in row for row in layers)]
     energy = {_TERM_NAMES.get(t, t.replace("_", " ")): [row.get(f"energy_{t}_uj") or 0.0
                                                        for row in layers] for t in terms}
-    paths = [atomic_write_bytes(out / "energy_layers.png", _energy_bars(
-        names, energy or {"(no per-layer terms)": [0.0] * len(names)}, unit))]
+    paths = [atomic_write_bytes(out / "energy_layers.png", _figure_bytes(energy_bars_figure(
+        names, energy or {"(no per-layer terms)": [0.0] * len(names)}, unit)))]
     counts = {
         "SOPs into the layer": [_field(r, "sops_in", "sops") for r in layers],
         "neurons fired (before pooling)": [_field(r, "neurons_fired", "neuron_spikes")
@@ -336,21 +466,23 @@ def write_summary_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
     }
     paths.append(atomic_write_bytes(out / "sops_spikes_layers.png",
                                     _figure_bytes(count_bars_figure(names, counts))))
-    paths.append(atomic_write_bytes(out / "latency_hist.png", _latency_hist(summary)))
+    paths.append(atomic_write_bytes(out / "latency_hist.png",
+                                    _figure_bytes(latency_hist_figure(summary))))
     return paths
 
 
-def _latency_hist(summary: dict[str, Any]) -> bytes:
+def latency_hist_figure(summary: dict[str, Any]) -> Any:
+    """Packets per bin of latency over all frames (report.json ``noc.latency_histogram``)."""
     hist = summary["noc"]["latency_histogram"]
     frames = frame_count(summary)
-    fig = _figure(5.8, 3.5)
+    fig = _figure(5.8, 3.5, room=True)
     ax = fig.add_subplot()
     edges = _floats(hist["edges_ns"]) / 1000.0
     ax.stairs(np.nan_to_num(_floats(hist["counts"])), edges, fill=True)
     ax.set_xlabel("packet latency, us (injection to ejection)")
     ax.set_ylabel(f"packets (all {frames} frame{'s' if frames != 1 else ''})")
-    ax.set_title("How long packets took to arrive", fontsize=9)
-    return _figure_bytes(fig)
+    _title(ax, "How long packets took to arrive")
+    return fig
 
 
 def write_energy_hist(summary: dict[str, Any], out: str | Path) -> Path:
@@ -367,7 +499,7 @@ def energy_hist_figure(hist: dict[str, Any], stats: dict[str, Any], confidence: 
     """Frames per bin of energy per frame, the mean as a line and its interval shaded."""
     from matplotlib.ticker import MaxNLocator
 
-    fig = _figure(5.8, 3.5)
+    fig = _figure(5.8, 3.5, room=True)
     ax = fig.add_subplot()
     unit, n = hist.get("unit", "uJ"), stats["n"]
     if hist["counts"]:
@@ -385,5 +517,5 @@ def energy_hist_figure(hist: dict[str, Any], stats: dict[str, Any], confidence: 
                 transform=ax.transAxes)
     ax.set_xlabel(f"energy per frame, {unit}")
     ax.set_ylabel(f"frames (of {n})")
-    ax.set_title("Energy per frame over the frames", fontsize=9)
+    _title(ax, "Energy per frame over the frames")
     return fig

@@ -14,10 +14,9 @@ from typing import Any
 from canmore_sim.atomic import atomic_write_text
 from canmore_sim.plots import (
     PLOTS,
-    write_core_sop_heatmap,
     write_energy_hist,
     write_mapping_plot,
-    write_noc_plots,
+    write_mesh_heatmaps,
     write_summary_plots,
 )
 from canmore_sim.report_aggregates import classes_csv
@@ -85,10 +84,8 @@ def write_report_files(summary: dict[str, Any], out: str | Path) -> list[Path]:
              atomic_write_text(out / "classes.csv", classes_csv(summary))]
     paths += write_summary_plots(summary, out)
     paths.append(write_energy_hist(summary, out))
-    paths += write_noc_plots(summary, out)
+    paths += write_mesh_heatmaps(summary, out)
     paths.append(write_mapping_plot(summary, out))
-    core_map = write_core_sop_heatmap(summary, out)
-    paths += [core_map] if core_map else []
     written = {p.name for p in paths}
     images = [name for name in PLOTS if name in written]
     paths.append(atomic_write_text(out / "report.html", report_html(summary, images)))

@@ -67,16 +67,25 @@ def test_text_colour_follows_background_luminance() -> None:
         assert _contrast(text_colour(background), background) >= 4.5  # WCAG AA
 
 
+def _labels(ax):
+    """The cell-label artist of ``ax`` (plot_labels.cell_labels), or None."""
+    found = [c for c in ax.collections if c.get_gid() == "cell-labels"]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
 def _cell_texts(fig):
-    """(text, the colour of the image pixel under it) for every text drawn in a cell."""
+    """(label, the colour it is drawn in, the colour of the image pixel under it) for every
+    label drawn in a cell."""
     ax = fig.axes[0]
     image = ax.images[0]
+    labels = _labels(ax)
     rows = []
-    for t in ax.texts:
-        x, y = (int(round(v)) for v in t.get_position())
-        value = image.get_array()[y, x]
+    for text, colour, (x, y) in zip(labels.labels, labels.get_facecolors(),
+                                    labels.get_offsets(), strict=True):
+        value = image.get_array()[int(round(y)), int(round(x))]
         bad = np.ma.is_masked(value) or not np.isfinite(value)
-        rows.append((t, image.cmap.get_bad() if bad else image.cmap(image.norm(value))))
+        rows.append((text, colour, image.cmap.get_bad() if bad else image.cmap(image.norm(value))))
     return rows
 
 
@@ -88,10 +97,10 @@ def test_heatmap_text_is_legible_on_every_cell(summary) -> None:
     fig = mesh_heatmap_figure(wait, width, height, "waiting", "ns")
     cells = _cell_texts(fig)
     assert len(cells) == width * height
-    for text, background in cells:
-        assert _contrast(text.get_color(), background) >= 4.5, text.get_text()
-    hottest = max(cells, key=lambda c: _luminance(c[1]))
-    assert hottest[0].get_color() == "black"
+    for text, colour, background in cells:
+        assert _contrast(colour, background) >= 4.5, text
+    hottest = max(cells, key=lambda c: _luminance(c[2]))
+    assert tuple(hottest[1]) == (0.0, 0.0, 0.0, 1.0)  # black
 
 
 def test_mapping_has_one_colour_per_layer_named_legend_core_ids_and_io_router(summary) -> None:
@@ -101,12 +110,14 @@ def test_mapping_has_one_colour_per_layer_named_legend_core_ids_and_io_router(su
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == [f"{i} {n}" for i, n in enumerate(names, start=1)] + ["I/O router (2,0)"]
     assert len(names) == ax.images[0].cmap.N  # only as many colours as layers
-    ids = sorted(int(t.get_text()) for t in ax.texts)
+    ids = sorted(int(t) for t in _labels(ax).labels)
     assert ids == list(range(summary["mapping"]["cores"]))
-    io = [c for c in ax.collections if len(c.get_offsets()) == 1]
+    assert [tuple(xy) for xy in _labels(ax).get_offsets()] == [
+        tuple(map(float, xy)) for xy in summary["mapping"]["core_xy"]]
+    io = [c for c in ax.collections if len(c.get_offsets()) == 1 and not c.get_gid()]
     assert [tuple(c.get_offsets()[0]) for c in io] == [(2.0, 0.0)]
-    for text, background in _cell_texts(fig):
-        assert _contrast(text.get_color(), background) >= 4.5
+    for text, colour, background in _cell_texts(fig):
+        assert _contrast(colour, background) >= 4.5, text
     assert not fig.axes[1:]  # a legend, not a continuous colour bar
 
 
