@@ -110,6 +110,7 @@ def test_empty_weights() -> None:
     np.array([[0.5], [1e-45], [2.0]], dtype=np.float32),  # per channel, one subnormal
 ])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the 3e38 scale
 def test_decode_equals_the_whole_array_expression(monkeypatch, scale: np.ndarray,
                                                    dtype: type) -> None:
     monkeypatch.setattr(graph_module, "_DECODE_CHUNK", 4)
