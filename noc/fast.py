@@ -54,6 +54,11 @@ __all__ = ["needs_compile", "simulate"]
 #: Events per compiled slice between returns to Python (progress, Ctrl-C).
 SLICE_EVENTS = 1 << 20
 
+#: State size (bytes) above which the build's freed temporaries are handed back to the
+#: system before the loop (``malloc_trim`` walks the whole heap: 0.3 ms a call, a
+#: tenth of a small frame's replay, for nothing there).
+_TRIM_ABOVE = 16 << 20
+
 
 def simulate(traffic: Traffic, config: ArchConfig, *,
              progress: Callable[[int, int], None] | None = None) -> NocStats:
@@ -81,7 +86,8 @@ def simulate(traffic: Traffic, config: ArchConfig, *,
     check_inputs(traffic, config)
     kernel = _kernel()
     state = _build(kernel, traffic, config)
-    return_free_memory()  # the build's temporaries (VGG16: a 12 MB sort order)
+    if state.ints.nbytes + state.floats.nbytes > _TRIM_ABOVE:
+        return_free_memory()  # the build's temporaries (VGG16: a 12 MB sort order)
     total = len(traffic)
     while True:
         code = kernel.run(state.ints, state.floats, SLICE_EVENTS)
