@@ -258,16 +258,35 @@ class _NocSums:
         if stats.mean_occupancy is not None:
             self.occupancy = (stats.mean_occupancy.astype(np.float64) if self.occupancy is None
                               else self.occupancy + stats.mean_occupancy)
-        latency = stats.latency_ns
-        finite = latency[np.isfinite(latency)]
-        bins, counts = np.unique(np.floor(finite / LATENCY_BIN_NS).astype(np.int64),
-                                 return_counts=True)
-        self.bins.append(np.stack([bins, counts.astype(np.int64)]))
+        self.bins.append(latency_bins(stats.deliver_ns, stats.inject_ns))
 
     def arrays(self) -> dict[str, np.ndarray]:
         merged = merge_bins(self.bins)
         occupancy = np.zeros(0) if self.occupancy is None else self.occupancy
         return {"occupancy_sum": occupancy, "latency_bins": merged}
+
+
+def latency_bins(deliver_ns: np.ndarray, inject_ns: np.ndarray) -> np.ndarray:
+    """``(2, k)`` int64 (bin, count) of every finite latency ``deliver - inject``, in
+    :data:`LATENCY_BIN_NS` bins, bins ascending: ``np.unique(np.floor(latency / bin))`` of
+    the finite latencies, with its counts.
+
+    Computed in place on one float and one integer column (VGG16's 1.5 M deliveries: about
+    30 MB of temporaries instead of about 75 MB, at the end of the replay where the run's
+    libraries are all loaded).
+    """
+    latency = np.subtract(deliver_ns, inject_ns, dtype=np.float64)
+    latency = latency[np.isfinite(latency)]
+    np.divide(latency, LATENCY_BIN_NS, out=latency)
+    np.floor(latency, out=latency)
+    bins = latency.astype(np.int64)
+    del latency
+    bins.sort()
+    if not len(bins):
+        return np.zeros((2, 0), dtype=np.int64)
+    first = np.flatnonzero(np.concatenate(([True], bins[1:] != bins[:-1])))
+    counts = np.diff(np.append(first, len(bins)))
+    return np.stack([bins[first], counts.astype(np.int64)])
 
 
 def merge_bins(parts: list[np.ndarray]) -> np.ndarray:

@@ -207,3 +207,20 @@ def test_chunks_in_this_process_quantize_the_network_once(tmp_path, bundled, mon
     monkeypatch.setattr(pipeline, "quantize_graph", refuse)
     again = _summary(run_map(graph, source, config, tmp_path / "after", workers=1))
     assert again["frames"] == expected["frames"] and again["layers"] == expected["layers"]
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 5000])
+def test_latency_bins_are_the_unique_floors_of_the_finite_latencies(n: int) -> None:
+    from canmore_sim.map_chunks import LATENCY_BIN_NS, latency_bins
+
+    rng = np.random.default_rng(n)
+    inject = rng.uniform(0, 1e5, n)
+    deliver = inject + rng.exponential(300.0, n) * rng.integers(0, 3, n)  # ties and zeros
+    deliver[::5] = np.nan  # undelivered rows
+    latency = deliver - inject
+    finite = latency[np.isfinite(latency)]
+    bins, counts = np.unique(np.floor(finite / LATENCY_BIN_NS).astype(np.int64),
+                             return_counts=True)
+    got = latency_bins(deliver, inject)
+    assert got.dtype == np.int64 and got.shape == (2, len(bins))
+    assert np.array_equal(got, np.stack([bins, counts]))
