@@ -133,23 +133,3 @@ def test_map_help_shows_option_defaults() -> None:
     assert "(default: canmore-out)" in text and "(default: 0.25)" in text
     assert "(default: the config's mesh, 8x8)" in text
 
-
-@pytest.mark.parametrize("command", [[], ["map"], ["sweep"], ["report"], ["inspect"]])
-def test_help_does_not_load_torch_numba_or_matplotlib(command: list[str]) -> None:
-    """Help lists every registry's names without importing the simulators (seconds)."""
-    import subprocess
-    import sys
-
-    code = ("import sys, contextlib, io\n"
-            "from canmore_sim.cli import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
-            "    try:\n"
-            f"        main({[*command, '--help']!r})\n"
-            "    except SystemExit:\n"
-            "        pass\n"
-            "assert 'usage' in out.getvalue()\n"
-            "print(sorted(m for m in ('torch', 'numba', 'matplotlib') "
-            "if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
-    assert done.stdout.strip() == "[]"
