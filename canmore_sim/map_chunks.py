@@ -192,10 +192,11 @@ def run_chunk(task: dict[str, Any], progress: Any = None, *, graph: Any = None,
 
 
 def _kept_quantized(ctx: _Context, config: Any) -> Any:
-    """The context's quantized network for a chunk's run; None where the run must quantize
-    itself: a closed loop or a rate-IF reference pass re-simulates from full weights
-    (a compact network holds integer codes, see :func:`canmore_sim.pipeline.run`)."""
-    return ctx.quantized(config) if config.run.timing == "ideal" else None
+    """The context's quantized network (integer codes) for a chunk's run; None where the
+    run must quantize itself (:func:`canmore_sim.pipeline.needs_weight_arrays`)."""
+    from canmore_sim.pipeline import needs_weight_arrays
+
+    return None if needs_weight_arrays(config) else ctx.quantized(config)
 
 
 def run_neuron_counts(task: dict[str, Any], *, graph: Any = None,

@@ -165,7 +165,7 @@ def run(
     preset = load_preset(config.run.energy)
     rate_run = needs_rate_reference(preset, model, reference)
     # a rate-IF reference run needs the weights, and so does a closed loop's re-simulation
-    release = release_weights and not rate_run and config.run.timing == "ideal"
+    release = release_weights and not rate_run and not needs_weight_arrays(config)
     n = len(frames)
     with _stage(progress, "quantize", n):
         if quantized is None:
@@ -300,6 +300,17 @@ def _check_quantized(graph: LayerGraph, quantized: LayerGraph, config: ArchConfi
                          "the network run")
     if quantized.weights_released:
         raise ModelError("the quantized network given has had its weights released")
+    if needs_weight_arrays(config) and any(layer.codes is not None for layer in quantized.layers):
+        raise ModelError(f"the quantized network given holds integer codes, and run.timing: "
+                         f"{config.run.timing} re-simulates cores from weight arrays")
+
+
+def needs_weight_arrays(config: ArchConfig) -> bool:
+    """Whether a run needs its quantized network as weight arrays, not integer codes
+    (``quantize_graph(..., compact=True)``): a closed loop (``run.timing`` other than
+    ``ideal``) re-simulates cores from slices of their layers' arrays
+    (:mod:`canmore_sim.cores.resim`) after the first simulation."""
+    return config.run.timing != "ideal"
 
 
 def needs_rate_reference(preset: EnergyPreset, model: str,

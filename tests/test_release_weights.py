@@ -74,12 +74,14 @@ def test_a_given_quantized_network_gives_the_same_numbers() -> None:
         json.dumps(summarize(result), sort_keys=True, default=str)
 
 
-@pytest.mark.parametrize("problem", ["bits", "scale", "released", "shapes"])
+@pytest.mark.parametrize("problem", ["bits", "scale", "released", "shapes", "codes"])
 def test_a_given_quantized_network_that_does_not_fit_is_refused(problem: str) -> None:
     from canmore_sim.models.quantize import quantize_graph
 
     graph = load_model(None)
     config = with_overrides(default_config(), {"run.frames": 1})
+    if problem == "codes":  # a closed loop re-simulates from weight arrays
+        config = with_overrides(config, {"run.timing": "drop-late"})
     frames, labels, ids = load_frames(None, graph.input_shape, 1, 0)
     bits = config.core.weight_bits + (1 if problem == "bits" else 0)
     given = quantize_graph(graph, bits, per_channel=problem == "scale", compact=True)
@@ -89,6 +91,6 @@ def test_a_given_quantized_network_that_does_not_fit_is_refused(problem: str) ->
         given = quantize_graph(random_graph("32x32x1:8C3-P2-32C3-P2-64C3-P2-10F"), bits,
                                compact=True)
     match = {"bits": "5-bit", "scale": "scale channel", "released": "released",
-             "shapes": "weight shapes"}[problem]
+             "shapes": "weight shapes", "codes": "holds integer codes"}[problem]
     with pytest.raises(ModelError, match=match):
         run(graph, frames, labels, config, frame_ids=ids, quantized=given)
