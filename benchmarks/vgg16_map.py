@@ -210,10 +210,7 @@ def main() -> None:
                 cmd += ["--engine", args.engine]
             if args.until:
                 cmd += ["--until", args.until]
-            env = dict(os.environ)
-            if args.numpy_hugepages:
-                env["NUMPY_MADVISE_HUGEPAGE"] = "1"
-            done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            done = subprocess.run(cmd, capture_output=True, text=True, env=_environment(args))
             if done.returncode:
                 sys.exit(f"run {i + 1} failed:\n{done.stderr.strip()}")
             runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -234,22 +231,29 @@ def _cli_command(args: argparse.Namespace, out: str) -> list[str]:
     return command + (["--set", f"run.engine={args.engine}"] if args.engine else [])
 
 
-def _cli_runs(args: argparse.Namespace) -> list[tuple[float, float]]:
-    """(wall s, peak RSS MB) of each timed run of the command, after one warm-up run."""
+def _environment(args: argparse.Namespace) -> dict[str, str]:
+    """The runs' environment: this one, with NumPy's huge pages kept on request."""
     env = dict(os.environ)
     if args.numpy_hugepages:
         env["NUMPY_MADVISE_HUGEPAGE"] = "1"
+    return env
+
+
+def _cli_runs(args: argparse.Namespace) -> list[tuple[float, float]]:
+    """(wall s, peak RSS MB) of each timed run of the command, after one warm-up run."""
+    env = _environment(args)
     found = []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.cli + 1):
-            start = time.perf_counter()
-            child = subprocess.Popen(_cli_command(args, str(Path(tmp) / f"cli{i}")), env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            _, status, usage = os.wait4(child.pid, 0)
-            wall = time.perf_counter() - start
-            child.returncode = os.waitstatus_to_exitcode(status)
-            stderr = child.stderr.read().decode() if child.stderr else ""
-            if child.returncode:
+            errors = Path(tmp) / f"cli{i}.stderr"  # a file: a full pipe would block the child
+            with errors.open("w") as sink:
+                start = time.perf_counter()
+                child = subprocess.Popen(_cli_command(args, str(Path(tmp) / f"cli{i}")),
+                                         env=env, stdout=subprocess.DEVNULL, stderr=sink)
+                _, status, usage = os.wait4(child.pid, 0)
+                wall = time.perf_counter() - start
+            stderr = errors.read_text()
+            if os.waitstatus_to_exitcode(status):
                 sys.exit(f"canmore-sim run {i} failed:\n{stderr.strip()}")
             if i:  # run 0 is the warm-up
                 found.append((wall, usage.ru_maxrss / 1024))
