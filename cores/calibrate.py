@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from canmore_sim.cache import read_cached, write_cached
 from canmore_sim.cores.neuron import dta_fires, encode, layer_forward
+from canmore_sim.cores.synapses import apply_weights
 from canmore_sim.errors import ModelError
 from canmore_sim.models.graph import Layer, LayerGraph
 from canmore_sim.models.spec import graph_from_spec, weight_shapes
@@ -197,8 +197,4 @@ def _weighted_sums(layer: Layer, mask: torch.Tensor, t0: torch.Tensor,
 
     The same operations as :func:`~canmore_sim.cores.neuron.layer_forward` performs.
     """
-    if layer.kind == "conv":
-        conv = {"stride": layer.stride, "padding": layer.padding}
-        return F.conv2d(mask, weight, **conv), F.conv2d(t0, weight, **conv)
-    mask, t0 = mask.flatten(1), t0.flatten(1)
-    return mask @ weight.T, t0 @ weight.T
+    return apply_weights(layer, mask, weight), apply_weights(layer, t0, weight)

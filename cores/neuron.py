@@ -42,6 +42,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from canmore_sim.cores.synapses import apply_weights
 from canmore_sim.cores.trace import LayerSpikes, SpikeTrace
 from canmore_sim.errors import DataError
 from canmore_sim.heap import return_free_memory
@@ -111,11 +112,7 @@ def _sums(layer: Layer, times: torch.Tensor, weight: torch.Tensor) -> tuple[torc
     spiked = torch.isfinite(times)
     mask = spiked.to(weight.dtype)
     t0 = torch.where(spiked, times, torch.zeros_like(times))
-    if layer.kind == "conv":
-        conv = {"stride": layer.stride, "padding": layer.padding}
-        return F.conv2d(mask, weight, **conv), F.conv2d(t0, weight, **conv)
-    mask, t0 = mask.flatten(1), t0.flatten(1)
-    return mask @ weight.T, t0 @ weight.T
+    return apply_weights(layer, mask, weight), apply_weights(layer, t0, weight)
 
 
 def dta_spike_times(w_sum: torch.Tensor, s_sum: torch.Tensor, l: int, tw: float, *,

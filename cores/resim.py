@@ -47,6 +47,7 @@ from canmore_sim.cores.neuron import (
     readout,
     spike_columns,
 )
+from canmore_sim.cores.synapses import apply_weights
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.errors import DataError
 from canmore_sim.models.graph import DtaRule, Layer, LayerGraph
@@ -230,9 +231,7 @@ def _sums(layer: Layer, times: torch.Tensor, weight: torch.Tensor) -> tuple[torc
 
 
 def _apply(layer: Layer, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    if layer.kind == "conv":
-        return F.conv2d(x, weight, stride=layer.stride, padding=layer.padding)
-    return x.flatten(1) @ weight.T
+    return apply_weights(layer, x, weight)
 
 
 def arrival_spike_times(layer: Layer, arrivals: torch.Tensor, weight: torch.Tensor, l: int,

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 
 from canmore_sim.config import NeuronConfig
 from canmore_sim.cores.neuron import weight_tensor
+from canmore_sim.cores.synapses import apply_weights
 from canmore_sim.cores.trace import LayerSpikes, SpikeTrace
 from canmore_sim.errors import ConfigError, DataError
 from canmore_sim.models.graph import Layer, LayerGraph
@@ -48,10 +49,7 @@ def drive(layer: Layer, spikes: torch.Tensor) -> torch.Tensor:
     n, steps = spikes.shape[:2]
     flat = spikes.reshape(n * steps, *spikes.shape[2:])
     w = weight_tensor(layer, flat.dtype)
-    if layer.kind == "conv":
-        out = F.conv2d(flat, w, stride=layer.stride, padding=layer.padding)
-    else:
-        out = flat.flatten(1) @ w.T
+    out = apply_weights(layer, flat, w)
     if layer.bias is not None:
         bias = torch.as_tensor(layer.bias, dtype=out.dtype)
         out = out + (bias.reshape(-1, 1, 1) if layer.kind == "conv" else bias)

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from canmore_sim.config import NeuronConfig
 from canmore_sim.cores.neuron import weight_tensor
 from canmore_sim.cores.stepped import Collector, _one_hot, check_frames, drive
+from canmore_sim.cores.synapses import apply_weights
 from canmore_sim.cores.t2fsnn_kernels import fit_kernel
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.errors import ConfigError
@@ -82,9 +83,7 @@ def _normalized(graph: LayerGraph, frames: np.ndarray,
     with torch.no_grad():
         for layer in graph.layers:
             w = weight_tensor(layer, torch.float64)
-            a = (F.conv2d(x, w, stride=layer.stride, padding=layer.padding)
-                 if layer.kind == "conv" else x.flatten(1) @ w.T)
-            a = torch.relu(a)
+            a = torch.relu(apply_weights(layer, x, w))
             scale = float(np.percentile(a.numpy(), percentile)) or 1.0
             # x is already the normalized activation of the previous layer, so dividing
             # by this layer's scale gives w_l x lambda_{l-1} / lambda_l in raw terms
