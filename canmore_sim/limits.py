@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from canmore_sim.config import ArchConfig
-from canmore_sim.errors import ConfigError, DataError, MappingError
+from canmore_sim.errors import ConfigError, DataError
 from canmore_sim.models.graph import LayerGraph
 
-__all__ = ["check_chip_grid", "check_labels", "check_run_size"]
+__all__ = ["check_labels", "check_run_size"]
 
 #: Neuron models that run on a single closed-form spike per neuron (no time steps).
 _UNSTEPPED = ("dta-ttfs",)
@@ -47,24 +47,6 @@ def check_run_size(graph: LayerGraph, config: ArchConfig, model: str) -> None:
             f"{steps * largest:,}, more than limits.max_step_neurons = {limit:,} (use fewer "
             "steps, or raise limits.max_step_neurons)", key="neuron.steps",
             needed=steps * largest, available=limit)
-
-
-def check_chip_grid(chips_x: int, chips_y: int, width: int, height: int, max_routers: int,
-                    n_cores: int | None = None) -> None:
-    """Refuse a chip grid with more routers than ``limits.max_routers``.
-
-    Raises
-    ------
-    MappingError
-        Naming the grid, the routers it has, the limit and how to raise it.
-    """
-    routers = chips_x * chips_y * width * height
-    if routers > max_routers:
-        need = f"the network's {n_cores:,} cores need " if n_cores is not None else ""
-        raise MappingError(
-            f"{need}a {chips_x}x{chips_y} grid of {width}x{height} chips: {routers:,} routers, "
-            f"more than limits.max_routers = {max_routers:,} (use a larger mesh or fewer "
-            "cores, or raise limits.max_routers)", needed=routers, available=max_routers)
 
 
 def check_labels(labels: np.ndarray | None, n_frames: int, n_classes: int) -> None:

@@ -29,10 +29,17 @@ from canmore_sim.energy import (
 from canmore_sim.errors import DataError, ModelError
 from canmore_sim.frame_noc import FrameNoc, into_weight_layers, simulate_frames
 from canmore_sim.heap import return_free_memory
-from canmore_sim.limits import check_chip_grid, check_labels, check_run_size
+from canmore_sim.limits import check_labels, check_run_size
 from canmore_sim.mapper.connectivity import layer_links
 from canmore_sim.mapper.partition import partition
-from canmore_sim.mapper.placement import PLACEMENTS, Mapping, PlacementProblem, chip_grid, place
+from canmore_sim.mapper.placement import (
+    PLACEMENTS,
+    Mapping,
+    PlacementProblem,
+    check_chip_grid,
+    chip_grid,
+    place,
+)
 from canmore_sim.mapper.traffic_graph import NeuronCounts, core_traffic
 from canmore_sim.models.graph import LayerGraph
 from canmore_sim.models.quantize import quantize_graph

@@ -1,11 +1,8 @@
-"""The stages import only from themselves and earlier stages, and old module names warn."""
+"""The stages import only from themselves and earlier stages."""
 
 from __future__ import annotations
 
 import ast
-import importlib
-import sys
-import warnings
 from pathlib import Path
 
 import pytest
@@ -14,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: The data flow: models -> cores -> mapper -> noc -> energy (then the reports in canmore_sim/).
 STAGES = ("models", "cores", "mapper", "noc", "energy")
 #: Modules of canmore_sim/ every stage may use: helpers under all of them, no stage code.
-GROUND = {"errors", "config", "registry", "cache", "atomic", "limits", "yamlio", "heap"}
+GROUND = {"errors", "config", "registry", "cache", "atomic", "yamlio", "heap"}
 
 
 def _runtime_imports(path: Path) -> list[str]:
@@ -38,8 +35,6 @@ def _violations(stage: str) -> list[str]:
     rank = STAGES.index(stage)
     found = []
     for path in sorted((ROOT / stage).glob("*.py")):
-        if stage == "mapper" and path.stem in _SHIMS:
-            continue  # the deprecated old names re-export earlier stages; allowed
         for name in _runtime_imports(path):
             parts = name.split(".")
             if len(parts) < 2:
@@ -50,10 +45,6 @@ def _violations(stage: str) -> list[str]:
             elif parts[1] not in GROUND:
                 found.append(f"{stage}/{path.name} imports {name} (not a ground module)")
     return found
-
-
-_SHIMS = {"_moved", "loaders", "checkpoint", "nir_import", "fx_import", "zoo", "spec",
-          "graph", "quantize"}
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -68,29 +59,3 @@ def test_the_check_sees_a_later_stage_import(tmp_path: Path) -> None:
                    "    from canmore_sim.noc.engine import X\n"
                    "from canmore_sim.mapper import place\n")
     assert _runtime_imports(bad) == ["canmore_sim.mapper"]
-
-
-@pytest.mark.parametrize("old", ["loaders", "checkpoint", "nir_import", "fx_import", "spec",
-                                 "graph", "quantize"])
-def test_old_module_name_warns_and_is_the_new_module(old: str) -> None:
-    sys.modules.pop(f"canmore_sim.mapper.{old}", None)
-    with pytest.warns(DeprecationWarning, match=f"canmore_sim.models.{old}"):
-        legacy = importlib.import_module(f"canmore_sim.mapper.{old}")
-    assert legacy is importlib.import_module(f"canmore_sim.models.{old}")
-
-
-def test_old_zoo_and_package_names_warn_and_are_the_new_objects() -> None:
-    from canmore_sim.cores.calibrate import synthetic_graph
-    from canmore_sim.models.graph import LayerGraph
-
-    sys.modules.pop("canmore_sim.mapper.zoo", None)
-    with pytest.warns(DeprecationWarning, match="canmore_sim.models.zoo"):
-        legacy = importlib.import_module("canmore_sim.mapper.zoo")
-    assert legacy.synthetic_graph is synthetic_graph
-    import canmore_sim.mapper as mapper
-
-    with pytest.warns(DeprecationWarning, match="canmore_sim.models.LayerGraph"):
-        assert mapper.LayerGraph is LayerGraph
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert mapper.place is importlib.import_module("canmore_sim.mapper.placement").place
