@@ -122,13 +122,13 @@ def package_tree(target: Path) -> None:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from canmore_sim.cli import build_parser
+    from canmore_sim.cli.main import build_parser
 
     return build_parser()
 
 
 def _help_formatter() -> type[argparse.HelpFormatter]:
-    from canmore_sim.cli_help import HelpFormatter
+    from canmore_sim.cli.help import HelpFormatter
 
     return HelpFormatter
 
@@ -321,7 +321,7 @@ def energy_presets() -> str:
 
 def registries() -> str:
     """Every registry's names, as ``--help`` lists them."""
-    from canmore_sim.cli_help import REGISTRIES
+    from canmore_sim.cli.help import REGISTRIES
 
     rows = ["| registry | names |", "| --- | --- |"]
     for name, names in REGISTRIES.items():
