@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import shlex
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -95,3 +96,17 @@ def test_shown_output_of_the_default_run_is_what_it_prints(tmp_path, monkeypatch
     for block in shown:
         missing = [line for line in block.text.split("\n") if line not in printed]
         assert not missing, f"{block.where}: lines canmore-sim map does not print: {missing}"
+
+
+_TOP = ("canmore_sim", "models", "cores", "mapper", "noc", "energy", "datasets", "configs",
+        "tests", "benchmarks", "examples", "docs")
+_PATH = re.compile(r"`((?:" + "|".join(_TOP) + r")/[\w./-]*\.(?:py|yaml|md|pt|png))`")
+
+
+def test_repository_files_named_in_the_pages_exist() -> None:
+    named = [(page, m.group(1)) for page in pages() for m in _PATH.finditer(page.read_text())]
+    assert len(named) > 30
+    missing = [f"{page.relative_to(ROOT)}: {path}" for page, path in named
+               if not (ROOT / path).exists()]
+    assert not missing, "files the pages name that are not in the repository:\n" + "\n".join(
+        missing)
