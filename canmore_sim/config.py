@@ -97,7 +97,15 @@ class RouterConfig(_Frozen):
     router_delay_ns: Float = Field(
         2.0, ge=0, description="route computation + switch allocation + crossbar per router, ns"
     )
-    link_delay_ns: Float = Field(1.0, ge=0, description="one router-to-router link traversal, ns")
+    link_delay_ns: Float = Field(
+        1.0, ge=0, description="one router-to-router link traversal, per flit, ns")
+    switching: Literal["store-and-forward", "virtual-cut-through", "wormhole"] = Field(
+        "store-and-forward", description="flow control: store-and-forward (a packet is "
+        "forwarded once wholly received; room for all its flits reserved downstream), "
+        "virtual-cut-through (the head moves on before the tail arrives; room for all its "
+        "flits reserved downstream) or wormhole (the head moves on with one free flit of "
+        "room downstream; the rest of its flits follow as credits return, holding the link "
+        "meanwhile)")
 
 
 class NeuronConfig(_Frozen):

@@ -91,8 +91,13 @@ def simulate(traffic: Traffic, config: ArchConfig, *,
         If a packet does not fit an input buffer or the routing is unknown.
     """
     check_inputs(traffic, config)
+    simulator = _Simulator
+    if config.router.switching != "store-and-forward":
+        from canmore_sim.noc.cutthrough import CutThroughSimulator
+
+        simulator = CutThroughSimulator
     with _no_cyclic_gc():
-        stats = _Simulator(traffic, config, progress).run()
+        stats = simulator(traffic, config, progress).run()
     if progress is not None:
         progress(len(traffic), len(traffic))
     return stats
@@ -130,8 +135,8 @@ def check_inputs(traffic: Traffic, config: ArchConfig) -> None:
     if config.router.flits_per_packet > config.router.buffer_depth:
         raise ConfigError(
             f"router.flits_per_packet ({config.router.flits_per_packet}) exceeds "
-            f"router.buffer_depth ({config.router.buffer_depth}): store-and-forward needs the "
-            "whole packet in one input buffer", key="router.flits_per_packet")
+            f"router.buffer_depth ({config.router.buffer_depth}): the model needs a whole "
+            "packet to fit one input buffer", key="router.flits_per_packet")
     get_routing(config.router.routing)
 
 
@@ -157,10 +162,36 @@ def zero_load_ns(
                  + np.abs(sy // traffic.chip_height - dy // traffic.chip_height)).astype(np.int64)
     r = config.router
     flits = r.flits_per_packet
+    eject = 0.0 if traffic.sops is None else config.core.sop_ns * traffic.sops
+    if r.switching != "store-and-forward":
+        return hops, inter, _cut_through_zero_load(hops, inter, config) + eject
     link = flits * ((hops - inter) * r.link_delay_ns
                     + inter * config.multichip.interchip_link_delay_ns)
-    eject = 0.0 if traffic.sops is None else config.core.sop_ns * traffic.sops
-    return hops, inter, (hops + 1) * r.router_delay_ns + link + eject
+    return hops, inter, (hops + flits) * r.router_delay_ns + link + eject
+
+
+def _cut_through_zero_load(hops: np.ndarray, inter: np.ndarray,
+                           config: ArchConfig) -> np.ndarray:
+    """Zero-load latency (ns, without the core's service) under virtual cut-through or
+    wormhole switching (see :mod:`canmore_sim.noc.cutthrough`).
+
+    The head pays ``router_delay_ns`` plus one flit's link delay per hop; the tail
+    trails it by ``(flits - 1)`` flit delays of the slowest link crossed (exact on one
+    chip; on tiled chips it takes the slower link type as the last one crossed, an upper
+    bound); ejection ends ``flits x router_delay_ns`` after the head arrives, and no
+    earlier than one router delay after the tail.
+    """
+    r = config.router
+    d_link, d_inter = r.link_delay_ns, config.multichip.interchip_link_delay_ns
+    flits = r.flits_per_packet
+    links = (hops - inter) * d_link + inter * d_inter
+    slowest = np.where(inter == hops, d_inter,
+                       np.where(inter > 0, max(d_link, d_inter), d_link))
+    head = hops * r.router_delay_ns + links
+    tail = links + hops * r.router_delay_ns + (flits - 1) * slowest
+    return np.where(hops > 0, np.maximum(head + flits * r.router_delay_ns,
+                                         tail + r.router_delay_ns),
+                    flits * r.router_delay_ns)
 
 
 class _Copy:
@@ -189,10 +220,12 @@ class _Simulator:
         self.route = get_routing(r.routing)
         self.flits = r.flits_per_packet
         self.d_router = r.router_delay_ns
+        self.d_eject = self.flits * r.router_delay_ns  # one router delay per flit ejected
         self.d_link = self.flits * r.link_delay_ns
         self.d_inter = self.flits * config.multichip.interchip_link_delay_ns
         self.cw, self.ch = traffic.chip_width, traffic.chip_height
         self.sop_ns = config.core.sop_ns
+        self.copy_type: type[_Copy] = _Copy
         self.sops = [0] * len(traffic) if traffic.sops is None else traffic.sops.tolist()
         self.hop_budget = 4 * (traffic.width + traffic.height)
         n = traffic.n_routers
@@ -243,7 +276,7 @@ class _Simulator:
                 if t.multicast:
                     while j < n and spike[j] == spike[i] and src[j] == src[i] and times[j] == now:
                         j += 1
-                self.inject[src[i]].append(_Copy(list(range(i, j)), now))
+                self.inject[src[i]].append(self.copy_type(list(range(i, j)), now))
                 touched.append(src[i])
                 i = j
             for r in dict.fromkeys(touched):
@@ -320,7 +353,7 @@ class _Simulator:
         now = self.env.now
         self.wait[r][port] += (now - copy.arrival) * len(rows)
         if out == LOCAL:
-            delay = self.d_router
+            delay = self.d_eject
             if self.sop_ns:
                 delay += self.sop_ns * sum(self.sops[row] for row in rows)
         elif self.cw and (r % self.width // self.cw != nxt % self.width // self.cw

@@ -154,15 +154,18 @@ def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
     """
     r = config.router
     n, rows = traffic.n_routers, len(traffic)
-    slots = r.buffer_depth // r.flits_per_packet
+    switch = _SWITCHING[r.switching]
+    # copies a FIFO can hold: each reserves all its flits, except under wormhole (one)
+    slots = r.buffer_depth if switch == k.SW_WORMHOLE else r.buffer_depth // r.flits_per_packet
+    cut = switch != k.SW_SAF
     budget = 4 * (traffic.width + traffic.height)
     start = _multicast_starts(traffic)  # None: unicast, every row is a packet
     n_packets = rows if start is None else len(start)
     dtype = _int_dtype(rows, n_packets, budget)
     src = traffic.src if start is None else traffic.src[start]
-    cap = n * 5 + 2
+    cap = n * 10 + 2 if cut else n * 5 + 2  # cut-through: a head and a tail per output
     port = np.zeros((n * 5, k.N_P), dtype=np.int64)
-    port[:, k.P_FREE] = slots
+    port[:, k.P_FREE] = r.buffer_depth if cut else slots  # flit credits, or copy slots
     port[:, k.P_RR] = 4
     port[:, k.P_NEXT], port[:, k.P_INTER] = _links(traffic)
     # packets grouped by source, in injection order (radix sort on 16-bit router ids)
@@ -191,23 +194,31 @@ def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
     floats: dict[str, Any] = {
         "portf": n * 5 * k.N_F, "arrival": n * 5 * slots, "deliver": (rows, np.nan),
         "pk_time": traffic.time_ns if start is None else traffic.time_ns[start],
-        "heap_t": cap, "ring_t": 3 * cap}
+        "heap_t": cap, "ring_t": 3 * cap, "copyf": n * 5 * slots * k.N_CF if cut else 0}
     head = np.zeros(k.N_HEAD, dtype=np.int64)
     head[[k.K_WIDTH, k.K_FLITS, k.K_SLOTS, k.K_BUDGET, k.K_ROUTING, k.K_N_PACKETS,
           k.K_N_DCOL, k.K_CAP, k.K_UNICAST]] = (traffic.width, r.flits_per_packet, slots,
                                                budget, routing, n_packets, table.shape[1],
                                                cap, start is None)
+    head[[k.K_SWITCH, k.K_NEED, k.K_DEPTH]] = (
+        switch, r.flits_per_packet if switch == k.SW_VCT else 1, r.buffer_depth)
     head_f = np.zeros(k.N_HEAD_F)
     head_f[k.KF_ROUTER] = r.router_delay_ns
     head_f[k.KF_LINK] = r.flits_per_packet * r.link_delay_ns
     head_f[k.KF_INTER] = r.flits_per_packet * config.multichip.interchip_link_delay_ns
     head_f[k.KF_SOP] = config.core.sop_ns
+    head_f[k.KF_FLIT_LINK] = r.link_delay_ns
+    head_f[k.KF_FLIT_INTER] = config.multichip.interchip_link_delay_ns
+    head_f[k.KF_EJECT] = r.flits_per_packet * r.router_delay_ns
     spans: dict[str, slice] = {}
     arrays = [_flat(k, ints, k.N_HEAD, dtype, head, spans),
               _flat(k, floats, k.N_HEAD_F, np.float64, head, spans)]
     arrays[0][: k.N_HEAD] = head
     arrays[1][: k.N_HEAD_F] = head_f
     return _State(arrays[0], arrays[1], spans)
+
+
+_SWITCHING = {"store-and-forward": 0, "virtual-cut-through": 1, "wormhole": 2}  # fast_kernel.SW_*
 
 
 def _count_up(view: np.ndarray) -> None:

@@ -84,14 +84,20 @@ O_PORTF, O_ARRIVAL, O_DELIVER, O_PK_TIME, O_HEAP_T, O_RING_T = range(57, 63)
 # 1: unicast, every packet is its own row (O_PK_START, O_PK_LEN and O_CHARGED are empty:
 # packet p starts at row p, one row long, and charges its links to ``hops``)
 K_UNICAST = 63
-N_HEAD = 64
-# float header: delays, then the time of the injector's pending timeout
-KF_ROUTER, KF_LINK, KF_INTER, KF_SOP, F_INJ_T = range(5)
-N_HEAD_F = 5
+# switching (SW_*), flit credits a grant needs (cut-through modes), buffer depth (flits),
+# offset of the per-copy float state of the cut-through modes (into F)
+K_SWITCH, K_NEED, K_DEPTH, O_COPYF = range(64, 68)
+N_HEAD = 68
+# float header: delays, then the time of the injector's pending timeout, then the
+# per-flit link delays and the ejection time (flits x router delay)
+KF_ROUTER, KF_LINK, KF_INTER, KF_SOP, F_INJ_T, KF_FLIT_LINK, KF_FLIT_INTER, KF_EJECT = range(8)
+N_HEAD_F = 8
+SW_SAF, SW_VCT, SW_WORMHOLE = range(3)
 
-# port[q, ...]
-P_FREE, P_BUSY, P_REQ, P_RR, P_HEAD, P_LEN, P_LINKF, P_OCC, P_NEXT, P_INTER = range(10)
-N_P = 10
+# port[q, ...]; P_STALL (cut-through modes): 1 + (upstream output q * 5 + its input) of a
+# wormhole transfer into this buffer waiting for credits, 0: none
+P_FREE, P_BUSY, P_REQ, P_RR, P_HEAD, P_LEN, P_LINKF, P_OCC, P_NEXT, P_INTER, P_STALL = range(11)
+N_P = 11
 # portf[q, ...]
 F_WAIT, F_AREA, F_SINCE = range(3)
 N_F = 3
@@ -100,7 +106,16 @@ C_START, C_LEN, C_PENDING, C_NBR = range(4)
 C_ORD = 4
 C_BS = 9
 C_BL = 14
-N_C = 19
+# cut-through modes: whether the copy's tail time is known, then per output port: flit
+# credits still missing, 1 + the downstream copy once the head arrived (0: not yet),
+# whether the tail event is scheduled, whether the branch is granted
+C_TAILK = 19
+X_SHORT, X_DOWN, X_SCHED, X_GRANTED = 20, 25, 30, 35
+N_C = 40
+# copyf[c, ...] (cut-through modes, in F): tail time, then per output: grant time, time
+# the credits were complete
+CF_TAIL, CF_GRANT, CF_CREDIT = 0, 1, 6
+N_CF = 11
 
 ROUTE_XY, ROUTE_YX, ROUTE_TABLE = 0, 1, 2
 #: event queues: rings of transfers with one fixed delay each, the heap, the injector
@@ -311,6 +326,9 @@ def _account(I: np.ndarray, F: np.ndarray, q: int, held: int, now: float) -> Non
 @njit(**_INLINE)
 def _arbitrate(I: np.ndarray, F: np.ndarray, r: int, out: int, now: float) -> None:
     """Grant output ``out`` of router ``r`` round robin if it is idle and has a credit."""
+    if I[_u(K_SWITCH)] != SW_SAF:
+        _arbitrate_ct(I, F, r, out, now)
+        return
     port = I[_u(O_PORT)]
     po = port + (r * 5 + out) * N_P
     if I[_u(po + P_BUSY)]:
@@ -341,7 +359,7 @@ def _arbitrate(I: np.ndarray, F: np.ndarray, r: int, out: int, now: float) -> No
     queue = Q_LINK
     if out == LOCAL:
         queue = Q_EJECT
-        delay = F[_u(KF_ROUTER)]
+        delay = F[_u(KF_EJECT)]
         if F[_u(KF_SOP)] != 0.0:
             queue = Q_HEAP
             sops = I[_u(O_SOPS)]
@@ -454,6 +472,9 @@ def _try_inject(I: np.ndarray, F: np.ndarray, r: int, now: float) -> None:
     """Move released packets of core ``r`` into its local input FIFO while it has room."""
     pq = I[_u(O_PORT)] + r * 5 * N_P
     head, tail = I[_u(O_INJ_HEAD)] + r, I[_u(O_INJ_TAIL)] + r
+    if I[_u(K_SWITCH)] != SW_SAF:
+        _try_inject_ct(I, F, r, now)
+        return
     while I[_u(head)] < I[_u(tail)] and I[_u(pq + P_FREE)] > 0:
         I[_u(pq + P_FREE)] -= 1
         pk = I[_u(I[_u(O_INJ_LIST)] + I[_u(head)])]
@@ -535,6 +556,277 @@ def _done(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> None:
         _arbitrate(I, F, r, out, now)
 
 
+# -- virtual cut-through and wormhole (noc/cutthrough.py) ---------------------------------
+
+
+@njit(**_INLINE)
+def _take(I: np.ndarray, F: np.ndarray, q: int, credits: int, now: float) -> None:
+    """Take ``credits`` flit credits of buffer q (reference ``_take``)."""
+    pq = I[_u(O_PORT)] + q * N_P
+    base = I[_u(O_PORTF)] + q * N_F
+    F[_u(base + F_AREA)] += (I[_u(K_DEPTH)] - I[_u(pq + P_FREE)]) * (now - F[_u(base + F_SINCE)])
+    F[_u(base + F_SINCE)] = now
+    I[_u(pq + P_FREE)] -= credits
+    held = I[_u(K_DEPTH)] - I[_u(pq + P_FREE)]
+    if held > I[_u(pq + P_OCC)]:
+        I[_u(pq + P_OCC)] = held
+
+
+@njit(**_INLINE)
+def _head_copy(I: np.ndarray, q: int) -> int:
+    """Ring slot of the copy at the head of FIFO q."""
+    return q * I[_u(K_SLOTS)] + I[_u(I[_u(O_PORT)] + q * N_P + P_HEAD)]
+
+
+@njit(**_JIT)
+def _enqueue_ct(I: np.ndarray, F: np.ndarray, q: int, start: int, ln: int, arrival: float,
+                tail_known: bool, now: float) -> None:
+    """Append a copy to FIFO q (reference ``CutThroughSimulator._enqueue``)."""
+    pq = I[_u(O_PORT)] + q * N_P
+    held = I[_u(pq + P_LEN)]
+    slots = I[_u(K_SLOTS)]
+    pos = I[_u(pq + P_HEAD)] + held
+    if pos >= slots:
+        pos -= slots
+    c = q * slots + pos
+    pc = I[_u(O_COPY)] + c * N_C
+    I[_u(pc + C_START)] = start
+    I[_u(pc + C_LEN)] = ln
+    I[_u(pc + C_NBR)] = 0
+    I[_u(pc + C_TAILK)] = tail_known
+    F[_u(I[_u(O_COPYF)] + c * N_CF + CF_TAIL)] = now
+    for k in range(5):
+        I[_u(pc + X_GRANTED + k)] = 0
+    F[_u(I[_u(O_ARRIVAL)] + c)] = arrival
+    I[_u(pq + P_LEN)] = held + 1
+    if held == 0:
+        _request(I, F, q, now)
+
+
+@njit(**_JIT)
+def _try_inject_ct(I: np.ndarray, F: np.ndarray, r: int, now: float) -> None:
+    """Inject released packets of core ``r`` while its local buffer has room for one."""
+    pq = I[_u(O_PORT)] + r * 5 * N_P
+    head, tail = I[_u(O_INJ_HEAD)] + r, I[_u(O_INJ_TAIL)] + r
+    flits = I[_u(K_FLITS)]
+    while I[_u(head)] < I[_u(tail)] and I[_u(pq + P_FREE)] >= flits:
+        _take(I, F, r * 5, flits, now)
+        pk = I[_u(I[_u(O_INJ_LIST)] + I[_u(head)])]
+        I[_u(head)] += 1
+        if I[_u(K_UNICAST)]:
+            start, length = pk, 1
+        else:
+            start, length = I[_u(I[_u(O_PK_START)] + pk)], I[_u(I[_u(O_PK_LEN)] + pk)]
+        _enqueue_ct(I, F, r * 5, start, length, F[_u(I[_u(O_PK_TIME)] + pk)], True, now)
+
+
+@njit(**_JIT)
+def _arbitrate_ct(I: np.ndarray, F: np.ndarray, r: int, out: int, now: float) -> None:
+    """Grant output ``out`` of router ``r`` (reference ``CutThroughSimulator._arbitrate``)."""
+    port = I[_u(O_PORT)]
+    po = port + (r * 5 + out) * N_P
+    if I[_u(po + P_BUSY)]:
+        return
+    mask = I[_u(po + P_REQ)]
+    if mask == 0:
+        return
+    take = 0
+    nq = 0
+    if out != LOCAL:
+        nq = I[_u(po + P_NEXT)] * 5 + _opposite(out)
+        free = I[_u(port + nq * N_P + P_FREE)]
+        if free < I[_u(K_NEED)]:
+            return  # backpressure: wait for credits
+        take = min(I[_u(K_FLITS)], free)
+        _take(I, F, nq, take, now)
+    last = I[_u(po + P_RR)]
+    inp = last
+    for _ in range(5):
+        inp = 0 if inp == 4 else inp + 1
+        if (mask >> inp) & 1:
+            break
+    I[_u(po + P_REQ)] = mask & ~(1 << inp)
+    I[_u(po + P_RR)] = inp
+    I[_u(po + P_BUSY)] = 1
+    qi = r * 5 + inp
+    c = _head_copy(I, qi)
+    pc = I[_u(O_COPY)] + c * N_C
+    pf = I[_u(O_COPYF)] + c * N_CF
+    bl = I[_u(pc + C_BL + out)]
+    F[_u(I[_u(O_PORTF)] + qi * N_F + F_WAIT)] += (now - F[_u(I[_u(O_ARRIVAL)] + c)]) * bl
+    I[_u(pc + X_GRANTED + out)] = 1
+    I[_u(pc + X_SCHED + out)] = 0
+    I[_u(pc + X_DOWN + out)] = 0
+    F[_u(pf + CF_GRANT + out)] = now
+    F[_u(pf + CF_CREDIT + out)] = now
+    code = (r * 5 + out) * 5 + inp
+    if out == LOCAL:
+        I[_u(pc + X_SHORT + out)] = 0
+        _maybe_tail(I, F, r, out, inp, now)
+        return
+    short = I[_u(K_FLITS)] - take
+    I[_u(pc + X_SHORT + out)] = short
+    if short:
+        I[_u(port + nq * N_P + P_STALL)] = code + 1
+    d = F[_u(KF_FLIT_INTER)] if I[_u(po + P_INTER)] else F[_u(KF_FLIT_LINK)]
+    _schedule(I, F, now + (F[_u(KF_ROUTER)] + d), code * 2, Q_HEAP)
+
+
+@njit(**_JIT)
+def _maybe_tail(I: np.ndarray, F: np.ndarray, r: int, out: int, inp: int, now: float) -> None:
+    """Schedule the end of the transfer of output ``out`` from input ``inp`` once its head,
+    credits and tail allow (reference ``_maybe_tail``)."""
+    c = _head_copy(I, r * 5 + inp)
+    pc = I[_u(O_COPY)] + c * N_C
+    pf = I[_u(O_COPYF)] + c * N_CF
+    if I[_u(pc + X_SCHED + out)] or not I[_u(pc + C_TAILK)]:
+        return
+    tail = F[_u(pf + CF_TAIL)]
+    if out == LOCAL:
+        end = F[_u(pf + CF_GRANT + out)] + F[_u(KF_EJECT)]
+        late = tail + F[_u(KF_ROUTER)]
+        if late > end:
+            end = late
+        if F[_u(KF_SOP)] != 0.0:
+            sops = I[_u(O_SOPS)]
+            bs = I[_u(pc + C_BS + out)]
+            total = 0
+            for k in range(I[_u(pc + C_BL + out)]):
+                total += I[_u(sops + _row(I, bs + k))]
+            end += F[_u(KF_SOP)] * total
+    else:
+        if I[_u(pc + X_DOWN + out)] == 0 or I[_u(pc + X_SHORT + out)]:
+            return
+        po = I[_u(O_PORT)] + (r * 5 + out) * N_P
+        d = F[_u(KF_FLIT_INTER)] if I[_u(po + P_INTER)] else F[_u(KF_FLIT_LINK)]
+        end = F[_u(pf + CF_GRANT + out)] + (F[_u(KF_ROUTER)] + I[_u(K_FLITS)] * d)
+        late = F[_u(pf + CF_CREDIT + out)] + d
+        if late > end:
+            end = late
+        late = tail + d
+        if late > end:
+            end = late
+    I[_u(pc + X_SCHED + out)] = 1
+    _schedule(I, F, now + (end - now), ((r * 5 + out) * 5 + inp) * 2 + 1, Q_HEAP)
+
+
+@njit(**_JIT)
+def _head_ct(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> None:
+    """The head of a transfer reaches the downstream FIFO (reference ``_head``)."""
+    port = I[_u(O_PORT)]
+    r = qo // 5
+    out = qo % 5
+    po = port + qo * N_P
+    c = _head_copy(I, r * 5 + inp)
+    pc = I[_u(O_COPY)] + c * N_C
+    bs = I[_u(pc + C_BS + out)]
+    bl = I[_u(pc + C_BL + out)]
+    first = _row(I, bs)
+    I[_u(I_LINK_HOPS)] += 1
+    if not I[_u(K_UNICAST)]:
+        I[_u(I[_u(O_CHARGED)] + first)] += 1
+    I[_u(po + P_LINKF)] += I[_u(K_FLITS)]
+    if I[_u(po + P_INTER)]:
+        I[_u(I_INTER_HOPS)] += 1
+        I[_u(I[_u(O_CHARGED_INTER)] + first)] += 1
+    hops = I[_u(O_HOPS)]
+    for k in range(bl):
+        I[_u(hops + _row(I, bs + k))] += 1
+    nxt = I[_u(po + P_NEXT)]
+    if I[_u(hops + first)] > I[_u(K_BUDGET)]:
+        I[_u(I_ERROR)] = LIVELOCK
+        I[_u(I_ERR_A)] = r
+        I[_u(I_ERR_B)] = nxt
+        I[_u(I_ERR_C)] = first
+        I[_u(I_ERR_D)] = I[_u(hops + first)]
+        return
+    nq = nxt * 5 + _opposite(out)
+    pn = port + nq * N_P
+    slots = I[_u(K_SLOTS)]
+    pos = I[_u(pn + P_HEAD)] + I[_u(pn + P_LEN)]
+    if pos >= slots:
+        pos -= slots
+    I[_u(pc + X_DOWN + out)] = nq * slots + pos + 1
+    _enqueue_ct(I, F, nq, bs, bl, now, False, now)
+    _maybe_tail(I, F, r, out, inp, now)
+
+
+@njit(**_JIT)
+def _tail_ct(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> None:
+    """The tail of a transfer has crossed, or an ejection ended (reference ``_tail``)."""
+    port = I[_u(O_PORT)]
+    r = qo // 5
+    out = qo % 5
+    po = port + qo * N_P
+    I[_u(po + P_BUSY)] = 0
+    qi = r * 5 + inp
+    c = _head_copy(I, qi)
+    pc = I[_u(O_COPY)] + c * N_C
+    if out == LOCAL:
+        I[_u(po + P_LINKF)] += I[_u(K_FLITS)]
+        bs = I[_u(pc + C_BS + out)]
+        bl = I[_u(pc + C_BL + out)]
+        deliver = I[_u(O_DELIVER)]
+        for k in range(bl):
+            F[_u(deliver + _row(I, bs + k))] = now
+        I[_u(I_DELIVERED)] += bl
+    else:
+        cd = I[_u(pc + X_DOWN + out)] - 1
+        pcd = I[_u(O_COPY)] + cd * N_C
+        I[_u(pcd + C_TAILK)] = 1
+        F[_u(I[_u(O_COPYF)] + cd * N_CF + CF_TAIL)] = now
+        qd = cd // I[_u(K_SLOTS)]
+        if _head_copy(I, qd) == cd:  # only the head copy has branches (granted or not)
+            for k in range(I[_u(pcd + C_NBR)]):
+                o = I[_u(pcd + C_ORD + k)]
+                if I[_u(pcd + X_GRANTED + o)]:
+                    _maybe_tail(I, F, qd // 5, o, qd % 5, now)
+    I[_u(pc + C_PENDING)] -= 1
+    if I[_u(pc + C_PENDING)] == 0:
+        _leave_ct(I, F, qi, now)
+    if I[_u(po + P_REQ)] and not I[_u(po + P_BUSY)]:
+        _arbitrate(I, F, r, out, now)
+
+
+@njit(**_JIT)
+def _leave_ct(I: np.ndarray, F: np.ndarray, q: int, now: float) -> None:
+    """The head copy of FIFO q has sent all its tails: return its credits (reference
+    ``CutThroughSimulator._leave``)."""
+    port = I[_u(O_PORT)]
+    pq = port + q * N_P
+    held = I[_u(pq + P_LEN)]
+    head = I[_u(pq + P_HEAD)] + 1
+    I[_u(pq + P_HEAD)] = 0 if head == I[_u(K_SLOTS)] else head
+    I[_u(pq + P_LEN)] = held - 1
+    if held > 1:
+        _request(I, F, q, now)
+    _take(I, F, q, -I[_u(K_FLITS)], now)
+    stall = I[_u(pq + P_STALL)]
+    if stall:  # a wormhole transfer into this buffer waits for credits
+        code = stall - 1
+        qo, inp_up = code // 5, code % 5
+        r_up, out_up = qo // 5, qo % 5
+        cu = _head_copy(I, r_up * 5 + inp_up)
+        pcu = I[_u(O_COPY)] + cu * N_C
+        short = I[_u(pcu + X_SHORT + out_up)]
+        take = min(short, I[_u(pq + P_FREE)])
+        _take(I, F, q, take, now)
+        I[_u(pcu + X_SHORT + out_up)] = short - take
+        if short == take:
+            I[_u(pq + P_STALL)] = 0
+            F[_u(I[_u(O_COPYF)] + cu * N_CF + CF_CREDIT + out_up)] = now
+            _maybe_tail(I, F, r_up, out_up, inp_up, now)
+    inp = q % 5
+    if inp == LOCAL:
+        _try_inject(I, F, q // 5, now)
+        return
+    up = I[_u(pq + P_NEXT)]
+    out = _opposite(inp)
+    pu = port + (up * 5 + out) * N_P
+    if I[_u(pu + P_REQ)] and not I[_u(pu + P_BUSY)]:
+        _arbitrate(I, F, up, out, now)
+
+
 @njit(**_JIT)
 def _inject(I: np.ndarray, F: np.ndarray, now: float, resumed: bool) -> None:
     """One step of the reference's injector process at simulated time ``now``.
@@ -592,6 +884,12 @@ def run(I: np.ndarray, F: np.ndarray, max_events: int) -> int:
             break
         if event < 0:
             _inject(I, F, t, True)
+        elif I[_u(K_SWITCH)] != SW_SAF:
+            code = event >> 1
+            if event & 1:
+                _tail_ct(I, F, code // 5, code % 5, t)
+            else:
+                _head_ct(I, F, code // 5, code % 5, t)
         else:
             _done(I, F, event // 5, event % 5, t)
         processed += 1
