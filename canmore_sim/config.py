@@ -106,6 +106,11 @@ class RouterConfig(_Frozen):
         "flits reserved downstream) or wormhole (the head moves on with one free flit of "
         "room downstream; the rest of its flits follow as credits return, holding the link "
         "meanwhile)")
+    link_pipelined: Bool = Field(
+        False, description="router and link stages overlap: an output takes the next "
+        "packet router_delay_ns before the current one has crossed its link (the next "
+        "packet's link stage starts when the link is free); false: an output serves one "
+        "packet from grant to arrival")
 
 
 class NeuronConfig(_Frozen):

@@ -65,7 +65,7 @@ class _Xfer:
     """One granted branch of a copy: a transfer out of router ``r`` through ``out``."""
 
     __slots__ = ("r", "out", "port", "copy", "rows", "nxt", "in_port", "grant", "short",
-                 "credit_t", "flit_ns", "down", "scheduled")
+                 "credit_t", "flit_ns", "down", "scheduled", "start")
 
     def __init__(self, r: int, out: int, port: int, copy: _CtCopy, rows: list[int], nxt: int,
                  in_port: int, grant: float, short: int) -> None:
@@ -75,6 +75,7 @@ class _Xfer:
         self.flit_ns = 0.0
         self.down: _CtCopy | None = None  # the copy downstream, once the head has arrived
         self.scheduled = False
+        self.start = 0.0  # router.link_pipelined: when the link stage starts
 
 
 class CutThroughSimulator(_Simulator):
@@ -187,7 +188,14 @@ class CutThroughSimulator(_Simulator):
         x.flit_ns = self.f_inter if self._interchip(r, nxt) else self.f_link
         if x.short:
             self.stall[nxt][in_port] = x
-        event = self.env.timeout(self.d_router + x.flit_ns)
+        if self.pipelined:  # the link stage starts when the router stage is over and the
+            start = now + self.d_router  # link is free (``_Simulator._pipeline``)
+            if self.link_free[r][out] > start:
+                start = self.link_free[r][out]
+            x.start = start
+            event = self.env.timeout((start + x.flit_ns) - now)
+        else:
+            event = self.env.timeout(self.d_router + x.flit_ns)
         event.callbacks.append(partial(self._head, x))
 
     def _interchip(self, r: int, nxt: int) -> bool:
@@ -230,13 +238,19 @@ class CutThroughSimulator(_Simulator):
         else:
             if x.down is None or x.short:
                 return
-            end = x.grant + (self.d_router + self.flits * x.flit_ns)
+            if self.pipelined:
+                end = x.start + self.flits * x.flit_ns
+            else:
+                end = x.grant + (self.d_router + self.flits * x.flit_ns)
             late = x.credit_t + x.flit_ns
             if late > end:
                 end = late
             late = copy.tail + x.flit_ns
             if late > end:
                 end = late
+            if self.pipelined:
+                self.link_free[x.r][x.out] = end
+                self._schedule_release(x.r, x.out, end)
         x.scheduled = True
         event = self.env.timeout(end - self.env.now)
         event.callbacks.append(partial(self._tail, x))
@@ -245,7 +259,9 @@ class CutThroughSimulator(_Simulator):
         """The tail of transfer ``x`` has crossed (or its ejection ended)."""
         now = self.env.now
         r, out = x.r, x.out
-        self.busy[r][out] = False
+        held = self.pipelined and out != LOCAL  # released earlier (``_release``)
+        if not held:
+            self.busy[r][out] = False
         if out == LOCAL:
             self.link_flits[r][LOCAL] += self.flits
             for row in x.rows:
@@ -267,5 +283,5 @@ class CutThroughSimulator(_Simulator):
         copy.pending -= 1
         if copy.pending == 0:
             self._leave(r, x.port)
-        if self.req[r][out] and not self.busy[r][out]:
+        if not held and self.req[r][out] and not self.busy[r][out]:
             self._arbitrate(r, out)

@@ -226,6 +226,8 @@ class _Simulator:
         self.cw, self.ch = traffic.chip_width, traffic.chip_height
         self.sop_ns = config.core.sop_ns
         self.copy_type: type[_Copy] = _Copy
+        self.pipelined = r.link_pipelined
+        self.link_free = [[0.0] * 5 for _ in range(traffic.n_routers)]  # end of link stage
         self.sops = [0] * len(traffic) if traffic.sops is None else traffic.sops.tolist()
         self.hop_budget = 4 * (traffic.width + traffic.height)
         n = traffic.n_routers
@@ -356,18 +358,48 @@ class _Simulator:
             delay = self.d_eject
             if self.sop_ns:
                 delay += self.sop_ns * sum(self.sops[row] for row in rows)
-        elif self.cw and (r % self.width // self.cw != nxt % self.width // self.cw
-                          or r // self.width // self.ch != nxt // self.width // self.ch):
-            delay = self.d_router + self.d_inter
         else:
-            delay = self.d_router + self.d_link
+            link = self.d_inter if self.cw and (
+                r % self.width // self.cw != nxt % self.width // self.cw
+                or r // self.width // self.ch != nxt // self.width // self.ch) else self.d_link
+            delay = self._pipeline(r, out, link) if self.pipelined else self.d_router + link
         event = self.env.timeout(delay)
         event.callbacks.append(partial(self._done, r, out, port, copy, rows, nxt, in_port))
+
+    def _pipeline(self, r: int, out: int, link_ns: float) -> float:
+        """``router.link_pipelined``: start the link stage of a transfer granted now when
+        its router stage is over and the link is free; schedule the output's release
+        ``router_delay_ns`` before the link stage ends (not before now). Returns the delay
+        from now to the end of the link stage (the arrival)."""
+        now = self.env.now
+        start = now + self.d_router
+        if self.link_free[r][out] > start:
+            start = self.link_free[r][out]
+        end = start + link_ns
+        self.link_free[r][out] = end
+        self._schedule_release(r, out, end)
+        return end - now
+
+    def _schedule_release(self, r: int, out: int, end: float) -> None:
+        now = self.env.now
+        release = end - self.d_router
+        if release < now:
+            release = now
+        event = self.env.timeout(release - now)
+        event.callbacks.append(partial(self._release, r, out))
+
+    def _release(self, r: int, out: int, _event: simpy.Event) -> None:
+        """A pipelined output takes its next packet (its current one is on the link)."""
+        self.busy[r][out] = False
+        if self.req[r][out]:
+            self._arbitrate(r, out)
 
     def _done(self, r: int, out: int, port: int, copy: _Copy, rows: list[int], nxt: int,
               in_port: int, _event: simpy.Event) -> None:
         now = self.env.now
-        self.busy[r][out] = False
+        held = self.pipelined and out != LOCAL  # released earlier (``_release``)
+        if not held:
+            self.busy[r][out] = False
         if out == LOCAL:
             self.link_flits[r][LOCAL] += self.flits
             for row in rows:
@@ -395,7 +427,7 @@ class _Simulator:
         copy.pending -= 1
         if copy.pending == 0:
             self._leave(r, port)
-        if self.req[r][out] and not self.busy[r][out]:
+        if not held and self.req[r][out] and not self.busy[r][out]:
             self._arbitrate(r, out)
 
     def _leave(self, r: int, port: int) -> None:

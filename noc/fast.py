@@ -164,6 +164,8 @@ def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
     dtype = _int_dtype(rows, n_packets, budget)
     src = traffic.src if start is None else traffic.src[start]
     cap = n * 10 + 2 if cut else n * 5 + 2  # cut-through: a head and a tail per output
+    if r.link_pipelined:  # transfers in flight per output: at most the buffer beyond + 1
+        cap = n * 5 * (3 * r.buffer_depth + 4) + 2
     port = np.zeros((n * 5, k.N_P), dtype=np.int64)
     port[:, k.P_FREE] = r.buffer_depth if cut else slots  # flit credits, or copy slots
     port[:, k.P_RR] = 4
@@ -200,8 +202,9 @@ def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
           k.K_N_DCOL, k.K_CAP, k.K_UNICAST]] = (traffic.width, r.flits_per_packet, slots,
                                                budget, routing, n_packets, table.shape[1],
                                                cap, start is None)
-    head[[k.K_SWITCH, k.K_NEED, k.K_DEPTH]] = (
-        switch, r.flits_per_packet if switch == k.SW_VCT else 1, r.buffer_depth)
+    head[[k.K_SWITCH, k.K_NEED, k.K_DEPTH, k.K_PIPE]] = (
+        switch, r.flits_per_packet if switch == k.SW_VCT else 1, r.buffer_depth,
+        r.link_pipelined)
     head_f = np.zeros(k.N_HEAD_F)
     head_f[k.KF_ROUTER] = r.router_delay_ns
     head_f[k.KF_LINK] = r.flits_per_packet * r.link_delay_ns

@@ -87,7 +87,9 @@ K_UNICAST = 63
 # switching (SW_*), flit credits a grant needs (cut-through modes), buffer depth (flits),
 # offset of the per-copy float state of the cut-through modes (into F)
 K_SWITCH, K_NEED, K_DEPTH, O_COPYF = range(64, 68)
-N_HEAD = 68
+# 1: router.link_pipelined (every event in the heap; release events code -(3 + q))
+K_PIPE = 68
+N_HEAD = 69
 # float header: delays, then the time of the injector's pending timeout, then the
 # per-flit link delays and the ejection time (flits x router delay)
 KF_ROUTER, KF_LINK, KF_INTER, KF_SOP, F_INJ_T, KF_FLIT_LINK, KF_FLIT_INTER, KF_EJECT = range(8)
@@ -99,8 +101,9 @@ SW_SAF, SW_VCT, SW_WORMHOLE = range(3)
 P_FREE, P_BUSY, P_REQ, P_RR, P_HEAD, P_LEN, P_LINKF, P_OCC, P_NEXT, P_INTER, P_STALL = range(11)
 N_P = 11
 # portf[q, ...]
-F_WAIT, F_AREA, F_SINCE = range(3)
-N_F = 3
+# F_LINKFREE (router.link_pipelined): when the output's link stage ends
+F_WAIT, F_AREA, F_SINCE, F_LINKFREE = range(4)
+N_F = 4
 # copy[c, ...]: then 5 branch-order entries, 5 branch starts, 5 branch lengths (by port)
 C_START, C_LEN, C_PENDING, C_NBR = range(4)
 C_ORD = 4
@@ -114,8 +117,8 @@ X_SHORT, X_DOWN, X_SCHED, X_GRANTED = 20, 25, 30, 35
 N_C = 40
 # copyf[c, ...] (cut-through modes, in F): tail time, then per output: grant time, time
 # the credits were complete
-CF_TAIL, CF_GRANT, CF_CREDIT = 0, 1, 6
-N_CF = 11
+CF_TAIL, CF_GRANT, CF_CREDIT, CF_START = 0, 1, 6, 11
+N_CF = 16
 
 ROUTE_XY, ROUTE_YX, ROUTE_TABLE = 0, 1, 2
 #: event queues: rings of transfers with one fixed delay each, the heap, the injector
@@ -367,12 +370,39 @@ def _arbitrate(I: np.ndarray, F: np.ndarray, r: int, out: int, now: float) -> No
             for k in range(bl):
                 total += I[_u(sops + _row(I, bs + k))]
             delay += F[_u(KF_SOP)] * total
+    elif I[_u(K_PIPE)]:
+        queue = Q_HEAP
+        delay = _pipeline(I, F, r * 5 + out, F[_u(KF_INTER)] if I[_u(po + P_INTER)]
+                          else F[_u(KF_LINK)], now)
     elif I[_u(po + P_INTER)]:
         queue = Q_INTER
         delay = F[_u(KF_ROUTER)] + F[_u(KF_INTER)]
     else:
         delay = F[_u(KF_ROUTER)] + F[_u(KF_LINK)]
     _schedule(I, F, now + delay, (r * 5 + out) * 5 + inp, queue)
+
+
+@njit(**_JIT)
+def _pipeline(I: np.ndarray, F: np.ndarray, qo: int, link: float, now: float) -> float:
+    """Link stage of a pipelined transfer granted now (reference ``_pipeline``); returns
+    the delay to its end."""
+    lf = I[_u(O_PORTF)] + qo * N_F + F_LINKFREE
+    start = now + F[_u(KF_ROUTER)]
+    if F[_u(lf)] > start:
+        start = F[_u(lf)]
+    end = start + link
+    F[_u(lf)] = end
+    _schedule_release(I, F, qo, end, now)
+    return end - now
+
+
+@njit(**_JIT)
+def _schedule_release(I: np.ndarray, F: np.ndarray, qo: int, end: float, now: float) -> None:
+    """Release output qo ``router_delay_ns`` before its link stage ends (not before now)."""
+    release = end - F[_u(KF_ROUTER)]
+    if release < now:
+        release = now
+    _schedule(I, F, now + (release - now), -(3 + qo), Q_HEAP)
 
 
 @njit(**_JIT)
@@ -517,7 +547,9 @@ def _done(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> None:
     r = qo // 5
     out = qo % 5
     po = port + qo * N_P
-    I[_u(po + P_BUSY)] = 0
+    held = I[_u(K_PIPE)] and out != LOCAL  # released earlier (``_release``)
+    if not held:
+        I[_u(po + P_BUSY)] = 0
     qi = r * 5 + inp
     c = qi * I[_u(K_SLOTS)] + I[_u(port + qi * N_P + P_HEAD)]
     pc = I[_u(O_COPY)] + c * N_C
@@ -552,7 +584,7 @@ def _done(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> None:
     I[_u(pc + C_PENDING)] -= 1
     if I[_u(pc + C_PENDING)] == 0:
         _leave(I, F, qi, now)
-    if I[_u(po + P_REQ)] and not I[_u(po + P_BUSY)]:
+    if not held and I[_u(po + P_REQ)] and not I[_u(po + P_BUSY)]:
         _arbitrate(I, F, r, out, now)
 
 
@@ -669,7 +701,15 @@ def _arbitrate_ct(I: np.ndarray, F: np.ndarray, r: int, out: int, now: float) ->
     if short:
         I[_u(port + nq * N_P + P_STALL)] = code + 1
     d = F[_u(KF_FLIT_INTER)] if I[_u(po + P_INTER)] else F[_u(KF_FLIT_LINK)]
-    _schedule(I, F, now + (F[_u(KF_ROUTER)] + d), code * 2, Q_HEAP)
+    if I[_u(K_PIPE)]:
+        start = now + F[_u(KF_ROUTER)]
+        lf = F[_u(I[_u(O_PORTF)] + (r * 5 + out) * N_F + F_LINKFREE)]
+        if lf > start:
+            start = lf
+        F[_u(pf + CF_START + out)] = start
+        _schedule(I, F, now + ((start + d) - now), code * 2, Q_HEAP)
+    else:
+        _schedule(I, F, now + (F[_u(KF_ROUTER)] + d), code * 2, Q_HEAP)
 
 
 @njit(**_JIT)
@@ -699,13 +739,19 @@ def _maybe_tail(I: np.ndarray, F: np.ndarray, r: int, out: int, inp: int, now: f
             return
         po = I[_u(O_PORT)] + (r * 5 + out) * N_P
         d = F[_u(KF_FLIT_INTER)] if I[_u(po + P_INTER)] else F[_u(KF_FLIT_LINK)]
-        end = F[_u(pf + CF_GRANT + out)] + (F[_u(KF_ROUTER)] + I[_u(K_FLITS)] * d)
+        if I[_u(K_PIPE)]:
+            end = F[_u(pf + CF_START + out)] + I[_u(K_FLITS)] * d
+        else:
+            end = F[_u(pf + CF_GRANT + out)] + (F[_u(KF_ROUTER)] + I[_u(K_FLITS)] * d)
         late = F[_u(pf + CF_CREDIT + out)] + d
         if late > end:
             end = late
         late = tail + d
         if late > end:
             end = late
+        if I[_u(K_PIPE)]:
+            F[_u(I[_u(O_PORTF)] + (r * 5 + out) * N_F + F_LINKFREE)] = end
+            _schedule_release(I, F, r * 5 + out, end, now)
     I[_u(pc + X_SCHED + out)] = 1
     _schedule(I, F, now + (end - now), ((r * 5 + out) * 5 + inp) * 2 + 1, Q_HEAP)
 
@@ -758,7 +804,9 @@ def _tail_ct(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> Non
     r = qo // 5
     out = qo % 5
     po = port + qo * N_P
-    I[_u(po + P_BUSY)] = 0
+    held = I[_u(K_PIPE)] and out != LOCAL  # released earlier (``_release``)
+    if not held:
+        I[_u(po + P_BUSY)] = 0
     qi = r * 5 + inp
     c = _head_copy(I, qi)
     pc = I[_u(O_COPY)] + c * N_C
@@ -784,7 +832,7 @@ def _tail_ct(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> Non
     I[_u(pc + C_PENDING)] -= 1
     if I[_u(pc + C_PENDING)] == 0:
         _leave_ct(I, F, qi, now)
-    if I[_u(po + P_REQ)] and not I[_u(po + P_BUSY)]:
+    if not held and I[_u(po + P_REQ)] and not I[_u(po + P_BUSY)]:
         _arbitrate(I, F, r, out, now)
 
 
@@ -825,6 +873,15 @@ def _leave_ct(I: np.ndarray, F: np.ndarray, q: int, now: float) -> None:
     pu = port + (up * 5 + out) * N_P
     if I[_u(pu + P_REQ)] and not I[_u(pu + P_BUSY)]:
         _arbitrate(I, F, up, out, now)
+
+
+@njit(**_JIT)
+def _release(I: np.ndarray, F: np.ndarray, qo: int, now: float) -> None:
+    """A pipelined output takes its next packet (reference ``_release``)."""
+    po = I[_u(O_PORT)] + qo * N_P
+    I[_u(po + P_BUSY)] = 0
+    if I[_u(po + P_REQ)]:
+        _arbitrate(I, F, qo // 5, qo % 5, now)
 
 
 @njit(**_JIT)
@@ -882,7 +939,9 @@ def run(I: np.ndarray, F: np.ndarray, max_events: int) -> int:
         t, event = _pop(I, F)
         if event == -2:
             break
-        if event < 0:
+        if event < -2:
+            _release(I, F, -event - 3, t)
+        elif event < 0:
             _inject(I, F, t, True)
         elif I[_u(K_SWITCH)] != SW_SAF:
             code = event >> 1
