@@ -250,7 +250,9 @@ class CutThroughSimulator(_Simulator):
                 end = late
             if self.pipelined:
                 self.link_free[x.r][x.out] = end
-                self._schedule_release(x.r, x.out, end)
+                self._schedule_release(x.r, x.out, x.port, copy, end)
+        if end < self.env.now:  # (start + flit) - now rounded past start + flits x flit
+            end = self.env.now
         x.scheduled = True
         event = self.env.timeout(end - self.env.now)
         event.callbacks.append(partial(self._tail, x))
@@ -279,9 +281,11 @@ class CutThroughSimulator(_Simulator):
                 y = down.xfers.get(branch)
                 if y is not None:
                     self._maybe_tail(y)
+        if held:
+            return  # the branch was sent at its release
         copy = x.copy
         copy.pending -= 1
         if copy.pending == 0:
             self._leave(r, x.port)
-        if not held and self.req[r][out] and not self.busy[r][out]:
+        if self.req[r][out] and not self.busy[r][out]:
             self._arbitrate(r, out)

@@ -60,7 +60,7 @@ from canmore_sim.noc.routing import LOCAL, OPPOSITE, get_routing, neighbour
 from canmore_sim.noc.stats import NocStats
 from canmore_sim.noc.traffic import Traffic
 
-__all__ = ["PROGRESS_ROWS", "check_inputs", "deadlock_error", "livelock_error", "simulate",
+__all__ = ["PROGRESS_ROWS", "check_inputs", "cut_through_zero_load", "deadlock_error", "livelock_error", "simulate",
            "stats_from", "zero_load_ns"]
 
 #: Delivered rows between two ``progress`` calls of the SimPy engine.
@@ -164,13 +164,13 @@ def zero_load_ns(
     flits = r.flits_per_packet
     eject = 0.0 if traffic.sops is None else config.core.sop_ns * traffic.sops
     if r.switching != "store-and-forward":
-        return hops, inter, _cut_through_zero_load(hops, inter, config) + eject
+        return hops, inter, cut_through_zero_load(hops, inter, config) + eject
     link = flits * ((hops - inter) * r.link_delay_ns
                     + inter * config.multichip.interchip_link_delay_ns)
     return hops, inter, (hops + flits) * r.router_delay_ns + link + eject
 
 
-def _cut_through_zero_load(hops: np.ndarray, inter: np.ndarray,
+def cut_through_zero_load(hops: np.ndarray, inter: np.ndarray,
                            config: ArchConfig) -> np.ndarray:
     """Zero-load latency (ns, without the core's service) under virtual cut-through or
     wormhole switching (see :mod:`canmore_sim.noc.cutthrough`).
@@ -362,13 +362,14 @@ class _Simulator:
             link = self.d_inter if self.cw and (
                 r % self.width // self.cw != nxt % self.width // self.cw
                 or r // self.width // self.ch != nxt // self.width // self.ch) else self.d_link
-            delay = self._pipeline(r, out, link) if self.pipelined else self.d_router + link
+            delay = (self._pipeline(r, out, port, copy, link) if self.pipelined
+                     else self.d_router + link)
         event = self.env.timeout(delay)
         event.callbacks.append(partial(self._done, r, out, port, copy, rows, nxt, in_port))
 
-    def _pipeline(self, r: int, out: int, link_ns: float) -> float:
+    def _pipeline(self, r: int, out: int, port: int, copy: _Copy, link_ns: float) -> float:
         """``router.link_pipelined``: start the link stage of a transfer granted now when
-        its router stage is over and the link is free; schedule the output's release
+        its router stage is over and the link is free; schedule its release
         ``router_delay_ns`` before the link stage ends (not before now). Returns the delay
         from now to the end of the link stage (the arrival)."""
         now = self.env.now
@@ -377,21 +378,25 @@ class _Simulator:
             start = self.link_free[r][out]
         end = start + link_ns
         self.link_free[r][out] = end
-        self._schedule_release(r, out, end)
+        self._schedule_release(r, out, port, copy, end)
         return end - now
 
-    def _schedule_release(self, r: int, out: int, end: float) -> None:
+    def _schedule_release(self, r: int, out: int, port: int, copy: _Copy, end: float) -> None:
         now = self.env.now
         release = end - self.d_router
         if release < now:
             release = now
         event = self.env.timeout(release - now)
-        event.callbacks.append(partial(self._release, r, out))
+        event.callbacks.append(partial(self._release, r, out, port, copy))
 
-    def _release(self, r: int, out: int, _event: simpy.Event) -> None:
-        """A pipelined output takes its next packet (its current one is on the link)."""
+    def _release(self, r: int, out: int, port: int, copy: _Copy, _event: simpy.Event) -> None:
+        """A pipelined transfer is on its link: the branch counts as sent (the copy leaves
+        its input FIFO once all are), and the output takes its next packet."""
         self.busy[r][out] = False
-        if self.req[r][out]:
+        copy.pending -= 1
+        if copy.pending == 0:
+            self._leave(r, port)
+        if self.req[r][out] and not self.busy[r][out]:
             self._arbitrate(r, out)
 
     def _done(self, r: int, out: int, port: int, copy: _Copy, rows: list[int], nxt: int,
@@ -424,10 +429,12 @@ class _Simulator:
                 raise livelock_error(hops[rows[0]], self.dst[rows[0]],
                                      self.config.router.routing, r, nxt)
             self._enqueue(nxt, in_port, _Copy(rows, now))
+        if held:
+            return  # the branch was sent at its release
         copy.pending -= 1
         if copy.pending == 0:
             self._leave(r, port)
-        if not held and self.req[r][out] and not self.busy[r][out]:
+        if self.req[r][out] and not self.busy[r][out]:
             self._arbitrate(r, out)
 
     def _leave(self, r: int, port: int) -> None:

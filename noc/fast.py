@@ -197,14 +197,16 @@ def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
         "portf": n * 5 * k.N_F, "arrival": n * 5 * slots, "deliver": (rows, np.nan),
         "pk_time": traffic.time_ns if start is None else traffic.time_ns[start],
         "heap_t": cap, "ring_t": 3 * cap, "copyf": n * 5 * slots * k.N_CF if cut else 0}
+    fly = r.buffer_depth + 2 if r.link_pipelined else 0  # transfers in flight per output
+    ints["fly"] = n * 5 * fly * k.N_FLY
     head = np.zeros(k.N_HEAD, dtype=np.int64)
     head[[k.K_WIDTH, k.K_FLITS, k.K_SLOTS, k.K_BUDGET, k.K_ROUTING, k.K_N_PACKETS,
           k.K_N_DCOL, k.K_CAP, k.K_UNICAST]] = (traffic.width, r.flits_per_packet, slots,
                                                budget, routing, n_packets, table.shape[1],
                                                cap, start is None)
-    head[[k.K_SWITCH, k.K_NEED, k.K_DEPTH, k.K_PIPE]] = (
+    head[[k.K_SWITCH, k.K_NEED, k.K_DEPTH, k.K_PIPE, k.K_FLY]] = (
         switch, r.flits_per_packet if switch == k.SW_VCT else 1, r.buffer_depth,
-        r.link_pipelined)
+        r.link_pipelined, fly)
     head_f = np.zeros(k.N_HEAD_F)
     head_f[k.KF_ROUTER] = r.router_delay_ns
     head_f[k.KF_LINK] = r.flits_per_packet * r.link_delay_ns

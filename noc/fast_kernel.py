@@ -87,9 +87,13 @@ K_UNICAST = 63
 # switching (SW_*), flit credits a grant needs (cut-through modes), buffer depth (flits),
 # offset of the per-copy float state of the cut-through modes (into F)
 K_SWITCH, K_NEED, K_DEPTH, O_COPYF = range(64, 68)
-# 1: router.link_pipelined (every event in the heap; release events code -(3 + q))
-K_PIPE = 68
-N_HEAD = 69
+# 1: router.link_pipelined (every event in the heap; release events code
+# -(3 + q * 5 + input)); K_FLY: capacity of each output's ring of transfers in flight;
+# O_FLY: the rings ([q, slot, FLY_*])
+K_PIPE, K_FLY, O_FLY = 68, 69, 70
+N_HEAD = 71
+FLY_BS, FLY_BL, FLY_DOWN = range(3)
+N_FLY = 3
 # float header: delays, then the time of the injector's pending timeout, then the
 # per-flit link delays and the ejection time (flits x router delay)
 KF_ROUTER, KF_LINK, KF_INTER, KF_SOP, F_INJ_T, KF_FLIT_LINK, KF_FLIT_INTER, KF_EJECT = range(8)
@@ -98,8 +102,11 @@ SW_SAF, SW_VCT, SW_WORMHOLE = range(3)
 
 # port[q, ...]; P_STALL (cut-through modes): 1 + (upstream output q * 5 + its input) of a
 # wormhole transfer into this buffer waiting for credits, 0: none
-P_FREE, P_BUSY, P_REQ, P_RR, P_HEAD, P_LEN, P_LINKF, P_OCC, P_NEXT, P_INTER, P_STALL = range(11)
-N_P = 11
+# P_FLYHEAD, P_FLYLEN (router.link_pipelined): the output's ring of transfers whose
+# branch was sent at its release but whose arrival (tail) is still to come
+(P_FREE, P_BUSY, P_REQ, P_RR, P_HEAD, P_LEN, P_LINKF, P_OCC, P_NEXT, P_INTER, P_STALL,
+ P_FLYHEAD, P_FLYLEN) = range(13)
+N_P = 13
 # portf[q, ...]
 # F_LINKFREE (router.link_pipelined): when the output's link stage ends
 F_WAIT, F_AREA, F_SINCE, F_LINKFREE = range(4)
@@ -372,8 +379,9 @@ def _arbitrate(I: np.ndarray, F: np.ndarray, r: int, out: int, now: float) -> No
             delay += F[_u(KF_SOP)] * total
     elif I[_u(K_PIPE)]:
         queue = Q_HEAP
-        delay = _pipeline(I, F, r * 5 + out, F[_u(KF_INTER)] if I[_u(po + P_INTER)]
+        delay = _pipeline(I, F, r * 5 + out, inp, F[_u(KF_INTER)] if I[_u(po + P_INTER)]
                           else F[_u(KF_LINK)], now)
+        _fly_push(I, r * 5 + out, bs, bl, 0)
     elif I[_u(po + P_INTER)]:
         queue = Q_INTER
         delay = F[_u(KF_ROUTER)] + F[_u(KF_INTER)]
@@ -383,7 +391,8 @@ def _arbitrate(I: np.ndarray, F: np.ndarray, r: int, out: int, now: float) -> No
 
 
 @njit(**_JIT)
-def _pipeline(I: np.ndarray, F: np.ndarray, qo: int, link: float, now: float) -> float:
+def _pipeline(I: np.ndarray, F: np.ndarray, qo: int, inp: int, link: float,
+              now: float) -> float:
     """Link stage of a pipelined transfer granted now (reference ``_pipeline``); returns
     the delay to its end."""
     lf = I[_u(O_PORTF)] + qo * N_F + F_LINKFREE
@@ -392,17 +401,45 @@ def _pipeline(I: np.ndarray, F: np.ndarray, qo: int, link: float, now: float) ->
         start = F[_u(lf)]
     end = start + link
     F[_u(lf)] = end
-    _schedule_release(I, F, qo, end, now)
+    _schedule_release(I, F, qo, inp, end, now)
     return end - now
 
 
 @njit(**_JIT)
-def _schedule_release(I: np.ndarray, F: np.ndarray, qo: int, end: float, now: float) -> None:
+def _schedule_release(I: np.ndarray, F: np.ndarray, qo: int, inp: int, end: float,
+                      now: float) -> None:
     """Release output qo ``router_delay_ns`` before its link stage ends (not before now)."""
     release = end - F[_u(KF_ROUTER)]
     if release < now:
         release = now
-    _schedule(I, F, now + (release - now), -(3 + qo), Q_HEAP)
+    _schedule(I, F, now + (release - now), -(3 + qo * 5 + inp), Q_HEAP)
+
+
+@njit(**_INLINE)
+def _fly_push(I: np.ndarray, qo: int, bs: int, bl: int, down: int) -> None:
+    """Record a pipelined transfer of output qo whose arrival (tail) is still to come."""
+    po = I[_u(O_PORT)] + qo * N_P
+    cap = I[_u(K_FLY)]
+    pos = I[_u(po + P_FLYHEAD)] + I[_u(po + P_FLYLEN)]
+    if pos >= cap:
+        pos -= cap
+    base = I[_u(O_FLY)] + (qo * cap + pos) * N_FLY
+    I[_u(base + FLY_BS)] = bs
+    I[_u(base + FLY_BL)] = bl
+    I[_u(base + FLY_DOWN)] = down
+    I[_u(po + P_FLYLEN)] += 1
+
+
+@njit(**_INLINE)
+def _fly_pop(I: np.ndarray, qo: int) -> int:
+    """Remove output qo's earliest transfer in flight (arrivals come in grant order);
+    returns where its record lies."""
+    po = I[_u(O_PORT)] + qo * N_P
+    cap = I[_u(K_FLY)]
+    head = I[_u(po + P_FLYHEAD)]
+    I[_u(po + P_FLYHEAD)] = 0 if head + 1 == cap else head + 1
+    I[_u(po + P_FLYLEN)] -= 1
+    return I[_u(O_FLY)] + (qo * cap + head) * N_FLY
 
 
 @njit(**_JIT)
@@ -553,8 +590,13 @@ def _done(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> None:
     qi = r * 5 + inp
     c = qi * I[_u(K_SLOTS)] + I[_u(port + qi * N_P + P_HEAD)]
     pc = I[_u(O_COPY)] + c * N_C
-    bs = I[_u(pc + C_BS + out)]
-    bl = I[_u(pc + C_BL + out)]
+    if held:  # the copy may have left its FIFO at the release
+        fly = _fly_pop(I, qo)
+        bs = I[_u(fly + FLY_BS)]
+        bl = I[_u(fly + FLY_BL)]
+    else:
+        bs = I[_u(pc + C_BS + out)]
+        bl = I[_u(pc + C_BL + out)]
     I[_u(po + P_LINKF)] += I[_u(K_FLITS)]
     if out == LOCAL:
         deliver = I[_u(O_DELIVER)]
@@ -581,10 +623,12 @@ def _done(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> None:
             I[_u(I_ERR_D)] = I[_u(hops + first)]
             return
         _enqueue(I, F, nxt * 5 + _opposite(out), bs, bl, now, now)
+    if held:
+        return  # the branch was sent at its release
     I[_u(pc + C_PENDING)] -= 1
     if I[_u(pc + C_PENDING)] == 0:
         _leave(I, F, qi, now)
-    if not held and I[_u(po + P_REQ)] and not I[_u(po + P_BUSY)]:
+    if I[_u(po + P_REQ)] and not I[_u(po + P_BUSY)]:
         _arbitrate(I, F, r, out, now)
 
 
@@ -751,7 +795,10 @@ def _maybe_tail(I: np.ndarray, F: np.ndarray, r: int, out: int, inp: int, now: f
             end = late
         if I[_u(K_PIPE)]:
             F[_u(I[_u(O_PORTF)] + (r * 5 + out) * N_F + F_LINKFREE)] = end
-            _schedule_release(I, F, r * 5 + out, end, now)
+            _schedule_release(I, F, r * 5 + out, inp, end, now)
+            _fly_push(I, r * 5 + out, 0, 0, I[_u(pc + X_DOWN + out)])
+    if end < now:
+        end = now
     I[_u(pc + X_SCHED + out)] = 1
     _schedule(I, F, now + (end - now), ((r * 5 + out) * 5 + inp) * 2 + 1, Q_HEAP)
 
@@ -819,7 +866,10 @@ def _tail_ct(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> Non
             F[_u(deliver + _row(I, bs + k))] = now
         I[_u(I_DELIVERED)] += bl
     else:
-        cd = I[_u(pc + X_DOWN + out)] - 1
+        if held:  # the copy may have left its FIFO at the release
+            cd = I[_u(_fly_pop(I, qo) + FLY_DOWN)] - 1
+        else:
+            cd = I[_u(pc + X_DOWN + out)] - 1
         pcd = I[_u(O_COPY)] + cd * N_C
         I[_u(pcd + C_TAILK)] = 1
         F[_u(I[_u(O_COPYF)] + cd * N_CF + CF_TAIL)] = now
@@ -829,10 +879,12 @@ def _tail_ct(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> Non
                 o = I[_u(pcd + C_ORD + k)]
                 if I[_u(pcd + X_GRANTED + o)]:
                     _maybe_tail(I, F, qd // 5, o, qd % 5, now)
+    if held:
+        return  # the branch was sent at its release
     I[_u(pc + C_PENDING)] -= 1
     if I[_u(pc + C_PENDING)] == 0:
         _leave_ct(I, F, qi, now)
-    if not held and I[_u(po + P_REQ)] and not I[_u(po + P_BUSY)]:
+    if I[_u(po + P_REQ)] and not I[_u(po + P_BUSY)]:
         _arbitrate(I, F, r, out, now)
 
 
@@ -876,11 +928,20 @@ def _leave_ct(I: np.ndarray, F: np.ndarray, q: int, now: float) -> None:
 
 
 @njit(**_JIT)
-def _release(I: np.ndarray, F: np.ndarray, qo: int, now: float) -> None:
-    """A pipelined output takes its next packet (reference ``_release``)."""
+def _release(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> None:
+    """A pipelined transfer is on its link: its branch counts as sent and the output takes
+    its next packet (reference ``_release``)."""
     po = I[_u(O_PORT)] + qo * N_P
     I[_u(po + P_BUSY)] = 0
-    if I[_u(po + P_REQ)]:
+    qi = qo // 5 * 5 + inp
+    pc = I[_u(O_COPY)] + _head_copy(I, qi) * N_C
+    I[_u(pc + C_PENDING)] -= 1
+    if I[_u(pc + C_PENDING)] == 0:
+        if I[_u(K_SWITCH)] != SW_SAF:
+            _leave_ct(I, F, qi, now)
+        else:
+            _leave(I, F, qi, now)
+    if I[_u(po + P_REQ)] and not I[_u(po + P_BUSY)]:
         _arbitrate(I, F, qo // 5, qo % 5, now)
 
 
@@ -940,7 +1001,8 @@ def run(I: np.ndarray, F: np.ndarray, max_events: int) -> int:
         if event == -2:
             break
         if event < -2:
-            _release(I, F, -event - 3, t)
+            code = -event - 3
+            _release(I, F, code // 5, code % 5, t)
         elif event < 0:
             _inject(I, F, t, True)
         elif I[_u(K_SWITCH)] != SW_SAF:

@@ -10,8 +10,11 @@ gets through (the minimum over routers, :func:`accepted_throughput`) is at most
 ``min_c 1 / (s_c gamma_c)``.
 
 In this model a router-to-router link is held for ``router_delay_ns + flits x
-link_delay_ns`` per packet (``s_link``) and an ejection port for ``router_delay_ns``
-(``core.sop_ns`` = 0). For uniform random traffic on a ``k x k`` mesh under XY (or YX)
+link_delay_ns`` per packet (``s_link``) and an ejection port for ``flits x
+router_delay_ns`` (``core.sop_ns`` = 0). With ``router.link_pipelined`` the next packet's
+router stage overlaps the link stage, so ``s_link`` is ``flits x link_delay_ns`` under
+store-and-forward and ``max(flits x link_delay_ns, link_delay_ns + router_delay_ns)``
+under the cut-through modes (an output is released no earlier than its head's arrival). For uniform random traffic on a ``k x k`` mesh under XY (or YX)
 the busiest links are those crossing the bisection, ``gamma = k / 4``, so the bound is
 ``4 / (k s_link)`` packets per router per ns.
 
@@ -141,17 +144,28 @@ def throughput_bound(pattern: str, width: int, height: int, config: ArchConfig,
                      hotspot: int | None = None) -> float:
     """Channel-load bound on accepted throughput, packets per router per ns (see module)."""
     r = config.router
-    service = np.full(5, r.router_delay_ns + r.flits_per_packet * r.link_delay_ns)
-    service[LOCAL] = r.router_delay_ns
+    flits_ns = r.flits_per_packet * r.link_delay_ns
+    link = r.router_delay_ns + flits_ns
+    if r.link_pipelined:
+        link = flits_ns if r.switching == "store-and-forward" else max(
+            flits_ns, r.link_delay_ns + r.router_delay_ns)
+    service = np.full(5, max(link, 1e-300))
+    service[LOCAL] = max(r.flits_per_packet * r.router_delay_ns, 1e-300)
     gamma = channel_loads(pattern, width, height, r.routing, hotspot)
     return float(1.0 / (gamma * service).max())
 
 
 def zero_load_latency_ns(hops: np.ndarray | int, config: ArchConfig) -> np.ndarray:
-    """``(h + 1) router_delay_ns + flits h link_delay_ns``: a lone packet crossing h links."""
+    """Latency (ns) of a lone packet crossing h links on one chip: under store-and-forward
+    ``(h + flits) router_delay_ns + flits h link_delay_ns`` (see
+    :func:`~canmore_sim.noc.engine.zero_load_ns` for the cut-through modes)."""
+    from canmore_sim.noc.engine import cut_through_zero_load
+
     r = config.router
     h = np.asarray(hops, dtype=np.float64)
-    return (h + 1) * r.router_delay_ns + r.flits_per_packet * h * r.link_delay_ns
+    if r.switching != "store-and-forward":
+        return cut_through_zero_load(h, np.zeros_like(h), config)
+    return (h + r.flits_per_packet) * r.router_delay_ns + r.flits_per_packet * h * r.link_delay_ns
 
 
 def _hotspot(width: int, height: int, hotspot: int | None) -> int:
