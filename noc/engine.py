@@ -60,8 +60,8 @@ from canmore_sim.noc.routing import LOCAL, OPPOSITE, get_routing, neighbour
 from canmore_sim.noc.stats import NocStats
 from canmore_sim.noc.traffic import Traffic
 
-__all__ = ["PROGRESS_ROWS", "check_inputs", "cut_through_zero_load", "deadlock_error", "livelock_error", "simulate",
-           "stats_from", "zero_load_ns"]
+__all__ = ["PROGRESS_ROWS", "check_inputs", "cut_through_zero_load", "deadlock_error",
+           "livelock_error", "simulate", "stats_from", "zero_load_ns"]
 
 #: Delivered rows between two ``progress`` calls of the SimPy engine.
 PROGRESS_ROWS = 1 << 16

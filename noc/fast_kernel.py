@@ -866,10 +866,8 @@ def _tail_ct(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> Non
             F[_u(deliver + _row(I, bs + k))] = now
         I[_u(I_DELIVERED)] += bl
     else:
-        if held:  # the copy may have left its FIFO at the release
-            cd = I[_u(_fly_pop(I, qo) + FLY_DOWN)] - 1
-        else:
-            cd = I[_u(pc + X_DOWN + out)] - 1
+        # pipelined: the copy may have left its FIFO at the release
+        cd = (I[_u(_fly_pop(I, qo) + FLY_DOWN)] if held else I[_u(pc + X_DOWN + out)]) - 1
         pcd = I[_u(O_COPY)] + cd * N_C
         I[_u(pcd + C_TAILK)] = 1
         F[_u(I[_u(O_COPYF)] + cd * N_CF + CF_TAIL)] = now

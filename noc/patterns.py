@@ -14,8 +14,9 @@ link_delay_ns`` per packet (``s_link``) and an ejection port for ``flits x
 router_delay_ns`` (``core.sop_ns`` = 0). With ``router.link_pipelined`` the next packet's
 router stage overlaps the link stage, so ``s_link`` is ``flits x link_delay_ns`` under
 store-and-forward and ``max(flits x link_delay_ns, link_delay_ns + router_delay_ns)``
-under the cut-through modes (an output is released no earlier than its head's arrival). For uniform random traffic on a ``k x k`` mesh under XY (or YX)
-the busiest links are those crossing the bisection, ``gamma = k / 4``, so the bound is
+under the cut-through modes (an output is released no earlier than its head's arrival).
+For uniform random traffic on a ``k x k`` mesh under XY (or YX) the busiest links
+are those crossing the bisection, ``gamma = k / 4``, so the bound is
 ``4 / (k s_link)`` packets per router per ns.
 
 Patterns (router ``(x, y)``, mesh ``width x height``):
