@@ -111,6 +111,11 @@ class RouterConfig(_Frozen):
         "packet router_delay_ns before the current one has crossed its link (the next "
         "packet's link stage starts when the link is free); false: an output serves one "
         "packet from grant to arrival")
+    virtual_channels: Int = Field(
+        1, ge=1, le=4, description="virtual channels per input port, each a FIFO of "
+        "buffer_depth flits with its own credits; an output allocates a downstream VC round "
+        "robin among those with room, and the switch allocator serves the input VCs round "
+        "robin (1: one FIFO per port)")
 
 
 class NeuronConfig(_Frozen):

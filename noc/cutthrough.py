@@ -91,54 +91,62 @@ class CutThroughSimulator(_Simulator):
         self.f_link = r.link_delay_ns
         self.f_inter = config.multichip.interchip_link_delay_ns
         n = traffic.n_routers
-        self.free = [[self.depth] * 5 for _ in range(n)]
-        self.stall: list[list[_Xfer | None]] = [[None] * 5 for _ in range(n)]
+        self.free = [[self.depth] * (5 * self.vcs) for _ in range(n)]
+        self.stall: list[list[_Xfer | None]] = [[None] * (5 * self.vcs) for _ in range(n)]
 
     # -- buffers -----------------------------------------------------------------------
     def _account_credits(self, r: int, port: int) -> None:
-        """Add the flit-time held (credits taken) in buffer (r, port) since its last change."""
+        """Add the flit-time held (credits taken, all VCs) in input ``port`` since its last
+        change."""
         now = self.env.now
-        held = self.depth - self.free[r][port]
-        self.occ_area[r][port] += held * (now - self.occ_since[r][port])
+        self.occ_area[r][port] += self.held[r][port] * (now - self.occ_since[r][port])
         self.occ_since[r][port] = now
 
-    def _take(self, r: int, port: int, credits: int) -> None:
+    def _take(self, r: int, q: int, credits: int) -> None:
+        """Take ``credits`` flit credits of input queue (r, q)."""
+        port = q // self.vcs
         self._account_credits(r, port)
-        self.free[r][port] -= credits
-        held = self.depth - self.free[r][port]
-        if held > self.occupancy[r][port]:
-            self.occupancy[r][port] = held
+        self.free[r][q] -= credits
+        self.held[r][port] += credits
+        if self.held[r][port] > self.occupancy[r][port]:
+            self.occupancy[r][port] = self.held[r][port]
 
     def _try_inject(self, r: int) -> None:
         queue, free = self.inject[r], self.free[r]
-        while queue and free[LOCAL] >= self.flits:
-            self._take(r, LOCAL, self.flits)
+        while queue:
+            vc = self._vc_with_room(free, LOCAL, self.irr[r], self.flits)
+            if vc < 0:
+                break
+            self.irr[r] = vc
+            self._take(r, vc, self.flits)
             copy = queue.popleft()
             assert isinstance(copy, _CtCopy)
             copy.tail = self.env.now  # the whole packet is written into the local buffer
-            self._enqueue(r, LOCAL, copy)
+            self._enqueue(r, vc, copy)
 
-    def _enqueue(self, r: int, port: int, copy: _Copy) -> None:
-        fifo = self.buf[r][port]
+    def _enqueue(self, r: int, q: int, copy: _Copy) -> None:
+        fifo = self.buf[r][q]
         fifo.append(copy)
         if len(fifo) == 1:
-            self._request(r, port)
+            self._request(r, q)
 
-    def _leave(self, r: int, port: int) -> None:
-        """The head copy of FIFO (r, port) has sent all its tails: return its credits."""
-        fifo = self.buf[r][port]
+    def _leave(self, r: int, q: int) -> None:
+        """The head copy of input queue (r, q) has sent all its tails: return its credits."""
+        fifo = self.buf[r][q]
         fifo.popleft()
         if fifo:
-            self._request(r, port)
+            self._request(r, q)
+        port = q // self.vcs
         self._account_credits(r, port)
-        self.free[r][port] += self.flits
-        x = self.stall[r][port]
-        if x is not None:  # a wormhole transfer into this buffer waits for credits
-            take = min(x.short, self.free[r][port])
-            self._take(r, port, take)
+        self.free[r][q] += self.flits
+        self.held[r][port] -= self.flits
+        x = self.stall[r][q]
+        if x is not None:  # a wormhole transfer into this queue waits for credits
+            take = min(x.short, self.free[r][q])
+            self._take(r, q, take)
             x.short -= take
             if not x.short:
-                self.stall[r][port] = None
+                self.stall[r][q] = None
                 x.credit_t = self.env.now
                 self._maybe_tail(x)
         if port == LOCAL:
@@ -158,17 +166,19 @@ class CutThroughSimulator(_Simulator):
         take = 0
         if out != LOCAL:
             nxt = neighbour(r, out, self.width)
-            in_port = OPPOSITE[out]
-            free = self.free[nxt][in_port]
-            if free < self.need:
+            in_port = self._vc_with_room(self.free[nxt], OPPOSITE[out], self.vrr[r][out],
+                                         self.need)
+            if in_port < 0:
                 return  # backpressure: wait for credits
-            take = min(self.flits, free)
+            self.vrr[r][out] = in_port % self.vcs
+            take = min(self.flits, self.free[nxt][in_port])
             self._take(nxt, in_port, take)
         else:
             nxt, in_port = r, LOCAL
         last = self.rr[r][out]
-        for k in range(1, 6):
-            port = (last + k) % 5
+        queues = 5 * self.vcs
+        for k in range(1, queues + 1):
+            port = (last + k) % queues
             if mask >> port & 1:
                 break
         self.req[r][out] = mask & ~(1 << port)
@@ -178,7 +188,7 @@ class CutThroughSimulator(_Simulator):
         assert isinstance(copy, _CtCopy)
         rows = copy.branches[out]
         now = self.env.now
-        self.wait[r][port] += (now - copy.arrival) * len(rows)
+        self.wait[r][port // self.vcs] += (now - copy.arrival) * len(rows)
         x = _Xfer(r, out, port, copy, rows, nxt, in_port, now,
                   0 if out == LOCAL else self.flits - take)
         copy.xfers[out] = x

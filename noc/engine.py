@@ -232,11 +232,17 @@ class _Simulator:
         self.hop_budget = 4 * (traffic.width + traffic.height)
         n = traffic.n_routers
         slots = r.buffer_depth // self.flits
-        self.buf: list[list[deque[_Copy]]] = [[deque() for _ in range(5)] for _ in range(n)]
-        self.free = [[slots] * 5 for _ in range(n)]
+        # input queues: virtual channel v of input port p is queue q = p * vcs + v
+        self.vcs = vcs = r.virtual_channels
+        self.buf: list[list[deque[_Copy]]] = [[deque() for _ in range(5 * vcs)]
+                                              for _ in range(n)]
+        self.free = [[slots] * (5 * vcs) for _ in range(n)]
+        self.held = [[0] * 5 for _ in range(n)]  # per input port: copies held in its queues
         self.busy = [[False] * 5 for _ in range(n)]
-        self.req = [[0] * 5 for _ in range(n)]  # bit mask of requesting input ports per output
-        self.rr = [[4] * 5 for _ in range(n)]  # last input port granted per output
+        self.req = [[0] * 5 for _ in range(n)]  # bit mask of requesting input queues per output
+        self.rr = [[5 * vcs - 1] * 5 for _ in range(n)]  # last input queue granted per output
+        self.vrr = [[vcs - 1] * 5 for _ in range(n)]  # last downstream VC allocated per output
+        self.irr = [vcs - 1] * n  # last local VC a packet was injected into
         self.inject: list[deque[_Copy]] = [deque() for _ in range(n)]
         rows = len(traffic)
         self.dst = traffic.dst.tolist()
@@ -286,19 +292,36 @@ class _Simulator:
 
     def _try_inject(self, r: int) -> None:
         queue, free = self.inject[r], self.free[r]
-        while queue and free[LOCAL] > 0:
-            free[LOCAL] -= 1
-            self._enqueue(r, LOCAL, queue.popleft())
+        while queue:
+            vc = self._vc_with_room(free, LOCAL, self.irr[r], 1)
+            if vc < 0:
+                break
+            self.irr[r] = vc
+            free[vc] -= 1
+            self._enqueue(r, vc, queue.popleft())
 
-    def _enqueue(self, r: int, port: int, copy: _Copy) -> None:
-        fifo = self.buf[r][port]
-        self._account(r, port, len(fifo))
+    def _vc_with_room(self, free: list[int], port: int, last: int, need: int) -> int:
+        """Round robin from VC ``last + 1``: the first VC of input ``port`` whose queue has
+        ``need`` credits (``free``: the router's credits per queue), or -1 if none has."""
+        vcs = self.vcs
+        for k in range(1, vcs + 1):
+            vc = (last + k) % vcs
+            if free[port * vcs + vc] >= need:
+                return port * vcs + vc
+        return -1
+
+    def _enqueue(self, r: int, q: int, copy: _Copy) -> None:
+        fifo = self.buf[r][q]
+        port = q // self.vcs
+        held = self.held[r]
+        self._account(r, port, held[port])
         fifo.append(copy)
-        occupied = len(fifo) * self.flits
+        held[port] += 1
+        occupied = held[port] * self.flits
         if occupied > self.occupancy[r][port]:
             self.occupancy[r][port] = occupied
         if len(fifo) == 1:
-            self._request(r, port)
+            self._request(r, q)
 
     def _account(self, r: int, port: int, held: int) -> None:
         """Add the flit-time held in FIFO (r, port) since its last change."""
@@ -307,9 +330,9 @@ class _Simulator:
         self.occ_since[r][port] = now
 
     # -- router ------------------------------------------------------------------------
-    def _request(self, r: int, port: int) -> None:
-        """The copy now at the head of FIFO (r, port) requests its output port(s)."""
-        copy = self.buf[r][port][0]
+    def _request(self, r: int, q: int) -> None:
+        """The copy now at the head of input queue (r, q) requests its output port(s)."""
+        copy = self.buf[r][q][0]
         route, dst, width = self.route, self.dst, self.width
         rows = copy.rows
         if len(rows) == 1:  # unicast fast path
@@ -320,7 +343,7 @@ class _Simulator:
                 branches.setdefault(route(r, dst[row], width), []).append(row)
         copy.branches = branches
         copy.pending = len(branches)
-        bit = 1 << port
+        bit = 1 << q
         req, busy = self.req[r], self.busy[r]
         for out in branches:
             req[out] |= bit
@@ -336,15 +359,17 @@ class _Simulator:
             return
         if out != LOCAL:
             nxt = neighbour(r, out, self.width)
-            in_port = OPPOSITE[out]
-            if self.free[nxt][in_port] <= 0:
+            in_q = self._vc_with_room(self.free[nxt], OPPOSITE[out], self.vrr[r][out], 1)
+            if in_q < 0:
                 return  # backpressure: wait for a credit
-            self.free[nxt][in_port] -= 1
+            self.vrr[r][out] = in_q % self.vcs
+            self.free[nxt][in_q] -= 1
         else:
-            nxt, in_port = r, LOCAL
+            nxt, in_q = r, LOCAL
         last = self.rr[r][out]
-        for k in range(1, 6):
-            port = (last + k) % 5
+        queues = 5 * self.vcs
+        for k in range(1, queues + 1):
+            port = (last + k) % queues
             if mask >> port & 1:
                 break
         self.req[r][out] = mask & ~(1 << port)
@@ -353,7 +378,7 @@ class _Simulator:
         copy = self.buf[r][port][0]
         rows = copy.branches[out]
         now = self.env.now
-        self.wait[r][port] += (now - copy.arrival) * len(rows)
+        self.wait[r][port // self.vcs] += (now - copy.arrival) * len(rows)
         if out == LOCAL:
             delay = self.d_eject
             if self.sop_ns:
@@ -365,7 +390,7 @@ class _Simulator:
             delay = (self._pipeline(r, out, port, copy, link) if self.pipelined
                      else self.d_router + link)
         event = self.env.timeout(delay)
-        event.callbacks.append(partial(self._done, r, out, port, copy, rows, nxt, in_port))
+        event.callbacks.append(partial(self._done, r, out, port, copy, rows, nxt, in_q))
 
     def _pipeline(self, r: int, out: int, port: int, copy: _Copy, link_ns: float) -> float:
         """``router.link_pipelined``: start the link stage of a transfer granted now when
@@ -437,14 +462,16 @@ class _Simulator:
         if self.req[r][out] and not self.busy[r][out]:
             self._arbitrate(r, out)
 
-    def _leave(self, r: int, port: int) -> None:
-        """The head copy of FIFO (r, port) has sent all its branches: free its slot."""
-        fifo = self.buf[r][port]
-        self._account(r, port, len(fifo))
+    def _leave(self, r: int, q: int) -> None:
+        """The head copy of input queue (r, q) has sent all its branches: free its slot."""
+        fifo = self.buf[r][q]
+        port = q // self.vcs
+        self._account(r, port, self.held[r][port])
         fifo.popleft()
+        self.held[r][port] -= 1
         if fifo:  # the next copy requests before the freed slot is refilled
-            self._request(r, port)
-        self.free[r][port] += 1
+            self._request(r, q)
+        self.free[r][q] += 1
         if port == LOCAL:
             self._try_inject(r)
             return

@@ -163,13 +163,19 @@ def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
     n_packets = rows if start is None else len(start)
     dtype = _int_dtype(rows, n_packets, budget)
     src = traffic.src if start is None else traffic.src[start]
+    vcs = r.virtual_channels
+    queues = n * 5 * vcs  # input queues: a FIFO per virtual channel of each input port
     cap = n * 10 + 2 if cut else n * 5 + 2  # cut-through: a head and a tail per output
-    if r.link_pipelined:  # transfers in flight per output: at most the buffer beyond + 1
-        cap = n * 5 * (3 * r.buffer_depth + 4) + 2
+    fly = vcs * r.buffer_depth + 2 if r.link_pipelined else 0  # transfers in flight/output
+    if r.link_pipelined:  # each in flight: a release, an arrival (a head) at most
+        cap = n * 5 * (3 * fly + 4) + 2
     port = np.zeros((n * 5, k.N_P), dtype=np.int64)
-    port[:, k.P_FREE] = r.buffer_depth if cut else slots  # flit credits, or copy slots
-    port[:, k.P_RR] = 4
+    port[:, k.P_RR] = 5 * vcs - 1
+    port[:, k.P_VRR] = vcs - 1
+    port[:, k.P_IRR] = vcs - 1
     port[:, k.P_NEXT], port[:, k.P_INTER] = _links(traffic)
+    inq = np.zeros((queues, k.N_Q), dtype=np.int64)
+    inq[:, k.Q_FREE] = r.buffer_depth if cut else slots  # flit credits, or copy slots
     # packets grouped by source, in injection order (radix sort on 16-bit router ids)
     inj_list = np.argsort(src.astype(np.uint16) if n <= 1 << 16 else src, kind="stable")
     inj_base = np.zeros(n, dtype=np.int64)  # first entry of each source router in inj_list
@@ -180,7 +186,7 @@ def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
     # a segment is an array to copy in, or its size (zeros), or (size, fill value or
     # function that fills its view)
     ints: dict[str, Any] = {
-        "port": port, "copy": n * 5 * slots * k.N_C,
+        "port": port, "inq": inq, "copy": queues * slots * k.N_C,
         "perm": 0 if start is None else (rows, _count_up),  # unicast: the identity (_row)
         "dst": traffic.dst, "sops": rows if traffic.sops is None else traffic.sops,
         "hops": rows, "charged": 0 if start is None else rows, "charged_inter": rows,
@@ -194,19 +200,18 @@ def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
         "y": np.arange(n) // traffic.width,
     }
     floats: dict[str, Any] = {
-        "portf": n * 5 * k.N_F, "arrival": n * 5 * slots, "deliver": (rows, np.nan),
+        "portf": n * 5 * k.N_F, "arrival": queues * slots, "deliver": (rows, np.nan),
         "pk_time": traffic.time_ns if start is None else traffic.time_ns[start],
-        "heap_t": cap, "ring_t": 3 * cap, "copyf": n * 5 * slots * k.N_CF if cut else 0}
-    fly = r.buffer_depth + 2 if r.link_pipelined else 0  # transfers in flight per output
+        "heap_t": cap, "ring_t": 3 * cap, "copyf": queues * slots * k.N_CF if cut else 0}
     ints["fly"] = n * 5 * fly * k.N_FLY
     head = np.zeros(k.N_HEAD, dtype=np.int64)
     head[[k.K_WIDTH, k.K_FLITS, k.K_SLOTS, k.K_BUDGET, k.K_ROUTING, k.K_N_PACKETS,
           k.K_N_DCOL, k.K_CAP, k.K_UNICAST]] = (traffic.width, r.flits_per_packet, slots,
                                                budget, routing, n_packets, table.shape[1],
                                                cap, start is None)
-    head[[k.K_SWITCH, k.K_NEED, k.K_DEPTH, k.K_PIPE, k.K_FLY]] = (
+    head[[k.K_SWITCH, k.K_NEED, k.K_DEPTH, k.K_PIPE, k.K_FLY, k.K_VCS]] = (
         switch, r.flits_per_packet if switch == k.SW_VCT else 1, r.buffer_depth,
-        r.link_pipelined, fly)
+        r.link_pipelined, fly, vcs)
     head_f = np.zeros(k.N_HEAD_F)
     head_f[k.KF_ROUTER] = r.router_delay_ns
     head_f[k.KF_LINK] = r.flits_per_packet * r.link_delay_ns
@@ -345,7 +350,7 @@ def _counters(k: ModuleType, state: _State, traffic: Traffic) -> dict[str, Any]:
     p = state.int_segment("port").reshape(n, 5, k.N_P)
     pf = state.float_segment("portf").reshape(n, 5, k.N_F)
     deliver = state.float_segment("deliver")
-    buffered = p[:, :, k.P_LEN].any(axis=1)
+    buffered = state.int_segment("inq").reshape(n, -1, k.N_Q)[:, :, k.Q_LEN].any(axis=1)
     queued = state.int_segment("inj_head") < state.int_segment("inj_tail")
     stuck = sorted(set(np.flatnonzero(buffered).tolist() + np.flatnonzero(queued).tolist()))
     if stuck or np.isnan(deliver).any():

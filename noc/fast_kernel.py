@@ -91,7 +91,10 @@ K_SWITCH, K_NEED, K_DEPTH, O_COPYF = range(64, 68)
 # -(3 + q * 5 + input)); K_FLY: capacity of each output's ring of transfers in flight;
 # O_FLY: the rings ([q, slot, FLY_*])
 K_PIPE, K_FLY, O_FLY = 68, 69, 70
-N_HEAD = 71
+# virtual channels per input port; O_INQ: the input queues ([g, Q_*], g = (router * 5 +
+# port) * vcs + vc; within a router ``i = port * vcs + vc``, 0 .. 5 vcs - 1)
+K_VCS, O_INQ = 71, 72
+N_HEAD = 73
 FLY_BS, FLY_BL, FLY_DOWN = range(3)
 N_FLY = 3
 # float header: delays, then the time of the injector's pending timeout, then the
@@ -100,13 +103,20 @@ KF_ROUTER, KF_LINK, KF_INTER, KF_SOP, F_INJ_T, KF_FLIT_LINK, KF_FLIT_INTER, KF_E
 N_HEAD_F = 8
 SW_SAF, SW_VCT, SW_WORMHOLE = range(3)
 
-# port[q, ...]; P_STALL (cut-through modes): 1 + (upstream output q * 5 + its input) of a
-# wormhole transfer into this buffer waiting for credits, 0: none
+# port[q, ...]: output side (busy, request mask over the 5 vcs input queues, last queue
+# granted, last downstream VC allocated), flits sent, peak and current hold of the input
+# port (copies under store-and-forward, flit credits taken under cut-through, all VCs),
+# neighbour, inter-chip flag, the last local VC injected into (P_IRR, local port only);
 # P_FLYHEAD, P_FLYLEN (router.link_pipelined): the output's ring of transfers whose
 # branch was sent at its release but whose arrival (tail) is still to come
-(P_FREE, P_BUSY, P_REQ, P_RR, P_HEAD, P_LEN, P_LINKF, P_OCC, P_NEXT, P_INTER, P_STALL,
- P_FLYHEAD, P_FLYLEN) = range(13)
-N_P = 13
+(P_BUSY, P_REQ, P_RR, P_VRR, P_LINKF, P_OCC, P_HELD, P_NEXT, P_INTER, P_IRR,
+ P_FLYHEAD, P_FLYLEN) = range(12)
+N_P = 12
+# inq[g, ...]: credits (copy slots under store-and-forward, flits under cut-through), FIFO
+# ring head and length; Q_STALL (cut-through modes): 1 + (upstream output q * 5 vcs + its
+# input queue) of a wormhole transfer into this queue waiting for credits, 0: none
+Q_FREE, Q_HEAD, Q_LEN, Q_STALL = range(4)
+N_Q = 4
 # portf[q, ...]
 # F_LINKFREE (router.link_pipelined): when the output's link stage ends
 F_WAIT, F_AREA, F_SINCE, F_LINKFREE = range(4)
@@ -121,7 +131,9 @@ C_BL = 14
 # whether the tail event is scheduled, whether the branch is granted
 C_TAILK = 19
 X_SHORT, X_DOWN, X_SCHED, X_GRANTED = 20, 25, 30, 35
-N_C = 40
+# per output port: the downstream input queue (global) allocated at the grant
+X_VC = 40
+N_C = 45
 # copyf[c, ...] (cut-through modes, in F): tail time, then per output: grant time, time
 # the credits were complete
 CF_TAIL, CF_GRANT, CF_CREDIT, CF_START = 0, 1, 6, 11
@@ -152,6 +164,26 @@ def _row(I: np.ndarray, pos: int) -> int:
     if I[_u(K_UNICAST)]:
         return pos
     return I[_u(I[_u(O_PERM)] + pos)]
+
+
+@njit(**_INLINE)
+def _inq(I: np.ndarray, g: int) -> int:
+    """Offset of input queue g's record."""
+    return I[_u(O_INQ)] + g * N_Q
+
+
+@njit(**_INLINE)
+def _vc_with_room(I: np.ndarray, port_q: int, last: int, need: int) -> int:
+    """Round robin from VC ``last + 1``: the first queue (global) of input port ``port_q``
+    (router * 5 + port) with ``need`` credits, or -1 (reference ``_vc_with_room``)."""
+    vcs = I[_u(K_VCS)]
+    vc = last
+    for _ in range(vcs):
+        vc = 0 if vc == vcs - 1 else vc + 1
+        g = port_q * vcs + vc
+        if I[_u(_inq(I, g) + Q_FREE)] >= need:
+            return g
+    return -1
 
 
 @njit(**_INLINE)
@@ -346,26 +378,23 @@ def _arbitrate(I: np.ndarray, F: np.ndarray, r: int, out: int, now: float) -> No
     mask = I[_u(po + P_REQ)]
     if mask == 0:
         return
+    vcs = I[_u(K_VCS)]
+    down = 0
     if out != LOCAL:
-        pn = port + (I[_u(po + P_NEXT)] * 5 + _opposite(out)) * N_P
-        if I[_u(pn + P_FREE)] <= 0:
+        down = _vc_with_room(I, I[_u(po + P_NEXT)] * 5 + _opposite(out), I[_u(po + P_VRR)], 1)
+        if down < 0:
             return  # backpressure: wait for a credit
-        I[_u(pn + P_FREE)] -= 1
-    last = I[_u(po + P_RR)]
-    inp = last
-    for _ in range(5):
-        inp = 0 if inp == 4 else inp + 1
-        if (mask >> inp) & 1:
-            break
-    I[_u(po + P_REQ)] = mask & ~(1 << inp)
-    I[_u(po + P_RR)] = inp
-    I[_u(po + P_BUSY)] = 1
-    qi = r * 5 + inp
-    c = qi * I[_u(K_SLOTS)] + I[_u(port + qi * N_P + P_HEAD)]
+        I[_u(po + P_VRR)] = down % vcs
+        I[_u(_inq(I, down) + Q_FREE)] -= 1
+    inp = _pick_input(I, po, mask)
+    qi = r * 5 * vcs + inp
+    c = _head_copy(I, qi)
     pc = I[_u(O_COPY)] + c * N_C
+    I[_u(pc + X_VC + out)] = down
     bs = I[_u(pc + C_BS + out)]
     bl = I[_u(pc + C_BL + out)]
-    F[_u(I[_u(O_PORTF)] + qi * N_F + F_WAIT)] += (now - F[_u(I[_u(O_ARRIVAL)] + c)]) * bl
+    F[_u(I[_u(O_PORTF)] + (r * 5 + inp // vcs) * N_F + F_WAIT)] += (
+        now - F[_u(I[_u(O_ARRIVAL)] + c)]) * bl
     queue = Q_LINK
     if out == LOCAL:
         queue = Q_EJECT
@@ -381,13 +410,29 @@ def _arbitrate(I: np.ndarray, F: np.ndarray, r: int, out: int, now: float) -> No
         queue = Q_HEAP
         delay = _pipeline(I, F, r * 5 + out, inp, F[_u(KF_INTER)] if I[_u(po + P_INTER)]
                           else F[_u(KF_LINK)], now)
-        _fly_push(I, r * 5 + out, bs, bl, 0)
+        _fly_push(I, r * 5 + out, bs, bl, down)
     elif I[_u(po + P_INTER)]:
         queue = Q_INTER
         delay = F[_u(KF_ROUTER)] + F[_u(KF_INTER)]
     else:
         delay = F[_u(KF_ROUTER)] + F[_u(KF_LINK)]
-    _schedule(I, F, now + delay, (r * 5 + out) * 5 + inp, queue)
+    _schedule(I, F, now + delay, (r * 5 + out) * 5 * vcs + inp, queue)
+
+
+@njit(**_INLINE)
+def _pick_input(I: np.ndarray, po: int, mask: int) -> int:
+    """Round robin over the requesting input queues of output ``po`` (its record): take the
+    next one after the last granted, clear its request, mark the output busy."""
+    qv = 5 * I[_u(K_VCS)]
+    inp = I[_u(po + P_RR)]
+    for _ in range(qv):
+        inp = 0 if inp == qv - 1 else inp + 1
+        if (mask >> inp) & 1:
+            break
+    I[_u(po + P_REQ)] = mask & ~(1 << inp)
+    I[_u(po + P_RR)] = inp
+    I[_u(po + P_BUSY)] = 1
+    return inp
 
 
 @njit(**_JIT)
@@ -412,7 +457,7 @@ def _schedule_release(I: np.ndarray, F: np.ndarray, qo: int, inp: int, end: floa
     release = end - F[_u(KF_ROUTER)]
     if release < now:
         release = now
-    _schedule(I, F, now + (release - now), -(3 + qo * 5 + inp), Q_HEAP)
+    _schedule(I, F, now + (release - now), -(3 + qo * 5 * I[_u(K_VCS)] + inp), Q_HEAP)
 
 
 @njit(**_INLINE)
@@ -480,12 +525,12 @@ def _branch(I: np.ndarray, r: int, pc: int, start: int, ln: int) -> bool:
 
 
 @njit(**_JIT)
-def _request(I: np.ndarray, F: np.ndarray, q: int, now: float) -> None:
-    """The copy now at the head of FIFO q requests its output port(s)."""
+def _request(I: np.ndarray, F: np.ndarray, g: int, now: float) -> None:
+    """The copy now at the head of input queue g requests its output port(s)."""
     port = I[_u(O_PORT)]
-    r = q // 5
-    c = q * I[_u(K_SLOTS)] + I[_u(port + q * N_P + P_HEAD)]
-    pc = I[_u(O_COPY)] + c * N_C
+    qv = 5 * I[_u(K_VCS)]
+    r = g // qv
+    pc = I[_u(O_COPY)] + _head_copy(I, g) * N_C
     start = I[_u(pc + C_START)]
     ln = I[_u(pc + C_LEN)]
     if ln == 1:  # unicast fast path
@@ -500,7 +545,7 @@ def _request(I: np.ndarray, F: np.ndarray, q: int, now: float) -> None:
         return
     nbr = I[_u(pc + C_NBR)]
     I[_u(pc + C_PENDING)] = nbr
-    bit = 1 << (q % 5)
+    bit = 1 << (g % qv)
     for k in range(nbr):
         I[_u(port + (r * 5 + I[_u(pc + C_ORD + k)]) * N_P + P_REQ)] |= bit
     for k in range(nbr):
@@ -510,28 +555,32 @@ def _request(I: np.ndarray, F: np.ndarray, q: int, now: float) -> None:
 
 
 @njit(**_INLINE)
-def _enqueue(I: np.ndarray, F: np.ndarray, q: int, start: int, ln: int, arrival: float,
+def _enqueue(I: np.ndarray, F: np.ndarray, g: int, start: int, ln: int, arrival: float,
              now: float) -> None:
-    """Append a copy (rows ``perm[start:start+ln]``) to FIFO q."""
+    """Append a copy (rows ``perm[start:start+ln]``) to input queue g."""
+    q = g // I[_u(K_VCS)]
     pq = I[_u(O_PORT)] + q * N_P
-    held = I[_u(pq + P_LEN)]
+    held = I[_u(pq + P_HELD)]
     _account(I, F, q, held, now)
+    pg = _inq(I, g)
+    ln_q = I[_u(pg + Q_LEN)]
     slots = I[_u(K_SLOTS)]
-    pos = I[_u(pq + P_HEAD)] + held
+    pos = I[_u(pg + Q_HEAD)] + ln_q
     if pos >= slots:
         pos -= slots
-    c = q * slots + pos
+    c = g * slots + pos
     pc = I[_u(O_COPY)] + c * N_C
     I[_u(pc + C_START)] = start
     I[_u(pc + C_LEN)] = ln
     F[_u(I[_u(O_ARRIVAL)] + c)] = arrival
+    I[_u(pg + Q_LEN)] = ln_q + 1
     held += 1
-    I[_u(pq + P_LEN)] = held
+    I[_u(pq + P_HELD)] = held
     occupied = held * I[_u(K_FLITS)]
     if occupied > I[_u(pq + P_OCC)]:
         I[_u(pq + P_OCC)] = occupied
-    if held == 1:
-        _request(I, F, q, now)
+    if ln_q == 0:
+        _request(I, F, g, now)
 
 
 @njit(**_JIT)
@@ -542,30 +591,38 @@ def _try_inject(I: np.ndarray, F: np.ndarray, r: int, now: float) -> None:
     if I[_u(K_SWITCH)] != SW_SAF:
         _try_inject_ct(I, F, r, now)
         return
-    while I[_u(head)] < I[_u(tail)] and I[_u(pq + P_FREE)] > 0:
-        I[_u(pq + P_FREE)] -= 1
+    while I[_u(head)] < I[_u(tail)]:
+        g = _vc_with_room(I, r * 5, I[_u(pq + P_IRR)], 1)
+        if g < 0:
+            break
+        I[_u(pq + P_IRR)] = g % I[_u(K_VCS)]
+        I[_u(_inq(I, g) + Q_FREE)] -= 1
         pk = I[_u(I[_u(O_INJ_LIST)] + I[_u(head)])]
         I[_u(head)] += 1
         if I[_u(K_UNICAST)]:
             start, length = pk, 1
         else:
             start, length = I[_u(I[_u(O_PK_START)] + pk)], I[_u(I[_u(O_PK_LEN)] + pk)]
-        _enqueue(I, F, r * 5, start, length, F[_u(I[_u(O_PK_TIME)] + pk)], now)
+        _enqueue(I, F, g, start, length, F[_u(I[_u(O_PK_TIME)] + pk)], now)
 
 
 @njit(**_INLINE)
-def _leave(I: np.ndarray, F: np.ndarray, q: int, now: float) -> None:
-    """The head copy of FIFO q has sent all its branches: free its slot."""
+def _leave(I: np.ndarray, F: np.ndarray, g: int, now: float) -> None:
+    """The head copy of input queue g has sent all its branches: free its slot."""
     port = I[_u(O_PORT)]
+    q = g // I[_u(K_VCS)]
     pq = port + q * N_P
-    held = I[_u(pq + P_LEN)]
+    held = I[_u(pq + P_HELD)]
     _account(I, F, q, held, now)
-    head = I[_u(pq + P_HEAD)] + 1
-    I[_u(pq + P_HEAD)] = 0 if head == I[_u(K_SLOTS)] else head
-    I[_u(pq + P_LEN)] = held - 1
-    if held > 1:  # the next copy requests before the freed slot is refilled
-        _request(I, F, q, now)
-    I[_u(pq + P_FREE)] += 1
+    pg = _inq(I, g)
+    head = I[_u(pg + Q_HEAD)] + 1
+    I[_u(pg + Q_HEAD)] = 0 if head == I[_u(K_SLOTS)] else head
+    ln_q = I[_u(pg + Q_LEN)]
+    I[_u(pg + Q_LEN)] = ln_q - 1
+    I[_u(pq + P_HELD)] = held - 1
+    if ln_q > 1:  # the next copy requests before the freed slot is refilled
+        _request(I, F, g, now)
+    I[_u(pg + Q_FREE)] += 1
     inp = q % 5
     if inp == LOCAL:
         _try_inject(I, F, q // 5, now)
@@ -587,16 +644,17 @@ def _done(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> None:
     held = I[_u(K_PIPE)] and out != LOCAL  # released earlier (``_release``)
     if not held:
         I[_u(po + P_BUSY)] = 0
-    qi = r * 5 + inp
-    c = qi * I[_u(K_SLOTS)] + I[_u(port + qi * N_P + P_HEAD)]
-    pc = I[_u(O_COPY)] + c * N_C
+    qi = r * 5 * I[_u(K_VCS)] + inp
+    pc = I[_u(O_COPY)] + _head_copy(I, qi) * N_C
     if held:  # the copy may have left its FIFO at the release
         fly = _fly_pop(I, qo)
         bs = I[_u(fly + FLY_BS)]
         bl = I[_u(fly + FLY_BL)]
+        down = I[_u(fly + FLY_DOWN)]
     else:
         bs = I[_u(pc + C_BS + out)]
         bl = I[_u(pc + C_BL + out)]
+        down = I[_u(pc + X_VC + out)]
     I[_u(po + P_LINKF)] += I[_u(K_FLITS)]
     if out == LOCAL:
         deliver = I[_u(O_DELIVER)]
@@ -622,7 +680,7 @@ def _done(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> None:
             I[_u(I_ERR_C)] = first
             I[_u(I_ERR_D)] = I[_u(hops + first)]
             return
-        _enqueue(I, F, nxt * 5 + _opposite(out), bs, bl, now, now)
+        _enqueue(I, F, down, bs, bl, now, now)
     if held:
         return  # the branch was sent at its release
     I[_u(pc + C_PENDING)] -= 1
@@ -636,35 +694,37 @@ def _done(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> None:
 
 
 @njit(**_INLINE)
-def _take(I: np.ndarray, F: np.ndarray, q: int, credits: int, now: float) -> None:
-    """Take ``credits`` flit credits of buffer q (reference ``_take``)."""
+def _take(I: np.ndarray, F: np.ndarray, g: int, credits: int, now: float) -> None:
+    """Take ``credits`` flit credits of input queue g (reference ``_take``)."""
+    q = g // I[_u(K_VCS)]
     pq = I[_u(O_PORT)] + q * N_P
     base = I[_u(O_PORTF)] + q * N_F
-    F[_u(base + F_AREA)] += (I[_u(K_DEPTH)] - I[_u(pq + P_FREE)]) * (now - F[_u(base + F_SINCE)])
+    F[_u(base + F_AREA)] += I[_u(pq + P_HELD)] * (now - F[_u(base + F_SINCE)])
     F[_u(base + F_SINCE)] = now
-    I[_u(pq + P_FREE)] -= credits
-    held = I[_u(K_DEPTH)] - I[_u(pq + P_FREE)]
+    I[_u(_inq(I, g) + Q_FREE)] -= credits
+    held = I[_u(pq + P_HELD)] + credits
+    I[_u(pq + P_HELD)] = held
     if held > I[_u(pq + P_OCC)]:
         I[_u(pq + P_OCC)] = held
 
 
 @njit(**_INLINE)
-def _head_copy(I: np.ndarray, q: int) -> int:
-    """Ring slot of the copy at the head of FIFO q."""
-    return q * I[_u(K_SLOTS)] + I[_u(I[_u(O_PORT)] + q * N_P + P_HEAD)]
+def _head_copy(I: np.ndarray, g: int) -> int:
+    """Ring slot of the copy at the head of input queue g."""
+    return g * I[_u(K_SLOTS)] + I[_u(_inq(I, g) + Q_HEAD)]
 
 
 @njit(**_JIT)
-def _enqueue_ct(I: np.ndarray, F: np.ndarray, q: int, start: int, ln: int, arrival: float,
+def _enqueue_ct(I: np.ndarray, F: np.ndarray, g: int, start: int, ln: int, arrival: float,
                 tail_known: bool, now: float) -> None:
-    """Append a copy to FIFO q (reference ``CutThroughSimulator._enqueue``)."""
-    pq = I[_u(O_PORT)] + q * N_P
-    held = I[_u(pq + P_LEN)]
+    """Append a copy to input queue g (reference ``CutThroughSimulator._enqueue``)."""
+    pg = _inq(I, g)
+    held = I[_u(pg + Q_LEN)]
     slots = I[_u(K_SLOTS)]
-    pos = I[_u(pq + P_HEAD)] + held
+    pos = I[_u(pg + Q_HEAD)] + held
     if pos >= slots:
         pos -= slots
-    c = q * slots + pos
+    c = g * slots + pos
     pc = I[_u(O_COPY)] + c * N_C
     I[_u(pc + C_START)] = start
     I[_u(pc + C_LEN)] = ln
@@ -674,26 +734,30 @@ def _enqueue_ct(I: np.ndarray, F: np.ndarray, q: int, start: int, ln: int, arriv
     for k in range(5):
         I[_u(pc + X_GRANTED + k)] = 0
     F[_u(I[_u(O_ARRIVAL)] + c)] = arrival
-    I[_u(pq + P_LEN)] = held + 1
+    I[_u(pg + Q_LEN)] = held + 1
     if held == 0:
-        _request(I, F, q, now)
+        _request(I, F, g, now)
 
 
 @njit(**_JIT)
 def _try_inject_ct(I: np.ndarray, F: np.ndarray, r: int, now: float) -> None:
-    """Inject released packets of core ``r`` while its local buffer has room for one."""
+    """Inject released packets of core ``r`` while a local VC has room for one."""
     pq = I[_u(O_PORT)] + r * 5 * N_P
     head, tail = I[_u(O_INJ_HEAD)] + r, I[_u(O_INJ_TAIL)] + r
     flits = I[_u(K_FLITS)]
-    while I[_u(head)] < I[_u(tail)] and I[_u(pq + P_FREE)] >= flits:
-        _take(I, F, r * 5, flits, now)
+    while I[_u(head)] < I[_u(tail)]:
+        g = _vc_with_room(I, r * 5, I[_u(pq + P_IRR)], flits)
+        if g < 0:
+            break
+        I[_u(pq + P_IRR)] = g % I[_u(K_VCS)]
+        _take(I, F, g, flits, now)
         pk = I[_u(I[_u(O_INJ_LIST)] + I[_u(head)])]
         I[_u(head)] += 1
         if I[_u(K_UNICAST)]:
             start, length = pk, 1
         else:
             start, length = I[_u(I[_u(O_PK_START)] + pk)], I[_u(I[_u(O_PK_LEN)] + pk)]
-        _enqueue_ct(I, F, r * 5, start, length, F[_u(I[_u(O_PK_TIME)] + pk)], True, now)
+        _enqueue_ct(I, F, g, start, length, F[_u(I[_u(O_PK_TIME)] + pk)], True, now)
 
 
 @njit(**_JIT)
@@ -706,36 +770,32 @@ def _arbitrate_ct(I: np.ndarray, F: np.ndarray, r: int, out: int, now: float) ->
     mask = I[_u(po + P_REQ)]
     if mask == 0:
         return
+    vcs = I[_u(K_VCS)]
     take = 0
-    nq = 0
+    down = 0
     if out != LOCAL:
-        nq = I[_u(po + P_NEXT)] * 5 + _opposite(out)
-        free = I[_u(port + nq * N_P + P_FREE)]
-        if free < I[_u(K_NEED)]:
+        down = _vc_with_room(I, I[_u(po + P_NEXT)] * 5 + _opposite(out), I[_u(po + P_VRR)],
+                             I[_u(K_NEED)])
+        if down < 0:
             return  # backpressure: wait for credits
-        take = min(I[_u(K_FLITS)], free)
-        _take(I, F, nq, take, now)
-    last = I[_u(po + P_RR)]
-    inp = last
-    for _ in range(5):
-        inp = 0 if inp == 4 else inp + 1
-        if (mask >> inp) & 1:
-            break
-    I[_u(po + P_REQ)] = mask & ~(1 << inp)
-    I[_u(po + P_RR)] = inp
-    I[_u(po + P_BUSY)] = 1
-    qi = r * 5 + inp
+        I[_u(po + P_VRR)] = down % vcs
+        take = min(I[_u(K_FLITS)], I[_u(_inq(I, down) + Q_FREE)])
+        _take(I, F, down, take, now)
+    inp = _pick_input(I, po, mask)
+    qi = r * 5 * vcs + inp
     c = _head_copy(I, qi)
     pc = I[_u(O_COPY)] + c * N_C
     pf = I[_u(O_COPYF)] + c * N_CF
     bl = I[_u(pc + C_BL + out)]
-    F[_u(I[_u(O_PORTF)] + qi * N_F + F_WAIT)] += (now - F[_u(I[_u(O_ARRIVAL)] + c)]) * bl
+    F[_u(I[_u(O_PORTF)] + (r * 5 + inp // vcs) * N_F + F_WAIT)] += (
+        now - F[_u(I[_u(O_ARRIVAL)] + c)]) * bl
     I[_u(pc + X_GRANTED + out)] = 1
     I[_u(pc + X_SCHED + out)] = 0
     I[_u(pc + X_DOWN + out)] = 0
+    I[_u(pc + X_VC + out)] = down
     F[_u(pf + CF_GRANT + out)] = now
     F[_u(pf + CF_CREDIT + out)] = now
-    code = (r * 5 + out) * 5 + inp
+    code = (r * 5 + out) * 5 * vcs + inp
     if out == LOCAL:
         I[_u(pc + X_SHORT + out)] = 0
         _maybe_tail(I, F, r, out, inp, now)
@@ -743,7 +803,7 @@ def _arbitrate_ct(I: np.ndarray, F: np.ndarray, r: int, out: int, now: float) ->
     short = I[_u(K_FLITS)] - take
     I[_u(pc + X_SHORT + out)] = short
     if short:
-        I[_u(port + nq * N_P + P_STALL)] = code + 1
+        I[_u(_inq(I, down) + Q_STALL)] = code + 1
     d = F[_u(KF_FLIT_INTER)] if I[_u(po + P_INTER)] else F[_u(KF_FLIT_LINK)]
     if I[_u(K_PIPE)]:
         start = now + F[_u(KF_ROUTER)]
@@ -758,9 +818,10 @@ def _arbitrate_ct(I: np.ndarray, F: np.ndarray, r: int, out: int, now: float) ->
 
 @njit(**_JIT)
 def _maybe_tail(I: np.ndarray, F: np.ndarray, r: int, out: int, inp: int, now: float) -> None:
-    """Schedule the end of the transfer of output ``out`` from input ``inp`` once its head,
-    credits and tail allow (reference ``_maybe_tail``)."""
-    c = _head_copy(I, r * 5 + inp)
+    """Schedule the end of the transfer of output ``out`` from input queue ``inp`` once its
+    head, credits and tail allow (reference ``_maybe_tail``)."""
+    vcs = I[_u(K_VCS)]
+    c = _head_copy(I, r * 5 * vcs + inp)
     pc = I[_u(O_COPY)] + c * N_C
     pf = I[_u(O_COPYF)] + c * N_CF
     if I[_u(pc + X_SCHED + out)] or not I[_u(pc + C_TAILK)]:
@@ -800,17 +861,17 @@ def _maybe_tail(I: np.ndarray, F: np.ndarray, r: int, out: int, inp: int, now: f
     if end < now:
         end = now
     I[_u(pc + X_SCHED + out)] = 1
-    _schedule(I, F, now + (end - now), ((r * 5 + out) * 5 + inp) * 2 + 1, Q_HEAP)
+    _schedule(I, F, now + (end - now), ((r * 5 + out) * 5 * vcs + inp) * 2 + 1, Q_HEAP)
 
 
 @njit(**_JIT)
 def _head_ct(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> None:
-    """The head of a transfer reaches the downstream FIFO (reference ``_head``)."""
+    """The head of a transfer reaches the downstream queue (reference ``_head``)."""
     port = I[_u(O_PORT)]
     r = qo // 5
     out = qo % 5
     po = port + qo * N_P
-    c = _head_copy(I, r * 5 + inp)
+    c = _head_copy(I, r * 5 * I[_u(K_VCS)] + inp)
     pc = I[_u(O_COPY)] + c * N_C
     bs = I[_u(pc + C_BS + out)]
     bl = I[_u(pc + C_BL + out)]
@@ -833,14 +894,14 @@ def _head_ct(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> Non
         I[_u(I_ERR_C)] = first
         I[_u(I_ERR_D)] = I[_u(hops + first)]
         return
-    nq = nxt * 5 + _opposite(out)
-    pn = port + nq * N_P
+    down = I[_u(pc + X_VC + out)]
+    pg = _inq(I, down)
     slots = I[_u(K_SLOTS)]
-    pos = I[_u(pn + P_HEAD)] + I[_u(pn + P_LEN)]
+    pos = I[_u(pg + Q_HEAD)] + I[_u(pg + Q_LEN)]
     if pos >= slots:
         pos -= slots
-    I[_u(pc + X_DOWN + out)] = nq * slots + pos + 1
-    _enqueue_ct(I, F, nq, bs, bl, now, False, now)
+    I[_u(pc + X_DOWN + out)] = down * slots + pos + 1
+    _enqueue_ct(I, F, down, bs, bl, now, False, now)
     _maybe_tail(I, F, r, out, inp, now)
 
 
@@ -854,7 +915,8 @@ def _tail_ct(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> Non
     held = I[_u(K_PIPE)] and out != LOCAL  # released earlier (``_release``)
     if not held:
         I[_u(po + P_BUSY)] = 0
-    qi = r * 5 + inp
+    qv = 5 * I[_u(K_VCS)]
+    qi = r * qv + inp
     c = _head_copy(I, qi)
     pc = I[_u(O_COPY)] + c * N_C
     if out == LOCAL:
@@ -871,12 +933,12 @@ def _tail_ct(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> Non
         pcd = I[_u(O_COPY)] + cd * N_C
         I[_u(pcd + C_TAILK)] = 1
         F[_u(I[_u(O_COPYF)] + cd * N_CF + CF_TAIL)] = now
-        qd = cd // I[_u(K_SLOTS)]
-        if _head_copy(I, qd) == cd:  # only the head copy has branches (granted or not)
+        gd = cd // I[_u(K_SLOTS)]
+        if _head_copy(I, gd) == cd:  # only the head copy has branches (granted or not)
             for k in range(I[_u(pcd + C_NBR)]):
                 o = I[_u(pcd + C_ORD + k)]
                 if I[_u(pcd + X_GRANTED + o)]:
-                    _maybe_tail(I, F, qd // 5, o, qd % 5, now)
+                    _maybe_tail(I, F, gd // qv, o, gd % qv, now)
     if held:
         return  # the branch was sent at its release
     I[_u(pc + C_PENDING)] -= 1
@@ -887,31 +949,35 @@ def _tail_ct(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> Non
 
 
 @njit(**_JIT)
-def _leave_ct(I: np.ndarray, F: np.ndarray, q: int, now: float) -> None:
-    """The head copy of FIFO q has sent all its tails: return its credits (reference
-    ``CutThroughSimulator._leave``)."""
+def _leave_ct(I: np.ndarray, F: np.ndarray, g: int, now: float) -> None:
+    """The head copy of input queue g has sent all its tails: return its credits
+    (reference ``CutThroughSimulator._leave``)."""
     port = I[_u(O_PORT)]
+    vcs = I[_u(K_VCS)]
+    q = g // vcs
     pq = port + q * N_P
-    held = I[_u(pq + P_LEN)]
-    head = I[_u(pq + P_HEAD)] + 1
-    I[_u(pq + P_HEAD)] = 0 if head == I[_u(K_SLOTS)] else head
-    I[_u(pq + P_LEN)] = held - 1
+    pg = _inq(I, g)
+    held = I[_u(pg + Q_LEN)]
+    head = I[_u(pg + Q_HEAD)] + 1
+    I[_u(pg + Q_HEAD)] = 0 if head == I[_u(K_SLOTS)] else head
+    I[_u(pg + Q_LEN)] = held - 1
     if held > 1:
-        _request(I, F, q, now)
-    _take(I, F, q, -I[_u(K_FLITS)], now)
-    stall = I[_u(pq + P_STALL)]
-    if stall:  # a wormhole transfer into this buffer waits for credits
+        _request(I, F, g, now)
+    _take(I, F, g, -I[_u(K_FLITS)], now)
+    stall = I[_u(pg + Q_STALL)]
+    if stall:  # a wormhole transfer into this queue waits for credits
         code = stall - 1
-        qo, inp_up = code // 5, code % 5
+        qv = 5 * vcs
+        qo, inp_up = code // qv, code % qv
         r_up, out_up = qo // 5, qo % 5
-        cu = _head_copy(I, r_up * 5 + inp_up)
+        cu = _head_copy(I, r_up * qv + inp_up)
         pcu = I[_u(O_COPY)] + cu * N_C
         short = I[_u(pcu + X_SHORT + out_up)]
-        take = min(short, I[_u(pq + P_FREE)])
-        _take(I, F, q, take, now)
+        take = min(short, I[_u(pg + Q_FREE)])
+        _take(I, F, g, take, now)
         I[_u(pcu + X_SHORT + out_up)] = short - take
         if short == take:
-            I[_u(pq + P_STALL)] = 0
+            I[_u(pg + Q_STALL)] = 0
             F[_u(I[_u(O_COPYF)] + cu * N_CF + CF_CREDIT + out_up)] = now
             _maybe_tail(I, F, r_up, out_up, inp_up, now)
     inp = q % 5
@@ -931,7 +997,7 @@ def _release(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> Non
     its next packet (reference ``_release``)."""
     po = I[_u(O_PORT)] + qo * N_P
     I[_u(po + P_BUSY)] = 0
-    qi = qo // 5 * 5 + inp
+    qi = qo // 5 * 5 * I[_u(K_VCS)] + inp
     pc = I[_u(O_COPY)] + _head_copy(I, qi) * N_C
     I[_u(pc + C_PENDING)] -= 1
     if I[_u(pc + C_PENDING)] == 0:
@@ -991,6 +1057,7 @@ def run(I: np.ndarray, F: np.ndarray, max_events: int) -> int:
         if I[_u(I_ERROR)]:
             return I[_u(I_ERROR)]
     processed = 0
+    qv = 5 * I[_u(K_VCS)]  # input queues per router (event codes count them)
     while True:
         if processed >= max_events:
             I[_u(I_EVENTS)] += processed
@@ -1000,17 +1067,17 @@ def run(I: np.ndarray, F: np.ndarray, max_events: int) -> int:
             break
         if event < -2:
             code = -event - 3
-            _release(I, F, code // 5, code % 5, t)
+            _release(I, F, code // qv, code % qv, t)
         elif event < 0:
             _inject(I, F, t, True)
         elif I[_u(K_SWITCH)] != SW_SAF:
             code = event >> 1
             if event & 1:
-                _tail_ct(I, F, code // 5, code % 5, t)
+                _tail_ct(I, F, code // qv, code % qv, t)
             else:
-                _head_ct(I, F, code // 5, code % 5, t)
+                _head_ct(I, F, code // qv, code % qv, t)
         else:
-            _done(I, F, event // 5, event % 5, t)
+            _done(I, F, event // qv, event % qv, t)
         processed += 1
         if I[_u(I_ERROR)]:
             break

@@ -133,7 +133,8 @@ def make_case(seed: int) -> Case:
 
 SWITCHINGS = ("store-and-forward", "virtual-cut-through", "wormhole")
 #: Every combination of the router options the differential test must cover.
-OPTION_GRID = tuple((switching, piped) for switching in SWITCHINGS for piped in (False, True))
+OPTION_GRID = tuple((switching, piped, vcs) for switching in SWITCHINGS
+                    for piped in (False, True) for vcs in (1, 2, 3))
 
 
 def make_option_case(seed: int) -> Case:
@@ -142,7 +143,7 @@ def make_option_case(seed: int) -> Case:
     options of :data:`OPTION_GRID` entry ``seed % len(OPTION_GRID)``, and smaller
     traffics (at most 300 rows) so that many combinations stay fast."""
     base = make_case(5000 + seed)
-    switching, piped = OPTION_GRID[seed % len(OPTION_GRID)]
+    switching, piped, vcs = OPTION_GRID[seed % len(OPTION_GRID)]
     rng = np.random.default_rng(9000 + seed)
     keep = len(base.traffic)
     if keep > 300:
@@ -155,7 +156,8 @@ def make_option_case(seed: int) -> Case:
                       None if t.sops is None else t.sops[part])
     config = with_overrides(base.config, {
         "router.switching": switching, "router.link_pipelined": piped,
+        "router.virtual_channels": vcs,
         "router.buffer_depth": min(16, base.config.router.buffer_depth
                                    + int(rng.integers(0, 3)))})
-    name = f"{base.name} {switching}{' pipelined' if piped else ''}"
+    name = f"{base.name} {switching}{' pipelined' if piped else ''} vc{vcs}"
     return Case(name, traffic, config)

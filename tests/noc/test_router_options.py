@@ -14,7 +14,7 @@ from tests.noc.conftest import make_traffic, random_traffic
 from tests.noc.diffcases import OPTION_GRID, SWITCHINGS, make_option_case
 from tests.noc.test_fast_engine import _compare
 
-N_OPTION_CASES = 192
+N_OPTION_CASES = 216
 
 
 def cfg(**overrides):  # type: ignore[no-untyped-def]
@@ -31,12 +31,14 @@ def test_option_cases_identical(seed: int) -> None:
 
 def test_option_cases_cover_every_combination() -> None:
     cases = [make_option_case(seed) for seed in range(N_OPTION_CASES)]
-    combos = {(c.config.router.switching, c.config.router.link_pipelined) for c in cases}
-    assert combos == set(OPTION_GRID)
-    for switching, piped in OPTION_GRID:
-        mine = [c for c in cases if (c.config.router.switching,
-                                     c.config.router.link_pipelined) == (switching, piped)]
-        assert {c.config.router.flits_per_packet for c in mine} >= {1, 2, 3, 4}
+    def combo(c):  # type: ignore[no-untyped-def]
+        r = c.config.router
+        return r.switching, r.link_pipelined, r.virtual_channels
+
+    assert {combo(c) for c in cases} == set(OPTION_GRID)
+    for key in OPTION_GRID:
+        mine = [c for c in cases if combo(c) == key]
+        assert len({c.config.router.flits_per_packet for c in mine}) >= 3
         assert {c.traffic.multicast for c in mine} == {False, True}
         assert any(c.traffic.chip_width for c in mine)
         assert any(c.config.router.buffer_depth > c.config.router.flits_per_packet
@@ -137,3 +139,37 @@ def test_router_option_values_are_checked() -> None:
     fields = type(default_config().router).model_fields
     for key in ("switching", "link_pipelined"):
         assert fields[key].description
+
+
+@pytest.mark.parametrize("switching", SWITCHINGS)
+def test_virtual_channels_split_each_input_buffer(switching: str) -> None:
+    """Each VC is a FIFO of buffer_depth flits: a port holds up to vcs x depth flits, and
+    the round-robin VC allocator spreads packets over the VCs."""
+    traffic = random_traffic(4000, seed=3, span_ns=600.0)
+    stats = {v: engine.simulate(traffic, cfg(switching=switching, virtual_channels=v,
+                                              flits_per_packet=2, buffer_depth=4))
+             for v in (1, 2, 3)}
+    for v, s in stats.items():
+        assert np.array_equal(s.hops, traffic.manhattan())
+        assert s.max_occupancy.max() == 4 * v  # congested enough to fill every VC
+    assert stats[2].latency_ns.mean() < 0.5 * stats[1].latency_ns.mean()
+    assert stats[3].latency_ns.mean() <= stats[2].latency_ns.mean()
+
+
+@pytest.mark.parametrize("switching", SWITCHINGS)
+def test_two_virtual_channels_do_no_worse_than_one_fifo_of_their_size(switching: str) -> None:
+    from canmore_sim.noc.patterns import pattern_traffic
+
+    traffic = pattern_traffic("uniform", 8, 8, 0.03, 3000.0, seed=1, arrivals="poisson")
+    one = fast.simulate(traffic, cfg(switching=switching, buffer_depth=8, flits_per_packet=2))
+    two = fast.simulate(traffic, cfg(switching=switching, virtual_channels=2, buffer_depth=4,
+                                     flits_per_packet=2))
+    assert two.latency_ns.mean() <= one.latency_ns.mean()
+    assert two.link_hops == one.link_hops
+
+
+def test_virtual_channels_are_bounded() -> None:
+    with pytest.raises(ConfigError, match="router.virtual_channels"):
+        cfg(virtual_channels=0)
+    with pytest.raises(ConfigError, match="router.virtual_channels"):
+        cfg(virtual_channels=5)
