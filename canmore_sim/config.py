@@ -93,7 +93,10 @@ class RouterConfig(_Frozen):
 
     buffer_depth: Int = Field(4, ge=1, description="input FIFO depth per port, flits")
     flits_per_packet: Int = Field(1, ge=1, description="flits in one spike packet")
-    routing: str = Field("xy", description="routing algorithm (a registered name)")
+    routing: str = Field(
+        "xy", description="routing algorithm (a registered name): xy, yx (dimension order), "
+        "west-first, odd-even (minimal adaptive turn models; the admissible output whose "
+        "downstream buffer holds least)")
     router_delay_ns: Float = Field(
         2.0, ge=0, description="route computation + switch allocation + crossbar per router, ns"
     )

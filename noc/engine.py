@@ -56,7 +56,7 @@ import simpy
 
 from canmore_sim.config import ArchConfig
 from canmore_sim.errors import ConfigError, SimulationError
-from canmore_sim.noc.routing import LOCAL, OPPOSITE, get_routing, neighbour
+from canmore_sim.noc.routing import LOCAL, OPPOSITE, Adaptive, get_routing, neighbour
 from canmore_sim.noc.stats import NocStats
 from canmore_sim.noc.traffic import Traffic
 
@@ -218,6 +218,8 @@ class _Simulator:
         r = config.router
         self.width = traffic.width
         self.route = get_routing(r.routing)
+        self.adaptive = isinstance(self.route, Adaptive)
+        self.src = traffic.src.tolist() if self.adaptive else []
         self.flits = r.flits_per_packet
         self.d_router = r.router_delay_ns
         self.d_eject = self.flits * r.router_delay_ns  # one router delay per flit ejected
@@ -335,7 +337,12 @@ class _Simulator:
         copy = self.buf[r][q][0]
         route, dst, width = self.route, self.dst, self.width
         rows = copy.rows
-        if len(rows) == 1:  # unicast fast path
+        branches: dict[int, list[int]]
+        if self.adaptive:
+            branches = {}
+            for row in rows:
+                branches.setdefault(self._select(r, row), []).append(row)
+        elif len(rows) == 1:  # unicast fast path
             branches = {route(r, dst[rows[0]], width): rows}
         else:
             branches = {}
@@ -350,6 +357,21 @@ class _Simulator:
         for out in list(branches):
             if not busy[out]:  # a busy output re-arbitrates when its transfer is done
                 self._arbitrate(r, out)
+
+    def _select(self, r: int, row: int) -> int:
+        """Adaptive routing: the admissible output whose downstream input port holds least
+        (the first on a tie), see :mod:`~canmore_sim.noc.routing`."""
+        assert isinstance(self.route, Adaptive)
+        width = self.width
+        ports = self.route.candidates(r, self.src[row], self.dst[row], width)
+        best = ports[0]
+        if len(ports) > 1:
+            least = self.held[neighbour(r, best, width)][OPPOSITE[best]]
+            for out in ports[1:]:
+                held = self.held[neighbour(r, out, width)][OPPOSITE[out]]
+                if held < least:
+                    best, least = out, held
+        return best
 
     def _arbitrate(self, r: int, out: int) -> None:
         if self.busy[r][out]:

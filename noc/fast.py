@@ -42,10 +42,18 @@ from typing import Any
 import numpy as np
 
 from canmore_sim.config import ArchConfig
-from canmore_sim.errors import SimulationError
+from canmore_sim.errors import ConfigError, SimulationError
 from canmore_sim.heap import return_free_memory
 from canmore_sim.noc.engine import check_inputs, deadlock_error, livelock_error, stats_from
-from canmore_sim.noc.routing import PORTS_OUT, get_routing, xy_port, yx_port
+from canmore_sim.noc.routing import (
+    PORTS_OUT,
+    Adaptive,
+    get_routing,
+    odd_even_candidates,
+    west_first_candidates,
+    xy_port,
+    yx_port,
+)
 from canmore_sim.noc.stats import NocStats
 from canmore_sim.noc.traffic import Traffic
 
@@ -197,6 +205,7 @@ def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
         "scr_rows": longest, "scr_counts": 5, "heap_s": cap,
         "heap_e": cap, "ring_s": 3 * cap, "ring_e": 3 * cap,
         "table": table, "dcol": dcol, "x": np.arange(n) % traffic.width,
+        "src": traffic.src if routing >= k.ROUTE_WEST_FIRST else 0,
         "y": np.arange(n) // traffic.width,
     }
     floats: dict[str, Any] = {
@@ -321,6 +330,14 @@ def _routing_table(traffic: Traffic, config: ArchConfig) -> tuple[np.ndarray, np
 
     route = get_routing(config.router.routing)
     n = traffic.n_routers
+    if isinstance(route, Adaptive):
+        kind = {west_first_candidates: k.ROUTE_WEST_FIRST,
+                odd_even_candidates: k.ROUTE_ODD_EVEN}.get(route.candidates)
+        if kind is None:
+            raise ConfigError(f"routing {config.router.routing!r} is adaptive but not one the "
+                              "fast engine knows; use run.engine: simpy",
+                              key="router.routing")
+        return np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.int64), kind
     if route is xy_port or route is yx_port:
         kind = k.ROUTE_XY if route is xy_port else k.ROUTE_YX
         return np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.int64), kind

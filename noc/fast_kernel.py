@@ -94,7 +94,9 @@ K_PIPE, K_FLY, O_FLY = 68, 69, 70
 # virtual channels per input port; O_INQ: the input queues ([g, Q_*], g = (router * 5 +
 # port) * vcs + vc; within a router ``i = port * vcs + vc``, 0 .. 5 vcs - 1)
 K_VCS, O_INQ = 71, 72
-N_HEAD = 73
+# adaptive routings: the source router of every row
+O_SRC = 73
+N_HEAD = 74
 FLY_BS, FLY_BL, FLY_DOWN = range(3)
 N_FLY = 3
 # float header: delays, then the time of the injector's pending timeout, then the
@@ -139,7 +141,7 @@ N_C = 45
 CF_TAIL, CF_GRANT, CF_CREDIT, CF_START = 0, 1, 6, 11
 N_CF = 16
 
-ROUTE_XY, ROUTE_YX, ROUTE_TABLE = 0, 1, 2
+ROUTE_XY, ROUTE_YX, ROUTE_TABLE, ROUTE_WEST_FIRST, ROUTE_ODD_EVEN = range(5)
 #: event queues: rings of transfers with one fixed delay each, the heap, the injector
 Q_LINK, Q_INTER, Q_EJECT, Q_HEAP, Q_INJECT = range(5)
 #: run() results
@@ -347,6 +349,59 @@ def _route(I: np.ndarray, here: int, dst: int) -> int:
 
 
 @njit(**_INLINE)
+def _route_row(I: np.ndarray, here: int, row: int) -> int:
+    """Output port at router ``here`` for ``row``: the routing, or under an adaptive one the
+    admissible port whose downstream input holds least (reference ``_select``)."""
+    kind = I[_u(K_ROUTING)]
+    dst = I[_u(I[_u(O_DST)] + row)]
+    if kind < ROUTE_WEST_FIRST:
+        return _route(I, here, dst)
+    xs, ys = I[_u(O_X)], I[_u(O_Y)]
+    cx = I[_u(xs + here)]
+    e0 = I[_u(xs + dst)] - cx
+    e1 = I[_u(ys + dst)] - I[_u(ys + here)]
+    vertical = 3 if e1 > 0 else 1
+    first = -1
+    second = -1
+    if kind == ROUTE_WEST_FIRST:  # routing.west_first_candidates
+        if e0 < 0:
+            first = 4
+        elif e0 > 0:
+            first = 2
+            if e1 != 0:
+                second = vertical
+        elif e1 != 0:
+            first = vertical
+        else:
+            first = 0
+    elif e0 == 0:  # routing.odd_even_candidates
+        first = 0 if e1 == 0 else vertical
+    elif e0 > 0:
+        if e1 == 0:
+            first = 2
+        else:
+            if cx % 2 == 1 or cx == I[_u(xs + I[_u(I[_u(O_SRC)] + row)])]:
+                first = vertical
+            if I[_u(xs + dst)] % 2 == 1 or e0 != 1:
+                if first < 0:
+                    first = 2
+                else:
+                    second = 2
+    else:
+        first = 4
+        if cx % 2 == 0 and e1 != 0:
+            second = vertical
+    if second < 0:
+        return first
+    port = I[_u(O_PORT)]
+    n1 = I[_u(port + (here * 5 + first) * N_P + P_NEXT)] * 5 + _opposite(first)
+    n2 = I[_u(port + (here * 5 + second) * N_P + P_NEXT)] * 5 + _opposite(second)
+    if I[_u(port + n2 * N_P + P_HELD)] < I[_u(port + n1 * N_P + P_HELD)]:
+        return second
+    return first
+
+
+@njit(**_INLINE)
 def _valid(I: np.ndarray, r: int, out: int) -> bool:
     """Whether ``out`` is a port of router ``r`` (records the error if not)."""
     if 0 <= out <= 4 and (out == LOCAL or I[_u(I[_u(O_PORT)] + (r * 5 + out) * N_P + P_NEXT)] >= 0):
@@ -493,13 +548,13 @@ def _branch(I: np.ndarray, r: int, pc: int, start: int, ln: int) -> bool:
 
     Returns False (the error recorded) if the routing leaves the mesh.
     """
-    perm, dst = I[_u(O_PERM)], I[_u(O_DST)]
+    perm = I[_u(O_PERM)]
     ports, rows, counts = I[_u(O_SCR_PORTS)], I[_u(O_SCR_ROWS)], I[_u(O_SCR_COUNTS)]
     for k in range(5):
         I[_u(counts + k)] = 0
     nbr = 0
     for k in range(ln):
-        out = _route(I, r, I[_u(dst + I[_u(perm + start + k)])])
+        out = _route_row(I, r, I[_u(perm + start + k)])
         if not _valid(I, r, out):
             return False
         I[_u(ports + k)] = out
@@ -534,7 +589,7 @@ def _request(I: np.ndarray, F: np.ndarray, g: int, now: float) -> None:
     start = I[_u(pc + C_START)]
     ln = I[_u(pc + C_LEN)]
     if ln == 1:  # unicast fast path
-        out = _route(I, r, I[_u(I[_u(O_DST)] + _row(I, start))])
+        out = _route_row(I, r, _row(I, start))
         if not _valid(I, r, out):
             return
         I[_u(pc + C_NBR)] = 1

@@ -12,9 +12,9 @@ from canmore_sim.errors import ConfigError
 from canmore_sim.noc import NocStats, engine, fast
 from tests.noc.conftest import make_traffic, random_traffic
 from tests.noc.diffcases import OPTION_GRID, SWITCHINGS, make_option_case
-from tests.noc.test_fast_engine import _compare
+from tests.noc.test_fast_engine import N_CASES, _compare
 
-N_OPTION_CASES = 216
+N_OPTION_CASES = 288
 
 
 def cfg(**overrides):  # type: ignore[no-untyped-def]
@@ -23,6 +23,9 @@ def cfg(**overrides):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("seed", range(N_OPTION_CASES))
 def test_option_cases_identical(seed: int) -> None:
+    """Both engines agree bit for bit; and every case finishes: the deadlock detector
+    (shared by both engines) finds no deadlock under any option, the adaptive turn models
+    included, and minimal adaptive routing crosses exactly the Manhattan distance."""
     case = make_option_case(seed)
     stats = _compare(case.traffic, case.config)
     assert isinstance(stats, NocStats), case.name
@@ -33,11 +36,12 @@ def test_option_cases_cover_every_combination() -> None:
     cases = [make_option_case(seed) for seed in range(N_OPTION_CASES)]
     def combo(c):  # type: ignore[no-untyped-def]
         r = c.config.router
-        return r.switching, r.link_pipelined, r.virtual_channels
+        return r.switching, r.link_pipelined, r.virtual_channels, r.routing
 
     assert {combo(c) for c in cases} == set(OPTION_GRID)
-    for key in OPTION_GRID:
-        mine = [c for c in cases if combo(c) == key]
+    assert len(cases) + N_CASES >= 400  # with the default router's generated traffics
+    for key in {k[:3] for k in OPTION_GRID}:  # each switching x pipelining x VCs
+        mine = [c for c in cases if combo(c)[:3] == key]
         assert len({c.config.router.flits_per_packet for c in mine}) >= 3
         assert {c.traffic.multicast for c in mine} == {False, True}
         assert any(c.traffic.chip_width for c in mine)
@@ -173,3 +177,81 @@ def test_virtual_channels_are_bounded() -> None:
         cfg(virtual_channels=0)
     with pytest.raises(ConfigError, match="router.virtual_channels"):
         cfg(virtual_channels=5)
+
+
+# -- adaptive routing: turn models and the selection function ---------------------------------
+
+
+def _all_paths(candidates, src: int, dst: int, width: int) -> list[list[int]]:  # type: ignore[no-untyped-def]
+    """Every sequence of output ports the turn model admits from src to dst."""
+    from canmore_sim.noc.routing import LOCAL as HERE
+    from canmore_sim.noc.routing import neighbour
+
+    paths, stack = [], [(src, [])]
+    while stack:
+        here, taken = stack.pop()
+        for out in candidates(here, src, dst, width):
+            if out == HERE:
+                paths.append(taken)
+            else:
+                stack.append((neighbour(here, out, width), [*taken, out]))
+    return paths
+
+
+@pytest.mark.parametrize("name", ["west-first", "odd-even"])
+def test_turn_models_admit_only_minimal_paths_without_forbidden_turns(name: str) -> None:
+    from canmore_sim.noc.routing import EAST, NORTH, ROUTINGS, SOUTH, WEST, Adaptive
+
+    route = ROUTINGS[name]
+    assert isinstance(route, Adaptive)
+    width, height = 6, 5
+    adaptive_pairs = 0
+    for src in range(width * height):
+        for dst in range(width * height):
+            paths = _all_paths(route.candidates, src, dst, width)
+            adaptive_pairs += len(paths) > 1
+            manhattan = abs(src % width - dst % width) + abs(src // width - dst // width)
+            for path in paths:
+                assert len(path) == manhattan  # minimal: hops = Manhattan distance
+                here = src
+                for a, b in zip(path, path[1:], strict=False):
+                    here += {NORTH: -width, EAST: 1, SOUTH: width, WEST: -1}[a]
+                    column = here % width
+                    if name == "west-first":
+                        assert not (b == WEST and a != WEST)  # no turn into west
+                    else:  # odd-even: no E->N/S in an even column, no N/S->W in an odd one
+                        assert not (a == EAST and b in (NORTH, SOUTH) and column % 2 == 0)
+                        assert not (a in (NORTH, SOUTH) and b == WEST and column % 2 == 1)
+    assert adaptive_pairs > 100  # they do adapt
+
+
+@pytest.mark.parametrize("name", ["west-first", "odd-even"])
+@pytest.mark.parametrize("switching", SWITCHINGS)
+def test_adaptive_routing_is_minimal_and_spreads_load(name: str, switching: str) -> None:
+    from canmore_sim.noc.patterns import pattern_traffic
+
+    traffic = pattern_traffic("transpose", 8, 8, 0.05, 1500.0, seed=2, arrivals="poisson")
+    xy = fast.simulate(traffic, cfg(switching=switching, flits_per_packet=2, buffer_depth=4))
+    adaptive = fast.simulate(traffic, cfg(switching=switching, routing=name,
+                                          flits_per_packet=2, buffer_depth=4))
+    # hop counts under minimal adaptive routing still equal the Manhattan distance
+    assert np.array_equal(adaptive.hops, traffic.manhattan())
+    assert adaptive.link_hops == xy.link_hops
+    # ... but over other links: the selection function moved packets off the XY paths
+    assert not np.array_equal(adaptive.link_flits, xy.link_flits)
+
+
+@pytest.mark.parametrize("name", ["west-first", "odd-even"])
+@pytest.mark.parametrize("switching", SWITCHINGS)
+@pytest.mark.parametrize("pattern", ["uniform", "transpose", "hotspot"])
+def test_adaptive_routing_never_deadlocks_under_overload(name: str, switching: str,
+                                                         pattern: str) -> None:
+    """Far beyond saturation with one-packet buffers, the deadlock detector (which raises
+    SimulationError) never fires: every packet is delivered."""
+    from canmore_sim.noc.patterns import pattern_traffic
+
+    traffic = pattern_traffic(pattern, 6, 6, 0.2, 300.0, seed=3, arrivals="poisson")
+    stats = fast.simulate(traffic, cfg(switching=switching, routing=name, flits_per_packet=2,
+                                       buffer_depth=2))
+    assert np.isfinite(stats.deliver_ns).all()
+    assert np.array_equal(stats.hops, traffic.manhattan())
