@@ -242,6 +242,9 @@ class LimitsConfig(_Frozen):
         "neuron models; 1 step for dta-ttfs)")
     max_frame_values: Int = Field(
         1 << 27, ge=1, description="input values of all frames of a run (frames x H x W x C)")
+    max_trace_rows: Int = Field(
+        50_000_000, ge=1, description="rows of a traffic trace read by replay (one row per "
+        "delivery; a trace file may be at most 256 bytes per row)")
 
 
 class ArchConfig(_Frozen):
