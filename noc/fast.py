@@ -43,7 +43,6 @@ import numpy as np
 
 from canmore_sim.config import ArchConfig
 from canmore_sim.errors import ConfigError, SimulationError
-from canmore_sim.heap import return_free_memory
 from canmore_sim.noc.engine import check_inputs, deadlock_error, livelock_error, stats_from
 from canmore_sim.noc.routing import (
     PORTS_OUT,
@@ -56,6 +55,7 @@ from canmore_sim.noc.routing import (
 )
 from canmore_sim.noc.stats import NocStats
 from canmore_sim.noc.traffic import Traffic
+from canmore_sim.utils.memory import return_free_memory
 
 __all__ = ["needs_compile", "simulate"]
 
