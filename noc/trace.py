@@ -47,7 +47,7 @@ import numpy as np
 from canmore_sim.errors import DataError
 from canmore_sim.noc.traffic import Traffic
 
-__all__ = ["COLUMNS", "Trace", "read_trace", "write_trace"]
+__all__ = ["COLUMNS", "Trace", "TraceWriter", "read_trace", "write_trace"]
 
 COLUMNS = ("frame", "time_ns", "src_x", "src_y", "dst_x", "dst_y", "flits", "layer", "spike",
            "deadline_ns", "sops")
@@ -68,33 +68,45 @@ class Trace:
     height: int
 
 
-def write_trace(out: TextIO, frames: Iterable[tuple[int, Traffic]], flits: int) -> int:
-    """Write the traffic of each ``(frame, traffic)`` as trace rows; returns rows written.
+class TraceWriter:
+    """Writes trace rows frame by frame (the header lines with the first frame)."""
 
-    All traffics must share one mesh (the header line states it).
-    """
-    header = ""
-    rows = 0
-    for frame, t in frames:
+    def __init__(self, out: TextIO, flits: int) -> None:
+        self.out, self.flits, self.header, self.rows = out, flits, "", 0
+
+    def add(self, frame: int, t: Traffic) -> int:
+        """Write the rows of ``frame``'s traffic; returns how many. Every frame must be on
+        the mesh of the first (its header line)."""
         line = (f"# canmore-sim trace v1 mesh={t.width}x{t.height} "
                 f"chip={t.chip_width}x{t.chip_height} multicast={int(t.multicast)}\n")
-        if not header:
-            out.write(line)
-            out.write(",".join(COLUMNS) + "\n")
-            header = line
-        elif line != header:
+        if not self.header:
+            self.out.write(line)
+            self.out.write(",".join(COLUMNS) + "\n")
+            self.header = line
+        elif line != self.header:
             raise DataError(f"frame {frame}'s traffic is on another mesh than the trace's "
-                            f"({line[2:].strip()} vs {header[2:].strip()})")
-        w = t.width
+                            f"({line[2:].strip()} vs {self.header[2:].strip()})")
+        w, flits = t.width, self.flits
         sops = np.zeros(len(t), dtype=np.int64) if t.sops is None else t.sops
         lines = [f"{frame},{time!r},{s % w},{s // w},{d % w},{d // w},{flits},{layer},"
                  f"{spike},{deadline!r},{ops}\n"
                  for time, s, d, layer, spike, deadline, ops in zip(
                      t.time_ns.tolist(), t.src.tolist(), t.dst.tolist(), t.layer.tolist(),
                      t.spike.tolist(), t.deadline_ns.tolist(), sops.tolist(), strict=True)]
-        out.writelines(lines)
-        rows += len(lines)
-    return rows
+        self.out.writelines(lines)
+        self.rows += len(lines)
+        return len(lines)
+
+
+def write_trace(out: TextIO, frames: Iterable[tuple[int, Traffic]], flits: int) -> int:
+    """Write the traffic of each ``(frame, traffic)`` as trace rows; returns rows written.
+
+    All traffics must share one mesh (the header line states it).
+    """
+    writer = TraceWriter(out, flits)
+    for frame, traffic in frames:
+        writer.add(frame, traffic)
+    return writer.rows
 
 
 def read_trace(path: Path, *, width: int, height: int, max_rows: int,
@@ -191,7 +203,7 @@ def _value(path: Path, lineno: int, name: str, text: str) -> float | int:
         raise DataError(f"{path}:{lineno}: layer is {value}, out of range")
     if name == "flits" and value < 1:
         raise DataError(f"{path}:{lineno}: flits is {value}, expected >= 1")
-    if abs(value) > 2**62:
+    if name not in _FLOATS and abs(value) > 2**62:
         raise DataError(f"{path}:{lineno}: {name} is {text.strip()[:20]!r}, out of range")
     return value
 
@@ -234,7 +246,7 @@ def _build(path: Path, columns: dict[str, list[float] | list[int]], mesh: tuple[
     frame = col["frame"].astype(np.int64) if "frame" in col else np.zeros(n, dtype=np.int64)
     spike = col["spike"].astype(np.int64) if "spike" in col else np.arange(n, dtype=np.int64)
     frames = {}
-    for f in np.unique(frame).tolist():
+    for f in dict.fromkeys(frame.tolist()):  # frames in the file's order
         rows = np.flatnonzero(frame == f)
         time = col["time_ns"][rows].astype(np.float64)
         order = rows[np.lexsort((spike[rows], time))]
