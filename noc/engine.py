@@ -1,5 +1,11 @@
 """SimPy model of an asynchronous 2-D mesh network-on-chip.
 
+This docstring describes the default router (store-and-forward, unpipelined links, one
+virtual channel, deterministic routing); ``router.switching`` (:mod:`~canmore_sim.noc.
+cutthrough`), ``router.link_pipelined`` (``_pipeline``), ``router.virtual_channels`` (a
+FIFO per VC, round-robin VC allocation per output) and adaptive routings (``_select``,
+:mod:`~canmore_sim.noc.routing`) change what the README's "Router options" says.
+
 Model (DESIGN.md, "Traffic and NoC")
 ------------------------------------
 * Every router has five ports (local, N, E, S, W); each input port has a FIFO of
@@ -14,12 +20,12 @@ Model (DESIGN.md, "Traffic and NoC")
 * **Asynchronous timing**, no clock: a granted packet takes ``router_delay_ns``
   (route computation, allocation, crossbar) plus ``flits x link_delay_ns`` on the
   link (``multichip.interchip_link_delay_ns`` where the link joins two chips), and
-  holds the output for that time. Ejection into the local core takes ``router_delay_ns``.
-  So a lone packet crossing ``h`` links has latency
-  ``(h + 1) * router_delay_ns + flits * h * link_delay_ns``.
+  holds the output for that time. Ejection into the local core takes
+  ``flits x router_delay_ns`` (one router delay per flit). So a lone packet crossing ``h``
+  links has latency ``(h + flits) * router_delay_ns + flits * h * link_delay_ns``.
 * **Injection**: each core has an unbounded injection queue feeding its router's
   local input port; a packet is ready at ``traffic.time_ns``.
-* **Ejection**: the core consumes a packet in ``router_delay_ns + core.sop_ns x sops``
+* **Ejection**: the core consumes a packet in ``flits x router_delay_ns + core.sop_ns x sops``
   (its synaptic operations there), holding the local output port meanwhile, so a
   slow core backs up into the network.
 * **Multicast**: the rows of one spike travel as one packet, copied at routers
