@@ -175,10 +175,37 @@ def _inq(I: np.ndarray, g: int) -> int:
 
 
 @njit(**_INLINE)
+def _per_vc(I: np.ndarray, x: int) -> int:
+    """``x // vcs`` (an input queue's port; no division with one VC, the default: a
+    division by a value known only at run time costs tens of cycles on every event)."""
+    vcs = I[_u(K_VCS)]
+    return x if vcs == 1 else x // vcs
+
+
+@njit(**_INLINE)
+def _vc_of(I: np.ndarray, x: int) -> int:
+    """``x % vcs`` (0 with one VC)."""
+    vcs = I[_u(K_VCS)]
+    return 0 if vcs == 1 else x % vcs
+
+
+@njit(**_INLINE)
+def _split(I: np.ndarray, x: int) -> tuple[int, int]:
+    """``(x // (5 vcs), x % (5 vcs))``: an event code or queue into (output or router,
+    input queue); by the constant 5 with one VC."""
+    if I[_u(K_VCS)] == 1:
+        return x // 5, x % 5
+    qv = 5 * I[_u(K_VCS)]
+    return x // qv, x % qv
+
+
+@njit(**_INLINE)
 def _vc_with_room(I: np.ndarray, port_q: int, last: int, need: int) -> int:
     """Round robin from VC ``last + 1``: the first queue (global) of input port ``port_q``
     (router * 5 + port) with ``need`` credits, or -1 (reference ``_vc_with_room``)."""
     vcs = I[_u(K_VCS)]
+    if vcs == 1:
+        return port_q if I[_u(_inq(I, port_q) + Q_FREE)] >= need else -1
     vc = last
     for _ in range(vcs):
         vc = 0 if vc == vcs - 1 else vc + 1
@@ -439,7 +466,7 @@ def _arbitrate(I: np.ndarray, F: np.ndarray, r: int, out: int, now: float) -> No
         down = _vc_with_room(I, I[_u(po + P_NEXT)] * 5 + _opposite(out), I[_u(po + P_VRR)], 1)
         if down < 0:
             return  # backpressure: wait for a credit
-        I[_u(po + P_VRR)] = down % vcs
+        I[_u(po + P_VRR)] = _vc_of(I, down)
         I[_u(_inq(I, down) + Q_FREE)] -= 1
     inp = _pick_input(I, po, mask)
     qi = r * 5 * vcs + inp
@@ -448,7 +475,7 @@ def _arbitrate(I: np.ndarray, F: np.ndarray, r: int, out: int, now: float) -> No
     I[_u(pc + X_VC + out)] = down
     bs = I[_u(pc + C_BS + out)]
     bl = I[_u(pc + C_BL + out)]
-    F[_u(I[_u(O_PORTF)] + (r * 5 + inp // vcs) * N_F + F_WAIT)] += (
+    F[_u(I[_u(O_PORTF)] + (r * 5 + _per_vc(I, inp)) * N_F + F_WAIT)] += (
         now - F[_u(I[_u(O_ARRIVAL)] + c)]) * bl
     queue = Q_LINK
     if out == LOCAL:
@@ -583,8 +610,7 @@ def _branch(I: np.ndarray, r: int, pc: int, start: int, ln: int) -> bool:
 def _request(I: np.ndarray, F: np.ndarray, g: int, now: float) -> None:
     """The copy now at the head of input queue g requests its output port(s)."""
     port = I[_u(O_PORT)]
-    qv = 5 * I[_u(K_VCS)]
-    r = g // qv
+    r, bit_at = _split(I, g)
     pc = I[_u(O_COPY)] + _head_copy(I, g) * N_C
     start = I[_u(pc + C_START)]
     ln = I[_u(pc + C_LEN)]
@@ -600,7 +626,7 @@ def _request(I: np.ndarray, F: np.ndarray, g: int, now: float) -> None:
         return
     nbr = I[_u(pc + C_NBR)]
     I[_u(pc + C_PENDING)] = nbr
-    bit = 1 << (g % qv)
+    bit = 1 << bit_at
     for k in range(nbr):
         I[_u(port + (r * 5 + I[_u(pc + C_ORD + k)]) * N_P + P_REQ)] |= bit
     for k in range(nbr):
@@ -613,7 +639,7 @@ def _request(I: np.ndarray, F: np.ndarray, g: int, now: float) -> None:
 def _enqueue(I: np.ndarray, F: np.ndarray, g: int, start: int, ln: int, arrival: float,
              now: float) -> None:
     """Append a copy (rows ``perm[start:start+ln]``) to input queue g."""
-    q = g // I[_u(K_VCS)]
+    q = _per_vc(I, g)
     pq = I[_u(O_PORT)] + q * N_P
     held = I[_u(pq + P_HELD)]
     _account(I, F, q, held, now)
@@ -650,7 +676,7 @@ def _try_inject(I: np.ndarray, F: np.ndarray, r: int, now: float) -> None:
         g = _vc_with_room(I, r * 5, I[_u(pq + P_IRR)], 1)
         if g < 0:
             break
-        I[_u(pq + P_IRR)] = g % I[_u(K_VCS)]
+        I[_u(pq + P_IRR)] = _vc_of(I, g)
         I[_u(_inq(I, g) + Q_FREE)] -= 1
         pk = I[_u(I[_u(O_INJ_LIST)] + I[_u(head)])]
         I[_u(head)] += 1
@@ -665,7 +691,7 @@ def _try_inject(I: np.ndarray, F: np.ndarray, r: int, now: float) -> None:
 def _leave(I: np.ndarray, F: np.ndarray, g: int, now: float) -> None:
     """The head copy of input queue g has sent all its branches: free its slot."""
     port = I[_u(O_PORT)]
-    q = g // I[_u(K_VCS)]
+    q = _per_vc(I, g)
     pq = port + q * N_P
     held = I[_u(pq + P_HELD)]
     _account(I, F, q, held, now)
@@ -751,7 +777,7 @@ def _done(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> None:
 @njit(**_INLINE)
 def _take(I: np.ndarray, F: np.ndarray, g: int, credits: int, now: float) -> None:
     """Take ``credits`` flit credits of input queue g (reference ``_take``)."""
-    q = g // I[_u(K_VCS)]
+    q = _per_vc(I, g)
     pq = I[_u(O_PORT)] + q * N_P
     base = I[_u(O_PORTF)] + q * N_F
     F[_u(base + F_AREA)] += I[_u(pq + P_HELD)] * (now - F[_u(base + F_SINCE)])
@@ -804,7 +830,7 @@ def _try_inject_ct(I: np.ndarray, F: np.ndarray, r: int, now: float) -> None:
         g = _vc_with_room(I, r * 5, I[_u(pq + P_IRR)], flits)
         if g < 0:
             break
-        I[_u(pq + P_IRR)] = g % I[_u(K_VCS)]
+        I[_u(pq + P_IRR)] = _vc_of(I, g)
         _take(I, F, g, flits, now)
         pk = I[_u(I[_u(O_INJ_LIST)] + I[_u(head)])]
         I[_u(head)] += 1
@@ -833,7 +859,7 @@ def _arbitrate_ct(I: np.ndarray, F: np.ndarray, r: int, out: int, now: float) ->
                              I[_u(K_NEED)])
         if down < 0:
             return  # backpressure: wait for credits
-        I[_u(po + P_VRR)] = down % vcs
+        I[_u(po + P_VRR)] = _vc_of(I, down)
         take = min(I[_u(K_FLITS)], I[_u(_inq(I, down) + Q_FREE)])
         _take(I, F, down, take, now)
     inp = _pick_input(I, po, mask)
@@ -842,7 +868,7 @@ def _arbitrate_ct(I: np.ndarray, F: np.ndarray, r: int, out: int, now: float) ->
     pc = I[_u(O_COPY)] + c * N_C
     pf = I[_u(O_COPYF)] + c * N_CF
     bl = I[_u(pc + C_BL + out)]
-    F[_u(I[_u(O_PORTF)] + (r * 5 + inp // vcs) * N_F + F_WAIT)] += (
+    F[_u(I[_u(O_PORTF)] + (r * 5 + _per_vc(I, inp)) * N_F + F_WAIT)] += (
         now - F[_u(I[_u(O_ARRIVAL)] + c)]) * bl
     I[_u(pc + X_GRANTED + out)] = 1
     I[_u(pc + X_SCHED + out)] = 0
@@ -993,7 +1019,8 @@ def _tail_ct(I: np.ndarray, F: np.ndarray, qo: int, inp: int, now: float) -> Non
             for k in range(I[_u(pcd + C_NBR)]):
                 o = I[_u(pcd + C_ORD + k)]
                 if I[_u(pcd + X_GRANTED + o)]:
-                    _maybe_tail(I, F, gd // qv, o, gd % qv, now)
+                    rd, ind = _split(I, gd)
+                    _maybe_tail(I, F, rd, o, ind, now)
     if held:
         return  # the branch was sent at its release
     I[_u(pc + C_PENDING)] -= 1
@@ -1008,8 +1035,7 @@ def _leave_ct(I: np.ndarray, F: np.ndarray, g: int, now: float) -> None:
     """The head copy of input queue g has sent all its tails: return its credits
     (reference ``CutThroughSimulator._leave``)."""
     port = I[_u(O_PORT)]
-    vcs = I[_u(K_VCS)]
-    q = g // vcs
+    q = _per_vc(I, g)
     pq = port + q * N_P
     pg = _inq(I, g)
     held = I[_u(pg + Q_LEN)]
@@ -1022,10 +1048,9 @@ def _leave_ct(I: np.ndarray, F: np.ndarray, g: int, now: float) -> None:
     stall = I[_u(pg + Q_STALL)]
     if stall:  # a wormhole transfer into this queue waits for credits
         code = stall - 1
-        qv = 5 * vcs
-        qo, inp_up = code // qv, code % qv
+        qo, inp_up = _split(I, code)
         r_up, out_up = qo // 5, qo % 5
-        cu = _head_copy(I, r_up * qv + inp_up)
+        cu = _head_copy(I, r_up * 5 * I[_u(K_VCS)] + inp_up)
         pcu = I[_u(O_COPY)] + cu * N_C
         short = I[_u(pcu + X_SHORT + out_up)]
         take = min(short, I[_u(pg + Q_FREE)])
@@ -1112,7 +1137,6 @@ def run(I: np.ndarray, F: np.ndarray, max_events: int) -> int:
         if I[_u(I_ERROR)]:
             return I[_u(I_ERROR)]
     processed = 0
-    qv = 5 * I[_u(K_VCS)]  # input queues per router (event codes count them)
     while True:
         if processed >= max_events:
             I[_u(I_EVENTS)] += processed
@@ -1122,17 +1146,20 @@ def run(I: np.ndarray, F: np.ndarray, max_events: int) -> int:
             break
         if event < -2:
             code = -event - 3
-            _release(I, F, code // qv, code % qv, t)
+            qo, inp = _split(I, code)
+            _release(I, F, qo, inp, t)
         elif event < 0:
             _inject(I, F, t, True)
         elif I[_u(K_SWITCH)] != SW_SAF:
             code = event >> 1
+            qo, inp = _split(I, code)
             if event & 1:
-                _tail_ct(I, F, code // qv, code % qv, t)
+                _tail_ct(I, F, qo, inp, t)
             else:
-                _head_ct(I, F, code // qv, code % qv, t)
+                _head_ct(I, F, qo, inp, t)
         else:
-            _done(I, F, event // qv, event % qv, t)
+            qo, inp = _split(I, event)
+            _done(I, F, qo, inp, t)
         processed += 1
         if I[_u(I_ERROR)]:
             break
