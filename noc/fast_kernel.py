@@ -203,9 +203,16 @@ def _split(I: np.ndarray, x: int) -> tuple[int, int]:
 def _vc_with_room(I: np.ndarray, port_q: int, last: int, need: int) -> int:
     """Round robin from VC ``last + 1``: the first queue (global) of input port ``port_q``
     (router * 5 + port) with ``need`` credits, or -1 (reference ``_vc_with_room``)."""
-    vcs = I[_u(K_VCS)]
-    if vcs == 1:
+    if I[_u(K_VCS)] == 1:
         return port_q if I[_u(_inq(I, port_q) + Q_FREE)] >= need else -1
+    return _vc_round_robin(I, port_q, last, need)
+
+
+@njit(**_JIT)
+def _vc_round_robin(I: np.ndarray, port_q: int, last: int, need: int) -> int:
+    """:func:`_vc_with_room` with several VCs (a call: not inlined, to keep the compile
+    short)."""
+    vcs = I[_u(K_VCS)]
     vc = last
     for _ in range(vcs):
         vc = 0 if vc == vcs - 1 else vc + 1
@@ -379,10 +386,17 @@ def _route(I: np.ndarray, here: int, dst: int) -> int:
 def _route_row(I: np.ndarray, here: int, row: int) -> int:
     """Output port at router ``here`` for ``row``: the routing, or under an adaptive one the
     admissible port whose downstream input holds least (reference ``_select``)."""
+    if I[_u(K_ROUTING)] < ROUTE_WEST_FIRST:
+        return _route(I, here, I[_u(I[_u(O_DST)] + row)])
+    return _adaptive_port(I, here, row)
+
+
+@njit(**_JIT)
+def _adaptive_port(I: np.ndarray, here: int, row: int) -> int:
+    """:func:`_route_row` under an adaptive routing (a call: not inlined, to keep the
+    compile short)."""
     kind = I[_u(K_ROUTING)]
     dst = I[_u(I[_u(O_DST)] + row)]
-    if kind < ROUTE_WEST_FIRST:
-        return _route(I, here, dst)
     xs, ys = I[_u(O_X)], I[_u(O_Y)]
     cx = I[_u(xs + here)]
     e0 = I[_u(xs + dst)] - cx
