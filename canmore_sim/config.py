@@ -93,11 +93,32 @@ class RouterConfig(_Frozen):
 
     buffer_depth: Int = Field(4, ge=1, description="input FIFO depth per port, flits")
     flits_per_packet: Int = Field(1, ge=1, description="flits in one spike packet")
-    routing: str = Field("xy", description="routing algorithm (a registered name)")
+    routing: str = Field(
+        "xy", description="routing algorithm (a registered name): xy, yx (dimension order), "
+        "west-first, odd-even (minimal adaptive turn models; the admissible output whose "
+        "downstream buffer holds least)")
     router_delay_ns: Float = Field(
         2.0, ge=0, description="route computation + switch allocation + crossbar per router, ns"
     )
-    link_delay_ns: Float = Field(1.0, ge=0, description="one router-to-router link traversal, ns")
+    link_delay_ns: Float = Field(
+        1.0, ge=0, description="one router-to-router link traversal, per flit, ns")
+    switching: Literal["store-and-forward", "virtual-cut-through", "wormhole"] = Field(
+        "store-and-forward", description="flow control: store-and-forward (a packet is "
+        "forwarded once wholly received; room for all its flits reserved downstream), "
+        "virtual-cut-through (the head moves on before the tail arrives; room for all its "
+        "flits reserved downstream) or wormhole (the head moves on with one free flit of "
+        "room downstream; the rest of its flits follow as credits return, holding the link "
+        "meanwhile)")
+    link_pipelined: Bool = Field(
+        False, description="router and link stages overlap: an output takes the next "
+        "packet router_delay_ns before the current one has crossed its link (the next "
+        "packet's link stage starts when the link is free); false: an output serves one "
+        "packet from grant to arrival")
+    virtual_channels: Int = Field(
+        1, ge=1, le=4, description="virtual channels per input port, each a FIFO of "
+        "buffer_depth flits with its own credits; an output allocates a downstream VC round "
+        "robin among those with room, and the switch allocator serves the input VCs round "
+        "robin (1: one FIFO per port)")
 
 
 class NeuronConfig(_Frozen):
@@ -221,6 +242,9 @@ class LimitsConfig(_Frozen):
         "neuron models; 1 step for dta-ttfs)")
     max_frame_values: Int = Field(
         1 << 27, ge=1, description="input values of all frames of a run (frames x H x W x C)")
+    max_trace_rows: Int = Field(
+        50_000_000, ge=1, description="rows of a traffic trace read by replay (one row per "
+        "delivery; a trace file may be at most 256 bytes per row)")
 
 
 class ArchConfig(_Frozen):

@@ -81,7 +81,8 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
             reference_label: str = "reference run", workers: int = 1,
             executor: str = "local", scheduler: str | None = None, resume: bool = False,
             progress: ProgressCallback | None = None,
-            note: Callable[[str], None] | None = None, release_weights: bool = False) -> Any:
+            note: Callable[[str], None] | None = None, release_weights: bool = False,
+            trace: Any = None) -> Any:
     """Map ``graph`` and simulate the selected frames in chunks; the merged RunResult.
 
     Parameters
@@ -116,6 +117,9 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
         chunk runs in this process and no rate-IF reference pass follows, it releases
         the network's weights (``pipeline.run(..., release_weights=True)``; VGG16: the
         headline's peak 575 MB instead of about 930 MB); every figure is the same.
+    trace
+        A :class:`~canmore_sim.noc.trace.TraceWriter` (``map --trace``): every frame's
+        traffic is written to it, in frame order (chunks computed without it run again).
 
     Raises
     ------
@@ -142,6 +146,7 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
     runner.clear(resume)
     runner.reference_pass = needs_rate_reference(preset, config.neuron.model, reference)
     runner.release_weights = release_weights
+    runner.trace = trace
     try:
         quantized, mapping = runner.mapped(graph, mapping)
         merged = runner.pass_("run", config, mapping)
@@ -178,6 +183,7 @@ class _Runner:
         self.quantized: Any = None  # its quantized form (codes) while chunks here may use it
         self.reference_pass = False  # a rate-IF reference pass follows the run's chunks
         self.release_weights = False  # the caller gives the network up (run_map's option)
+        self.trace: Any = None  # a TraceWriter for the run pass's traffic (map --trace)
 
     def clear(self, resume: bool) -> None:
         """Remove unfinished writes, and (without ``resume``) every chunk file."""
@@ -263,11 +269,13 @@ class _Runner:
         folder.mkdir(parents=True, exist_ok=True)
         dumped = config.model_dump(mode="json")
         key = mapping_digest(mapping)
-        identities = [chunk_identity(self.common, kind=kind, index=i, ids=chunk,
-                                     chunk_frames=self.size, config=dumped, mapping_key=key)
+        trace = self.trace if kind == "run" else None
+        identities = [chunk_identity(self.common, kind=kind + ("+trace" if trace else ""),
+                                     index=i, ids=chunk, chunk_frames=self.size,
+                                     config=dumped, mapping_key=key)
                       for i, chunk in enumerate(self.chunks)]
         state = MapProgress(total=len(self.ids))
-        merger = _Merger(folder, identities, buffered=2 * self.workers + 2)
+        merger = _Merger(folder, identities, buffered=2 * self.workers + 2, trace=trace)
         todo = []
         for i, chunk in enumerate(self.chunks):
             path = folder / f"{i:05d}.npz"
@@ -281,7 +289,8 @@ class _Runner:
                 self.note(f"chunk {i} (frames {_frames_text(chunk)}): running it again: {why}")
             todo.append(chunk_task(i, chunk, source=self.source,
                                    model_identity=self.model_identity, data=self.data,
-                                   config=dumped, mapping=mapping, mapping_key=key))
+                                   config=dumped, mapping=mapping, mapping_key=key,
+                                   trace=trace is not None))
         self._report(state)
         inline = self.progress if kind == "run" else None
         release = self.release_weights and kind == "run" and not self.reference_pass

@@ -1,9 +1,10 @@
-"""The CLI's commands (``map``, ``inspect``, ``sweep``, ``report``): each parses its
+"""The CLI's commands (``map``, ``inspect``, ``sweep``, ``report``, ``replay``): each parses its
 arguments into a configuration, runs the library and writes or prints the result."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from canmore_sim.cli.progress_bar import ProgressBar as _ProgressBar
+from canmore_sim.cli.replay import cmd_replay
 from canmore_sim.run.source import _load_model
 from canmore_sim.utils.progress import StageEvent
 
@@ -56,12 +58,14 @@ def _cmd_map(args: argparse.Namespace) -> int:
         reference_file = args.energy_reference or config.run.energy_reference
         reference = _reference(reference_file) if reference_file else None
         report = _with_compile_note(progress, config, quiet=args.quiet)
-        result = run_map(graph, source, config, work.path, data=args.data,
-                         frames="all" if args.frames == "all" else None, mapping=mapping,
-                         reference=reference, reference_label=f"reference run {reference_file}",
-                         workers=workers, executor=args.executor, scheduler=args.scheduler,
-                         resume=args.resume, progress=report, note=_map_note(progress),
-                         release_weights=True)
+        with _TraceFile(args.trace, config.router.flits_per_packet) as trace:
+            result = run_map(graph, source, config, work.path, data=args.data,
+                             frames="all" if args.frames == "all" else None, mapping=mapping,
+                             reference=reference,
+                             reference_label=f"reference run {reference_file}",
+                             workers=workers, executor=args.executor,
+                             scheduler=args.scheduler, resume=args.resume, progress=report,
+                             note=_map_note(progress), release_weights=True, trace=trace)
         progress(StageEvent("report", 0, 1))
         summary = summarize(result)
         summary["wall_s"] = round(time.perf_counter() - started, 3)
@@ -81,7 +85,42 @@ def _cmd_map(args: argparse.Namespace) -> int:
     if plan.note():
         print(f"\n{plan.note()}")
     print(f"\nwrote {count} files to {out}/ (open {out / 'report.html'})")
+    if args.trace:
+        print(f"wrote the traffic trace {args.trace}")
     return 0
+
+
+class _TraceFile:
+    """``map --trace PATH``: a TraceWriter on a temporary file beside PATH, renamed to PATH
+    when the run succeeds (removed when it fails); nothing without a PATH."""
+
+    def __init__(self, path: str | None, flits: int) -> None:
+        self.path = None if path is None else Path(path)
+        self.flits = flits
+        self.file: Any = None
+
+    def __enter__(self) -> Any:
+        if self.path is None:
+            return None
+        from canmore_sim.errors import OutputError
+        from canmore_sim.noc.trace import TraceWriter
+
+        self.temp = self.path.with_name(f".{self.path.name}.tmp")
+        try:
+            self.file = self.temp.open("w", encoding="utf-8")
+        except OSError as error:
+            raise OutputError(f"--trace {self.path}: cannot write there: "
+                              f"{error.strerror or error}") from None
+        return TraceWriter(self.file, self.flits)
+
+    def __exit__(self, kind: Any, *_: Any) -> None:
+        if self.file is None:
+            return
+        self.file.close()
+        if kind is None:
+            os.replace(self.temp, self.path)  # type: ignore[arg-type]
+        else:
+            self.temp.unlink(missing_ok=True)
 
 
 def _map_note(progress: _ProgressBar) -> Callable[[str], None]:
@@ -281,4 +320,4 @@ def _shape(text: str | None) -> tuple[int, ...] | None:
 
 #: The function that runs each command, by the command's name.
 COMMANDS = {"map": _cmd_map, "report": _cmd_report, "sweep": _cmd_sweep,
-            "inspect": _cmd_inspect}
+            "inspect": _cmd_inspect, "replay": cmd_replay}

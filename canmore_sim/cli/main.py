@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from canmore_sim import __version__
 from canmore_sim.cli.commands import COMMANDS
+from canmore_sim.cli.replay import add_replay_command
 from canmore_sim.errors import CanmoreError, CanmoreWarning, cut
 from canmore_sim.utils.memory import tune_process
 
@@ -87,6 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "already done whose configuration, model, data, frames and tool "
                         "version are the same")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--trace", default=None, metavar="CSV",
+                   help="also write every frame's traffic to this trace CSV (run.timing: "
+                        "ideal; replay it with 'canmore-sim replay')")
+    y = command("replay", "replay a traffic trace CSV through the NoC engine and print the "
+                          "NoC figures of each frame")
+    add_replay_command(y)
+    _config_options(y)
     w = command("sweep", "run a YAML sweep of architecture variants")
     w.add_argument("file", help="sweep YAML (see configs/sweeps/)")
     w.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",

@@ -18,7 +18,7 @@ from canmore_sim.cores.models import resolve_model, simulate_neurons
 from canmore_sim.cores.stats import CoreStats, count_sops
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.energy import EnergyBreakdown, EnergyPreset, load_preset, price_frames
-from canmore_sim.errors import DataError
+from canmore_sim.errors import ConfigError, DataError
 from canmore_sim.mapper.connectivity import layer_links
 from canmore_sim.mapper.partition import partition
 from canmore_sim.mapper.placement import (
@@ -35,6 +35,7 @@ from canmore_sim.models.quantize import quantize_graph
 from canmore_sim.noc import get_engine, get_routing
 from canmore_sim.noc.build import io_router_index
 from canmore_sim.noc.stats import NocStats
+from canmore_sim.noc.traffic import Traffic
 from canmore_sim.run.checks import (
     _check_quantized,
     _resolve_neuron,
@@ -106,6 +107,7 @@ def run(
     noc_observer: Callable[[NocStats], None] | None = None,
     release_weights: bool = False,
     quantized: LayerGraph | None = None,
+    traffic_observer: Callable[[int, Traffic], None] | None = None,
 ) -> RunResult:
     """Map ``graph`` onto the chip of ``config`` and simulate ``frames``.
 
@@ -147,6 +149,9 @@ def run(
         predictions are made, and those of the quantized network once it has run, so
         ``RunResult.graph`` and ``quantized`` keep only their structure. Every figure of
         the result is the same.
+    traffic_observer
+        Called with each frame's index (in ``frames``) and the traffic replayed for it
+        (``map --trace``); ideal timing only (a closed loop replays several traffics).
     quantized
         ``graph`` already quantized as ``config`` says (``quantize_graph(graph,
         core.weight_bits, core.quant_scale == "channel")``, compact or not), by a caller
@@ -162,6 +167,10 @@ def run(
     if frames.ndim < 2 or len(frames) == 0:
         raise DataError(f"frames must be a non-empty (N, ...) array, got shape {frames.shape}")
     engine = get_engine(config.run.engine)  # every plug-in name is checked before any work
+    if traffic_observer is not None and config.run.timing != "ideal":
+        raise ConfigError("a traffic trace (map --trace) is written under run.timing: ideal "
+                          f"only, not {config.run.timing} (whose replays differ)",
+                          key="run.timing")
     get_routing(config.router.routing)
     check_labels(labels, len(frames), graph.n_classes)
     config = _resolve_neuron(graph, config)
@@ -208,7 +217,8 @@ def run(
     timing = None
     if config.run.timing == "ideal":
         noc = simulate_frames(trace, mapping, links, config, _observed(engine, noc_observer),
-                              progress)
+                              progress, on_frame=None if traffic_observer is None else (
+                                  lambda f, traffic, _stats: traffic_observer(f, traffic)))
     else:  # closed loop: the spikes the chip computes, their traffic and SOPs
         ideal_cores = cores
         last = _LastReplay(engine, n)
