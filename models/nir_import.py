@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from canmore_sim.datasets.arrays import check_declared
 from canmore_sim.errors import ModelError
 from canmore_sim.models.graph import Layer, LayerGraph, SpikingNeurons
 
@@ -89,11 +90,11 @@ def _check_sizes(path: Path) -> None:
     from canmore_sim.models.checkpoint import MAX_TENSOR_ELEMENTS
 
     file_bytes = path.stat().st_size
-    found: list[tuple[str, int, int]] = []
+    found: list[tuple[str, tuple[int, ...], int]] = []
 
     def visit(name: str, item: Any) -> None:
         if isinstance(item, h5py.Dataset):
-            found.append((name, int(item.size), int(item.size) * item.dtype.itemsize))
+            found.append((name, tuple(int(n) for n in item.shape), int(item.dtype.itemsize)))
 
     try:
         with h5py.File(path, "r") as handle:
@@ -101,12 +102,12 @@ def _check_sizes(path: Path) -> None:
     except Exception as exc:  # noqa: BLE001 - h5py raises many types on a bad file
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ModelError(f"{path}: not a readable NIR graph ({detail})", path=str(path)) from None
-    for name, _, nbytes in found:
-        if nbytes > _MAX_EXPANSION * file_bytes + (1 << 20):
-            raise ModelError(f"{path}: array {name} declares {nbytes:,} bytes, far more than the "
-                             f"file's {file_bytes:,}; the file is damaged or forged",
-                             path=str(path), layer=name)
-    if sum(n for _, n, _ in found) > MAX_TENSOR_ELEMENTS:
+    total = 0
+    for name, shape, itemsize in found:  # the one rule of every array reader
+        total += check_declared(str(path), name, shape, itemsize,
+                                _MAX_EXPANSION * file_bytes + (1 << 20), MAX_TENSOR_ELEMENTS,
+                                error=ModelError)
+    if total > MAX_TENSOR_ELEMENTS:
         raise ModelError(f"{path}: its arrays hold more than {MAX_TENSOR_ELEMENTS:,} values, "
                          "more than this tool maps", path=str(path))
 
