@@ -75,7 +75,8 @@ def test_a_small_npy_declaring_2_to_the_40_values_is_refused_before_allocation(
     path = tmp_path / "huge.npy"
     path.write_bytes(npy_bytes((HUGE,), version=version))
     with pytest.raises(DataError, match=r"huge\.npy: array 'huge\.npy' declares shape "
-                       r"\(1099511627776,\) \(8,796,093,022,208 bytes\) but the file can hold at most 64 "):
+                       r"\(1099511627776,\) \(8,796,093,022,208 bytes\) but the file can "
+                       r"hold at most 64 "):
         read_npy(path, max_values=1 << 50)
 
 
