@@ -25,7 +25,7 @@ import numpy as np
 from canmore_sim.errors import MappingError
 from canmore_sim.mapper.partition import CoreGroups
 from canmore_sim.mapper.traffic_graph import CoreTraffic
-from canmore_sim.registry import choose
+from canmore_sim.utils.registry import choose
 
 __all__ = ["Mapping", "PLACEMENTS", "PlacementProblem", "check_chip_grid", "chip_grid",
            "interchip_hops", "place",

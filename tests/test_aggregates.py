@@ -1,4 +1,4 @@
-"""Aggregates over the frames (canmore_sim.aggregates): a hand computation on a small real
+"""Aggregates over the frames (canmore_sim.report.aggregates): a hand computation on a small real
 run, the t and normal quantiles against printed tables, the Wilson interval, the edge
 cases (one frame, all or none correct, no labels, constant energy) and every input check."""
 
@@ -14,7 +14,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from canmore_sim.aggregates import (
+from canmore_sim.cli.main import main
+from canmore_sim.errors import DataError
+from canmore_sim.report.aggregates import (
     aggregate,
     energy_histogram,
     normal_quantile,
@@ -22,8 +24,6 @@ from canmore_sim.aggregates import (
     t_quantile,
     wilson_interval,
 )
-from canmore_sim.cli import main
-from canmore_sim.errors import DataError
 
 #: Two-sided 95 % points t_{0.975, df} of Student's t, as printed in statistics tables
 #: (e.g. NIST/SEMATECH e-Handbook, table 1.3.6.7.2), three decimals.

@@ -9,13 +9,14 @@ import copy
 
 import pytest
 
-from canmore_sim.checks import result_warnings
 from canmore_sim.config import default_config, with_overrides
 from canmore_sim.datasets.readers import load_frames
 from canmore_sim.models.loaders import load_model
-from canmore_sim.pipeline import run
-from canmore_sim.report import render_table, summarize
-from canmore_sim.report_files import report_html
+from canmore_sim.report.files import report_html
+from canmore_sim.report.summary import summarize
+from canmore_sim.report.text import render_table
+from canmore_sim.report.trust import result_warnings
+from canmore_sim.run.pipeline import run
 
 
 def _summary(frames: int, **overrides: object) -> dict:

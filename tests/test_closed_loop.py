@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from canmore_sim.closed_loop import close_loop
 from canmore_sim.config import default_config, with_overrides
 from canmore_sim.errors import ConfigError
 from canmore_sim.mapper.connectivity import layer_links
 from canmore_sim.models.graph import Layer, LayerGraph
 from canmore_sim.noc import get_engine
 from canmore_sim.noc.build import build_traffic
-from canmore_sim.pipeline import run
+from canmore_sim.run.closed_loop import close_loop
+from canmore_sim.run.pipeline import run
 from tests.conftest import random_graph
 
 W1 = np.array([[0.5, 0.25, 0.75], [0.5, 0.5, -0.25]], dtype=np.float32)
@@ -220,8 +220,8 @@ def test_close_loop_refuses_the_ideal_mode(small) -> None:
 def test_recompute_stops_when_the_lost_pairs_cycle() -> None:
     from canmore_sim.datasets.readers import load_frames
     from canmore_sim.models.loaders import load_model
-    from canmore_sim.report import summarize
-    from canmore_sim.report_timing import timing_text
+    from canmore_sim.report.summary import summarize
+    from canmore_sim.report.timing import timing_text
 
     graph = load_model(None)
     frames, labels, _ = load_frames(None, graph.input_shape, 2, 0)

@@ -11,8 +11,9 @@ import pytest
 
 from canmore_sim.config import default_config, with_overrides
 from canmore_sim.datasets.readers import load_frames
-from canmore_sim.pipeline import run
-from canmore_sim.report import render_table, summarize
+from canmore_sim.report.summary import summarize
+from canmore_sim.report.text import render_table
+from canmore_sim.run.pipeline import run
 from tests.conftest import random_graph
 
 SPEC = "32x32x1:4C3-P2-8C3-P2-10F"

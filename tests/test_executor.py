@@ -1,4 +1,4 @@
-"""Tasks on a pool (canmore_sim.executor): in this process, on worker processes, and the
+"""Tasks on a pool (canmore_sim.pool.executor): in this process, on worker processes, and the
 errors a task or a dying worker gives."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import os
 import pytest
 
 from canmore_sim.errors import ConfigError
-from canmore_sim.executor import (
+from canmore_sim.pool.executor import (
     EXECUTORS,
     WorkerLost,
     check_executor,

@@ -11,9 +11,9 @@ import pytest
 
 from canmore_sim.config import default_config, with_overrides
 from canmore_sim.datasets.readers import load_frames
-from canmore_sim.frame_noc import into_weight_layers
 from canmore_sim.models.loaders import load_model
-from canmore_sim.pipeline import RunResult, run
+from canmore_sim.run.frame_noc import into_weight_layers
+from canmore_sim.run.pipeline import RunResult, run
 
 CASES = {"unicast": {"run.frames": 2},
          "multicast": {"run.frames": 2, "traffic.multicast": True, "mesh": "4x4"}}

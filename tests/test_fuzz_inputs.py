@@ -23,8 +23,9 @@ from canmore_sim.errors import CanmoreError
 from canmore_sim.mapper.mapping_io import load_mapping, mapping_dict
 from canmore_sim.mapper.partition import partition
 from canmore_sim.models.quantize import quantize_graph
-from canmore_sim.pipeline import map_network, run
-from canmore_sim.report import read_report, render_table, summarize
+from canmore_sim.report.summary import read_report, summarize
+from canmore_sim.report.text import render_table
+from canmore_sim.run.pipeline import map_network, run
 from tests.conftest import random_graph
 
 _ODD: list[Any] = [None, True, False, 0, -1, -(10**30), 10**30, 3.7, -0.5, 1e308,
@@ -126,7 +127,7 @@ def test_malformed_report_json(tmp_path, small_run) -> None:
 def test_the_undamaged_documents_load(tmp_path, small_run) -> None:
     *_, result = small_run
     path = tmp_path / "report.json"
-    from canmore_sim.report import write_json
+    from canmore_sim.report.summary import write_json
 
     write_json(summarize(result), path)
     assert render_table(read_report(path))

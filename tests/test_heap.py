@@ -1,4 +1,4 @@
-"""The process settings of a batch run (canmore_sim.heap.tune_process)."""
+"""The process settings of a batch run (canmore_sim.utils.memory.tune_process)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ import sys
 
 import pytest
 
-from canmore_sim.heap import GC_THRESHOLDS, HUGEPAGE_VARIABLE, _numpy_hugepages, tune_process
+from canmore_sim.utils.memory import (
+    GC_THRESHOLDS,
+    HUGEPAGE_VARIABLE,
+    _numpy_hugepages,
+    tune_process,
+)
 
 
 @pytest.fixture
@@ -51,7 +56,7 @@ def test_a_variable_the_user_set_decides(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_a_fresh_process_imports_numpy_without_huge_pages() -> None:
     """The variable is set before the first NumPy import of the console script's process."""
-    code = ("from canmore_sim.heap import tune_process\n"
+    code = ("from canmore_sim.utils.memory import tune_process\n"
             "with tune_process():\n"
             "    import numpy as np\n"
             "    print(np._core.multiarray._set_madvise_hugepage(False))\n")

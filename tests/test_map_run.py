@@ -1,4 +1,4 @@
-"""Chunked map runs (canmore_sim.map_run): the same numbers whatever the workers or the
+"""Chunked map runs (canmore_sim.chunked.run): the same numbers whatever the workers or the
 executor, per-frame rows equal to one process simulating every frame, one mapping for
 the whole run, energy priced over all frames, and chunk files that verify."""
 
@@ -9,13 +9,14 @@ import json
 import numpy as np
 import pytest
 
+from canmore_sim.chunked.files import chunk_identity, read_chunk, write_chunk
+from canmore_sim.chunked.run import run_map
 from canmore_sim.config import default_config, with_overrides
 from canmore_sim.datasets.readers import load_frames
-from canmore_sim.map_chunks import ModelSource, chunk_identity, read_chunk, write_chunk
-from canmore_sim.map_run import run_map
 from canmore_sim.models.checkpoint import save_checkpoint
-from canmore_sim.pipeline import map_network, run
-from canmore_sim.report import summarize
+from canmore_sim.report.summary import summarize
+from canmore_sim.run.pipeline import map_network, run
+from canmore_sim.run.source import ModelSource
 from tests.conftest import random_graph
 
 #: report.json keys that are a run's whole-run float sums over frames: merged chunk by
@@ -163,7 +164,7 @@ def test_a_single_in_process_chunk_may_release_the_weights_with_the_same_numbers
 
 
 def test_chunks_merge_the_same_in_any_arrival_order_from_memory_or_file(tmp_path) -> None:
-    from canmore_sim.map_run import _Merger
+    from canmore_sim.chunked.merge import _Merger
 
     source = ModelSource()
     config = _config(**{"run.frames": 6, "run.chunk_frames": 2})
@@ -195,7 +196,7 @@ def test_chunks_merge_the_same_in_any_arrival_order_from_memory_or_file(tmp_path
 def test_chunks_in_this_process_quantize_the_network_once(tmp_path, bundled, monkeypatch) -> None:
     """The run quantizes the network for its mapping; its chunks here reuse that (the
     pipeline's own quantization is never called), with the same numbers."""
-    import canmore_sim.pipeline as pipeline
+    import canmore_sim.run.pipeline as pipeline
 
     source, graph = bundled
     config = _config()
@@ -211,7 +212,7 @@ def test_chunks_in_this_process_quantize_the_network_once(tmp_path, bundled, mon
 
 @pytest.mark.parametrize("n", [0, 1, 7, 5000])
 def test_latency_bins_are_the_unique_floors_of_the_finite_latencies(n: int) -> None:
-    from canmore_sim.map_chunks import LATENCY_BIN_NS, latency_bins
+    from canmore_sim.chunked.task import LATENCY_BIN_NS, latency_bins
 
     rng = np.random.default_rng(n)
     inject = rng.uniform(0, 1e5, n)

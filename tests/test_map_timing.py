@@ -1,4 +1,4 @@
-"""Closed-loop timing through chunked map runs (canmore_sim.map_timing): the report's
+"""Closed-loop timing through chunked map runs (canmore_sim.chunked.timing): the report's
 ``timing`` section and the ideal energy survive the chunks, do not depend on the chunking
 under drop-late (accumulate) nor on the workers, resume, and price the ideal energy as an
 ideal run of the same frames does."""
@@ -11,14 +11,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from canmore_sim.chunked.run import run_map
+from canmore_sim.chunked.timing import HISTORY_COLUMNS, TimingParts, chunk_arrays
 from canmore_sim.config import default_config, with_overrides
 from canmore_sim.datasets.readers import load_frames
 from canmore_sim.errors import SimulationError
-from canmore_sim.map_chunks import ModelSource
-from canmore_sim.map_run import run_map
-from canmore_sim.map_timing import HISTORY_COLUMNS, TimingParts, chunk_arrays
-from canmore_sim.pipeline import run
-from canmore_sim.report import summarize
+from canmore_sim.report.summary import summarize
+from canmore_sim.run.pipeline import run
+from canmore_sim.run.source import ModelSource
 
 N_FRAMES = 7
 #: 10-us windows: the bundled network's input spikes arrive late and are dropped.

@@ -10,7 +10,7 @@ from canmore_sim.datasets.readers import load_frames
 from canmore_sim.mapper.connectivity import layer_links
 from canmore_sim.models.loaders import load_model
 from canmore_sim.noc.build import build_traffic
-from canmore_sim.pipeline import run
+from canmore_sim.run.pipeline import run
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_same_seed_same_numbers(result) -> None:
 
 
 def test_progress_events_name_every_stage_and_change_nothing(result) -> None:
-    from canmore_sim.progress import STAGES, StageEvent
+    from canmore_sim.utils.progress import STAGES, StageEvent
 
     events: list[StageEvent] = []
     graph = load_model(None)

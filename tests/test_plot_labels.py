@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from canmore_sim.plot_labels import cell_labels, label_paths
-from canmore_sim.plots import _figure, log_label_text, plain_ticks
+from canmore_sim.report.plot_labels import cell_labels, label_paths
+from canmore_sim.report.plots import _figure, log_label_text, plain_ticks
 
 
 def _extent(path) -> np.ndarray:
@@ -84,7 +84,7 @@ def test_log_axis_labels_are_plain_text() -> None:
 def _mesh_axes(ticks: str):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from canmore_sim.plot_labels import axis_ticks
+    from canmore_sim.report.plot_labels import axis_ticks
 
     fig = _figure(6.0, 4.0, room=True)
     ax = fig.add_subplot()
@@ -143,7 +143,7 @@ def _visible_minor_ticks(ax) -> list[float]:
 
 
 def test_minor_ticks_become_one_line_of_the_same_marks() -> None:
-    from canmore_sim.plot_labels import lean_minor_ticks
+    from canmore_sim.report.plot_labels import lean_minor_ticks
 
     theirs = _visible_minor_ticks(_log_axes(1e2, 1e8)[1])
     assert len(theirs) == 48  # eight a decade, none on the decades
@@ -156,7 +156,7 @@ def test_minor_ticks_become_one_line_of_the_same_marks() -> None:
 
 
 def test_labelled_minor_ticks_stay_matplotlibs() -> None:
-    from canmore_sim.plot_labels import lean_minor_ticks
+    from canmore_sim.report.plot_labels import lean_minor_ticks
 
     fig, ax = _log_axes(2.0, 9.0)  # under a decade: the minor ticks carry labels
     lean_minor_ticks(ax)

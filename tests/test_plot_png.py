@@ -10,9 +10,10 @@ import json
 import numpy as np
 import pytest
 
-from canmore_sim.cli import main
-from canmore_sim.plot_png import DPI, PAD_INCHES, content_box, figure_png
-from canmore_sim.plots import (
+from canmore_sim.cli.main import main
+from canmore_sim.report.aggregate_rows import aggregates_of
+from canmore_sim.report.plot_png import DPI, PAD_INCHES, content_box, figure_png
+from canmore_sim.report.plots import (
     _figure,
     _heatmap_fill,
     _heatmap_frame,
@@ -25,7 +26,6 @@ from canmore_sim.plots import (
     per_router,
     plain_ticks,
 )
-from canmore_sim.report_aggregates import aggregates_of
 
 
 @pytest.fixture(scope="module", params=["8x8", "1x1"])

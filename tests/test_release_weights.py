@@ -12,8 +12,8 @@ from canmore_sim.cores.models import simulate_neurons
 from canmore_sim.datasets.readers import load_frames
 from canmore_sim.errors import ModelError
 from canmore_sim.models.loaders import load_model
-from canmore_sim.pipeline import run
-from canmore_sim.report import summarize
+from canmore_sim.report.summary import summarize
+from canmore_sim.run.pipeline import run
 from tests.conftest import random_graph
 
 

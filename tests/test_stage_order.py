@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: The data flow: models -> cores -> mapper -> noc -> energy (then the reports in canmore_sim/).
 STAGES = ("models", "cores", "mapper", "noc", "energy")
 #: Modules of canmore_sim/ every stage may use: helpers under all of them, no stage code.
-GROUND = {"errors", "config", "registry", "cache", "atomic", "yamlio", "heap"}
+GROUND = {"errors", "config", "yamlio", "utils"}
 
 
 def _runtime_imports(path: Path) -> list[str]:
