@@ -131,5 +131,5 @@ def test_the_undamaged_documents_load(tmp_path, small_run) -> None:
 
     write_json(summarize(result), path)
     assert render_table(read_report(path))
-    assert isinstance(load_config(Path(__file__).parents[1] / "configs/arch/default.yaml"),
+    assert isinstance(load_config(Path(__file__).parents[2] / "configs/arch/default.yaml"),
                       type(default_config()))
