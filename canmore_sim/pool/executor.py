@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from canmore_sim.errors import ConfigError
+from canmore_sim.pool.scheduler import CONNECT_DEADLINE_S, parse_scheduler, probe_scheduler
 from canmore_sim.utils.registry import choose
 
 __all__ = ["EXECUTORS", "Outcome", "WorkerLost", "check_executor", "default_workers",
@@ -81,6 +82,8 @@ def check_executor(executor: str, workers: int, scheduler: str | None) -> None:
     choose(EXECUTORS, executor, what="executor", key="executor")
     if executor == "dask" and not scheduler:
         raise ConfigError("--executor dask needs --scheduler ADDRESS", key="scheduler")
+    if executor == "dask" and scheduler:
+        parse_scheduler(scheduler)  # scheme, host and port: one line before anything loads
     if workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {workers}", key="workers")
 
@@ -195,11 +198,13 @@ def _dask(function: Function, tasks: Sequence[Task], _workers: int, scheduler: s
     except ImportError:
         raise ConfigError("--executor dask needs the 'distributed' package "
                           "(pip install 'dask[distributed]')", key="executor") from None
+    address = parse_scheduler(str(scheduler))
+    probe_scheduler(address)  # connect and handshake within a deadline, whatever answers
     try:
-        client = Client(scheduler, timeout="10s")
+        client = Client(address.url, timeout=f"{CONNECT_DEADLINE_S:g}s")
     except (OSError, TimeoutError) as exc:
-        raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}",
-                          key="scheduler") from None
+        raise ConfigError(f"cannot reach the Dask scheduler at {address.url}: "
+                          f"{_first_line(exc)}", key="scheduler") from None
     try:
         futures = [client.submit(function, task, pure=False) for task in tasks]
         index = {future.key: i for i, future in enumerate(futures)}
@@ -216,3 +221,8 @@ def _dask(function: Function, tasks: Sequence[Task], _workers: int, scheduler: s
 
 #: Executors by name (``--executor``).
 EXECUTORS: dict[str, Runner] = {"local": _local, "dask": _dask}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
