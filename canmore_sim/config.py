@@ -221,6 +221,9 @@ class LimitsConfig(_Frozen):
         "neuron models; 1 step for dta-ttfs)")
     max_frame_values: Int = Field(
         1 << 27, ge=1, description="input values of all frames of a run (frames x H x W x C)")
+    max_sweep_points: Int = Field(
+        50_000, ge=1, description="points of a sweep (the product of its grid axes' lengths "
+        "times its zip length), counted before any point is built")
 
 
 class ArchConfig(_Frozen):

@@ -77,7 +77,8 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
         graph = _network(task["model"], task["weights"], task["sparsity"], task["seed"],
                          task["identity"].get("model", ""))
         frames, labels, ids = load_frames(task.get("data"), graph.input_shape,
-                                          config.run.frames, config.run.seed)
+                                          config.run.frames, config.run.seed,
+                                          max_values=config.limits.max_frame_values)
         summary = summarize(run(graph, frames, labels, config, frame_ids=ids))
         result.update(status="done", metrics=_metrics(summary),
                       energy_unit=summary["energy_model"]["unit"])
