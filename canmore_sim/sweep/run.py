@@ -37,6 +37,7 @@ from canmore_sim.run.identity import common_identity
 from canmore_sim.sweep.points import MEAN_METRICS, point_identity, seal, verify_point
 from canmore_sim.sweep.spec import SweepPoint, SweepSpec
 from canmore_sim.utils.atomic import atomic_write_text
+from canmore_sim.utils.workfiles import check_items
 
 __all__ = ["SweepProgress", "run_point", "run_sweep"]
 
@@ -203,7 +204,7 @@ def run_sweep(
 def _clear_points(folder: Path, keep: set[str], note: Callable[[str], None] | None) -> None:
     """Remove unfinished writes, and point files not named in ``keep``."""
     removed = 0
-    for path in folder.iterdir():
+    for path in check_items(folder, "points"):  # the tool's own regular files only
         if path.suffix == ".tmp":
             path.unlink()
         elif path.suffix == ".json" and path.stem not in keep:
