@@ -24,7 +24,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,39 +155,25 @@ def prestart(preload: tuple[str, ...]) -> None:
     if context.get_start_method() == "forkserver":
         from multiprocessing import forkserver
 
-        forkserver.ensure_running()
+        from canmore_sim.pool.local import interrupts_blocked
+
+        with interrupts_blocked():  # the server and the workers it forks inherit the block
+            forkserver.ensure_running()
 
 
 def _pool_pass(function: Function, tasks: Sequence[Task], queue: list[int], workers: int,
                preload: tuple[str, ...]) -> Iterator[Outcome]:
-    """Run tasks popped from ``queue`` on one process pool until done or the pool breaks."""
-    from concurrent.futures.process import BrokenProcessPool
-
+    """Run tasks popped from ``queue`` on one process pool until done or the pool breaks
+    (:func:`canmore_sim.pool.local.pool_pass`: only the task whose worker died is lost)."""
+    from canmore_sim.pool.local import pool_pass
     from canmore_sim.pool.workers import start_worker
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_context(preload),
-                             initializer=start_worker, initargs=(os.getpid(),)) as pool:
-        pending: dict[Future[Any], int] = {}
-        broken = False
-        while queue and len(pending) < workers:
-            i = queue.pop()
-            pending[pool.submit(function, tasks[i])] = i
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                i = pending.pop(future)
-                try:
-                    outcome = Outcome(i, future.result(), running=len(pending))
-                except BrokenProcessPool:
-                    broken = True
-                    outcome = Outcome(i, error=WorkerLost("its worker process ended "
-                                                          "unexpectedly"), running=len(pending))
-                except Exception as exc:  # noqa: BLE001 (the task's own error, or a result
-                    outcome = Outcome(i, error=exc, running=len(pending))  # that cannot travel)
-                yield outcome
-                if queue and not broken:
-                    nxt = queue.pop()
-                    pending[pool.submit(function, tasks[nxt])] = nxt
+    def lost(i: int, running: int) -> Outcome:
+        return Outcome(i, error=WorkerLost("its worker process ended unexpectedly"),
+                       running=running)
+
+    yield from pool_pass(function, tasks, queue, workers, _context(preload), start_worker,
+                         lost)
 
 
 def _dask(function: Function, tasks: Sequence[Task], _workers: int, scheduler: str | None,

@@ -5,6 +5,7 @@ half-written result; and reading them back with one-line errors.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import tempfile
@@ -20,6 +21,10 @@ __all__ = ["atomic_write_bytes", "atomic_write_text", "normal_mode", "read_json"
 #: MARKER and then wait (until a signal ends or interrupts it), so that a test can kill
 #: the writer at a known point of its write phase. Unset in normal use.
 PAUSE_ENV = "CANMORE_SIM_TEST_PAUSE_AFTER_WRITES"
+#: Test hook beside :data:`PAUSE_ENV`: a glob (``fnmatch``) of the written paths that count;
+#: unset, every atomic write counts. ``*/points/*.json`` pauses a sweep's worker at its N-th
+#: point file, not the parent at its N-th output file.
+PAUSE_MATCH_ENV = "CANMORE_SIM_TEST_PAUSE_MATCH"
 _writes = 0
 
 
@@ -43,10 +48,13 @@ def normal_mode(path: str | Path) -> None:
     os.chmod(path, base & ~umask())
 
 
-def _pause_hook() -> None:
+def _pause_hook(path: Path) -> None:
     global _writes
     setting = os.environ.get(PAUSE_ENV)
     if not setting:
+        return
+    pattern = os.environ.get(PAUSE_MATCH_ENV)
+    if pattern and not fnmatch.fnmatch(str(path), pattern):
         return
     _writes += 1
     count, _, marker = setting.partition(":")
@@ -71,7 +79,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    _pause_hook()
+    _pause_hook(path)
     return path
 
 
