@@ -4,10 +4,11 @@ errors a task or a dying worker gives."""
 from __future__ import annotations
 
 import os
+import warnings
 
 import pytest
 
-from canmore_sim.errors import ConfigError
+from canmore_sim.errors import CanmoreWarning, ConfigError
 from canmore_sim.pool.executor import (
     EXECUTORS,
     WorkerLost,
@@ -15,6 +16,23 @@ from canmore_sim.pool.executor import (
     default_workers,
     run_tasks,
 )
+
+
+def warn_and_square(task: int) -> int:
+    warnings.warn(f"task {task}: clipped\nsecond line", CanmoreWarning, stacklevel=1)
+    warnings.warn(f"task {task}: a library's own warning", RuntimeWarning, stacklevel=1)
+    return task * task
+
+
+def test_warnings_in_workers_arrive_as_one_line_each(capfd) -> None:
+    # issue 28: they printed in Python's two-line format, naming the source file
+    outcomes = {o.index: o.value for o in run_tasks(warn_and_square, [2, 3], workers=2)}
+    assert outcomes == {0: 4, 1: 9}
+    lines = sorted(line for line in capfd.readouterr().err.splitlines() if line.strip())
+    assert lines == ["canmore-sim: warning: RuntimeWarning: task 2: a library's own warning",
+                     "canmore-sim: warning: RuntimeWarning: task 3: a library's own warning",
+                     "canmore-sim: warning: task 2: clipped second line",
+                     "canmore-sim: warning: task 3: clipped second line"]
 
 
 def square_or_fail(task: int) -> int:
