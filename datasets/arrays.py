@@ -17,11 +17,13 @@ within the limit) that the other readers of declared sizes use too: NIR's HDF5 d
 from __future__ import annotations
 
 import ast
+import lzma
 import math
 import os
 import stat
 import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,7 +42,10 @@ MAX_HEADER_BYTES = 10_000
 #: more than this many times its compressed size is forged (a zip bomb), whatever it holds.
 MAX_DEFLATE_RATIO = 1032
 _MAGIC = b"\x93NUMPY"
-_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, struct.error)
+#: What zipfile and the decompressors raise on a damaged archive (an encrypted member is a
+#: RuntimeError, an unknown zip version or method NotImplementedError).
+_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, struct.error, zlib.error,
+           NotImplementedError, RuntimeError, lzma.LZMAError)
 
 
 def check_declared(source: str, member: str, shape: tuple[int, ...], itemsize: int,
