@@ -245,6 +245,9 @@ class LimitsConfig(_Frozen):
     max_trace_rows: Int = Field(
         50_000_000, ge=1, description="rows of a traffic trace read by replay (one row per "
         "delivery; a trace file may be at most 256 bytes per row)")
+    max_sweep_points: Int = Field(
+        50_000, ge=1, description="points of a sweep (the product of its grid axes' lengths "
+        "times its zip length), counted before any point is built")
 
 
 class ArchConfig(_Frozen):

@@ -55,6 +55,7 @@ from canmore_sim.errors import CanmoreError, SimulationError
 from canmore_sim.run.checks import _checked, check_labels
 from canmore_sim.run.source import ModelSource
 from canmore_sim.utils.progress import ProgressCallback, StageEvent, _stage
+from canmore_sim.utils.workfiles import check_items
 
 __all__ = ["CHUNK_STAGE", "MapProgress", "run_map"]
 
@@ -187,11 +188,10 @@ class _Runner:
 
     def clear(self, resume: bool) -> None:
         """Remove unfinished writes, and (without ``resume``) every chunk file."""
-        for folder in (self.work / "chunks", self.work / "reference"):
-            if folder.is_dir():
-                for path in folder.iterdir():
-                    if path.suffix == ".tmp" or not resume:
-                        path.unlink()
+        for kind in ("chunks", "reference"):  # checked: the tool's own regular files only
+            for path in check_items(self.work / kind, kind):
+                if path.suffix == ".tmp" or not resume:
+                    path.unlink()
 
     def mapped(self, graph: Any, mapping: Any) -> tuple[Any, Any]:
         """The quantized network and the run's one mapping."""

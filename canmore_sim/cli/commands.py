@@ -192,10 +192,12 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from canmore_sim.cli.outdir import open_sweep_work, prepare_output
+    from canmore_sim.pool.executor import check_executor
     from canmore_sim.sweep.outputs import write_sweep_outputs
     from canmore_sim.sweep.run import run_sweep
     from canmore_sim.sweep.spec import load_sweep
 
+    check_executor(args.executor, args.workers, args.scheduler)  # before anything is read
     # every point is validated before anything runs
     spec, points = load_sweep(args.file, sets=args.sets)
     out = Path(args.out) if args.out else Path("sweep-out") / Path(args.file).stem

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from canmore_sim.run.identity import _digest, _path_identity, _why_different
+from canmore_sim.utils.atomic import read_bounded_text
 
 __all__ = ["point_identity", "seal", "verify_point"]
 
@@ -70,14 +71,14 @@ def verify_point(path: Path, index: int, values: dict[str, Any],
         There is no such file.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded_text(path)
     except FileNotFoundError:
         return None, None
     except (OSError, UnicodeDecodeError) as exc:
         return None, f"its file cannot be read ({exc})"
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None, "its file is not valid JSON"
     if not isinstance(data, dict):
         return None, f"its file holds a JSON {type(data).__name__}, not a point record"

@@ -37,6 +37,7 @@ from canmore_sim.run.identity import common_identity
 from canmore_sim.sweep.points import MEAN_METRICS, point_identity, seal, verify_point
 from canmore_sim.sweep.spec import SweepPoint, SweepSpec
 from canmore_sim.utils.atomic import atomic_write_text
+from canmore_sim.utils.workfiles import check_items
 
 __all__ = ["SweepProgress", "run_point", "run_sweep"]
 
@@ -77,7 +78,8 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
         graph = _network(task["model"], task["weights"], task["sparsity"], task["seed"],
                          task["identity"].get("model", ""))
         frames, labels, ids = load_frames(task.get("data"), graph.input_shape,
-                                          config.run.frames, config.run.seed)
+                                          config.run.frames, config.run.seed,
+                                          max_values=config.limits.max_frame_values)
         summary = summarize(run(graph, frames, labels, config, frame_ids=ids))
         result.update(status="done", metrics=_metrics(summary),
                       energy_unit=summary["energy_model"]["unit"])
@@ -202,7 +204,7 @@ def run_sweep(
 def _clear_points(folder: Path, keep: set[str], note: Callable[[str], None] | None) -> None:
     """Remove unfinished writes, and point files not named in ``keep``."""
     removed = 0
-    for path in folder.iterdir():
+    for path in check_items(folder, "points"):  # the tool's own regular files only
         if path.suffix == ".tmp":
             path.unlink()
         elif path.suffix == ".json" and path.stem not in keep:
