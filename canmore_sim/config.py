@@ -86,6 +86,9 @@ class CoreConfig(_Frozen):
         256.0, gt=0, description="weight memory per core, KiB (1 KiB = 8192 bits)"
     )
     sop_ns: Float = Field(0.0, ge=0, description="time a core spends per synaptic operation, ns")
+    skip_zero_weights: Bool = Field(
+        False, description="the core skips synapses of weight zero: only effective SOPs "
+        "(non-zero weights, as NeuroBench counts them) are made and priced, count")
 
 
 class RouterConfig(_Frozen):
