@@ -175,6 +175,8 @@ class RunConfig(_Frozen):
         60.0, gt=0, description="wall-clock safety stop of optimizing placement, s")
     engine: str = Field("fast", description="NoC engine (a registered name)")
     energy: str = Field("canmore-22nm", description="energy preset name or preset .yaml file")
+    area: str = Field("canmore-22nm", description="area preset (configs/area) name or preset "
+                      ".yaml file: um2 per SRAM bit, router part and core")
     energy_reference: str | None = Field(
         None, description="report.json of the reference run for normalized energy models")
     placement_traffic: Literal["expected", "measured"] = Field(

@@ -62,22 +62,34 @@ def effective_table(graph: LayerGraph, groups: CoreGroups, source_layer: int) ->
     dst = groups.of_layer(source_layer + 1)
     nonzero = nonzero_weights(target)
     if target.kind == "linear":
-        rows = [nonzero[int(groups.ch_lo[g]):int(groups.ch_hi[g])].sum(axis=0) for g in dst]
-        return np.asarray(rows, dtype=np.int32).reshape(len(dst), -1)
+        return _core_sums(nonzero, groups, dst).reshape(len(dst), -1)
     c_in, h_in, w_in = target.in_shape
-    cols = _reach(w_in, target, 0, target.out_shape[2])
-    tables = []
-    for g in dst:
-        kernel = nonzero[int(groups.ch_lo[g]):int(groups.ch_hi[g])].sum(axis=0)  # (C_in, k, k)
-        rows_reached = _reach(h_in, target, int(groups.row_lo[g]), int(groups.row_hi[g]))
-        table = np.einsum("cab,ya,xb->cyx", kernel.astype(np.int64), rows_reached, cols)
-        tables.append(table.reshape(c_in * h_in * w_in))
-    return np.asarray(tables, dtype=np.int32).reshape(len(dst), c_in * h_in * w_in)
+    # kernel taps with a non-zero weight, summed over each core's channels: (n_dst, C_in, k, k)
+    kernels = _core_sums(nonzero, groups, dst).astype(np.float64)
+    cols = _reach(w_in, target, 0, target.out_shape[2]).astype(np.float64)  # (W, k)
+    by_col = kernels @ cols.T  # (n_dst, C_in, k, W): taps a, input column x
+    out = np.empty((len(dst), c_in, h_in, w_in), dtype=np.int32)
+    bands = np.stack([groups.row_lo[dst], groups.row_hi[dst]], axis=1)
+    for band in np.unique(bands, axis=0):  # cores holding the same output rows together
+        same = np.flatnonzero(np.all(bands == band, axis=1))
+        rows = _reach(h_in, target, int(band[0]), int(band[1])).astype(np.float64)  # (H, k)
+        out[same] = np.rint(rows @ by_col[same]).astype(np.int32)  # exact: small integers
+    return out.reshape(len(dst), c_in * h_in * w_in)
 
 
 def effective_tables(graph: LayerGraph, groups: CoreGroups) -> list[np.ndarray]:
     """:func:`effective_table` for every source layer ``0..L-1``."""
     return [effective_table(graph, groups, l) for l in range(graph.depth)]
+
+
+def _core_sums(nonzero: np.ndarray, groups: CoreGroups, dst: np.ndarray) -> np.ndarray:
+    """int32 ``(n_dst, *nonzero.shape[1:])``: ``nonzero`` summed over each core's channels
+    (neurons); cores of one channel range (a channel split by rows) share the sum."""
+    out = np.empty((len(dst), *nonzero.shape[1:]), dtype=np.int32)
+    ranges = np.stack([groups.ch_lo[dst], groups.ch_hi[dst]], axis=1)
+    for lo, hi in np.unique(ranges, axis=0):
+        out[np.all(ranges == (lo, hi), axis=1)] = nonzero[lo:hi].sum(axis=0, dtype=np.int32)
+    return out
 
 
 def _reach(n_in: int, layer: Layer, o_lo: int, o_hi: int) -> np.ndarray:
