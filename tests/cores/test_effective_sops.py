@@ -14,7 +14,7 @@ from canmore_sim.energy import CanmoreParams, canmore_energy
 from canmore_sim.mapper.connectivity import layer_links
 from canmore_sim.models.graph import LayerGraph
 from canmore_sim.models.quantize import quantize_graph
-from canmore_sim.pipeline import map_network
+from canmore_sim.run.pipeline import map_network
 from tests.conftest import random_graph
 
 SPECS = ["16x16x1:8C3-P2-16C3-P2-10F",          # same padding, pooling, dense readout

@@ -13,7 +13,7 @@ from canmore_sim.config import with_overrides
 from canmore_sim.energy.area import area_of_config, count_parts, price_area
 from canmore_sim.energy.area_preset import AREA_KEYS, area_preset_names, load_area_preset
 from canmore_sim.errors import ConfigError
-from canmore_sim.pipeline import map_network
+from canmore_sim.run.pipeline import map_network
 from tests.conftest import random_graph
 
 PRESET = load_area_preset("canmore-22nm")
