@@ -80,7 +80,7 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
                                           config.run.frames, config.run.seed)
         summary = summarize(run(graph, frames, labels, config, frame_ids=ids))
         result.update(status="done", metrics=_metrics(summary),
-                      energy_unit=summary["energy_model"]["unit"])
+                      energy_unit=summary["energy_model"]["unit"], trust=_trust(summary))
     except CanmoreError as exc:
         result.update(status="failed", error=_short(str(exc)))
     except Exception as exc:  # noqa: BLE001 (one point's bug must not end the sweep)
@@ -120,8 +120,28 @@ def _metrics(summary: dict[str, Any]) -> dict[str, float | None]:
                    late_share=float(summary["late_share"]),
                    interchip_hops=float(summary["noc"]["interchip_hops"]),
                    accuracy=summary["accuracy"]["quantized"],
-                   accuracy_on_chip=(summary.get("timing") or {}).get("accuracy_on_chip"))
+                   accuracy_on_chip=(summary.get("timing") or {}).get("accuracy_on_chip"),
+                   area_mm2=(summary.get("area") or {}).get("grid_mm2"),
+                   effective_sops=mean.get("effective_sops"))
+    spread = summary.get("aggregates", {}).get("metrics", {})
+    for key in CI_METRICS:  # half-width of the confidence interval of the per-frame mean
+        metrics[f"{key}_ci"] = (spread.get(key) or {}).get("ci_half_width")
     return metrics
+
+
+#: Per-frame means whose confidence half-width (report aggregates) a point records.
+CI_METRICS = ("energy_total_uj", "frame_latency_ns", "latency_mean_ns", "late_share")
+#: Report warnings that make a point's figures untrustworthy (``report.trust``).
+_DISTRUST = {"late": "late {value:.1%} > {threshold:.1%}",
+             "accuracy_collapse": "accuracy drop {value:.3f} > {threshold:.3f}"}
+
+
+def _trust(summary: dict[str, Any]) -> dict[str, Any]:
+    """Whether the point's figures can be used to choose: no late share over
+    ``report.late_warn_share``, no accuracy drop over ``report.accuracy_drop_warn``."""
+    reasons = [_DISTRUST[w["kind"]].format(**w) for w in summary.get("warnings", [])
+               if w["kind"] in _DISTRUST]
+    return {"trusted": not reasons, "reasons": reasons}
 
 
 # ----------------------------------------------------------------------------- many points
