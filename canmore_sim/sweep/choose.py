@@ -148,9 +148,11 @@ def results_table(results: Sequence[dict[str, Any]], axes: Sequence[str], object
         m = r.get("metrics") or {}
         trusted, reasons = trust_of(r)
         rows.append([str(r["index"]), *(str(r["values"].get(a, "")) for a in axes),
-                     _num(m.get("energy_total_uj")), _num(m.get("frame_latency_ns"), 1e-3),
-                     _num(m.get("area_mm2")), _num(m.get("accuracy"), 100.0),
-                     _num(m.get("late_share"), 100.0),
+                     _num(m.get("energy_total_uj")),
+                     _num(m.get("frame_latency_ns"), 1e-3, "{:,.2f}"),
+                     _num(m.get("area_mm2"), 1.0, "{:,.2f}"),
+                     _num(m.get("accuracy"), 100.0, "{:.1f}"),
+                     _num(m.get("late_share"), 100.0, "{:.2f}"),
                      "yes" if trusted else "NO: " + "; ".join(reasons),
                      "*" if front[i] else ""])
     widths = [max(len(h), *(len(row[c]) for row in rows)) if rows else len(h)
@@ -161,8 +163,10 @@ def results_table(results: Sequence[dict[str, Any]], axes: Sequence[str], object
     return lines
 
 
-def _num(value: Any, scale: float = 1.0) -> str:
+def _num(value: Any, scale: float = 1.0, fmt: str | None = None) -> str:
     if value is None or not np.isfinite(float(value)):
         return "-"
     v = float(value) * scale
+    if fmt is not None:
+        return fmt.format(v)
     return f"{v:,.4g}" if abs(v) < 1e4 else f"{v:,.0f}"

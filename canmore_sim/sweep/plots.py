@@ -91,15 +91,25 @@ def place_labels(fig: Any, ax: Any, xy: np.ndarray, texts: Sequence[str],
 
 
 def overlapping_texts(fig: Any) -> list[tuple[str, str]]:
-    """Pairs of visible, non-empty texts of ``fig`` whose boxes overlap, after a draw."""
+    """Pairs of visible, non-empty texts of ``fig`` whose boxes overlap, after a draw; two
+    tick labels of different axes meeting at a corner of the axes are matplotlib's own
+    layout and not counted, two of the same axis are."""
     from matplotlib.text import Text
 
     renderer = _renderer(fig)
     fig.draw(renderer)
+    ticks = {id(t): (id(ax), which) for ax in fig.axes
+             for which, axis in (("x", ax.xaxis), ("y", ax.yaxis))
+             for t in axis.get_ticklabels()}
     texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
-    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
-    return [(a, b) for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2)
-            if box_a.overlaps(box_b)]
+    found = []
+    for a, b in itertools.combinations(texts, 2):
+        tick_a, tick_b = ticks.get(id(a)), ticks.get(id(b))
+        if tick_a and tick_b and tick_a != tick_b:
+            continue
+        if a.get_window_extent(renderer).overlaps(b.get_window_extent(renderer)):
+            found.append((a.get_text(), b.get_text()))
+    return found
 
 
 def pareto_figure(done: Sequence[dict[str, Any]]) -> Any:
@@ -120,7 +130,7 @@ def pareto_figure(done: Sequence[dict[str, Any]]) -> Any:
         labelled.append((ax, x, front))
     fig.suptitle("Numbers: point index (terminal table, sweep.csv); red crosses: untrusted "
                  "points, never on a front", fontsize=8)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0.0, 0.0, 1.0, 0.94))  # room for the title above
     for ax, x, front in labelled:
         idx = np.flatnonzero(front)
         place_labels(fig, ax, np.stack([x[idx], energy[idx]], axis=1),
@@ -138,8 +148,8 @@ def _pareto_panel(ax: Any, x: np.ndarray, energy: np.ndarray, trusted: np.ndarra
         ax.scatter(x[trusted], energy[trusted], color="steelblue", s=18, label="trusted point")
         why = "mixed energy units" if " or " in unit else f"{' and '.join(flat)} about equal"
         ax.set_title(f"Energy against {what}: no Pareto front ({why})", fontsize=9, y=1.0)
-        for name, values, setter in ((what, x, ax.set_xlim), ("energy", energy, ax.set_ylim)):
-            if name in flat and np.isfinite(values).any():  # ticks that differ, no offset
+        for values, setter in ((x, ax.set_xlim), (energy, ax.set_ylim)):
+            if negligible(values):  # every point about equal: ticks that differ, no offset
                 centre = float(np.nanmean(values))
                 half = max(abs(centre) * 0.01, 1e-9)
                 setter(centre - half, centre + half)
@@ -180,7 +190,7 @@ def axis_figure(done: Sequence[dict[str, Any]], axis: str, axes: Sequence[str]) 
         name = ", ".join(f"{o.split('.')[-1]}={r['values'].get(o)}" for o in others)
         groups.setdefault(name or "all points", []).append(i)
     trusted = np.array([trust_of(r)[0] for r in done])
-    fig = _figure(13.0, 3.6)
+    fig = _figure(15.0, 3.8)
     colours = _colours(len(groups))
     for p, (metric, scale, title, panel_unit) in enumerate(_AXIS_PANELS, start=1):
         ax = fig.add_subplot(1, len(_AXIS_PANELS), p)
@@ -202,14 +212,19 @@ def axis_figure(done: Sequence[dict[str, Any]], axis: str, axes: Sequence[str]) 
         ax.set_ylabel(panel_unit.format(unit=unit), fontsize=7)
         ax.set_title(title, fontsize=8, y=1.0)
         ax.margins(x=0.08)
-    handles, labels = fig.axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 0.95), fontsize=7,
-               title=", ".join(o.split(".")[-1] for o in others) or None, title_fontsize=7)
     fig.suptitle(f"Sweep metrics against {axis}: one line per "
                  f"{'combination of ' + ', '.join(others) if others else 'sweep'}",
                  fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0.0, 0.0, _LEGEND_AT, 0.93))  # room: legend right, title above
+    handles, labels = fig.axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(_LEGEND_AT + 0.005, 0.5),
+               fontsize=7, title=", ".join(o.split(".")[-1] for o in others) or None,
+               title_fontsize=7)
     return fig
+
+
+#: Share of an axis plot's width left of its legend.
+_LEGEND_AT = 0.84
 
 
 def _colours(n: int) -> list[Any]:

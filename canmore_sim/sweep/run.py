@@ -178,6 +178,7 @@ def run_sweep(
     resume: bool = False,
     progress: Callable[[SweepProgress], None] | None = None,
     note: Callable[[str], None] | None = None,
+    keep: set[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every point and return all results in order.
 
@@ -186,7 +187,9 @@ def run_sweep(
     one. With ``resume`` a point file is reused only when it verifies
     (:func:`canmore_sim.sweep.points.verify_point`: same configuration, model, data and
     tool version, untouched, finished, with its metrics); any other is run again, and
-    ``note`` receives one line saying which point and why.
+    ``note`` receives one line saying which point and why. ``keep`` names further point
+    files of the same sweep that a resumed run leaves in place (a search runs a few points
+    of the grid at a time).
 
     Raises
     ------
@@ -198,7 +201,8 @@ def run_sweep(
     check_executor(executor, workers, scheduler)
     folder = Path(out) / "points"
     folder.mkdir(parents=True, exist_ok=True)
-    _clear_points(folder, {p.name for p in points} if resume else set(), note)
+    _clear_points(folder, {p.name for p in points} | (keep or set()) if resume else set(),
+                  note)
     common = common_identity(spec.model, spec.weights, spec.sparsity, spec.seed, spec.data)
     results: dict[int, dict[str, Any]] = {}
     state = SweepProgress(total=len(points))

@@ -146,3 +146,62 @@ def _optuna() -> Any:
                           key="search") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
+
+
+def search_sweep(spec: Any, points: Sequence[Any], out: Any, *, budget: int,
+                 objectives: Sequence[str] = ("energy", "latency", "area"),
+                 population: int = 16, seed: int = 0, resume: bool = False,
+                 **run_options: Any) -> tuple[list[dict[str, Any]], SearchOutcome]:
+    """Search a sweep's grid with NSGA-II instead of running every point.
+
+    Each generation's new points run as a sweep would run them
+    (:func:`canmore_sim.sweep.run.run_sweep`), writing the same ``points/NNNN.json``; a
+    point file that verifies is reused (with ``resume``, also those of an earlier search or
+    full sweep). A failed or untrusted point counts as evaluated but never joins the front.
+
+    Parameters
+    ----------
+    spec, points, out
+        As for :func:`~canmore_sim.sweep.run.run_sweep`.
+    budget
+        Most points to evaluate.
+    objectives
+        Names of :data:`canmore_sim.sweep.choose.OBJECTIVES`.
+    population, seed
+        NSGA-II population and sampler seed.
+    resume
+        Keep and reuse the point files already in ``out``.
+    run_options
+        ``workers``, ``executor``, ``scheduler``, ``progress``, ``note`` of ``run_sweep``.
+
+    Returns
+    -------
+    tuple
+        The results of the evaluated points (in evaluation order) and the outcome.
+    """
+    from canmore_sim.sweep.choose import OBJECTIVES, objective_matrix, trust_of
+    from canmore_sim.sweep.run import run_sweep
+
+    unknown = [o for o in objectives if o not in OBJECTIVES]
+    if unknown or not objectives:
+        raise ConfigError(f"search: unknown objective {unknown[0] if unknown else None!r}; "
+                          f"valid: {', '.join(OBJECTIVES)}", key="search")
+    names = {p.name for p in points}
+    if not resume:
+        run_sweep(spec, [], out, resume=False, **run_options)  # a fresh search: no old files
+    results: dict[int, dict[str, Any]] = {}
+
+    def evaluate(chosen: list[int]) -> list[np.ndarray | None]:
+        done = run_sweep(spec, [points[i] for i in chosen], out, resume=True, keep=names,
+                         **run_options)
+        rows = objective_matrix(done, list(objectives))
+        out_rows: list[np.ndarray | None] = []
+        for r, row in zip(done, rows, strict=True):
+            results[r["index"]] = r
+            usable = trust_of(r)[0] and bool(np.all(np.isfinite(row)))
+            out_rows.append(row if usable else None)
+        return out_rows
+
+    outcome = nsga2_search([p.values for p in points], evaluate, len(objectives),
+                           budget=budget, population=population, seed=seed)
+    return [results[points[i].index] for i in outcome.evaluated], outcome
