@@ -221,8 +221,9 @@ def effective_text(summary: dict[str, Any]) -> str:
     effective, every = mean.get("effective_sops"), mean.get("sops")
     if effective is None or not every:
         return ""
-    priced = ("priced: core.skip_zero_weights" if summary["config"]["core"].get(
-        "skip_zero_weights") else "Eq. 12 prices all SOPs")
+    core = (summary.get("config") or {}).get("core") or {}
+    priced = ("priced: core.skip_zero_weights" if core.get("skip_zero_weights") is True
+              else "Eq. 12 prices all SOPs")
     return (f"effective SOPs (non-zero weights, as NeuroBench counts them) "
             f"{effective:,.0f} = {effective / every:.1%} of {every:,.0f} SOPs ({priced})")
 
