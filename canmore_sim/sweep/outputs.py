@@ -13,7 +13,7 @@ import numpy as np
 
 from canmore_sim.report.plots import _figure, _figure_bytes
 from canmore_sim.sweep.choose import OBJECTIVES, objective_matrix, pareto_mask, trust_of
-from canmore_sim.sweep.plots import axis_figure, negligible, pareto_figure
+from canmore_sim.sweep.plots import axis_figure, negligible, pareto_figure, place_labels
 from canmore_sim.utils.atomic import atomic_write_bytes, atomic_write_text
 
 __all__ = ["accuracy_energy_figure", "accuracy_energy_png", "accuracy_front",
@@ -131,16 +131,19 @@ def accuracy_energy_figure(done: list[dict[str, Any]]) -> Any:
                    label=f"ideal accuracy {level:.1f} %")
     varied = [k for k in dict.fromkeys(k for r in done for k in r["values"])
               if len({str(r["values"].get(k)) for r in done}) > 1]
-    for r, x, y in zip(done, energy, on_chip, strict=True):
-        if np.isfinite(x) and np.isfinite(y):
-            label = ", ".join(f"{k.split('.')[-1]}={r['values'].get(k)}" for k in varied)
-            ax.annotate(label, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
     ax.set_xlabel(f"energy per frame, {' or '.join(units)}")
     ax.set_ylabel("on-chip accuracy, %")
     ax.set_ylim(-2, 102)
     ax.set_title("On-chip accuracy against energy (late spikes lost; upper left is better)",
                  fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    # front points first: where labels crowd, those of the front are kept
+    first = np.concatenate([np.flatnonzero(front), np.flatnonzero(~front)])
+    labels = [", ".join(f"{k.split('.')[-1]}={done[int(i)]['values'].get(k)}" for k in varied)
+              for i in first]
+    place_labels(fig, ax, np.stack([energy[first], on_chip[first]], axis=1), labels,
+                 fontsize=6)
     return fig
 
 

@@ -206,7 +206,9 @@ def axis_figure(done: Sequence[dict[str, Any]], axis: str, axes: Sequence[str]) 
             ax.scatter([categories.index(str(done[int(i)]["values"].get(axis))) for i in bad],
                        ys[bad], marker="x", color="red", s=40, zorder=3,
                        label="untrusted point")
-        ax.set_xticks(range(len(categories)), categories, fontsize=7)
+        long = sum(len(c) for c in categories) > 24  # names that would collide side by side
+        ax.set_xticks(range(len(categories)), categories, fontsize=7,
+                      rotation=30 if long else 0, ha="right" if long else "center")
         ax.tick_params(axis="y", labelsize=7)
         ax.set_xlabel(axis, fontsize=7)
         ax.set_ylabel(panel_unit.format(unit=unit), fontsize=7)

@@ -152,3 +152,23 @@ def test_pareto_labels_do_not_overlap_even_when_points_crowd() -> None:
     placed = [len(ax.texts) for ax in fig.axes]
     assert all(0 < n < 42 for n in placed)  # crowded labels are left out, not drawn over
     _inside_canvas(fig)
+
+
+def test_accuracy_energy_labels_and_long_axis_ticks_do_not_overlap() -> None:
+    from canmore_sim.sweep.outputs import accuracy_energy_figure
+
+    points = [{"index": i, "status": "done", "energy_unit": "uJ",
+               "values": {"neuron.window_ns": 1000 * (i % 7 + 1),
+                          "run.energy": ["canmore-22nm", "canmore-22nm-leakage"][i % 2]},
+               "trust": {"trusted": True, "reasons": []},
+               "metrics": {"energy_total_uj": 40.0 + (i % 7) * 0.05, "accuracy": 0.9,
+                           "accuracy_on_chip": 0.5 + (i % 7) * 0.01, "area_mm2": 21.0,
+                           "frame_latency_ns": 1e5, "late_share": 0.0}} for i in range(14)]
+    fig = accuracy_energy_figure(points)
+    assert overlapping_texts(fig) == []
+    assert 0 < len(fig.axes[0].texts) < 14  # crowded labels left out
+    _inside_canvas(fig)
+    fig = axis_figure(points, "run.energy", ["neuron.window_ns", "run.energy"])
+    assert overlapping_texts(fig) == []
+    ticks = fig.axes[0].get_xticklabels()
+    assert [t.get_text() for t in ticks] == ["canmore-22nm", "canmore-22nm-leakage"]
