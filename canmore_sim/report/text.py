@@ -176,12 +176,12 @@ def _summary_lines(summary: dict[str, Any]) -> list[str]:
     extra = [f"  {line}" for line in (depends_text(summary), area_text(summary),
                                        effective_text(summary)) if line]
     return ["summary, mean per frame:",
-            f"  {_energy_line(summary)}", *extra[:1],
+            f"  {_energy_line(summary)}",
             f"  {m['cores']} cores on {m['chips']} chip(s) of {m['mesh']} routers; "
             f"{_num(mean['sops'], '{:,.0f}')} SOPs, {_num(mean['packets'], '{:,.0f}')} packets, "
             f"{_num(mean['deliveries'], '{:,.0f}')} deliveries, {_num(mean['hops'], '{:,.0f}')} "
             f"hops; frame latency {_num(mean['frame_latency_ns'], '{:,.0f}')} ns",
-            f"  accuracy {accuracy}; late deliveries {_num(late, '{:.1%}')}", *extra[1:]]
+            f"  accuracy {accuracy}; late deliveries {_num(late, '{:.1%}')}", *extra]
 
 
 def depends_text(summary: dict[str, Any]) -> str:
