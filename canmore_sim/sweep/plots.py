@@ -149,7 +149,7 @@ def _pareto_panel(ax: Any, x: np.ndarray, energy: np.ndarray, trusted: np.ndarra
         why = "mixed energy units" if " or " in unit else f"{' and '.join(flat)} about equal"
         ax.set_title(f"Energy against {what}: no Pareto front ({why})", fontsize=9, y=1.0)
         for values, setter in ((x, ax.set_xlim), (energy, ax.set_ylim)):
-            if negligible(values):  # every point about equal: ticks that differ, no offset
+            if negligible(values) and np.isfinite(values).any():  # all equal: ticks that differ
                 centre = float(np.nanmean(values))
                 half = max(abs(centre) * 0.01, 1e-9)
                 setter(centre - half, centre + half)
