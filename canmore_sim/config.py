@@ -231,15 +231,20 @@ class LimitsConfig(_Frozen):
 class ArchConfig(_Frozen):
     """A whole architecture + run description, as loaded from YAML."""
 
-    mesh: MeshConfig = MeshConfig()
-    core: CoreConfig = CoreConfig()
-    router: RouterConfig = RouterConfig()
-    neuron: NeuronConfig = NeuronConfig()
-    traffic: TrafficConfig = TrafficConfig()
-    multichip: MultichipConfig = MultichipConfig()
-    run: RunConfig = RunConfig()
-    report: ReportConfig = ReportConfig()
-    limits: LimitsConfig = LimitsConfig()
+    mesh: MeshConfig = Field(
+        MeshConfig(), description="routers per chip, as a section or a WxH string such as 8x8")
+    core: CoreConfig = Field(CoreConfig(), description="one neuromorphic core")
+    router: RouterConfig = Field(RouterConfig(), description="one mesh router")
+    neuron: NeuronConfig = Field(
+        NeuronConfig(), description="the neuron model and the length of its windows on the chip")
+    traffic: TrafficConfig = Field(TrafficConfig(), description="how spikes become packets")
+    multichip: MultichipConfig = Field(
+        MultichipConfig(), description="chips tiled when the network needs more cores")
+    run: RunConfig = Field(RunConfig(), description="what to simulate, and how")
+    report: ReportConfig = Field(
+        ReportConfig(), description="when a report warns that its figures should not be trusted")
+    limits: LimitsConfig = Field(
+        LimitsConfig(), description="sizes refused before anything large is allocated")
 
     @field_validator("mesh", mode="before")
     @classmethod

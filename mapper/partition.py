@@ -1,6 +1,6 @@
 """Partition every layer into core groups (CanMore, papers/004 section 4.4.2).
 
-Rules (DESIGN.md, "Hardware mapping"):
+Rules (docs/explanation/domain-rules.md, "Hardware mapping"):
 
 * a layer is split along the feature (channel) dimension into equally sized
   groups (sizes differ by at most one channel), each on one core of at most

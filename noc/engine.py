@@ -1,7 +1,7 @@
 """SimPy model of an asynchronous 2-D mesh network-on-chip.
 
-Model (DESIGN.md, "Traffic and NoC")
-------------------------------------
+Model (docs/explanation/noc.md and docs/explanation/domain-rules.md, "Traffic and NoC")
+--------------------------------------------------------------------------------------
 * Every router has five ports (local, N, E, S, W); each input port has a FIFO of
   ``router.buffer_depth`` flits. A packet is ``router.flits_per_packet`` flits and
   moves **store-and-forward**: it needs room for all its flits in the downstream

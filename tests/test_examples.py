@@ -1,5 +1,6 @@
-"""The snnTorch and sinabs examples (README "Bringing an snnTorch or sinabs model") run end
-to end where the package is installed: train, export to NIR, load and map with canmore-sim."""
+"""The snnTorch and sinabs examples (docs/guides/nir.md, "Bringing an snnTorch or sinabs
+model") run end to end where the package is installed: train, export to NIR, load and map with
+canmore-sim."""
 
 from __future__ import annotations
 

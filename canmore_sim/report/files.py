@@ -62,7 +62,7 @@ def cores_csv(summary: dict[str, Any]) -> str:
     """One row per core (mean per frame), then the I/O port (``core`` = ``io``).
 
     The columns add up to the frame means: SOPs, spikes sent, packets injected and
-    deliveries ejected (see the README, "Report columns").
+    deliveries ejected (see docs/reference/report-columns.md, "Per core").
     """
     cores = summary.get("cores") or {k: [] for k in CORE_COLUMNS}
     columns = (*CORE_COLUMNS, *(k for k in CORE_EXTRA if k in cores))

@@ -28,7 +28,7 @@ __all__ = ["by_router", "finite", "read_report", "summarize",
 
 #: Per-frame columns of the terminal table, in order: (key, header, format). Every
 #: per-frame figure (these and more) is in report.json ``frames`` and frames.csv; the
-#: README's "Report columns" defines each.
+#: documentation's docs/reference/report-columns.md defines each.
 FRAME_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("label", "label", "{:.0f}"),
     ("prediction", "pred", "{:.0f}"),

@@ -1,11 +1,11 @@
 """Simulate every frame's traffic and collect the NoC figures, per frame, layer and core.
 
-Accounting (DESIGN.md, "Traffic and NoC"): a *packet* is what a source injects (one per
-(spike, destination core) under unicast, one per spike under multicast); a *delivery* is
-one packet copy ejected into one destination core (one per (spike, destination core) in
-both modes). A *hop* is one packet (copy) crossing one router-to-router link; under
-multicast a link shared by a tree is one hop. Every per-layer and per-core figure here
-adds up to its frame total:
+Accounting (docs/explanation/noc.md; docs/explanation/domain-rules.md, "Traffic and NoC"):
+a *packet* is what a source injects (one per (spike, destination core) under unicast, one
+per spike under multicast); a *delivery* is one packet copy ejected into one destination
+core (one per (spike, destination core) in both modes). A *hop* is one packet (copy)
+crossing one router-to-router link; under multicast a link shared by a tree is one hop.
+Every per-layer and per-core figure here adds up to its frame total:
 
 * per source layer ``l`` (0 = input encoding, ``L`` = the output cores' readouts):
   packets, deliveries, hops and inter-chip hops of the packets that layer's spikes

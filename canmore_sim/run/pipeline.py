@@ -1,6 +1,6 @@
 """Compose the stages: network + frames + architecture -> per-frame results.
 
-This module only wires the stages together (DESIGN.md, "Data flow"); each
+This module only wires the stages together (docs/explanation/design.md, "Data flow"); each
 stage lives in its own package and is a plain function over plain data.
 """
 
