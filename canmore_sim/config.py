@@ -86,6 +86,9 @@ class CoreConfig(_Frozen):
         256.0, gt=0, description="weight memory per core, KiB (1 KiB = 8192 bits)"
     )
     sop_ns: Float = Field(0.0, ge=0, description="time a core spends per synaptic operation, ns")
+    skip_zero_weights: Bool = Field(
+        False, description="the core skips synapses of weight zero: only effective SOPs "
+        "(non-zero weights, as NeuroBench counts them) are made and priced, count")
 
 
 class RouterConfig(_Frozen):
@@ -193,6 +196,8 @@ class RunConfig(_Frozen):
         60.0, gt=0, description="wall-clock safety stop of optimizing placement, s")
     engine: str = Field("fast", description="NoC engine (a registered name)")
     energy: str = Field("canmore-22nm", description="energy preset name or preset .yaml file")
+    area: str = Field("canmore-22nm", description="area preset (configs/area) name or preset "
+                      ".yaml file: um2 per SRAM bit, router part and core")
     energy_reference: str | None = Field(
         None, description="report.json of the reference run for normalized energy models")
     placement_traffic: Literal["expected", "measured"] = Field(

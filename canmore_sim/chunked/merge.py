@@ -124,7 +124,8 @@ def _result_parts(merged: dict[str, Any], mapping: Any) -> tuple[Any, Any, Any]:
                        predictions=merged["predictions"], labels=merged["labels"],
                        end_time=None if np.isnan(end) else end)
     cores = CoreStats(merged["sops"], merged["spikes_in"], merged["spikes_out"],
-                      merged["sops_per_layer"], mapping.groups.weight_bits.copy())
+                      merged["sops_per_layer"], mapping.groups.weight_bits.copy(),
+                      merged["effective_sops"], merged["effective_sops_per_layer"])
     occupancy = merged.get("occupancy_sum")
     noc = FrameNoc(**{k: merged[k] for k in NOC_PER_FRAME},
                    link_flits=merged["link_flits"], router_wait_ns=merged["router_wait_ns"],

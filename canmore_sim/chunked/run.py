@@ -349,6 +349,8 @@ def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset
             reference_label: str) -> Any:
     """Price the merged counts (after all chunks) and assemble the RunResult."""
     from canmore_sim.energy import price_frames
+    from canmore_sim.energy.area import area_of_config
+    from canmore_sim.energy.area_preset import load_area_preset
     from canmore_sim.run.pipeline import RunResult
     from canmore_sim.run.pricing import _counts, _describe_reference, needs_rate_reference
 
@@ -364,10 +366,13 @@ def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset
         reference = {"frame_latency_ns": described["frame_latency_ns"],
                      "spikes": described["neurons_fired"]}
     frame_latency = merged["frame_latency_ns"]
+    area = area_of_config(config, load_area_preset(config.run.area), mapping)
     with _stage(runner.progress, "energy", trace.n_frames):
         energy = price_frames(preset, _counts(quantized, trace, cores, noc, frame_latency,
-                                              mapping), reference)
-    timing = merged_timing(merged, preset, reference)  # ideal energy priced here
+                                              mapping, area=area,
+                                              skip_zero_weights=config.core.skip_zero_weights),
+                              reference)
+    timing = merged_timing(merged, preset, reference, area)  # ideal energy priced here
     if preset.model == "normalized":
         described = _describe_reference(energy, described, model)
         energy = replace(energy, params={**energy.params, "reference": described["origin"]})
@@ -377,7 +382,7 @@ def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset
         energy_preset=preset, frame_latency_ns=frame_latency, frame_ids=merged["ids"],
         native_model=str(merged["native_model"]),
         native_predictions=merged["native_predictions"] if bool(merged["has_native"]) else None,
-        energy_reference=described, timing=timing)
+        energy_reference=described, timing=timing, area=area)
 
 
 def _rate_reference(runner: _Runner, config: ArchConfig, mapping: Any) -> dict[str, Any]:

@@ -46,7 +46,8 @@ NOC_PER_FRAME = ("packets", "deliveries", "hops", "latency_mean_ns", "latency_ma
 #: Arrays of a chunk with one row per frame (merged by concatenation, in chunk order).
 PER_FRAME = ("ids", "labels", "predictions", "readout", "float_predictions",
              "native_predictions", "neuron_spikes", "sent", "sops", "spikes_in",
-             "spikes_out", "sops_per_layer", "frame_latency_ns", *NOC_PER_FRAME)
+             "spikes_out", "sops_per_layer", "effective_sops", "effective_sops_per_layer",
+             "frame_latency_ns", *NOC_PER_FRAME)
 
 
 # ----------------------------------------------------------------------------- tasks
@@ -235,6 +236,8 @@ def _per_frame(result: Any) -> dict[str, np.ndarray]:
            "sent": np.stack([s.counts(n) for s in trace.layers], axis=1),
            "sops": cores.sops, "spikes_in": cores.spikes_in, "spikes_out": cores.spikes_out,
            "sops_per_layer": cores.sops_per_layer,
+           "effective_sops": cores.effective_sops,
+           "effective_sops_per_layer": cores.effective_sops_per_layer,
            "frame_latency_ns": result.frame_latency_ns,
            "link_flits": noc.link_flits, "router_wait_ns": noc.router_wait_ns,
            "occupancy_max": noc.occupancy_max, "tw": np.array(trace.tw),

@@ -193,8 +193,8 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from canmore_sim.cli.outdir import open_sweep_work, prepare_output
     from canmore_sim.pool.executor import check_executor
+    from canmore_sim.sweep.choose import results_table
     from canmore_sim.sweep.outputs import write_sweep_outputs
-    from canmore_sim.sweep.run import run_sweep
     from canmore_sim.sweep.spec import load_sweep
 
     check_executor(args.executor, args.workers, args.scheduler)  # before anything is read
@@ -209,10 +209,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     try:
         for line in work.notes:
             print(line)
-        results = run_sweep(spec, points, work.path, workers=args.workers,
-                            executor=args.executor, scheduler=args.scheduler,
-                            resume=args.resume, progress=_sweep_progress(args),
-                            note=_sweep_note(args))
+        results, searched = _sweep_results(args, spec, points, work.path)
         paths = write_sweep_outputs(results, axes, work.path)
         if plan.note():
             print(plan.note())
@@ -220,11 +217,36 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     finally:
         work.release()
     failed = [r for r in results if r["status"] != "done"]
+    units = sorted({str(r.get("energy_unit", "uJ")) for r in results if r["status"] == "done"})
+    print(f"results, sorted by {args.sort} (trusted points first; front: on the Pareto front "
+          "of the trusted points over energy, latency, area and accuracy):")
+    for line in results_table(results, axes, args.sort, unit=" or ".join(units) or "uJ"):
+        print(f"  {line}")
+    if searched is not None:
+        print(f"search (NSGA-II, seed {args.search_seed}): evaluated {len(searched.evaluated)} "
+              f"of {searched.total} grid points ({searched.share:.1%}) in {searched.trials} "
+              f"proposals; {len(searched.front)} on its front")
     print(f"{len(results) - len(failed)} points done, {len(failed)} failed; wrote "
           f"{', '.join(p.name for p in paths)} and points/ to {out}/")
     for r in failed:
         print(f"  point {r['index']} {r['values']}: {r.get('error')}")
     return 1 if failed else 0
+
+
+def _sweep_results(args: argparse.Namespace, spec: Any, points: list[Any],
+                   folder: Path) -> tuple[list[dict[str, Any]], Any]:
+    """Every point's result (a whole grid), or the searched points' and the search's outcome
+    (``--search N``)."""
+    from canmore_sim.sweep.run import run_sweep
+    from canmore_sim.sweep.search import search_sweep
+
+    options = {"workers": args.workers, "executor": args.executor,
+               "scheduler": args.scheduler, "progress": _sweep_progress(args),
+               "note": _sweep_note(args)}
+    if args.search is None:
+        return run_sweep(spec, points, folder, resume=args.resume, **options), None
+    return search_sweep(spec, points, folder, budget=args.search, population=args.population,
+                        seed=args.search_seed, resume=args.resume, **options)
 
 
 def _sweep_progress(args: argparse.Namespace) -> Callable[[Any], None]:

@@ -112,6 +112,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where points run: local worker processes or a Dask cluster")
     w.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)")
     w.add_argument("--quiet", action="store_true", help="no progress line")
+    w.add_argument("--sort", choices=["energy", "latency", "area", "accuracy"],
+                   default="energy", help="objective the results table is sorted by (trusted "
+                                          "points first, best first)")
+    w.add_argument("--search", type=int, default=None, metavar="N",
+                   help="evaluate at most N points, chosen by a multi-objective search "
+                        "(NSGA-II, needs optuna: pip install 'canmore-sim[search]') over "
+                        "energy, latency and area, instead of the whole grid")
+    w.add_argument("--search-seed", type=int, default=0, help="seed of the search's sampler")
+    w.add_argument("--population", type=int, default=16,
+                   help="points the search proposes per generation")
     i = command("inspect", "print a network's layer table (no simulation)")
     _model_options(i, zoo_note="a zoo name needs no weights here")
     _config_options(i)

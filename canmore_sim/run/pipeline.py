@@ -14,10 +14,13 @@ from typing import Any
 import numpy as np
 
 from canmore_sim.config import ArchConfig, with_overrides
+from canmore_sim.cores.effective import effective_tables
 from canmore_sim.cores.models import resolve_model, simulate_neurons
 from canmore_sim.cores.stats import CoreStats, count_sops
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.energy import EnergyBreakdown, EnergyPreset, load_preset, price_frames
+from canmore_sim.energy.area import AreaBreakdown, area_of_config
+from canmore_sim.energy.area_preset import load_area_preset
 from canmore_sim.errors import ConfigError, DataError
 from canmore_sim.mapper.connectivity import layer_links
 from canmore_sim.mapper.partition import partition
@@ -82,6 +85,7 @@ class RunResult:
     energy_reference: dict[str, Any] | None = None
     extra: dict[str, object] = field(default_factory=dict)
     timing: TimingResult | None = None
+    area: AreaBreakdown | None = None
 
     @property
     def n_frames(self) -> int:
@@ -179,6 +183,7 @@ def run(
     check_timing(config, model)
     choose(PLACEMENTS, config.run.placement, what="placement", key="run.placement")
     preset = load_preset(config.run.energy)
+    area_preset = load_area_preset(config.run.area)
     rate_run = needs_rate_reference(preset, model, reference)
     # a rate-IF reference run needs the weights, and so does a closed loop's re-simulation
     release = release_weights and not rate_run and not needs_weight_arrays(config)
@@ -210,7 +215,8 @@ def run(
             mapping = map_network(quantized, config, trace)
     with _stage(progress, "sops", n):
         links = [layer_links(quantized, mapping.groups, l) for l in range(quantized.depth)]
-        cores = count_sops(trace, mapping, links)
+        tables = effective_tables(quantized, mapping.groups)  # non-zero weights (NeuroBench)
+        cores = count_sops(trace, mapping, links, effective=tables)
     if release:
         quantized.release_weights()  # what follows needs only the structure
         return_free_memory()
@@ -225,7 +231,8 @@ def run(
         trace, noc, timing = close_loop(quantized, frames, labels, config, trace, mapping,
                                         links, last, progress)
         last.hand_to(noc_observer)
-        cores = count_sops(trace, mapping, links, dropped=timing.dropped)  # lost: no SOPs
+        cores = count_sops(trace, mapping, links, dropped=timing.dropped,  # lost: no SOPs
+                           effective=tables)
     window_end = trace.end(quantized.depth) * config.neuron.window_ns / trace.tw
     frame_latency = np.maximum(noc.end_ns, window_end)
     described: dict[str, Any] | None = None
@@ -237,14 +244,17 @@ def run(
         described = _rate_reference(graph, frames, labels, config, mapping, progress)
         reference = {"frame_latency_ns": described["frame_latency_ns"],
                      "spikes": described["neurons_fired"]}
+    area = area_of_config(config, area_preset, mapping)
+    skip = config.core.skip_zero_weights
     with _stage(progress, "energy", n):
         energy = price_frames(preset, _counts(quantized, trace, cores, noc, frame_latency,
-                                              mapping), reference)
+                                              mapping, skip_zero_weights=skip, area=area),
+                              reference)
     if timing is not None and timing.ideal_noc is not None:  # the same run, ideal spikes
         ideal_latency = np.maximum(timing.ideal_noc.end_ns, timing.ideal.end(quantized.depth)
                                    * config.neuron.window_ns / timing.ideal.tw)
         ideal_counts = _counts(quantized, timing.ideal, ideal_cores, timing.ideal_noc,
-                               ideal_latency, mapping)
+                               ideal_latency, mapping, skip_zero_weights=skip, area=area)
         ideal_energy = price_frames(preset, ideal_counts, reference)
         timing = replace(timing, ideal_energy_uj=ideal_energy.total_uj,
                          ideal_counts=ideal_counts)
@@ -257,7 +267,7 @@ def run(
         energy_preset=preset, frame_latency_ns=frame_latency,
         frame_ids=np.arange(len(frames)) if frame_ids is None else np.asarray(frame_ids),
         native_model=native, native_predictions=native_predictions,
-        energy_reference=described, timing=timing,
+        energy_reference=described, timing=timing, area=area,
     )
 
 

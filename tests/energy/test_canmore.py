@@ -59,7 +59,7 @@ def test_bad_inputs() -> None:
         canmore_energy([1, 2], [1], CanmoreParams(1.0, 1.0, 1.0))
     counts = FrameCounts(sops=np.array([1.0]), hops=np.array([1.0]),
                          frame_latency_ns=np.array([1.0]), spikes=np.array([1.0]))
-    with pytest.raises(ConfigError, match="valid: canmore, normalized, tq-ttfs"):
+    with pytest.raises(ConfigError, match="valid: canmore, canmore-leakage, normalized, tq-ttfs"):
         price_frames(EnergyPreset("x", "magic", "", {}), counts)
     with pytest.raises(ConfigError, match="'bad'"):
         price_frames(EnergyPreset("bad", "canmore", "", {"e_sop_pj": 1.0}), counts)
