@@ -14,7 +14,7 @@ from collections.abc import Callable
 from canmore_sim.registry import choose
 
 __all__ = ["LOCAL", "NORTH", "EAST", "SOUTH", "WEST", "OPPOSITE", "ROUTINGS", "get_routing",
-           "PORTS_OUT", "neighbour", "xy_port", "yx_port"]
+           "PORTS_OUT", "is_deterministic", "neighbour", "xy_port", "yx_port"]
 
 LOCAL, NORTH, EAST, SOUTH, WEST = range(5)
 #: Input port at the neighbour for a packet that leaves through output port ``p``.
@@ -68,6 +68,17 @@ def get_routing(name: str) -> RoutingFn:
         For an unknown name, listing the valid ones.
     """
     return choose(ROUTINGS, name, what="routing", key="router.routing")
+
+
+def is_deterministic(route: RoutingFn) -> bool:
+    """Whether ``route`` always sends a packet for a destination through the same port
+    (its links then follow from the traffic alone: :mod:`canmore_sim.noc.counts`).
+
+    A routing function takes only (router, destination, width), so it is deterministic
+    unless it says otherwise: an adaptive routing (one that looks at the network's
+    state) sets the attribute ``deterministic = False`` on its function.
+    """
+    return getattr(route, "deterministic", True) is not False
 
 
 def neighbour(here: int, port: int, width: int) -> int:
