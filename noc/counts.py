@@ -45,9 +45,10 @@ from canmore_sim.noc.routing import (
     xy_port,
     yx_port,
 )
+from canmore_sim.noc.stats import NocStats
 from canmore_sim.noc.traffic import Traffic
 
-__all__ = ["RouteCounts", "route_counts"]
+__all__ = ["RouteCounts", "counted_stats", "route_counts"]
 
 #: Meshes up to this many (source, destination) router pairs find a row's pair by a
 #: dense lookup (8 MB of int64 per million pairs), larger ones by a sort.
@@ -129,6 +130,33 @@ def route_counts(traffic: Traffic, config: ArchConfig) -> RouteCounts:
     if traffic.multicast:
         return _multicast(traffic, routes, pair, flits)
     return _unicast(traffic, routes, pair, flits)
+
+
+def counted_stats(traffic: Traffic, config: ArchConfig) -> NocStats:
+    """The :class:`~canmore_sim.noc.stats.NocStats` of a frame that is not replayed.
+
+    Hops, link flits, inter-chip and charged hops and the zero-load latencies are the
+    replay's (exact, from :func:`route_counts`); what only a replay knows is unknown:
+    delivery times and ``end_ns`` are NaN, no delivery is late, and waiting and
+    occupancy are 0 (a caller must not count them as measured).
+
+    Raises
+    ------
+    ConfigError, SimulationError
+        As :func:`route_counts`.
+    """
+    from canmore_sim.noc.engine import check_inputs, stats_from
+
+    check_inputs(traffic, config)
+    counts = route_counts(traffic, config)
+    n = traffic.n_routers
+    zeros = np.zeros((n, 5), dtype=np.float64)
+    return stats_from(traffic, config, hops=counts.hops,
+                      deliver=np.full(len(traffic), np.nan), link_flits=counts.link_flits,
+                      wait=zeros, occupancy=np.zeros((n, 5), dtype=np.int64),
+                      area=zeros.copy(), link_hops=counts.link_hops,
+                      inter_hops=counts.interchip_hops, charged=counts.charged_hops,
+                      charged_inter=counts.charged_interchip_hops)
 
 
 def _check_routers(traffic: Traffic) -> None:

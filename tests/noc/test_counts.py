@@ -25,7 +25,7 @@ from canmore_sim.noc import ROUTINGS, NocStats, fast
 from canmore_sim.noc import counts as counts_module
 from canmore_sim.noc import engine as reference
 from canmore_sim.noc.build import build_traffic, io_router_index
-from canmore_sim.noc.counts import RouteCounts, route_counts
+from canmore_sim.noc.counts import RouteCounts, counted_stats, route_counts
 from canmore_sim.noc.routing import EAST, LOCAL, NORTH, SOUTH, WEST, xy_port, yx_port
 from canmore_sim.noc.traffic import Traffic
 from tests.noc.conftest import make_traffic
@@ -196,3 +196,13 @@ def test_bundled_network_frames_counted_as_replayed(kind: str) -> None:
         if kind == "multicast-tiled":
             assert traffic.chip_width and traffic.multicast
         assert_same_counts(route_counts(traffic, config), fast.simulate(traffic, config))
+
+
+def test_counted_stats_carry_the_counts_and_no_timing() -> None:
+    case = make_case(9)
+    stats = counted_stats(case.traffic, case.config)
+    replayed = fast.simulate(case.traffic, case.config)
+    assert_same_counts(route_counts(case.traffic, case.config), stats)
+    assert stats.zero_load_ns.tobytes() == replayed.zero_load_ns.tobytes()
+    assert np.isnan(stats.deliver_ns).all() and np.isnan(stats.end_ns)
+    assert not stats.late.any() and not stats.wait_ns.any() and not stats.max_occupancy.any()
