@@ -104,7 +104,12 @@ def _result_parts(merged: dict[str, Any], mapping: Any) -> tuple[Any, Any, Any]:
     noc = FrameNoc(**{k: merged[k] for k in NOC_PER_FRAME},
                    link_flits=merged["link_flits"], router_wait_ns=merged["router_wait_ns"],
                    occupancy_mean=(np.zeros_like(merged["router_wait_ns"]) if occupancy is None
-                                   else occupancy / n),
+                                   else occupancy / _replayed_count(merged)),
                    occupancy_max=merged["occupancy_max"],
                    latency_hist_ns=_histogram(merged["latency_bins"]))
     return trace, cores, noc
+
+
+def _replayed_count(merged: dict[str, Any]) -> int:
+    """Frames the NoC replayed (occupancy is their mean; at least 1 to divide by)."""
+    return max(1, int(np.sum(merged["replayed"])))

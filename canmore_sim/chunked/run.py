@@ -126,6 +126,7 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
     from canmore_sim.datasets.readers import select_frames
     from canmore_sim.pool.executor import check_executor
     from canmore_sim.run.pricing import needs_rate_reference
+    from canmore_sim.run.replay import replay_plan
 
     check_executor(executor, workers, scheduler)
     with _stage(progress, "frames", 0):
@@ -139,6 +140,7 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
     check_labels(labels, len(ids), graph.n_classes)
     runner = _Runner(source, data, config, Path(work), ids, workers, executor, scheduler,
                      progress, note)
+    runner.plan = replay_plan(config, len(ids), preset)
     runner.clear(resume)
     runner.reference_pass = needs_rate_reference(preset, config.neuron.model, reference)
     runner.release_weights = release_weights
@@ -178,6 +180,7 @@ class _Runner:
         self.quantized: Any = None  # its quantized form (codes) while chunks here may use it
         self.reference_pass = False  # a rate-IF reference pass follows the run's chunks
         self.release_weights = False  # the caller gives the network up (run_map's option)
+        self.plan: Any = None  # which frames the NoC replays (run.replay), set by run_map
 
     def clear(self, resume: bool) -> None:
         """Remove unfinished writes, and (without ``resume``) every chunk file."""
@@ -263,8 +266,11 @@ class _Runner:
         folder.mkdir(parents=True, exist_ok=True)
         dumped = config.model_dump(mode="json")
         key = mapping_digest(mapping)
-        identities = [chunk_identity(self.common, kind=kind, index=i, ids=chunk,
-                                     chunk_frames=self.size, config=dumped, mapping_key=key)
+        parts = [self.plan.part(slice(i * self.size, i * self.size + len(chunk)))
+                 for i, chunk in enumerate(self.chunks)]
+        identities = [{**chunk_identity(self.common, kind=kind, index=i, ids=chunk,
+                                        chunk_frames=self.size, config=dumped, mapping_key=key),
+                       "replayed": "".join("1" if r else "0" for r in parts[i].replayed)}
                       for i, chunk in enumerate(self.chunks)]
         state = MapProgress(total=len(self.ids))
         merger = _Merger(folder, identities, buffered=2 * self.workers + 2)
@@ -281,7 +287,8 @@ class _Runner:
                 self.note(f"chunk {i} (frames {_frames_text(chunk)}): running it again: {why}")
             todo.append(chunk_task(i, chunk, source=self.source,
                                    model_identity=self.model_identity, data=self.data,
-                                   config=dumped, mapping=mapping, mapping_key=key))
+                                   config=dumped, mapping=mapping, mapping_key=key,
+                                   replay=parts[i]))
         self._report(state)
         inline = self.progress if kind == "run" else None
         release = self.release_weights and kind == "run" and not self.reference_pass
@@ -368,7 +375,7 @@ def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset
         energy_preset=preset, frame_latency_ns=frame_latency, frame_ids=merged["ids"],
         native_model=str(merged["native_model"]),
         native_predictions=merged["native_predictions"] if bool(merged["has_native"]) else None,
-        energy_reference=described, timing=timing)
+        energy_reference=described, timing=timing, replay=runner.plan)
 
 
 def _rate_reference(runner: _Runner, config: ArchConfig, mapping: Any) -> dict[str, Any]:

@@ -26,22 +26,22 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from canmore_sim.chunked.timing import chunk_arrays
+from canmore_sim.noc.bins import LATENCY_BIN_NS, latency_bins, merge_bins
 from canmore_sim.run.source import ModelSource
 
 if TYPE_CHECKING:
     from canmore_sim.mapper.placement import Mapping
+    from canmore_sim.run.replay import ReplayPlan
 
 __all__ = ["LATENCY_BIN_NS", "NOC_PER_FRAME", "PER_FRAME", "chunk_task", "forget_contexts",
            "merge_bins", "neuron_counts_task", "run_chunk", "run_neuron_counts", "run_task"]
 
-#: Width of the exact latency bins a chunk counts deliveries in, ns.
-LATENCY_BIN_NS = 1.0
 #: Per-frame fields of :class:`~canmore_sim.run.frame_noc.FrameNoc` a chunk keeps.
 NOC_PER_FRAME = ("packets", "deliveries", "hops", "latency_mean_ns", "latency_max_ns",
                  "zero_load_mean_ns", "wait_sum_ns", "late", "late_max_ns", "end_ns",
                  "unicast_hops", "interchip_hops", "io_injected", "io_ejected",
                  "hops_per_layer", "interchip_per_layer", "packets_per_layer",
-                 "deliveries_per_layer", "core_injected", "core_ejected")
+                 "deliveries_per_layer", "core_injected", "core_ejected", "replayed")
 #: Arrays of a chunk with one row per frame (merged by concatenation, in chunk order).
 PER_FRAME = ("ids", "labels", "predictions", "readout", "float_predictions",
              "native_predictions", "neuron_spikes", "sent", "sops", "spikes_in",
@@ -53,11 +53,13 @@ PER_FRAME = ("ids", "labels", "predictions", "readout", "float_predictions",
 
 def chunk_task(index: int, ids: np.ndarray, *, source: ModelSource, model_identity: str,
                data: str | None, config: dict[str, Any], mapping: Mapping,
-               mapping_key: str) -> dict[str, Any]:
-    """The plain-data task of chunk ``index`` (its frames: data-set indices ``ids``)."""
+               mapping_key: str, replay: ReplayPlan | None = None) -> dict[str, Any]:
+    """The plain-data task of chunk ``index`` (its frames: data-set indices ``ids``;
+    ``replay``: the run's replay plan over them, default every frame)."""
     return {"kind": "run", "index": index, "ids": np.asarray(ids, dtype=np.int64),
             "source": source, "model_identity": model_identity, "data": data,
-            "config": config, "mapping": mapping, "mapping_key": mapping_key}
+            "config": config, "mapping": mapping, "mapping_key": mapping_key,
+            "replay": replay}
 
 
 def neuron_counts_task(index: int, ids: np.ndarray, *, source: ModelSource,
@@ -154,7 +156,8 @@ def run_chunk(task: dict[str, Any], progress: Any = None, *, graph: Any = None,
     observer = _NocSums()
     result = run(ctx.graph, frames, labels, config, frame_ids=task["ids"],
                  mapping=task["mapping"], progress=progress, noc_observer=observer,
-                 release_weights=release_weights, quantized=_kept_quantized(ctx, config))
+                 release_weights=release_weights, quantized=_kept_quantized(ctx, config),
+                 replay=task.get("replay"))
     if release_weights:
         forget_contexts()
     return {**_per_frame(result), **observer.arrays(), **chunk_arrays(result)}
@@ -213,6 +216,8 @@ def _per_frame(result: Any) -> dict[str, np.ndarray]:
            "end_time": np.array(np.nan if trace.end_time is None else trace.end_time)}
     for key in NOC_PER_FRAME:
         out[key] = np.asarray(getattr(noc, key))
+    if noc.replayed is None:  # every frame replayed
+        out["replayed"] = np.ones(n, dtype=bool)
     return out
 
 
@@ -234,39 +239,6 @@ class _NocSums:
         merged = merge_bins(self.bins)
         occupancy = np.zeros(0) if self.occupancy is None else self.occupancy
         return {"occupancy_sum": occupancy, "latency_bins": merged}
-
-
-def latency_bins(deliver_ns: np.ndarray, inject_ns: np.ndarray) -> np.ndarray:
-    """``(2, k)`` int64 (bin, count) of every finite latency ``deliver - inject``, in
-    :data:`LATENCY_BIN_NS` bins, bins ascending: ``np.unique(np.floor(latency / bin))`` of
-    the finite latencies, with its counts.
-
-    Computed in place on one float and one integer column (VGG16's 1.5 M deliveries: about
-    30 MB of temporaries instead of about 75 MB, at the end of the replay where the run's
-    libraries are all loaded).
-    """
-    latency = np.subtract(deliver_ns, inject_ns, dtype=np.float64)
-    latency = latency[np.isfinite(latency)]
-    np.divide(latency, LATENCY_BIN_NS, out=latency)
-    np.floor(latency, out=latency)
-    bins = latency.astype(np.int64)
-    del latency
-    bins.sort()
-    if not len(bins):
-        return np.zeros((2, 0), dtype=np.int64)
-    first = np.flatnonzero(np.concatenate(([True], bins[1:] != bins[:-1])))
-    counts = np.diff(np.append(first, len(bins)))
-    return np.stack([bins[first], counts.astype(np.int64)])
-
-
-def merge_bins(parts: list[np.ndarray]) -> np.ndarray:
-    """Add ``(2, k)`` arrays of (bin, count) columns into one, bins ascending."""
-    if not parts:
-        return np.zeros((2, 0), dtype=np.int64)
-    both = np.concatenate(parts, axis=1)
-    bins, where = np.unique(both[0], return_inverse=True)
-    counts = np.bincount(where, weights=both[1], minlength=len(bins)).astype(np.int64)
-    return np.stack([bins, counts])
 
 
 # ----------------------------------------------------------------------------- files

@@ -45,6 +45,7 @@ from canmore_sim.run.checks import (
 from canmore_sim.run.closed_loop import TimingResult, check_timing, close_loop
 from canmore_sim.run.frame_noc import FrameNoc, simulate_frames
 from canmore_sim.run.pricing import _counts, _describe_reference, needs_rate_reference
+from canmore_sim.run.replay import ReplayPlan, replay_plan
 from canmore_sim.utils.memory import return_free_memory
 from canmore_sim.utils.progress import ProgressCallback, _stage
 from canmore_sim.utils.registry import choose
@@ -61,7 +62,8 @@ class RunResult:
     model on the same frames (None: the run's model is the native one, see
     ``float_predictions``). ``energy_reference`` says which run priced a normalized
     energy model (``origin``, ``frame_latency_ns``, ``neurons_fired`` and, for a
-    reference the tool ran itself, its ``neuron_model`` and ``late_share``).
+    reference the tool ran itself, its ``neuron_model`` and ``late_share``). ``replay``
+    says which frames went through the NoC replay (``run.replay``; None: every frame).
     """
 
     config: ArchConfig
@@ -81,6 +83,7 @@ class RunResult:
     energy_reference: dict[str, Any] | None = None
     extra: dict[str, object] = field(default_factory=dict)
     timing: TimingResult | None = None
+    replay: ReplayPlan | None = None
 
     @property
     def n_frames(self) -> int:
@@ -106,6 +109,7 @@ def run(
     noc_observer: Callable[[NocStats], None] | None = None,
     release_weights: bool = False,
     quantized: LayerGraph | None = None,
+    replay: ReplayPlan | None = None,
 ) -> RunResult:
     """Map ``graph`` onto the chip of ``config`` and simulate ``frames``.
 
@@ -152,6 +156,10 @@ def run(
         core.weight_bits, core.quant_scale == "channel")``, compact or not), by a caller
         that has it (a chunked run quantizes once per process, not once per chunk);
         default: quantized here. Its weights are released with ``graph``'s.
+    replay
+        Which of ``frames`` go through the NoC replay (a chunk's part of its run's plan);
+        default: :func:`canmore_sim.run.replay.replay_plan` over ``frames`` (``run.replay``).
+        The others are counted without one (exact counts and energy, no timing).
 
     Raises
     ------
@@ -170,6 +178,8 @@ def run(
     check_timing(config, model)
     choose(PLACEMENTS, config.run.placement, what="placement", key="run.placement")
     preset = load_preset(config.run.energy)
+    if replay is None:
+        replay = replay_plan(config, len(frames), preset)
     rate_run = needs_rate_reference(preset, model, reference)
     # a rate-IF reference run needs the weights, and so does a closed loop's re-simulation
     release = release_weights and not rate_run and not needs_weight_arrays(config)
@@ -208,7 +218,7 @@ def run(
     timing = None
     if config.run.timing == "ideal":
         noc = simulate_frames(trace, mapping, links, config, _observed(engine, noc_observer),
-                              progress)
+                              progress, replayed=replay.replayed if replay.sampled else None)
     else:  # closed loop: the spikes the chip computes, their traffic and SOPs
         ideal_cores = cores
         last = _LastReplay(engine, n)
@@ -247,7 +257,7 @@ def run(
         energy_preset=preset, frame_latency_ns=frame_latency,
         frame_ids=np.arange(len(frames)) if frame_ids is None else np.asarray(frame_ids),
         native_model=native, native_predictions=native_predictions,
-        energy_reference=described, timing=timing,
+        energy_reference=described, timing=timing, replay=replay,
     )
 
 
