@@ -62,7 +62,7 @@ class _Merger:
                 continue
             merged[key] = value if key not in merged else combine(merged[key], value)
         self.bins = merge_bins([self.bins, arrays["latency_bins"]])  # bounded by the latencies
-        for key in ("has_native", "native_model", "tw", "end_time"):
+        for key in ("has_float", "has_native", "native_model", "tw", "end_time"):
             merged[key] = arrays[key]
 
     def result(self) -> dict[str, Any]:

@@ -371,7 +371,8 @@ def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset
         energy = replace(energy, params={**energy.params, "reference": described["origin"]})
     return RunResult(
         config=config, graph=graph, quantized=quantized, mapping=mapping, trace=trace,
-        float_predictions=merged["float_predictions"], cores=cores, noc=noc, energy=energy,
+        float_predictions=(merged["float_predictions"] if bool(merged.get("has_float", True))
+                           else None), cores=cores, noc=noc, energy=energy,
         energy_preset=preset, frame_latency_ns=frame_latency, frame_ids=merged["ids"],
         native_model=str(merged["native_model"]),
         native_predictions=merged["native_predictions"] if bool(merged["has_native"]) else None,

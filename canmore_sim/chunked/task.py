@@ -199,11 +199,13 @@ def run_task(task: dict[str, Any]) -> dict[str, np.ndarray]:
 def _per_frame(result: Any) -> dict[str, np.ndarray]:
     trace, cores, noc = result.trace, result.cores, result.noc
     n = trace.n_frames
-    native = (result.float_predictions if result.native_predictions is None
-              else result.native_predictions)
+    none = np.full(n, -1, dtype=np.int64)  # no float pass (synthetic weights): has_float
+    floats = none if result.float_predictions is None else result.float_predictions
+    native = floats if result.native_predictions is None else result.native_predictions
     out = {"ids": np.asarray(result.frame_ids, dtype=np.int64), "labels": trace.labels,
            "predictions": trace.predictions, "readout": trace.readout,
-           "float_predictions": result.float_predictions, "native_predictions": native,
+           "float_predictions": floats, "native_predictions": native,
+           "has_float": np.array(result.float_predictions is not None),
            "has_native": np.array(result.native_predictions is not None),
            "native_model": np.array(result.native_model),
            "neuron_spikes": trace.neuron_spikes,

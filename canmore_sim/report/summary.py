@@ -124,10 +124,14 @@ def _accuracy(result: RunResult) -> dict[str, Any]:
 
     native = (result.float_predictions if result.native_predictions is None
               else result.native_predictions)
-    return {"float": accuracy(result.float_predictions), "quantized": trace.accuracy(),
-            "prediction_changed": float(np.mean(result.float_predictions != trace.predictions)),
+    floats = result.float_predictions  # None: no float pass (synthetic weights)
+    return {"float": None if floats is None else accuracy(floats),
+            "quantized": trace.accuracy(),
+            "prediction_changed": (None if floats is None
+                                   else float(np.mean(floats != trace.predictions))),
             "native_model": result.native_model or result.config.neuron.model,
-            "native_float": accuracy(native), "frames_labelled": int(known.sum())}
+            "native_float": None if native is None else accuracy(native),
+            "frames_labelled": int(known.sum())}
 
 
 def _energy_per_layer(result: RunResult) -> dict[str, list[float]]:
@@ -166,7 +170,8 @@ def _frame_columns(result: RunResult) -> dict[str, list[Any]]:
         "data_index": result.frame_ids,
         "label": result.trace.labels,
         "prediction": result.trace.predictions,
-        "float_prediction": result.float_predictions,
+        "float_prediction": (result.trace.predictions if result.float_predictions is None
+                             else result.float_predictions),  # (removed below when None)
         "neurons_fired": result.trace.neuron_spikes.sum(axis=1),
         "spikes_sent": result.spikes,
         "sparsity": official_sparsity(result.trace, np.array(
@@ -190,6 +195,8 @@ def _frame_columns(result: RunResult) -> dict[str, list[Any]]:
     if noc.replayed is not None and noc.sampled:  # a frame not replayed: no timing (null)
         for key in ("late", "late_share"):
             cols[key] = np.where(noc.replayed, cols[key], np.nan)
+    if result.float_predictions is None:  # no float pass (synthetic weights): no column
+        del cols["float_prediction"]
     for term, values in result.energy.terms.items():
         cols[f"energy_{term}_uj"] = values
     cols["energy_total_uj"] = result.energy.total_uj

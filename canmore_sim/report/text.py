@@ -119,7 +119,7 @@ def _noc_lines(noc: dict[str, Any]) -> list[str]:
 
 def _title(summary: dict[str, Any]) -> str:
     m, acc = summary["mapping"], summary["accuracy"]
-    acc_text = ("" if acc["quantized"] is None else
+    acc_text = ("" if acc["quantized"] is None or acc["float"] is None else
                 f"; accuracy float {acc['float']:.3f}, {summary['model']['weight_bits']}-bit "
                 f"{acc['quantized']:.3f} ({acc['prediction_changed']:.1%} of predictions changed)")
     chips = (f" x {m['chips']} chips ({m['chip_grid']} grid, "

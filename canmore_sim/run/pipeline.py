@@ -40,6 +40,7 @@ from canmore_sim.run.checks import (
     _resolve_neuron,
     check_labels,
     check_run_size,
+    float_pass_meaningful,
     needs_weight_arrays,
 )
 from canmore_sim.run.closed_loop import TimingResult, check_timing, close_loop
@@ -60,7 +61,8 @@ class RunResult:
     ``native_model`` is the neuron model the network was built for (``neuron.model:
     auto``) and ``native_predictions`` the predictions of its float weights under that
     model on the same frames (None: the run's model is the native one, see
-    ``float_predictions``). ``energy_reference`` says which run priced a normalized
+    ``float_predictions``; both None for synthetic weights, whose float pass is skipped:
+    :func:`~canmore_sim.run.checks.float_pass_meaningful`). ``energy_reference`` says which run priced a normalized
     energy model (``origin``, ``frame_latency_ns``, ``neurons_fired`` and, for a
     reference the tool ran itself, its ``neuron_model`` and ``late_share``). ``replay``
     says which frames went through the NoC replay (``run.replay``; None: every frame).
@@ -71,7 +73,7 @@ class RunResult:
     quantized: LayerGraph
     mapping: Mapping
     trace: SpikeTrace
-    float_predictions: np.ndarray
+    float_predictions: np.ndarray | None
     cores: CoreStats
     noc: FrameNoc
     energy: EnergyBreakdown
@@ -197,9 +199,11 @@ def run(
     return_free_memory()  # the model build's and quantization's temporaries
     with _stage(progress, "neurons", n):
         # only the float network's predictions are kept (its trace is freed here)
-        float_predictions = simulate_neurons(graph, frames, labels, config.neuron).predictions
+        meaningful = float_pass_meaningful(graph)
+        float_predictions = (simulate_neurons(graph, frames, labels, config.neuron).predictions
+                             if meaningful else None)
         native = resolve_model(graph, "auto")
-        native_predictions = (None if native == model else simulate_neurons(
+        native_predictions = (None if native == model or not meaningful else simulate_neurons(
             graph, frames, labels, with_overrides(config, {"neuron.model": native}).neuron
         ).predictions)
         if release:
