@@ -17,9 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from canmore_sim.noc.sample import mean_interval
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a report re-rendered from report.json imports no simulator
     from canmore_sim.run.pipeline import RunResult
 
 __all__ = ["SAMPLED_FIGURES", "TIMED_COLUMNS", "replay_lines", "replay_section", "sampled"]
@@ -42,6 +40,8 @@ def sampled(result: RunResult) -> bool:
 def replay_section(result: RunResult, frames: dict[str, list[Any]]) -> dict[str, Any] | None:
     """The report's ``replay`` section, or None for a run that replayed every frame as
     asked (its report is unchanged)."""
+    from canmore_sim.noc.sample import mean_interval
+
     plan = result.replay
     if plan is None:
         return None
