@@ -32,10 +32,10 @@ What stays in memory is one chunk's working set per worker plus the per-frame ro
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -146,6 +146,8 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
     runner.release_weights = release_weights
     try:
         quantized, mapping = runner.mapped(graph, mapping)
+        if release_weights and runner.float_weights_done():
+            graph.release_weights()  # the workers get the quantized network, not these
         merged = runner.pass_("run", config, mapping)
         result = _priced(graph, quantized, mapping, config, preset, merged, runner, reference,
                          reference_label)
@@ -181,6 +183,7 @@ class _Runner:
         self.reference_pass = False  # a rate-IF reference pass follows the run's chunks
         self.release_weights = False  # the caller gives the network up (run_map's option)
         self.plan: Any = None  # which frames the NoC replays (run.replay), set by run_map
+        self.split: Any = None  # the data split, read once where chunks ship their frames
 
     def clear(self, resume: bool) -> None:
         """Remove unfinished writes, and (without ``resume``) every chunk file."""
@@ -237,18 +240,19 @@ class _Runner:
 
         workers = (max(1, min(self.workers, len(tasks))) if self.executor == "local"
                    else self.workers)
+        shared: dict[str, Any] | None = None
         if self.executor == "local" and workers == 1:  # in this process: reuse its network
             # the weights may go with the last chunk when no later pass needs them
             release = release_last and len(tasks) == 1
             function: Any = _InlineRun(inline_progress, self.chunks, len(self.ids),
                                        self.graph, self.quantized, release)
-        else:
+        else:  # the network goes to each worker once, each chunk with its frames
             function = run_task
-            if self.quantized is not None:
-                self.quantized.release_weights()  # the workers quantize their own
-                self.quantized = None
+            shared = self._shared()
+            tasks = _ShippedTasks(tasks, self._frames)
         for outcome in run_tasks(function, tasks, executor=self.executor, workers=workers,
-                                 scheduler=self.scheduler, preload=PRELOAD):
+                                 scheduler=self.scheduler, preload=PRELOAD,
+                                 shared=shared):
             if outcome.error is not None:
                 error = outcome.error
                 task = tasks[outcome.index]
@@ -259,6 +263,38 @@ class _Runner:
                     raise SimulationError(f"{where}: {error} (out of memory?)") from None
                 raise error
             yield outcome
+
+    def float_weights_done(self) -> bool:
+        """Whether nothing after the mapping needs the float weights: no float pass
+        (synthetic weights), no re-quantization by the workers (closed-loop timing) and
+        no rate-IF reference pass."""
+        from canmore_sim.run.checks import float_pass_meaningful, needs_weight_arrays
+
+        return not (float_pass_meaningful(self.graph) or needs_weight_arrays(self.config)
+                    or self.reference_pass)
+
+    def _shared(self) -> dict[str, Any]:
+        """What every worker gets once (no worker reads the model's files): the quantized
+        network as integer codes, made once for the run, unless the run re-simulates
+        cores from weight arrays (closed-loop timing: the workers quantize the float
+        network once each); the float network where a float pass means something
+        (:func:`~canmore_sim.run.checks.float_pass_meaningful`) or the workers quantize."""
+        from canmore_sim.run.checks import float_pass_meaningful, needs_weight_arrays
+
+        shared: dict[str, Any] = {}
+        if self.quantized is not None and not needs_weight_arrays(self.config):
+            shared["network"] = self.quantized
+        if "network" not in shared or float_pass_meaningful(self.graph):
+            shared["graph"] = self.graph
+        return shared
+
+    def _frames(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The frames and labels at data-set indices ``ids`` (the split read once)."""
+        from canmore_sim.datasets.readers import load_selected, read_split
+
+        if self.split is None:
+            self.split = read_split(self.data, self.graph.input_shape)
+        return load_selected(self.data, self.graph.input_shape, ids, images=self.split)
 
     def pass_(self, kind: str, config: ArchConfig, mapping: Any) -> dict[str, Any]:
         """Run (or reuse) every chunk of one pass and merge them in chunk order."""
@@ -336,6 +372,31 @@ class _InlineRun:
                 progress(StageEvent(event.stage, 0, 1, offset, self.total))
         return run_chunk(task, relay, graph=self.graph, quantized=self.quantized,
                          release_weights=self.release)
+
+
+class _ShippedTasks(Sequence[dict[str, Any]]):
+    """Chunk tasks that carry their frames (loaded here when a task is sent, so only the
+    chunks in flight hold theirs: a worker needs no data files)."""
+
+    def __init__(self, tasks: list[dict[str, Any]],
+                 frames: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> None:
+        self.tasks, self.frames = tasks, frames
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        task = self.tasks[index]
+        frames, labels = self.frames(task["ids"])
+        return {**task, "frames": frames, "labels": labels}
 
 
 def _frames_text(ids: np.ndarray) -> str:

@@ -77,7 +77,7 @@ class _Context:
     split and (made on first use) the quantized network, as integer codes."""
 
     graph: Any
-    images: tuple[np.ndarray, np.ndarray]
+    images: tuple[np.ndarray, np.ndarray] | None
     quantized_network: Any = None
 
     def quantized(self, config: Any) -> Any:
@@ -109,7 +109,8 @@ def _context(task: dict[str, Any], config: Any, graph: Any = None,
         if found is None or (graph is not None and found.graph is not graph):
             _CONTEXTS.clear()  # one run at a time per process: keep memory bounded
             graph = task["source"].load() if graph is None else graph
-            found = _Context(graph, read_split(task["data"], graph.input_shape))
+            found = _Context(graph, None if "frames" in task  # shipped: no data files here
+                             else read_split(task["data"], graph.input_shape))
             _CONTEXTS[key] = found
         if quantized is not None and found.quantized_network is None:
             found.quantized_network = quantized
@@ -144,15 +145,13 @@ def run_chunk(task: dict[str, Any], progress: Any = None, *, graph: Any = None,
         memory; the process then forgets its kept context.
     """
     from canmore_sim.config import ArchConfig, with_overrides
-    from canmore_sim.datasets.readers import load_selected
     from canmore_sim.run.pipeline import run
 
     # energy is priced after all chunks: count here under any preset (no reference run)
     config = with_overrides(ArchConfig.model_validate(task["config"]),
                             {"run.energy": "canmore-22nm", "run.energy_reference": None})
-    ctx = _context(task, config, graph, quantized)
-    frames, labels = load_selected(task["data"], ctx.graph.input_shape, task["ids"],
-                                   images=ctx.images)
+    ctx = _context(task, config, *_shipped(task, graph, quantized))
+    frames, labels = _frames_of(task, ctx)
     observer = _NocSums()
     result = run(ctx.graph, frames, labels, config, frame_ids=task["ids"],
                  mapping=task["mapping"], progress=progress, noc_observer=observer,
@@ -178,17 +177,35 @@ def run_neuron_counts(task: dict[str, Any], *, graph: Any = None,
     :func:`run_chunk`; ``quantized`` likewise)."""
     from canmore_sim.config import ArchConfig
     from canmore_sim.cores.models import simulate_neurons
-    from canmore_sim.datasets.readers import load_selected
 
     config = ArchConfig.model_validate(task["config"])
-    ctx = _context(task, config, graph, quantized)
-    frames, labels = load_selected(task["data"], ctx.graph.input_shape, task["ids"],
-                                   images=ctx.images)
+    ctx = _context(task, config, *_shipped(task, graph, quantized))
+    frames, labels = _frames_of(task, ctx)
     trace = simulate_neurons(ctx.quantized(config), frames, labels, config.neuron)
     out = {f"layer_{l}": np.bincount(s.neuron).astype(np.int64)
            for l, s in enumerate(trace.layers)}
     out["n_frames"] = np.array(trace.n_frames, dtype=np.int64)
     return out
+
+
+def _shipped(task: dict[str, Any], graph: Any, quantized: Any) -> tuple[Any, Any]:
+    """The network (and its quantized form) this chunk runs: this process's own, else
+    what the client shipped with the task (``network``: quantized, integer codes, once
+    per run; ``graph``: the float network where a float pass or a re-quantization needs
+    it), else (None, None): loaded here from the task's source."""
+    if graph is not None or "network" not in task and "graph" not in task:
+        return graph, quantized
+    shipped = task.get("network")
+    return (task["graph"] if task.get("graph") is not None else shipped), shipped
+
+
+def _frames_of(task: dict[str, Any], ctx: _Context) -> tuple[np.ndarray, np.ndarray | None]:
+    """The chunk's frames and labels: shipped with the task, or read from its data."""
+    from canmore_sim.datasets.readers import load_selected
+
+    if "frames" in task:
+        return task["frames"], task["labels"]
+    return load_selected(task["data"], ctx.graph.input_shape, task["ids"], images=ctx.images)
 
 
 def run_task(task: dict[str, Any]) -> dict[str, np.ndarray]:

@@ -16,6 +16,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["process_alive", "start_worker", "watch_parent"]
 
@@ -40,7 +42,18 @@ def watch_parent(parent_pid: int) -> None:
                      daemon=True).start()
 
 
-def start_worker(main_pid: int) -> None:
+#: Values every task of this worker's pool shares (sent once per worker, not per task):
+#: :func:`with_shared` adds them to each task.
+SHARED: dict[str, Any] = {}
+
+
+def with_shared(function: Callable[[Any], Any], task: dict[str, Any],
+                shared: dict[str, Any] | None = None) -> Any:
+    """``function`` of ``task`` with the pool's shared values (or ``shared``) added to it."""
+    return function({**(SHARED if shared is None else shared), **task})
+
+
+def start_worker(main_pid: int, shared: dict[str, Any] | None = None) -> None:
     """Initializer of a pool worker: end with ``main_pid``, and run torch on one thread.
 
     The worker's parent is ``main_pid`` (spawned) or a fork server that ``main_pid``
@@ -52,7 +65,11 @@ def start_worker(main_pid: int) -> None:
     ----------
     main_pid
         The process id of the process that runs the pool.
+    shared
+        Values every task shares (:data:`SHARED`), sent once with the worker's start.
     """
+    SHARED.clear()
+    SHARED.update(shared or {})
     if os.getppid() == main_pid:
         watch_parent(main_pid)
     else:
