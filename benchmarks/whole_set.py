@@ -85,6 +85,7 @@ def _tree_memory_mb(root: int, cpu: dict[int, float]) -> tuple[float, float]:
 
 def _run(args: argparse.Namespace, workers: int, replay: str, out: Path) -> dict[str, float]:
     python = args.before if replay == "before" else sys.executable
+    out = out.resolve()
     command = [python, "-m", "canmore_sim.cli", "map", "--model", "vgg16",
                "--weights", "synthetic", "--mesh", "8x8", "--frames", str(args.frames),
                "--workers", str(workers), "--out", str(out), "--force", "--quiet"]
@@ -96,7 +97,10 @@ def _run(args: argparse.Namespace, workers: int, replay: str, out: Path) -> dict
         command += ["--set", extra]
     start = time.perf_counter()
     with open(out.with_suffix(".stderr"), "w") as errors:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
+        # the other checkout's tool runs in its own folder (``-m`` imports from there)
+        folder = Path(python).absolute().parents[2] if replay == "before" else None
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors,
+                                   cwd=folder)
         peak = peak_pss = 0.0
         cpu: dict[int, float] = {}
         while process.poll() is None:
