@@ -187,7 +187,7 @@ class _Runner:
 
     def clear(self, resume: bool) -> None:
         """Remove unfinished writes, and (without ``resume``) every chunk file."""
-        for folder in (self.work / "chunks", self.work / "reference"):
+        for folder in (self.work / "chunks", self.work / "reference", self.work / "placement"):
             if folder.is_dir():
                 for path in folder.iterdir():
                     if path.suffix == ".tmp" or not resume:
@@ -217,14 +217,27 @@ class _Runner:
         return quantized, mapping
 
     def _neuron_counts(self, counts_type: Any) -> Any:
-        """Spikes per neuron over all frames (the neuron-only pass, in chunk order)."""
+        """Spikes per neuron over all frames (the neuron-only pass, in chunk order).
+
+        Each chunk's counts are written to ``work/placement`` like a run's chunks, so a
+        resumed run reuses the verified ones instead of simulating its frames again.
+        """
         dumped = self.config.model_dump(mode="json")
+        folder = self.work / "placement"
+        folder.mkdir(parents=True, exist_ok=True)
+        identities = [chunk_identity(self.common, kind="counts", index=i, ids=chunk,
+                                     chunk_frames=self.size, config=dumped)
+                      for i, chunk in enumerate(self.chunks)]
+        parts: list[Any] = [read_chunk(folder / f"{i:05d}.npz", identities[i])[0]
+                            for i in range(len(self.chunks))]
         tasks = [neuron_counts_task(i, chunk, source=self.source,
                                     model_identity=self.model_identity, data=self.data,
-                                    config=dumped) for i, chunk in enumerate(self.chunks)]
-        parts: list[Any] = [None] * len(tasks)
+                                    config=dumped)
+                 for i, chunk in enumerate(self.chunks) if parts[i] is None]
         for outcome in self._outcomes(tasks):
-            parts[outcome.index] = outcome.value
+            index = tasks[outcome.index]["index"]
+            write_chunk(folder / f"{index:05d}.npz", outcome.value, identities[index])
+            parts[index] = outcome.value
         total = None
         for part in parts:  # in chunk order (integer sums: any order gives the same)
             layers = sorted((k for k in part if k.startswith("layer_")),
@@ -233,7 +246,7 @@ class _Runner:
             total = one if total is None else total + one
         return total
 
-    def _outcomes(self, tasks: list[dict[str, Any]],
+    def _outcomes(self, tasks: Sequence[dict[str, Any]],
                   inline_progress: ProgressCallback | None = None,
                   release_last: bool = False) -> Any:
         from canmore_sim.pool.executor import WorkerLost, run_tasks
@@ -378,7 +391,7 @@ class _ShippedTasks(Sequence[dict[str, Any]]):
     """Chunk tasks that carry their frames (loaded here when a task is sent, so only the
     chunks in flight hold theirs: a worker needs no data files)."""
 
-    def __init__(self, tasks: list[dict[str, Any]],
+    def __init__(self, tasks: Sequence[dict[str, Any]],
                  frames: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> None:
         self.tasks, self.frames = tasks, frames
 

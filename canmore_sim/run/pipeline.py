@@ -63,9 +63,10 @@ class RunResult:
     model on the same frames (None: the run's model is the native one, see
     ``float_predictions``; both None for synthetic weights, whose float pass is skipped:
     :func:`~canmore_sim.run.checks.float_pass_meaningful`). ``energy_reference`` says
-    which run priced a normalized energy model (``origin``, ``frame_latency_ns``, ``neurons_fired`` and, for a
-    reference the tool ran itself, its ``neuron_model`` and ``late_share``). ``replay``
-    says which frames went through the NoC replay (``run.replay``; None: every frame).
+    which run priced a normalized energy model (``origin``, ``frame_latency_ns``,
+    ``neurons_fired`` and, for a reference the tool ran itself, its ``neuron_model`` and
+    ``late_share``). ``replay`` says which frames went through the NoC replay
+    (``run.replay``; None: every frame).
     """
 
     config: ArchConfig
