@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from canmore_sim.cli.main import _ProgressBar, main
+from canmore_sim.cli.main import main
+from canmore_sim.cli.progress_bar import ProgressBar as _ProgressBar
 from canmore_sim.utils.progress import StageEvent
 
 FILES = ("report.json", "mapping.json", "frames.csv", "layers.csv", "cores.csv", "classes.csv",
