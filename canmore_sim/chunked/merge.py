@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 
 from canmore_sim.chunked.files import read_chunk
-from canmore_sim.chunked.task import LATENCY_BIN_NS, NOC_PER_FRAME, PER_FRAME, merge_bins
+from canmore_sim.chunked.task import LATENCY_BIN_NS, NOC_PER_FRAME, PER_FRAME
 from canmore_sim.chunked.timing import TimingParts
 from canmore_sim.cores.trace import CountedSpikes, SpikeTrace
 from canmore_sim.errors import SimulationError
+from canmore_sim.noc.bins import BinCounts
 
 
 class _Merger:
@@ -29,7 +30,7 @@ class _Merger:
         self.folder, self.identities, self.buffered = folder, identities, buffered
         self.rows: dict[str, list[np.ndarray]] = {k: [] for k in PER_FRAME}
         self.merged: dict[str, Any] = {}
-        self.bins = np.zeros((2, 0), dtype=np.int64)
+        self.bins = BinCounts()  # every delivery's latency, dense 1-ns bins
         self.timing = TimingParts()
         self.next = 0
         self.waiting: dict[int, dict[str, np.ndarray] | None] = {}  # None: in its file
@@ -61,7 +62,7 @@ class _Merger:
             if key == "occupancy_sum" and value.size == 0:
                 continue
             merged[key] = value if key not in merged else combine(merged[key], value)
-        self.bins = merge_bins([self.bins, arrays["latency_bins"]])  # bounded by the latencies
+        self.bins.add(arrays["latency_bins"])  # a bincount into the dense bins
         for key in ("has_float", "has_native", "native_model", "tw", "end_time"):
             merged[key] = arrays[key]
 
@@ -70,7 +71,8 @@ class _Merger:
         if self.waiting or self.next != len(self.identities):
             raise SimulationError(f"merged {self.next} of {len(self.identities)} chunks")
         out = {k: np.concatenate(v, axis=0) for k, v in self.rows.items()}
-        return {**out, **self.merged, "latency_bins": self.bins, **self.timing.arrays()}
+        return {**out, **self.merged, "latency_bins": self.bins.pairs(),
+                **self.timing.arrays()}
 
 
 def _histogram(bins: np.ndarray, n_bins: int = 40) -> tuple[np.ndarray, np.ndarray]:

@@ -67,3 +67,22 @@ def test_large_counts_stay_exact() -> None:
     big = np.array([[3, 7], [2**60, 5]], dtype=np.int64)
     merged = merge_bins([big, np.array([[3], [1]], dtype=np.int64)])
     assert merged.tolist() == [[3, 7], [2**60 + 1, 5]]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_running_dense_counts_equal_the_merge(seed: int, monkeypatch) -> None:
+    """Adding arrays one by one to BinCounts (growing down and up, and past its dense
+    limit) gives merge_bins of them all."""
+    from canmore_sim.noc import bins
+
+    if seed % 4 == 3:
+        monkeypatch.setattr(bins, "_DENSE_MAX", 50)  # switches to sparse adds midway
+    rng = np.random.default_rng(100 + seed)
+    running, parts = bins.BinCounts(), []
+    for _ in range(int(rng.integers(1, 7))):
+        deliver, inject = _latencies(rng)
+        part = latency_bins(deliver, inject)
+        running.add(part)
+        parts.append(part)
+        assert np.array_equal(running.pairs(), reference_merge(parts))
+    assert running.pairs().dtype == np.int64
