@@ -218,6 +218,24 @@ class RunConfig(_Frozen):
         16, ge=1, le=4096, description="arrival timing: a spike arriving inside its consumer's "
                                        "window takes effect at the next of this many equal "
                                        "sub-steps of the window")
+    replay: Literal["auto", "all", "sample", "none"] = Field(
+        "auto", description="which frames go through the NoC event replay: all, a sample "
+                            "(run.replay_frames), none, or auto (all up to 256 frames, else "
+                            "a 1 % sample of at least 64 frames); hops, flits and energy are "
+                            "exact for every frame under deterministic routing, latency, "
+                            "waiting, occupancy and late deliveries come from the replayed "
+                            "frames; closed-loop timing replays every frame")
+    replay_frames: Float | None = Field(
+        None, gt=0, description="frames replayed under run.replay sample/auto: a count "
+                                "(>= 1, frames) or a share of the frames (below 1); default "
+                                "1 % of the frames, at least 64")
+
+    @field_validator("replay_frames")
+    @classmethod
+    def _whole_count_or_share(cls, value: float | None) -> float | None:
+        if value is not None and value >= 1 and value != int(value):
+            raise ValueError("must be a whole count of frames (>= 1) or a share below 1")
+        return value
 
 
 class ReportConfig(_Frozen):

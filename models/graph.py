@@ -425,6 +425,23 @@ class Layer:
         """A copy of this layer holding its weights as ``codes`` (compact, see ``codes``)."""
         return replace(self, weight=_placeholder(self.weight), codes=codes)
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled state: a placeholder weight (compact or released layer) travels as its
+        shape and dtype, not as the full array its broadcast view would pickle into
+        (VGG11's compact network: 28 MB instead of 140 MB, sent to every worker)."""
+        state = dict(self.__dict__)
+        weight = state["weight"]
+        if isinstance(weight, np.ndarray) and weight.size and not any(weight.strides):
+            state["weight"] = ("placeholder", weight.shape, weight.dtype.str)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        weight = state["weight"]
+        if isinstance(weight, tuple) and weight and weight[0] == "placeholder":
+            state = {**state, "weight": np.broadcast_to(np.zeros((), dtype=np.dtype(weight[2])),
+                                                        weight[1])}
+        self.__dict__.update(state)  # frozen: the state is set once, as the class would
+
     def weight_values(self, dtype: type = np.float32) -> np.ndarray:
         """The weight values as ``dtype``: ``weight`` itself when it holds them (no copy for
         float32), else decoded from ``codes`` into a new array."""

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from canmore_sim.utils.registry import choose
 
 __all__ = ["LOCAL", "NORTH", "EAST", "SOUTH", "WEST", "OPPOSITE", "ROUTINGS", "Adaptive",
-           "get_routing", "PORTS_OUT", "neighbour", "odd_even_candidates",
+           "get_routing", "PORTS_OUT", "is_deterministic", "neighbour", "odd_even_candidates",
            "west_first_candidates", "xy_port", "yx_port"]
 
 LOCAL, NORTH, EAST, SOUTH, WEST = range(5)
@@ -107,6 +107,9 @@ class Adaptive:
     """A minimal adaptive routing: ``candidates(here, src, dst, width)`` lists the admissible
     output ports (see the module); calling it returns the first (empty-network choice)."""
 
+    #: The port depends on the buffers' occupancy: counts without a replay refuse it.
+    deterministic = False
+
     def __init__(self, candidates: Callable[[int, int, int, int], tuple[int, ...]]) -> None:
         self.candidates = candidates
 
@@ -128,6 +131,17 @@ def get_routing(name: str) -> RoutingFn:
         For an unknown name, listing the valid ones.
     """
     return choose(ROUTINGS, name, what="routing", key="router.routing")
+
+
+def is_deterministic(route: RoutingFn) -> bool:
+    """Whether ``route`` always sends a packet for a destination through the same port
+    (its links then follow from the traffic alone: :mod:`canmore_sim.noc.counts`).
+
+    A routing function takes only (router, destination, width), so it is deterministic
+    unless it says otherwise: an adaptive routing (one that looks at the network's
+    state) sets the attribute ``deterministic = False`` on its function.
+    """
+    return getattr(route, "deterministic", True) is not False
 
 
 def neighbour(here: int, port: int, width: int) -> int:

@@ -19,6 +19,7 @@ from canmore_sim.chunked.task import (
 from canmore_sim.chunked.timing import TimingParts
 from canmore_sim.cores.trace import CountedSpikes, SpikeTrace
 from canmore_sim.errors import SimulationError
+from canmore_sim.noc.bins import BinCounts
 
 
 class _Merger:
@@ -37,7 +38,7 @@ class _Merger:
         self.trace = trace  # a noc.trace.TraceWriter (map --trace): chunks' traffic rows
         self.rows: dict[str, list[np.ndarray]] = {k: [] for k in PER_FRAME}
         self.merged: dict[str, Any] = {}
-        self.bins = np.zeros((2, 0), dtype=np.int64)
+        self.bins = BinCounts()  # every delivery's latency, dense 1-ns bins
         self.timing = TimingParts()
         self.next = 0
         self.waiting: dict[int, dict[str, np.ndarray] | None] = {}  # None: in its file
@@ -71,8 +72,8 @@ class _Merger:
             if key == "occupancy_sum" and value.size == 0:
                 continue
             merged[key] = value if key not in merged else combine(merged[key], value)
-        self.bins = merge_bins([self.bins, arrays["latency_bins"]])  # bounded by the latencies
-        for key in ("has_native", "native_model", "tw", "end_time"):
+        self.bins.add(arrays["latency_bins"])  # a bincount into the dense bins
+        for key in ("has_float", "has_native", "native_model", "tw", "end_time"):
             merged[key] = arrays[key]
 
     def result(self) -> dict[str, Any]:
@@ -80,7 +81,8 @@ class _Merger:
         if self.waiting or self.next != len(self.identities):
             raise SimulationError(f"merged {self.next} of {len(self.identities)} chunks")
         out = {k: np.concatenate(v, axis=0) for k, v in self.rows.items()}
-        return {**out, **self.merged, "latency_bins": self.bins, **self.timing.arrays()}
+        return {**out, **self.merged, "latency_bins": self.bins.pairs(),
+                **self.timing.arrays()}
 
 
 def _write_traffic(writer: Any, arrays: dict[str, np.ndarray]) -> None:
@@ -130,7 +132,12 @@ def _result_parts(merged: dict[str, Any], mapping: Any) -> tuple[Any, Any, Any]:
     noc = FrameNoc(**{k: merged[k] for k in NOC_PER_FRAME},
                    link_flits=merged["link_flits"], router_wait_ns=merged["router_wait_ns"],
                    occupancy_mean=(np.zeros_like(merged["router_wait_ns"]) if occupancy is None
-                                   else occupancy / n),
+                                   else occupancy / _replayed_count(merged)),
                    occupancy_max=merged["occupancy_max"],
                    latency_hist_ns=_histogram(merged["latency_bins"]))
     return trace, cores, noc
+
+
+def _replayed_count(merged: dict[str, Any]) -> int:
+    """Frames the NoC replayed (occupancy is their mean; at least 1 to divide by)."""
+    return max(1, int(np.sum(merged["replayed"])))

@@ -456,7 +456,7 @@ def _open_work(work: Path, plan: OutputPlan, *, resume: bool, what: str, items: 
     """Open (and lock) a work folder; ``notes`` is empty when it was created anew."""
     result = SweepWork(work, plan)
     if check_folder(work, f"the {what}'s work folder"):  # never a link out of it
-        for kind in (items, "reference") if items == "chunks" else (items,):
+        for kind in (items, "reference", "placement") if items == "chunks" else (items,):
             check_items(work / kind, kind)  # its own regular files only, before any delete
         lock = _lock(work, plan.path, what)
         if resume:

@@ -60,7 +60,8 @@ def interrupts_blocked() -> Iterator[None]:
 
 def pool_pass(function: Callable[[Any], Any], tasks: Sequence[Any], queue: list[int],
               workers: int, context: Any, initializer: Callable[..., None],
-              lost: Callable[[int, int], Any]) -> Iterator[Any]:
+              lost: Callable[[int, int], Any],
+              shared: dict[str, Any] | None = None) -> Iterator[Any]:
     """Run tasks popped from ``queue`` on one pool until they are done or the pool breaks.
 
     Yields what ``lost(index, running)`` builds for a task whose worker died, and
@@ -72,7 +73,8 @@ def pool_pass(function: Callable[[Any], Any], tasks: Sequence[Any], queue: list[
     started = context.SimpleQueue()
     with interrupts_blocked():
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                   initializer=initializer, initargs=(os.getpid(), started))
+                                   initializer=initializer,
+                                   initargs=(os.getpid(), started, shared))
     processes: dict[int, Any] = {}
     pending: dict[Future[Any], int] = {}
     failed: list[int] = []

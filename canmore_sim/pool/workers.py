@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from canmore_sim.errors import CanmoreWarning, cut
@@ -45,7 +46,19 @@ def watch_parent(parent_pid: int) -> None:
                      daemon=True).start()
 
 
-def start_worker(main_pid: int, started: Any = None) -> None:
+#: Values every task of this worker's pool shares (sent once per worker, not per task):
+#: :func:`with_shared` adds them to each task.
+SHARED: dict[str, Any] = {}
+
+
+def with_shared(function: Callable[[Any], Any], task: dict[str, Any],
+                shared: dict[str, Any] | None = None) -> Any:
+    """``function`` of ``task`` with the pool's shared values (or ``shared``) added to it."""
+    return function({**(SHARED if shared is None else shared), **task})
+
+
+def start_worker(main_pid: int, started: Any = None,
+                 shared: dict[str, Any] | None = None) -> None:
     """Initializer of a pool worker: end with ``main_pid``, and run torch on one thread.
 
     The worker's parent is ``main_pid`` (spawned) or a fork server that ``main_pid``
@@ -63,7 +76,11 @@ def start_worker(main_pid: int, started: Any = None) -> None:
     started
         The queue on which the worker reports the tasks it starts
         (:func:`canmore_sim.pool.local.run_reporting_pid`).
+    shared
+        Values every task shares (:data:`SHARED`), sent once with the worker's start.
     """
+    SHARED.clear()
+    SHARED.update(shared or {})
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):  # a Ctrl-C pending while blocked is dropped
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

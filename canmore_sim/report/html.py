@@ -21,6 +21,7 @@ from canmore_sim.report.aggregate_rows import (
     class_table,
 )
 from canmore_sim.report.plots import PLOTS, frame_count
+from canmore_sim.report.replay import replay_lines
 from canmore_sim.report.summary import _columns
 from canmore_sim.report.text import area_text
 from canmore_sim.report.timing import timing_rows, timing_text
@@ -182,7 +183,7 @@ def summary_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
     share, where = late_share(summary)
     what = "deliveries" if "deliveries" in mean else "packets"
     figures.append({"label": f"late {what}", "value": share, "unit": "share",
-                    "key": where, "bad": bool(share),
+                    "key": where, "bad": bool(share) and share == share,
                     "note": f"{_fmt(mean.get('late'))} of {_fmt(mean.get(what))} {what} "
                             "per frame arrived after their window closed"})
     figures += [
@@ -204,6 +205,18 @@ def summary_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
                         "note": f"non-zero weights only (NeuroBench): "
                                 f"{_pct(effective / every if every else None)} of "
                                 f"{_fmt(every)} SOPs"})
+    replay = summary.get("replay") or {}
+    if replay.get("sampled_figures"):  # timing from a replayed sample: say so on each card
+        sample = (f"* from the {replay['frames_replayed']} replayed frames of "
+                  f"{replay['frames']}")
+        for figure in figures:
+            if figure["key"] in ("late_share", "mean.late", "mean.frame_latency_ns"):
+                estimate = replay["estimates"].get(figure["key"].split(".")[-1]) or {}
+                half = estimate.get("ci95_half_width")
+                figure["label"] += "*"
+                figure["note"] = (f"{sample}" + ("" if half is None else
+                                                 f", 95 % CI +- {_fmt(half)}")
+                                  + f"; {figure['note']}")
     return figures
 
 
@@ -304,7 +317,7 @@ def _warnings(summary: dict[str, Any]) -> str:
     items = [f"WARNING: {w if isinstance(w, str) else w.get('message', w)}"
              for w in summary.get("warnings") or []]
     share, _ = late_share(summary)
-    if share:
+    if share and share == share:  # NaN: no frame was replayed
         mean = summary["mean"]
         what = "deliveries" if "deliveries" in mean else "packets"
         items.insert(0, f"LATE: {share:.1%} of {what} arrived after their consumer's window "
@@ -350,6 +363,9 @@ def report_html(summary: dict[str, Any], images: Sequence[str] | None = None) ->
         *_aggregate_sections(summary),
         ("Per layer (mean per frame)", _rows_table(summary["layers"])),
     ]
+    if summary.get("replay"):
+        sections.insert(0, ("NoC replay", "".join(f'<p class="note">{_esc(line)}</p>'
+                                                  for line in replay_lines(summary))))
     if summary.get("timing"):
         sections.insert(0, ("Closed-loop timing: ideal and on chip",
                             f'<p class="note">{_esc(timing_text(summary["timing"]))}</p>'

@@ -14,6 +14,7 @@ from canmore_sim.report.aggregate_rows import (
     aggregates_of,
     metric_label,
 )
+from canmore_sim.report.replay import TIMED_COLUMNS, replay_lines
 from canmore_sim.report.summary import IDENTITY, _columns
 from canmore_sim.report.timing import timing_lines
 
@@ -31,7 +32,8 @@ def render_table(summary: dict[str, Any], *, max_frames: int = 20, top_cores: in
     """
     frames = summary["frames"]
     columns = _columns(summary)
-    header = ["data idx"] + [h for _, h, _ in columns]
+    marked = set(TIMED_COLUMNS) if (summary.get("replay") or {}).get("sampled_figures") else set()
+    header = ["data idx"] + [h + ("*" if k in marked else "") for k, h, _ in columns]
     rows = []
     for i in range(min(len(frames["data_index"]), max_frames)):
         rows.append([str(frames["data_index"][i])] + [_num(frames[k][i], fmt)
@@ -42,6 +44,7 @@ def render_table(summary: dict[str, Any], *, max_frames: int = 20, top_cores: in
     classes = class_lines(summary)
     rule = (summary["model"].get("dta_rule") or {}).get("text")
     lines = [_title(summary), *trust, *([rule] if rule else []), *_summary_lines(summary),
+             *replay_lines(summary),
              *timing_lines(summary), "",
              *_grid(header, rows), "", *aggregate_lines(summary), "",
              *classes, *([""] if classes else []),
@@ -116,7 +119,7 @@ def _noc_lines(noc: dict[str, Any]) -> list[str]:
 
 def _title(summary: dict[str, Any]) -> str:
     m, acc = summary["mapping"], summary["accuracy"]
-    acc_text = ("" if acc["quantized"] is None else
+    acc_text = ("" if acc["quantized"] is None or acc["float"] is None else
                 f"; accuracy float {acc['float']:.3f}, {summary['model']['weight_bits']}-bit "
                 f"{acc['quantized']:.3f} ({acc['prediction_changed']:.1%} of predictions changed)")
     chips = (f" x {m['chips']} chips ({m['chip_grid']} grid, "
@@ -175,13 +178,14 @@ def _summary_lines(summary: dict[str, Any]) -> list[str]:
     late = summary.get("late_share")
     extra = [f"  {line}" for line in (depends_text(summary), area_text(summary),
                                        effective_text(summary)) if line]
+    star = "*" if (summary.get("replay") or {}).get("sampled_figures") else ""  # a sample's
     return ["summary, mean per frame:",
             f"  {_energy_line(summary)}",
             f"  {m['cores']} cores on {m['chips']} chip(s) of {m['mesh']} routers; "
             f"{_num(mean['sops'], '{:,.0f}')} SOPs, {_num(mean['packets'], '{:,.0f}')} packets, "
             f"{_num(mean['deliveries'], '{:,.0f}')} deliveries, {_num(mean['hops'], '{:,.0f}')} "
-            f"hops; frame latency {_num(mean['frame_latency_ns'], '{:,.0f}')} ns",
-            f"  accuracy {accuracy}; late deliveries {_num(late, '{:.1%}')}", *extra]
+            f"hops; frame latency{star} {_num(mean['frame_latency_ns'], '{:,.0f}')} ns",
+            f"  accuracy {accuracy}; late deliveries{star} {_num(late, '{:.1%}')}", *extra]
 
 
 def depends_text(summary: dict[str, Any]) -> str:

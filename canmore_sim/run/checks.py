@@ -110,6 +110,14 @@ def _check_quantized(graph: LayerGraph, quantized: LayerGraph, config: ArchConfi
                          f"{config.run.timing} re-simulates cores from weight arrays")
 
 
+def float_pass_meaningful(graph: LayerGraph) -> bool:
+    """Whether simulating the float weights says something: not for synthetic weights
+    (``--weights synthetic``: built to fire at a rate, they classify nothing, so the
+    float accuracy and the predictions quantization changed are meaningless and the
+    float pass, about a tenth of a VGG16 frame's work, is skipped)."""
+    return graph.meta.get("weights") != "synthetic"
+
+
 def needs_weight_arrays(config: ArchConfig) -> bool:
     """Whether a run needs its quantized network as weight arrays, not integer codes
     (``quantize_graph(..., compact=True)``): a closed loop (``run.timing`` other than

@@ -44,11 +44,13 @@ from canmore_sim.run.checks import (
     _resolve_neuron,
     check_labels,
     check_run_size,
+    float_pass_meaningful,
     needs_weight_arrays,
 )
 from canmore_sim.run.closed_loop import TimingResult, check_timing, close_loop
 from canmore_sim.run.frame_noc import FrameNoc, simulate_frames
 from canmore_sim.run.pricing import _counts, _describe_reference, needs_rate_reference
+from canmore_sim.run.replay import ReplayPlan, replay_plan
 from canmore_sim.utils.memory import return_free_memory
 from canmore_sim.utils.progress import ProgressCallback, _stage
 from canmore_sim.utils.registry import choose
@@ -63,9 +65,12 @@ class RunResult:
     ``native_model`` is the neuron model the network was built for (``neuron.model:
     auto``) and ``native_predictions`` the predictions of its float weights under that
     model on the same frames (None: the run's model is the native one, see
-    ``float_predictions``). ``energy_reference`` says which run priced a normalized
-    energy model (``origin``, ``frame_latency_ns``, ``neurons_fired`` and, for a
-    reference the tool ran itself, its ``neuron_model`` and ``late_share``).
+    ``float_predictions``; both None for synthetic weights, whose float pass is skipped:
+    :func:`~canmore_sim.run.checks.float_pass_meaningful`). ``energy_reference`` says
+    which run priced a normalized energy model (``origin``, ``frame_latency_ns``,
+    ``neurons_fired`` and, for a reference the tool ran itself, its ``neuron_model`` and
+    ``late_share``). ``replay`` says which frames went through the NoC replay
+    (``run.replay``; None: every frame).
     """
 
     config: ArchConfig
@@ -73,7 +78,7 @@ class RunResult:
     quantized: LayerGraph
     mapping: Mapping
     trace: SpikeTrace
-    float_predictions: np.ndarray
+    float_predictions: np.ndarray | None
     cores: CoreStats
     noc: FrameNoc
     energy: EnergyBreakdown
@@ -86,6 +91,7 @@ class RunResult:
     extra: dict[str, object] = field(default_factory=dict)
     timing: TimingResult | None = None
     area: AreaBreakdown | None = None
+    replay: ReplayPlan | None = None
 
     @property
     def n_frames(self) -> int:
@@ -112,6 +118,7 @@ def run(
     release_weights: bool = False,
     quantized: LayerGraph | None = None,
     traffic_observer: Callable[[int, Traffic], None] | None = None,
+    replay: ReplayPlan | None = None,
 ) -> RunResult:
     """Map ``graph`` onto the chip of ``config`` and simulate ``frames``.
 
@@ -161,6 +168,10 @@ def run(
         core.weight_bits, core.quant_scale == "channel")``, compact or not), by a caller
         that has it (a chunked run quantizes once per process, not once per chunk);
         default: quantized here. Its weights are released with ``graph``'s.
+    replay
+        Which of ``frames`` go through the NoC replay (a chunk's part of its run's plan);
+        default: :func:`canmore_sim.run.replay.replay_plan` over ``frames`` (``run.replay``).
+        The others are counted without one (exact counts and energy, no timing).
 
     Raises
     ------
@@ -184,6 +195,8 @@ def run(
     choose(PLACEMENTS, config.run.placement, what="placement", key="run.placement")
     preset = load_preset(config.run.energy)
     area_preset = load_area_preset(config.run.area)
+    if replay is None:
+        replay = replay_plan(config, len(frames), preset)
     rate_run = needs_rate_reference(preset, model, reference)
     # a rate-IF reference run needs the weights, and so does a closed loop's re-simulation
     release = release_weights and not rate_run and not needs_weight_arrays(config)
@@ -201,9 +214,11 @@ def run(
     return_free_memory()  # the model build's and quantization's temporaries
     with _stage(progress, "neurons", n):
         # only the float network's predictions are kept (its trace is freed here)
-        float_predictions = simulate_neurons(graph, frames, labels, config.neuron).predictions
+        meaningful = float_pass_meaningful(graph)
+        float_predictions = (simulate_neurons(graph, frames, labels, config.neuron).predictions
+                             if meaningful else None)
         native = resolve_model(graph, "auto")
-        native_predictions = (None if native == model else simulate_neurons(
+        native_predictions = (None if native == model or not meaningful else simulate_neurons(
             graph, frames, labels, with_overrides(config, {"neuron.model": native}).neuron
         ).predictions)
         if release:
@@ -225,6 +240,7 @@ def run(
         noc = simulate_frames(trace, mapping, links, config, _observed(engine, noc_observer),
                               progress, on_frame=None if traffic_observer is None else (
                                   lambda f, traffic, _stats: traffic_observer(f, traffic)))
+                              progress, replayed=replay.replayed if replay.sampled else None)
     else:  # closed loop: the spikes the chip computes, their traffic and SOPs
         ideal_cores = cores
         last = _LastReplay(engine, n)
@@ -267,7 +283,7 @@ def run(
         energy_preset=preset, frame_latency_ns=frame_latency,
         frame_ids=np.arange(len(frames)) if frame_ids is None else np.asarray(frame_ids),
         native_model=native, native_predictions=native_predictions,
-        energy_reference=described, timing=timing, area=area,
+        energy_reference=described, timing=timing, area=area, replay=replay,
     )
 
 

@@ -24,6 +24,7 @@ __all__ = ["ITEM_NAMES", "check_folder", "check_items", "is_own_temporary"]
 
 #: How the tool names the files of each items folder.
 ITEM_NAMES = {"chunks": re.compile(r"\d{5}\.npz"), "reference": re.compile(r"\d{5}\.npz"),
+              "placement": re.compile(r"\d{5}\.npz"),
               "points": re.compile(r"\d{4,}\.json")}
 #: An unfinished atomic write: ``.`` + the final name + ``.`` + mkstemp's 8 characters.
 _TEMPORARY = re.compile(r"\.(?P<final>[^/]+)\.[a-z0-9_]{8}\.tmp")
