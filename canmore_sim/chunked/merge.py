@@ -14,7 +14,6 @@ from canmore_sim.chunked.task import (
     NOC_PER_FRAME,
     PER_FRAME,
     TRACE_COLUMNS,
-    merge_bins,
 )
 from canmore_sim.chunked.timing import TimingParts
 from canmore_sim.cores.trace import CountedSpikes, SpikeTrace

@@ -239,8 +239,8 @@ def run(
     if config.run.timing == "ideal":
         noc = simulate_frames(trace, mapping, links, config, _observed(engine, noc_observer),
                               progress, on_frame=None if traffic_observer is None else (
-                                  lambda f, traffic, _stats: traffic_observer(f, traffic)))
-                              progress, replayed=replay.replayed if replay.sampled else None)
+                                  lambda f, traffic, _stats: traffic_observer(f, traffic)),
+                              replayed=replay.replayed if replay.sampled else None)
     else:  # closed loop: the spikes the chip computes, their traffic and SOPs
         ideal_cores = cores
         last = _LastReplay(engine, n)
