@@ -16,6 +16,8 @@ import numpy as np
 
 from canmore_sim import __version__
 from canmore_sim.report.aggregates import aggregate
+from canmore_sim.report.layers import with_shares
+from canmore_sim.report.notices import notices
 from canmore_sim.report.timing import timing_summary
 from canmore_sim.report.trust import result_warnings
 from canmore_sim.utils.atomic import atomic_write_text, read_json
@@ -90,7 +92,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "frames": frames,
         "mean": {k: float(np.mean(v)) for k, v in frames.items() if k not in IDENTITY},
         "std": {k: float(np.std(v)) for k, v in frames.items() if k not in IDENTITY},
-        "layers": _layer_rows(result),
+        "layers": with_shares(_layer_rows(result), list(result.energy.terms)),
         "sparsity": _sparsity(result),
         "energy_per_layer": _energy_per_layer(result),
         "cores": _core_columns(result),
@@ -102,6 +104,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
     if timing is not None:
         summary["timing"] = timing
     summary["warnings"] = result_warnings(summary)
+    summary["notices"] = notices(summary)
     return summary
 
 
