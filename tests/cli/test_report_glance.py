@@ -20,11 +20,9 @@ import pytest
 
 
 def _main(argv: list[str]) -> int:
-    """``canmore-sim ARGV`` in this process (the entry point of pyproject's script)."""
-    try:
-        from canmore_sim.cli.main import main  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        from canmore_sim.cli import main  # type: ignore[no-redef,unused-ignore]
+    """``canmore-sim ARGV`` in this process (the console script's entry point)."""
+    from canmore_sim.cli.main import main
+
     return int(main(argv))
 
 
