@@ -121,6 +121,11 @@ def test_closed_loop_never_mixes_ideal_and_on_chip_and_intervals_hold(loop_run, 
     assert values[next(c for c in values if "on chip" in c)] == timing["accuracy_on_chip"]
     assert values[next(c for c in values if "ideal" in c)] == timing["accuracy_ideal"]
     assert "ideal" not in on_chip and "on chip" not in ideal
+    spread = page[page.index('id="aggregates"'):page.index("</section>", page.index(
+        'id="aggregates"'))]
+    for row in re.findall(r"<tr>(.*?)</tr>", spread):
+        assert not ("ideal" in row and "on chip" in row), row
+    assert "accuracy on chip (drop-late), 4-bit weights" in spread
     assert sum(_intervals_hold(_CARD_INTERVAL, t) for t in cards.values()) >= 3
     out = _run(["report", str(loop_run)], capsys)
     for line in out.splitlines():
