@@ -29,4 +29,4 @@ def wrap(line: str, width: int = WIDTH, indent: str = "    ") -> list[str]:
     lead = line[: len(line) - len(line.lstrip())]
     return textwrap.wrap(line.strip(), width=width, initial_indent=lead,
                          subsequent_indent=lead + indent, break_on_hyphens=False,
-                         break_long_words=True)
+                         break_long_words=False)
