@@ -34,6 +34,7 @@ from canmore_sim.report.sections import (
     ports_section,
     timing_section,
 )
+from canmore_sim.report.text import area_text
 
 __all__ = ["SECTIONS", "late_share", "report_html", "summary_figures"]
 
@@ -167,9 +168,14 @@ def summary_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
     for t in e["terms"]:
         value = mean.get(f"energy_{t}_uj")
         share = None if value is None or not total else value / total
+        grows = (e.get("depends") or {}).get(t)
+        follows = ("" if grows is None else "; constant per frame" if not grows else
+                   "; grows with " + " and ".join(
+                       {"time": "frame time", "size": "chip size"}.get(w, w) for w in grows))
         figures.append({"label": f"energy: {_TERMS.get(t, t.replace('_', ' '))}",
                         "value": value, "unit": unit, "key": f"mean.energy_{t}_uj",
-                        "note": "-" if share is None else f"{share:.1%} of the total"})
+                        "note": ("-" if share is None else f"{share:.1%} of the total")
+                                + follows})
     figures += _accuracy_figures(summary)
     share, where = late_share(summary)
     what = "deliveries" if "deliveries" in mean else "packets"
@@ -185,6 +191,17 @@ def summary_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
         {"label": "frame latency", "value": mean.get("frame_latency_ns"), "unit": "ns",
          "key": "mean.frame_latency_ns", "note": _plural(frame_count(summary), "frame")},
     ]
+    area = summary.get("area")
+    if area:
+        figures.append({"label": "area", "value": area["grid_mm2"], "unit": "mm2",
+                        "key": "area.grid_mm2", "note": area_text(summary)[len("area "):]})
+    effective, every = mean.get("effective_sops"), mean.get("sops")
+    if effective is not None:
+        figures.append({"label": "effective SOPs", "value": effective, "unit": "",
+                        "key": "mean.effective_sops",
+                        "note": f"non-zero weights only (NeuroBench): "
+                                f"{pct(effective / every if every else None)} of "
+                                f"{count(every)} SOPs"})
     return figures
 
 
