@@ -81,7 +81,7 @@ def _cmd_map(args: argparse.Namespace) -> int:
         if not any((work.path / "chunks").glob("*.npz")):
             work.remove()  # nothing to resume: leave nothing behind
     out = plan.path
-    print(render_table(summary))
+    print(render_table(summary, verbose=args.verbose))
     if plan.note():
         print(f"\n{plan.note()}")
     print(f"\nwrote {count} files to {out}/ (open {out / 'report.html'})")
@@ -168,14 +168,17 @@ def _write_map_folder(plan: Any, summary: dict[str, Any], result: Any) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
-    from canmore_sim.config import default_config, load_config
+    from canmore_sim.config import default_config, load_config, with_overrides
     from canmore_sim.mapper.inspect import architecture_only, layer_table
     from canmore_sim.models.loaders import is_spec
     from canmore_sim.models.zoo import ZOO
     from canmore_sim.overrides import apply_sets
     from canmore_sim.report.text import render_inspect
 
-    config = apply_sets(load_config(args.config) if args.config else default_config(), args.sets)
+    config = load_config(args.config) if args.config else default_config()
+    if args.mesh is not None:  # as in map: --mesh first, then --set
+        config = with_overrides(config, {"mesh": args.mesh})
+    config = apply_sets(config, args.sets)
     if args.model in ZOO and not Path(args.model).exists():
         graph = architecture_only(ZOO[args.model])
     elif args.model is not None and is_spec(args.model):
@@ -186,7 +189,12 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     core = config.core
     title = (f"{args.model or 'bundled default'}: {graph.spec}; cores of {core.max_neurons} "
              f"neurons, {core.sram_kib:g} KiB, {core.weight_bits}-bit weights")
-    print(render_inspect(layer_table(graph, core), title))
+    rows = layer_table(graph, core)
+    print(render_inspect(rows, title))
+    if args.mesh is not None:
+        from canmore_sim.report.chips import chips_line
+
+        print(chips_line(rows[-1]["cores"], config))
     return 0
 
 
@@ -280,12 +288,28 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from canmore_sim.report.text import render_table
 
     out = Path(args.dir)
+    _refuse_sweep_folder(out)
     summary = read_report(out / "report.json")
     with restaged(out) as folder:  # the folder is rewritten whole (its other files kept)
         paths = write_report_files(summary, folder)
-    print(render_table(summary))
+    print(render_table(summary, verbose=args.verbose))
     print(f"\nre-rendered {len(paths)} files in {out}/ (open {out / 'report.html'})")
     return 0
+
+
+def _refuse_sweep_folder(out: Path) -> None:
+    """``report DIR`` on a sweep's folder: one line saying so, and what to run instead."""
+    from canmore_sim.cli.outdir import output_kind
+    from canmore_sim.errors import DataError
+
+    if output_kind(out) != "sweep" and not (
+            (out / "sweep.csv").is_file() and not (out / "report.json").exists()):
+        return
+    points = len(list((out / "points").glob("*.json"))) if (out / "points").is_dir() else 0
+    raise DataError(f"{out} is a sweep folder ({points} points), not a map report: its "
+                    f"sweep.csv and plots are already rendered; to render it again run "
+                    f"'canmore-sim sweep SWEEP.yaml --out {out} --resume', and to see one "
+                    f"point in full run 'canmore-sim map' with that point's settings")
 
 
 def _resolve_config(args: argparse.Namespace) -> ArchConfig:

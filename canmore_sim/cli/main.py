@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, text: str, with_config: bool = True) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=text, description=text, formatter_class=HelpFormatter,
-                              epilog=epilog if with_config else registries_epilog())
+                              epilog=epilog if with_config else None)
 
     p = command("map", "map a network onto the chip, simulate frames, report costs")
     _model_options(p)
@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "already done whose configuration, model, data, frames and tool "
                         "version are the same")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--verbose", action="store_true", help=_VERBOSE)
     p.add_argument("--trace", default=None, metavar="CSV",
                    help="also write every frame's traffic to this trace CSV (run.timing: "
                         "ideal; replay it with 'canmore-sim replay')")
@@ -125,10 +126,18 @@ def build_parser() -> argparse.ArgumentParser:
     i = command("inspect", "print a network's layer table (no simulation)")
     _model_options(i, zoo_note="a zoo name needs no weights here")
     _config_options(i)
+    i.add_argument("--mesh", default=None, metavar="WxH",
+                   help="routers per chip, e.g. 8x8: also say how many chips the network "
+                        "needs on chips of this mesh")
     r = command("report", "re-render tables, CSVs, plots and HTML from DIR/report.json",
                 with_config=False)
     r.add_argument("dir", help="a folder written by 'canmore-sim map'")
+    r.add_argument("--verbose", action="store_true", help=_VERBOSE)
     return parser
+
+
+_VERBOSE = ("also print the detail tables: per frame (the first 20 and the extremes), over "
+            "the frames, per class, the whole per-layer table, busiest cores, NoC")
 
 
 def _model_options(p: argparse.ArgumentParser, zoo_note: str = "with --weights synthetic"

@@ -216,6 +216,13 @@ def _inspect(folder: Path) -> tuple[str | None, list[str]]:
     return None, entries
 
 
+def output_kind(folder: str | Path) -> str | None:
+    """The kind of output (``map``, ``sweep``) canmore-sim wrote in ``folder``, from its
+    manifest; None when it has none."""
+    manifest = _read_manifest(Path(folder) / MANIFEST)
+    return None if manifest is None else str(manifest["kind"])
+
+
 def _read_manifest(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(read_bounded_text(path))

@@ -85,8 +85,11 @@ def aggregate_table(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]
         [metric_label(k, unit).strip(), s["n"], s["mean"], s["ci_low"], s["ci_high"],
          s["ci_half_width"], s["std"], s["min"], s["max"]] for k, s in agg["metrics"].items()]
     bits = summary["model"].get("weight_bits", "?")
-    for name, what in (("quantized", f"accuracy, {bits}-bit weights (Wilson)"),
-                       ("float", "accuracy, float weights (Wilson)")):
+    timing = summary.get("timing")  # closed loop: the frames' predictions are the chip's
+    chip = f" on chip ({timing['mode']})" if timing else ""
+    ideal = ", ideal timing" if timing else ""
+    for name, what in (("quantized", f"accuracy{chip}, {bits}-bit weights (Wilson)"),
+                       ("float", f"accuracy, float weights{ideal} (Wilson)")):
         a = agg["accuracy"].get(name)
         if a is not None:
             rows.append([what, a["labelled"], a["value"], a["ci_low"], a["ci_high"], None, None,

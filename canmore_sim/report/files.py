@@ -13,6 +13,7 @@ from typing import Any
 
 from canmore_sim.report.aggregate_rows import classes_csv
 from canmore_sim.report.html import report_html
+from canmore_sim.report.layers import with_shares
 from canmore_sim.report.plots import (
     PLOTS,
     write_energy_hist,
@@ -46,8 +47,9 @@ def frames_csv(summary: dict[str, Any]) -> str:
 
 
 def layers_csv(summary: dict[str, Any]) -> str:
-    """One row per weight layer (mean per frame)."""
-    rows = summary["layers"]
+    """One row per weight layer (mean per frame), with its total energy and its shares
+    of the energy, SOPs and hops (:mod:`canmore_sim.report.layers`)."""
+    rows = with_shares(summary["layers"], summary["energy_model"]["terms"])
     keys = list(dict.fromkeys(k for row in rows for k in row))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

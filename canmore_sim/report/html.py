@@ -1,32 +1,43 @@
 """report.html: one self-contained page (no external resources) from a summary (report.json).
 
-At the top a summary (energy per frame and its split, accuracy, late share, cores,
-chips) and any warnings; then sortable HTML tables (per frame, per layer, busiest
-cores, congested ports, busiest links), the plots with captions, and the resolved
-configuration. Every summary figure carries ``data-key`` (where it stands in
-report.json) and ``data-value`` (the unrounded number), so a reader or a test can
-check the page against the file. The layout fits a 1280 px laptop screen.
+At the top a navigation bar to every section, the notices (info in blue, warnings in
+red: the terminal's and report.json's one scale) and the summary cards (energy per frame
+and its split, accuracy with its interval, late share, cores, chips); then one section
+per table (per layer with each layer's share, per frame bounded to the first rows and
+the extremes, over the frames, per class, busiest cores, congested ports, busiest
+links), the plots with captions, and the resolved configuration. Every summary figure
+carries ``data-key`` (where it stands in report.json) and ``data-value`` (the unrounded
+number), so a reader or a test can check the page against the file. The layout fits a
+1280 px laptop screen: a table wider than that scrolls inside its own box, and the
+page's height does not grow with the frame count.
 """
 
 from __future__ import annotations
 
-import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from canmore_sim.report.aggregate_rows import (
-    aggregate_table,
-    aggregates_of,
-    card_notes,
-    class_table,
-)
+from canmore_sim.report.accuracy import accuracy_groups
+from canmore_sim.report.aggregate_rows import aggregates_of, card_notes
+from canmore_sim.report.html_parts import Section, count, esc, fmt, nav, pct, table
+from canmore_sim.report.notices import notices_of, worst
 from canmore_sim.report.plots import PLOTS, frame_count
 from canmore_sim.report.replay import replay_lines
-from canmore_sim.report.summary import _columns
+from canmore_sim.report.sections import (
+    aggregates_section,
+    classes_section,
+    cores_section,
+    frames_section,
+    layers_section,
+    links_section,
+    notices_html,
+    paper_section,
+    ports_section,
+    timing_section,
+)
 from canmore_sim.report.text import area_text
-from canmore_sim.report.timing import timing_rows, timing_text
 
-__all__ = ["late_share", "report_html", "summary_figures"]
+__all__ = ["SECTIONS", "late_share", "report_html", "summary_figures"]
 
 _STYLE = """
 *{box-sizing:border-box}
@@ -40,10 +51,18 @@ p.meta{color:#555;margin:.2em 0 1em;overflow-wrap:anywhere}
 .card .label{font-size:.8em;color:#555}
 .card .value{font-size:1.3em;font-weight:600}
 .card .sub{font-size:.8em;color:#444;overflow-wrap:anywhere}
-.card.bad{border-color:#c0392b;background:#fdecea}
-.warnings{border:2px solid #c0392b;background:#fdecea;border-radius:6px;padding:.5em 1em;
- margin:1em 0}
-.warnings li{margin:.2em 0}
+.card.warning{border-color:#c0392b;background:#fdecea}
+.card.info{border-color:#2b6cb0;background:#ebf4ff}
+ul.notices{list-style:none;padding:0;margin:.8em 0}
+li.notice{border-radius:6px;padding:.4em .8em;margin:.3em 0;border:1px solid}
+li.notice.warning{border:2px solid #c0392b;background:#fdecea}
+li.notice.info{border-color:#2b6cb0;background:#ebf4ff}
+li.notice strong{text-transform:uppercase;font-size:.8em;margin-right:.4em}
+nav{position:sticky;top:0;z-index:2;background:#fff;border-bottom:1px solid #ddd;
+ padding:.35em 0;display:flex;flex-wrap:wrap;gap:.2em .9em;font-size:.9em}
+nav a{text-decoration:none;color:#1a5fb4}
+section{scroll-margin-top:2.6em}
+#paper td.text:not(:first-child){text-align:right}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;font-size:12.5px;margin:.3em 0 1em}
 th,td{padding:.22em .45em;border-bottom:1px solid #e5e5e5;white-space:nowrap}
@@ -92,45 +111,8 @@ document.querySelectorAll('table.sortable').forEach(function (table) {
 });
 """
 
-#: Headers in words (with units) of report.json's per-layer and per-core keys; others as they are.
-_HEADERS = {
-    "layer": "layer", "name": "name", "kind": "kind", "shape": "shape (CxHxW)",
-    "neurons": "neurons", "synapses": "synapses", "cores": "cores",
-    "weight_kib": "weight memory, KiB", "neuron_spikes": "neurons fired / frame",
-    "neurons_fired": "neurons fired / frame", "spikes_out": "spikes sent / frame",
-    "spikes_sent": "spikes sent / frame", "sops": "SOPs / frame", "sops_in": "SOPs in / frame",
-    "hops_in": "hops in / frame", "core": "core", "x": "x", "y": "y", "router": "router",
-    "chip": "chip", "port": "input port", "wait_ns": "waiting, ns / frame", "share": "share",
-    "max_occupancy": "max flits", "direction": "direction", "flits": "flits / frame",
-    "utilization": "utilization", "packets_in": "packets in / frame",
-    "deliveries_in": "deliveries in / frame", "interchip_hops_in": "inter-chip hops in / frame",
-    "layer_name": "layer name", "spikes_in": "spikes in / frame",
-    "packets_injected": "packets injected / frame", "packets_ejected": "deliveries ejected / frame",
-}
-
-_PERCENT = {"share", "utilization", "late_share"}
-
 _TERMS = {"sop": "synaptic operations", "hop": "on-chip hops", "interchip_hop": "inter-chip hops",
           "static": "static", "dynamic": "dynamic"}
-
-
-def _esc(value: Any) -> str:
-    return html.escape(str(value))
-
-
-def _fmt(value: Any, digits: int = 4) -> str:
-    """A number for people: thousands separators, ``digits`` significant digits, "-" for null."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, int) or abs(float(value)) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.{digits}g}"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"
 
 
 def late_share(summary: dict[str, Any]) -> tuple[float | None, str]:
@@ -150,15 +132,39 @@ def late_share(summary: dict[str, Any]) -> tuple[float | None, str]:
     return float(late) / float(packets), where
 
 
+def _accuracy_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """One card per accuracy context (closed loop: on chip, and ideal), each value with
+    its own Wilson interval and the other figures of the same context."""
+    if summary["model"].get("meta", {}).get("weights") == "synthetic":
+        acc = summary["accuracy"]
+        return [{"label": f"accuracy, {summary['model'].get('weight_bits', '?')}-bit weights",
+                 "value": acc.get("quantized"), "unit": "share", "key": "accuracy.quantized",
+                 "note": "synthetic weights: meaningless"}]
+    level = f"{aggregates_of(summary)['confidence']:.0%}"
+    figures = []
+    for group in accuracy_groups(summary):
+        items = group["items"]
+        parts = [f"{i['what']} {pct(i['value'])} ({level} CI {pct(i['ci_low'])} - "
+                 f"{pct(i['ci_high'])}, {i['correct']:,} of {i['labelled']:,})" for i in items]
+        value = items[0]["value"] if items else None
+        figures.append({"label": group["label"], "value": value, "unit": "share",
+                        "key": group["key"], "note": "; ".join(parts) + " (Wilson)",
+                        "context": group["context"]})
+    if not figures:
+        figures.append({"label": "accuracy", "value": None, "unit": "share",
+                        "key": "accuracy.quantized", "note": "no labelled frames"})
+    return figures
+
+
 def summary_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """The figures of the page's summary: label, value, unit, report.json key, note."""
-    e, mean, m, acc = (summary["energy_model"], summary["mean"], summary["mapping"],
-                       summary["accuracy"])
+    e, mean, m = summary["energy_model"], summary["mean"], summary["mapping"]
     unit = e["unit"]
     total = mean.get("energy_total_uj")
-    energy_ci, accuracy_ci = card_notes(summary)
+    energy_ci, _ = card_notes(summary)
+    chip = " on chip" if summary.get("timing") else ""
     figures: list[dict[str, Any]] = [
-        {"label": "energy per frame", "value": total, "unit": unit,
+        {"label": f"energy per frame{chip}", "value": total, "unit": unit,
          "key": "mean.energy_total_uj", "note": f"{e['preset']} ({e['model']}){energy_ci}"}]
     for t in e["terms"]:
         value = mean.get(f"energy_{t}_uj")
@@ -171,20 +177,12 @@ def summary_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
                         "value": value, "unit": unit, "key": f"mean.energy_{t}_uj",
                         "note": ("-" if share is None else f"{share:.1%} of the total")
                                 + follows})
-    synthetic = summary["model"].get("meta", {}).get("weights") == "synthetic"
-    changed = acc.get("prediction_changed")
-    figures += [
-        {"label": f"accuracy, {summary['model'].get('weight_bits', '?')}-bit weights",
-         "value": acc.get("quantized"), "unit": "share", "key": "accuracy.quantized",
-         "note": "synthetic weights: meaningless" if synthetic else
-         f"float weights {_pct(acc.get('float'))}; {_pct(changed)} of predictions changed"
-         f"{accuracy_ci}"},
-    ]
+    figures += _accuracy_figures(summary)
     share, where = late_share(summary)
     what = "deliveries" if "deliveries" in mean else "packets"
-    figures.append({"label": f"late {what}", "value": share, "unit": "share",
-                    "key": where, "bad": bool(share) and share == share,
-                    "note": f"{_fmt(mean.get('late'))} of {_fmt(mean.get(what))} {what} "
+    figures.append({"label": f"late {what}", "value": share, "unit": "share", "key": where,
+                    "severity": worst(notices_of(summary), "late"),
+                    "note": f"{count(mean.get('late'))} of {count(mean.get(what))} {what} "
                             "per frame arrived after their window closed"})
     figures += [
         {"label": "cores", "value": m["cores"], "unit": "", "key": "mapping.cores",
@@ -192,7 +190,7 @@ def summary_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
         {"label": "chips", "value": m["chips"], "unit": "", "key": "mapping.chips",
          "note": f"{m['mesh']} routers each, grid {m.get('chip_grid', '1x1')}"},
         {"label": "frame latency", "value": mean.get("frame_latency_ns"), "unit": "ns",
-         "key": "mean.frame_latency_ns", "note": f"{frame_count(summary)} frames"},
+         "key": "mean.frame_latency_ns", "note": _plural(frame_count(summary), "frame")},
     ]
     area = summary.get("area")
     if area:
@@ -203,8 +201,8 @@ def summary_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
         figures.append({"label": "effective SOPs", "value": effective, "unit": "",
                         "key": "mean.effective_sops",
                         "note": f"non-zero weights only (NeuroBench): "
-                                f"{_pct(effective / every if every else None)} of "
-                                f"{_fmt(every)} SOPs"})
+                                f"{pct(effective / every if every else None)} of "
+                                f"{count(every)} SOPs"})
     replay = summary.get("replay") or {}
     if replay.get("sampled_figures"):  # timing from a replayed sample: say so on each card
         sample = (f"* from the {replay['frames_replayed']} replayed frames of "
@@ -215,125 +213,45 @@ def summary_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
                 half = estimate.get("ci95_half_width")
                 figure["label"] += "*"
                 figure["note"] = (f"{sample}" + ("" if half is None else
-                                                 f", 95 % CI +- {_fmt(half)}")
+                                                 f", 95 % CI +- {fmt(half)}")
                                   + f"; {figure['note']}")
     return figures
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 def _card(f: dict[str, Any]) -> str:
     value = f["value"]
-    shown = _pct(value) if f["unit"] == "share" else f"{_fmt(value)} {f['unit']}".strip()
+    shown = pct(value) if f["unit"] == "share" else f"{fmt(value)} {f['unit']}".strip()
     data = "" if value is None else f' data-value="{value!r}"'
-    bad = " bad" if f.get("bad") else ""
-    return (f'<div class="card{bad}"><div class="label">{_esc(f["label"])}</div>'
-            f'<div class="value" data-key="{_esc(f["key"])}"{data}>{_esc(shown)}</div>'
-            f'<div class="sub">{_esc(f["note"])}</div></div>')
+    level = f" {f['severity']}" if f.get("severity") else ""
+    context = f' data-context="{esc(f["context"])}"' if f.get("context") else ""
+    return (f'<div class="card{level}"{context}><div class="label">{esc(f["label"])}</div>'
+            f'<div class="value" data-key="{esc(f["key"])}"{data}>{esc(shown)}</div>'
+            f'<div class="sub">{esc(f["note"])}</div></div>')
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[Any]], sortable: bool = True,
-           percent: Sequence[bool] = (), foot: Iterable[Sequence[Any]] = ()) -> str:
-    head = "".join(f"<th>{_esc(h)}</th>" for h in header)
-    body = _cells(rows, percent)
-    tail = f"<tfoot>{''.join(_cells(foot, percent))}</tfoot>" if foot else ""
-    cls = ' class="sortable"' if sortable else ""
-    return (f'<div class="scroll"><table{cls}><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(body)}</tbody>{tail}</table></div>')
+def _summary_section(summary: dict[str, Any]) -> Section:
+    cards = "".join(_card(f) for f in summary_figures(summary))
+    return Section("summary-section", "Summary (mean per frame)",
+                   f'<div class="cards" id="summary">{cards}</div>', "summary")
 
 
-def _cells(rows: Iterable[Sequence[Any]], percent: Sequence[bool]) -> list[str]:
-    body = []
-    for row in rows:
-        cells = []
-        for i, v in enumerate(row):
-            number = isinstance(v, (int, float)) and not isinstance(v, bool)
-            sort = f' data-sort="{v!r}"' if number else ' class="text"'
-            shown = f"{v:.1%}" if number and i < len(percent) and percent[i] else _fmt(v)
-            cells.append(f"<td{sort}>{_esc(shown)}</td>")
-        body.append(f"<tr>{''.join(cells)}</tr>")
-    return body
-
-
-def _frames_table(summary: dict[str, Any]) -> str:
-    frames = summary["frames"]
-    index = "data_index" if "data_index" in frames else "frame"
-    unit = summary["energy_model"]["unit"]
-    columns = [(k, h) for k, h, _ in _columns(summary) if k in frames]
-    columns += [(f"energy_{t}_uj", f"E_{t} {unit}") for t in summary["energy_model"]["terms"]
-                if f"energy_{t}_uj" in frames and all(k != f"energy_{t}_uj" for k, _ in columns)]
-    extra = [(k, k) for k in ("label", "prediction") if k in frames]
-    header = ["frame (data-set index)", *(h for _, h in extra),
-              *(h.replace("_", " ") for _, h in columns)]
-    rows = [[frames[index][i], *(frames[k][i] for k, _ in extra),
-             *(frames[k][i] for k, _ in columns)] for i in range(len(frames[index]))]
-    foot = [["mean", *([None] * len(extra)), *(summary["mean"].get(k) for k, _ in columns)],
-            ["std (population)", *([None] * len(extra)),
-             *(summary["std"].get(k) for k, _ in columns)]]
-    return _table(header, rows, foot=foot)
-
-
-def _aggregate_sections(summary: dict[str, Any]) -> list[tuple[str, str]]:
-    """The over-the-frames table and the per-class table (see report_aggregates)."""
-    agg = aggregates_of(summary)
-    level, n = f"{agg['confidence']:.0%}", agg["frames"]
-    note = (f'<p class="note">Over the {n} frames: mean, its {level} confidence interval '
-            f"(Student t, {n - 1} degrees of freedom; sample standard deviation), min and max; "
-            f"accuracy with its {level} Wilson score interval. report.json "
-            "<code>aggregates</code>.</p>" if n > 1 else
-            '<p class="note">One frame: no spread and no confidence interval.</p>')
-    sections = [(f"Over the frames: mean and {level} confidence interval",
-                 note + _table(*aggregate_table(summary)))]
-    header, rows = class_table(summary)
-    if rows:
-        sections.append(("Per true class", '<p class="note">Frames, accuracy (Wilson '
-                         "interval) and means per frame of each true class; also "
-                         '<a href="classes.csv">classes.csv</a>.</p>'
-                         + _table(header, rows, percent=[False] * len(header))))
-    return sections
-
-
-def _rows_table(rows: list[dict[str, Any]], skip: Sequence[str] = ()) -> str:
-    keys = [k for k in dict.fromkeys(k for r in rows for k in r) if k not in skip]
-    header = [_HEADERS.get(k, k.replace("_uj", ", uJ").replace("_ns", ", ns")
-                           .replace("_", " ")) for k in keys]
-    body = [["x".join(map(str, r[k])) if isinstance(r.get(k), list) else r.get(k)
-             for k in keys] for r in rows]
-    return _table(header, body, percent=[k in _PERCENT for k in keys])
-
-
-def _core_rows(summary: dict[str, Any], top: int = 10) -> list[dict[str, Any]]:
-    """The ``top`` cores with the most SOPs, from the report's per-core statistics."""
-    cores = summary.get("cores")
-    if isinstance(cores, dict) and cores:
-        n = len(next(iter(cores.values())))
-        cores = [{k: v[i] for k, v in cores.items() if isinstance(v, list)} for i in range(n)]
-    if not isinstance(cores, list) or not cores or "sops" not in cores[0]:
+def _replay_section(summary: dict[str, Any]) -> list[Section]:
+    """Which frames the NoC replayed (``run.replay``), when not every one was."""
+    if not summary.get("replay"):
         return []
-    return sorted(cores, key=lambda r: -(r.get("sops") or 0.0))[:top]
+    body = "".join(f'<p class="note">{esc(line)}</p>' for line in replay_lines(summary))
+    return [Section("replay", "NoC replay", body, "replay")]
 
 
-def _warnings(summary: dict[str, Any]) -> str:
-    """The late share (when anything was late) and every warning of the report, one line each
-    (the same lines as the terminal summary)."""
-    items = [f"WARNING: {w if isinstance(w, str) else w.get('message', w)}"
-             for w in summary.get("warnings") or []]
-    share, _ = late_share(summary)
-    if share and share == share:  # NaN: no frame was replayed
-        mean = summary["mean"]
-        what = "deliveries" if "deliveries" in mean else "packets"
-        items.insert(0, f"LATE: {share:.1%} of {what} arrived after their consumer's window "
-                        f"closed ({_fmt(mean.get('late'))} of {_fmt(mean.get(what))} per frame)")
-    if summary["model"].get("meta", {}).get("weights") == "synthetic":
-        items.append("synthetic weights: the accuracy is meaningless")
-    if not items:
-        return ""
-    lis = "".join(f"<li>{_esc(w)}</li>" for w in items)
-    return f'<div class="warnings" id="warnings"><strong>Warnings</strong><ul>{lis}</ul></div>'
-
-
-def _figures(images: Sequence[str]) -> str:
-    return "\n".join(
-        f'<figure><img src="{_esc(name)}" alt="{_esc(PLOTS.get(name, name))}" loading="eager">'
-        f"<figcaption>{_esc(PLOTS.get(name, name))}</figcaption></figure>" for name in images)
+def _plots_section(images: Sequence[str]) -> Section:
+    figures = "\n".join(
+        f'<figure><img src="{esc(name)}" alt="{esc(PLOTS.get(name, name))}" loading="eager">'
+        f"<figcaption>{esc(PLOTS.get(name, name))}</figcaption></figure>" for name in images)
+    return Section("plots", "Plots", f'<div class="figures">\n{figures}\n</div>', "plots")
 
 
 def _config_rows(config: dict[str, Any], prefix: str = "") -> list[list[Any]]:
@@ -346,65 +264,50 @@ def _config_rows(config: dict[str, Any], prefix: str = "") -> list[list[Any]]:
     return rows
 
 
+def _config_section(summary: dict[str, Any]) -> Section:
+    rows = _config_rows(summary.get("config", {}))
+    body = (f"<details><summary>resolved configuration ({len(rows)} keys)</summary>"
+            f'{table(["key", "value"], rows, sortable=False)}</details>')
+    return Section("config", "Configuration", body, "configuration")
+
+
+#: The page's table sections after the summary, in order: each a function of the summary
+#: returning a :class:`Section`, or None where it does not apply.
+SECTIONS = (paper_section, timing_section, layers_section, frames_section, aggregates_section,
+            classes_section, cores_section, ports_section, links_section)
+
+
 def report_html(summary: dict[str, Any], images: Sequence[str] | None = None) -> str:
     """The page, with the plots ``images`` (file names beside it; default: the usual set)."""
     images = list(images) if images is not None else [n for n in PLOTS
                                                       if n != "core_sops_heatmap.png"]
-    model, m, noc = summary["model"], summary["mapping"], summary["noc"]
+    model, m = summary["model"], summary["mapping"]
     title = f"canmore-sim report: {model['spec']}"
     e = summary["energy_model"]
     engine = str(summary.get("config", {}).get("run", {}).get("engine", "?"))
-    cards = "".join(_card(f) for f in summary_figures(summary))
-    core_rows = _core_rows(summary)
-    sections = [
-        ("Per frame", '<p class="note">One row per simulated frame (frame = index in the '
-         "data set); waiting is summed over the frame's packets. Click a header to sort.</p>"
-         + _frames_table(summary)),
-        *_aggregate_sections(summary),
-        ("Per layer (mean per frame)", _rows_table(summary["layers"])),
-    ]
-    if summary.get("replay"):
-        sections.insert(0, ("NoC replay", "".join(f'<p class="note">{_esc(line)}</p>'
-                                                  for line in replay_lines(summary))))
-    if summary.get("timing"):
-        sections.insert(0, ("Closed-loop timing: ideal and on chip",
-                            f'<p class="note">{_esc(timing_text(summary["timing"]))}</p>'
-                            + _rows_table(timing_rows(summary))))
-    if core_rows:
-        sections.append((f"Busiest cores (top {len(core_rows)} by SOPs)", _rows_table(core_rows)))
-    congested = noc.get("congested_ports") or []
-    sections.append(("Where packets waited (router input ports)",
-                     _rows_table(congested) if congested else "<p>No packet waited.</p>"))
-    if noc.get("busiest_links"):
-        sections.append(("Busiest links", _rows_table(noc["busiest_links"])))
-    body = "\n".join(f"<h2>{_esc(h)}</h2>\n{content}" for h, content in sections)
-    config = _table(["key", "value"], _config_rows(summary.get("config", {})), sortable=False)
+    sections = [_summary_section(summary), *_replay_section(summary),
+                *(s for s in (build(summary) for build in SECTIONS) if s is not None),
+                _plots_section(images), _config_section(summary)]
     cores_link = ' <a href="cores.csv">cores.csv</a>,' if summary.get("cores") else ""
+    body = "\n".join(s.html() for s in sections)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_esc(title)}</title><style>{_STYLE}</style></head>
+<title>{esc(title)}</title><style>{_STYLE}</style></head>
 <body>
-<h1>{_esc(title)}</h1>
-<p class="meta">{_esc(model.get('spikes_from') or model.get('neuron', ''))};
-{m['cores']} cores on {m['chips']} chip(s) of {_esc(m['mesh'])} routers, placement
-{_esc(m['placement'])}, NoC engine {_esc(engine)};
-energy model {_esc(e['preset'])} ({_esc(e['source'])});
-canmore-sim {_esc(summary['tool']['version'])}.
-Files: <a href="frames.csv">frames.csv</a>, <a href="layers.csv">layers.csv</a>,{cores_link}
+<h1>{esc(title)}</h1>
+<p class="meta">{esc(model.get('spikes_from') or model.get('neuron', ''))};
+{m['cores']} cores on {m['chips']} chip(s) of {esc(m['mesh'])} routers, placement
+{esc(m['placement'])}, NoC engine {esc(engine)};
+energy model {esc(e['preset'])} ({esc(e['source'])});
+canmore-sim {esc(summary['tool']['version'])}.
+Files: <a href="frames.csv">frames.csv</a> ({_plural(frame_count(summary), "row")}),
+<a href="layers.csv">layers.csv</a>,{cores_link}
 <a href="classes.csv">classes.csv</a>,
 <a href="report.json">report.json</a> (every number).</p>
-{_warnings(summary)}
-<h2>Summary (mean per frame)</h2>
-<div class="cards" id="summary">{cards}</div>
+{nav(sections)}
+{notices_html(summary)}
 {body}
-<h2>Plots</h2>
-<div class="figures">
-{_figures(images)}
-</div>
-<h2>Configuration</h2>
-<details><summary>resolved configuration ({len(_config_rows(summary.get('config', {})))}
-keys)</summary>{config}</details>
 <script>{_SCRIPT}</script>
 </body></html>
 """

@@ -99,6 +99,10 @@ class _Layer(_Open):
     deliveries_in: Num
     hops_in: Num
     fired_fraction: Opt = None
+    energy_total_uj: Opt = None
+    energy_share: Opt = None
+    sops_share: Opt = None
+    hops_share: Opt = None
 
 
 class _Port(_Open):

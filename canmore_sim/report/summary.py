@@ -17,6 +17,8 @@ import numpy as np
 
 from canmore_sim import __version__
 from canmore_sim.report.aggregates import aggregate
+from canmore_sim.report.layers import with_shares
+from canmore_sim.report.notices import notices
 from canmore_sim.report.replay import replay_section
 from canmore_sim.report.timing import timing_summary
 from canmore_sim.report.trust import result_warnings
@@ -94,7 +96,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "frames": frames,
         "mean": {k: _mean(v, result) for k, v in frames.items() if k not in IDENTITY},
         "std": {k: _std(v, result) for k, v in frames.items() if k not in IDENTITY},
-        "layers": _layer_rows(result),
+        "layers": with_shares(_layer_rows(result), list(result.energy.terms)),
         "sparsity": _sparsity(result),
         "energy_per_layer": _energy_per_layer(result),
         "cores": _core_columns(result),
@@ -109,6 +111,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
     if timing is not None:
         summary["timing"] = timing
     summary["warnings"] = result_warnings(summary)
+    summary["notices"] = notices(summary)
     return summary
 
 

@@ -1,5 +1,9 @@
 """The terminal text of a report: the summary table, the layer, core and NoC tables, the
-aggregate and class lines, and the ``inspect`` table."""
+aggregate and class lines, and the ``inspect`` table.
+
+By default :func:`render_table` keeps to one screen within 120 columns whatever the
+frame count (:mod:`canmore_sim.report.glance`); ``verbose`` adds the detail tables.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from canmore_sim.report.accuracy import accuracy_groups, group_text
 from canmore_sim.report.aggregate_rows import (
     CLASS_COLUMNS,
     _format,
@@ -14,60 +19,75 @@ from canmore_sim.report.aggregate_rows import (
     aggregates_of,
     metric_label,
 )
+from canmore_sim.report.frames import shown_frames, shown_note
+from canmore_sim.report.glance import footer_lines, layer_glance, notice_lines, problem_lines
+from canmore_sim.report.grid import grid as _grid
+from canmore_sim.report.grid import wrap
+from canmore_sim.report.layers import with_shares
+from canmore_sim.report.paper import paper_lines
 from canmore_sim.report.replay import TIMED_COLUMNS, replay_lines
 from canmore_sim.report.summary import IDENTITY, _columns
 from canmore_sim.report.timing import timing_lines
 
-__all__ = ["core_table", "render_inspect", "render_table", "trust_lines"]
+__all__ = ["aggregate_lines", "class_lines", "core_table", "render_inspect", "render_table",
+           "trust_lines"]
 
 
-def render_table(summary: dict[str, Any], *, max_frames: int = 20, top_cores: int = 8) -> str:
-    """Format a summary as a fixed-width terminal report.
+def render_table(summary: dict[str, Any], *, verbose: bool = False, max_frames: int = 20,
+                 top_cores: int = 8) -> str:
+    """Format a summary for a terminal.
 
-    The title, the late share and every warning first; then per frame (with the mean),
-    the figures over the frames (mean +- confidence interval, spread; accuracy with its
-    interval; see :mod:`canmore_sim.report.aggregate_rows`), per class, per layer, the
-    busiest ``top_cores`` cores, the NoC, the energy line, and the warnings again at
-    the end.
+    By default one screen within 120 columns, whatever the frame count: the title, the
+    notices (``WARNING:`` / ``INFO:``), the summary lines, the closed-loop timing (if
+    any), the paper's figures (VGG16 on CIFAR-10), a short per-layer table, the top
+    problems and how many rows frames.csv holds. With ``verbose`` the detail follows the
+    summary: per frame (the first ``max_frames`` and the extremes, with the mean), the
+    figures over the frames (see :mod:`canmore_sim.report.aggregate_rows`), per class, the
+    whole per-layer table, the busiest ``top_cores`` cores, the NoC and the energy line.
     """
-    frames = summary["frames"]
-    columns = _columns(summary)
-    marked = set(TIMED_COLUMNS) if (summary.get("replay") or {}).get("sampled_figures") else set()
-    header = ["data idx"] + [h + ("*" if k in marked else "") for k, h, _ in columns]
-    rows = []
-    for i in range(min(len(frames["data_index"]), max_frames)):
-        rows.append([str(frames["data_index"][i])] + [_num(frames[k][i], fmt)
-                                                     for k, _, fmt in columns])
-    rows.append(["mean"] + ["" if k in IDENTITY else _num(summary["mean"][k], fmt)
-                            for k, _, fmt in columns])
-    trust = trust_lines(summary)
-    classes = class_lines(summary)
     rule = (summary["model"].get("dta_rule") or {}).get("text")
-    lines = [_title(summary), *trust, *([rule] if rule else []), *_summary_lines(summary),
-             *replay_lines(summary),
-             *timing_lines(summary), "",
-             *_grid(header, rows), "", *aggregate_lines(summary), "",
-             *classes, *([""] if classes else []),
-             *_layer_table(summary["layers"], summary["energy_model"]),
-             *_sparsity_lines(summary.get("sparsity"))]
+    lines = [*wrap(_title(summary)), *notice_lines(summary),
+             *(wrap(rule) if rule and verbose else []),
+             *(w for line in [*_summary_lines(summary), *replay_lines(summary),
+                               *timing_lines(summary, verbose=verbose)]
+               for w in wrap(line))]
+    paper = paper_lines(summary)
+    lines += ["", *paper] if paper else []
+    if not verbose:
+        problems = problem_lines(summary)
+        lines += ["", *layer_glance(summary), *([""] if problems else []), *problems, "",
+                  *footer_lines(summary, verbose=False)]
+        return "\n".join(lines)
+    classes = class_lines(summary)
+    lines += ["", *_frame_rows(summary, max_frames), "", *aggregate_lines(summary), "",
+              *classes, *([""] if classes else []),
+              *_layer_table(with_shares(summary["layers"], summary["energy_model"]["terms"]),
+                            summary["energy_model"]),
+              *_sparsity_lines(summary.get("sparsity"))]
     lines += ["", *core_table(summary, top_cores)]
     lines += ["", *_noc_lines(summary["noc"]), "", _energy_line(summary)]
-    warnings = summary.get("warnings", [])
-    if warnings:
-        lines += ["", *(f"WARNING: {w['message']}" for w in warnings)]
+    lines += ["", *notice_lines(summary)] if summary.get("warnings") else []
+    lines += ["", *footer_lines(summary, verbose=True)]
     return "\n".join(lines)
 
 
+def _frame_rows(summary: dict[str, Any], max_frames: int) -> list[str]:
+    """The per-frame table: the first ``max_frames`` frames and the extremes, the mean."""
+    frames = summary["frames"]
+    columns = _columns(summary)
+    shown = shown_frames(summary, first=max_frames)
+    marked = set(TIMED_COLUMNS) if (summary.get("replay") or {}).get("sampled_figures") else set()
+    header = ["data idx"] + [h + ("*" if k in marked else "") for k, h, _ in columns] + ["shown"]
+    rows = [[str(frames["data_index"][i])] + [_num(frames[k][i], fmt) for k, _, fmt in columns]
+            + [why] for i, why in shown]
+    rows.append(["mean"] + ["" if k in IDENTITY else _num(summary["mean"][k], fmt)
+                            for k, _, fmt in columns] + ["all"])
+    return [f"per frame: {shown_note(summary, shown)}", *_grid(header, rows)]
+
+
 def trust_lines(summary: dict[str, Any]) -> list[str]:
-    """The late share (when any delivery was late) and every warning, one line each."""
-    lines = []
-    late = summary.get("late_share") or 0.0
-    if late > 0:
-        mean = summary["mean"]
-        lines.append(f"LATE: {late:.1%} of deliveries arrived after their consumer's window "
-                     f"closed ({mean['late']:,.0f} of {mean['deliveries']:,.0f} per frame)")
-    lines += [f"WARNING: {w['message']}" for w in summary.get("warnings", [])]
-    return lines
+    """Every notice, warnings first, one ``WARNING:`` or ``INFO:`` line each (wrapped)."""
+    return notice_lines(summary)
 
 
 def core_table(summary: dict[str, Any], top: int = 8) -> list[str]:
@@ -118,38 +138,38 @@ def _noc_lines(noc: dict[str, Any]) -> list[str]:
 
 
 def _title(summary: dict[str, Any]) -> str:
-    m, acc = summary["mapping"], summary["accuracy"]
-    acc_text = ("" if acc["quantized"] is None or acc["float"] is None else
-                f"; accuracy float {acc['float']:.3f}, {summary['model']['weight_bits']}-bit "
-                f"{acc['quantized']:.3f} ({acc['prediction_changed']:.1%} of predictions changed)")
+    m = summary["mapping"]  # accuracy: the summary lines, with its interval
     chips = (f" x {m['chips']} chips ({m['chip_grid']} grid, "
              f"{m.get('interchip_hops', 0):,.0f} inter-chip hops/frame)" if m["chips"] > 1 else "")
     spikes = summary["model"].get("spikes_from", "")
     spikes_text = f"; spikes from {spikes}" if summary["model"]["neuron"] != "dta-ttfs" else ""
     engine = f", NoC engine {summary.get('config', {}).get('run', {}).get('engine', '?')}"
     n_frames = len(summary["frames"]["data_index"])
+    frames = f"{n_frames:,} frame{'' if n_frames == 1 else 's'}"
     if summary["model"]["meta"].get("weights") == "synthetic":
-        acc_note = "; SYNTHETIC WEIGHTS (accuracy is meaningless)"
         return (f"{summary['model']['spec']} ({summary['model']['meta'].get('zoo', '')}, "
                 f"synthetic weights) on {m['mesh']} mesh{chips}: {m['cores']} cores, "
-                f"placement {m['placement']}{engine}, {n_frames} frames{acc_note}"
+                f"placement {m['placement']}{engine}, {frames}"
                 f"{spikes_text}")
     return (f"{summary['model']['spec']} on {m['mesh']} mesh{chips}: {m['cores']} cores, "
-            f"placement {m['placement']}{engine}, {n_frames} frames{acc_text}"
+            f"placement {m['placement']}{engine}, {frames}"
             f"{spikes_text}")
 
 
 def _layer_table(layers: list[dict[str, Any]], energy: dict[str, Any]) -> list[str]:
     terms = [t for t in energy["terms"] if any(f"energy_{t}_uj" in r for r in layers)]
+    unit = energy["unit"]
     header = ["layer", "shape", "neurons", "cores", "weights KiB", "fired", "fired %", "sent",
-              "SOPs", "packets in", "deliveries in", "hops in",
-              *(f"E_{t} {energy['unit']}" for t in terms)]
+              "SOPs", "SOPs %", "packets in", "deliveries in", "hops in", "hops %",
+              *(f"E_{t} {unit}" for t in terms), f"E {unit}", "E %"]
     rows = [[f"{r['layer']} {r['name']}", "x".join(map(str, r["shape"])), f"{r['neurons']:,}",
              str(r["cores"]), f"{r['weight_kib']:.1f}", f"{r['neurons_fired']:,.0f}",
              _num(r.get("fired_fraction"), "{:.1%}"),
-             f"{r['spikes_sent']:,.0f}", f"{r['sops']:,.0f}", f"{r['packets_in']:,.0f}",
-             f"{r['deliveries_in']:,.0f}", f"{r['hops_in']:,.0f}",
-             *(_num(r.get(f"energy_{t}_uj"), "{:,.4f}") for t in terms)]
+             f"{r['spikes_sent']:,.0f}", f"{r['sops']:,.0f}", _num(r.get("sops_share"), "{:.0%}"),
+             f"{r['packets_in']:,.0f}", f"{r['deliveries_in']:,.0f}", f"{r['hops_in']:,.0f}",
+             _num(r.get("hops_share"), "{:.0%}"),
+             *(_num(r.get(f"energy_{t}_uj"), "{:,.4f}") for t in terms),
+             _num(r.get("energy_total_uj"), "{:,.4f}"), _num(r.get("energy_share"), "{:.0%}")]
             for r in layers]
     return _grid(header, rows)
 
@@ -171,10 +191,12 @@ def _num(value: Any, fmt: str) -> str:
 
 def _summary_lines(summary: dict[str, Any]) -> list[str]:
     """The figures read first (means per frame), a few lines above the detail tables."""
-    mean, m, acc = summary["mean"], summary["mapping"], summary["accuracy"]
-    accuracy = ("no labels" if acc["quantized"] is None else
-                f"{summary['model']['weight_bits']}-bit {acc['quantized']:.3f}, float "
-                f"{_num(acc['float'], '{:.3f}')}")
+    mean, m = summary["mean"], summary["mapping"]
+    groups = accuracy_groups(summary)  # closed loop: on chip here, ideal in the timing block
+    accuracy = group_text(groups[0]) if groups else "no labelled frames"
+    changed = summary["accuracy"].get("prediction_changed")
+    if groups and not groups[0]["context"] and changed is not None:
+        accuracy += f"; quantization changed {changed:.1%} of the predictions"
     late = summary.get("late_share")
     extra = [f"  {line}" for line in (depends_text(summary), area_text(summary),
                                        effective_text(summary)) if line]
@@ -250,14 +272,6 @@ def _energy_line(summary: dict[str, Any]) -> str:
     return f"energy ({e['preset']}, {e['source']}): {total_text} = {parts}{ref_text}"
 
 
-def _grid(header: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.rjust(w) if i else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
-    return [line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
-
-
 def render_inspect(rows: list[dict[str, Any]], title: str) -> str:
     """The layer table of ``canmore-sim inspect``."""
     header = ["layer", "kind", "input", "output", "pool", "neurons", "synapses", "FLOPs",
@@ -282,29 +296,22 @@ def aggregate_lines(summary: dict[str, Any]) -> list[str]:
     note = (f"over {n} frames: mean +- half-width of its {level:.0%} confidence interval "
             f"(Student t, {n - 1} degrees of freedom); sample std" if n > 1 else
             "1 frame: no spread and no confidence interval (they need two frames or more)")
-    return [note, *_grid(header, rows), _accuracy_line(summary, agg)]
+    return [note, *_grid(header, rows), *_accuracy_lines(summary, agg)]
 
 
-def _accuracy_line(summary: dict[str, Any], agg: dict[str, Any]) -> str:
-    acc = agg["accuracy"]
-    if acc["quantized"] is None:
-        return "accuracy: no labelled frames"
-    bits = summary["model"].get("weight_bits", "?")
-    parts = []
-    timing = summary.get("timing")  # closed loop: the frames' predictions are the chip's
-    chip = f"{bits}-bit on chip ({timing['mode']})" if timing else f"{bits}-bit"
-    for name, what in (("quantized", chip), ("float", "float")):
-        a = acc.get(name)
-        if a is not None:
-            parts.append(f"{what} {a['value']:.3f} {_interval(a['ci_low'], a['ci_high'])} "
-                         f"({a['correct']} of {a['labelled']})")
-    return f"accuracy [{agg['confidence']:.0%} Wilson score interval]: " + "; ".join(parts)
+def _accuracy_lines(summary: dict[str, Any], agg: dict[str, Any]) -> list[str]:
+    """Accuracy with its Wilson interval, one line per context (closed loop: on chip, and
+    ideal; see :mod:`canmore_sim.report.accuracy`)."""
+    groups = accuracy_groups(summary)
+    if not groups:
+        return ["accuracy: no labelled frames"]
+    level = f"{agg['confidence']:.0%}"
+    return [w for g in groups
+            for w in wrap(f"accuracy [{level} Wilson score interval] {group_text(g)}")]
 
 
 def class_lines(summary: dict[str, Any], top: int = 20) -> list[str]:
     """The per-class table of the terminal (the first ``top`` true labels)."""
-    pass
-
     agg = aggregates_of(summary)
     classes = agg["classes"]
     if not classes or top <= 0:

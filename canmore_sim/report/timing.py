@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from canmore_sim.report.accuracy import accuracy_groups, group_text
+
 if TYPE_CHECKING:
     from canmore_sim.run.pipeline import RunResult
 
@@ -68,21 +70,28 @@ def _num(value: Any, fmt: str) -> str:
     return "n/a" if value is None else fmt.format(value)
 
 
-def timing_lines(summary: dict[str, Any]) -> list[str]:
-    """Terminal lines of the ``timing`` section (none for an ideal run)."""
+def timing_lines(summary: dict[str, Any], *, verbose: bool = False) -> list[str]:
+    """Terminal lines of the ``timing`` section (none for an ideal run): what the chip
+    computed and the ideal answer on lines of their own, each accuracy with its interval;
+    with ``verbose`` the pairs lost and late per layer."""
     timing = summary.get("timing")
     if not timing:
         return []
     unit = timing["energy_unit"]
     n = len(timing["ideal_predictions"])
+    groups = {g["context"]: g for g in accuracy_groups(summary)}
+    chip = (f"accuracy {group_text(groups['on chip'])}; " if "on chip" in groups
+            else f"on chip ({timing['mode']}): ")
+    ideal = (f"accuracy {group_text(groups['ideal'])}; " if "ideal" in groups
+             else "ideal (every spike on time): ")
     lines = [timing_text(timing),
-             f"  accuracy ideal {_num(timing['accuracy_ideal'], '{:.3f}')} -> on chip "
-             f"{_num(timing['accuracy_on_chip'], '{:.3f}')}; predictions changed "
-             f"{timing['predictions_changed']} of {n} frames",
-             f"  energy per frame ideal {_num(timing['energy_ideal'], '{:.4g}')} {unit} -> "
-             f"as run {_num(timing['energy_on_chip'], '{:.4g}')} {unit}; "
-             f"(spike, core) pairs lost {timing['lost_pairs']:,.1f} per frame",
-             "  " + "  ".join(f"{h:>{w}}" for h, w in _HEAD)]
+             f"  {chip}energy {_num(timing['energy_on_chip'], '{:.4g}')} {unit}/frame as run",
+             f"  {ideal}energy {_num(timing['energy_ideal'], '{:.4g}')} {unit}/frame",
+             f"  predictions changed by the timing: {timing['predictions_changed']} of {n} "
+             f"frames; (spike, core) pairs lost {timing['lost_pairs']:,.1f} per frame"]
+    if not verbose:
+        return lines
+    lines.append("  " + "  ".join(f"{h:>{w}}" for h, w in _HEAD))
     for row in timing["layers"]:
         delay = f"{row['delay_mean_tw']:.4f}" if timing["mode"] == "arrival" else "-"
         cells = [row["name"], f"{row['lost_pairs']:,.1f}", f"{row['late_pairs']:,.1f}", delay]

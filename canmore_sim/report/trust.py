@@ -1,6 +1,8 @@
 """Warnings about figures that should not be trusted, computed from a report summary.
 
-Each warning is plain data, ``{"kind", "message", "value", "threshold", "settings"}``:
+Each warning is plain data, ``{"severity", "kind", "message", "value", "threshold",
+"settings"}`` (``severity`` is always ``"warning"``, the top of the reports' one scale;
+see :mod:`canmore_sim.report.notices` for the ``info`` level):
 ``value`` is the figure that crossed ``threshold`` (the config key under ``report``),
 ``settings`` the config keys that change it. The CLI and the report pages render
 ``message``; the library never prints.
@@ -48,7 +50,7 @@ def result_warnings(summary: dict[str, Any]) -> list[dict[str, Any]]:
     if summary["model"].get("meta", {}).get("weights") != "synthetic":
         warnings += _accuracy(summary, float(limits.get("accuracy_drop_warn", 0.10)),
                               float(limits.get("prediction_change_warn", 0.10)))
-    return warnings
+    return [{"severity": "warning", **w} for w in warnings]
 
 
 def _late(summary: dict[str, Any], threshold: float) -> dict[str, Any] | None:
@@ -84,8 +86,8 @@ def _consequence(summary: dict[str, Any]) -> str:
         return ("so the energy and accuracy describe spikes the chip would not compute in "
                 "time (run.timing: drop-late shows what it does compute)")
     return (f"and run.timing {timing['mode']} removed them from the computation (accuracy "
-            f"{_fmt(timing['accuracy_ideal'])} ideal, {_fmt(timing['accuracy_on_chip'])} "
-            "on chip)")
+            f"on chip {_fmt(timing['accuracy_on_chip'])}; the closed-loop timing block shows "
+            "the ideal answer)")
 
 
 def _fmt(value: Any) -> str:

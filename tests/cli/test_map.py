@@ -71,7 +71,7 @@ def test_mapping_file_round_trip(tmp_path, capsys) -> None:
 
 
 def test_report_shows_congestion_and_heatmaps(tmp_path, capsys) -> None:
-    assert main(["map", "--frames", "1", "--out", str(tmp_path), "--quiet"]) == 0
+    assert main(["map", "--frames", "1", "--out", str(tmp_path), "--quiet", "--verbose"]) == 0
     out = capsys.readouterr().out
     assert "where packets waited" in out and "flits per frame by output direction" in out
     for name in ("wait_heatmap.png", "traffic_heatmap.png"):
@@ -92,7 +92,8 @@ def test_report_shows_congestion_and_heatmaps(tmp_path, capsys) -> None:
 def test_multicast_saves_hops(tmp_path, capsys) -> None:
     cfg = tmp_path / "mc.yaml"
     cfg.write_text("traffic:\n  multicast: true\nrun:\n  frames: 1\n")
-    assert main(["map", "--config", str(cfg), "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    assert main(["map", "--config", str(cfg), "--out", str(tmp_path / "o"), "--quiet",
+                 "--verbose"]) == 0
     report = json.loads((tmp_path / "o" / "report.json").read_text())
     assert report["noc"]["multicast"] is True
     assert report["mean"]["hops"] < report["noc"]["unicast_equivalent_hops"]
@@ -146,9 +147,9 @@ def test_map_and_inspect_a_nir_graph_say_the_spikes_come_from_if_lif(tmp_path, c
 
     path = write(small_cnn(), tmp_path / "net.nir")
     code = main(["map", "--model", str(path), "--frames", "3", "--out", str(tmp_path / "o"),
-                 "--quiet"])
+                 "--quiet", "--verbose"])
     assert code == 0
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())  # the lines wrapped within 120 columns
     assert "spikes from IF/LIF simulation of the NIR graph" in out and "not TTFS" in out
     report = json.loads((tmp_path / "o" / "report.json").read_text())
     assert report["model"]["neuron"] == "if-lif" and report["config"]["neuron"]["model"] == "if-lif"
@@ -199,8 +200,8 @@ def test_map_official_state_dict_reports_official_rule_and_sparsity(tmp_path, ca
     spec = "32x32x1:4C3-P2-8C3-P2-10F"
     path = _official_state_dict(tmp_path, spec)
     assert main(["map", "--model", str(path), "--arch", spec, "--mesh", "4x4", "--frames", "3",
-                 "--out", str(tmp_path / "out")]) == 0
-    out = capsys.readouterr().out
+                 "--out", str(tmp_path / "out"), "--verbose"]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # the lines wrapped within 120 columns
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     rule = report["model"]["dta_rule"]
     assert rule["official"] and rule["window_end_spike"] is False
@@ -228,9 +229,9 @@ def test_config_rule_set_explicitly_wins_and_the_report_says_so(tmp_path, capsys
     runs = []
     for name, extra in (("auto", []), ("set", ["--config", str(cfg)])):
         assert main(["map", "--model", str(path), "--arch", spec, "--mesh", "4x4", "--frames",
-                     "2", "--out", str(tmp_path / name), "--quiet", *extra]) == 0
+                     "2", "--out", str(tmp_path / name), "--quiet", "--verbose", *extra]) == 0
         runs.append(json.loads((tmp_path / name / "report.json").read_text()))
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())  # the lines wrapped within 120 columns
     rule = runs[1]["model"]["dta_rule"]
     assert rule["window_end_spike"] is True and rule["readout"] == "window-start"
     assert rule["overridden"] == ["neuron.window_end_spike"] and not rule["official"]

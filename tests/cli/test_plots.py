@@ -191,12 +191,18 @@ def test_page_states_the_late_share_and_every_warning(summary) -> None:
 
     from canmore_sim.report.html import report_html
 
-    assert "LATE: " not in report_html(summary) and 'id="warnings"' not in report_html(summary)
+    assert "data-severity" not in report_html(summary) and 'id="notices"' not in report_html(
+        summary)
     late = copy.deepcopy(summary)
     late["mean"]["late"] = late["mean"]["packets"] * 0.25
     late["late_share"] = 0.25  # a report that records its late share (read first)
     late["warnings"] = [{"kind": "late", "message": "the window is too short: raise "
                                                     "neuron.window_ns"}]
     page = report_html(late)
-    assert "LATE: 25.0% of" in page and "WARNING: the window is too short" in page
-    assert 'class="card bad"' in page
+    assert 'data-severity="warning"' in page and "the window is too short" in page
+    assert 'class="card warning"' in page and 'data-severity="info"' not in page
+    few = copy.deepcopy(late)  # late below the threshold: stated, as information
+    few["late_share"], few["warnings"] = 0.005, []
+    page = report_html(few)
+    assert 'data-severity="info"' in page and "0.5% of" in page
+    assert 'class="card info"' in page and 'data-severity="warning"' not in page

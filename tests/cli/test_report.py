@@ -49,7 +49,7 @@ def test_report_command_rerenders_from_json(run_dir, capsys) -> None:
               for n in ("frames.csv", "layers.csv", "cores.csv", "classes.csv", "report.html")}
     for name in rendered:
         (run_dir / name).unlink()
-    assert main(["report", str(run_dir)]) == 0
+    assert main(["report", str(run_dir), "--verbose"]) == 0
     for name in rendered:
         assert (run_dir / name).stat().st_size > 0, name
     for name, text in before.items():
@@ -136,7 +136,7 @@ def test_report_json_is_strict_json_without_nan(run_dir, tmp_path) -> None:
     assert isinstance(data, dict)
     assert data["mean"]["latency_mean_ns"] is None
     assert data["frames"]["energy_total_uj"][0] is None
-    table = render_table(read_report(path))  # a missing figure renders as "-"
+    table = render_table(read_report(path), verbose=True)  # a missing figure renders as "-"
     mean_row = next(line for line in table.splitlines() if line.startswith("mean"))
     assert " - " in mean_row
     assert main(["report", str(tmp_path)]) == 0
@@ -242,12 +242,20 @@ def test_terminal_output_starts_with_a_summary_before_the_tables(run_dir) -> Non
     from canmore_sim.report.text import render_table
 
     report = read_report(run_dir / "report.json")
-    lines = render_table(report).splitlines()
+    lines = render_table(report, verbose=True).splitlines()
     table = next(i for i, line in enumerate(lines) if line.startswith("data idx"))
     head = lines[:table]
-    assert len(head) <= 12 and all(len(line) <= 250 for line in head)  # one screen
+    assert len(head) <= 22 and all(len(line) <= 120 for line in head)  # one screen
     start = head.index("summary, mean per frame:")
-    energy, chip, accuracy = head[start + 1:start + 4]
+    entries: list[str] = []  # each summary line, its wrapped continuation lines joined
+    for line in head[start + 1:]:
+        if line.startswith("      "):
+            entries[-1] += " " + line.strip()
+        elif line.startswith("  "):
+            entries.append(line.strip())
+        else:
+            break
+    energy, chip, accuracy = entries[:3]
     assert f"{report['mean']['energy_total_uj']:.4g} uJ/frame" in energy
     assert all(f"{t} " in energy for t in report["energy_model"]["terms"])
     assert f"{report['mapping']['cores']} cores on {report['mapping']['chips']} chip(s)" in chip

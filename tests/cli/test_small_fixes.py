@@ -20,7 +20,7 @@ def test_spec_string_with_synthetic_weights_maps(tmp_path, capsys) -> None:
                  "--quiet", "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["model"]["spec"] == SPEC and report["model"]["meta"]["weights"] == "synthetic"
-    assert "SYNTHETIC WEIGHTS" in capsys.readouterr().out
+    assert "INFO: synthetic weights: the accuracy is meaningless" in capsys.readouterr().out
 
 
 def test_spec_string_without_weights_is_one_line(tmp_path, capsys) -> None:

@@ -40,10 +40,14 @@ def test_late_share_past_the_threshold_is_a_warning_naming_what_to_change(short_
     assert len(late) == 1 and late[0]["value"] == s["late_share"] and late[0]["threshold"] == 0.01
     for key in ("neuron.window_ns", "traffic.multicast: true", "run.placement: anneal"):
         assert key in late[0]["message"]
-    lines = render_table(s).splitlines()
-    assert lines[1].startswith("LATE: ") and f"{s['late_share']:.1%}" in lines[1]
-    assert lines[2].startswith("WARNING: ") and lines[-1] == f"WARNING: {late[0]['message']}"
-    assert "LATE: " in report_html(s) and "neuron.window_ns" in report_html(s)
+    text = render_table(s)  # one severity scale: the late share is a warning, said once
+    lines = text.splitlines()
+    assert lines[1].startswith("WARNING: ") and f"{s['late_share']:.1%}" in lines[1]
+    assert f"WARNING: {late[0]['message']}" in " ".join(text.split()) and "INFO: " not in text
+    assert all(len(line) <= 120 for line in lines)
+    page = report_html(s)
+    assert 'data-severity="warning"' in page and "neuron.window_ns" in page
+    assert 'data-severity="info"' not in page and s["notices"][0]["severity"] == "warning"
 
 
 def test_late_share_below_the_threshold_is_stated_without_a_warning(short_window) -> None:
@@ -51,14 +55,17 @@ def test_late_share_below_the_threshold_is_stated_without_a_warning(short_window
     s["config"]["report"]["late_warn_share"] = 0.5
     s["warnings"] = result_warnings(s)
     assert not [w for w in s["warnings"] if w["kind"] == "late"]
-    assert render_table(s).splitlines()[1].startswith("LATE: ")
+    text = render_table(s)
+    assert text.splitlines()[1].startswith("INFO: ") and "WARNING: " not in text
+    assert 'data-severity="info"' in report_html(s)
 
 
 def test_no_late_delivery_no_late_line(short_window) -> None:
     s = copy.deepcopy(short_window)
     s["late_share"] = 0.0
     assert not [w for w in result_warnings(s) if w["kind"] == "late"]
-    assert "LATE: " not in render_table({**s, "warnings": result_warnings(s)})
+    text = render_table({**s, "warnings": result_warnings(s)})
+    assert "INFO: " not in text and "WARNING: " not in text
 
 
 def test_accuracy_collapse_under_a_coding_scheme_the_weights_were_not_trained_for() -> None:

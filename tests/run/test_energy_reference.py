@@ -57,7 +57,7 @@ def test_the_report_says_which_reference_priced_the_run(priced) -> None:
     summary = summarize(priced)
     assert summary["energy_reference"] == priced.energy_reference
     assert summary["energy_model"]["resolved"]["reference"] == priced.energy_reference["origin"]
-    energy_line = next(line for line in render_table(summary).splitlines()
+    energy_line = next(line for line in render_table(summary, verbose=True).splitlines()
                        if line.startswith("energy ("))
     assert "1 rel = rate-if run of the same network on the same frames and chip" in energy_line
 
