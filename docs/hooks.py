@@ -43,6 +43,8 @@ from mkdocs.plugins import event_priority
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from canmore_sim.cli.help import yaml_text
+
 ROOT = Path(__file__).resolve().parents[1]
 _INCLUDE = re.compile(r"<!-- include: ([^ ]+) -->")
 _MARKER = re.compile(r"^<!-- [a-z-]+(?:: [^ ]+)? -->$", re.M)
@@ -210,7 +212,7 @@ def config_reference() -> str:
                 "| --- | --- | --- | --- | --- |"]
         for key, info in model.model_fields.items():
             out.append(f"| `{name}.{key}` | {type_name(info.annotation, info.metadata)} | "
-                       f"`{_yaml_value(info.default)}` | {bounds(info.metadata)} | "
+                       f"`{yaml_text(info.default)}` | {bounds(info.metadata)} | "
                        f"{_cell(info.description or '')} |")
         out.append("")
     return "\n".join(out).rstrip("\n")
@@ -222,7 +224,7 @@ def type_name(annotation: Any, metadata: list[Any] | tuple[Any, ...] = ()) -> st
     if origin is typing.Annotated:
         return type_name(args[0], args[1:])
     if origin is typing.Literal:
-        return "one of " + ", ".join(f"`{_yaml_value(a)}`" for a in args)
+        return "one of " + ", ".join(f"`{yaml_text(a)}`" for a in args)
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
         names = [type_name(a) for a in args if a is not type(None)]
         return " or ".join(names) + (" or `null`" if type(None) in args else "")
@@ -264,16 +266,6 @@ def bounds(metadata: list[Any] | tuple[Any, ...]) -> str:
     return ", ".join(parts)
 
 
-def _yaml_value(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, tuple):
-        return str(list(value))
-    return str(value)
-
-
 def config_fields() -> Iterator[tuple[str, str, FieldInfo]]:
     """``(model name, field name, field)`` of every field of every model in config.py."""
     import canmore_sim.config as config
@@ -312,7 +304,7 @@ def energy_presets() -> str:
     rows = ["| preset | model | coefficients | source |", "| --- | --- | --- | --- |"]
     for path in sorted((ROOT / "configs" / "energy").glob("*.yaml")):
         data = yaml.safe_load(path.read_text())
-        coefficients = ", ".join(f"`{k}: {_yaml_value(v)}`" for k, v in data.items()
+        coefficients = ", ".join(f"`{k}: {yaml_text(v)}`" for k, v in data.items()
                                  if k not in ("model", "source"))
         rows.append(f"| `{path.stem}` | `{data['model']}` | {coefficients} | "
                     f"{_cell(str(data.get('source', '')))} |")

@@ -16,7 +16,8 @@ from collections.abc import Callable
 
 from canmore_sim.overrides import config_keys
 
-__all__ = ["REGISTRIES", "HelpFormatter", "choices", "config_epilog", "registries_epilog"]
+__all__ = ["REGISTRIES", "HelpFormatter", "choices", "config_epilog", "registries_epilog",
+           "yaml_text"]
 
 
 def _placements() -> list[str]:
@@ -121,7 +122,7 @@ def config_epilog() -> str:
         if k.section:
             lines.append(f"  {k.key}: {k.description.strip().splitlines()[0]}")
             continue
-        text = f"    {k.key} = {_yaml(k.default)}"
+        text = f"    {k.key} = {yaml_text(k.default)}"
         if not k.description:
             lines.append(text)
             continue
@@ -133,7 +134,7 @@ def config_epilog() -> str:
     return "\n".join(lines)
 
 
-def _yaml(value: object) -> str:
+def yaml_text(value: object) -> str:
     """A default as it would be written in YAML (``null``, ``false``, ``[0, 0]``)."""
     if value is None:
         return "null"
