@@ -35,6 +35,7 @@ from canmore_sim.yamlio import load_yaml, read_yaml_text
 __all__ = [
     "ArchConfig",
     "CoreConfig",
+    "DataConfig",
     "LimitsConfig",
     "MeshConfig",
     "MultichipConfig",
@@ -132,6 +133,43 @@ class NeuronConfig(_Frozen):
     window_ns: Float = Field(
         20000.0, gt=0, description="wall-clock length of one layer window on the chip, ns"
     )
+    input_encoding: Literal["auto", "ttfs", "direct"] = Field(
+        "auto", description="dta-ttfs: how input values reach layer 1: ttfs (papers/004 Eq. 1, "
+        "intensities in [0, 1]), direct (the official code's: real, normalized values; "
+        "positive ones are the input spikes, every value enters the potential) or auto "
+        "(direct for an official-layout state_dict on CIFAR-10 data, else ttfs)")
+
+
+#: A per-channel normalization given as lists: ``{"mean": [...], "std": [...]}``.
+MeanStd = dict[Literal["mean", "std"], tuple[Float, ...]]
+
+
+class DataConfig(_Frozen):
+    """How input frames are prepared for the network (the ``--data`` source is a flag)."""
+
+    normalize: Literal["auto", "none", "cifar10"] | MeanStd = Field(
+        "auto", description="per-channel normalization (x - mean) / std of intensities in "
+        "[0, 1], unitless: none, cifar10 (the official DTA-TTFS code's mean 0.4914, 0.4822, "
+        "0.4465, std 0.2023, 0.1994, 0.2010), {mean: [...], std: [...]} one value per "
+        "channel, or auto (cifar10 for an official-layout state_dict on CIFAR-10 data, else "
+        "none)")
+    adapt: Literal["none", "resize"] = Field(
+        "none", description="frames whose shape differs from the network's input: none "
+        "(an error naming both shapes) or resize (bilinear resize and channel adaptation, "
+        "recorded in the report); the bundled digits are always adapted")
+
+    @field_validator("normalize")
+    @classmethod
+    def _mean_std(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            if set(value) != {"mean", "std"}:
+                raise ValueError("give both mean and std lists, one value per channel")
+            if len(value["mean"]) != len(value["std"]) or not value["mean"]:
+                raise ValueError("mean and std need the same number of values (one per "
+                                 "channel)")
+            if min(value["std"]) <= 0:
+                raise ValueError("every std value must be > 0")
+        return value
 
 
 class TrafficConfig(_Frozen):
@@ -230,6 +268,7 @@ class ArchConfig(_Frozen):
     core: CoreConfig = CoreConfig()
     router: RouterConfig = RouterConfig()
     neuron: NeuronConfig = NeuronConfig()
+    data: DataConfig = DataConfig()
     traffic: TrafficConfig = TrafficConfig()
     multichip: MultichipConfig = MultichipConfig()
     run: RunConfig = RunConfig()
