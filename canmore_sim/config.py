@@ -12,6 +12,7 @@ Units are part of the key names (``_ns``, ``_pj``, ``_uj``, ``_kib``, ``_bits``)
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Mapping
 from importlib import resources
@@ -130,14 +131,41 @@ class NeuronConfig(_Frozen):
     dt: Float | None = Field(
         None, gt=0, description="if-lif: Euler step in the NIR graph's time unit (null: tau/r "
         "when all LIF nodes agree, else 1)")
-    window_ns: Float = Field(
-        20000.0, gt=0, description="wall-clock length of one layer window on the chip, ns"
-    )
+    window_ns: Literal["auto"] | float = Field(
+        20000.0, description="wall-clock length of one layer window on the chip, ns, or "
+        "auto: derived before the replay from the run's traffic (per layer, the time the "
+        "busiest link, the busiest ejection port and the longest path need for its packets)")
     input_encoding: Literal["auto", "ttfs", "direct"] = Field(
         "auto", description="dta-ttfs: how input values reach layer 1: ttfs (papers/004 Eq. 1, "
         "intensities in [0, 1]), direct (the official code's: real, normalized values; "
         "positive ones are the input spikes, every value enters the potential) or auto "
         "(direct for an official-layout state_dict on CIFAR-10 data, else ttfs)")
+
+    @property
+    def window(self) -> float:
+        """``window_ns`` as a number, ns.
+
+        Raises
+        ------
+        ConfigError
+            While it is still ``auto`` (a run derives it before the replay).
+        """
+        if self.window_ns == "auto":
+            raise ConfigError("neuron.window_ns: auto has not been derived yet (a run "
+                              "derives it from its traffic before the replay)",
+                              key="neuron.window_ns")
+        return float(self.window_ns)
+
+    @field_validator("window_ns", mode="before")
+    @classmethod
+    def _window(cls, value: Any) -> Any:
+        if value == "auto":
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError("expected a window in ns (a number > 0) or auto")
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError("the window must be a finite number of ns > 0, or auto")
+        return float(value)
 
 
 #: A per-channel normalization given as lists: ``{"mean": [...], "std": [...]}``.

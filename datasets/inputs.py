@@ -29,11 +29,13 @@ from typing import Any
 
 import numpy as np
 
+from canmore_sim.config import ArchConfig, with_overrides
 from canmore_sim.errors import ConfigError, DataError
 
 __all__ = ["CIFAR10_MEAN", "CIFAR10_STD", "DEFAULT_SOURCE", "Adaptation", "InputPlan",
            "Normalization", "adaptation", "channels_first", "check_integer_range",
-           "count_inputs", "normalize_frames", "resolve_inputs", "resolve_normalization"]
+           "count_inputs", "frame_options", "normalize_frames", "resolve_config_inputs",
+           "resolve_inputs", "resolve_normalization"]
 
 #: The official DTA-TTFS code's CIFAR-10 per-channel mean and std (on intensities in [0, 1]).
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
@@ -57,7 +59,7 @@ class Normalization:
         return {"name": self.name, "mean": list(self.mean), "std": list(self.std)}
 
 
-def resolve_normalization(setting: str | Mapping[str, Any] | None) -> Normalization | None:
+def resolve_normalization(setting: str | Mapping[Any, Any] | None) -> Normalization | None:
     """``data.normalize`` as a :class:`Normalization`, or None for ``none``.
 
     Raises
@@ -240,7 +242,7 @@ class InputPlan:
 
 
 def resolve_inputs(official_layout: bool, data_source: str | None,
-                   normalize: str | Mapping[str, Any] | None, encoding: str) -> InputPlan:
+                   normalize: str | Mapping[Any, Any] | None, encoding: str) -> InputPlan:
     """``data.normalize`` and ``neuron.input_encoding`` with every ``auto`` resolved.
 
     An official-layout DTA-TTFS state_dict (``conv.{i}.cnn.weight``,
@@ -281,3 +283,27 @@ def count_inputs(frames: np.ndarray) -> dict[str, int]:
     positive, negative = int(np.count_nonzero(x > 0)), int(np.count_nonzero(x < 0))
     return {"positive": positive, "negative": negative,
             "zero": int(x.size) - positive - negative}
+
+
+def resolve_config_inputs(config: ArchConfig, official_layout: bool,
+                          data_source: str | None) -> tuple[ArchConfig, InputPlan]:
+    """``config`` with ``data.normalize`` and ``neuron.input_encoding`` resolved
+    (:func:`resolve_inputs`), and the plan (its note says what ``auto`` chose)."""
+    plan = resolve_inputs(official_layout, data_source, config.data.normalize,
+                          config.neuron.input_encoding)
+    resolved: dict[str, Any] = {}
+    if config.data.normalize == "auto":
+        resolved["data.normalize"] = plan.normalize.name if plan.normalize else "none"
+    if config.neuron.input_encoding == "auto":
+        resolved["neuron.input_encoding"] = plan.encoding
+    return (with_overrides(config, resolved) if resolved else config), plan
+
+
+def frame_options(config: ArchConfig) -> dict[str, Any]:
+    """Keyword arguments of the frame loaders (``adapt``, ``normalize``, ``clip``) for a
+    configuration: ``data.adapt``, ``data.normalize`` (``auto``: none) and, under
+    ``direct`` encoding, real values left unclipped."""
+    setting = config.data.normalize
+    return {"adapt": config.data.adapt,
+            "normalize": resolve_normalization("none" if setting == "auto" else setting),
+            "clip": config.neuron.input_encoding != "direct"}

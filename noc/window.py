@@ -30,10 +30,17 @@ from typing import Any
 import numpy as np
 
 from canmore_sim.config import ArchConfig
+from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.errors import ConfigError
+from canmore_sim.mapper.connectivity import LayerLinks
+from canmore_sim.mapper.placement import Mapping
 from canmore_sim.noc.traffic import Traffic
 
-__all__ = ["MARGIN", "LayerNeeds", "layer_needs", "window_from_needs"]
+__all__ = ["AUTO", "MARGIN", "LayerNeeds", "derive_window", "frames_pair_needs", "layer_needs",
+           "window_from_needs", "with_window"]
+
+#: ``neuron.window_ns`` value that derives the window from the traffic.
+AUTO = "auto"
 
 #: Safety factor on the derived need (head-of-line blocking and finite buffers make the
 #: replay somewhat slower than the busiest resource alone).
@@ -246,3 +253,40 @@ def window_from_needs(pair_needs: np.ndarray, n_frames: int,
                       f"zero-load latency, the largest over {n_frames} frame(s), times "
                       f"{MARGIN}, rounded up to a whole ns"}
     return window, record
+
+
+def frames_pair_needs(trace: SpikeTrace, mapping: Mapping, links: list[LayerLinks],
+                      config: ArchConfig) -> np.ndarray:
+    """Per source layer, the largest :meth:`LayerNeeds.pair_need_ns` over every frame of
+    ``trace``, ns (exact: a maximum over frames, whatever frames are taken together).
+
+    ``config.neuron.window_ns`` may be ``auto``: the traffic is built with a window of
+    1 ns, whose times do not enter the needs.
+    """
+    from canmore_sim.noc.build import build_traffic
+
+    depth = len(links)
+    built = with_window(config, 1.0)
+    pair = np.zeros(depth)
+    for f in range(trace.n_frames):
+        traffic = build_traffic(trace, f, mapping, links, built)
+        pair = np.maximum(pair, layer_needs(traffic, built, depth).pair_need_ns())
+    return pair
+
+
+def with_window(config: ArchConfig, window_ns: float) -> ArchConfig:
+    """``config`` with ``neuron.window_ns`` set to ``window_ns``."""
+    from canmore_sim.config import with_overrides
+
+    return with_overrides(config, {"neuron.window_ns": float(window_ns)})
+
+
+def derive_window(trace: SpikeTrace, mapping: Mapping, links: list[LayerLinks],
+                  config: ArchConfig) -> tuple[ArchConfig, dict[str, Any] | None]:
+    """``config`` with ``neuron.window_ns: auto`` replaced by the derived window, and the
+    derivation's record (None, and ``config`` unchanged, when the window is a number)."""
+    if config.neuron.window_ns != AUTO:
+        return config, None
+    window, record = window_from_needs(frames_pair_needs(trace, mapping, links, config),
+                                       trace.n_frames, config)
+    return with_window(config, window), record
