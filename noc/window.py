@@ -136,51 +136,69 @@ def _link_counts(traffic: Traffic, keep: np.ndarray, depth: int, yx: bool) -> np
     is the union of those paths: the first-axis run to the farthest destination on
     each side, then per destination line the run to the farthest destination there.
     Runs are added with difference arrays (a +1 at the run's start, a -1 past its end).
+    Unicast rows with the same layer, source and destination are counted together.
     """
     w, h = traffic.width, traffic.height
     rows = np.flatnonzero(keep)
-    packet = (np.cumsum(traffic.packet_starts())[rows] - 1) if traffic.multicast else rows
     layer = traffic.layer[rows].astype(np.int64)
-    a_src, b_src = _coords(traffic.src[rows].astype(np.int64), w, yx)
-    a_dst, b_dst = _coords(traffic.dst[rows].astype(np.int64), w, yx)
-    n_a, n_b = (h, w) if yx else (w, h)
+    src, dst = traffic.src[rows].astype(np.int64), traffic.dst[rows].astype(np.int64)
     side = max(w, h)
     diff = np.zeros((depth, 4, side + 1, side + 1))  # [layer, direction, line, position]
-    # first axis, on the source's line: one run per packet and side
-    first = np.unique(packet, return_index=True)[1]
-    far_hi = _group_extreme(packet, a_dst, np.maximum)
-    far_lo = _group_extreme(packet, a_dst, np.minimum)
-    p_layer, p_line, p_at = layer[first], b_src[first], a_src[first]
-    _add_runs(diff, p_layer, _EAST, p_line, p_at, far_hi, n_a)
-    _add_runs(diff, p_layer, _WEST, p_line, far_lo + 1, p_at + 1, n_a)
-    # second axis, on each destination line: one run per (packet, line) and side
-    key = packet * (n_a + 1) + a_dst
-    lines = np.unique(key, return_index=True)[1]
-    lo_b = _group_extreme(key, b_dst, np.minimum)
-    hi_b = _group_extreme(key, b_dst, np.maximum)
-    l_layer, l_line, l_at = layer[lines], a_dst[lines], b_src[lines]
-    _add_runs(diff, l_layer, _SOUTH, l_line, l_at, hi_b, n_b)
-    _add_runs(diff, l_layer, _NORTH, l_line, lo_b + 1, l_at + 1, n_b)
+    if traffic.multicast:
+        _multicast_runs(diff, traffic, rows, layer, src, dst, yx)
+    else:
+        n = traffic.n_routers
+        pairs, weight = np.unique((layer * n + src) * n + dst, return_counts=True)
+        layer, src, dst = pairs // (n * n), pairs // n % n, pairs % n
+        a_src, b_src = _coords(src, w, yx)
+        a_dst, b_dst = _coords(dst, w, yx)
+        _side_runs(diff, layer, b_src, a_src, a_dst, a_dst, (_EAST, _WEST), weight)
+        _side_runs(diff, layer, a_dst, b_src, b_dst, b_dst, (_SOUTH, _NORTH), weight)
     runs = np.cumsum(diff, axis=3)[:, :, :side, :side]
     return _to_grid(runs, yx, w, h)
 
 
-def _group_extreme(key: np.ndarray, values: np.ndarray, op: Any) -> np.ndarray:
-    """``op`` (np.maximum or np.minimum) of ``values`` per distinct ``key``, in key order."""
+def _multicast_runs(diff: np.ndarray, traffic: Traffic, rows: np.ndarray, layer: np.ndarray,
+                    src: np.ndarray, dst: np.ndarray, yx: bool) -> None:
+    """The runs of multicast trees: a packet is a spike's rows (contiguous)."""
+    w = traffic.width
+    packet = np.cumsum(traffic.packet_starts())[rows] - 1
+    a_src, b_src = _coords(src, w, yx)
+    a_dst, b_dst = _coords(dst, w, yx)
+    first = np.flatnonzero(np.concatenate(([True], packet[1:] != packet[:-1])))
+    _side_runs(diff, layer[first], b_src[first], a_src[first],
+               np.minimum.reduceat(a_dst, first), np.maximum.reduceat(a_dst, first),
+               (_EAST, _WEST), np.ones(len(first)))
+    key = packet * (max(w, traffic.height) + 1) + a_dst  # one group per (packet, line)
     order = np.argsort(key, kind="stable")
-    starts = np.flatnonzero(np.concatenate(([True], key[order][1:] != key[order][:-1])))
-    return op.reduceat(values[order], starts)
+    key = key[order]
+    lines = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    b_sorted = b_dst[order]
+    _side_runs(diff, layer[order][lines], a_dst[order][lines], b_src[order][lines],
+               np.minimum.reduceat(b_sorted, lines), np.maximum.reduceat(b_sorted, lines),
+               (_SOUTH, _NORTH), np.ones(len(lines)))
+
+
+def _side_runs(diff: np.ndarray, layer: np.ndarray, line: np.ndarray, at: np.ndarray,
+               lowest: np.ndarray, highest: np.ndarray, directions: tuple[int, int],
+               weight: np.ndarray) -> None:
+    """From ``at`` on ``line``: the run up to ``highest`` (links ``at..highest-1`` in the
+    positive direction) and down to ``lowest`` (links ``lowest+1..at``, indexed by their
+    source router, in the negative direction), each counted ``weight`` times."""
+    _add_runs(diff, layer, directions[0], line, at, highest, weight)
+    _add_runs(diff, layer, directions[1], line, lowest + 1, at + 1, weight)
 
 
 def _add_runs(diff: np.ndarray, layer: np.ndarray, direction: int, line: np.ndarray,
-              start: np.ndarray, stop: np.ndarray, length: int) -> None:
-    """+1 on positions ``start..stop-1`` of each run (empty where ``stop <= start``)."""
+              start: np.ndarray, stop: np.ndarray, weight: np.ndarray) -> None:
+    """+``weight`` on positions ``start..stop-1`` of each run (none where ``stop <= start``)."""
     ok = stop > start
     flat = diff.reshape(-1)  # a view: diff is C-contiguous
     _, n_dir, n_line, n_pos = diff.shape
     base = ((layer[ok] * n_dir + direction) * n_line + line[ok]) * n_pos
-    np.add.at(flat, base + start[ok], 1.0)
-    np.add.at(flat, base + np.minimum(stop[ok], length), -1.0)
+    size = flat.size
+    flat += np.bincount(base + start[ok], weights=weight[ok], minlength=size)
+    flat -= np.bincount(base + stop[ok], weights=weight[ok], minlength=size)
 
 
 def _to_grid(runs: np.ndarray, yx: bool, width: int, height: int) -> np.ndarray:
