@@ -33,12 +33,13 @@ from typing import Any
 import numpy as np
 
 from canmore_sim.datasets.digits import load_digits_frames
-from canmore_sim.datasets.inputs import Normalization, check_integer_range
+from canmore_sim.datasets.inputs import Adaptation, Normalization, check_integer_range
 from canmore_sim.datasets.shaping import check_images, frames_adaptation, shape_frames
 from canmore_sim.errors import CanmoreWarning, DataError
 
 __all__ = ["MAX_FRAME_VALUES", "READERS", "check_images", "frames_adaptation", "load_frames",
-           "load_selected", "read_split", "reader_usage", "select_frames", "shape_frames",
+           "load_selected", "read_split", "reader_usage", "select_frames",
+           "select_frames_adapted", "shape_frames",
            "read_idx", "read_cifar10_batch", "read_npy"]
 
 
@@ -100,10 +101,29 @@ def select_frames(source: str | None, input_shape: tuple[int, ...], n_frames: in
     :func:`load_selected` then loads any part of the selection. Parameters and errors
     as for :func:`load_frames`.
     """
+    labels, ids, _ = select_frames_adapted(source, input_shape, n_frames, seed, split,
+                                           max_values=max_values, adapt=adapt, clip=clip)
+    return labels, ids
+
+
+def select_frames_adapted(source: str | None, input_shape: tuple[int, ...],
+                          n_frames: int | None, seed: int = 0, split: str = "test", *,
+                          max_values: int = MAX_FRAME_VALUES, adapt: str = "resize",
+                          clip: bool = True, normalize: Normalization | None = None,
+                          ) -> tuple[np.ndarray, np.ndarray, Adaptation]:
+    """:func:`select_frames` and the :class:`~canmore_sim.datasets.inputs.Adaptation`
+    the frames will undergo (checked against ``normalize``'s channels too)."""
     labels, order, images = _selection(source, input_shape, n_frames, seed, split, max_values,
                                        adapt)
-    check_images(images[order], source or "digits", warn_outside=clip)
-    return labels[order], order
+    name = source or "digits"
+    check_images(images[order], name, warn_outside=clip or normalize is not None)
+    plan = frames_adaptation(images, input_shape, name, adapt)
+    if normalize is not None and (len(plan.fed) != 3 or plan.fed[0] != len(normalize.mean)):
+        got = plan.fed[0] if len(plan.fed) == 3 else "flat"
+        raise DataError(f"{name}: data.normalize {normalize.name} has {len(normalize.mean)} "
+                        f"channel(s), the network's input has {got}",
+                        expected=len(normalize.mean), got=got)
+    return labels[order], order, plan
 
 
 def load_selected(source: str | None, input_shape: tuple[int, ...], indices: np.ndarray,

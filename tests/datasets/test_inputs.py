@@ -132,3 +132,15 @@ def test_official_state_dict_on_cifar_gets_direct_and_cifar10_and_says_so() -> N
                                "and evaluates it)")
     with pytest.raises(ConfigError, match="neuron.input_encoding"):
         resolve_inputs(False, None, "none", "rate")
+
+
+def test_selection_says_how_frames_will_be_adapted_and_checks_the_normalization(
+        tmp_path) -> None:
+    from canmore_sim.datasets.readers import select_frames_adapted
+
+    data = _npz(tmp_path, RNG.integers(0, 256, (4, 16, 16)).astype(np.uint8))
+    labels, ids, plan = select_frames_adapted(data, (3, 32, 32), 2, adapt="resize")
+    assert len(ids) == 2 and plan.adapted and plan.original == (1, 16, 16)
+    with pytest.raises(DataError, match="cifar10 has 3 channel.*input has 1"):
+        select_frames_adapted(data, (1, 16, 16), 2, adapt="none",
+                              normalize=resolve_normalization("cifar10"))
