@@ -23,14 +23,15 @@ from typing import Any
 
 import numpy as np
 
-from canmore_sim.aggregates import aggregate
-from canmore_sim.report_aggregates import aggregate_lines, class_lines, classes_csv
+from canmore_sim.report.aggregate_rows import classes_csv
+from canmore_sim.report.aggregates import aggregate
+from canmore_sim.report.text import aggregate_lines, class_lines
 
 
 def _base_report(path: str | None) -> dict[str, Any]:
     if path:
         return json.loads(Path(path).read_text())
-    from canmore_sim.cli import main
+    from canmore_sim.cli.main import main
 
     out = Path(tempfile.mkdtemp(prefix="canmore-agg-bench-"))
     if main(["map", "--frames", "8", "--out", str(out), "--quiet"]) != 0:

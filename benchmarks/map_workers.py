@@ -3,7 +3,7 @@
 
 Speed (one worker = one core: torch runs on one thread in every worker, the in-process
 single worker included): the bundled network, 64 frames (``run.chunk_frames`` 8: 8 chunks), run by
-:func:`canmore_sim.map_run.run_map` in this process, after one warm-up run per worker
+:func:`canmore_sim.chunked.run.run_map` in this process, after one warm-up run per worker
 count (the first chunk a process runs loads the compiled NoC kernels and torch's kernels;
 the local workers fork from a fork server that did this once). ``--repeats`` runs per
 worker count, alternated; the medians and their ratio are printed, with ``uptime`` before
@@ -34,9 +34,9 @@ import numpy as np
 MEMORY_SCRIPT = """
 import resource, sys
 from canmore_sim.config import default_config, with_overrides
-from canmore_sim.map_chunks import ModelSource
-from canmore_sim.map_run import run_map
-from canmore_sim.report import summarize
+from canmore_sim.run.source import ModelSource
+from canmore_sim.chunked.run import run_map
+from canmore_sim.report.summary import summarize
 if __name__ == "__main__":
     source = ModelSource()
     config = with_overrides(default_config(), {"run.frames": int(sys.argv[1])})
@@ -56,9 +56,9 @@ def _uptime() -> str:
 def _timed_runs(frames: int, repeats: int) -> dict[int, list[float]]:
     import torch
 
+    from canmore_sim.chunked.run import run_map
     from canmore_sim.config import default_config, with_overrides
-    from canmore_sim.map_chunks import ModelSource
-    from canmore_sim.map_run import run_map
+    from canmore_sim.run.source import ModelSource
 
     # one worker = one core: the pool's workers run torch on one thread each, so the
     # in-process single worker does too (torch's own threads would make "1 worker" use

@@ -1,7 +1,7 @@
 """Model build and weight quantization of the headline's network, each run in a fresh process.
 
 Times, in a fresh Python process per repeat (so that first touches of fresh memory count as
-in a real run; inside :func:`canmore_sim.heap.tune_process`, as the CLI runs), the wall and
+in a real run; inside :func:`canmore_sim.utils.memory.tune_process`, as the CLI runs), the wall and
 CPU time of
 
 * ``synthetic_graph`` (calibrated offsets from the on-disk cache, as in the headline after
@@ -27,7 +27,7 @@ from typing import Any
 
 _CHILD = r"""
 import hashlib, json, resource, sys, time
-from canmore_sim.heap import tune_process
+from canmore_sim.utils.memory import tune_process
 
 def clock():
     return time.perf_counter(), time.process_time()

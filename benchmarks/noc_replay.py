@@ -4,7 +4,7 @@ fresh process.
 Builds the traffic of ``canmore-sim map --model vgg16 --weights synthetic --mesh 8x8
 --frames 1`` once (through the pipeline, the CLI's settings), saves its columns with
 NumPy, then runs ``fast.simulate`` on it in ``--repeat`` fresh Python processes (inside
-:func:`canmore_sim.heap.tune_process`, as the CLI does) and prints, per phase, the first
+:func:`canmore_sim.utils.memory.tune_process`, as the CLI does) and prints, per phase, the first
 run's wall time and the best over the processes:
 
 * ``import``: importing ``canmore_sim.noc.fast_kernel`` (numba and the kernel module);
@@ -43,12 +43,12 @@ _PHASES = ("import", "needs_compile", "first simulate", "  load", "  build", "  
 
 def _save_traffic(path: Path) -> None:
     """Run the headline's pipeline up to the NoC replay and save the frame's traffic."""
-    from canmore_sim.cli import _load_model
     from canmore_sim.config import default_config, with_overrides
     from canmore_sim.datasets.readers import load_frames
     from canmore_sim.noc import ENGINES
     from canmore_sim.noc.traffic import Traffic
-    from canmore_sim.pipeline import run
+    from canmore_sim.run.pipeline import run
+    from canmore_sim.run.source import _load_model
 
     captured: list[Traffic] = []
 
@@ -97,7 +97,7 @@ def _add(times: dict[str, float], label: str, start: tuple[float, float]) -> Non
 
 def _child(path: Path) -> dict[str, float]:
     """One fresh process: time each phase of the first and second replay."""
-    from canmore_sim.heap import tune_process
+    from canmore_sim.utils.memory import tune_process
 
     times: dict[str, float] = {}
     with tune_process():

@@ -38,7 +38,7 @@ from canmore_sim.models.zoo import ZOO
 from canmore_sim.noc import NocStats, Traffic, fast
 from canmore_sim.noc import engine as reference
 from canmore_sim.noc.build import build_traffic
-from canmore_sim.pipeline import map_network
+from canmore_sim.run.pipeline import map_network
 
 Simulate = Callable[[Traffic, ArchConfig], NocStats]
 

@@ -1,7 +1,7 @@
 """Time the report files of a run: ``write_report_files`` on a saved summary (report.json).
 
 The report-files stage of ``canmore-sim map`` writes the CSVs, the PNG plots and the HTML
-page from the run's summary (``canmore_sim.report_files.write_report_files``). This
+page from the run's summary (``canmore_sim.report.files.write_report_files``). This
 benchmark times exactly that call on the summaries of two runs, without re-running them:
 
 - ``vgg16``: ``canmore-sim map --model vgg16 --weights synthetic --mesh 8x8 --frames 1``
@@ -43,7 +43,7 @@ RUNS: dict[str, list[str]] = {
 def _child(report: Path, warm: int, profile: bool) -> dict[str, Any]:
     """Time ``write_report_files`` on ``report`` in this (fresh) process."""
     summary = json.loads(report.read_text())
-    from canmore_sim.report_files import write_report_files
+    from canmore_sim.report.files import write_report_files
 
     with tempfile.TemporaryDirectory() as tmp:
         walls, cpus = [], []

@@ -1,7 +1,7 @@
 """Stage split of the headline job: wall and CPU time per stage, total and peak memory.
 
 Runs ``canmore-sim map --model vgg16 --weights synthetic --mesh 8x8 --frames 1``
-through the library calls the CLI makes (``canmore_sim.cli._cmd_map``), each repeat
+through the library calls the CLI makes (``canmore_sim.cli.commands._cmd_map``), each repeat
 in a fresh Python process so that imports and peak memory are those of a real run,
 and prints the wall time of every stage (first run, best and median of the runs; from
 the pipeline's progress events) and its best CPU time (a steadier figure on a shared
@@ -64,15 +64,16 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
     peak: dict[str, float] = {}
     began: dict[str, tuple[float, float]] = {}
     t0, c0 = time.perf_counter(), time.process_time()
-    import canmore_sim.cli  # noqa: F401  the CLI module and what `map` imports first
-    from canmore_sim.cli import _load_model
+    import canmore_sim.cli.main  # noqa: F401  the CLI module and what `map` imports first
     from canmore_sim.config import default_config, with_overrides
     from canmore_sim.datasets.readers import load_frames
     from canmore_sim.mapper.mapping_io import save_mapping
-    from canmore_sim.pipeline import run
-    from canmore_sim.progress import StageEvent
-    from canmore_sim.report import render_table, summarize, write_json
-    from canmore_sim.report_files import write_report_files
+    from canmore_sim.report.files import write_report_files
+    from canmore_sim.report.summary import summarize, write_json
+    from canmore_sim.report.text import render_table
+    from canmore_sim.run.pipeline import run
+    from canmore_sim.run.source import _load_model
+    from canmore_sim.utils.progress import StageEvent
 
     walls["imports"], cpus["imports"] = time.perf_counter() - t0, time.process_time() - c0
     peak["imports"] = _rss_mb()
@@ -125,7 +126,7 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
 def _help_run() -> tuple[float, bool]:
     """Wall time of ``canmore-sim --help`` in a fresh process, and whether it imported torch."""
     code = ("import sys, contextlib, io\n"
-            "from canmore_sim.cli import main\n"
+            "from canmore_sim.cli.main import main\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    try:\n        main(['--help'])\n    except SystemExit:\n        pass\n"
             "print('torch' in sys.modules)")
@@ -188,14 +189,14 @@ def main() -> None:
                              "before the replay, without waiting for a slow engine)")
     parser.add_argument("--numpy-hugepages", action="store_true",
                         help="keep NumPy's huge-page advice (the CLI turns it off; see "
-                             "canmore_sim.heap.tune_process), to measure what that costs")
+                             "canmore_sim.utils.memory.tune_process), to measure what that costs")
     parser.add_argument("--cli", type=int, default=3, metavar="N",
                         help="time the canmore-sim command itself N times after a warm-up "
                              "run (0: skip)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        from canmore_sim.heap import tune_process  # what the CLI runs every command in
+        from canmore_sim.utils.memory import tune_process  # what the CLI runs every command in
 
         with tune_process():
             print(json.dumps(_child(args)))

@@ -13,13 +13,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from canmore_sim.cache import read_cached, write_cached
 from canmore_sim.cores.neuron import dta_fires, encode, layer_forward
 from canmore_sim.cores.synapses import apply_weights
 from canmore_sim.errors import ModelError
 from canmore_sim.models.graph import Layer, LayerGraph
 from canmore_sim.models.spec import graph_from_spec, weight_shapes
 from canmore_sim.models.zoo import calibration_frames
+from canmore_sim.utils.cache import read_cached, write_cached
 
 __all__ = ["synthetic_graph"]
 
@@ -44,7 +44,7 @@ def synthetic_graph(spec: str, *, firing_rate: float = 0.25, seed: int = 0,
     Notes
     -----
     The calibrated offsets of the default calibration frames are cached on disk
-    (:mod:`canmore_sim.cache`, keyed by spec, rate, seed and the torch and NumPy
+    (:mod:`canmore_sim.utils.cache`, keyed by spec, rate, seed and the torch and NumPy
     versions); with them the weights are the same numbers without any bisection.
     The standard normal ``z`` of every layer is drawn from one generator, layer after
     layer, in chunks (the same numbers as one draw per layer; no float64 copy of a whole

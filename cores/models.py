@@ -11,7 +11,7 @@ from canmore_sim.config import NeuronConfig
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.errors import ConfigError, ModelError
 from canmore_sim.models.graph import DtaRule, LayerGraph
-from canmore_sim.registry import choose
+from canmore_sim.utils.registry import choose
 
 __all__ = ["AUTO", "NEURON_MODELS", "check_encoding", "describe_dta_rule", "describe_model",
            "input_encoding", "resolve_dta_rule", "resolve_model", "simulate_neurons"]

@@ -54,8 +54,8 @@ import torch.nn.functional as F
 from canmore_sim.cores.synapses import apply_weights
 from canmore_sim.cores.trace import LayerSpikes, SpikeTrace
 from canmore_sim.errors import DataError
-from canmore_sim.heap import return_free_memory
 from canmore_sim.models.graph import DtaRule, Layer, LayerGraph
+from canmore_sim.utils.memory import return_free_memory
 
 __all__ = [
     "NO_SPIKE",

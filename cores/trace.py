@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["LayerSpikes", "SpikeTrace"]
+__all__ = ["CountedSpikes", "LayerSpikes", "SpikeTrace"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,3 +102,26 @@ class SpikeTrace:
         if not known.any():
             return None
         return float(np.mean(self.predictions[known] == self.labels[known]))
+
+
+@dataclass(frozen=True, eq=False)
+class CountedSpikes(LayerSpikes):
+    """The spikes of one layer reduced to their count per frame (the spike rows of a
+    chunk are dropped once it is counted): what reports read of a merged run's trace."""
+
+    per_frame: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    @classmethod
+    def of(cls, per_frame: np.ndarray) -> CountedSpikes:
+        """Counts ``per_frame`` (int64, one per frame)."""
+        empty = np.zeros(0, dtype=np.int64)
+        return cls(empty.astype(np.int32), empty, empty.astype(np.float64), None,
+                   np.asarray(per_frame, dtype=np.int64))
+
+    def counts(self, n_frames: int) -> np.ndarray:
+        if n_frames != len(self.per_frame):
+            raise ValueError(f"counts of {len(self.per_frame)} frames, not {n_frames}")
+        return self.per_frame
+
+    def __len__(self) -> int:
+        return int(self.per_frame.sum())

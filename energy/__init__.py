@@ -20,18 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from canmore_sim.energy.canmore import (
-    CanmoreParams,
-    EnergyBreakdown,
-    canmore_energy,
-    price_canmore,
-)
+from canmore_sim.energy.canmore import CanmoreParams, EnergyBreakdown, canmore_energy, price_canmore
 from canmore_sim.energy.counts import FrameCounts, split_by_share
 from canmore_sim.energy.normalized import NormalizedParams, normalized_energy
 from canmore_sim.energy.presets import EnergyPreset, preset_names, read_preset
 from canmore_sim.energy.tqttfs import TqttfsParams, tqttfs_energy
 from canmore_sim.errors import ConfigError
-from canmore_sim.registry import choose
+from canmore_sim.utils.registry import choose
 
 __all__ = [
     "ENERGY_MODELS",

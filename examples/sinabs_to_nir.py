@@ -32,8 +32,8 @@ from torch import nn
 from canmore_sim.config import default_config, with_overrides
 from canmore_sim.datasets.readers import load_frames
 from canmore_sim.models.loaders import load_model
-from canmore_sim.pipeline import run
-from canmore_sim.report import summarize
+from canmore_sim.report.summary import summarize
+from canmore_sim.run.pipeline import run
 
 SIDE, CHANNELS = 16, 8
 

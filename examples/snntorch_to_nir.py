@@ -36,8 +36,8 @@ from canmore_sim.config import default_config, with_overrides
 from canmore_sim.cores.stepped import rate_encode
 from canmore_sim.datasets.readers import load_frames
 from canmore_sim.models.loaders import load_model
-from canmore_sim.pipeline import run
-from canmore_sim.report import summarize
+from canmore_sim.report.summary import summarize
+from canmore_sim.run.pipeline import run
 
 SIDE, CHANNELS, STEPS, BETA = 16, 8, 16, 0.9
 

@@ -2,14 +2,11 @@
 
 The names below are imported on first use (PEP 562), so importing one submodule
 (say ``canmore_sim.mapper.partition``) does not load networkx with the others.
-Names that moved to :mod:`canmore_sim.models` (the checkpoint, graph, quantize and spec
-functions) still resolve here for one release, with a DeprecationWarning.
 """
 
 from __future__ import annotations
 
 import importlib
-import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -29,17 +26,8 @@ _HOME = {
     "place": "placement", "weighted_hops": "placement",
 }
 
-#: Names that moved to canmore_sim.models (deprecated here; removed after 0.2).
-_MOVED = frozenset({"load_checkpoint", "read_model_file", "save_checkpoint", "Layer",
-                    "LayerGraph", "quantize_array", "quantize_graph", "graph_from_spec",
-                    "parse_spec"})
-
 
 def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        warnings.warn(f"canmore_sim.mapper.{name} moved to canmore_sim.models.{name}",
-                      DeprecationWarning, stacklevel=2)
-        return getattr(importlib.import_module("canmore_sim.models"), name)
     home = _HOME.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

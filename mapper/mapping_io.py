@@ -8,11 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from canmore_sim.atomic import atomic_write_text, read_json
 from canmore_sim.errors import MappingError
-from canmore_sim.limits import check_chip_grid
 from canmore_sim.mapper.partition import COLUMNS, CoreGroups
-from canmore_sim.mapper.placement import Mapping
+from canmore_sim.mapper.placement import Mapping, check_chip_grid
+from canmore_sim.utils.atomic import atomic_write_text, read_json
 
 __all__ = ["FORMAT", "VERSION", "load_mapping", "mapping_dict", "save_mapping"]
 

@@ -25,9 +25,10 @@ import numpy as np
 from canmore_sim.errors import MappingError
 from canmore_sim.mapper.partition import CoreGroups
 from canmore_sim.mapper.traffic_graph import CoreTraffic
-from canmore_sim.registry import choose
+from canmore_sim.utils.registry import choose
 
-__all__ = ["Mapping", "PLACEMENTS", "PlacementProblem", "chip_grid", "interchip_hops", "place",
+__all__ = ["Mapping", "PLACEMENTS", "PlacementProblem", "check_chip_grid", "chip_grid",
+           "interchip_hops", "place",
            "register_placement", "weighted_hops"]
 
 
@@ -323,6 +324,24 @@ def _check_routers(router: np.ndarray, n_cores: int, available: int, strategy: s
             or router.min(initial=0) < 0 or router.max(initial=0) >= available):
         raise MappingError(f"placement {strategy!r} produced an invalid placement "
                            "(every core needs its own router inside the mesh)")
+
+
+def check_chip_grid(chips_x: int, chips_y: int, width: int, height: int, max_routers: int,
+                    n_cores: int | None = None) -> None:
+    """Refuse a chip grid with more routers than ``limits.max_routers``.
+
+    Raises
+    ------
+    MappingError
+        Naming the grid, the routers it has, the limit and how to raise it.
+    """
+    routers = chips_x * chips_y * width * height
+    if routers > max_routers:
+        need = f"the network's {n_cores:,} cores need " if n_cores is not None else ""
+        raise MappingError(
+            f"{need}a {chips_x}x{chips_y} grid of {width}x{height} chips: {routers:,} routers, "
+            f"more than limits.max_routers = {max_routers:,} (use a larger mesh or fewer "
+            "cores, or raise limits.max_routers)", needed=routers, available=max_routers)
 
 
 # register the optimizing strategy (kept in its own module)

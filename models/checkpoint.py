@@ -32,10 +32,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from canmore_sim.atomic import atomic_write_bytes
 from canmore_sim.errors import ModelError
 from canmore_sim.models.graph import LEGACY_RULE, READOUTS, DtaRule, LayerGraph
 from canmore_sim.models.spec import graph_from_spec
+from canmore_sim.utils.atomic import atomic_write_bytes
 
 __all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "read_model_file"]
 

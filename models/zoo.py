@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from canmore_sim.errors import ModelError
-from canmore_sim.registry import choose
+from canmore_sim.utils.registry import choose
 
 __all__ = ["ZOO", "zoo_spec", "calibration_frames"]
 

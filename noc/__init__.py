@@ -17,7 +17,7 @@ from canmore_sim.noc.engine import simulate, zero_load_ns
 from canmore_sim.noc.routing import ROUTINGS, get_routing
 from canmore_sim.noc.stats import PORTS, NocStats
 from canmore_sim.noc.traffic import Traffic
-from canmore_sim.registry import choose
+from canmore_sim.utils.registry import choose
 
 __all__ = ["ENGINES", "PORTS", "ROUTINGS", "Engine", "NocStats", "Progress", "Traffic",
            "get_engine", "get_routing", "simulate", "zero_load_ns"]

@@ -43,11 +43,11 @@ import numpy as np
 
 from canmore_sim.config import ArchConfig
 from canmore_sim.errors import SimulationError
-from canmore_sim.heap import return_free_memory
 from canmore_sim.noc.engine import check_inputs, deadlock_error, livelock_error, stats_from
 from canmore_sim.noc.routing import PORTS_OUT, get_routing, xy_port, yx_port
 from canmore_sim.noc.stats import NocStats
 from canmore_sim.noc.traffic import Traffic
+from canmore_sim.utils.memory import return_free_memory
 
 __all__ = ["needs_compile", "simulate"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from canmore_sim.registry import choose
+from canmore_sim.utils.registry import choose
 
 __all__ = ["LOCAL", "NORTH", "EAST", "SOUTH", "WEST", "OPPOSITE", "ROUTINGS", "get_routing",
            "PORTS_OUT", "neighbour", "xy_port", "yx_port"]

@@ -31,7 +31,7 @@ def config() -> ArchConfig:
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache(tmp_path_factory):
-    """Tests never read or write the user's cache (canmore_sim.cache): one of their own."""
+    """Tests never read or write the user's cache (canmore_sim.utils.cache): one of their own."""
     import os
 
     previous = os.environ.get("CANMORE_SIM_CACHE")

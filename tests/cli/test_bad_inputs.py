@@ -1,7 +1,7 @@
 """Issue 18, inputs: every class of bad input gives one line naming the problem (or one
 warning line), a non-zero exit, no traceback, and ends well within a timeout.
 
-Each case runs the console command as a user would (``python -m canmore_sim.cli``) in a
+Each case runs the console command as a user would (``python -m canmore_sim.cli.main``) in a
 subprocess with a timeout, so a hang or a huge allocation fails the test instead of
 stalling the suite.
 """
@@ -21,14 +21,14 @@ import numpy as np
 import pytest
 import torch
 
-from canmore_sim.cli import main
+from canmore_sim.cli.main import main
 from canmore_sim.config import default_config
 from canmore_sim.mapper.mapping_io import save_mapping
 from canmore_sim.models.checkpoint import FORMAT, save_checkpoint
 from canmore_sim.models.loaders import load_model
 from canmore_sim.models.quantize import quantize_graph
 from canmore_sim.models.spec import weight_shapes
-from canmore_sim.pipeline import map_network
+from canmore_sim.run.pipeline import map_network
 from tests.conftest import SMALL_SPEC, random_graph
 
 TIMEOUT_S = 120  # generous on a loaded 2-core machine; a hang or a 37 GiB allocation never ends

@@ -6,10 +6,10 @@ import io
 
 import pytest
 
-from canmore_sim import cli
+from canmore_sim.cli import commands as cli
 from canmore_sim.config import default_config, with_overrides
 from canmore_sim.noc import fast
-from canmore_sim.progress import StageEvent
+from canmore_sim.utils.progress import StageEvent
 
 NOTE = "compiling the NoC engine"
 EVENTS = [StageEvent("neurons", 0, 1), StageEvent("neurons", 1, 1),

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import canmore_sim.pipeline
-from canmore_sim.cli import main
+import canmore_sim.run.pipeline
+from canmore_sim.cli.main import main
 
 
 def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
@@ -22,7 +22,7 @@ def no_simulation(monkeypatch: pytest.MonkeyPatch) -> None:
     """A bad energy setting must be reported before the (slow) neuron simulation."""
     def refuse(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("the simulation ran before the energy preset was checked")
-    monkeypatch.setattr(canmore_sim.pipeline, "simulate_neurons", refuse)
+    monkeypatch.setattr(canmore_sim.run.pipeline, "simulate_neurons", refuse)
 
 
 def test_unknown_preset_is_one_line_before_any_work(tmp_path, capsys, no_simulation) -> None:

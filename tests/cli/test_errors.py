@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from canmore_sim.cli import main
+from canmore_sim.cli.main import main
 
 
 def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:

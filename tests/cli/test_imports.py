@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from canmore_sim.cli import main
+from canmore_sim.cli.main import main
 
 _HEAVY = ("torch", "numba", "matplotlib", "scipy", "networkx", "dask", "simpy", "sklearn")
 
@@ -15,7 +15,7 @@ _HEAVY = ("torch", "numba", "matplotlib", "scipy", "networkx", "dask", "simpy", 
 def _modules_after(argv: list[str]) -> set[str]:
     """Top-level modules loaded by ``canmore-sim ARGV`` in a fresh interpreter."""
     code = ("import contextlib, io, sys\n"
-            "from canmore_sim.cli import main\n"
+            "from canmore_sim.cli.main import main\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    try:\n"
             f"        code = main({argv!r})\n"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from canmore_sim.cli import main
+from canmore_sim.cli.main import main
 
 
 def test_inspect_vgg16_prints_layer_table_with_totals(capsys) -> None:

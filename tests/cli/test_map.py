@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from canmore_sim.cli import main
+from canmore_sim.cli.main import main
 from canmore_sim.models.checkpoint import save_checkpoint
 from tests.conftest import random_graph
 

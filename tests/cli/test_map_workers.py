@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from canmore_sim.cli import _ProgressBar, main
-from canmore_sim.outdir import map_work_folder
-from canmore_sim.progress import StageEvent
+from canmore_sim.cli.main import main
+from canmore_sim.cli.outdir import map_work_folder
+from canmore_sim.cli.progress_bar import ProgressBar as _ProgressBar
+from canmore_sim.utils.progress import StageEvent
 
 FILES = ("frames.csv", "layers.csv", "cores.csv", "mapping.json")
 #: Wall-clock fields of report.json (the only ones that may differ between runs).
@@ -58,7 +59,7 @@ def test_two_and_three_workers_write_the_same_files_as_one(tmp_path, reference,
 
 def _killed_at_write(command: list[str], tmp_path: Path, write: int, name: str) -> None:
     """Run ``command`` until its ``write``-th atomic write is done, then SIGKILL it."""
-    from canmore_sim.atomic import PAUSE_ENV
+    from canmore_sim.utils.atomic import PAUSE_ENV
 
     marker = tmp_path / name
     proc = subprocess.Popen(command, cwd=tmp_path,
@@ -161,10 +162,10 @@ def test_bad_frames_are_refused(tmp_path, capsys, value) -> None:
 
 
 def test_progress_of_chunks_shows_frames_rate_and_eta(monkeypatch) -> None:
-    import canmore_sim.cli as cli
+    import canmore_sim.cli.progress_bar as progress_bar
 
     clock = iter([100.0, 102.0, 104.0])
-    monkeypatch.setattr(cli.time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(progress_bar.time, "perf_counter", lambda: next(clock))
     stream = io.StringIO()
     bar = _ProgressBar(stream, enabled=True)
     bar(StageEvent("chunks", 8, 64, None, 64))  # 8 frames reused from an earlier run

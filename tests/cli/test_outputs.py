@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-import canmore_sim.pipeline
-from canmore_sim.atomic import PAUSE_ENV
-from canmore_sim.cli import main
+import canmore_sim.run.pipeline
+from canmore_sim.cli.main import main
+from canmore_sim.cli.outdir import MANIFEST
 from canmore_sim.models import save_checkpoint
-from canmore_sim.outdir import MANIFEST
+from canmore_sim.utils.atomic import PAUSE_ENV
 from tests.conftest import random_graph
 
 TIMEOUT_S = 240
@@ -40,7 +40,7 @@ def no_simulation(monkeypatch: pytest.MonkeyPatch) -> None:
     """An --out problem must be found before the (slow) neuron simulation."""
     def refuse(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("the simulation ran before --out was checked")
-    monkeypatch.setattr(canmore_sim.pipeline, "simulate_neurons", refuse)
+    monkeypatch.setattr(canmore_sim.run.pipeline, "simulate_neurons", refuse)
 
 
 def _map(tiny: Path, out: Path, *extra: str) -> int:
@@ -186,7 +186,7 @@ def test_a_signal_during_the_write_phase_leaves_the_old_report_whole(tiny, tmp_p
 
 
 def test_a_write_error_leaves_the_old_report_whole(tiny, tmp_path, capsys, monkeypatch) -> None:
-    import canmore_sim.report_files
+    import canmore_sim.report.files
 
     out = tmp_path / "out"
     assert _map(tiny, out, "--frames", "3") == 0
@@ -194,7 +194,7 @@ def test_a_write_error_leaves_the_old_report_whole(tiny, tmp_path, capsys, monke
 
     def disk_full(*_args: object) -> None:
         raise OSError(28, "No space left on device", str(out / "mapping.png"))
-    monkeypatch.setattr(canmore_sim.report_files, "write_mapping_plot", disk_full)
+    monkeypatch.setattr(canmore_sim.report.files, "write_mapping_plot", disk_full)
     capsys.readouterr()
     assert _map(tiny, out) == 1
     assert "No space left on device" in _one_line_error(capsys)

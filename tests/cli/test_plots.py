@@ -8,15 +8,15 @@ import json
 import numpy as np
 import pytest
 
-from canmore_sim.cli import main
-from canmore_sim.plots import (
+from canmore_sim.cli.main import main
+from canmore_sim.report.plots import (
     count_bars_figure,
     mapping_figure,
     mesh_heatmap_figure,
     plain_ticks,
     text_colour,
 )
-from canmore_sim.sweep_report import negligible, pareto_figure
+from canmore_sim.sweep.outputs import negligible, pareto_figure
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def _contrast(a, b) -> float:
 
 
 def test_per_router_reads_rows_and_port_tables() -> None:
-    from canmore_sim.plots import per_router
+    from canmore_sim.report.plots import per_router
 
     rows = [[1.0, 2.0, 0.0, 0.0, 0.0], [0.0, 0.0, 3.0, 0.0, 4.0]]
     table = {"local": [1.0, 0.0], "north": [2.0, 0.0], "east": [0.0, 3.0],
@@ -91,7 +91,7 @@ def _cell_texts(fig):
 
 def test_heatmap_text_is_legible_on_every_cell(summary) -> None:
     width, height = summary["noc"]["routers"]
-    from canmore_sim.plots import per_router
+    from canmore_sim.report.plots import per_router
 
     wait = np.nansum(per_router(summary["noc"]["router_wait_ns"]), axis=1)
     fig = mesh_heatmap_figure(wait, width, height, "waiting", "ns")
@@ -171,7 +171,7 @@ def test_pareto_has_no_front_on_a_negligible_spread() -> None:
 
 
 def test_core_sop_heatmap_from_per_core_stats(summary, tmp_path) -> None:
-    from canmore_sim.plots import core_sops, write_core_sop_heatmap
+    from canmore_sim.report.plots import core_sops, write_core_sop_heatmap
 
     without = {k: v for k, v in summary.items() if k != "cores"}
     assert core_sops(without) is None and write_core_sop_heatmap(without, tmp_path) is None
@@ -189,7 +189,7 @@ def test_core_sop_heatmap_from_per_core_stats(summary, tmp_path) -> None:
 def test_page_states_the_late_share_and_every_warning(summary) -> None:
     import copy
 
-    from canmore_sim.report_html import report_html
+    from canmore_sim.report.html import report_html
 
     assert "LATE: " not in report_html(summary) and 'id="warnings"' not in report_html(summary)
     late = copy.deepcopy(summary)

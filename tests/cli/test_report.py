@@ -8,8 +8,9 @@ import json
 
 import pytest
 
-from canmore_sim.cli import _ProgressBar, main
-from canmore_sim.progress import StageEvent
+from canmore_sim.cli.main import main
+from canmore_sim.cli.progress_bar import ProgressBar as _ProgressBar
+from canmore_sim.utils.progress import StageEvent
 
 FILES = ("report.json", "mapping.json", "frames.csv", "layers.csv", "cores.csv", "classes.csv",
          "report.html", "energy_layers.png", "sops_spikes_layers.png", "wait_heatmap.png",
@@ -118,7 +119,8 @@ def test_energy_per_layer_adds_up(run_dir) -> None:
 
 
 def test_report_json_is_strict_json_without_nan(run_dir, tmp_path) -> None:
-    from canmore_sim.report import read_report, render_table, write_json
+    from canmore_sim.report.summary import read_report, write_json
+    from canmore_sim.report.text import render_table
 
     def strict(text: str) -> object:
         def refuse(token: str) -> None:
@@ -190,7 +192,7 @@ def test_map_progress_bar_only_on_a_terminal_without_quiet(monkeypatch, tmp_path
                                                            quiet: bool, shown: bool) -> None:
     import sys
 
-    import canmore_sim.pipeline
+    import canmore_sim.run.pipeline
 
     def fake_run(*_args, progress, **_kwargs):
         progress(StageEvent("noc", 0, 10, 0, 4))
@@ -199,7 +201,7 @@ def test_map_progress_bar_only_on_a_terminal_without_quiet(monkeypatch, tmp_path
 
     stream = _Tty() if tty else io.StringIO()
     monkeypatch.setattr(sys, "stderr", stream)
-    monkeypatch.setattr(canmore_sim.pipeline, "run", fake_run)
+    monkeypatch.setattr(canmore_sim.run.pipeline, "run", fake_run)
     argv = ["map", "--frames", "4", "--out", str(tmp_path), *(["--quiet"] if quiet else [])]
     assert main(argv) == 130
     assert ("simulating frames" in stream.getvalue()) is shown
@@ -224,10 +226,10 @@ def test_map_on_a_terminal_shows_each_stage_and_the_replay(monkeypatch, tmp_path
 
 
 def test_progress_bar_replay_eta_from_delivered_packets(monkeypatch) -> None:
-    import canmore_sim.cli as cli
+    import canmore_sim.cli.progress_bar as progress_bar
 
     clock = iter([0.0, 10.0])
-    monkeypatch.setattr(cli.time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(progress_bar.time, "perf_counter", lambda: next(clock))
     stream = _Tty()
     bar = _ProgressBar(stream, enabled=True)
     bar(StageEvent("noc", 0, 4_000, 0, 1))
@@ -236,7 +238,8 @@ def test_progress_bar_replay_eta_from_delivered_packets(monkeypatch) -> None:
 
 
 def test_terminal_output_starts_with_a_summary_before_the_tables(run_dir) -> None:
-    from canmore_sim.report import read_report, render_table
+    from canmore_sim.report.summary import read_report
+    from canmore_sim.report.text import render_table
 
     report = read_report(run_dir / "report.json")
     lines = render_table(report).splitlines()

@@ -12,11 +12,11 @@ import re
 
 import pytest
 
-from canmore_sim.cli import main
+from canmore_sim.cli.main import main
 from canmore_sim.errors import DataError
-from canmore_sim.report import render_table
-from canmore_sim.report_aggregates import CLASS_COLUMNS
-from canmore_sim.report_check import check_report
+from canmore_sim.report.aggregate_rows import CLASS_COLUMNS
+from canmore_sim.report.schema import check_report
+from canmore_sim.report.text import render_table
 
 
 @pytest.fixture(scope="module")
@@ -186,8 +186,9 @@ def test_report_command_refuses_a_damaged_section_in_one_line(run, tmp_path, cap
 
 
 def test_under_closed_loop_timing_the_accuracy_line_names_the_chip(tmp_path) -> None:
-    from canmore_sim.cli import main
-    from canmore_sim.report import read_report, render_table
+    from canmore_sim.cli.main import main
+    from canmore_sim.report.summary import read_report
+    from canmore_sim.report.text import render_table
 
     out = tmp_path / "loop"
     assert main(["map", "--frames", "2", "--out", str(out), "--quiet",

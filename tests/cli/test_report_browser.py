@@ -17,7 +17,7 @@ import subprocess
 
 import pytest
 
-from canmore_sim.cli import main
+from canmore_sim.cli.main import main
 
 CHECK = """<script>
 window.addEventListener('load', () => {

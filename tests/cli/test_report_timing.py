@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from canmore_sim.cli import main
+from canmore_sim.cli.main import main
 
 
 @pytest.fixture(scope="module")

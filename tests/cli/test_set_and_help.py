@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from canmore_sim.cli import build_parser, main
+from canmore_sim.cli.main import build_parser, main
 from canmore_sim.config import default_config, load_config
 from canmore_sim.errors import ConfigError
 from canmore_sim.overrides import apply_sets, config_keys, parse_sets
@@ -83,7 +83,7 @@ def test_inspect_takes_set(capsys) -> None:
 
 
 def test_sweep_set_changes_the_base_and_an_axis_wins(tmp_path) -> None:
-    from canmore_sim.sweep import load_sweep
+    from canmore_sim.sweep.spec import load_sweep
 
     path = tmp_path / "s.yaml"
     path.write_text("frames: 1\ngrid:\n  router.buffer_depth: [1, 2]\n")

@@ -9,7 +9,7 @@ import sys
 
 import torch
 
-from canmore_sim.cli import main
+from canmore_sim.cli.main import main
 
 SPEC = "16x16x1:4C3-P2-10F"
 

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from canmore_sim.cli import main
+from canmore_sim.cli.main import main
 from canmore_sim.cores.calibrate import synthetic_graph
 from canmore_sim.cores.neuron import run_network
 from canmore_sim.errors import ModelError
@@ -50,7 +50,7 @@ def _weights(graph) -> list[np.ndarray]:
 
 
 def test_cached_calibration_gives_the_same_weights(tmp_path, monkeypatch) -> None:
-    from canmore_sim import cache
+    from canmore_sim.utils import cache
 
     monkeypatch.setenv("CANMORE_SIM_CACHE", str(tmp_path))
     first = synthetic_graph(ZOO["mnist-cnn"], firing_rate=0.2, seed=4)
@@ -144,7 +144,7 @@ def test_weights_straight_from_the_draws_are_the_drawn_arrays_numbers(monkeypatc
 def test_synthetic_weights_are_the_whole_array_expression_of_their_offsets(tmp_path,
                                                                            monkeypatch) -> None:
     import canmore_sim.cores.calibrate as zoo
-    from canmore_sim import cache
+    from canmore_sim.utils import cache
 
     monkeypatch.setenv("CANMORE_SIM_CACHE", str(tmp_path))
     spec = ZOO["mnist-cnn"]

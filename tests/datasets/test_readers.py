@@ -10,7 +10,7 @@ import struct
 import numpy as np
 import pytest
 
-from canmore_sim.cli import main
+from canmore_sim.cli.main import main
 from canmore_sim.datasets.readers import load_frames, read_cifar10_batch, read_idx, shape_frames
 from canmore_sim.errors import DataError
 

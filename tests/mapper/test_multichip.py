@@ -129,7 +129,7 @@ def test_overflow_error_refuses_a_multichip_mapping_file(tmp_path) -> None:
 
 
 def test_pipeline_refuses_overflow_naming_cores(tmp_path) -> None:
-    from canmore_sim.pipeline import map_network
+    from canmore_sim.run.pipeline import map_network
 
     config = with_overrides(default_config(), {"mesh": "4x4", "multichip.overflow": "error"})
     with pytest.raises(MappingError, match="needs 29 cores") as info:
@@ -143,7 +143,7 @@ def test_pipeline_refuses_overflow_naming_cores(tmp_path) -> None:
 
 def test_unknown_placement_is_refused_before_any_simulation() -> None:
     from canmore_sim.errors import ConfigError
-    from canmore_sim.pipeline import run
+    from canmore_sim.run.pipeline import run
 
     config = with_overrides(default_config(), {"run.placement": "spiral",
                                                "run.placement_traffic": "measured"})

@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from canmore_sim.cli import main
+from canmore_sim.cli.main import main
 from canmore_sim.errors import ModelError
 from canmore_sim.models.loaders import load_model
 from canmore_sim.models.spec import weight_shapes

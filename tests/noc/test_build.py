@@ -12,7 +12,7 @@ from canmore_sim.mapper.connectivity import layer_links
 from canmore_sim.models.loaders import load_model
 from canmore_sim.models.quantize import quantize_graph
 from canmore_sim.noc.build import build_traffic, io_router_index
-from canmore_sim.pipeline import map_network
+from canmore_sim.run.pipeline import map_network
 
 
 def _reference(trace, frame, mapping, links, config) -> dict[str, np.ndarray]:

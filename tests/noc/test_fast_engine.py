@@ -215,7 +215,7 @@ def _frames_traffic(graph, n_frames: int, config) -> list[Traffic]:  # type: ign
     from canmore_sim.mapper.connectivity import layer_links
     from canmore_sim.models.quantize import quantize_graph
     from canmore_sim.noc.build import build_traffic
-    from canmore_sim.pipeline import map_network
+    from canmore_sim.run.pipeline import map_network
 
     frames, _, _ = load_frames(None, graph.input_shape, n_frames)
     q = quantize_graph(graph, config.core.weight_bits)

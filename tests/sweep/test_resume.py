@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-import canmore_sim.pipeline
-from canmore_sim.cli import main
+import canmore_sim.run.pipeline
+from canmore_sim.cli.main import main
+from canmore_sim.cli.outdir import MANIFEST, sweep_work_folder
 from canmore_sim.models import save_checkpoint
-from canmore_sim.outdir import MANIFEST, sweep_work_folder
-from canmore_sim.sweep_points import seal
+from canmore_sim.sweep.points import seal
 from tests.conftest import random_graph
 
 TIMEOUT_S = 240
@@ -107,13 +107,13 @@ def test_a_point_file_that_does_not_verify_is_run_again_with_a_note(tmp_path, ti
 
 def test_an_unexpected_error_of_one_point_is_recorded_and_the_sweep_goes_on(
         tmp_path, tiny, capsys, monkeypatch) -> None:
-    real_run = canmore_sim.pipeline.run
+    real_run = canmore_sim.run.pipeline.run
 
     def buggy(graph, frames, labels, config, **kwargs):  # a bug that only one point meets
         if config.router.buffer_depth == 1:
             raise ZeroDivisionError("float division by zero")
         return real_run(graph, frames, labels, config, **kwargs)
-    monkeypatch.setattr(canmore_sim.pipeline, "run", buggy)
+    monkeypatch.setattr(canmore_sim.run.pipeline, "run", buggy)
     out = tmp_path / "out"
     assert _sweep(_sweep_file(tmp_path, tiny), out) == 1
     captured = capsys.readouterr()
@@ -122,7 +122,7 @@ def test_an_unexpected_error_of_one_point_is_recorded_and_the_sweep_goes_on(
     rows = (out / "sweep.csv").read_text().splitlines()
     assert "failed" in rows[1] and "unexpected ZeroDivisionError" in rows[1]
     assert ",done," in rows[2]
-    monkeypatch.setattr(canmore_sim.pipeline, "run", real_run)
+    monkeypatch.setattr(canmore_sim.run.pipeline, "run", real_run)
     assert _sweep(_sweep_file(tmp_path, tiny), out, "--resume") == 0  # the failure runs again
     assert "it failed before (unexpected ZeroDivisionError" in capsys.readouterr().out
 
@@ -225,7 +225,7 @@ def test_sigkill_of_the_sweep_leaves_no_worker_alive(tmp_path) -> None:
 
 def test_a_killed_sweep_leaves_the_old_one_whole_and_resumes_to_the_same_result(tmp_path,
                                                                               tiny) -> None:
-    from canmore_sim.atomic import PAUSE_ENV
+    from canmore_sim.utils.atomic import PAUSE_ENV
 
     out, fresh = tmp_path / "out", tmp_path / "fresh"
     assert _sweep(_sweep_file(tmp_path, tiny, depths=(1, 2)), out) == 0

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from canmore_sim.cli import main
+from canmore_sim.cli.main import main
+from canmore_sim.cli.outdir import sweep_work_folder
 from canmore_sim.errors import ConfigError
-from canmore_sim.outdir import sweep_work_folder
-from canmore_sim.sweep import load_sweep, run_sweep
-from canmore_sim.sweep_points import common_identity, point_identity
-from canmore_sim.sweep_report import pareto_front, sweep_csv, write_sweep_outputs
+from canmore_sim.run.identity import common_identity
+from canmore_sim.sweep.outputs import pareto_front, sweep_csv, write_sweep_outputs
+from canmore_sim.sweep.points import point_identity
+from canmore_sim.sweep.run import run_sweep
+from canmore_sim.sweep.spec import load_sweep
 
 SWEEP = """base: default
 frames: 1
@@ -89,7 +91,7 @@ def test_an_energy_preset_axis_is_checked_up_front(tmp_path) -> None:
 def test_point_files_are_strict_json_even_with_non_finite_metrics(tmp_path, monkeypatch) -> None:
     import json
 
-    import canmore_sim.sweep as sweep
+    import canmore_sim.sweep.run as sweep
 
     spec, points = load_sweep(_write(tmp_path, "frames: 1\ngrid:\n  mesh: [8x8]\n"))
     monkeypatch.setattr(sweep, "_metrics", lambda summary: {"energy_total_uj": float("nan"),

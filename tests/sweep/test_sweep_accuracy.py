@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from canmore_sim.cli import main
-from canmore_sim.sweep import load_sweep
-from canmore_sim.sweep_accuracy import accuracy_front, has_on_chip_accuracy
-from canmore_sim.sweep_points import REQUIRED_METRICS
+from canmore_sim.cli.main import main
+from canmore_sim.sweep.outputs import accuracy_front, has_on_chip_accuracy
+from canmore_sim.sweep.points import REQUIRED_METRICS
+from canmore_sim.sweep.spec import load_sweep
 
 LOOP = """base: default
 frames: 2

@@ -1,0 +1,110 @@
+"""The merge of a chunked map run: chunk results added up in chunk order, as they arrive,
+and turned into the parts of one :class:`~canmore_sim.run.pipeline.RunResult`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from canmore_sim.chunked.files import read_chunk
+from canmore_sim.chunked.task import LATENCY_BIN_NS, NOC_PER_FRAME, PER_FRAME, merge_bins
+from canmore_sim.chunked.timing import TimingParts
+from canmore_sim.cores.trace import CountedSpikes, SpikeTrace
+from canmore_sim.errors import SimulationError
+
+
+class _Merger:
+    """Merges a pass's chunks in chunk order while they arrive (see the module docstring).
+
+    A chunk whose turn has come is folded in at once: per-frame rows appended, per-router
+    sums added and maxima taken, latency bins added, always in chunk order, so the result
+    is the same whatever order the chunks finish in. A chunk that finishes early waits in
+    memory (at most ``buffered`` of them; beyond that it waits in its file, as does a
+    chunk reused from an earlier run), so memory stays bounded.
+    """
+
+    def __init__(self, folder: Path, identities: list[dict[str, str]], buffered: int) -> None:
+        self.folder, self.identities, self.buffered = folder, identities, buffered
+        self.rows: dict[str, list[np.ndarray]] = {k: [] for k in PER_FRAME}
+        self.merged: dict[str, Any] = {}
+        self.bins = np.zeros((2, 0), dtype=np.int64)
+        self.timing = TimingParts()
+        self.next = 0
+        self.waiting: dict[int, dict[str, np.ndarray] | None] = {}  # None: in its file
+
+    def add(self, index: int, arrays: dict[str, np.ndarray] | None = None) -> None:
+        """Chunk ``index`` is done (``arrays``: its counts, or None: read from its file)."""
+        kept = sum(1 for v in self.waiting.values() if v is not None)
+        self.waiting[index] = arrays if index == self.next or kept < self.buffered else None
+        while self.next in self.waiting:
+            found = self.waiting.pop(self.next)
+            self._fold(self._read(self.next) if found is None else found)
+            self.next += 1
+
+    def _read(self, i: int) -> dict[str, np.ndarray]:
+        arrays, why = read_chunk(self.folder / f"{i:05d}.npz", self.identities[i])
+        if arrays is None:
+            raise SimulationError(f"chunk {i}: its file went missing or changed while the "
+                                  f"run merged it ({why or 'no file'})")
+        return arrays
+
+    def _fold(self, arrays: dict[str, np.ndarray]) -> None:
+        for key in PER_FRAME:
+            self.rows[key].append(arrays[key])
+        self.timing.add(arrays)
+        merged = self.merged
+        for key, combine in (("link_flits", np.add), ("router_wait_ns", np.add),
+                             ("occupancy_sum", np.add), ("occupancy_max", np.maximum)):
+            value = arrays[key]
+            if key == "occupancy_sum" and value.size == 0:
+                continue
+            merged[key] = value if key not in merged else combine(merged[key], value)
+        self.bins = merge_bins([self.bins, arrays["latency_bins"]])  # bounded by the latencies
+        for key in ("has_native", "native_model", "tw", "end_time"):
+            merged[key] = arrays[key]
+
+    def result(self) -> dict[str, Any]:
+        """The merged pass (every chunk must have been added)."""
+        if self.waiting or self.next != len(self.identities):
+            raise SimulationError(f"merged {self.next} of {len(self.identities)} chunks")
+        out = {k: np.concatenate(v, axis=0) for k, v in self.rows.items()}
+        return {**out, **self.merged, "latency_bins": self.bins, **self.timing.arrays()}
+
+
+def _histogram(bins: np.ndarray, n_bins: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    """``n_bins`` equal bins (whole 1-ns bins each) over the latencies' exact 1-ns counts."""
+    if bins.shape[1] == 0:
+        return np.zeros(n_bins + 1), np.zeros(n_bins, dtype=np.int64)
+    low, high = int(bins[0].min()), int(bins[0].max()) + 1
+    width = max(1, -(-(high - low) // n_bins))
+    edges = (low + np.arange(n_bins + 1, dtype=np.float64) * width) * LATENCY_BIN_NS
+    counts = np.bincount((bins[0] - low) // width, weights=bins[1],
+                         minlength=n_bins).astype(np.int64)
+    return edges, counts
+
+
+def _result_parts(merged: dict[str, Any], mapping: Any) -> tuple[Any, Any, Any]:
+    """The merged trace (per-frame counts only), core statistics and NoC figures."""
+    from canmore_sim.cores.stats import CoreStats
+    from canmore_sim.run.frame_noc import FrameNoc
+
+    n = len(merged["ids"])
+    end = float(merged["end_time"])
+    sent = merged["sent"]
+    trace = SpikeTrace(n_frames=n, tw=float(merged["tw"]),
+                       layers=tuple(CountedSpikes.of(sent[:, l]) for l in range(sent.shape[1])),
+                       neuron_spikes=merged["neuron_spikes"], readout=merged["readout"],
+                       predictions=merged["predictions"], labels=merged["labels"],
+                       end_time=None if np.isnan(end) else end)
+    cores = CoreStats(merged["sops"], merged["spikes_in"], merged["spikes_out"],
+                      merged["sops_per_layer"], mapping.groups.weight_bits.copy())
+    occupancy = merged.get("occupancy_sum")
+    noc = FrameNoc(**{k: merged[k] for k in NOC_PER_FRAME},
+                   link_flits=merged["link_flits"], router_wait_ns=merged["router_wait_ns"],
+                   occupancy_mean=(np.zeros_like(merged["router_wait_ns"]) if occupancy is None
+                                   else occupancy / n),
+                   occupancy_max=merged["occupancy_max"],
+                   latency_hist_ns=_histogram(merged["latency_bins"]))
+    return trace, cores, noc

@@ -1,0 +1,389 @@
+"""A map run over many frames: chunks of frames on a pool of workers, streamed to disk,
+resumable, merged into one :class:`~canmore_sim.run.pipeline.RunResult`.
+
+:func:`run_map` is what ``canmore-sim map`` runs:
+
+1. the frames are selected (data-set indices; the frames themselves are loaded by the
+   workers, chunk by chunk) and cut into chunks of ``run.chunk_frames`` frames: the
+   boundaries depend on the frame count and the chunk size only, never on the workers;
+2. the network is quantized and mapped ONCE, here. With ``run.placement_traffic:
+   measured`` the mapping is weighted by the spikes of ALL frames: a neuron-only pass
+   over the chunks adds up every neuron's spikes (exact integer sums, so the same
+   mapping whatever the workers, and the same as one process simulating every frame);
+3. the chunks run on the executor (:mod:`canmore_sim.pool.executor`: this process, local
+   worker processes or a Dask cluster); each finished chunk's counts are written
+   atomically to ``work/chunks/NNNNN.npz`` and dropped from memory. With ``resume`` a
+   chunk file already there is kept only when its identity (configuration, model, data,
+   frame selection, mapping, chunk index and size, tool version) and checksum match;
+4. the chunks are merged in chunk order as they arrive (one finished early waits, in
+   memory or, beyond a few, in its file; a reused one is read from its file): per-frame
+   rows are concatenated, per-router sums are added and maxima taken chunk after chunk
+   (so a float sum is the same whatever the workers), the delivery latencies' exact
+   1-ns bins are added;
+5. energy is priced once, over all frames (count first, price later; a normalized
+   model's computed rate-IF reference is a second chunked pass, ideal-timed, whose means
+   are taken over all frames). Under closed-loop timing the chunks' loops are merged and
+   the ideal energy is priced here too (:mod:`canmore_sim.chunked.timing`).
+
+What stays in memory is one chunk's working set per worker plus the per-frame rows
+(frames.csv and the per-frame, per-layer and per-core counts: a few kB per frame).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from canmore_sim.chunked.files import chunk_identity, mapping_digest, read_chunk, write_chunk
+from canmore_sim.chunked.merge import _Merger, _result_parts
+from canmore_sim.chunked.task import (
+    chunk_task,
+    forget_contexts,
+    neuron_counts_task,
+    run_chunk,
+    run_neuron_counts,
+    run_task,
+)
+from canmore_sim.chunked.timing import merged_timing
+from canmore_sim.config import ArchConfig, with_overrides
+from canmore_sim.errors import CanmoreError, SimulationError
+from canmore_sim.run.checks import _checked, check_labels
+from canmore_sim.run.source import ModelSource
+from canmore_sim.utils.progress import ProgressCallback, StageEvent, _stage
+
+__all__ = ["CHUNK_STAGE", "MapProgress", "run_map"]
+
+#: Modules the local workers' fork server imports once (so each worker starts in ms).
+PRELOAD = ("canmore_sim.chunked.task", "canmore_sim.datasets.readers",
+           "canmore_sim.models.loaders", "canmore_sim.report.summary", "canmore_sim.chunked.warm")
+#: Stage name of the events that count finished frames of a chunked run.
+CHUNK_STAGE = "chunks"
+
+
+@dataclass
+class MapProgress:
+    """How far the chunks of a run are (sent as ``chunks`` :class:`StageEvent` s)."""
+
+    total: int
+    done: int = 0
+    reused: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+
+def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Path, *,
+            data: str | None = None, frames: int | str | None = None,
+            mapping: Any = None, reference: dict[str, float] | None = None,
+            reference_label: str = "reference run", workers: int = 1,
+            executor: str = "local", scheduler: str | None = None, resume: bool = False,
+            progress: ProgressCallback | None = None,
+            note: Callable[[str], None] | None = None, release_weights: bool = False) -> Any:
+    """Map ``graph`` and simulate the selected frames in chunks; the merged RunResult.
+
+    Parameters
+    ----------
+    graph
+        The network, loaded here from ``source`` (the workers load their own copy).
+    source
+        Where the network comes from (plain data for the workers).
+    config
+        Architecture and run settings (``run.chunk_frames``: frames per chunk).
+    work
+        The run's work folder; chunk files go to ``work/chunks`` (and, for a computed
+        rate-IF energy reference, ``work/reference``).
+    data
+        ``--data`` source (None: digits).
+    frames
+        Frames to select: a count, ``"all"`` (the whole test split; ``run.frames`` is set
+        to the count), or None (``run.frames``).
+    mapping, reference, reference_label
+        As for :func:`canmore_sim.run.pipeline.run`.
+    workers, executor, scheduler
+        Where the chunks run (:func:`canmore_sim.pool.executor.run_tasks`).
+    resume
+        Keep verified chunk files already in ``work`` (else they are removed first).
+    progress
+        Stage events; the chunks send ``chunks`` events (``done``/``total`` frames), a
+        single local worker also the per-frame ``traffic``/``noc`` events of every frame.
+    note
+        Receives one line per chunk file that is run again, saying why.
+    release_weights
+        Give ``graph`` up to save memory (the CLI's ``map`` does): when the run's only
+        chunk runs in this process and no rate-IF reference pass follows, it releases
+        the network's weights (``pipeline.run(..., release_weights=True)``; VGG16: the
+        headline's peak 575 MB instead of about 930 MB); every figure is the same.
+
+    Raises
+    ------
+    CanmoreError
+        Bad input (as for :func:`canmore_sim.run.pipeline.run`), a bad executor setting, or a
+        chunk that failed (its error).
+    """
+    from canmore_sim.datasets.readers import select_frames
+    from canmore_sim.pool.executor import check_executor
+    from canmore_sim.run.pricing import needs_rate_reference
+
+    check_executor(executor, workers, scheduler)
+    with _stage(progress, "frames", 0):
+        labels, ids = select_frames(data, graph.input_shape,
+                                    None if frames == "all" else
+                                    (config.run.frames if frames is None else int(frames)),
+                                    config.run.seed, max_values=config.limits.max_frame_values)
+    config, preset = _checked(graph, config)
+    if frames == "all":
+        config = with_overrides(config, {"run.frames": len(ids)})
+    check_labels(labels, len(ids), graph.n_classes)
+    runner = _Runner(source, data, config, Path(work), ids, workers, executor, scheduler,
+                     progress, note)
+    runner.clear(resume)
+    runner.reference_pass = needs_rate_reference(preset, config.neuron.model, reference)
+    runner.release_weights = release_weights
+    try:
+        quantized, mapping = runner.mapped(graph, mapping)
+        merged = runner.pass_("run", config, mapping)
+        result = _priced(graph, quantized, mapping, config, preset, merged, runner, reference,
+                         reference_label)
+        quantized.release_weights()  # only its structure fills the reports
+        return result
+    finally:
+        forget_contexts()  # what chunks run in this process kept of the network
+
+
+class _Runner:
+    """The chunks of one run: their tasks, files and executor."""
+
+    def __init__(self, source: ModelSource, data: str | None, config: ArchConfig, work: Path,
+                 ids: np.ndarray, workers: int, executor: str, scheduler: str | None,
+                 progress: ProgressCallback | None,
+                 note: Callable[[str], None] | None) -> None:
+        from canmore_sim.run.identity import common_identity
+
+        self.source, self.data, self.work, self.ids = source, data, work, ids
+        self.config = config
+        self.size = config.run.chunk_frames
+        self.workers, self.executor, self.scheduler = workers, executor, scheduler
+        self.progress, self.note = progress, note
+        common = common_identity(source.model, source.weights, source.sparsity, source.seed,
+                                 data)
+        # what else builds the network from the same file (a state_dict's --arch, ...)
+        common["model"] += (f"|arch={source.arch}|input_shape={source.input_shape}"
+                            f"|trust_model={source.trust_model}")
+        self.common, self.model_identity = common, common["model"]
+        self.chunks = [ids[i:i + self.size] for i in range(0, len(ids), self.size)]
+        self.graph: Any = None  # the network, once mapped() has it
+        self.quantized: Any = None  # its quantized form (codes) while chunks here may use it
+        self.reference_pass = False  # a rate-IF reference pass follows the run's chunks
+        self.release_weights = False  # the caller gives the network up (run_map's option)
+
+    def clear(self, resume: bool) -> None:
+        """Remove unfinished writes, and (without ``resume``) every chunk file."""
+        for folder in (self.work / "chunks", self.work / "reference"):
+            if folder.is_dir():
+                for path in folder.iterdir():
+                    if path.suffix == ".tmp" or not resume:
+                        path.unlink()
+
+    def mapped(self, graph: Any, mapping: Any) -> tuple[Any, Any]:
+        """The quantized network and the run's one mapping."""
+        from canmore_sim.mapper.traffic_graph import NeuronCounts
+        from canmore_sim.models.quantize import quantize_graph
+        from canmore_sim.run.pipeline import map_network
+
+        config, n = self.config, len(self.ids)
+        self.graph = graph
+        with _stage(self.progress, "quantize", n):
+            # compact codes: chunks run in this process use it (quantized once); here only
+            # its structure is needed (mapping, pricing, reports)
+            quantized = quantize_graph(graph, config.core.weight_bits,
+                                       config.core.quant_scale == "channel", compact=True)
+        self.quantized = quantized
+        if mapping is None:
+            counts = None
+            if config.run.placement_traffic == "measured":
+                with _stage(self.progress, "neurons", n):
+                    counts = self._neuron_counts(NeuronCounts)
+            with _stage(self.progress, "mapping", n):
+                mapping = map_network(quantized, config, counts)
+        return quantized, mapping
+
+    def _neuron_counts(self, counts_type: Any) -> Any:
+        """Spikes per neuron over all frames (the neuron-only pass, in chunk order)."""
+        dumped = self.config.model_dump(mode="json")
+        tasks = [neuron_counts_task(i, chunk, source=self.source,
+                                    model_identity=self.model_identity, data=self.data,
+                                    config=dumped) for i, chunk in enumerate(self.chunks)]
+        parts: list[Any] = [None] * len(tasks)
+        for outcome in self._outcomes(tasks):
+            parts[outcome.index] = outcome.value
+        total = None
+        for part in parts:  # in chunk order (integer sums: any order gives the same)
+            layers = sorted((k for k in part if k.startswith("layer_")),
+                            key=lambda k: int(k.split("_")[1]))
+            one = counts_type(tuple(part[k] for k in layers), int(part["n_frames"]))
+            total = one if total is None else total + one
+        return total
+
+    def _outcomes(self, tasks: list[dict[str, Any]],
+                  inline_progress: ProgressCallback | None = None,
+                  release_last: bool = False) -> Any:
+        from canmore_sim.pool.executor import WorkerLost, run_tasks
+
+        workers = (max(1, min(self.workers, len(tasks))) if self.executor == "local"
+                   else self.workers)
+        if self.executor == "local" and workers == 1:  # in this process: reuse its network
+            # the weights may go with the last chunk when no later pass needs them
+            release = release_last and len(tasks) == 1
+            function: Any = _InlineRun(inline_progress, self.chunks, len(self.ids),
+                                       self.graph, self.quantized, release)
+        else:
+            function = run_task
+            if self.quantized is not None:
+                self.quantized.release_weights()  # the workers quantize their own
+                self.quantized = None
+        for outcome in run_tasks(function, tasks, executor=self.executor, workers=workers,
+                                 scheduler=self.scheduler, preload=PRELOAD):
+            if outcome.error is not None:
+                error = outcome.error
+                task = tasks[outcome.index]
+                where = f"chunk {task['index']} (frames {_frames_text(task['ids'])})"
+                if isinstance(error, CanmoreError):
+                    raise type(error)(f"{where}: {error}") from None
+                if isinstance(error, WorkerLost):
+                    raise SimulationError(f"{where}: {error} (out of memory?)") from None
+                raise error
+            yield outcome
+
+    def pass_(self, kind: str, config: ArchConfig, mapping: Any) -> dict[str, Any]:
+        """Run (or reuse) every chunk of one pass and merge them in chunk order."""
+        folder = self.work / ("chunks" if kind == "run" else "reference")
+        folder.mkdir(parents=True, exist_ok=True)
+        dumped = config.model_dump(mode="json")
+        key = mapping_digest(mapping)
+        identities = [chunk_identity(self.common, kind=kind, index=i, ids=chunk,
+                                     chunk_frames=self.size, config=dumped, mapping_key=key)
+                      for i, chunk in enumerate(self.chunks)]
+        state = MapProgress(total=len(self.ids))
+        merger = _Merger(folder, identities, buffered=2 * self.workers + 2)
+        todo = []
+        for i, chunk in enumerate(self.chunks):
+            path = folder / f"{i:05d}.npz"
+            arrays, why = read_chunk(path, identities[i])
+            if arrays is not None:
+                del arrays  # verified: merged from its file when its turn comes
+                merger.add(i)
+                state.reused += len(chunk)
+                continue
+            if why is not None and self.note is not None:
+                self.note(f"chunk {i} (frames {_frames_text(chunk)}): running it again: {why}")
+            todo.append(chunk_task(i, chunk, source=self.source,
+                                   model_identity=self.model_identity, data=self.data,
+                                   config=dumped, mapping=mapping, mapping_key=key))
+        self._report(state)
+        inline = self.progress if kind == "run" else None
+        release = self.release_weights and kind == "run" and not self.reference_pass
+        for outcome in self._outcomes(todo, inline, release_last=release):
+            task = todo[outcome.index]
+            write_chunk(folder / f"{task['index']:05d}.npz", outcome.value,
+                        identities[task["index"]])
+            merger.add(task["index"], outcome.value)  # merged now if its turn has come
+            state.done += len(task["ids"])
+            self._report(state)
+        return merger.result()
+
+    def _report(self, state: MapProgress) -> None:
+        if self.progress is not None:
+            self.progress(StageEvent(CHUNK_STAGE, state.done + state.reused, state.total,
+                                     None, state.total))
+
+
+class _InlineRun:
+    """Runs chunks in this process with its network ``graph`` (and ``quantized``, its
+    quantized form), relaying their per-frame events numbered in the run; ``release`` lets
+    the (only) chunk release the network's weights
+    (:func:`canmore_sim.chunked.task.run_chunk`)."""
+
+    def __init__(self, progress: ProgressCallback | None, chunks: list[np.ndarray], total: int,
+                 graph: Any, quantized: Any, release: bool) -> None:
+        self.progress, self.total = progress, total
+        self.graph, self.quantized, self.release = graph, quantized, release
+        self.start = np.cumsum([0, *[len(c) for c in chunks]])
+
+    def __call__(self, task: dict[str, Any]) -> dict[str, np.ndarray]:
+        if task["kind"] != "run":
+            return run_neuron_counts(task, graph=self.graph, quantized=self.quantized)
+        offset = int(self.start[task["index"]])
+        progress = self.progress
+
+        def relay(event: StageEvent) -> None:
+            if progress is None:
+                return
+            if event.frame is not None:
+                progress(StageEvent(event.stage, event.done, event.total,
+                                    offset + event.frame, self.total))
+            elif event.stage in ("neurons", "sops") and not event.finished:
+                # the chunk's own stages show on the frame line, at its first frame
+                progress(StageEvent(event.stage, 0, 1, offset, self.total))
+        return run_chunk(task, relay, graph=self.graph, quantized=self.quantized,
+                         release_weights=self.release)
+
+
+def _frames_text(ids: np.ndarray) -> str:
+    return f"{len(ids)} from data index {int(ids[0])}" if len(ids) else "none"
+
+
+def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset: Any,
+            merged: dict[str, Any], runner: _Runner, reference: dict[str, float] | None,
+            reference_label: str) -> Any:
+    """Price the merged counts (after all chunks) and assemble the RunResult."""
+    from canmore_sim.energy import price_frames
+    from canmore_sim.run.pipeline import RunResult
+    from canmore_sim.run.pricing import _counts, _describe_reference, needs_rate_reference
+
+    trace, cores, noc = _result_parts(merged, mapping)
+    model = config.neuron.model
+    described: dict[str, Any] | None = None
+    if reference is not None:
+        described = {"origin": reference_label,
+                     "frame_latency_ns": float(reference["frame_latency_ns"]),
+                     "neurons_fired": float(reference["spikes"])}
+    elif needs_rate_reference(preset, model, reference):
+        described = _rate_reference(runner, config, mapping)
+        reference = {"frame_latency_ns": described["frame_latency_ns"],
+                     "spikes": described["neurons_fired"]}
+    frame_latency = merged["frame_latency_ns"]
+    with _stage(runner.progress, "energy", trace.n_frames):
+        energy = price_frames(preset, _counts(quantized, trace, cores, noc, frame_latency,
+                                              mapping), reference)
+    timing = merged_timing(merged, preset, reference)  # ideal energy priced here
+    if preset.model == "normalized":
+        described = _describe_reference(energy, described, model)
+        energy = replace(energy, params={**energy.params, "reference": described["origin"]})
+    return RunResult(
+        config=config, graph=graph, quantized=quantized, mapping=mapping, trace=trace,
+        float_predictions=merged["float_predictions"], cores=cores, noc=noc, energy=energy,
+        energy_preset=preset, frame_latency_ns=frame_latency, frame_ids=merged["ids"],
+        native_model=str(merged["native_model"]),
+        native_predictions=merged["native_predictions"] if bool(merged["has_native"]) else None,
+        energy_reference=described, timing=timing)
+
+
+def _rate_reference(runner: _Runner, config: ArchConfig, mapping: Any) -> dict[str, Any]:
+    """The rate-IF reference of a normalized energy model: the same frames, chip and
+    mapping under ``rate-if``, chunked like the run; means over all frames."""
+    ref_config = with_overrides(config, {"neuron.model": "rate-if", "run.timing": "ideal",
+                                         "run.energy": "canmore-22nm",
+                                         "run.energy_reference": None})
+    merged = runner.pass_("reference", ref_config, mapping)
+    deliveries = int(merged["deliveries"].sum())
+    return {"origin": "rate-if run of the same network on the same frames and chip "
+                      "(run by this tool)",
+            "neuron_model": "rate-if",
+            "frame_latency_ns": float(np.mean(merged["frame_latency_ns"])),
+            "neurons_fired": float(np.mean(merged["neuron_spikes"].sum(axis=1))),
+            "late_share": float(merged["late"].sum()) / deliveries if deliveries else 0.0}
+
+

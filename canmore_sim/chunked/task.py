@@ -1,0 +1,274 @@
+"""One chunk of a map run's frames, run anywhere: the task a worker runs and the file it
+becomes.
+
+A chunk task is plain data (:func:`chunk_task`): where the model and the frames come
+from, the resolved configuration, the mapping and the data-set indices of the chunk's
+frames. :func:`run_chunk` (run in a worker process, on a Dask worker or here) loads the
+model and the data once per process, simulates the chunk through
+:func:`canmore_sim.run.pipeline.run` with the run's fixed mapping, and returns its
+*counts* as columnar numpy arrays (:data:`PER_FRAME` per frame; per-router sums and
+maxima; the delivery latencies as exact 1-ns bin counts), never its SpikeTrace or
+NocStats. Energy is not priced here (count first, price later: a normalized model's
+reference is a mean over all frames). :func:`neuron_counts_task` /
+:func:`run_neuron_counts` are the neuron-only pass that measured placement needs.
+
+Chunk files (``NNNNN.npz``) hold those arrays and a sealed record of the chunk's
+identity (everything that determines it, see :func:`chunk_identity`) with a checksum
+over every array; :func:`read_chunk` reuses a file only when both match.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from canmore_sim.chunked.timing import chunk_arrays
+from canmore_sim.run.source import ModelSource
+
+if TYPE_CHECKING:
+    from canmore_sim.mapper.placement import Mapping
+
+__all__ = ["LATENCY_BIN_NS", "NOC_PER_FRAME", "PER_FRAME", "chunk_task", "forget_contexts",
+           "merge_bins", "neuron_counts_task", "run_chunk", "run_neuron_counts", "run_task"]
+
+#: Width of the exact latency bins a chunk counts deliveries in, ns.
+LATENCY_BIN_NS = 1.0
+#: Per-frame fields of :class:`~canmore_sim.run.frame_noc.FrameNoc` a chunk keeps.
+NOC_PER_FRAME = ("packets", "deliveries", "hops", "latency_mean_ns", "latency_max_ns",
+                 "zero_load_mean_ns", "wait_sum_ns", "late", "late_max_ns", "end_ns",
+                 "unicast_hops", "interchip_hops", "io_injected", "io_ejected",
+                 "hops_per_layer", "interchip_per_layer", "packets_per_layer",
+                 "deliveries_per_layer", "core_injected", "core_ejected")
+#: Arrays of a chunk with one row per frame (merged by concatenation, in chunk order).
+PER_FRAME = ("ids", "labels", "predictions", "readout", "float_predictions",
+             "native_predictions", "neuron_spikes", "sent", "sops", "spikes_in",
+             "spikes_out", "sops_per_layer", "frame_latency_ns", *NOC_PER_FRAME)
+
+
+# ----------------------------------------------------------------------------- tasks
+
+
+def chunk_task(index: int, ids: np.ndarray, *, source: ModelSource, model_identity: str,
+               data: str | None, config: dict[str, Any], mapping: Mapping,
+               mapping_key: str) -> dict[str, Any]:
+    """The plain-data task of chunk ``index`` (its frames: data-set indices ``ids``)."""
+    return {"kind": "run", "index": index, "ids": np.asarray(ids, dtype=np.int64),
+            "source": source, "model_identity": model_identity, "data": data,
+            "config": config, "mapping": mapping, "mapping_key": mapping_key}
+
+
+def neuron_counts_task(index: int, ids: np.ndarray, *, source: ModelSource,
+                       model_identity: str, data: str | None,
+                       config: dict[str, Any]) -> dict[str, Any]:
+    """The task of one chunk of the neuron-only pass (spikes per neuron, for placement)."""
+    return {"kind": "counts", "index": index, "ids": np.asarray(ids, dtype=np.int64),
+            "source": source, "model_identity": model_identity, "data": data,
+            "config": config}
+
+
+@dataclass
+class _Context:
+    """What a worker process keeps between chunks of one run: the float network, the data
+    split and (made on first use) the quantized network, as integer codes."""
+
+    graph: Any
+    images: tuple[np.ndarray, np.ndarray]
+    quantized_network: Any = None
+
+    def quantized(self, config: Any) -> Any:
+        """The quantized network (compact integer codes, the same values; made once)."""
+        from canmore_sim.models.quantize import quantize_graph
+
+        if self.quantized_network is None:
+            self.quantized_network = quantize_graph(self.graph, config.core.weight_bits,
+                                                    config.core.quant_scale == "channel",
+                                                    compact=True)
+        return self.quantized_network
+
+
+_CONTEXTS: dict[tuple[str, str | None], _Context] = {}
+_LOCK = threading.Lock()
+
+
+def _context(task: dict[str, Any], config: Any, graph: Any = None,
+             quantized: Any = None) -> _Context:
+    """The network and the data split, loaded once per process (``graph``: the network
+    this process loaded already, used instead of loading it again; ``quantized``: its
+    quantized form, likewise)."""
+    from canmore_sim.datasets.readers import read_split
+
+    key = (task["model_identity"] + "|" + str(config.core.weight_bits) + config.core.quant_scale,
+           task["data"])
+    with _LOCK:
+        found = _CONTEXTS.get(key)
+        if found is None or (graph is not None and found.graph is not graph):
+            _CONTEXTS.clear()  # one run at a time per process: keep memory bounded
+            graph = task["source"].load() if graph is None else graph
+            found = _Context(graph, read_split(task["data"], graph.input_shape))
+            _CONTEXTS[key] = found
+        if quantized is not None and found.quantized_network is None:
+            found.quantized_network = quantized
+        return found
+
+
+def forget_contexts() -> None:
+    """Drop what this process keeps between chunks (after a run, or once a chunk has
+    released the network's weights)."""
+    with _LOCK:
+        _CONTEXTS.clear()
+
+
+def run_chunk(task: dict[str, Any], progress: Any = None, *, graph: Any = None,
+              quantized: Any = None, release_weights: bool = False) -> dict[str, np.ndarray]:
+    """Simulate one chunk; its counts as columnar arrays (see the module docstring).
+
+    Parameters
+    ----------
+    task
+        From :func:`chunk_task`.
+    progress
+        Passed to :func:`canmore_sim.run.pipeline.run` (frames numbered within the chunk).
+    graph
+        The network, when this process has it loaded already (a run in this process).
+    quantized
+        ``graph`` quantized as the task's configuration says, when this process has it
+        (default: quantized once per process and kept between its chunks).
+    release_weights
+        This is the last chunk this process runs with the network: let
+        :func:`canmore_sim.run.pipeline.run` release its weights (``release_weights``) to save
+        memory; the process then forgets its kept context.
+    """
+    from canmore_sim.config import ArchConfig, with_overrides
+    from canmore_sim.datasets.readers import load_selected
+    from canmore_sim.run.pipeline import run
+
+    # energy is priced after all chunks: count here under any preset (no reference run)
+    config = with_overrides(ArchConfig.model_validate(task["config"]),
+                            {"run.energy": "canmore-22nm", "run.energy_reference": None})
+    ctx = _context(task, config, graph, quantized)
+    frames, labels = load_selected(task["data"], ctx.graph.input_shape, task["ids"],
+                                   images=ctx.images)
+    observer = _NocSums()
+    result = run(ctx.graph, frames, labels, config, frame_ids=task["ids"],
+                 mapping=task["mapping"], progress=progress, noc_observer=observer,
+                 release_weights=release_weights, quantized=_kept_quantized(ctx, config))
+    if release_weights:
+        forget_contexts()
+    return {**_per_frame(result), **observer.arrays(), **chunk_arrays(result)}
+
+
+def _kept_quantized(ctx: _Context, config: Any) -> Any:
+    """The context's quantized network (integer codes) for a chunk's run; None where the
+    run must quantize itself (:func:`canmore_sim.run.checks.needs_weight_arrays`)."""
+    from canmore_sim.run.checks import needs_weight_arrays
+
+    return None if needs_weight_arrays(config) else ctx.quantized(config)
+
+
+def run_neuron_counts(task: dict[str, Any], *, graph: Any = None,
+                      quantized: Any = None) -> dict[str, np.ndarray]:
+    """Spikes per neuron and source layer of one chunk's frames under the quantized
+    network (``layer_L`` arrays, int64) and ``n_frames`` (``graph``: as for
+    :func:`run_chunk`; ``quantized`` likewise)."""
+    from canmore_sim.config import ArchConfig
+    from canmore_sim.cores.models import simulate_neurons
+    from canmore_sim.datasets.readers import load_selected
+
+    config = ArchConfig.model_validate(task["config"])
+    ctx = _context(task, config, graph, quantized)
+    frames, labels = load_selected(task["data"], ctx.graph.input_shape, task["ids"],
+                                   images=ctx.images)
+    trace = simulate_neurons(ctx.quantized(config), frames, labels, config.neuron)
+    out = {f"layer_{l}": np.bincount(s.neuron).astype(np.int64)
+           for l, s in enumerate(trace.layers)}
+    out["n_frames"] = np.array(trace.n_frames, dtype=np.int64)
+    return out
+
+
+def run_task(task: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Run a task of either kind (the function the executor sends to the workers)."""
+    return run_chunk(task) if task["kind"] == "run" else run_neuron_counts(task)
+
+
+def _per_frame(result: Any) -> dict[str, np.ndarray]:
+    trace, cores, noc = result.trace, result.cores, result.noc
+    n = trace.n_frames
+    native = (result.float_predictions if result.native_predictions is None
+              else result.native_predictions)
+    out = {"ids": np.asarray(result.frame_ids, dtype=np.int64), "labels": trace.labels,
+           "predictions": trace.predictions, "readout": trace.readout,
+           "float_predictions": result.float_predictions, "native_predictions": native,
+           "has_native": np.array(result.native_predictions is not None),
+           "native_model": np.array(result.native_model),
+           "neuron_spikes": trace.neuron_spikes,
+           "sent": np.stack([s.counts(n) for s in trace.layers], axis=1),
+           "sops": cores.sops, "spikes_in": cores.spikes_in, "spikes_out": cores.spikes_out,
+           "sops_per_layer": cores.sops_per_layer,
+           "frame_latency_ns": result.frame_latency_ns,
+           "link_flits": noc.link_flits, "router_wait_ns": noc.router_wait_ns,
+           "occupancy_max": noc.occupancy_max, "tw": np.array(trace.tw),
+           "end_time": np.array(np.nan if trace.end_time is None else trace.end_time)}
+    for key in NOC_PER_FRAME:
+        out[key] = np.asarray(getattr(noc, key))
+    return out
+
+
+class _NocSums:
+    """Per-frame NoC statistics a chunk adds up exactly: the time-averaged occupancies
+    (summed in frame order) and every delivery's latency in 1-ns bins."""
+
+    def __init__(self) -> None:
+        self.occupancy: np.ndarray | None = None
+        self.bins: list[np.ndarray] = []
+
+    def __call__(self, stats: Any) -> None:
+        if stats.mean_occupancy is not None:
+            self.occupancy = (stats.mean_occupancy.astype(np.float64) if self.occupancy is None
+                              else self.occupancy + stats.mean_occupancy)
+        self.bins.append(latency_bins(stats.deliver_ns, stats.inject_ns))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        merged = merge_bins(self.bins)
+        occupancy = np.zeros(0) if self.occupancy is None else self.occupancy
+        return {"occupancy_sum": occupancy, "latency_bins": merged}
+
+
+def latency_bins(deliver_ns: np.ndarray, inject_ns: np.ndarray) -> np.ndarray:
+    """``(2, k)`` int64 (bin, count) of every finite latency ``deliver - inject``, in
+    :data:`LATENCY_BIN_NS` bins, bins ascending: ``np.unique(np.floor(latency / bin))`` of
+    the finite latencies, with its counts.
+
+    Computed in place on one float and one integer column (VGG16's 1.5 M deliveries: about
+    30 MB of temporaries instead of about 75 MB, at the end of the replay where the run's
+    libraries are all loaded).
+    """
+    latency = np.subtract(deliver_ns, inject_ns, dtype=np.float64)
+    latency = latency[np.isfinite(latency)]
+    np.divide(latency, LATENCY_BIN_NS, out=latency)
+    np.floor(latency, out=latency)
+    bins = latency.astype(np.int64)
+    del latency
+    bins.sort()
+    if not len(bins):
+        return np.zeros((2, 0), dtype=np.int64)
+    first = np.flatnonzero(np.concatenate(([True], bins[1:] != bins[:-1])))
+    counts = np.diff(np.append(first, len(bins)))
+    return np.stack([bins[first], counts.astype(np.int64)])
+
+
+def merge_bins(parts: list[np.ndarray]) -> np.ndarray:
+    """Add ``(2, k)`` arrays of (bin, count) columns into one, bins ascending."""
+    if not parts:
+        return np.zeros((2, 0), dtype=np.int64)
+    both = np.concatenate(parts, axis=1)
+    bins, where = np.unique(both[0], return_inverse=True)
+    counts = np.bincount(where, weights=both[1], minlength=len(bins)).astype(np.int64)
+    return np.stack([bins, counts])
+
+
+# ----------------------------------------------------------------------------- files
+
+

@@ -1,0 +1,1 @@
+"""The ``canmore-sim`` command: parser, commands, help, progress bar, output folders."""

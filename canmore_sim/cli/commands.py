@@ -1,0 +1,284 @@
+"""The CLI's commands (``map``, ``inspect``, ``sweep``, ``report``): each parses its
+arguments into a configuration, runs the library and writes or prints the result."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from canmore_sim.cli.progress_bar import ProgressBar as _ProgressBar
+from canmore_sim.run.source import _load_model
+from canmore_sim.utils.progress import StageEvent
+
+if TYPE_CHECKING:  # each command imports what it needs (``--help`` and ``report``: no torch)
+    from canmore_sim.config import ArchConfig
+    from canmore_sim.mapper.placement import Mapping
+    from canmore_sim.models.graph import LayerGraph
+
+__all__ = ["COMMANDS"]
+
+
+def _cmd_map(args: argparse.Namespace) -> int:
+    config = _resolve_config(args)  # a bad config is reported before torch loads
+    from canmore_sim.pool.executor import check_executor, default_workers
+
+    workers = default_workers() if args.workers is None else args.workers
+    check_executor(args.executor, workers, args.scheduler)
+    if args.executor == "local" and workers > 1 and (
+            args.frames == "all" or config.run.frames > config.run.chunk_frames):
+        from canmore_sim.chunked.run import PRELOAD
+        from canmore_sim.pool.executor import prestart
+
+        prestart(PRELOAD)  # the workers' fork server loads while this process prepares
+    from canmore_sim.chunked.run import run_map
+    from canmore_sim.cli.outdir import open_map_work, prepare_output
+    from canmore_sim.report.summary import summarize
+    from canmore_sim.report.text import render_table
+    from canmore_sim.run.source import ModelSource
+
+    plan = prepare_output(args.out, "map", force=args.force)  # before any simulation
+    work = open_map_work(plan, resume=args.resume)
+    progress = _ProgressBar(sys.stderr, enabled=not args.quiet and sys.stderr.isatty())
+    try:
+        for line in work.notes:
+            print(line, flush=True)
+        source = ModelSource(args.model, args.arch, args.weights, args.sparsity,
+                             config.run.seed, args.trust_model, _shape(args.input_shape))
+        progress(StageEvent("model", 0, 1))
+        graph = source.load()
+        progress(StageEvent("model", 1, 1))
+        mapping = _load_mapping(args.mapping, graph, config) if args.mapping else None
+        started = time.perf_counter()
+        reference_file = args.energy_reference or config.run.energy_reference
+        reference = _reference(reference_file) if reference_file else None
+        report = _with_compile_note(progress, config, quiet=args.quiet)
+        result = run_map(graph, source, config, work.path, data=args.data,
+                         frames="all" if args.frames == "all" else None, mapping=mapping,
+                         reference=reference, reference_label=f"reference run {reference_file}",
+                         workers=workers, executor=args.executor, scheduler=args.scheduler,
+                         resume=args.resume, progress=report, note=_map_note(progress),
+                         release_weights=True)
+        progress(StageEvent("report", 0, 1))
+        summary = summarize(result)
+        summary["wall_s"] = round(time.perf_counter() - started, 3)
+        summary["execution"] = {"executor": args.executor, "workers": workers,
+                                "chunk_frames": config.run.chunk_frames,
+                                "wall_s": summary["wall_s"]}
+        count = _write_map_folder(plan, summary, result)
+        work.remove()
+        progress(StageEvent("report", 1, 1))
+    finally:
+        progress.close()
+        work.release()
+        if not any((work.path / "chunks").glob("*.npz")):
+            work.remove()  # nothing to resume: leave nothing behind
+    out = plan.path
+    print(render_table(summary))
+    if plan.note():
+        print(f"\n{plan.note()}")
+    print(f"\nwrote {count} files to {out}/ (open {out / 'report.html'})")
+    return 0
+
+
+def _map_note(progress: _ProgressBar) -> Callable[[str], None]:
+    def note(line: str) -> None:
+        progress.close()
+        print(line, flush=True)
+    return note
+
+
+def _with_compile_note(progress: _ProgressBar, config: ArchConfig, *,
+                       quiet: bool) -> Callable[[StageEvent], None]:
+    """``progress``, with one line on stderr just before the first NoC replay when the run
+    compiles the fast NoC engine (a cold cache).
+
+    Checked there rather than at start-up: the check loads numba (90 MB), which nothing
+    before the replay needs, and the neuron simulation of VGG16 is a peak of the run.
+    """
+    pending = [not quiet and config.run.engine == "fast"]
+
+    def report(event: StageEvent) -> None:
+        if pending[0] and event.stage == "noc" and event.done == 0:
+            pending[0] = False
+            from canmore_sim.noc.fast import needs_compile
+
+            if needs_compile():
+                progress.note("canmore-sim: compiling the NoC engine (first run only; the "
+                              "compiled code is cached)")
+        progress(event)
+
+    return report
+
+
+def _write_map_folder(plan: Any, summary: dict[str, Any], result: Any) -> int:
+    """Write every file of a map report into a staged folder and swap it in whole."""
+    from canmore_sim.cli.outdir import staged
+    from canmore_sim.mapper.mapping_io import save_mapping
+    from canmore_sim.report.files import write_report_files
+    from canmore_sim.report.summary import write_json
+
+    with staged(plan) as folder:
+        paths = [write_json(summary, folder / "report.json"),
+                 save_mapping(result.mapping, result.quantized.spec, folder / "mapping.json"),
+                 *write_report_files(summary, folder)]
+    return len(paths)
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from canmore_sim.config import default_config, load_config
+    from canmore_sim.mapper.inspect import architecture_only, layer_table
+    from canmore_sim.models.loaders import is_spec
+    from canmore_sim.models.zoo import ZOO
+    from canmore_sim.overrides import apply_sets
+    from canmore_sim.report.text import render_inspect
+
+    config = apply_sets(load_config(args.config) if args.config else default_config(), args.sets)
+    if args.model in ZOO and not Path(args.model).exists():
+        graph = architecture_only(ZOO[args.model])
+    elif args.model is not None and is_spec(args.model):
+        graph = architecture_only(args.model)
+    else:
+        graph = _load_model(args.model, arch=args.arch, trust_model=args.trust_model,
+                            input_shape=_shape(args.input_shape))
+    core = config.core
+    title = (f"{args.model or 'bundled default'}: {graph.spec}; cores of {core.max_neurons} "
+             f"neurons, {core.sram_kib:g} KiB, {core.weight_bits}-bit weights")
+    print(render_inspect(layer_table(graph, core), title))
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from canmore_sim.cli.outdir import open_sweep_work, prepare_output
+    from canmore_sim.sweep.outputs import write_sweep_outputs
+    from canmore_sim.sweep.run import run_sweep
+    from canmore_sim.sweep.spec import load_sweep
+
+    # every point is validated before anything runs
+    spec, points = load_sweep(args.file, sets=args.sets)
+    out = Path(args.out) if args.out else Path("sweep-out") / Path(args.file).stem
+    plan = prepare_output(out, "sweep", force=args.force)
+    axes = [*spec.grid, *spec.zip]
+    print(f"sweep {args.file}: {len(points)} points over {', '.join(axes) or 'no axes'}, "
+          f"{spec.frames} frames each, {args.executor} executor")
+    work = open_sweep_work(plan, resume=args.resume)
+    try:
+        for line in work.notes:
+            print(line)
+        results = run_sweep(spec, points, work.path, workers=args.workers,
+                            executor=args.executor, scheduler=args.scheduler,
+                            resume=args.resume, progress=_sweep_progress(args),
+                            note=_sweep_note(args))
+        paths = write_sweep_outputs(results, axes, work.path)
+        if plan.note():
+            print(plan.note())
+        work.publish()
+    finally:
+        work.release()
+    failed = [r for r in results if r["status"] != "done"]
+    print(f"{len(results) - len(failed)} points done, {len(failed)} failed; wrote "
+          f"{', '.join(p.name for p in paths)} and points/ to {out}/")
+    for r in failed:
+        print(f"  point {r['index']} {r['values']}: {r.get('error')}")
+    return 1 if failed else 0
+
+
+def _sweep_progress(args: argparse.Namespace) -> Callable[[Any], None]:
+    live = not args.quiet and sys.stderr.isatty()
+
+    def progress(state: Any) -> None:
+        if live:
+            eta = "" if state.eta_s is None else f", ETA {state.eta_s:5.0f} s"
+            sys.stderr.write(f"\rpoints {state.done + state.failed + state.skipped}/{state.total}"
+                             f" (running {state.running}, failed {state.failed}{eta})   ")
+            sys.stderr.flush()
+            if state.done + state.failed + state.skipped == state.total:
+                sys.stderr.write("\n")
+    return progress
+
+
+def _sweep_note(args: argparse.Namespace) -> Callable[[str], None]:
+    live = not args.quiet and sys.stderr.isatty()
+
+    def note(line: str) -> None:
+        if live:
+            sys.stderr.write("\r")
+        print(line, flush=True)
+    return note
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from canmore_sim.cli.outdir import restaged
+    from canmore_sim.report.files import write_report_files
+    from canmore_sim.report.summary import read_report
+    from canmore_sim.report.text import render_table
+
+    out = Path(args.dir)
+    summary = read_report(out / "report.json")
+    with restaged(out) as folder:  # the folder is rewritten whole (its other files kept)
+        paths = write_report_files(summary, folder)
+    print(render_table(summary))
+    print(f"\nre-rendered {len(paths)} files in {out}/ (open {out / 'report.html'})")
+    return 0
+
+
+def _resolve_config(args: argparse.Namespace) -> ArchConfig:
+    from canmore_sim.config import default_config, load_config, with_overrides
+    from canmore_sim.overrides import apply_sets
+
+    config = load_config(args.config) if args.config else default_config()
+    overrides: dict[str, Any] = {}
+    if args.mesh is not None:
+        overrides["mesh"] = args.mesh
+    if getattr(args, "frames", None) not in (None, "all"):
+        overrides["run.frames"] = args.frames
+    if args.seed is not None:
+        overrides["run.seed"] = args.seed
+    if args.placement is not None:
+        overrides["run.placement"] = args.placement
+    if args.energy is not None:
+        overrides["run.energy"] = args.energy
+    config = with_overrides(config, overrides) if overrides else config
+    return apply_sets(config, args.sets)
+
+
+def _reference(path: str) -> dict[str, float]:
+    """Mean frame latency and spikes of an earlier run, from its report.json."""
+    from canmore_sim.errors import DataError
+    from canmore_sim.report.summary import read_report
+
+    mean = read_report(Path(path))["mean"]
+    fired = mean.get("neurons_fired", mean.get("neuron_spikes"))
+    values = {"frame_latency_ns": mean.get("frame_latency_ns"), "neurons_fired": fired}
+    for key, value in values.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            raise DataError(f"--energy-reference {path}: mean.{key} is {value!r}; a reference "
+                            "run needs a positive mean frame latency and spike count")
+    return {"frame_latency_ns": float(values["frame_latency_ns"]),
+            "spikes": float(values["neurons_fired"])}
+
+
+def _load_mapping(path: str, graph: LayerGraph, config: ArchConfig) -> Mapping:
+    from canmore_sim.mapper.mapping_io import load_mapping
+    from canmore_sim.mapper.partition import partition
+    from canmore_sim.models.quantize import quantize_graph
+
+    expected = partition(quantize_graph(graph, config.core.weight_bits,
+                               config.core.quant_scale == "channel"), config.core)
+    return load_mapping(path, expected, graph.spec, (config.mesh.width, config.mesh.height),
+                        config.multichip.overflow, max_routers=config.limits.max_routers)
+
+
+def _shape(text: str | None) -> tuple[int, ...] | None:
+    """``"HxWxC"`` -> ``(C, H, W)``; ``"N"`` -> ``(N,)``."""
+    from canmore_sim.models.spec import parse_spec
+
+    return None if text is None else parse_spec(f"{text}:1F")[0]
+
+
+#: The function that runs each command, by the command's name.
+COMMANDS = {"map": _cmd_map, "report": _cmd_report, "sweep": _cmd_sweep,
+            "inspect": _cmd_inspect}

@@ -1,0 +1,218 @@
+"""Tasks on a pool: one code path for "run these independent tasks somewhere".
+
+Sweeps (one task per point) and chunked map runs (one task per chunk of frames) both
+hand a picklable function and a list of plain-data tasks to :func:`run_tasks`, which
+yields an :class:`Outcome` as each task finishes (in completion order; callers that
+need a fixed order put the results in place by ``Outcome.index``). Executors are a
+registry chosen by name (:data:`EXECUTORS`):
+
+* ``local``: worker processes on this machine. One worker runs the tasks in this
+  process, one after another. More workers are spawned processes, or, given
+  ``preload`` modules, processes forked from a fork server (a clean process that
+  imports those modules once, so every worker starts in milliseconds with torch and
+  the pipeline already imported, not in seconds); either way they end when this
+  process dies, even by SIGKILL (:mod:`canmore_sim.pool.workers`). A pool broken by a dying
+  worker is replaced for the tasks left; the task whose worker died reports
+  :class:`WorkerLost`.
+* ``dask``: an existing Dask cluster (``distributed.Client(scheduler)``).
+
+Workers of a pool run torch with one thread each (the pool supplies the parallelism).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from canmore_sim.errors import ConfigError
+from canmore_sim.utils.registry import choose
+
+__all__ = ["EXECUTORS", "Outcome", "WorkerLost", "check_executor", "default_workers",
+           "prestart", "run_tasks"]
+
+
+class WorkerLost(RuntimeError):
+    """A task's worker process ended (or its result could not travel back) before it
+    returned a result."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One finished task.
+
+    Attributes
+    ----------
+    index
+        Position of the task in the list given to :func:`run_tasks`.
+    value
+        What the task's function returned (None when it raised).
+    error
+        The exception the task raised, or a :class:`WorkerLost`; None on success.
+    running
+        Tasks still in flight when this one was reported.
+    """
+
+    index: int
+    value: Any = None
+    error: BaseException | None = None
+    running: int = 0
+
+
+Task = Any
+Function = Callable[[Task], Any]
+Runner = Callable[[Function, Sequence[Task], int, str | None, tuple[str, ...]],
+                  Iterator[Outcome]]
+
+
+def default_workers() -> int:
+    """The cores this process may run on (``os.sched_getaffinity`` where it exists)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    count = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+    return max(1, count)
+
+
+def check_executor(executor: str, workers: int, scheduler: str | None) -> None:
+    """Refuse an unknown executor, a Dask executor without scheduler, or fewer than one
+    worker (a :class:`~canmore_sim.errors.ConfigError` naming the option)."""
+    choose(EXECUTORS, executor, what="executor", key="executor")
+    if executor == "dask" and not scheduler:
+        raise ConfigError("--executor dask needs --scheduler ADDRESS", key="scheduler")
+    if workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {workers}", key="workers")
+
+
+def run_tasks(function: Function, tasks: Sequence[Task], *, executor: str = "local",
+              workers: int = 1, scheduler: str | None = None,
+              preload: tuple[str, ...] = ()) -> Iterator[Outcome]:
+    """Run ``function(task)`` for every task; yield an :class:`Outcome` as each finishes.
+
+    Parameters
+    ----------
+    function
+        A module-level function (it travels to the workers by reference).
+    tasks
+        Plain data (picklable) per task.
+    executor
+        A key of :data:`EXECUTORS`.
+    workers
+        Local worker processes (1: run in this process); ignored by ``dask``.
+    scheduler
+        Address of the Dask scheduler (``tcp://host:port``) for ``dask``.
+    preload
+        Modules a local fork server imports once before forking the workers (none: the
+        workers are spawned and import what they need themselves).
+
+    Raises
+    ------
+    ConfigError
+        See :func:`check_executor`; for ``dask`` also a missing ``distributed`` package or
+        a scheduler that cannot be reached.
+    """
+    check_executor(executor, workers, scheduler)
+    return EXECUTORS[executor](function, tasks, workers, scheduler, preload)
+
+
+def _local(function: Function, tasks: Sequence[Task], workers: int, _scheduler: str | None,
+           preload: tuple[str, ...]) -> Iterator[Outcome]:
+    if workers == 1 or len(tasks) <= 1:
+        for i, task in enumerate(tasks):
+            try:
+                value = function(task)
+            except Exception as exc:  # noqa: BLE001 (reported to the caller as the outcome)
+                yield Outcome(i, error=exc, running=0)
+                continue
+            yield Outcome(i, value, running=0)
+        return
+    queue = list(reversed(range(len(tasks))))
+    while queue:  # a pool broken by a dying worker is replaced for the tasks left
+        yield from _pool_pass(function, tasks, queue, min(workers, len(queue)), preload)
+
+
+def _context(preload: tuple[str, ...]) -> Any:
+    """A fork server context preloading ``preload`` (where there are fork servers), else
+    spawn.
+
+    Never a plain fork of this process: forking a process that runs threads (torch, a
+    test runner) can deadlock the children.
+    """
+    if not preload or "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["canmore_sim.pool.workers", *preload])
+    return context
+
+
+def prestart(preload: tuple[str, ...]) -> None:
+    """Start the local fork server now (it imports ``preload`` while this process does
+    other work); :func:`run_tasks` with the same ``preload`` then forks from it."""
+    context = _context(preload)
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
+def _pool_pass(function: Function, tasks: Sequence[Task], queue: list[int], workers: int,
+               preload: tuple[str, ...]) -> Iterator[Outcome]:
+    """Run tasks popped from ``queue`` on one process pool until done or the pool breaks."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from canmore_sim.pool.workers import start_worker
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_context(preload),
+                             initializer=start_worker, initargs=(os.getpid(),)) as pool:
+        pending: dict[Future[Any], int] = {}
+        broken = False
+        while queue and len(pending) < workers:
+            i = queue.pop()
+            pending[pool.submit(function, tasks[i])] = i
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                i = pending.pop(future)
+                try:
+                    outcome = Outcome(i, future.result(), running=len(pending))
+                except BrokenProcessPool:
+                    broken = True
+                    outcome = Outcome(i, error=WorkerLost("its worker process ended "
+                                                          "unexpectedly"), running=len(pending))
+                except Exception as exc:  # noqa: BLE001 (the task's own error, or a result
+                    outcome = Outcome(i, error=exc, running=len(pending))  # that cannot travel)
+                yield outcome
+                if queue and not broken:
+                    nxt = queue.pop()
+                    pending[pool.submit(function, tasks[nxt])] = nxt
+
+
+def _dask(function: Function, tasks: Sequence[Task], _workers: int, scheduler: str | None,
+          _preload: tuple[str, ...]) -> Iterator[Outcome]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ConfigError("--executor dask needs the 'distributed' package "
+                          "(pip install 'dask[distributed]')", key="executor") from None
+    try:
+        client = Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}",
+                          key="scheduler") from None
+    try:
+        futures = [client.submit(function, task, pure=False) for task in tasks]
+        index = {future.key: i for i, future in enumerate(futures)}
+        left = len(futures)
+        for future in as_completed(futures):
+            left -= 1
+            try:
+                yield Outcome(index[future.key], future.result(), running=left)
+            except Exception as exc:  # noqa: BLE001 (a worker lost, a result unpicklable)
+                yield Outcome(index[future.key], error=exc, running=left)
+    finally:
+        client.close()
+
+
+#: Executors by name (``--executor``).
+EXECUTORS: dict[str, Runner] = {"local": _local, "dask": _dask}

@@ -1,0 +1,1 @@
+"""Reports: the summary and report.json, terminal text, aggregates, HTML, CSV files, plots."""

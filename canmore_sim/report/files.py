@@ -1,0 +1,92 @@
+"""Report files rendered from a summary (report.json): CSV tables, PNG plots, an HTML page.
+
+Everything here reads only the summary, so ``canmore-sim report DIR`` re-renders
+every file from ``DIR/report.json``. All files are written atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from canmore_sim.report.aggregate_rows import classes_csv
+from canmore_sim.report.html import report_html
+from canmore_sim.report.plots import (
+    PLOTS,
+    write_energy_hist,
+    write_mapping_plot,
+    write_mesh_heatmaps,
+    write_summary_plots,
+)
+from canmore_sim.utils.atomic import atomic_write_text
+
+__all__ = ["write_report_files", "classes_csv", "cores_csv", "frames_csv", "layers_csv",
+           "report_html"]
+
+#: cores.csv columns, in order (report.json ``cores``); the I/O port is the last row.
+CORE_COLUMNS = ("core", "layer", "layer_name", "x", "y", "chip", "neurons", "sops", "spikes_in",
+                "spikes_out", "packets_injected", "packets_ejected", "weight_kib")
+
+
+def frames_csv(summary: dict[str, Any]) -> str:
+    """One row per frame, one column per per-frame figure."""
+    frames = summary["frames"]
+    keys = list(frames)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(keys)
+    for i in range(len(frames["data_index"])):
+        writer.writerow([frames[k][i] for k in keys])
+    return buffer.getvalue()
+
+
+def layers_csv(summary: dict[str, Any]) -> str:
+    """One row per weight layer (mean per frame)."""
+    rows = summary["layers"]
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(keys)
+    for row in rows:
+        writer.writerow(["x".join(map(str, v)) if isinstance(v, list) else v
+                         for v in (row.get(k, "") for k in keys)])
+    return buffer.getvalue()
+
+
+def cores_csv(summary: dict[str, Any]) -> str:
+    """One row per core (mean per frame), then the I/O port (``core`` = ``io``).
+
+    The columns add up to the frame means: SOPs, spikes sent, packets injected and
+    deliveries ejected (see the README, "Report columns").
+    """
+    cores = summary.get("cores") or {k: [] for k in CORE_COLUMNS}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CORE_COLUMNS)
+    for i in range(len(cores["core"])):
+        writer.writerow([cores[k][i] for k in CORE_COLUMNS])
+    port = summary.get("io_port")
+    if port:
+        writer.writerow([port.get(k, "") if k not in ("core", "layer_name") else
+                         ("io" if k == "core" else "I/O port") for k in CORE_COLUMNS])
+    return buffer.getvalue()
+
+
+def write_report_files(summary: dict[str, Any], out: str | Path) -> list[Path]:
+    """Write frames.csv, layers.csv, cores.csv, classes.csv, every PNG and report.html
+    into ``out``."""
+    out = Path(out)
+    paths = [atomic_write_text(out / "frames.csv", frames_csv(summary)),
+             atomic_write_text(out / "layers.csv", layers_csv(summary)),
+             atomic_write_text(out / "cores.csv", cores_csv(summary)),
+             atomic_write_text(out / "classes.csv", classes_csv(summary))]
+    paths += write_summary_plots(summary, out)
+    paths.append(write_energy_hist(summary, out))
+    paths += write_mesh_heatmaps(summary, out)
+    paths.append(write_mapping_plot(summary, out))
+    written = {p.name for p in paths}
+    images = [name for name in PLOTS if name in written]
+    paths.append(atomic_write_text(out / "report.html", report_html(summary, images)))
+    return paths

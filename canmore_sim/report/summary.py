@@ -1,0 +1,386 @@
+"""Reports: a plain summary of a run, rendered as a terminal table and a JSON file.
+
+:func:`summarize` turns a :class:`~canmore_sim.run.pipeline.RunResult` into plain
+Python data (numbers, lists, strings); :func:`render_table` formats it for a
+terminal (the library never prints: the CLI does); :func:`write_json` writes
+it atomically.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from canmore_sim import __version__
+from canmore_sim.report.aggregates import aggregate
+from canmore_sim.report.timing import timing_summary
+from canmore_sim.report.trust import result_warnings
+from canmore_sim.utils.atomic import atomic_write_text, read_json
+
+if TYPE_CHECKING:  # the pipeline (torch, SimPy) is only needed to summarize a run
+    from canmore_sim.run.pipeline import RunResult
+
+__all__ = ["by_router", "finite", "read_report", "summarize",
+           "write_json"]
+
+#: Per-frame columns of the terminal table, in order: (key, header, format). Every
+#: per-frame figure (these and more) is in report.json ``frames`` and frames.csv; the
+#: README's "Report columns" defines each.
+FRAME_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("label", "label", "{:.0f}"),
+    ("prediction", "pred", "{:.0f}"),
+    ("neurons_fired", "fired", "{:,.0f}"),
+    ("spikes_sent", "sent", "{:,.0f}"),
+    ("sops", "SOPs", "{:,.0f}"),
+    ("packets", "packets", "{:,.0f}"),
+    ("deliveries", "deliveries", "{:,.0f}"),
+    ("hops", "hops", "{:,.0f}"),
+    ("latency_mean_ns", "lat mean ns", "{:,.1f}"),
+    ("wait_mean_ns", "wait mean ns", "{:,.1f}"),
+    ("wait_sum_ns", "wait sum ns", "{:,.0f}"),
+    ("late", "late", "{:,.0f}"),
+    ("frame_latency_ns", "frame ns", "{:,.0f}"),
+)
+
+#: Per-frame keys that identify a frame rather than measure it: no mean or spread.
+IDENTITY = ("data_index", "label", "prediction", "float_prediction")
+
+
+def _columns(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Frame columns plus the total energy (its terms are in the energy line)."""
+    unit = summary["energy_model"]["unit"]
+    return [*FRAME_COLUMNS, ("energy_total_uj", f"E {unit}", "{:,.3f}")]
+
+
+def summarize(result: RunResult) -> dict[str, Any]:
+    """All numbers of a run as plain data (the content of report.json)."""
+    from canmore_sim.cores.models import describe_dta_rule, describe_model
+
+    frames = _frame_columns(result)
+    graph = result.quantized
+    summary = {
+        "tool": {"name": "canmore-sim", "version": __version__},
+        "model": {
+            "spec": graph.spec,
+            "source": str(graph.meta.get("source", "")),
+            "meta": {k: v for k, v in result.graph.meta.items() if _jsonable(v)},
+            "neuron": result.config.neuron.model,
+            "spikes_from": describe_model(result.quantized, result.config.neuron),
+            "neuron_steps": (result.config.neuron.steps
+                             if result.config.neuron.model != "dta-ttfs" else None),
+            "weight_bits": result.config.core.weight_bits,
+            "dta_rule": (describe_dta_rule(result.quantized, result.config.neuron)
+                         if result.config.neuron.model == "dta-ttfs" else None),
+        },
+        "config": result.config.model_dump(mode="json"),
+        "energy_model": {"preset": result.energy_preset.name,
+                         "model": result.energy_preset.model,
+                         "source": result.energy_preset.source,
+                         "params": result.energy_preset.params,
+                         "resolved": result.energy.params,
+                         "terms": list(result.energy.terms),
+                         "unit": "rel" if result.energy_preset.model == "normalized" else "uJ"},
+        "energy_reference": result.energy_reference,
+        "accuracy": _accuracy(result),
+        "mapping": _mapping_summary(result),
+        "late_share": result.noc.late_share,
+        "frames": frames,
+        "mean": {k: float(np.mean(v)) for k, v in frames.items() if k not in IDENTITY},
+        "std": {k: float(np.std(v)) for k, v in frames.items() if k not in IDENTITY},
+        "layers": _layer_rows(result),
+        "sparsity": _sparsity(result),
+        "energy_per_layer": _energy_per_layer(result),
+        "cores": _core_columns(result),
+        "io_port": _io_port(result),
+        "noc": _noc_summary(result),
+    }
+    summary["aggregates"] = aggregate(summary)  # from summary["frames"] alone (merged runs too)
+    timing = timing_summary(result)
+    if timing is not None:
+        summary["timing"] = timing
+    summary["warnings"] = result_warnings(summary)
+    return summary
+
+
+def _accuracy(result: RunResult) -> dict[str, Any]:
+    """Accuracy of the float and quantized weights, and of the network's own model.
+
+    ``quantized`` is the ideal answer of the quantized weights (under closed-loop timing,
+    what the chip computed is the ``timing`` section's ``accuracy_on_chip``).
+    """
+    trace = result.trace if result.timing is None else result.timing.ideal
+    known = trace.labels >= 0
+
+    def accuracy(predictions: np.ndarray) -> float | None:
+        return float(np.mean(predictions[known] == trace.labels[known])) if known.any() else None
+
+    native = (result.float_predictions if result.native_predictions is None
+              else result.native_predictions)
+    return {"float": accuracy(result.float_predictions), "quantized": trace.accuracy(),
+            "prediction_changed": float(np.mean(result.float_predictions != trace.predictions)),
+            "native_model": result.native_model or result.config.neuron.model,
+            "native_float": accuracy(native), "frames_labelled": int(known.sum())}
+
+
+def _energy_per_layer(result: RunResult) -> dict[str, list[float]]:
+    """Mean energy per frame of every weight layer, by term and in total.
+
+    How each term is split between layers is the energy model's (see
+    :mod:`canmore_sim.energy`): for Eq. 12, SOPs by the layer's SOPs, hops by the hops
+    of packets into the layer, static energy by the layer's share of the cores.
+    """
+    layer_terms = result.energy.layer_terms or {}
+    out = {term: values.mean(axis=0).tolist() for term, values in layer_terms.items()}
+    if layer_terms:
+        out["total"] = np.sum([v.mean(axis=0) for v in layer_terms.values()], axis=0).tolist()
+    return out
+
+
+def _sparsity(result: RunResult) -> dict[str, Any]:
+    """Sparsity as the official DTA-TTFS code defines it, mean and spread over frames."""
+    from canmore_sim.cores.stats import official_sparsity
+
+    g = result.quantized
+    neurons = np.array([layer.n_neurons for layer in g.layers])
+    values = official_sparsity(result.trace, neurons)
+    return {"official": float(values.mean()), "std": float(values.std()),
+            "spikes": float(values.mean() * neurons.sum()), "neurons": int(neurons.sum()),
+            "output_neurons": int(neurons[-1]),
+            "definition": "(spikes of all hidden layers + output neurons, counted as "
+                          "spiking) / neurons of all weight layers (official DTA-TTFS code)"}
+
+
+def _frame_columns(result: RunResult) -> dict[str, list[Any]]:
+    from canmore_sim.cores.stats import official_sparsity
+
+    noc = result.noc
+    cols: dict[str, np.ndarray] = {
+        "data_index": result.frame_ids,
+        "label": result.trace.labels,
+        "prediction": result.trace.predictions,
+        "float_prediction": result.float_predictions,
+        "neurons_fired": result.trace.neuron_spikes.sum(axis=1),
+        "spikes_sent": result.spikes,
+        "sparsity": official_sparsity(result.trace, np.array(
+            [layer.n_neurons for layer in result.quantized.layers])),
+        "sops": result.cores.sops_per_frame,
+        "packets": noc.packets,
+        "deliveries": noc.deliveries,
+        "hops": noc.hops,
+        "interchip_hops": noc.interchip_hops,
+        "latency_mean_ns": noc.latency_mean_ns,
+        "latency_max_ns": noc.latency_max_ns,
+        "zero_load_mean_ns": noc.zero_load_mean_ns,
+        "wait_sum_ns": noc.wait_sum_ns,
+        "wait_mean_ns": noc.wait_mean_ns,
+        "late": noc.late,
+        "late_share": np.divide(noc.late, noc.deliveries, out=np.zeros(len(noc.late)),
+                                where=noc.deliveries > 0),
+        "late_max_ns": noc.late_max_ns,
+        "frame_latency_ns": result.frame_latency_ns,
+    }
+    for term, values in result.energy.terms.items():
+        cols[f"energy_{term}_uj"] = values
+    cols["energy_total_uj"] = result.energy.total_uj
+    return {k: np.asarray(v).tolist() for k, v in cols.items()}
+
+
+def _mapping_summary(result: RunResult) -> dict[str, Any]:
+    m = result.mapping
+    return {"cores": m.n_cores, "mesh": f"{m.chip_width}x{m.chip_height}",
+            "chips": m.chips_used, "chip_grid": f"{m.chips_x}x{m.chips_y}",
+            "routers": m.width * m.height, "placement": m.strategy,
+            "interchip_hops": float(result.noc.interchip_hops.mean()),
+            "cores_per_layer": np.bincount(m.groups.layer)[1:].tolist(),
+            "core_xy": np.stack([m.x, m.y], axis=1).tolist()}
+
+
+def _layer_rows(result: RunResult) -> list[dict[str, Any]]:
+    from canmore_sim.run.frame_noc import into_weight_layers
+
+    g, groups, noc = result.quantized, result.mapping.groups, result.noc
+    into = {name: into_weight_layers(values).mean(axis=0) for name, values in (
+        ("packets_in", noc.packets_per_layer), ("deliveries_in", noc.deliveries_per_layer),
+        ("hops_in", noc.hops_per_layer), ("interchip_hops_in", noc.interchip_per_layer))}
+    rows = []
+    for l, layer in enumerate(g.layers, start=1):
+        spikes_sent = (result.trace.layers[l].counts(result.n_frames).mean()
+                       if l < len(result.trace.layers) else 0.0)
+        rows.append({
+            "layer": l, "name": layer.name, "kind": layer.kind,
+            "shape": list(layer.out_shape), "neurons": layer.n_neurons,
+            "synapses": layer.synapses, "cores": int(np.sum(groups.layer == l)),
+            "weight_kib": float(groups.weight_bits[groups.layer == l].sum() / 8192),
+            "neurons_fired": float(result.trace.neuron_spikes[:, l].mean()),
+            "fired_fraction": float(result.trace.neuron_spikes[:, l].mean() / layer.n_neurons),
+            "spikes_sent": float(spikes_sent),
+            "sops": float(result.cores.sops_per_layer[:, l - 1].mean()),
+            **{name: float(values[l - 1]) for name, values in into.items()},
+            **{f"energy_{term}_uj": float(values[:, l - 1].mean())
+               for term, values in (result.energy.layer_terms or {}).items()},
+        })
+    return rows
+
+
+def _core_columns(result: RunResult) -> dict[str, list[Any]]:
+    """One entry per core (columnar): where it sits and what it did, mean per frame.
+
+    Cores plus :func:`_io_port` add up to the frame totals: SOPs, spikes sent (the I/O
+    port sends the input spikes), packets injected, deliveries ejected.
+    """
+    m, cores, noc = result.mapping, result.cores, result.noc
+    names = [layer.name for layer in result.quantized.layers]
+    return {
+        "core": list(range(m.n_cores)),
+        "layer": m.groups.layer.tolist(),
+        "layer_name": [names[l - 1] for l in m.groups.layer.tolist()],
+        "x": m.x.tolist(), "y": m.y.tolist(), "chip": m.chip.tolist(),
+        "neurons": m.groups.neurons.tolist(),
+        "sops": cores.sops.mean(axis=0).tolist(),
+        "spikes_in": cores.spikes_in.mean(axis=0).tolist(),
+        "spikes_out": cores.spikes_out.mean(axis=0).tolist(),
+        "packets_injected": noc.core_injected.mean(axis=0).tolist(),
+        "packets_ejected": noc.core_ejected.mean(axis=0).tolist(),
+        "weight_kib": (cores.weight_bits / 8192).tolist(),
+    }
+
+
+def _io_port(result: RunResult) -> dict[str, Any]:
+    """The I/O port: it sends the input spikes and receives the readouts (mean per frame)."""
+    x, y = result.config.traffic.io_router
+    return {"x": x, "y": y,
+            "spikes_out": float(result.trace.layers[0].counts(result.n_frames).mean()),
+            "packets_injected": float(result.noc.io_injected.mean()),
+            "packets_ejected": float(result.noc.io_ejected.mean())}
+
+
+def _noc_summary(result: RunResult) -> dict[str, Any]:
+    from canmore_sim.noc.stats import PORTS
+
+    noc, m, n = result.noc, result.mapping, result.n_frames
+    hops, unicast = float(noc.hops.mean()), float(noc.unicast_hops.mean())
+    edges, counts = noc.latency_hist_ns
+    return {
+        "routers": [m.width, m.height],
+        "direction_flits": dict(zip(PORTS, (noc.link_flits.sum(axis=0) / n).tolist(),
+                                    strict=True)),
+        "multicast": result.config.traffic.multicast,
+        "unicast_equivalent_hops": unicast,
+        "multicast_saving": 1.0 - hops / unicast if unicast else 0.0,
+        "interchip_hops": float(noc.interchip_hops.mean()),
+        "router_flits": _by_port(noc.link_flits / n),
+        "router_wait_ns": _by_port(noc.router_wait_ns / n),
+        "occupancy_mean": _by_port(noc.occupancy_mean),
+        "occupancy_max": _by_port(noc.occupancy_max),
+        "congested_ports": _congested(noc.router_wait_ns / n, noc.occupancy_max, m.width),
+        "busiest_links": _busiest(noc.link_flits / n, m.width, result),
+        "latency_histogram": {"edges_ns": edges.tolist(), "counts": counts.tolist()},
+    }
+
+
+def _by_port(per_router: np.ndarray) -> dict[str, list[float]]:
+    """A ``(n_routers, 5)`` array as ``{port: [value per router]}`` (ports of :data:`PORTS`)."""
+    from canmore_sim.noc.stats import PORTS
+
+    return {port: per_router[:, i].tolist() for i, port in enumerate(PORTS)}
+
+
+def by_router(per_port: dict[str, list[Any]]) -> np.ndarray:
+    """Inverse of the report's per-port mappings: a float ``(n_routers, 5)`` array (null: NaN)."""
+    from canmore_sim.noc.stats import PORTS
+
+    return np.array([per_port[port] for port in PORTS], dtype=np.float64).T
+
+
+def _congested(wait: np.ndarray, occ_max: np.ndarray, width: int,
+               top: int = 8) -> list[dict[str, Any]]:
+    """The router input ports where packets waited longest (per frame)."""
+    from canmore_sim.noc.stats import PORTS
+
+    total = float(wait.sum()) or 1.0
+    order = np.argsort(-wait, axis=None, kind="stable")[:top]
+    rows = []
+    for flat in order:
+        router, port = divmod(int(flat), 5)
+        if wait[router, port] <= 0:
+            break
+        rows.append({"router": router, "x": router % width, "y": router // width,
+                     "port": PORTS[port], "wait_ns": float(wait[router, port]),
+                     "share": float(wait[router, port]) / total,
+                     "max_occupancy": int(occ_max[router, port])})
+    return rows
+
+
+def _busiest(flits: np.ndarray, width: int, result: RunResult,
+             top: int = 8) -> list[dict[str, Any]]:
+    """The router-to-router links that carried most flits, and how busy they were.
+
+    Utilization: flits x the time one flit holds the link (router + link delay) over
+    the mean frame latency.
+    """
+    from canmore_sim.noc.stats import PORTS
+
+    r = result.config.router
+    per_flit = r.router_delay_ns + r.link_delay_ns
+    frame = float(np.mean(result.frame_latency_ns)) or 1.0
+    links = flits[:, 1:]  # output ports N, E, S, W
+    order = np.argsort(-links, axis=None, kind="stable")[:top]
+    rows = []
+    for flat in order:
+        router, port = divmod(int(flat), 4)
+        if links[router, port] <= 0:
+            break
+        rows.append({"router": router, "x": router % width, "y": router // width,
+                     "direction": PORTS[port + 1], "flits": float(links[router, port]),
+                     "utilization": float(links[router, port]) * per_flit / frame})
+    return rows
+
+
+def _jsonable(value: object) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, +-inf) replaced by None, recursively.
+
+    JSON has no NaN: a report with one would not load in a strict reader (a browser's
+    ``JSON.parse``, jq), so a figure that has no value is written as ``null``.
+    """
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    if isinstance(value, np.generic):
+        return finite(value.item())
+    return value
+
+
+def write_json(summary: dict[str, Any], path: str | Path) -> Path:
+    """Write the summary as indented, strictly valid JSON (NaN -> null), atomically."""
+    text = json.dumps(finite(summary), indent=2, sort_keys=False, allow_nan=False)
+    return atomic_write_text(path, text + "\n")
+
+
+def read_report(path: str | Path) -> dict[str, Any]:
+    """Load a report.json written by :func:`write_json`.
+
+    Raises
+    ------
+    CanmoreError
+        (a DataError) if the file is missing, not JSON, not a canmore-sim report, or
+        damaged (a key the renderers read is missing, of the wrong type or inconsistent;
+        see :mod:`canmore_sim.report.schema`).
+    """
+    from canmore_sim.errors import DataError
+    from canmore_sim.report.schema import check_report
+
+    return check_report(read_json(path, DataError, "report"), str(path))

@@ -1,0 +1,270 @@
+"""The terminal text of a report: the summary table, the layer, core and NoC tables, the
+aggregate and class lines, and the ``inspect`` table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from canmore_sim.report.aggregate_rows import (
+    CLASS_COLUMNS,
+    _format,
+    _interval,
+    aggregates_of,
+    metric_label,
+)
+from canmore_sim.report.summary import IDENTITY, _columns
+from canmore_sim.report.timing import timing_lines
+
+__all__ = ["core_table", "render_inspect", "render_table", "trust_lines"]
+
+
+def render_table(summary: dict[str, Any], *, max_frames: int = 20, top_cores: int = 8) -> str:
+    """Format a summary as a fixed-width terminal report.
+
+    The title, the late share and every warning first; then per frame (with the mean),
+    the figures over the frames (mean +- confidence interval, spread; accuracy with its
+    interval; see :mod:`canmore_sim.report.aggregate_rows`), per class, per layer, the
+    busiest ``top_cores`` cores, the NoC, the energy line, and the warnings again at
+    the end.
+    """
+    frames = summary["frames"]
+    columns = _columns(summary)
+    header = ["data idx"] + [h for _, h, _ in columns]
+    rows = []
+    for i in range(min(len(frames["data_index"]), max_frames)):
+        rows.append([str(frames["data_index"][i])] + [_num(frames[k][i], fmt)
+                                                     for k, _, fmt in columns])
+    rows.append(["mean"] + ["" if k in IDENTITY else _num(summary["mean"][k], fmt)
+                            for k, _, fmt in columns])
+    trust = trust_lines(summary)
+    classes = class_lines(summary)
+    rule = (summary["model"].get("dta_rule") or {}).get("text")
+    lines = [_title(summary), *trust, *([rule] if rule else []), *_summary_lines(summary),
+             *timing_lines(summary), "",
+             *_grid(header, rows), "", *aggregate_lines(summary), "",
+             *classes, *([""] if classes else []),
+             *_layer_table(summary["layers"], summary["energy_model"]),
+             *_sparsity_lines(summary.get("sparsity"))]
+    lines += ["", *core_table(summary, top_cores)]
+    lines += ["", *_noc_lines(summary["noc"]), "", _energy_line(summary)]
+    warnings = summary.get("warnings", [])
+    if warnings:
+        lines += ["", *(f"WARNING: {w['message']}" for w in warnings)]
+    return "\n".join(lines)
+
+
+def trust_lines(summary: dict[str, Any]) -> list[str]:
+    """The late share (when any delivery was late) and every warning, one line each."""
+    lines = []
+    late = summary.get("late_share") or 0.0
+    if late > 0:
+        mean = summary["mean"]
+        lines.append(f"LATE: {late:.1%} of deliveries arrived after their consumer's window "
+                     f"closed ({mean['late']:,.0f} of {mean['deliveries']:,.0f} per frame)")
+    lines += [f"WARNING: {w['message']}" for w in summary.get("warnings", [])]
+    return lines
+
+
+def core_table(summary: dict[str, Any], top: int = 8) -> list[str]:
+    """The ``top`` busiest cores by SOPs (per frame), with the I/O port's share below."""
+    cores = summary.get("cores")
+    if not cores or not cores["core"] or top <= 0:
+        return []
+    sops = np.array(cores["sops"], dtype=np.float64)
+    order = np.argsort(-np.nan_to_num(sops), kind="stable")[:top]
+    total = float(np.nansum(sops)) or 1.0
+    header = ["busiest cores", "layer", "router", "SOPs", "share", "spikes in", "spikes out",
+              "pkts injected", "pkts ejected", "weights KiB"]
+    body = [[f"core {cores['core'][i]}", str(cores["layer_name"][i]),
+             f"({cores['x'][i]},{cores['y'][i]})", _num(cores["sops"][i], "{:,.0f}"),
+             _num(sops[i] / total, "{:.1%}"), _num(cores["spikes_in"][i], "{:,.0f}"),
+             _num(cores["spikes_out"][i], "{:,.0f}"),
+             _num(cores["packets_injected"][i], "{:,.0f}"),
+             _num(cores["packets_ejected"][i], "{:,.0f}"),
+             _num(cores["weight_kib"][i], "{:,.1f}")] for i in order]
+    io = summary.get("io_port")
+    if io:
+        body.append(["I/O port", "", f"({io['x']},{io['y']})", "", "", "",
+                     _num(io["spikes_out"], "{:,.0f}"), _num(io["packets_injected"], "{:,.0f}"),
+                     _num(io["packets_ejected"], "{:,.0f}"), ""])
+    shown = f"top {len(order)} of {len(cores['core'])} cores by SOPs per frame; all in cores.csv"
+    return [shown, *_grid(header, body)]
+
+
+def _noc_lines(noc: dict[str, Any]) -> list[str]:
+    flits = ", ".join(f"{k} {v:,.0f}" for k, v in noc["direction_flits"].items())
+    lines = [f"flits per frame by output direction: {flits}"]
+    if noc["multicast"]:
+        lines.append(f"multicast: {noc['unicast_equivalent_hops']:,.0f} unicast hops become "
+                     f"tree hops, saving {noc['multicast_saving']:.1%}; one packet per spike, "
+                     "copied to every destination core (deliveries)")
+    if noc["interchip_hops"]:
+        lines.append(f"inter-chip hops per frame: {noc['interchip_hops']:,.0f}")
+    header = ["where packets waited", "input port", "wait ns/frame", "share", "max flits"]
+    rows = [[f"router ({r['x']},{r['y']})", r["port"], f"{r['wait_ns']:,.0f}",
+             f"{r['share']:.1%}", str(r["max_occupancy"])] for r in noc["congested_ports"]]
+    lines += ["", *_grid(header, rows)] if rows else ["no packet waited"]
+    links = [[f"router ({r['x']},{r['y']})", r["direction"], f"{r['flits']:,.0f}",
+              f"{r['utilization']:.1%}"] for r in noc.get("busiest_links", [])]
+    if links:
+        lines += ["", *_grid(["busiest links", "direction", "flits/frame", "utilization"],
+                             links)]
+    return lines
+
+
+def _title(summary: dict[str, Any]) -> str:
+    m, acc = summary["mapping"], summary["accuracy"]
+    acc_text = ("" if acc["quantized"] is None else
+                f"; accuracy float {acc['float']:.3f}, {summary['model']['weight_bits']}-bit "
+                f"{acc['quantized']:.3f} ({acc['prediction_changed']:.1%} of predictions changed)")
+    chips = (f" x {m['chips']} chips ({m['chip_grid']} grid, "
+             f"{m.get('interchip_hops', 0):,.0f} inter-chip hops/frame)" if m["chips"] > 1 else "")
+    spikes = summary["model"].get("spikes_from", "")
+    spikes_text = f"; spikes from {spikes}" if summary["model"]["neuron"] != "dta-ttfs" else ""
+    engine = f", NoC engine {summary.get('config', {}).get('run', {}).get('engine', '?')}"
+    n_frames = len(summary["frames"]["data_index"])
+    if summary["model"]["meta"].get("weights") == "synthetic":
+        acc_note = "; SYNTHETIC WEIGHTS (accuracy is meaningless)"
+        return (f"{summary['model']['spec']} ({summary['model']['meta'].get('zoo', '')}, "
+                f"synthetic weights) on {m['mesh']} mesh{chips}: {m['cores']} cores, "
+                f"placement {m['placement']}{engine}, {n_frames} frames{acc_note}"
+                f"{spikes_text}")
+    return (f"{summary['model']['spec']} on {m['mesh']} mesh{chips}: {m['cores']} cores, "
+            f"placement {m['placement']}{engine}, {n_frames} frames{acc_text}"
+            f"{spikes_text}")
+
+
+def _layer_table(layers: list[dict[str, Any]], energy: dict[str, Any]) -> list[str]:
+    terms = [t for t in energy["terms"] if any(f"energy_{t}_uj" in r for r in layers)]
+    header = ["layer", "shape", "neurons", "cores", "weights KiB", "fired", "fired %", "sent",
+              "SOPs", "packets in", "deliveries in", "hops in",
+              *(f"E_{t} {energy['unit']}" for t in terms)]
+    rows = [[f"{r['layer']} {r['name']}", "x".join(map(str, r["shape"])), f"{r['neurons']:,}",
+             str(r["cores"]), f"{r['weight_kib']:.1f}", f"{r['neurons_fired']:,.0f}",
+             _num(r.get("fired_fraction"), "{:.1%}"),
+             f"{r['spikes_sent']:,.0f}", f"{r['sops']:,.0f}", f"{r['packets_in']:,.0f}",
+             f"{r['deliveries_in']:,.0f}", f"{r['hops_in']:,.0f}",
+             *(_num(r.get(f"energy_{t}_uj"), "{:,.4f}") for t in terms)]
+            for r in layers]
+    return _grid(header, rows)
+
+
+def _sparsity_lines(sparsity: dict[str, Any] | None) -> list[str]:
+    """The official-definition sparsity under the per-layer table (absent in old reports)."""
+    if not sparsity or sparsity.get("official") is None:
+        return []
+    return [f"sparsity (official DTA-TTFS definition: hidden spikes + "
+            f"{sparsity['output_neurons']:,} output neurons, over {sparsity['neurons']:,} "
+            f"neurons): {sparsity['official']:.4f} per frame (std {sparsity['std']:.4f}; "
+            f"{sparsity['spikes']:,.0f} spikes)"]
+
+
+def _num(value: Any, fmt: str) -> str:
+    """Format a number, or "-" for a value that is missing or was not finite (null)."""
+    return "-" if value is None else fmt.format(value)
+
+
+def _summary_lines(summary: dict[str, Any]) -> list[str]:
+    """The figures read first (means per frame), a few lines above the detail tables."""
+    mean, m, acc = summary["mean"], summary["mapping"], summary["accuracy"]
+    accuracy = ("no labels" if acc["quantized"] is None else
+                f"{summary['model']['weight_bits']}-bit {acc['quantized']:.3f}, float "
+                f"{_num(acc['float'], '{:.3f}')}")
+    late = summary.get("late_share")
+    return ["summary, mean per frame:",
+            f"  {_energy_line(summary)}",
+            f"  {m['cores']} cores on {m['chips']} chip(s) of {m['mesh']} routers; "
+            f"{_num(mean['sops'], '{:,.0f}')} SOPs, {_num(mean['packets'], '{:,.0f}')} packets, "
+            f"{_num(mean['deliveries'], '{:,.0f}')} deliveries, {_num(mean['hops'], '{:,.0f}')} "
+            f"hops; frame latency {_num(mean['frame_latency_ns'], '{:,.0f}')} ns",
+            f"  accuracy {accuracy}; late deliveries {_num(late, '{:.1%}')}"]
+
+
+def _energy_line(summary: dict[str, Any]) -> str:
+    e = summary["energy_model"]
+    mean, unit = summary["mean"], e["unit"]
+    total = mean["energy_total_uj"] or 1.0
+    shown = []
+    for t in e["terms"]:
+        value = mean[f"energy_{t}_uj"]
+        share = None if value is None else value / total
+        shown.append(f"{t} {_num(value, '{:.4g}')} {unit} ({_num(share, '{:.0%}')})")
+    parts = ", ".join(shown)
+    total_text = f"{_num(mean['energy_total_uj'], '{:.4g}')} {unit}/frame"
+    reference = e.get("resolved", {}).get("reference")
+    ref_text = (f"; 1 rel = {reference} (frame latency {e['resolved']['latency_ref_ns']:,.0f} ns,"
+                f" {e['resolved']['spikes_ref']:,.0f} neurons fired per frame)"
+                if reference else "")
+    return f"energy ({e['preset']}, {e['source']}): {total_text} = {parts}{ref_text}"
+
+
+def _grid(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.rjust(w) if i else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+    return [line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
+
+
+def render_inspect(rows: list[dict[str, Any]], title: str) -> str:
+    """The layer table of ``canmore-sim inspect``."""
+    header = ["layer", "kind", "input", "output", "pool", "neurons", "synapses", "FLOPs",
+              "cores", "weights KiB"]
+    body = [[f"{r['layer']} {r['name']}".strip(), r["kind"], r["input"], r["neurons_shape"],
+             str(r["pool"]), f"{r['neurons']:,}", f"{r['synapses']:,}", f"{r['flops']:,}",
+             f"{r['cores']:,}", f"{r['weight_kib']:,.1f}"] for r in rows]
+    return "\n".join([title, "", *_grid(header, body)])
+
+
+def aggregate_lines(summary: dict[str, Any]) -> list[str]:
+    """The terminal's over-the-frames block: one row per figure (mean, +- the half-width
+    of its confidence interval, sample std, min, max), then accuracy with its Wilson
+    interval."""
+    agg = aggregates_of(summary)
+    unit = summary["energy_model"]["unit"]
+    n, level = agg["frames"], agg["confidence"]
+    header = ["over the frames", "n", "mean", f"+- {level:.0%} CI", "std", "min", "max"]
+    rows = [[metric_label(k, unit), str(s["n"]),
+             *(_format(k, s[f]) for f in ("mean", "ci_half_width", "std", "min", "max"))]
+            for k, s in agg["metrics"].items()]
+    note = (f"over {n} frames: mean +- half-width of its {level:.0%} confidence interval "
+            f"(Student t, {n - 1} degrees of freedom); sample std" if n > 1 else
+            "1 frame: no spread and no confidence interval (they need two frames or more)")
+    return [note, *_grid(header, rows), _accuracy_line(summary, agg)]
+
+
+def _accuracy_line(summary: dict[str, Any], agg: dict[str, Any]) -> str:
+    acc = agg["accuracy"]
+    if acc["quantized"] is None:
+        return "accuracy: no labelled frames"
+    bits = summary["model"].get("weight_bits", "?")
+    parts = []
+    timing = summary.get("timing")  # closed loop: the frames' predictions are the chip's
+    chip = f"{bits}-bit on chip ({timing['mode']})" if timing else f"{bits}-bit"
+    for name, what in (("quantized", chip), ("float", "float")):
+        a = acc.get(name)
+        if a is not None:
+            parts.append(f"{what} {a['value']:.3f} {_interval(a['ci_low'], a['ci_high'])} "
+                         f"({a['correct']} of {a['labelled']})")
+    return f"accuracy [{agg['confidence']:.0%} Wilson score interval]: " + "; ".join(parts)
+
+
+def class_lines(summary: dict[str, Any], top: int = 20) -> list[str]:
+    """The per-class table of the terminal (the first ``top`` true labels)."""
+    pass
+
+    agg = aggregates_of(summary)
+    classes = agg["classes"]
+    if not classes or top <= 0:
+        return []
+    unit = summary["energy_model"]["unit"]
+    head = ["true class", "frames", "correct", "accuracy", f"{agg['confidence']:.0%} interval",
+            f"E {unit}", "frame ns", "lat mean ns"]
+    cells = [[str(r["label"]), str(r["frames"]), str(r["correct"]), f"{r['accuracy']:.3f}",
+              _interval(r["ci_low"], r["ci_high"]),
+              *(_format(k, r.get(k)) for k in CLASS_COLUMNS[6:])] for r in classes[:top]]
+    more = (f"first {top} of {len(classes)} classes; all" if len(classes) > top else "also")
+    return [f"per true class: accuracy and means per frame ({more} in classes.csv)",
+            *_grid(head, cells)]

@@ -1,0 +1,136 @@
+"""Size checks of a run, made before anything large is allocated (``limits`` config section).
+
+Each check names the figure, the limit and the key that raises it; see the README's
+"Input limits" table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from canmore_sim.config import ArchConfig, with_overrides
+from canmore_sim.cores.models import resolve_dta_rule, resolve_model
+from canmore_sim.errors import ConfigError, DataError, ModelError
+from canmore_sim.models.graph import LayerGraph
+
+__all__ = ["check_labels", "check_run_size", "needs_weight_arrays"]
+
+#: Neuron models that run on a single closed-form spike per neuron (no time steps).
+_UNSTEPPED = ("dta-ttfs",)
+
+
+def check_run_size(graph: LayerGraph, config: ArchConfig, model: str) -> None:
+    """Refuse a run whose time-stepped state would not fit ``limits.max_step_neurons``.
+
+    Parameters
+    ----------
+    graph
+        The network.
+    config
+        Its configuration (``neuron.steps``, ``limits``).
+    model
+        The resolved neuron model (not ``auto``).
+
+    Raises
+    ------
+    ConfigError
+        Naming ``neuron.steps``, the largest layer and the limit.
+    """
+    steps = 1 if model in _UNSTEPPED else config.neuron.steps
+    sizes = [int(np.prod(graph.input_shape))] + [layer.n_neurons for layer in graph.layers]
+    largest = max(sizes)
+    limit = config.limits.max_step_neurons
+    if steps * largest > limit:
+        where = "the input" if sizes.index(largest) == 0 else \
+            f"layer {graph.layers[sizes.index(largest) - 1].name}"
+        raise ConfigError(
+            f"neuron.steps: {steps:,} steps x {largest:,} neurons ({where}) = "
+            f"{steps * largest:,}, more than limits.max_step_neurons = {limit:,} (use fewer "
+            "steps, or raise limits.max_step_neurons)", key="neuron.steps",
+            needed=steps * largest, available=limit)
+
+
+def check_labels(labels: np.ndarray | None, n_frames: int, n_classes: int) -> None:
+    """Labels must be -1 (unknown) or a class of the network's output layer.
+
+    Raises
+    ------
+    DataError
+        Naming the first frame with a label outside ``0..n_classes-1``.
+    """
+    if labels is None:
+        return
+    labels = np.asarray(labels)
+    if labels.shape != (n_frames,) or labels.dtype.kind not in "iu":
+        raise DataError(f"labels must be {n_frames} integers, got {labels.dtype} of shape "
+                        f"{labels.shape}")
+    bad = (labels < -1) | (labels >= n_classes)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(f"label {int(labels[i])} of frame {i} is not one of the network's "
+                        f"{n_classes} classes (0..{n_classes - 1}); {int(bad.sum())} labels are "
+                        "out of range", needed=n_classes, got=int(labels[i]))
+
+
+def _checked(graph: Any, config: ArchConfig) -> tuple[ArchConfig, Any]:
+    """Every plug-in name and size checked (as the pipeline does), neuron settings resolved."""
+    from canmore_sim.energy import load_preset
+    from canmore_sim.mapper.placement import PLACEMENTS
+    from canmore_sim.noc import get_engine, get_routing
+    from canmore_sim.run.closed_loop import check_timing
+    from canmore_sim.utils.registry import choose
+
+    get_engine(config.run.engine)
+    get_routing(config.router.routing)
+    config = _resolve_neuron(graph, config)
+    check_run_size(graph, config, config.neuron.model)
+    check_timing(config, config.neuron.model)
+    choose(PLACEMENTS, config.run.placement, what="placement", key="run.placement")
+    return config, load_preset(config.run.energy)
+
+
+def _check_quantized(graph: LayerGraph, quantized: LayerGraph, config: ArchConfig) -> None:
+    """Refuse a given quantized network that is not ``graph`` quantized as ``config`` says."""
+    scale = "channel" if config.core.quant_scale == "channel" else "layer"
+    found = (quantized.meta.get("weight_bits"), quantized.meta.get("quant_scale"))
+    if found != (config.core.weight_bits, scale):
+        raise ModelError(f"the quantized network given has {found[0]}-bit weights, scale "
+                         f"{found[1]}; the configuration asks for {config.core.weight_bits}"
+                         f"-bit, scale {scale}")
+    shapes = [tuple(layer.weight.shape) for layer in graph.layers]
+    if [tuple(layer.weight.shape) for layer in quantized.layers] != shapes:
+        raise ModelError("the quantized network given does not have the weight shapes of "
+                         "the network run")
+    if quantized.weights_released:
+        raise ModelError("the quantized network given has had its weights released")
+    if needs_weight_arrays(config) and any(layer.codes is not None for layer in quantized.layers):
+        raise ModelError(f"the quantized network given holds integer codes, and run.timing: "
+                         f"{config.run.timing} re-simulates cores from weight arrays")
+
+
+def needs_weight_arrays(config: ArchConfig) -> bool:
+    """Whether a run needs its quantized network as weight arrays, not integer codes
+    (``quantize_graph(..., compact=True)``): a closed loop (``run.timing`` other than
+    ``ideal``) re-simulates cores from slices of their layers' arrays
+    (:mod:`canmore_sim.cores.resim`) after the first simulation."""
+    return config.run.timing != "ideal"
+
+
+def _resolve_neuron(graph: LayerGraph, config: ArchConfig) -> ArchConfig:
+    """``config`` with every ``auto`` neuron setting replaced by what this run uses.
+
+    ``neuron.model: auto`` becomes the network's own model; for DTA-TTFS,
+    ``neuron.window_end_spike`` and ``neuron.readout`` become the rule that runs
+    (explicit values win over the network's own; the report says which differ).
+    """
+    model = resolve_model(graph, config.neuron.model)
+    resolved: dict[str, object] = {}
+    if model != config.neuron.model:  # "auto": the report names the model that ran
+        resolved["neuron.model"] = model
+    if model == "dta-ttfs":
+        rule = resolve_dta_rule(graph, config.neuron)
+        resolved.update({"neuron.window_end_spike": rule.window_end_spike,
+                         "neuron.readout": rule.readout})
+    return with_overrides(config, resolved) if resolved else config

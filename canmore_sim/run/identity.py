@@ -1,0 +1,88 @@
+"""What identifies a run's inputs: the model, weights and data files by content hash
+(SHA-256), the tool version; used by the sweep's points and the map run's chunks to
+refuse stale results on resume."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from canmore_sim import __version__
+
+__all__ = ["common_identity", "file_sha256"]
+
+
+_CHUNK = 1 << 20
+
+
+def _digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _path_identity(path: Path) -> str:
+    """SHA-256 of a file, or of every file (relative name and content) under a folder."""
+    if path.is_file():
+        return "sha256:" + file_sha256(path)
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(files):
+            full = Path(root) / name
+            digest.update(full.relative_to(path).as_posix().encode("utf-8") + b"\0")
+            digest.update(file_sha256(full).encode("ascii"))
+    return "sha256-tree:" + digest.hexdigest()
+
+
+def _model_identity(model: str | None, weights: str | None, sparsity: float, seed: int) -> str:
+    if model is None:
+        from importlib import resources
+
+        from canmore_sim.models.loaders import DEFAULT_MODEL
+
+        ref = resources.files("canmore_sim.models").joinpath(DEFAULT_MODEL)
+        with resources.as_file(ref) as bundled:
+            return f"bundled:{DEFAULT_MODEL}:sha256:{file_sha256(bundled)}"
+    if Path(model).exists():
+        return f"file:{_path_identity(Path(model))}"
+    return f"zoo:{model}:weights={weights}:sparsity={sparsity!r}:seed={seed}"
+
+
+def _data_identity(data: str | None) -> str:
+    kind, _, where = (data or "digits").partition(":")
+    if where and Path(where).exists():
+        return f"{kind}:{_path_identity(Path(where))}"
+    return data or "digits"
+
+
+def common_identity(model: str | None, weights: str | None, sparsity: float, seed: int,
+                    data: str | None) -> dict[str, str]:
+    """The part of every point's identity shared by the whole sweep (model, data, tool).
+
+    Files are hashed once here, in the parent process.
+    """
+    return {"model": _model_identity(model, weights, sparsity, seed),
+            "data": _data_identity(data), "tool_version": __version__}
+
+
+def _why_different(stored: Any, identity: dict[str, str]) -> str:
+    if not isinstance(stored, dict):
+        return "it records no identity (written by an older version?)"
+    names = {"config_sha256": "configuration", "model": "model", "data": "input data",
+             "tool_version": "tool version", "energy_file": "energy preset file",
+             "energy_reference_file": "energy reference file"}
+    differ = [names.get(k, k) for k in sorted(set(stored) | set(identity))
+              if stored.get(k) != identity.get(k)]
+    return f"it was computed with a different {', '.join(differ)}"

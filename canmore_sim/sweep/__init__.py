@@ -1,0 +1,1 @@
+"""Sweeps: the sweep file, its points (run, verified, resumed) and its outputs."""

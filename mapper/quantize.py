@@ -1,5 +1,0 @@
-"""Deprecated: moved to :mod:`canmore_sim.models.quantize` (this name goes after 0.2)."""
-
-from canmore_sim.mapper._moved import alias
-
-alias(__name__)
