@@ -114,7 +114,7 @@ def test_the_derived_window_is_met(bundled, mesh: str, multicast: bool,
     from canmore_sim.noc import get_engine
     from canmore_sim.noc.build import build_traffic
     from canmore_sim.noc.window import derive_window
-    from canmore_sim.pipeline import map_network
+    from canmore_sim.run.pipeline import map_network
 
     graph, trace = bundled
     config = with_overrides(default_config(), {
