@@ -48,6 +48,7 @@ __all__ = [
     "default_config",
     "load_config",
     "parse_mesh",
+    "suggest",
     "with_overrides",
 ]
 
@@ -132,7 +133,7 @@ class NeuronConfig(_Frozen):
         None, gt=0, description="if-lif: Euler step in the NIR graph's time unit (null: tau/r "
         "when all LIF nodes agree, else 1)")
     window_ns: Literal["auto"] | float = Field(
-        20000.0, description="wall-clock length of one layer window on the chip, ns, or "
+        "auto", description="wall-clock length of one layer window on the chip, ns, or "
         "auto: derived before the replay from the run's traffic (per layer, the time the "
         "busiest link, the busiest ejection port and the longest path need for its packets)")
     input_encoding: Literal["auto", "ttfs", "direct"] = Field(
@@ -479,6 +480,11 @@ def _where(filename: str | None, lines: dict[str, int], dotted: str) -> str:
         return ""
     line = _line(lines, dotted)
     return f"{filename}:{line}: " if line else f"{filename}: "
+
+
+def suggest(name: str, valid: Any) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``valid`` to ``name``, else the list."""
+    return _suggest(name, valid)
 
 
 def _suggest(name: str, valid: Any) -> str:

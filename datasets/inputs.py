@@ -234,11 +234,12 @@ class InputPlan:
     normalize: Normalization | None
     encoding: str
     note: str = ""
+    chosen_by: str = "configuration"
 
     def describe(self) -> dict[str, Any]:
         """Plain data for reports."""
         return {"normalization": None if self.normalize is None else self.normalize.describe(),
-                "encoding": self.encoding, "chosen_by": self.note or "configuration"}
+                "encoding": self.encoding, "chosen_by": self.note or self.chosen_by}
 
 
 def resolve_inputs(official_layout: bool, data_source: str | None,
@@ -257,6 +258,7 @@ def resolve_inputs(official_layout: bool, data_source: str | None,
     data_source
         The ``--data`` source (None: the bundled digits).
     """
+    normalize_setting, encoding_setting = normalize, encoding
     cifar = (data_source or DEFAULT_SOURCE).split(":")[0] == "cifar10"
     official = official_layout and cifar
     if encoding not in ("auto", *ENCODINGS):
@@ -273,7 +275,9 @@ def resolve_inputs(official_layout: bool, data_source: str | None,
             chosen.append("neuron.input_encoding: direct")
     note = (f"official DTA-TTFS state_dict on CIFAR-10 data: {', '.join(chosen)} (as the "
             "official code trains and evaluates it)" if chosen else "")
-    return InputPlan(resolve_normalization(normalize), encoding, note)
+    by = ("auto: not an official DTA-TTFS state_dict on CIFAR-10 data" if "auto" in
+          (normalize_setting, encoding_setting) and not chosen else "configuration")
+    return InputPlan(resolve_normalization(normalize), encoding, note, by)
 
 
 def count_inputs(frames: np.ndarray) -> dict[str, int]:

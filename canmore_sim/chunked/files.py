@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["chunk_identity", "mapping_digest", "read_chunk", "write_chunk"]
 
 
-_FORMAT = "canmore-sim map chunk 2"  # 2: closed-loop timing arrays
+_FORMAT = "canmore-sim map chunk 3"  # 2: closed-loop timing arrays; 3: inputs, window
 
 
 def chunk_identity(common: dict[str, str], *, kind: str, index: int, ids: np.ndarray,

@@ -21,6 +21,7 @@ from canmore_sim.report.aggregate_rows import (
     class_table,
 )
 from canmore_sim.report.plots import PLOTS, frame_count
+from canmore_sim.report.provenance import provenance_lines
 from canmore_sim.report.summary import _columns
 from canmore_sim.report.timing import timing_rows, timing_text
 
@@ -316,6 +317,14 @@ def _config_rows(config: dict[str, Any], prefix: str = "") -> list[list[Any]]:
     return rows
 
 
+def _provenance(summary: dict[str, Any]) -> str:
+    """The title block's provenance: model, data, window (one line each)."""
+    lines = provenance_lines(summary)
+    if not lines:
+        return ""
+    return '<p class="meta" id="provenance">' + "<br>\n".join(_esc(x) for x in lines) + "</p>"
+
+
 def report_html(summary: dict[str, Any], images: Sequence[str] | None = None) -> str:
     """The page, with the plots ``images`` (file names beside it; default: the usual set)."""
     images = list(images) if images is not None else [n for n in PLOTS
@@ -361,6 +370,7 @@ canmore-sim {_esc(summary['tool']['version'])}.
 Files: <a href="frames.csv">frames.csv</a>, <a href="layers.csv">layers.csv</a>,{cores_link}
 <a href="classes.csv">classes.csv</a>,
 <a href="report.json">report.json</a> (every number).</p>
+{_provenance(summary)}
 {_warnings(summary)}
 <h2>Summary (mean per frame)</h2>
 <div class="cards" id="summary">{cards}</div>
