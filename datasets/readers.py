@@ -51,7 +51,7 @@ MAX_IMAGE_VALUES = 1 << 30
 
 def load_frames(source: str | None, input_shape: tuple[int, ...], n_frames: int | None,
                 seed: int = 0, split: str = "test", *,
-                max_values: int = MAX_FRAME_VALUES, adapt: str = "resize",
+                max_values: int = MAX_FRAME_VALUES, adapt: str = "none",
                 normalize: Normalization | None = None,
                 clip: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Frames, labels (-1 when unknown) and their indices in the data set.
@@ -93,7 +93,7 @@ def load_frames(source: str | None, input_shape: tuple[int, ...], n_frames: int 
 
 def select_frames(source: str | None, input_shape: tuple[int, ...], n_frames: int | None,
                   seed: int = 0, split: str = "test", *,
-                  max_values: int = MAX_FRAME_VALUES, adapt: str = "resize",
+                  max_values: int = MAX_FRAME_VALUES, adapt: str = "none",
                   clip: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """The labels and data-set indices :func:`load_frames` would return, without the frames.
 
@@ -108,7 +108,7 @@ def select_frames(source: str | None, input_shape: tuple[int, ...], n_frames: in
 
 def select_frames_adapted(source: str | None, input_shape: tuple[int, ...],
                           n_frames: int | None, seed: int = 0, split: str = "test", *,
-                          max_values: int = MAX_FRAME_VALUES, adapt: str = "resize",
+                          max_values: int = MAX_FRAME_VALUES, adapt: str = "none",
                           clip: bool = True, normalize: Normalization | None = None,
                           ) -> tuple[np.ndarray, np.ndarray, Adaptation]:
     """:func:`select_frames` and the :class:`~canmore_sim.datasets.inputs.Adaptation`
@@ -128,7 +128,7 @@ def select_frames_adapted(source: str | None, input_shape: tuple[int, ...],
 
 def load_selected(source: str | None, input_shape: tuple[int, ...], indices: np.ndarray,
                   split: str = "test", *,
-                  images: tuple[np.ndarray, np.ndarray] | None = None, adapt: str = "resize",
+                  images: tuple[np.ndarray, np.ndarray] | None = None, adapt: str = "none",
                   normalize: Normalization | None = None, clip: bool = True,
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Frames and labels of the data-set ``indices`` (a part of a :func:`select_frames`

@@ -53,7 +53,7 @@ def check_images(images: np.ndarray, source: str = "the data", *,
 
 
 def frames_adaptation(images: np.ndarray, input_shape: tuple[int, ...], source: str,
-                      adapt: str = "resize") -> Adaptation:
+                      adapt: str = "none") -> Adaptation:
     """What :func:`shape_frames` does to ``images`` to feed ``input_shape`` (checked first).
 
     Raises
@@ -67,7 +67,7 @@ def frames_adaptation(images: np.ndarray, input_shape: tuple[int, ...], source: 
 
 
 def shape_frames(images: np.ndarray, input_shape: tuple[int, ...],
-                 source: str = "the data", *, adapt: str = "resize",
+                 source: str = "the data", *, adapt: str = "none",
                  normalize: Normalization | None = None, clip: bool = True) -> np.ndarray:
     """Scale to [0, 1], adapt to ``input_shape``, normalize; float32 ``(N, *shape)``.
 
