@@ -84,8 +84,7 @@ def load_frames(source: str | None, input_shape: tuple[int, ...], n_frames: int 
         as many labels as images, or frames that cannot be shaped (a shape that differs
         from the network's under ``adapt="none"``) or would exceed ``max_values``.
     """
-    labels, order, images = _selection(source, input_shape, n_frames, seed, split, max_values,
-                                       adapt)
+    labels, order, images = _selection(source, input_shape, n_frames, seed, split, max_values)
     frames = shape_frames(images[order], input_shape, source or "digits", adapt=adapt,
                           normalize=normalize, clip=clip)
     return frames, labels[order], order
@@ -113,8 +112,7 @@ def select_frames_adapted(source: str | None, input_shape: tuple[int, ...],
                           ) -> tuple[np.ndarray, np.ndarray, Adaptation]:
     """:func:`select_frames` and the :class:`~canmore_sim.datasets.inputs.Adaptation`
     the frames will undergo (checked against ``normalize``'s channels too)."""
-    labels, order, images = _selection(source, input_shape, n_frames, seed, split, max_values,
-                                       adapt)
+    labels, order, images = _selection(source, input_shape, n_frames, seed, split, max_values)
     name = source or "digits"
     check_images(images[order], name, warn_outside=clip or normalize is not None)
     plan = frames_adaptation(images, input_shape, name, adapt)
@@ -159,10 +157,9 @@ def read_split(source: str | None, input_shape: tuple[int, ...],
 
 
 def _selection(source: str | None, input_shape: tuple[int, ...], n_frames: int | None,
-               seed: int, split: str, max_values: int,
-               adapt: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(all labels, selected indices, all images) of a split; the frames' shape checked
-    against the network's (``adapt``) before any frame is shaped."""
+               seed: int, split: str,
+               max_values: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(all labels, selected indices, all images) of a split."""
     if split not in ("test", "train"):
         raise DataError(f"unknown split {split!r}; valid: test, train")
     if n_frames is not None and n_frames < 1:
@@ -170,7 +167,6 @@ def _selection(source: str | None, input_shape: tuple[int, ...], n_frames: int |
     per_frame = int(np.prod(input_shape, dtype=object))
     name = source or "digits"
     images, labels = read_split(source, input_shape, split)
-    frames_adaptation(images, input_shape, name, adapt)
     if n_frames is not None and n_frames > len(images):
         warnings.warn(f"asked for {n_frames:,} frames but --data {name} ({split} split) holds "
                       f"{len(images):,}; simulating all {len(images):,}", CanmoreWarning,

@@ -138,12 +138,12 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
 
     check_executor(executor, workers, scheduler)
     config, plan = resolve_run_inputs(graph, config, data)  # before auto neuron settings
-    config, preset = _checked(graph, config)
     with _stage(progress, "frames", 0):
         labels, ids, adaptation = select_frames_adapted(
             data, graph.input_shape,
             None if frames == "all" else (config.run.frames if frames is None else int(frames)),
             config.run.seed, max_values=config.limits.max_frame_values, **frame_options(config))
+    config, preset = _checked(graph, config)
     for line in input_notes(plan, adaptation, data):
         if note is not None:
             note(line)

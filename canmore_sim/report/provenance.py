@@ -38,19 +38,24 @@ def _norm(data: dict[str, Any]) -> str:
     return "none" if not norm else str(norm.get("name"))
 
 
-def title_tag(summary: dict[str, Any]) -> str:
-    """A short tag for the title line: model and data hashes, inputs, window."""
+def title_tag(summary: dict[str, Any], limit: int = 250) -> str:
+    """One line under the terminal title: model and data hashes, inputs, window (at most
+    ``limit`` characters; empty when the report records none of them)."""
     prov, parts = summary.get("provenance") or {}, []
     model, data = prov.get("model"), prov.get("data")
     if model:
-        parts.append(f"model {_short(model.get('sha256'))}")
+        parts.append(f"model {_short(model.get('sha256'))} ({model.get('format')})")
     if data:
-        parts.append(f"data {data.get('reader')} {_short(data.get('sha256'))}, "
-                     f"{data.get('encoding')} encoding, normalization {_norm(data)}")
+        shape = (f", {_shape(data.get('original_shape', []))} -> "
+                 f"{_shape(data.get('fed_shape', []))}" if data.get("adapted") else "")
+        parts.append(f"data {data.get('reader')} {_short(data.get('sha256'))} "
+                     f"({data.get('split')}{shape}), {data.get('encoding')} encoding, "
+                     f"normalization {_norm(data)}")
     window = summary.get("window")
     if window:
         parts.append(f"window {float(window['window_ns']):,.0f} ns {window.get('mode')}")
-    return f" [{'; '.join(parts)}]" if parts else ""
+    line = f"provenance: {'; '.join(parts)}" if parts else ""
+    return line if len(line) <= limit else line[:limit - 3] + "..."
 
 
 def provenance_lines(summary: dict[str, Any]) -> list[str]:

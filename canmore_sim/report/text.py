@@ -14,7 +14,7 @@ from canmore_sim.report.aggregate_rows import (
     aggregates_of,
     metric_label,
 )
-from canmore_sim.report.provenance import provenance_lines, title_tag
+from canmore_sim.report.provenance import title_tag
 from canmore_sim.report.summary import IDENTITY, _columns
 from canmore_sim.report.timing import timing_lines
 
@@ -42,8 +42,9 @@ def render_table(summary: dict[str, Any], *, max_frames: int = 20, top_cores: in
     trust = trust_lines(summary)
     classes = class_lines(summary)
     rule = (summary["model"].get("dta_rule") or {}).get("text")
-    lines = [_title(summary) + title_tag(summary), *provenance_lines(summary), *trust,
-             *([rule] if rule else []), *_summary_lines(summary),
+    tag = title_tag(summary)
+    lines = [_title(summary), *([tag] if tag else []), *trust, *([rule] if rule else []),
+             *_summary_lines(summary),
              *timing_lines(summary), "",
              *_grid(header, rows), "", *aggregate_lines(summary), "",
              *classes, *([""] if classes else []),
