@@ -40,8 +40,10 @@ def _norm(data: dict[str, Any]) -> str:
 
 def title_tag(summary: dict[str, Any], limit: int = 250) -> str:
     """One line under the terminal title: model and data hashes, inputs, window (at most
-    ``limit`` characters; empty when the report records none of them)."""
+    ``limit`` characters; empty when the report records no provenance)."""
     prov, parts = summary.get("provenance") or {}, []
+    if not prov:  # a run made through the Python API without a recorded source
+        return ""
     model, data = prov.get("model"), prov.get("data")
     if model:
         parts.append(f"model {_short(model.get('sha256'))} ({model.get('format')})")
