@@ -4,8 +4,8 @@ A :class:`LayerGraph` is what every loader produces and every later stage
 consumes. It holds only *weight layers* (convolution and dense); a pooling
 stage after a convolution is an attribute of that convolution, because with the
 feature-dimension partition a core holds whole channels, pooling is core-local
-and only pooled spikes leave the core (DESIGN.md, "Domain rules"). Layers from
-NIR graphs also carry a bias and their IF/LIF neuron parameters.
+and only pooled spikes leave the core (docs/explanation/domain-rules.md, "Neuron").
+Layers from NIR graphs also carry a bias and their IF/LIF neuron parameters.
 
 Layer numbering follows papers/004: the encoded input is layer 0 and the
 weight layers are 1..L, so weight layer ``l`` fires in the window

@@ -9,7 +9,13 @@ from typing import Any
 import numpy as np
 
 from canmore_sim.chunked.files import read_chunk
-from canmore_sim.chunked.task import LATENCY_BIN_NS, NOC_PER_FRAME, PER_FRAME, merge_bins
+from canmore_sim.chunked.task import (
+    LATENCY_BIN_NS,
+    NOC_PER_FRAME,
+    PER_FRAME,
+    TRACE_COLUMNS,
+    merge_bins,
+)
 from canmore_sim.chunked.timing import TimingParts
 from canmore_sim.cores.trace import CountedSpikes, SpikeTrace
 from canmore_sim.errors import SimulationError
@@ -25,8 +31,10 @@ class _Merger:
     chunk reused from an earlier run), so memory stays bounded.
     """
 
-    def __init__(self, folder: Path, identities: list[dict[str, str]], buffered: int) -> None:
+    def __init__(self, folder: Path, identities: list[dict[str, str]], buffered: int,
+                 trace: Any = None) -> None:
         self.folder, self.identities, self.buffered = folder, identities, buffered
+        self.trace = trace  # a noc.trace.TraceWriter (map --trace): chunks' traffic rows
         self.rows: dict[str, list[np.ndarray]] = {k: [] for k in PER_FRAME}
         self.merged: dict[str, Any] = {}
         self.bins = np.zeros((2, 0), dtype=np.int64)
@@ -51,6 +59,8 @@ class _Merger:
         return arrays
 
     def _fold(self, arrays: dict[str, np.ndarray]) -> None:
+        if self.trace is not None:
+            _write_traffic(self.trace, arrays)
         for key in PER_FRAME:
             self.rows[key].append(arrays[key])
         self.timing.add(arrays)
@@ -74,6 +84,21 @@ class _Merger:
             raise SimulationError(f"merged {self.next} of {len(self.identities)} chunks")
         out = {k: np.concatenate(v, axis=0) for k, v in self.rows.items()}
         return {**out, **self.merged, "latency_bins": self.bins, **self.timing.arrays()}
+
+
+def _write_traffic(writer: Any, arrays: dict[str, np.ndarray]) -> None:
+    """Write a chunk's frames' traffic (``trace_*`` arrays of ``traffic_arrays``) as trace
+    rows, frame by frame in the chunk's order."""
+    from canmore_sim.noc.traffic import Traffic
+
+    frame = arrays["trace_frame"]
+    width, height, cw, ch, multicast = (int(v) for v in arrays["trace_mesh"])
+    for f in dict.fromkeys(arrays["ids"].tolist()):
+        rows = frame == f
+        col = {name: arrays[f"trace_{name}"][rows] for name in TRACE_COLUMNS}
+        writer.add(int(f), Traffic(width, height, col["time_ns"], col["src"], col["dst"],
+                                   col["spike"], col["layer"], col["deadline_ns"],
+                                   bool(multicast), cw, ch, sops=col["sops"]))
 
 
 def _histogram(bins: np.ndarray, n_bins: int = 40) -> tuple[np.ndarray, np.ndarray]:
@@ -102,7 +127,8 @@ def _result_parts(merged: dict[str, Any], mapping: Any) -> tuple[Any, Any, Any]:
                        predictions=merged["predictions"], labels=merged["labels"],
                        end_time=None if np.isnan(end) else end)
     cores = CoreStats(merged["sops"], merged["spikes_in"], merged["spikes_out"],
-                      merged["sops_per_layer"], mapping.groups.weight_bits.copy())
+                      merged["sops_per_layer"], mapping.groups.weight_bits.copy(),
+                      merged["effective_sops"], merged["effective_sops_per_layer"])
     occupancy = merged.get("occupancy_sum")
     noc = FrameNoc(**{k: merged[k] for k in NOC_PER_FRAME},
                    link_flits=merged["link_flits"], router_wait_ns=merged["router_wait_ns"],

@@ -55,6 +55,7 @@ from canmore_sim.errors import CanmoreError, SimulationError
 from canmore_sim.run.checks import _checked, check_labels
 from canmore_sim.run.source import ModelSource
 from canmore_sim.utils.progress import ProgressCallback, StageEvent, _stage
+from canmore_sim.utils.workfiles import check_items
 
 __all__ = ["CHUNK_STAGE", "MapProgress", "run_map"]
 
@@ -81,7 +82,8 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
             reference_label: str = "reference run", workers: int = 1,
             executor: str = "local", scheduler: str | None = None, resume: bool = False,
             progress: ProgressCallback | None = None,
-            note: Callable[[str], None] | None = None, release_weights: bool = False) -> Any:
+            note: Callable[[str], None] | None = None, release_weights: bool = False,
+            trace: Any = None) -> Any:
     """Map ``graph`` and simulate the selected frames in chunks; the merged RunResult.
 
     Parameters
@@ -117,6 +119,9 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
         chunk runs in this process and no rate-IF reference pass follows, it releases
         the network's weights (``pipeline.run(..., release_weights=True)``; VGG16: the
         headline's peak 575 MB instead of about 930 MB); every figure is the same.
+    trace
+        A :class:`~canmore_sim.noc.trace.TraceWriter` (``map --trace``): every frame's
+        traffic is written to it, in frame order (chunks computed without it run again).
 
     Raises
     ------
@@ -155,6 +160,7 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
     runner.clear(resume)
     runner.reference_pass = needs_rate_reference(preset, config.neuron.model, reference)
     runner.release_weights = release_weights
+    runner.trace = trace
     try:
         quantized, mapping = runner.mapped(graph, mapping)
         config, window = window_pass(runner, config, mapping)
@@ -196,14 +202,14 @@ class _Runner:
         self.quantized: Any = None  # its quantized form (codes) while chunks here may use it
         self.reference_pass = False  # a rate-IF reference pass follows the run's chunks
         self.release_weights = False  # the caller gives the network up (run_map's option)
+        self.trace: Any = None  # a TraceWriter for the run pass's traffic (map --trace)
 
     def clear(self, resume: bool) -> None:
         """Remove unfinished writes, and (without ``resume``) every chunk file."""
-        for folder in (self.work / "chunks", self.work / "reference"):
-            if folder.is_dir():
-                for path in folder.iterdir():
-                    if path.suffix == ".tmp" or not resume:
-                        path.unlink()
+        for kind in ("chunks", "reference"):  # checked: the tool's own regular files only
+            for path in check_items(self.work / kind, kind):
+                if path.suffix == ".tmp" or not resume:
+                    path.unlink()
 
     def mapped(self, graph: Any, mapping: Any) -> tuple[Any, Any]:
         """The quantized network and the run's one mapping."""
@@ -281,11 +287,13 @@ class _Runner:
         folder.mkdir(parents=True, exist_ok=True)
         dumped = config.model_dump(mode="json")
         key = mapping_digest(mapping)
-        identities = [chunk_identity(self.common, kind=kind, index=i, ids=chunk,
-                                     chunk_frames=self.size, config=dumped, mapping_key=key)
+        trace = self.trace if kind == "run" else None
+        identities = [chunk_identity(self.common, kind=kind + ("+trace" if trace else ""),
+                                     index=i, ids=chunk, chunk_frames=self.size,
+                                     config=dumped, mapping_key=key)
                       for i, chunk in enumerate(self.chunks)]
         state = MapProgress(total=len(self.ids))
-        merger = _Merger(folder, identities, buffered=2 * self.workers + 2)
+        merger = _Merger(folder, identities, buffered=2 * self.workers + 2, trace=trace)
         todo = []
         for i, chunk in enumerate(self.chunks):
             path = folder / f"{i:05d}.npz"
@@ -299,7 +307,8 @@ class _Runner:
                 self.note(f"chunk {i} (frames {_frames_text(chunk)}): running it again: {why}")
             todo.append(chunk_task(i, chunk, source=self.source,
                                    model_identity=self.model_identity, data=self.data,
-                                   config=dumped, mapping=mapping, mapping_key=key))
+                                   config=dumped, mapping=mapping, mapping_key=key,
+                                   trace=trace is not None))
         self._report(state)
         inline = self.progress if kind == "run" else None
         release = self.release_weights and kind == "run" and not self.reference_pass
@@ -358,6 +367,8 @@ def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset
             reference_label: str, extra: dict[str, Any]) -> Any:
     """Price the merged counts (after all chunks) and assemble the RunResult."""
     from canmore_sim.energy import price_frames
+    from canmore_sim.energy.area import area_of_config
+    from canmore_sim.energy.area_preset import load_area_preset
     from canmore_sim.run.pipeline import RunResult
     from canmore_sim.run.pricing import _counts, _describe_reference, needs_rate_reference
 
@@ -373,10 +384,13 @@ def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset
         reference = {"frame_latency_ns": described["frame_latency_ns"],
                      "spikes": described["neurons_fired"]}
     frame_latency = merged["frame_latency_ns"]
+    area = area_of_config(config, load_area_preset(config.run.area), mapping)
     with _stage(runner.progress, "energy", trace.n_frames):
         energy = price_frames(preset, _counts(quantized, trace, cores, noc, frame_latency,
-                                              mapping), reference)
-    timing = merged_timing(merged, preset, reference)  # ideal energy priced here
+                                              mapping, area=area,
+                                              skip_zero_weights=config.core.skip_zero_weights),
+                              reference)
+    timing = merged_timing(merged, preset, reference, area)  # ideal energy priced here
     if preset.model == "normalized":
         described = _describe_reference(energy, described, model)
         energy = replace(energy, params={**energy.params, "reference": described["origin"]})
@@ -386,7 +400,7 @@ def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset
         energy_preset=preset, frame_latency_ns=frame_latency, frame_ids=merged["ids"],
         native_model=str(merged["native_model"]),
         native_predictions=merged["native_predictions"] if bool(merged["has_native"]) else None,
-        energy_reference=described, timing=timing, extra=extra)
+        energy_reference=described, timing=timing, area=area, extra=extra)
 
 
 def _rate_reference(runner: _Runner, config: ArchConfig, mapping: Any) -> dict[str, Any]:

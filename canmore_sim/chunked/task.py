@@ -32,9 +32,9 @@ from canmore_sim.run.source import ModelSource
 if TYPE_CHECKING:
     from canmore_sim.mapper.placement import Mapping
 
-__all__ = ["LATENCY_BIN_NS", "NOC_PER_FRAME", "PER_FRAME", "chunk_task", "forget_contexts",
-           "merge_bins", "neuron_counts_task", "run_chunk", "run_neuron_counts", "run_task",
-           "window_task"]
+__all__ = ["LATENCY_BIN_NS", "NOC_PER_FRAME", "PER_FRAME", "TRACE_COLUMNS", "chunk_task",
+           "forget_contexts", "merge_bins", "neuron_counts_task", "run_chunk",
+           "run_neuron_counts", "run_task", "traffic_arrays", "window_task"]
 
 #: Width of the exact latency bins a chunk counts deliveries in, ns.
 LATENCY_BIN_NS = 1.0
@@ -47,8 +47,8 @@ NOC_PER_FRAME = ("packets", "deliveries", "hops", "latency_mean_ns", "latency_ma
 #: Arrays of a chunk with one row per frame (merged by concatenation, in chunk order).
 PER_FRAME = ("ids", "labels", "predictions", "readout", "float_predictions",
              "native_predictions", "neuron_spikes", "sent", "sops", "spikes_in",
-             "spikes_out", "sops_per_layer", "frame_latency_ns", "input_positive",
-             "input_negative", *NOC_PER_FRAME)
+             "spikes_out", "sops_per_layer", "effective_sops", "effective_sops_per_layer",
+             "frame_latency_ns", "input_positive", "input_negative", *NOC_PER_FRAME)
 
 
 # ----------------------------------------------------------------------------- tasks
@@ -56,11 +56,12 @@ PER_FRAME = ("ids", "labels", "predictions", "readout", "float_predictions",
 
 def chunk_task(index: int, ids: np.ndarray, *, source: ModelSource, model_identity: str,
                data: str | None, config: dict[str, Any], mapping: Mapping,
-               mapping_key: str) -> dict[str, Any]:
-    """The plain-data task of chunk ``index`` (its frames: data-set indices ``ids``)."""
+               mapping_key: str, trace: bool = False) -> dict[str, Any]:
+    """The plain-data task of chunk ``index`` (its frames: data-set indices ``ids``;
+    ``trace``: also return every frame's traffic, :func:`traffic_arrays`)."""
     return {"kind": "run", "index": index, "ids": np.asarray(ids, dtype=np.int64),
             "source": source, "model_identity": model_identity, "data": data,
-            "config": config, "mapping": mapping, "mapping_key": mapping_key}
+            "config": config, "mapping": mapping, "mapping_key": mapping_key, "trace": trace}
 
 
 def neuron_counts_task(index: int, ids: np.ndarray, *, source: ModelSource,
@@ -164,12 +165,38 @@ def run_chunk(task: dict[str, Any], progress: Any = None, *, graph: Any = None,
     frames, labels = load_selected(task["data"], ctx.graph.input_shape, task["ids"],
                                    images=ctx.images, **frame_options(config))
     observer = _NocSums()
+    traffics: list[tuple[int, Any]] = []
     result = run(ctx.graph, frames, labels, config, frame_ids=task["ids"],
                  mapping=task["mapping"], progress=progress, noc_observer=observer,
-                 release_weights=release_weights, quantized=_kept_quantized(ctx, config))
+                 release_weights=release_weights, quantized=_kept_quantized(ctx, config),
+                 traffic_observer=(lambda f, traffic: traffics.append((f, traffic)))
+                 if task.get("trace") else None)
     if release_weights:
         forget_contexts()
-    return {**_per_frame(result), **observer.arrays(), **chunk_arrays(result)}
+    extra = traffic_arrays(traffics, task["ids"]) if task.get("trace") else {}
+    return {**_per_frame(result), **observer.arrays(), **chunk_arrays(result), **extra}
+
+
+#: Columns of a chunk's traffic (``map --trace``), one row per delivery.
+TRACE_COLUMNS = ("time_ns", "src", "dst", "spike", "layer", "deadline_ns", "sops")
+
+
+def traffic_arrays(traffics: list[tuple[int, Any]], ids: np.ndarray) -> dict[str, np.ndarray]:
+    """A chunk's frames' traffic as ``trace_*`` arrays: ``trace_frame`` (the data-set index
+    of each row's frame), the :data:`TRACE_COLUMNS` and ``trace_mesh`` (width, height, chip
+    width, chip height, multicast)."""
+    out: dict[str, np.ndarray] = {
+        "trace_frame": np.concatenate([np.full(len(t), ids[f], dtype=np.int64)
+                                       for f, t in traffics] or [np.zeros(0, np.int64)])}
+    for name in TRACE_COLUMNS:
+        parts = [np.zeros(len(t), np.int64) if name == "sops" and t.sops is None
+                 else getattr(t, name) for _, t in traffics]
+        out[f"trace_{name}"] = np.concatenate(parts) if parts else np.zeros(0)
+    t = traffics[0][1] if traffics else None
+    out["trace_mesh"] = np.array([0, 0, 0, 0, 0] if t is None else
+                                 [t.width, t.height, t.chip_width, t.chip_height,
+                                  int(t.multicast)], dtype=np.int64)
+    return out
 
 
 def _kept_quantized(ctx: _Context, config: Any) -> Any:
@@ -227,6 +254,8 @@ def _per_frame(result: Any) -> dict[str, np.ndarray]:
            "sent": np.stack([s.counts(n) for s in trace.layers], axis=1),
            "sops": cores.sops, "spikes_in": cores.spikes_in, "spikes_out": cores.spikes_out,
            "sops_per_layer": cores.sops_per_layer,
+           "effective_sops": cores.effective_sops,
+           "effective_sops_per_layer": cores.effective_sops_per_layer,
            "frame_latency_ns": result.frame_latency_ns,
            "link_flits": noc.link_flits, "router_wait_ns": noc.router_wait_ns,
            "occupancy_max": noc.occupancy_max, "tw": np.array(trace.tw),

@@ -41,7 +41,8 @@ from typing import IO, Any
 from canmore_sim import __version__
 from canmore_sim.errors import OutputError
 from canmore_sim.pool.workers import process_alive
-from canmore_sim.utils.atomic import atomic_write_text, normal_mode
+from canmore_sim.utils.atomic import atomic_write_text, normal_mode, read_bounded_text
+from canmore_sim.utils.workfiles import check_folder, check_items
 
 __all__ = ["MANIFEST", "OutputPlan", "SweepWork", "map_work_folder", "open_map_work",
            "open_sweep_work", "prepare_output", "publish", "restaged", "staged",
@@ -217,8 +218,8 @@ def _inspect(folder: Path) -> tuple[str | None, list[str]]:
 
 def _read_manifest(path: Path) -> dict[str, Any] | None:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        data = json.loads(read_bounded_text(path))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return None
     if (isinstance(data, dict) and data.get("tool") == "canmore-sim"
             and data.get("kind") in KINDS and isinstance(data.get("files"), list)
@@ -229,8 +230,8 @@ def _read_manifest(path: Path) -> dict[str, Any] | None:
 
 def _is_own_report(path: Path) -> bool:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        data = json.loads(read_bounded_text(path))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return False
     return isinstance(data, dict) and isinstance(data.get("tool"), dict) and (
         data["tool"].get("name") == "canmore-sim")
@@ -454,7 +455,9 @@ def _open_work(work: Path, plan: OutputPlan, *, resume: bool, what: str, items: 
                item_word: str) -> SweepWork:
     """Open (and lock) a work folder; ``notes`` is empty when it was created anew."""
     result = SweepWork(work, plan)
-    if work.is_dir():
+    if check_folder(work, f"the {what}'s work folder"):  # never a link out of it
+        for kind in (items, "reference") if items == "chunks" else (items,):
+            check_items(work / kind, kind)  # its own regular files only, before any delete
         lock = _lock(work, plan.path, what)
         if resume:
             result._lock = lock
@@ -479,7 +482,11 @@ def _open_work(work: Path, plan: OutputPlan, *, resume: bool, what: str, items: 
 def _lock(work: Path, shown: Path, what: str = "sweep") -> IO[str]:
     import fcntl
 
-    handle = open(work / _LOCK, "a+", encoding="utf-8")  # noqa: SIM115 (held until publish)
+    path = work / _LOCK
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise OutputError(f"{path}: the lock file is a symbolic link or not a regular file; "
+                          "remove it", path=str(path))
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held until publish)
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

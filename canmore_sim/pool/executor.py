@@ -24,11 +24,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
 from canmore_sim.errors import ConfigError
+from canmore_sim.pool.scheduler import CONNECT_DEADLINE_S, parse_scheduler, probe_scheduler
 from canmore_sim.utils.registry import choose
 
 __all__ = ["EXECUTORS", "Outcome", "WorkerLost", "check_executor", "default_workers",
@@ -81,6 +81,8 @@ def check_executor(executor: str, workers: int, scheduler: str | None) -> None:
     choose(EXECUTORS, executor, what="executor", key="executor")
     if executor == "dask" and not scheduler:
         raise ConfigError("--executor dask needs --scheduler ADDRESS", key="scheduler")
+    if executor == "dask" and scheduler:
+        parse_scheduler(scheduler)  # scheme, host and port: one line before anything loads
     if workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {workers}", key="workers")
 
@@ -153,39 +155,25 @@ def prestart(preload: tuple[str, ...]) -> None:
     if context.get_start_method() == "forkserver":
         from multiprocessing import forkserver
 
-        forkserver.ensure_running()
+        from canmore_sim.pool.local import interrupts_blocked
+
+        with interrupts_blocked():  # the server and the workers it forks inherit the block
+            forkserver.ensure_running()
 
 
 def _pool_pass(function: Function, tasks: Sequence[Task], queue: list[int], workers: int,
                preload: tuple[str, ...]) -> Iterator[Outcome]:
-    """Run tasks popped from ``queue`` on one process pool until done or the pool breaks."""
-    from concurrent.futures.process import BrokenProcessPool
-
+    """Run tasks popped from ``queue`` on one process pool until done or the pool breaks
+    (:func:`canmore_sim.pool.local.pool_pass`: only the task whose worker died is lost)."""
+    from canmore_sim.pool.local import pool_pass
     from canmore_sim.pool.workers import start_worker
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_context(preload),
-                             initializer=start_worker, initargs=(os.getpid(),)) as pool:
-        pending: dict[Future[Any], int] = {}
-        broken = False
-        while queue and len(pending) < workers:
-            i = queue.pop()
-            pending[pool.submit(function, tasks[i])] = i
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                i = pending.pop(future)
-                try:
-                    outcome = Outcome(i, future.result(), running=len(pending))
-                except BrokenProcessPool:
-                    broken = True
-                    outcome = Outcome(i, error=WorkerLost("its worker process ended "
-                                                          "unexpectedly"), running=len(pending))
-                except Exception as exc:  # noqa: BLE001 (the task's own error, or a result
-                    outcome = Outcome(i, error=exc, running=len(pending))  # that cannot travel)
-                yield outcome
-                if queue and not broken:
-                    nxt = queue.pop()
-                    pending[pool.submit(function, tasks[nxt])] = nxt
+    def lost(i: int, running: int) -> Outcome:
+        return Outcome(i, error=WorkerLost("its worker process ended unexpectedly"),
+                       running=running)
+
+    yield from pool_pass(function, tasks, queue, workers, _context(preload), start_worker,
+                         lost)
 
 
 def _dask(function: Function, tasks: Sequence[Task], _workers: int, scheduler: str | None,
@@ -195,11 +183,13 @@ def _dask(function: Function, tasks: Sequence[Task], _workers: int, scheduler: s
     except ImportError:
         raise ConfigError("--executor dask needs the 'distributed' package "
                           "(pip install 'dask[distributed]')", key="executor") from None
+    address = parse_scheduler(str(scheduler))
+    probe_scheduler(address)  # connect and handshake within a deadline, whatever answers
     try:
-        client = Client(scheduler, timeout="10s")
+        client = Client(address.url, timeout=f"{CONNECT_DEADLINE_S:g}s")
     except (OSError, TimeoutError) as exc:
-        raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}",
-                          key="scheduler") from None
+        raise ConfigError(f"cannot reach the Dask scheduler at {address.url}: "
+                          f"{_first_line(exc)}", key="scheduler") from None
     try:
         futures = [client.submit(function, task, pure=False) for task in tasks]
         index = {future.key: i for i, future in enumerate(futures)}
@@ -216,3 +206,8 @@ def _dask(function: Function, tasks: Sequence[Task], _workers: int, scheduler: s
 
 #: Executors by name (``--executor``).
 EXECUTORS: dict[str, Runner] = {"local": _local, "dask": _dask}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

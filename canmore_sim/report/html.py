@@ -23,6 +23,7 @@ from canmore_sim.report.aggregate_rows import (
 from canmore_sim.report.plots import PLOTS, frame_count
 from canmore_sim.report.provenance import provenance_lines
 from canmore_sim.report.summary import _columns
+from canmore_sim.report.text import area_text
 from canmore_sim.report.timing import timing_rows, timing_text
 
 __all__ = ["late_share", "report_html", "summary_figures"]
@@ -162,9 +163,14 @@ def summary_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
     for t in e["terms"]:
         value = mean.get(f"energy_{t}_uj")
         share = None if value is None or not total else value / total
+        grows = (e.get("depends") or {}).get(t)
+        follows = ("" if grows is None else "; constant per frame" if not grows else
+                   "; grows with " + " and ".join(
+                       {"time": "frame time", "size": "chip size"}.get(w, w) for w in grows))
         figures.append({"label": f"energy: {_TERMS.get(t, t.replace('_', ' '))}",
                         "value": value, "unit": unit, "key": f"mean.energy_{t}_uj",
-                        "note": "-" if share is None else f"{share:.1%} of the total"})
+                        "note": ("-" if share is None else f"{share:.1%} of the total")
+                                + follows})
     synthetic = summary["model"].get("meta", {}).get("weights") == "synthetic"
     changed = acc.get("prediction_changed")
     figures += [
@@ -188,6 +194,17 @@ def summary_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
         {"label": "frame latency", "value": mean.get("frame_latency_ns"), "unit": "ns",
          "key": "mean.frame_latency_ns", "note": f"{frame_count(summary)} frames"},
     ]
+    area = summary.get("area")
+    if area:
+        figures.append({"label": "area", "value": area["grid_mm2"], "unit": "mm2",
+                        "key": "area.grid_mm2", "note": area_text(summary)[len("area "):]})
+    effective, every = mean.get("effective_sops"), mean.get("sops")
+    if effective is not None:
+        figures.append({"label": "effective SOPs", "value": effective, "unit": "",
+                        "key": "mean.effective_sops",
+                        "note": f"non-zero weights only (NeuroBench): "
+                                f"{_pct(effective / every if every else None)} of "
+                                f"{_fmt(every)} SOPs"})
     return figures
 
 

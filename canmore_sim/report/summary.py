@@ -28,7 +28,7 @@ __all__ = ["by_router", "finite", "read_report", "summarize",
 
 #: Per-frame columns of the terminal table, in order: (key, header, format). Every
 #: per-frame figure (these and more) is in report.json ``frames`` and frames.csv; the
-#: README's "Report columns" defines each.
+#: documentation's docs/reference/report-columns.md defines each.
 FRAME_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("label", "label", "{:.0f}"),
     ("prediction", "pred", "{:.0f}"),
@@ -82,10 +82,12 @@ def summarize(result: RunResult) -> dict[str, Any]:
                          "params": result.energy_preset.params,
                          "resolved": result.energy.params,
                          "terms": list(result.energy.terms),
-                         "unit": "rel" if result.energy_preset.model == "normalized" else "uJ"},
+                         "unit": "rel" if result.energy_preset.model == "normalized" else "uJ",
+                         "depends": _depends(result)},
         "energy_reference": result.energy_reference,
         "accuracy": _accuracy(result),
         "mapping": _mapping_summary(result),
+        "area": None if result.area is None else result.area.as_dict(),
         "late_share": result.noc.late_share,
         "frames": frames,
         "mean": {k: float(np.mean(v)) for k, v in frames.items() if k not in IDENTITY},
@@ -189,7 +191,18 @@ def _frame_columns(result: RunResult) -> dict[str, list[Any]]:
     for term, values in result.energy.terms.items():
         cols[f"energy_{term}_uj"] = values
     cols["energy_total_uj"] = result.energy.total_uj
+    if result.cores.effective_sops is not None:  # non-zero weights only (NeuroBench)
+        cols["effective_sops"] = result.cores.effective_sops.sum(axis=1)
     return {k: np.asarray(v).tolist() for k, v in cols.items()}
+
+
+def _depends(result: RunResult) -> dict[str, list[str]]:
+    """For every energy term, what it grows with: activity, time (the frame latency),
+    size (the chip grid's parts); an empty list is a constant per frame."""
+    from canmore_sim.energy import term_dependence
+
+    depends = term_dependence(result.energy_preset)
+    return {term: list(depends.get(term, ())) for term in result.energy.terms}
 
 
 def _mapping_summary(result: RunResult) -> dict[str, Any]:
@@ -226,6 +239,9 @@ def _layer_rows(result: RunResult) -> list[dict[str, Any]]:
             **{f"energy_{term}_uj": float(values[:, l - 1].mean())
                for term, values in (result.energy.layer_terms or {}).items()},
         })
+        if result.cores.effective_sops_per_layer is not None:
+            rows[-1]["effective_sops"] = float(
+                result.cores.effective_sops_per_layer[:, l - 1].mean())
     return rows
 
 
@@ -249,6 +265,10 @@ def _core_columns(result: RunResult) -> dict[str, list[Any]]:
         "packets_injected": noc.core_injected.mean(axis=0).tolist(),
         "packets_ejected": noc.core_ejected.mean(axis=0).tolist(),
         "weight_kib": (cores.weight_bits / 8192).tolist(),
+        **({} if cores.effective_sops is None else
+           {"effective_sops": cores.effective_sops.mean(axis=0).tolist()}),
+        **({} if result.area is None else
+           {"area_um2": [result.area.core_um2 + result.area.router_um2] * m.n_cores}),
     }
 
 

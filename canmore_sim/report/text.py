@@ -176,13 +176,59 @@ def _summary_lines(summary: dict[str, Any]) -> list[str]:
                 f"{summary['model']['weight_bits']}-bit {acc['quantized']:.3f}, float "
                 f"{_num(acc['float'], '{:.3f}')}")
     late = summary.get("late_share")
+    extra = [f"  {line}" for line in (depends_text(summary), area_text(summary),
+                                       effective_text(summary)) if line]
     return ["summary, mean per frame:",
             f"  {_energy_line(summary)}",
             f"  {m['cores']} cores on {m['chips']} chip(s) of {m['mesh']} routers; "
             f"{_num(mean['sops'], '{:,.0f}')} SOPs, {_num(mean['packets'], '{:,.0f}')} packets, "
             f"{_num(mean['deliveries'], '{:,.0f}')} deliveries, {_num(mean['hops'], '{:,.0f}')} "
             f"hops; frame latency {_num(mean['frame_latency_ns'], '{:,.0f}')} ns",
-            f"  accuracy {accuracy}; late deliveries {_num(late, '{:.1%}')}"]
+            f"  accuracy {accuracy}; late deliveries {_num(late, '{:.1%}')}", *extra]
+
+
+def depends_text(summary: dict[str, Any]) -> str:
+    """Which energy terms grow with the frame's time and the chip's size, in words (empty
+    for a report without ``energy_model.depends``)."""
+    depends = summary["energy_model"].get("depends")
+    if not depends:
+        return ""
+    groups: dict[str, list[str]] = {}
+    for term, what in depends.items():
+        words = (" and ".join("frame time" if w == "time" else "chip size" if w == "size"
+                              else w for w in what) if what else "nothing: constant per frame")
+        groups.setdefault(words, []).append(term)
+    return "energy terms grow with: " + "; ".join(
+        f"{', '.join(terms)}: {words}" for words, terms in groups.items())
+
+
+def area_text(summary: dict[str, Any]) -> str:
+    """The chip grid's area in one line (empty for a report without ``area``)."""
+    area = summary.get("area")
+    if not area:
+        return ""
+    parts, total = area["parts_mm2"], area["grid_mm2"] or 1.0
+    share = {name: sum(v for k, v in parts.items() if k.startswith(prefix)) / total
+             for name, prefix in (("SRAM", "core.sram_weights"), ("neuron state",
+                                  "core.neuron_state"), ("core logic", "core.logic"),
+                                  ("routers", "router."), ("inter-chip links", "grid."))}
+    shown = ", ".join(f"{k} {v:.0%}" for k, v in share.items() if v > 0)
+    return (f"area {area['grid_mm2']:,.2f} mm2 ({area['chips']} chip(s) of "
+            f"{area['chip_mm2']:,.2f} mm2: {shown}; area preset {area['preset']}, "
+            f"{len(area.get('estimates', []))} coefficients are estimates)")
+
+
+def effective_text(summary: dict[str, Any]) -> str:
+    """Effective SOPs (non-zero weights) against all SOPs (empty when not counted)."""
+    mean = summary["mean"]
+    effective, every = mean.get("effective_sops"), mean.get("sops")
+    if effective is None or not every:
+        return ""
+    core = (summary.get("config") or {}).get("core") or {}
+    priced = ("priced: core.skip_zero_weights" if core.get("skip_zero_weights") is True
+              else "Eq. 12 prices all SOPs")
+    return (f"effective SOPs (non-zero weights, as NeuroBench counts them) "
+            f"{effective:,.0f} = {effective / every:.1%} of {every:,.0f} SOPs ({priced})")
 
 
 def _energy_line(summary: dict[str, Any]) -> str:

@@ -7,7 +7,7 @@ Each warning is plain data, ``{"kind", "message", "value", "threshold", "setting
 
 * ``late``: more than ``report.late_warn_share`` of the deliveries arrived after their
   consumer's integration window closed, so the chip computed something else than the
-  spike trace that was priced (DESIGN.md, "Traffic and NoC").
+  spike trace that was priced (docs/explanation/domain-rules.md, "Traffic and NoC").
 * ``accuracy_collapse``: the run's accuracy (quantized weights, the run's neuron model)
   is more than ``report.accuracy_drop_warn`` below the float weights under the network's
   own neuron model, on the same frames: a coding scheme the weights were not trained for,

@@ -1,7 +1,7 @@
 """Size checks of a run, made before anything large is allocated (``limits`` config section).
 
-Each check names the figure, the limit and the key that raises it; see the README's
-"Input limits" table.
+Each check names the figure, the limit and the key that raises it; see the "Input limits"
+table of docs/reference/configuration.md.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Simulate every frame's traffic and collect the NoC figures, per frame, layer and core.
 
-Accounting (DESIGN.md, "Traffic and NoC"): a *packet* is what a source injects (one per
-(spike, destination core) under unicast, one per spike under multicast); a *delivery* is
-one packet copy ejected into one destination core (one per (spike, destination core) in
-both modes). A *hop* is one packet (copy) crossing one router-to-router link; under
-multicast a link shared by a tree is one hop. Every per-layer and per-core figure here
-adds up to its frame total:
+Accounting (docs/explanation/noc.md; docs/explanation/domain-rules.md, "Traffic and NoC"):
+a *packet* is what a source injects (one per (spike, destination core) under unicast, one
+per spike under multicast); a *delivery* is one packet copy ejected into one destination
+core (one per (spike, destination core) in both modes). A *hop* is one packet (copy)
+crossing one router-to-router link; under multicast a link shared by a tree is one hop.
+Every per-layer and per-core figure here adds up to its frame total:
 
 * per source layer ``l`` (0 = input encoding, ``L`` = the output cores' readouts):
   packets, deliveries, hops and inter-chip hops of the packets that layer's spikes
@@ -32,7 +32,7 @@ from canmore_sim.noc.traffic import Traffic
 from canmore_sim.utils.memory import return_free_memory
 from canmore_sim.utils.progress import ProgressCallback, StageEvent
 
-__all__ = ["FrameNoc", "into_weight_layers", "simulate_frames"]
+__all__ = ["REPLAY_FIGURES", "FrameNoc", "frame_figures", "into_weight_layers", "simulate_frames"]
 
 
 #: Per-frame scalar figures, in :class:`FrameNoc` field order.
@@ -327,3 +327,28 @@ def _rows(traffic: Traffic, part: slice) -> Traffic:
                    dst=traffic.dst[part], spike=traffic.spike[part], layer=traffic.layer[part],
                    deadline_ns=traffic.deadline_ns[part],
                    sops=None if traffic.sops is None else traffic.sops[part])
+
+
+#: The per-frame NoC figures of a replayed trace (``canmore-sim replay``), named as in
+#: ``frames.csv`` (plus ``end_ns``, the last delivery).
+REPLAY_FIGURES = ("packets", "deliveries", "hops", "interchip_hops", "latency_mean_ns",
+                  "latency_max_ns", "zero_load_mean_ns", "wait_sum_ns", "late", "late_max_ns",
+                  "end_ns")
+
+
+def frame_figures(traffic: Traffic, stats: NocStats) -> dict[str, float | int]:
+    """The :data:`REPLAY_FIGURES` of one frame, computed as a map run computes them
+    (:class:`FrameNoc`), so a trace written by ``map --trace`` and replayed gives the same
+    numbers."""
+    latency = stats.latency_ns
+    late = stats.late
+    late_max = (float((stats.deliver_ns[late] - traffic.deadline_ns[late]).max())
+                if late.any() else 0.0)
+    return {
+        "packets": int(traffic.packet_starts().sum()), "deliveries": len(traffic),
+        "hops": stats.link_hops, "interchip_hops": stats.interchip_hops,
+        "latency_mean_ns": float(latency.mean()) if len(latency) else 0.0,
+        "latency_max_ns": float(latency.max()) if len(latency) else 0.0,
+        "zero_load_mean_ns": float(stats.zero_load_ns.mean()) if len(latency) else 0.0,
+        "wait_sum_ns": stats.total_wait_ns, "late": int(late.sum()),
+        "late_max_ns": late_max, "end_ns": stats.end_ns}

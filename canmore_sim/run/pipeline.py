@@ -1,6 +1,6 @@
 """Compose the stages: network + frames + architecture -> per-frame results.
 
-This module only wires the stages together (DESIGN.md, "Data flow"); each
+This module only wires the stages together (docs/explanation/design.md, "Data flow"); each
 stage lives in its own package and is a plain function over plain data.
 """
 
@@ -14,11 +14,14 @@ from typing import Any
 import numpy as np
 
 from canmore_sim.config import ArchConfig, with_overrides
+from canmore_sim.cores.effective import effective_tables
 from canmore_sim.cores.models import resolve_model, simulate_neurons
 from canmore_sim.cores.stats import CoreStats, count_sops
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.energy import EnergyBreakdown, EnergyPreset, load_preset, price_frames
-from canmore_sim.errors import DataError
+from canmore_sim.energy.area import AreaBreakdown, area_of_config
+from canmore_sim.energy.area_preset import load_area_preset
+from canmore_sim.errors import ConfigError, DataError
 from canmore_sim.mapper.connectivity import layer_links
 from canmore_sim.mapper.partition import partition
 from canmore_sim.mapper.placement import (
@@ -35,6 +38,7 @@ from canmore_sim.models.quantize import quantize_graph
 from canmore_sim.noc import get_engine, get_routing
 from canmore_sim.noc.build import io_router_index
 from canmore_sim.noc.stats import NocStats
+from canmore_sim.noc.traffic import Traffic
 from canmore_sim.noc.window import derive_window
 from canmore_sim.run.checks import (
     _check_quantized,
@@ -82,6 +86,7 @@ class RunResult:
     energy_reference: dict[str, Any] | None = None
     extra: dict[str, object] = field(default_factory=dict)
     timing: TimingResult | None = None
+    area: AreaBreakdown | None = None
 
     @property
     def n_frames(self) -> int:
@@ -107,6 +112,7 @@ def run(
     noc_observer: Callable[[NocStats], None] | None = None,
     release_weights: bool = False,
     quantized: LayerGraph | None = None,
+    traffic_observer: Callable[[int, Traffic], None] | None = None,
 ) -> RunResult:
     """Map ``graph`` onto the chip of ``config`` and simulate ``frames``.
 
@@ -148,6 +154,9 @@ def run(
         predictions are made, and those of the quantized network once it has run, so
         ``RunResult.graph`` and ``quantized`` keep only their structure. Every figure of
         the result is the same.
+    traffic_observer
+        Called with each frame's index (in ``frames``) and the traffic replayed for it
+        (``map --trace``); ideal timing only (a closed loop replays several traffics).
     quantized
         ``graph`` already quantized as ``config`` says (``quantize_graph(graph,
         core.weight_bits, core.quant_scale == "channel")``, compact or not), by a caller
@@ -163,6 +172,10 @@ def run(
     if frames.ndim < 2 or len(frames) == 0:
         raise DataError(f"frames must be a non-empty (N, ...) array, got shape {frames.shape}")
     engine = get_engine(config.run.engine)  # every plug-in name is checked before any work
+    if traffic_observer is not None and config.run.timing != "ideal":
+        raise ConfigError("a traffic trace (map --trace) is written under run.timing: ideal "
+                          f"only, not {config.run.timing} (whose replays differ)",
+                          key="run.timing")
     get_routing(config.router.routing)
     check_labels(labels, len(frames), graph.n_classes)
     config = _resolve_neuron(graph, config)
@@ -171,6 +184,7 @@ def run(
     check_timing(config, model)
     choose(PLACEMENTS, config.run.placement, what="placement", key="run.placement")
     preset = load_preset(config.run.energy)
+    area_preset = load_area_preset(config.run.area)
     rate_run = needs_rate_reference(preset, model, reference)
     # a rate-IF reference run needs the weights, and so does a closed loop's re-simulation
     release = release_weights and not rate_run and not needs_weight_arrays(config)
@@ -202,7 +216,8 @@ def run(
             mapping = map_network(quantized, config, trace)
     with _stage(progress, "sops", n):
         links = [layer_links(quantized, mapping.groups, l) for l in range(quantized.depth)]
-        cores = count_sops(trace, mapping, links)
+        tables = effective_tables(quantized, mapping.groups)  # non-zero weights (NeuroBench)
+        cores = count_sops(trace, mapping, links, effective=tables)
         config, window = derive_window(trace, mapping, links, config)  # "auto": from traffic
     if release:
         quantized.release_weights()  # what follows needs only the structure
@@ -210,14 +225,16 @@ def run(
     timing = None
     if config.run.timing == "ideal":
         noc = simulate_frames(trace, mapping, links, config, _observed(engine, noc_observer),
-                              progress)
+                              progress, on_frame=None if traffic_observer is None else (
+                                  lambda f, traffic, _stats: traffic_observer(f, traffic)))
     else:  # closed loop: the spikes the chip computes, their traffic and SOPs
         ideal_cores = cores
         last = _LastReplay(engine, n)
         trace, noc, timing = close_loop(quantized, frames, labels, config, trace, mapping,
                                         links, last, progress)
         last.hand_to(noc_observer)
-        cores = count_sops(trace, mapping, links, dropped=timing.dropped)  # lost: no SOPs
+        cores = count_sops(trace, mapping, links, dropped=timing.dropped,  # lost: no SOPs
+                           effective=tables)
     window_end = trace.end(quantized.depth) * config.neuron.window / trace.tw
     frame_latency = np.maximum(noc.end_ns, window_end)
     described: dict[str, Any] | None = None
@@ -229,14 +246,17 @@ def run(
         described = _rate_reference(graph, frames, labels, config, mapping, progress)
         reference = {"frame_latency_ns": described["frame_latency_ns"],
                      "spikes": described["neurons_fired"]}
+    area = area_of_config(config, area_preset, mapping)
+    skip = config.core.skip_zero_weights
     with _stage(progress, "energy", n):
         energy = price_frames(preset, _counts(quantized, trace, cores, noc, frame_latency,
-                                              mapping), reference)
+                                              mapping, skip_zero_weights=skip, area=area),
+                              reference)
     if timing is not None and timing.ideal_noc is not None:  # the same run, ideal spikes
         ideal_latency = np.maximum(timing.ideal_noc.end_ns, timing.ideal.end(quantized.depth)
                                    * config.neuron.window / timing.ideal.tw)
         ideal_counts = _counts(quantized, timing.ideal, ideal_cores, timing.ideal_noc,
-                               ideal_latency, mapping)
+                               ideal_latency, mapping, skip_zero_weights=skip, area=area)
         ideal_energy = price_frames(preset, ideal_counts, reference)
         timing = replace(timing, ideal_energy_uj=ideal_energy.total_uj,
                          ideal_counts=ideal_counts)
@@ -249,7 +269,7 @@ def run(
         energy_preset=preset, frame_latency_ns=frame_latency,
         frame_ids=np.arange(len(frames)) if frame_ids is None else np.asarray(frame_ids),
         native_model=native, native_predictions=native_predictions,
-        energy_reference=described, timing=timing,
+        energy_reference=described, timing=timing, area=area,
         extra={"window": window or fixed_window(config), "inputs": input_values(frames)},
     )
 

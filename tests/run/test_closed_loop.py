@@ -230,7 +230,8 @@ def test_recompute_stops_when_the_lost_pairs_cycle() -> None:
                                                "neuron.window_ns": 20000.0})
     result = run(graph, frames, labels, config)
     t = result.timing
-    # on 20 us windows (the default before issue 26) the late input pairs of frame 0 come back every 4 replays
+    # on 20 us windows (the default before issue 26) the late input pairs of frame 0 come
+    # back every 4 replays
     assert not t.fixed_point and t.cycle > 1 and t.iterations < 10
     lost = [h["lost"] for h in t.history]
     assert t.history[-1]["late"] == lost[len(lost) - t.cycle]
