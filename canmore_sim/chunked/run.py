@@ -134,13 +134,13 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
     from canmore_sim.datasets.readers import select_frames_adapted
     from canmore_sim.pool.executor import check_executor
     from canmore_sim.run.pricing import needs_rate_reference
-    from canmore_sim.run.replay import replay_plan
     from canmore_sim.run.provenance import (
         data_record,
         input_notes,
         provenance,
         resolve_run_inputs,
     )
+    from canmore_sim.run.replay import replay_plan
 
     check_executor(executor, workers, scheduler)
     config, plan = resolve_run_inputs(graph, config, data)  # before auto neuron settings

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from canmore_sim.chunked.timing import chunk_arrays
-from canmore_sim.noc.bins import LATENCY_BIN_NS, latency_bins, merge_bins
 from canmore_sim.datasets.inputs import frame_options
+from canmore_sim.noc.bins import LATENCY_BIN_NS, latency_bins, merge_bins
 from canmore_sim.run.source import ModelSource
 
 if TYPE_CHECKING:

@@ -25,8 +25,8 @@ from canmore_sim.report.grid import grid as _grid
 from canmore_sim.report.grid import wrap
 from canmore_sim.report.layers import with_shares
 from canmore_sim.report.paper import paper_lines
-from canmore_sim.report.replay import TIMED_COLUMNS, replay_lines
 from canmore_sim.report.provenance import title_tag
+from canmore_sim.report.replay import TIMED_COLUMNS, replay_lines
 from canmore_sim.report.summary import IDENTITY, _columns
 from canmore_sim.report.timing import timing_lines
 
