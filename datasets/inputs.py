@@ -165,8 +165,8 @@ class Adaptation:
         """One line for the terminal (empty when nothing was adapted)."""
         if not self.steps:
             return ""
-        return (f"{source}: frames of {_shape(self.original)} adapted to the network's input "
-                f"{_shape(self.fed)}: {'; '.join(self.steps)}")
+        return (f"{source}: {_shape(self.original)} frames adapted to the network's "
+                f"{_shape(self.fed)} input: {'; '.join(self.steps)}")
 
     def describe(self) -> dict[str, Any]:
         """Plain data for report.json."""
@@ -209,10 +209,9 @@ def adaptation(frame_shape: tuple[int, ...], input_shape: tuple[int, ...], sourc
         raise DataError(f"the network input {input_shape} is not square")
     steps = []
     if frame_shape[1:] != target[1:]:
-        steps.append(f"resized {frame_shape[1]}x{frame_shape[2]} -> {target[1]}x{target[2]} "
-                     "(bilinear)")
+        steps.append("resized (bilinear)")
     if frame_shape[0] != target[0]:
-        steps.append(f"{frame_shape[0]} channel(s) -> {target[0]} "
+        steps.append(f"channels {frame_shape[0]} -> {target[0]} "
                      f"({'averaged' if target[0] == 1 else 'mean repeated'})")
     if flat:
         steps.append(f"flattened to {input_shape[0]}")

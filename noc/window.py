@@ -24,16 +24,16 @@ over every frame, times :data:`MARGIN`, rounded up to a whole ns. The readout pa
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from canmore_sim.config import ArchConfig
 from canmore_sim.cores.trace import SpikeTrace
-from canmore_sim.errors import ConfigError
 from canmore_sim.mapper.connectivity import LayerLinks
 from canmore_sim.mapper.placement import Mapping
+from canmore_sim.noc.routing import get_routing, is_deterministic
 from canmore_sim.noc.traffic import Traffic
 
 __all__ = ["AUTO", "MARGIN", "LayerNeeds", "derive_window", "frames_pair_needs", "layer_needs",
@@ -46,6 +46,8 @@ AUTO = "auto"
 #: replay somewhat slower than the busiest resource alone).
 MARGIN = 1.25
 _EAST, _WEST, _SOUTH, _NORTH = range(4)
+#: Window port (E, W, S, N) -> the engines' output port (local, N, E, S, W order).
+_ENGINE_PORT = {_EAST: 2, _WEST: 4, _SOUTH: 3, _NORTH: 1}
 
 
 @dataclass(frozen=True)
@@ -72,13 +74,15 @@ class LayerNeeds:
         return np.maximum(busy, self.path_ns)
 
 
-def _routing_axes(config: ArchConfig) -> bool:
-    """True for YX routing (first along y), False for XY; other routings are refused."""
-    if config.router.routing not in ("xy", "yx"):
-        raise ConfigError(f"neuron.window_ns: auto derives the window for xy and yx routing, "
-                          f"not {config.router.routing!r}; give neuron.window_ns in ns",
-                          key="neuron.window_ns")
-    return config.router.routing == "yx"
+def _route_basis(config: ArchConfig) -> str:
+    """How the links a packet crosses are found: ``xy`` or ``yx`` (dimension-order runs);
+    ``table`` (a registered deterministic routing, its routes walked). A minimal adaptive
+    routing (``west-first``, ``odd-even``) is taken along the XY routes: its routes have
+    the same lengths, and adapting only spreads the XY load over other minimal links."""
+    name = config.router.routing
+    if name in ("xy", "yx"):
+        return name
+    return "table" if is_deterministic(get_routing(name)) else "xy"
 
 
 def layer_needs(traffic: Traffic, config: ArchConfig, depth: int) -> LayerNeeds:
@@ -90,16 +94,19 @@ def layer_needs(traffic: Traffic, config: ArchConfig, depth: int) -> LayerNeeds:
         One frame's packets (built with any window: times do not enter).
     config
         Supplies the router delays, flits per packet, ``core.sop_ns``, the inter-chip
-        link delay and the routing (``xy`` or ``yx``).
+        link delay and the routing (see :func:`_route_basis` for adaptive and table
+        routings).
     depth
         Weight layers ``L``: source layers ``0..L-1`` are counted.
 
     Raises
     ------
     ConfigError
-        For a routing other than ``xy`` or ``yx``.
+        For an unknown routing (listing the valid ones).
+    SimulationError
+        When a table routing's route does not reach its destination.
     """
-    yx = _routing_axes(config)
+    basis = _route_basis(config)
     w, h = traffic.width, traffic.height
     link = np.zeros((depth, 4, h, w))
     eject = np.zeros((depth, h * w))
@@ -112,14 +119,49 @@ def layer_needs(traffic: Traffic, config: ArchConfig, depth: int) -> LayerNeeds:
     layer = traffic.layer[keep].astype(np.int64)
     eject_cost = rd + config.core.sop_ns * sops[keep].astype(np.float64)
     np.add.at(eject, (layer, traffic.dst[keep]), eject_cost)
-    counts = _link_counts(traffic, keep, depth, yx)
+    if basis == "table":
+        counts, hops, inter = _table_routes(traffic, config, depth)
+        hops, inter = hops[keep], inter[keep]
+    else:
+        counts = _link_counts(traffic, keep, depth, basis == "yx")
+        hops, inter = traffic.manhattan()[keep], _interchip_hops(traffic)[keep]
     link = counts * _link_cost(traffic, config)
-    hops = traffic.manhattan()[keep]
-    inter = _interchip_hops(traffic)[keep]
     latency = (hops + 1) * rd + flits * ((hops - inter) * config.router.link_delay_ns
                                          + inter * config.multichip.interchip_link_delay_ns)
     np.maximum.at(path, layer, latency)
     return LayerNeeds(link, eject, path)
+
+
+def _table_routes(traffic: Traffic, config: ArchConfig,
+                  depth: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Under a table routing: packets (multicast: tree copies) crossing each link
+    ``(depth, 4, height, width)``, and every row's route length and inter-chip links,
+    from the exact route counts (:mod:`canmore_sim.noc.counts`) layer by layer."""
+    from canmore_sim.noc.counts import route_counts
+
+    w, h, flits = traffic.width, traffic.height, config.router.flits_per_packet
+    counts = np.zeros((depth, 4, h, w))
+    hops = np.zeros(len(traffic), np.int64)
+    inter = np.zeros(len(traffic), np.int64)
+    for layer in range(depth):
+        rows = np.flatnonzero(traffic.layer == layer)
+        if not len(rows):
+            continue
+        part = route_counts(_rows_of(traffic, rows), config)
+        for port, engine_port in _ENGINE_PORT.items():
+            counts[layer, port] = (part.link_flits[:, engine_port] // flits).reshape(h, w)
+        if traffic.multicast:  # a row's route is its own pair's, copies or not
+            part = route_counts(replace(_rows_of(traffic, rows), multicast=False), config)
+        hops[rows], inter[rows] = part.hops, part.charged_interchip_hops
+    return counts, hops, inter
+
+
+def _rows_of(traffic: Traffic, rows: np.ndarray) -> Traffic:
+    """The rows ``rows`` of ``traffic`` (whole packets: a packet's rows share a layer)."""
+    return replace(traffic, time_ns=traffic.time_ns[rows], src=traffic.src[rows],
+                   dst=traffic.dst[rows], spike=traffic.spike[rows],
+                   layer=traffic.layer[rows], deadline_ns=traffic.deadline_ns[rows],
+                   sops=None if traffic.sops is None else traffic.sops[rows])
 
 
 def _coords(routers: np.ndarray, width: int, yx: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -263,7 +305,12 @@ def window_from_needs(pair_needs: np.ndarray, n_frames: int,
     need = float(np.max(pair_needs, initial=0.0))
     window = float(max(1, math.ceil(MARGIN * need)))
     layer = int(np.argmax(pair_needs)) if len(pair_needs) else 0
+    routes = {"xy": "xy routes", "yx": "yx routes", "table": "the routing's table routes"}
+    basis = _route_basis(config)
     record = {"mode": "auto", "window_ns": window, "margin": MARGIN,
+              "routes": routes[basis] + ("" if basis == "table" or config.router.routing == basis
+                                         else f" ({config.router.routing} adapts along "
+                                              "minimal routes of the same length)"),
               "need_ns": need, "deciding_layer": layer, "frames": n_frames,
               "per_layer_need_ns": [float(v) for v in pair_needs],
               "rule": "per source layer l, the busiest link's and ejection port's busy time "

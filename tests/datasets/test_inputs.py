@@ -53,17 +53,17 @@ def test_other_shape_is_an_error_naming_both_unless_adapt(tmp_path) -> None:
     plan = frames_adaptation(np.zeros((1, 64, 64, 3), np.uint8), (1, 28, 28), data, "resize")
     assert plan.describe() == {"original_shape": [3, 64, 64], "fed_shape": [1, 28, 28],
                                "adapted": True,
-                               "steps": ["resized 64x64 -> 28x28 (bilinear)",
-                                         "3 channel(s) -> 1 (averaged)"]}
-    assert plan.line(data).startswith(f"{data}: frames of 64x64x3 adapted to the network's "
-                                      "input 28x28x1: resized 64x64 -> 28x28")
+                               "steps": ["resized (bilinear)",
+                                         "channels 3 -> 1 (averaged)"]}
+    assert plan.line(data).startswith(f"{data}: 64x64x3 frames adapted to the network's "
+                                      "28x28x1 input: resized (bilinear)")
 
 
 def test_the_bundled_digits_are_adapted_to_any_network_and_say_so() -> None:
     frames, _, _ = load_frames(None, (3, 32, 32), 2, adapt="none")
     assert frames.shape == (2, 3, 32, 32)
     plan = frames_adaptation(np.zeros((1, 1, 8, 8)), (3, 32, 32), "digits", "none")
-    assert plan.adapted and "1 channel(s) -> 3 (mean repeated)" in plan.steps
+    assert plan.adapted and "channels 1 -> 3 (mean repeated)" in plan.steps
 
 
 @pytest.mark.parametrize(("images", "words"), [
