@@ -12,6 +12,7 @@ Units are part of the key names (``_ns``, ``_pj``, ``_uj``, ``_kib``, ``_bits``)
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Mapping
 from importlib import resources
@@ -35,6 +36,7 @@ from canmore_sim.yamlio import load_yaml, read_yaml_text
 __all__ = [
     "ArchConfig",
     "CoreConfig",
+    "DataConfig",
     "LimitsConfig",
     "MeshConfig",
     "MultichipConfig",
@@ -46,6 +48,7 @@ __all__ = [
     "default_config",
     "load_config",
     "parse_mesh",
+    "suggest",
     "with_overrides",
 ]
 
@@ -153,9 +156,73 @@ class NeuronConfig(_Frozen):
     dt: Float | None = Field(
         None, gt=0, description="if-lif: Euler step in the NIR graph's time unit (null: tau/r "
         "when all LIF nodes agree, else 1)")
-    window_ns: Float = Field(
-        20000.0, gt=0, description="wall-clock length of one layer window on the chip, ns"
-    )
+    window_ns: Literal["auto"] | float = Field(
+        "auto", description="wall-clock length of one layer window on the chip, ns, or "
+        "auto: derived before the replay from the run's traffic (per layer, the time the "
+        "busiest link, the busiest ejection port and the longest path need for its packets)")
+    input_encoding: Literal["auto", "ttfs", "direct"] = Field(
+        "auto", description="dta-ttfs: how input values reach layer 1: ttfs (papers/004 Eq. 1, "
+        "intensities in [0, 1]), direct (the official code's: real, normalized values; "
+        "positive ones are the input spikes, every value enters the potential) or auto "
+        "(direct for an official-layout state_dict on CIFAR-10 data, else ttfs)")
+
+    @property
+    def window(self) -> float:
+        """``window_ns`` as a number, ns.
+
+        Raises
+        ------
+        ConfigError
+            While it is still ``auto`` (a run derives it before the replay).
+        """
+        if self.window_ns == "auto":
+            raise ConfigError("neuron.window_ns: auto has not been derived yet (a run "
+                              "derives it from its traffic before the replay)",
+                              key="neuron.window_ns")
+        return float(self.window_ns)
+
+    @field_validator("window_ns", mode="before")
+    @classmethod
+    def _window(cls, value: Any) -> Any:
+        if value == "auto":
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError("expected a window in ns (a number > 0) or auto")
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError("the window must be a finite number of ns > 0, or auto")
+        return float(value)
+
+
+#: A per-channel normalization given as lists: ``{"mean": [...], "std": [...]}``.
+MeanStd = dict[Literal["mean", "std"], tuple[Float, ...]]
+
+
+class DataConfig(_Frozen):
+    """How input frames are prepared for the network (the ``--data`` source is a flag)."""
+
+    normalize: Literal["auto", "none", "cifar10"] | MeanStd = Field(
+        "auto", description="per-channel normalization (x - mean) / std of intensities in "
+        "[0, 1], unitless: none, cifar10 (the official DTA-TTFS code's mean 0.4914, 0.4822, "
+        "0.4465, std 0.2023, 0.1994, 0.2010), {mean: [...], std: [...]} one value per "
+        "channel, or auto (cifar10 for an official-layout state_dict on CIFAR-10 data, else "
+        "none)")
+    adapt: Literal["none", "resize"] = Field(
+        "none", description="frames whose shape differs from the network's input: none "
+        "(an error naming both shapes) or resize (bilinear resize and channel adaptation, "
+        "recorded in the report); the bundled digits are always adapted")
+
+    @field_validator("normalize")
+    @classmethod
+    def _mean_std(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            if set(value) != {"mean", "std"}:
+                raise ValueError("give both mean and std lists, one value per channel")
+            if len(value["mean"]) != len(value["std"]) or not value["mean"]:
+                raise ValueError("mean and std need the same number of values (one per "
+                                 "channel)")
+            if min(value["std"]) <= 0:
+                raise ValueError("every std value must be > 0")
+        return value
 
 
 class TrafficConfig(_Frozen):
@@ -282,6 +349,8 @@ class ArchConfig(_Frozen):
     router: RouterConfig = Field(RouterConfig(), description="one mesh router")
     neuron: NeuronConfig = Field(
         NeuronConfig(), description="the neuron model and the length of its windows on the chip")
+    data: DataConfig = Field(
+        DataConfig(), description="how input frames are prepared for the network")
     traffic: TrafficConfig = Field(TrafficConfig(), description="how spikes become packets")
     multichip: MultichipConfig = Field(
         MultichipConfig(), description="chips tiled when the network needs more cores")
@@ -467,6 +536,11 @@ def _where(filename: str | None, lines: dict[str, int], dotted: str) -> str:
         return ""
     line = _line(lines, dotted)
     return f"{filename}:{line}: " if line else f"{filename}: "
+
+
+def suggest(name: str, valid: Any) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``valid`` to ``name``, else the list."""
+    return _suggest(name, valid)
 
 
 def _suggest(name: str, valid: Any) -> str:

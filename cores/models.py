@@ -9,12 +9,12 @@ import numpy as np
 
 from canmore_sim.config import NeuronConfig
 from canmore_sim.cores.trace import SpikeTrace
-from canmore_sim.errors import ModelError
+from canmore_sim.errors import ConfigError, ModelError
 from canmore_sim.models.graph import DtaRule, LayerGraph
 from canmore_sim.utils.registry import choose
 
-__all__ = ["AUTO", "NEURON_MODELS", "describe_dta_rule", "describe_model", "resolve_dta_rule",
-           "resolve_model", "simulate_neurons"]
+__all__ = ["AUTO", "NEURON_MODELS", "check_encoding", "describe_dta_rule", "describe_model",
+           "input_encoding", "resolve_dta_rule", "resolve_model", "simulate_neurons"]
 
 #: ``neuron.model`` value that runs each network on its own model (``graph.native_model``).
 AUTO = "auto"
@@ -26,7 +26,15 @@ def _dta(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
          neuron: NeuronConfig) -> SpikeTrace:
     from canmore_sim.cores.neuron import run_network
 
-    return run_network(graph, frames, labels, rule=resolve_dta_rule(graph, neuron))
+    return run_network(graph, frames, labels, rule=resolve_dta_rule(graph, neuron),
+                       encoding=input_encoding(neuron))
+
+
+def input_encoding(neuron: NeuronConfig) -> str:
+    """The input encoding a DTA-TTFS run uses: ``neuron.input_encoding``, where ``auto``
+    (not resolved against the data by :func:`canmore_sim.datasets.inputs.resolve_inputs`)
+    is ``ttfs``."""
+    return "ttfs" if neuron.input_encoding == AUTO else neuron.input_encoding
 
 
 def _runner(module: str, name: str) -> Runner:
@@ -125,7 +133,22 @@ def simulate_neurons(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray |
         raise ModelError("the network's weights were released (release_weights), so it "
                          "cannot be simulated; simulate it before releasing them")
     name = resolve_model(graph, neuron.model)
+    check_encoding(name, neuron)
     return NEURON_MODELS[name](graph, frames, labels, neuron)
+
+
+def check_encoding(model: str, neuron: NeuronConfig) -> None:
+    """Refuse ``direct`` input encoding for a neuron model other than DTA-TTFS.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``neuron.input_encoding`` and the model.
+    """
+    if neuron.input_encoding == "direct" and model != "dta-ttfs":
+        raise ConfigError(f"neuron.input_encoding: direct (the official DTA-TTFS proxy "
+                          f"model's) is defined for dta-ttfs only, not {model}; use ttfs",
+                          key="neuron.input_encoding")
 
 
 _DESCRIPTIONS = {

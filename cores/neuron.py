@@ -28,6 +28,15 @@ where ``a_j > 0``. A neuron that meets the threshold only at the window end
 network's :class:`~canmore_sim.models.graph.DtaRule` may say otherwise
 (``window_end_spike``, then it fires at ``(l+1)Tw``) when it was trained so.
 
+Inputs reach layer 1 in one of two encodings (``neuron.input_encoding``):
+
+* ``ttfs``: papers/004 Eq. 1, ``t_i = (1 - a_i / a_max) Tw`` for intensities in [0, 1];
+* ``direct``: the official code's proxy model on normalized real values ``x_i``: the
+  inputs with ``x_i > 0`` are the input spikes (``W_j`` sums their weights; they travel
+  at ``t_i = (1 - min(x_i, 1)) Tw``), and ``P_j = sum_i w_ij x_i`` over every input,
+  negative values included; ``a_j`` (and so ``t_j``) follows by the hidden layers' rule,
+  here from ``S_j = Tw (W_j - P_j)``, the ``S_j`` that gives ``V_j(Tw) = Tw P_j``.
+
 Autograd through Eq. 6 yields exactly Eq. 9 and Eq. 10 (and zero gradient for
 neurons firing at the window start or not firing). "No spike" is ``+inf``.
 Max pooling is the earliest spike of the pool; the output layer does not spike: its
@@ -52,9 +61,12 @@ __all__ = [
     "NO_SPIKE",
     "assemble_trace",
     "spike_columns",
+    "ENCODINGS",
     "encode",
+    "input_times",
     "dta_spike_times",
     "dta_fires",
+    "direct_first_layer",
     "layer_forward",
     "readout",
     "network_forward",
@@ -64,6 +76,8 @@ __all__ = [
 
 #: Time of a neuron that does not spike.
 NO_SPIKE = float("inf")
+#: Input encodings (``neuron.input_encoding``, resolved).
+ENCODINGS = ("ttfs", "direct")
 
 
 def encode(frames: torch.Tensor, a_max: float, tw: float) -> torch.Tensor:
@@ -84,6 +98,40 @@ def encode(frames: torch.Tensor, a_max: float, tw: float) -> torch.Tensor:
     ratio = torch.clamp(frames / a_max, max=1.0)
     times = (1.0 - ratio) * tw
     return torch.where(frames > 0, times, torch.full_like(times, NO_SPIKE))
+
+
+def input_times(frames: torch.Tensor, a_max: float, tw: float,
+                encoding: str = "ttfs") -> torch.Tensor:
+    """Times of the input spikes (layer 0) under ``encoding``; ``+inf``: no spike.
+
+    ``ttfs``: :func:`encode` (Eq. 1). ``direct``: values ``x > 0`` spike at
+    ``(1 - min(x, 1)) Tw`` (``a_max`` is not used: the values are the activations).
+    """
+    if encoding == "ttfs":
+        return encode(frames, a_max, tw)
+    if encoding != "direct":
+        raise ValueError(f"input encoding must be one of {ENCODINGS}, got {encoding!r}")
+    times = (1.0 - torch.clamp(frames, max=1.0)) * tw
+    return torch.where(frames > 0, times, torch.full_like(times, NO_SPIKE))
+
+
+def direct_first_layer(layer: Layer, values: torch.Tensor, tw: float,
+                       weight: torch.Tensor | None = None, *,
+                       window_end_spike: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Layer 1 fed real values ``x_i`` directly (the official code's proxy model).
+
+    ``W_j = sum_i w_ij [x_i > 0]``, ``P_j = sum_i w_ij x_i`` over every input; the spike
+    time is Eq. 6/7 with ``S_j = Tw (W_j - P_j)``, i.e. ``a_j = (W_j + P_j) / (1 + W_j)``
+    in the activation space. Returns ``(fired, pooled)`` as :func:`layer_forward`.
+    """
+    w = weight_tensor(layer, values.dtype) if weight is None else weight
+    w_sum = apply_weights(layer, (values > 0).to(w.dtype), w)
+    p_sum = apply_weights(layer, values, w)
+    fired = dta_spike_times(w_sum, tw * (w_sum - p_sum), 1, tw,
+                            window_end_spike=window_end_spike)
+    if layer.kind == "conv" and layer.pool > 1:
+        return fired, -F.max_pool2d(-fired, layer.pool)
+    return fired, fired
 
 
 #: Weights of at least this many values: before their copy in the simulation's dtype is
@@ -229,7 +277,7 @@ def readout(
 
 def network_forward(
     graph: LayerGraph, frames: torch.Tensor, weights: list[torch.Tensor] | None = None,
-    rule: DtaRule | None = None,
+    rule: DtaRule | None = None, encoding: str = "ttfs",
 ) -> tuple[list[torch.Tensor], list[torch.Tensor], torch.Tensor]:
     """Run the whole network on a batch (differentiable when ``weights`` require grad).
 
@@ -237,25 +285,46 @@ def network_forward(
     ----------
     rule
         Window-edge rule; default: the network's own (``graph.dta_rule``).
+    encoding
+        ``ttfs`` (Eq. 1 on intensities) or ``direct`` (real values straight into layer
+        1, the official code's proxy model; see the module docstring).
 
     Returns
     -------
     (fired, pooled, potential)
-        ``fired[l]``/``pooled[l]`` for ``l = 0..L-1`` (index 0: the encoded input,
+        ``fired[l]``/``pooled[l]`` for ``l = 0..L-1`` (index 0: the input spikes,
         identical in both lists) and the output potentials ``(N, n_classes)``.
     """
     rule = graph.dta_rule if rule is None else rule
-    times = encode(frames, graph.input_scale, graph.tw)
+    times = input_times(frames, graph.input_scale, graph.tw, encoding)
     fired, pooled = [times], [times]
     for l, layer in enumerate(graph.layers[:-1], start=1):
         w = None if weights is None else weights[l - 1]
-        f, times = layer_forward(layer, times, l, graph.tw, w,
-                                 window_end_spike=rule.window_end_spike)
+        if l == 1 and encoding == "direct":
+            f, times = direct_first_layer(layer, frames, graph.tw, w,
+                                          window_end_spike=rule.window_end_spike)
+        else:
+            f, times = layer_forward(layer, times, l, graph.tw, w,
+                                     window_end_spike=rule.window_end_spike)
         fired.append(f)
         pooled.append(times)
     w_out = None if weights is None else weights[-1]
+    if graph.depth == 1 and encoding == "direct":  # the output layer reads the values
+        return fired, pooled, _direct_readout(graph, frames, w_out, rule.readout)
     return fired, pooled, readout(graph.layers[-1], times, graph.depth, graph.tw, w_out,
                                   point=rule.readout)
+
+
+def _direct_readout(graph: LayerGraph, values: torch.Tensor, weight: torch.Tensor | None,
+                    point: str) -> torch.Tensor:
+    """Output potential of a one-layer network fed real values: ``Tw P_j`` at the window
+    start, ``Tw (W_j + P_j)`` at its end."""
+    layer = graph.layers[0]
+    w = weight_tensor(layer, values.dtype) if weight is None else weight
+    p_sum = apply_weights(layer, values, w)
+    if point == "window-start":
+        return graph.tw * p_sum
+    return graph.tw * (apply_weights(layer, (values > 0).to(w.dtype), w) + p_sum)
 
 
 def run_network(
@@ -265,6 +334,7 @@ def run_network(
     *,
     batch_size: int = 256,
     rule: DtaRule | None = None,
+    encoding: str = "ttfs",
 ) -> SpikeTrace:
     """Every spike of every frame and layer, and the readout (float64, no gradient).
 
@@ -280,6 +350,8 @@ def run_network(
         Frames per forward pass (memory only; results do not depend on it).
     rule
         Window-edge rule; default: the network's own (``graph.dta_rule``).
+    encoding
+        Input encoding, ``ttfs`` or ``direct`` (:func:`network_forward`).
 
     Raises
     ------
@@ -296,11 +368,14 @@ def run_network(
         raise DataError(f"{len(labels)} labels for {n} frames")
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
-    return _run(graph, frames, labels, batch_size, graph.dta_rule if rule is None else rule)
+    if encoding not in ENCODINGS:
+        raise ValueError(f"input encoding must be one of {ENCODINGS}, got {encoding!r}")
+    return _run(graph, frames, labels, batch_size, graph.dta_rule if rule is None else rule,
+                encoding)
 
 
 def _run(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
-         batch_size: int, rule: DtaRule) -> SpikeTrace:
+         batch_size: int, rule: DtaRule, encoding: str) -> SpikeTrace:
     n, depth = len(frames), graph.depth
     parts: list[list[tuple[np.ndarray, ...]]] = [[] for _ in range(depth)]
     counts = np.zeros((n, depth + 1), dtype=np.int64)
@@ -308,7 +383,8 @@ def _run(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
     with torch.no_grad():
         for lo in range(0, n, batch_size):
             batch = torch.as_tensor(frames[lo:lo + batch_size], dtype=torch.float64)
-            fired, pooled, potential = network_forward(graph, batch, rule=rule)
+            fired, pooled, potential = network_forward(graph, batch, rule=rule,
+                                                       encoding=encoding)
             for l in range(depth):
                 counts[lo:lo + len(batch), l] = torch.isfinite(fired[l]).flatten(1).sum(1).numpy()
                 parts[l].append(spike_columns(pooled[l].flatten(1).numpy(), lo))

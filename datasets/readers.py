@@ -12,9 +12,10 @@
   ``(N, H, W, C)`` with C in 1..4); an ``.npz`` holds ``x`` (or ``images``) and
   optionally ``y`` (or ``labels``).
 
-Integer images are scaled to [0, 1] (divided by 255); float images are taken as
-intensities in [0, 1]. Frames are resized (bilinear) and their channels adapted
-(grey repeated, colour averaged) to the network's input, then selected by seed.
+Integer images are 8-bit intensities scaled to [0, 1] (divided by 255; values outside
+0..255 are an error); float images are taken as intensities in [0, 1]. Frames are
+selected by seed and shaped for the network by :mod:`.shaping` (layout, adaptation,
+normalization; see :mod:`.inputs`).
 """
 
 from __future__ import annotations
@@ -33,10 +34,13 @@ import numpy as np
 from canmore_sim.datasets.arrays import NpzArrays, is_npz, open_npz, open_regular
 from canmore_sim.datasets.arrays import read_npy as read_npy_array
 from canmore_sim.datasets.digits import load_digits_frames
+from canmore_sim.datasets.inputs import Adaptation, Normalization, check_integer_range
+from canmore_sim.datasets.shaping import check_images, frames_adaptation, shape_frames
 from canmore_sim.errors import CanmoreWarning, DataError
 
-__all__ = ["MAX_FRAME_VALUES", "READERS", "check_images", "load_frames", "load_selected",
-           "read_split", "reader_usage", "select_frames", "shape_frames",
+__all__ = ["MAX_FRAME_VALUES", "READERS", "check_images", "frames_adaptation", "load_frames",
+           "load_selected", "read_split", "reader_usage", "select_frames",
+           "select_frames_adapted", "shape_frames",
            "read_idx", "read_cifar10_batch", "read_npy"]
 
 
@@ -48,7 +52,9 @@ MAX_IMAGE_VALUES = 1 << 30
 
 def load_frames(source: str | None, input_shape: tuple[int, ...], n_frames: int | None,
                 seed: int = 0, split: str = "test", *,
-                max_values: int = MAX_FRAME_VALUES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                max_values: int = MAX_FRAME_VALUES, adapt: str = "none",
+                normalize: Normalization | None = None,
+                clip: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Frames, labels (-1 when unknown) and their indices in the data set.
 
     Parameters
@@ -67,35 +73,62 @@ def load_frames(source: str | None, input_shape: tuple[int, ...], n_frames: int 
     max_values
         Most input values of all selected frames together (frames x H x W x C), checked
         before anything is resized (``limits.max_frame_values``).
+    adapt, normalize, clip
+        As for :func:`~canmore_sim.datasets.shaping.shape_frames` (``data.adapt``, the
+        resolved ``data.normalize``, and whether float values are clipped to [0, 1]).
 
     Raises
     ------
     DataError
         Unknown source or split, missing or corrupt file, images that are not finite
-        real numbers, labels that are not class indices, as many labels as images, or
-        frames that cannot be shaped or would exceed ``max_values``.
+        real numbers, integer images outside 0..255, labels that are not class indices,
+        as many labels as images, or frames that cannot be shaped (a shape that differs
+        from the network's under ``adapt="none"``) or would exceed ``max_values``.
     """
     labels, order, images = _selection(source, input_shape, n_frames, seed, split, max_values)
-    return shape_frames(images[order], input_shape, source or "digits"), labels[order], order
+    frames = shape_frames(images[order], input_shape, source or "digits", adapt=adapt,
+                          normalize=normalize, clip=clip)
+    return frames, labels[order], order
 
 
 def select_frames(source: str | None, input_shape: tuple[int, ...], n_frames: int | None,
                   seed: int = 0, split: str = "test", *,
-                  max_values: int = MAX_FRAME_VALUES) -> tuple[np.ndarray, np.ndarray]:
+                  max_values: int = MAX_FRAME_VALUES, adapt: str = "none",
+                  clip: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """The labels and data-set indices :func:`load_frames` would return, without the frames.
 
     The selected images are checked (and warned about) as :func:`load_frames` does;
     :func:`load_selected` then loads any part of the selection. Parameters and errors
     as for :func:`load_frames`.
     """
+    labels, ids, _ = select_frames_adapted(source, input_shape, n_frames, seed, split,
+                                           max_values=max_values, adapt=adapt, clip=clip)
+    return labels, ids
+
+
+def select_frames_adapted(source: str | None, input_shape: tuple[int, ...],
+                          n_frames: int | None, seed: int = 0, split: str = "test", *,
+                          max_values: int = MAX_FRAME_VALUES, adapt: str = "none",
+                          clip: bool = True, normalize: Normalization | None = None,
+                          ) -> tuple[np.ndarray, np.ndarray, Adaptation]:
+    """:func:`select_frames` and the :class:`~canmore_sim.datasets.inputs.Adaptation`
+    the frames will undergo (checked against ``normalize``'s channels too)."""
     labels, order, images = _selection(source, input_shape, n_frames, seed, split, max_values)
-    check_images(images[order], source or "digits")
-    return labels[order], order
+    name = source or "digits"
+    check_images(images[order], name, warn_outside=clip or normalize is not None)
+    plan = frames_adaptation(images, input_shape, name, adapt)
+    if normalize is not None and (len(plan.fed) != 3 or plan.fed[0] != len(normalize.mean)):
+        got = plan.fed[0] if len(plan.fed) == 3 else "flat"
+        raise DataError(f"{name}: data.normalize {normalize.name} has {len(normalize.mean)} "
+                        f"channel(s), the network's input has {got}",
+                        expected=len(normalize.mean), got=got)
+    return labels[order], order, plan
 
 
 def load_selected(source: str | None, input_shape: tuple[int, ...], indices: np.ndarray,
                   split: str = "test", *,
-                  images: tuple[np.ndarray, np.ndarray] | None = None,
+                  images: tuple[np.ndarray, np.ndarray] | None = None, adapt: str = "none",
+                  normalize: Normalization | None = None, clip: bool = True,
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Frames and labels of the data-set ``indices`` (a part of a :func:`select_frames`
     selection), frame for frame equal to :func:`load_frames`'s.
@@ -106,7 +139,8 @@ def load_selected(source: str | None, input_shape: tuple[int, ...], indices: np.
     images_all, labels_all = read_split(source, input_shape, split) if images is None else images
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CanmoreWarning)
-        frames = shape_frames(images_all[indices], input_shape, source or "digits")
+        frames = shape_frames(images_all[indices], input_shape, source or "digits",
+                              adapt=adapt, normalize=normalize, clip=clip)
     return frames, labels_all[indices]
 
 
@@ -262,7 +296,7 @@ def read_cifar10_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """A CIFAR-10 python batch: uint8 images ``(N, 3, 32, 32)`` and int64 labels."""
     try:
         batch = _ArraysOnly(io.BytesIO(path.read_bytes()), encoding="bytes").load()
-        data = np.asarray(batch[b"data"], dtype=np.uint8)
+        data = np.asarray(batch[b"data"])
         labels = np.asarray(batch[b"labels"], dtype=np.int64)
     except FileNotFoundError:
         raise DataError(f"CIFAR-10 batch not found: {path}") from None
@@ -270,7 +304,10 @@ def read_cifar10_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"{path}: not a CIFAR-10 python batch ({exc})") from None
     if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
         raise DataError(f"{path}: CIFAR-10 data must be (N, 3072) with N labels")
-    return data.reshape(-1, 3, 32, 32), labels
+    if data.dtype.kind not in "iu":
+        raise DataError(f"{path}: CIFAR-10 data must be 8-bit integers, got {data.dtype}")
+    check_integer_range(data, str(path))  # never wrapped modulo 256
+    return data.astype(np.uint8).reshape(-1, 3, 32, 32), labels
 
 
 def read_npy(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -321,78 +358,3 @@ def _class_labels(labels: np.ndarray, path: Path) -> np.ndarray:
         i = int(np.argmin(labels))
         raise DataError(f"{path}: label {i} is {labels[i]}; class indices start at 0")
     return labels.astype(np.int64)
-
-
-def check_images(images: np.ndarray, source: str = "the data") -> np.ndarray:
-    """``images`` as an array, checked: real, finite numbers; float values outside [0, 1]
-    give one :class:`~canmore_sim.errors.CanmoreWarning` saying how many (they are clipped
-    by :func:`shape_frames`).
-
-    Raises
-    ------
-    DataError
-        No images, or images that are not finite real numbers.
-    """
-    x = np.asarray(images)
-    if x.ndim == 0 or len(x) == 0:
-        raise DataError("no images to use")
-    if x.dtype.kind not in "biuf":
-        raise DataError(f"{source}: images must be real numbers, got {x.dtype} values "
-                        f"({_kind_name(x.dtype)})")
-    if x.dtype.kind == "f" and not np.isfinite(x).all():
-        bad = ~np.isfinite(x)
-        raise DataError(f"{source}: {int(bad.sum()):,} image values are NaN or infinite (the "
-                        f"first in frame {int(np.argwhere(bad)[0][0])}); images must be finite")
-    if x.dtype.kind == "f":
-        outside = int(np.count_nonzero((x < 0) | (x > 1)))
-        if outside:
-            warnings.warn(f"{source}: {outside:,} of {x.size:,} float image values lie outside "
-                          "[0, 1] and were clipped (float images are intensities in [0, 1])",
-                          CanmoreWarning, stacklevel=2)
-    return x
-
-
-def shape_frames(images: np.ndarray, input_shape: tuple[int, ...],
-                 source: str = "the data") -> np.ndarray:
-    """Scale to [0, 1], resize and adapt channels to ``input_shape``; float32 ``(N, *shape)``.
-
-    Float values outside [0, 1] are clipped, with a
-    :class:`~canmore_sim.errors.CanmoreWarning` saying how many.
-
-    Raises
-    ------
-    DataError
-        No images, images that are not real numbers (text, complex, objects) or that
-        hold NaN or infinite values, or a shape that cannot feed ``input_shape``.
-    """
-    import torch  # only to resize: naming the readers needs no torch
-    import torch.nn.functional as F
-
-    x = check_images(images, source)
-    x = x.astype(np.float32) / 255.0 if x.dtype.kind in "iu" else x.astype(np.float32)
-    if x.ndim == 3:
-        x = x[:, None]
-    elif x.ndim == 4 and x.shape[-1] in (1, 3, 4) and x.shape[1] not in (1, 3, 4):
-        x = x.transpose(0, 3, 1, 2)
-    if x.ndim != 4:
-        raise DataError(f"images of shape {images.shape[1:]} are not (H, W), (C, H, W) or "
-                        "(H, W, C)")
-    flat = len(input_shape) == 1
-    channels, side = (1, int(round(np.sqrt(input_shape[0])))) if flat else input_shape[:2]
-    if flat and side * side != input_shape[0]:
-        raise DataError(f"images cannot feed a flat input of {input_shape[0]} (not a square)")
-    if not flat and input_shape[1] != input_shape[2]:
-        raise DataError(f"the network input {input_shape} is not square")
-    if x.shape[1] != channels:
-        x = x.mean(axis=1, keepdims=True) if channels == 1 else np.repeat(
-            x.mean(axis=1, keepdims=True), channels, axis=1)
-    if x.shape[2:] != (side, side):
-        x = F.interpolate(torch.from_numpy(x), size=(side, side), mode="bilinear",
-                          align_corners=False).numpy()
-    x = np.clip(x, 0.0, 1.0).astype(np.float32)
-    return x.reshape(len(x), -1) if flat else x
-
-
-def _kind_name(dtype: np.dtype) -> str:
-    return {"c": "complex numbers", "U": "text", "S": "bytes", "O": "Python objects",
-            "M": "dates", "m": "time spans", "V": "records"}.get(dtype.kind, "not numbers")

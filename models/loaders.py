@@ -10,6 +10,10 @@ Sources, tried in this order:
     and ``fc.{i}.linear.weight`` (no biases), which needs ``arch`` (a zoo name or a
     spec string, since pooling positions are not in the keys);
   - any other state_dict of 4-D conv and 2-D dense weights, in key order, with ``arch``;
+  - a state_dict wrapped as training scripts save it, ``{'net': sd, 'acc': ...}``,
+    ``{'state_dict': sd}``, ``{'model': sd}`` (:data:`WRAPPER_KEYS`): found under that
+    key, which the graph records (``meta['checkpoint_key']``); keys ``module.*`` (a
+    ``DataParallel`` model's) lose that prefix;
 * a NIR graph (an HDF5 file, :mod:`.nir_import`), which describes its own architecture
   and IF/LIF neurons;
 * a file holding a pickled ``nn.Module`` is refused unless ``trust_model=True``; then
@@ -35,13 +39,56 @@ from canmore_sim.models.nir_import import NIR_SUFFIXES, is_nir_file, load_nir
 from canmore_sim.models.spec import graph_from_spec, parse_spec
 from canmore_sim.models.zoo import ZOO
 
-__all__ = ["DEFAULT_MODEL", "Synthesize", "load_model", "resolve_arch"]
+__all__ = ["DEFAULT_MODEL", "WRAPPER_KEYS", "Synthesize", "is_official_layout", "load_model",
+           "resolve_arch", "unwrap_state_dict"]
 
 DEFAULT_MODEL = "dta_digits.pt"
 
 #: Makes synthetic weights: ``(spec, *, firing_rate, seed, name) -> LayerGraph``.
 Synthesize = Callable[..., LayerGraph]
 _OFFICIAL = re.compile(r"^(conv|fc)\.(\d+)\.(cnn|linear)\.weight$")
+#: Keys under which training scripts commonly save a state_dict, tried in this order.
+WRAPPER_KEYS = ("state_dict", "net", "model", "model_state_dict", "state")
+
+
+def is_official_layout(graph: LayerGraph) -> bool:
+    """Whether ``graph`` came from an official DTA-TTFS state_dict (``conv.{i}.cnn.weight``,
+    ``fc.{i}.linear.weight``)."""
+    return bool(graph.meta.get("official_layout", False))
+
+
+def _is_state_dict(value: Any) -> bool:
+    return isinstance(value, dict) and bool(value) and all(torch.is_tensor(v)
+                                                           for v in value.values())
+
+
+def unwrap_state_dict(payload: Any, source: str) -> tuple[dict[str, Any], str | None]:
+    """The state_dict in ``payload`` and the wrapper key it was under (None: bare).
+
+    Raises
+    ------
+    ModelError
+        If ``payload`` is neither a state_dict nor a dict holding one under one of
+        :data:`WRAPPER_KEYS`; the message lists the keys seen.
+    """
+    if _is_state_dict(payload):
+        key = None
+    else:
+        found = [k for k in WRAPPER_KEYS if isinstance(payload, dict)
+                 and _is_state_dict(payload.get(k))]
+        if not found:
+            seen = (", ".join(repr(k) for k in list(payload)[:12]) if isinstance(payload, dict)
+                    else f"a {type(payload).__name__}, not a dict")
+            raise ModelError(f"{source}: not a model this tool reads: no state_dict of tensors "
+                             f"at the top level or under {', '.join(map(repr, WRAPPER_KEYS))} "
+                             f"(keys seen: {seen}); give a canmore-sim checkpoint, a state_dict "
+                             "with --arch, or a pickled nn.Module with --trust-model",
+                             path=source)
+        key = found[0]
+        payload = payload[key]
+    if all(str(k).startswith("module.") for k in payload):
+        payload = {str(k).removeprefix("module."): v for k, v in payload.items()}
+    return payload, key
 
 
 def is_spec(source: str) -> bool:
@@ -121,11 +168,8 @@ def load_model(
     if isinstance(payload, dict) and payload.get("format") == FORMAT:
         _no_other_arch(payload, source, arch)
         return graph_from_payload(payload, source)
-    if isinstance(payload, dict) and payload and all(torch.is_tensor(v) for v in payload.values()):
-        return _from_state_dict(payload, source, arch)
-    raise ModelError(f"{source}: not a model this tool reads (a canmore-sim checkpoint, a "
-                     "state_dict with --arch, or a pickled nn.Module with --trust-model)",
-                     path=source)
+    state, key = unwrap_state_dict(payload, source)
+    return _from_state_dict(state, source, arch, key)
 
 
 def _calibrator(synthesize: Synthesize | None, source: str) -> Synthesize:
@@ -147,7 +191,8 @@ def _no_other_arch(payload: dict[str, Any], source: str, arch: str | None) -> No
                          expected=own, got=arch)
 
 
-def _from_state_dict(state: dict[str, Any], source: str, arch: str | None) -> LayerGraph:
+def _from_state_dict(state: dict[str, Any], source: str, arch: str | None,
+                     wrapper: str | None = None) -> LayerGraph:
     if arch is None:
         raise ModelError(f"{source}: a bare state_dict does not say where the pooling layers "
                          "are; give --arch (vgg11, vgg16, mnist-cnn, ... or a spec string)",
@@ -170,11 +215,12 @@ def _from_state_dict(state: dict[str, Any], source: str, arch: str | None) -> La
                              "weight", path=source, layer=ignored[0])
     weights = [np.asarray(state[k].detach().cpu().float().numpy()) for k in keys]
     rule = ({"window_end_spike": OFFICIAL_RULE.window_end_spike,
-             "readout": OFFICIAL_RULE.readout,
+             "readout": OFFICIAL_RULE.readout, "official_layout": True,
              "dta_rule_source": "official DTA-TTFS state_dict"} if all(official.values()) else {})
+    wrapped = {} if wrapper is None else {"checkpoint_key": wrapper}
     graph = graph_from_spec(resolve_arch(arch), weights, names=[k.removesuffix(".weight")
                                                                 for k in keys],
-                            meta={"source": source, "format": "state_dict", **rule})
+                            meta={"source": source, "format": "state_dict", **rule, **wrapped})
     return graph
 
 

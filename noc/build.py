@@ -57,7 +57,7 @@ def build_traffic(
     if not 0 <= frame < trace.n_frames:
         raise ValueError(f"frame {frame} out of range 0..{trace.n_frames - 1}")
     io_router = io_router_index(config, mapping.width, mapping.height)
-    ns_per_unit = config.neuron.window_ns / trace.tw
+    ns_per_unit = config.neuron.window / trace.tw
     spike_parts: list[tuple[np.ndarray, ...]] = []
     row_parts: list[tuple[np.ndarray, np.ndarray]] = []
     for l, (spikes, link) in enumerate(zip(trace.layers, links, strict=True)):
@@ -102,7 +102,7 @@ def _layer_rows(
     src_core = link.src_core[neuron]
     src = np.where(src_core < 0, io_router, mapping.router[np.maximum(src_core, 0)])
     n = len(neuron)
-    deadline = (np.full(n, (l + 2) * config.neuron.window_ns) if spikes.deadline is None
+    deadline = (np.full(n, (l + 2) * config.neuron.window) if spikes.deadline is None
                 else spikes.deadline[sel] * ns_per_unit)
     per_spike = ((time * ns_per_unit).astype(np.float64), src.astype(np.int32),
                  np.full(n, l, dtype=np.int16), deadline.astype(np.float64),
@@ -155,7 +155,7 @@ def _readout_rows(
     depth = len(links)
     cores = np.flatnonzero(mapping.groups.layer == depth)
     n = len(cores)
-    t_ns = np.full(n, trace.end(depth) * config.neuron.window_ns / trace.tw)
+    t_ns = np.full(n, trace.end(depth) * config.neuron.window / trace.tw)
     per_spike = (t_ns, mapping.router[cores].astype(np.int32), np.full(n, depth, dtype=np.int16),
                  np.full(n, np.inf), np.ones(n, dtype=np.int64))
     return per_spike, (np.full(n, io_router, dtype=np.int32), np.zeros(n, dtype=np.int64))

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 __all__ = ["chunk_identity", "mapping_digest", "read_chunk", "write_chunk"]
 
 
-_FORMAT = "canmore-sim map chunk 3"  # 2: closed-loop timing arrays; 3: effective SOPs
+#: 2: closed-loop timing arrays; 3: effective SOPs; 4: input values, derived window
+_FORMAT = "canmore-sim map chunk 4"
 #: Most values one array of a chunk file may declare (its bytes must also be in the file).
 MAX_CHUNK_VALUES = 1 << 31
 

@@ -112,7 +112,8 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
         Stage events; the chunks send ``chunks`` events (``done``/``total`` frames), a
         single local worker also the per-frame ``traffic``/``noc`` events of every frame.
     note
-        Receives one line per chunk file that is run again, saying why.
+        Receives one line per chunk file that is run again, saying why, and the notes on
+        the inputs (what ``auto`` chose for an official state_dict, an adaptation).
     release_weights
         Give ``graph`` up to save memory (the CLI's ``map`` does): when the run's only
         chunk runs in this process and no rate-IF reference pass follows, it releases
@@ -128,18 +129,30 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
         Bad input (as for :func:`canmore_sim.run.pipeline.run`), a bad executor setting, or a
         chunk that failed (its error).
     """
-    from canmore_sim.datasets.readers import select_frames
+    from canmore_sim.chunked.window import settle_window, window_pass
+    from canmore_sim.datasets.inputs import frame_options
+    from canmore_sim.datasets.readers import select_frames_adapted
     from canmore_sim.pool.executor import check_executor
     from canmore_sim.run.pricing import needs_rate_reference
+    from canmore_sim.run.provenance import (
+        data_record,
+        input_notes,
+        provenance,
+        resolve_run_inputs,
+    )
     from canmore_sim.run.replay import replay_plan
 
     check_executor(executor, workers, scheduler)
+    config, plan = resolve_run_inputs(graph, config, data)  # before auto neuron settings
     with _stage(progress, "frames", 0):
-        labels, ids = select_frames(data, graph.input_shape,
-                                    None if frames == "all" else
-                                    (config.run.frames if frames is None else int(frames)),
-                                    config.run.seed, max_values=config.limits.max_frame_values)
+        labels, ids, adaptation = select_frames_adapted(
+            data, graph.input_shape,
+            None if frames == "all" else (config.run.frames if frames is None else int(frames)),
+            config.run.seed, max_values=config.limits.max_frame_values, **frame_options(config))
     config, preset = _checked(graph, config)
+    for line in input_notes(plan, adaptation, data):
+        if note is not None:
+            note(line)
     if frames == "all":
         config = with_overrides(config, {"run.frames": len(ids)})
     check_labels(labels, len(ids), graph.n_classes)
@@ -154,9 +167,14 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
         quantized, mapping = runner.mapped(graph, mapping)
         if release_weights and runner.float_weights_done():
             graph.release_weights()  # the workers get the quantized network, not these
+        config, window = window_pass(runner, config, mapping)
         merged = runner.pass_("run", config, mapping)
+        config, window = settle_window(config, window, merged)
+        record = data_record(data, ids, adaptation, plan, merged["input_positive"],
+                             merged["input_negative"])
+        extra = {"window": window, "provenance": provenance(graph, source.model, config, record)}
         result = _priced(graph, quantized, mapping, config, preset, merged, runner, reference,
-                         reference_label)
+                         reference_label, extra)
         quantized.release_weights()  # only its structure fills the reports
         return result
     finally:
@@ -309,11 +327,13 @@ class _Runner:
 
     def _frames(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The frames and labels at data-set indices ``ids`` (the split read once)."""
+        from canmore_sim.datasets.inputs import frame_options
         from canmore_sim.datasets.readers import load_selected, read_split
 
         if self.split is None:
             self.split = read_split(self.data, self.graph.input_shape)
-        return load_selected(self.data, self.graph.input_shape, ids, images=self.split)
+        return load_selected(self.data, self.graph.input_shape, ids, images=self.split,
+                             **frame_options(self.config))
 
     def pass_(self, kind: str, config: ArchConfig, mapping: Any) -> dict[str, Any]:
         """Run (or reuse) every chunk of one pass and merge them in chunk order."""
@@ -426,7 +446,7 @@ def _frames_text(ids: np.ndarray) -> str:
 
 def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset: Any,
             merged: dict[str, Any], runner: _Runner, reference: dict[str, float] | None,
-            reference_label: str) -> Any:
+            reference_label: str, extra: dict[str, Any]) -> Any:
     """Price the merged counts (after all chunks) and assemble the RunResult."""
     from canmore_sim.energy import price_frames
     from canmore_sim.energy.area import area_of_config
@@ -463,7 +483,7 @@ def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset
         energy_preset=preset, frame_latency_ns=frame_latency, frame_ids=merged["ids"],
         native_model=str(merged["native_model"]),
         native_predictions=merged["native_predictions"] if bool(merged["has_native"]) else None,
-        energy_reference=described, timing=timing, area=area, replay=runner.plan)
+        energy_reference=described, timing=timing, area=area, replay=runner.plan, extra=extra)
 
 
 def _rate_reference(runner: _Runner, config: ArchConfig, mapping: Any) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from canmore_sim.chunked.timing import chunk_arrays
+from canmore_sim.datasets.inputs import frame_options
 from canmore_sim.noc.bins import LATENCY_BIN_NS, latency_bins, merge_bins
 from canmore_sim.run.source import ModelSource
 
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LATENCY_BIN_NS", "NOC_PER_FRAME", "PER_FRAME", "TRACE_COLUMNS", "chunk_task",
            "forget_contexts", "merge_bins", "neuron_counts_task", "run_chunk",
-           "run_neuron_counts", "run_task", "traffic_arrays"]
+           "run_neuron_counts", "run_task", "traffic_arrays", "window_task"]
 
 #: Per-frame fields of :class:`~canmore_sim.run.frame_noc.FrameNoc` a chunk keeps.
 NOC_PER_FRAME = ("packets", "deliveries", "hops", "latency_mean_ns", "latency_max_ns",
@@ -47,7 +48,7 @@ NOC_PER_FRAME = ("packets", "deliveries", "hops", "latency_mean_ns", "latency_ma
 PER_FRAME = ("ids", "labels", "predictions", "readout", "float_predictions",
              "native_predictions", "neuron_spikes", "sent", "sops", "spikes_in",
              "spikes_out", "sops_per_layer", "effective_sops", "effective_sops_per_layer",
-             "frame_latency_ns", *NOC_PER_FRAME)
+             "frame_latency_ns", "input_positive", "input_negative", *NOC_PER_FRAME)
 
 
 # ----------------------------------------------------------------------------- tasks
@@ -73,6 +74,15 @@ def neuron_counts_task(index: int, ids: np.ndarray, *, source: ModelSource,
     return {"kind": "counts", "index": index, "ids": np.asarray(ids, dtype=np.int64),
             "source": source, "model_identity": model_identity, "data": data,
             "config": config}
+
+
+def window_task(index: int, ids: np.ndarray, *, source: ModelSource, model_identity: str,
+                data: str | None, config: dict[str, Any], mapping: Mapping) -> dict[str, Any]:
+    """The task of one chunk of the window pass (``neuron.window_ns: auto`` over several
+    chunks: each chunk's largest per-layer needs, :mod:`canmore_sim.noc.window`)."""
+    return {"kind": "window", "index": index, "ids": np.asarray(ids, dtype=np.int64),
+            "source": source, "model_identity": model_identity, "data": data,
+            "config": config, "mapping": mapping}
 
 
 @dataclass
@@ -155,7 +165,7 @@ def run_chunk(task: dict[str, Any], progress: Any = None, *, graph: Any = None,
     config = with_overrides(ArchConfig.model_validate(task["config"]),
                             {"run.energy": "canmore-22nm", "run.energy_reference": None})
     ctx = _context(task, config, *_shipped(task, graph, quantized))
-    frames, labels = _frames_of(task, ctx)
+    frames, labels = _frames_of(task, ctx, config)
     observer = _NocSums()
     traffics: list[tuple[int, Any]] = []
     result = run(ctx.graph, frames, labels, config, frame_ids=task["ids"],
@@ -203,14 +213,22 @@ def run_neuron_counts(task: dict[str, Any], *, graph: Any = None,
                       quantized: Any = None) -> dict[str, np.ndarray]:
     """Spikes per neuron and source layer of one chunk's frames under the quantized
     network (``layer_L`` arrays, int64) and ``n_frames`` (``graph``: as for
-    :func:`run_chunk`; ``quantized`` likewise)."""
+    :func:`run_chunk`; ``quantized`` likewise); for a :func:`window_task`, the chunk's
+    largest per-layer needs instead (``pair_need_ns``)."""
     from canmore_sim.config import ArchConfig
     from canmore_sim.cores.models import simulate_neurons
 
     config = ArchConfig.model_validate(task["config"])
     ctx = _context(task, config, *_shipped(task, graph, quantized))
-    frames, labels = _frames_of(task, ctx)
+    frames, labels = _frames_of(task, ctx, config)
     trace = simulate_neurons(ctx.quantized(config), frames, labels, config.neuron)
+    if task["kind"] == "window":
+        from canmore_sim.mapper.connectivity import layer_links
+        from canmore_sim.noc.window import frames_pair_needs
+
+        network, mapping = ctx.quantized(config), task["mapping"]
+        links = [layer_links(network, mapping.groups, l) for l in range(network.depth)]
+        return {"pair_need_ns": frames_pair_needs(trace, mapping, links, config)}
     out = {f"layer_{l}": np.bincount(s.neuron).astype(np.int64)
            for l, s in enumerate(trace.layers)}
     out["n_frames"] = np.array(trace.n_frames, dtype=np.int64)
@@ -228,17 +246,19 @@ def _shipped(task: dict[str, Any], graph: Any, quantized: Any) -> tuple[Any, Any
     return (task["graph"] if task.get("graph") is not None else shipped), shipped
 
 
-def _frames_of(task: dict[str, Any], ctx: _Context) -> tuple[np.ndarray, np.ndarray | None]:
+def _frames_of(task: dict[str, Any], ctx: _Context,
+               config: Any) -> tuple[np.ndarray, np.ndarray | None]:
     """The chunk's frames and labels: shipped with the task, or read from its data."""
     from canmore_sim.datasets.readers import load_selected
 
     if "frames" in task:
         return task["frames"], task["labels"]
-    return load_selected(task["data"], ctx.graph.input_shape, task["ids"], images=ctx.images)
+    return load_selected(task["data"], ctx.graph.input_shape, task["ids"], images=ctx.images,
+                         **frame_options(config))
 
 
 def run_task(task: dict[str, Any]) -> dict[str, np.ndarray]:
-    """Run a task of either kind (the function the executor sends to the workers)."""
+    """Run a task of any kind (the function the executor sends to the workers)."""
     return run_chunk(task) if task["kind"] == "run" else run_neuron_counts(task)
 
 
@@ -263,7 +283,11 @@ def _per_frame(result: Any) -> dict[str, np.ndarray]:
            "frame_latency_ns": result.frame_latency_ns,
            "link_flits": noc.link_flits, "router_wait_ns": noc.router_wait_ns,
            "occupancy_max": noc.occupancy_max, "tw": np.array(trace.tw),
-           "end_time": np.array(np.nan if trace.end_time is None else trace.end_time)}
+           "end_time": np.array(np.nan if trace.end_time is None else trace.end_time),
+           "input_positive": result.extra["inputs"]["positive"],
+           "input_negative": result.extra["inputs"]["negative"],
+           "window_need_ns": np.asarray(result.extra["window"].get("per_layer_need_ns", []),
+                                        dtype=np.float64)}
     for key in NOC_PER_FRAME:
         out[key] = np.asarray(getattr(noc, key))
     if noc.replayed is None:  # every frame replayed

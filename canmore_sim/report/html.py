@@ -22,6 +22,7 @@ from canmore_sim.report.aggregate_rows import aggregates_of, card_notes
 from canmore_sim.report.html_parts import Section, count, esc, fmt, nav, pct, table
 from canmore_sim.report.notices import notices_of, worst
 from canmore_sim.report.plots import PLOTS, frame_count
+from canmore_sim.report.provenance import provenance_lines
 from canmore_sim.report.replay import replay_lines
 from canmore_sim.report.sections import (
     aggregates_section,
@@ -277,6 +278,14 @@ SECTIONS = (paper_section, timing_section, layers_section, frames_section, aggre
             classes_section, cores_section, ports_section, links_section)
 
 
+def _provenance(summary: dict[str, Any]) -> str:
+    """The title block's provenance: model, data, window (one line each)."""
+    lines = provenance_lines(summary)
+    if not lines:
+        return ""
+    return '<p class="meta" id="provenance">' + "<br>\n".join(esc(x) for x in lines) + "</p>"
+
+
 def report_html(summary: dict[str, Any], images: Sequence[str] | None = None) -> str:
     """The page, with the plots ``images`` (file names beside it; default: the usual set)."""
     images = list(images) if images is not None else [n for n in PLOTS
@@ -305,6 +314,7 @@ Files: <a href="frames.csv">frames.csv</a> ({_plural(frame_count(summary), "row"
 <a href="layers.csv">layers.csv</a>,{cores_link}
 <a href="classes.csv">classes.csv</a>,
 <a href="report.json">report.json</a> (every number).</p>
+{_provenance(summary)}
 {nav(sections)}
 {notices_html(summary)}
 {body}

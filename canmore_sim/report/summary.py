@@ -106,6 +106,10 @@ def summarize(result: RunResult) -> dict[str, Any]:
     replay = replay_section(result, frames)
     if replay is not None:
         summary["replay"] = replay
+    for key in ("window", "provenance"):  # how the window was set; what model and data ran
+        record = result.extra.get(key)
+        if isinstance(record, dict):
+            summary[key] = record
     summary["aggregates"] = aggregate(summary)  # from summary["frames"] alone (merged runs too)
     timing = timing_summary(result)
     if timing is not None:

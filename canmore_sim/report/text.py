@@ -25,6 +25,7 @@ from canmore_sim.report.grid import grid as _grid
 from canmore_sim.report.grid import wrap
 from canmore_sim.report.layers import with_shares
 from canmore_sim.report.paper import paper_lines
+from canmore_sim.report.provenance import title_tag
 from canmore_sim.report.replay import TIMED_COLUMNS, replay_lines
 from canmore_sim.report.summary import IDENTITY, _columns
 from canmore_sim.report.timing import timing_lines
@@ -46,7 +47,8 @@ def render_table(summary: dict[str, Any], *, verbose: bool = False, max_frames: 
     whole per-layer table, the busiest ``top_cores`` cores, the NoC and the energy line.
     """
     rule = (summary["model"].get("dta_rule") or {}).get("text")
-    lines = [*wrap(_title(summary)), *notice_lines(summary),
+    tag = title_tag(summary)
+    lines = [*wrap(_title(summary)), *(wrap(tag) if tag else []), *notice_lines(summary),
              *(wrap(rule) if rule and verbose else []),
              *(w for line in [*_summary_lines(summary), *replay_lines(summary),
                                *timing_lines(summary, verbose=verbose)]

@@ -132,9 +132,17 @@ def _resolve_neuron(graph: LayerGraph, config: ArchConfig) -> ArchConfig:
     ``neuron.model: auto`` becomes the network's own model; for DTA-TTFS,
     ``neuron.window_end_spike`` and ``neuron.readout`` become the rule that runs
     (explicit values win over the network's own; the report says which differ).
+    ``neuron.input_encoding`` and ``data.normalize`` still ``auto`` (a caller that loaded
+    the frames resolves them against the data first:
+    :func:`canmore_sim.datasets.inputs.resolve_config_inputs`) become ``ttfs`` and
+    ``none``. The window (``neuron.window_ns: auto``) is derived later, from the traffic.
     """
     model = resolve_model(graph, config.neuron.model)
     resolved: dict[str, object] = {}
+    if config.neuron.input_encoding == "auto":
+        resolved["neuron.input_encoding"] = "ttfs"
+    if config.data.normalize == "auto":
+        resolved["data.normalize"] = "none"
     if model != config.neuron.model:  # "auto": the report names the model that ran
         resolved["neuron.model"] = model
     if model == "dta-ttfs":

@@ -189,6 +189,10 @@ def check_timing(config: ArchConfig, model: str) -> None:
         raise ConfigError(
             f"run.timing {mode} re-simulates {', '.join(SUPPORTED_MODELS)} only; neuron "
             f"model {model} runs under run.timing: ideal", key="run.timing", value=mode)
+    if mode != "ideal" and config.neuron.input_encoding == "direct":
+        raise ConfigError(f"run.timing {mode} re-simulates cores from TTFS-encoded inputs; "
+                          "neuron.input_encoding: direct runs under run.timing: ideal",
+                          key="run.timing", value=mode)
 
 
 def close_loop(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
@@ -380,8 +384,8 @@ class _PairCollector:
         self.depth = len(trace.layers)
         self.stepped, self.arrival = stepped, config.run.timing == "arrival"
         self.steps = config.neuron.steps if stepped else 1
-        self.unit_ns = config.neuron.window_ns / trace.tw
-        self.step_ns = config.neuron.window_ns / self.steps
+        self.unit_ns = config.neuron.window / trace.tw
+        self.step_ns = config.neuron.window / self.steps
         self.core_of_router = np.full(mapping.width * mapping.height, -1, dtype=np.int64)
         self.core_of_router[mapping.router] = np.arange(mapping.n_cores)
         self.parts: list[list[tuple[np.ndarray, ...]]] = [[] for _ in range(self.depth)]

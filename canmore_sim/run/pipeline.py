@@ -39,6 +39,7 @@ from canmore_sim.noc import get_engine, get_routing
 from canmore_sim.noc.build import io_router_index
 from canmore_sim.noc.stats import NocStats
 from canmore_sim.noc.traffic import Traffic
+from canmore_sim.noc.window import derive_window
 from canmore_sim.run.checks import (
     _check_quantized,
     _resolve_neuron,
@@ -232,6 +233,7 @@ def run(
         links = [layer_links(quantized, mapping.groups, l) for l in range(quantized.depth)]
         tables = effective_tables(quantized, mapping.groups)  # non-zero weights (NeuroBench)
         cores = count_sops(trace, mapping, links, effective=tables)
+        config, window = derive_window(trace, mapping, links, config)  # "auto": from traffic
     if release:
         quantized.release_weights()  # what follows needs only the structure
         return_free_memory()
@@ -249,7 +251,7 @@ def run(
         last.hand_to(noc_observer)
         cores = count_sops(trace, mapping, links, dropped=timing.dropped,  # lost: no SOPs
                            effective=tables)
-    window_end = trace.end(quantized.depth) * config.neuron.window_ns / trace.tw
+    window_end = trace.end(quantized.depth) * config.neuron.window / trace.tw
     frame_latency = np.maximum(noc.end_ns, window_end)
     described: dict[str, Any] | None = None
     if reference is not None:
@@ -268,7 +270,7 @@ def run(
                               reference)
     if timing is not None and timing.ideal_noc is not None:  # the same run, ideal spikes
         ideal_latency = np.maximum(timing.ideal_noc.end_ns, timing.ideal.end(quantized.depth)
-                                   * config.neuron.window_ns / timing.ideal.tw)
+                                   * config.neuron.window / timing.ideal.tw)
         ideal_counts = _counts(quantized, timing.ideal, ideal_cores, timing.ideal_noc,
                                ideal_latency, mapping, skip_zero_weights=skip, area=area)
         ideal_energy = price_frames(preset, ideal_counts, reference)
@@ -284,7 +286,22 @@ def run(
         frame_ids=np.arange(len(frames)) if frame_ids is None else np.asarray(frame_ids),
         native_model=native, native_predictions=native_predictions,
         energy_reference=described, timing=timing, area=area, replay=replay,
+        extra={"window": window or fixed_window(config), "inputs": input_values(frames)},
     )
+
+
+def fixed_window(config: ArchConfig) -> dict[str, Any]:
+    """The record of a window set as a number (``neuron.window_ns``)."""
+    return {"mode": "fixed", "window_ns": config.neuron.window,
+            "rule": "neuron.window_ns set in the configuration"}
+
+
+def input_values(frames: np.ndarray) -> dict[str, np.ndarray]:
+    """Per frame, the positive and negative input values (under ``direct`` encoding the
+    positive ones are the input spikes, the negative ones enter the potential only)."""
+    flat = np.asarray(frames).reshape(len(frames), -1)
+    return {"positive": np.count_nonzero(flat > 0, axis=1).astype(np.int64),
+            "negative": np.count_nonzero(flat < 0, axis=1).astype(np.int64)}
 
 
 def _observed(engine: Callable[..., NocStats],

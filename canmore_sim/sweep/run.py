@@ -34,6 +34,7 @@ from typing import Any
 from canmore_sim.config import ArchConfig
 from canmore_sim.errors import CanmoreError
 from canmore_sim.run.identity import common_identity
+from canmore_sim.run.source import ModelSource
 from canmore_sim.sweep.points import MEAN_METRICS, point_identity, seal, verify_point
 from canmore_sim.sweep.spec import SweepPoint, SweepSpec
 from canmore_sim.utils.atomic import atomic_write_text
@@ -46,49 +47,60 @@ __all__ = ["SweepProgress", "run_point", "run_sweep"]
 
 
 @functools.lru_cache(maxsize=4)
-def _network(model: str | None, weights: str | None, sparsity: float, seed: int,
-             identity: str = "") -> Any:
+def _network(source: ModelSource, identity: str = "") -> Any:
     """The network of a sweep, cached per process; ``identity`` (the model file's hash)
     keeps a file rewritten under the same name from being served from the cache."""
-    from canmore_sim.cores.calibrate import synthetic_graph
-    from canmore_sim.models.loaders import load_model
-
-    return load_model(model, weights=weights, sparsity=sparsity, seed=seed,
-                      synthesize=synthetic_graph)
+    return source.load()
 
 
 def run_point(task: dict[str, Any]) -> dict[str, Any]:
     """Run one sweep point and write its result file atomically; returns the result.
 
     ``task`` holds plain data only (so it can travel to any worker process or Dask
-    worker): ``config`` (a dumped ArchConfig), ``values``, ``index``, ``model``,
-    ``weights``, ``sparsity``, ``seed``, ``identity`` (see
+    worker): ``config`` (a dumped ArchConfig), ``values``, ``index``, ``source`` (the
+    :class:`~canmore_sim.run.source.ModelSource`), ``data``, ``identity`` (see
     :mod:`canmore_sim.sweep.points`) and ``out`` (the result file path).
     Any failure of the point (a :class:`CanmoreError` or any other exception) becomes
     ``{"status": "failed", "error": ...}`` in the result; the sweep goes on.
     """
-    from canmore_sim.datasets.readers import load_frames
-    from canmore_sim.report.summary import summarize
-    from canmore_sim.run.pipeline import run
-
     started = time.perf_counter()
     result: dict[str, Any] = {"index": task["index"], "values": task["values"]}
     try:
-        config = ArchConfig.model_validate(task["config"])
-        graph = _network(task["model"], task["weights"], task["sparsity"], task["seed"],
-                         task["identity"].get("model", ""))
-        frames, labels, ids = load_frames(task.get("data"), graph.input_shape,
-                                          config.run.frames, config.run.seed,
-                                          max_values=config.limits.max_frame_values)
-        summary = summarize(run(graph, frames, labels, config, frame_ids=ids))
+        summary = _summary(task)
         result.update(status="done", metrics=_metrics(summary),
-                      energy_unit=summary["energy_model"]["unit"], trust=_trust(summary))
+                      energy_unit=summary["energy_model"]["unit"],
+                      provenance=summary.get("provenance"), window=summary.get("window"),
+                      trust=_trust(summary))
     except CanmoreError as exc:
         result.update(status="failed", error=_short(str(exc)))
     except Exception as exc:  # noqa: BLE001 (one point's bug must not end the sweep)
         result.update(status="failed", error=_short(f"unexpected {type(exc).__name__}: {exc}"))
     result["wall_s"] = round(time.perf_counter() - started, 3)
     return _write_point(task, result)
+
+
+def _summary(task: dict[str, Any]) -> dict[str, Any]:
+    """One point run: its network on its frames, fed as trained; the summary."""
+    from canmore_sim.datasets.inputs import frame_options
+    from canmore_sim.datasets.readers import load_selected, select_frames_adapted
+    from canmore_sim.report.summary import summarize
+    from canmore_sim.run.pipeline import run
+    from canmore_sim.run.provenance import data_record, provenance, resolve_run_inputs
+
+    source, data = task["source"], task.get("data")
+    graph = _network(source, task["identity"].get("model", ""))
+    config, plan = resolve_run_inputs(graph, ArchConfig.model_validate(task["config"]), data)
+    options = frame_options(config)
+    labels, ids, adaptation = select_frames_adapted(
+        data, graph.input_shape, config.run.frames, config.run.seed,
+        max_values=config.limits.max_frame_values, **options)
+    frames, labels = load_selected(data, graph.input_shape, ids, **options)
+    result = run(graph, frames, labels, config, frame_ids=ids)
+    inputs = result.extra["inputs"]
+    assert isinstance(inputs, dict)
+    record = data_record(data, ids, adaptation, plan, inputs["positive"], inputs["negative"])
+    result.extra["provenance"] = provenance(graph, source.model, result.config, record)
+    return summarize(result)
 
 
 def _short(text: str, limit: int = 500) -> str:
@@ -206,6 +218,9 @@ def run_sweep(
     _clear_points(folder, {p.name for p in points} | (keep or set()) if resume else set(),
                   note)
     common = common_identity(spec.model, spec.weights, spec.sparsity, spec.seed, spec.data)
+    # what else builds the network from the same file (a state_dict's arch, ...)
+    common["model"] += (f"|arch={spec.arch}|input_shape={spec.input_shape}"
+                        f"|trust_model={spec.trust_model}")
     results: dict[int, dict[str, Any]] = {}
     state = SweepProgress(total=len(points))
     todo = []
@@ -241,10 +256,18 @@ def _clear_points(folder: Path, keep: set[str], note: Callable[[str], None] | No
 def _task(spec: SweepSpec, point: SweepPoint, folder: Path,
           identity: dict[str, str]) -> dict[str, Any]:
     return {"index": point.index, "values": point.values,
-            "config": point.config.model_dump(mode="json"), "model": spec.model,
-            "weights": spec.weights, "data": spec.data, "sparsity": spec.sparsity,
-            "seed": spec.seed, "identity": identity,
+            "config": point.config.model_dump(mode="json"), "source": model_source(spec),
+            "data": spec.data, "identity": identity,
             "out": str(folder / f"{point.name}.json")}
+
+
+def model_source(spec: SweepSpec) -> ModelSource:
+    """Where the sweep's network comes from (its model keys)."""
+    from canmore_sim.models.spec import parse_spec
+
+    shape = None if spec.input_shape is None else parse_spec(f"{spec.input_shape}:1F")[0]
+    return ModelSource(spec.model, spec.arch, spec.weights, spec.sparsity, spec.seed,
+                       spec.trust_model, shape)
 
 
 def _run_all(todo: list[dict[str, Any]], state: SweepProgress, executor: str, workers: int,

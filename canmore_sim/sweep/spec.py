@@ -11,23 +11,42 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from canmore_sim.config import ArchConfig, default_config, load_config, with_overrides
+from canmore_sim.config import (
+    ArchConfig,
+    default_config,
+    load_config,
+    suggest,
+    with_overrides,
+)
 from canmore_sim.errors import ConfigError
 from canmore_sim.overrides import apply_sets
 from canmore_sim.yamlio import load_yaml, read_yaml_text
 
-__all__ = ["SweepPoint", "SweepSpec", "load_sweep"]
+__all__ = ["SweepPoint", "SweepSpec", "find_sweep", "load_sweep"]
 
 
 class SweepSpec(BaseModel):
-    """A sweep file, validated."""
+    """A sweep file, validated.
+
+    The network and its inputs: ``model`` (a file, a zoo name or a spec string; null:
+    the bundled network), ``arch`` (a state_dict's architecture), ``weights``
+    (``synthetic`` for a zoo name), ``trust_model`` (unpickle a whole module; with
+    ``input_shape`` ``HxWxC``), ``data`` (a ``--data`` source), ``normalization``
+    (``data.normalize``) and ``encoding`` (``neuron.input_encoding``). Relative paths in
+    ``model`` and ``data`` are taken from the sweep file's folder when they are there.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     base: str = "default"
     model: str | None = None
+    arch: str | None = None
     weights: str | None = None
+    trust_model: bool = False
+    input_shape: str | None = None
     data: str | None = None
+    normalization: str | dict[str, list[float]] | None = None
+    encoding: str | None = None
     sparsity: float = Field(0.25, gt=0, lt=1)
     frames: int = Field(4, ge=1)
     seed: int = Field(0, ge=0)
@@ -75,7 +94,7 @@ def load_sweep(path: str | Path, sets: Sequence[str] = ()) -> tuple[SweepSpec, l
         (counted before any point is built), or an axis key/value the architecture
         configuration rejects (named, with the point).
     """
-    path = Path(path)
+    path = find_sweep(path)
     # the bounded, strict reader of config files: size, aliases, depth, duplicate keys, YAML 1.2
     data = load_yaml(read_yaml_text(path, "sweep file"), str(path))[0] or {}
     try:
@@ -83,11 +102,65 @@ def load_sweep(path: str | Path, sets: Sequence[str] = ()) -> tuple[SweepSpec, l
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            raise ConfigError(f"{path}: unknown sweep key {key!r}"
+                              f"{suggest(key, SweepSpec.model_fields)}", key=key,
+                              file=str(path)) from None
         raise ConfigError(f"{path}: sweep key {key!r}: {err['msg']}", key=key,
                           file=str(path)) from None
+    spec = _local_paths(spec, path.parent)
     base = apply_sets(_base_config(spec.base, path.parent), sets)
     _check_size(spec, base, path)
-    return spec, _points(spec, base, path)
+    return spec, _points(spec, _with_inputs(spec, base, path), path)
+
+
+def find_sweep(path: str | Path) -> Path:
+    """``path``, or the bundled sweep of that name (``placement``: the package's
+    ``configs/sweeps/placement.yaml``) when no such file exists.
+
+    Raises
+    ------
+    ConfigError
+        Neither a file nor a bundled sweep (listing the bundled ones).
+    """
+    path = Path(path)
+    if path.exists() or len(path.parts) > 1:
+        return path
+    from importlib import resources
+
+    folder = resources.files("canmore_sim.configs").joinpath("sweeps")
+    ref = folder.joinpath(path.name if path.suffix == ".yaml" else f"{path.name}.yaml")
+    if not ref.is_file():
+        names = sorted(p.name.removesuffix(".yaml") for p in folder.iterdir()
+                       if p.name.endswith(".yaml"))
+        raise ConfigError(f"sweep file {str(path)!r} not found, and no bundled sweep has that "
+                          f"name (bundled: {', '.join(names)})", file=str(path))
+    with resources.as_file(ref) as bundled:
+        return Path(bundled)
+
+
+def _local_paths(spec: SweepSpec, folder: Path) -> SweepSpec:
+    """``model`` and ``data`` paths taken from the sweep file's folder where they lie."""
+    changes: dict[str, str] = {}
+    if spec.model and not Path(spec.model).is_absolute() and (folder / spec.model).exists():
+        changes["model"] = str(folder / spec.model)
+    kind, _, where = (spec.data or "").partition(":")
+    if where and not Path(where).is_absolute() and (folder / where).exists():
+        changes["data"] = f"{kind}:{folder / where}"
+    return spec.model_copy(update=changes) if changes else spec
+
+
+def _with_inputs(spec: SweepSpec, base: ArchConfig, path: Path) -> ArchConfig:
+    """The base configuration with the sweep's ``normalization`` and ``encoding``."""
+    overrides: dict[str, Any] = {}
+    if spec.normalization is not None:
+        overrides["data.normalize"] = spec.normalization
+    if spec.encoding is not None:
+        overrides["neuron.input_encoding"] = spec.encoding
+    try:
+        return with_overrides(base, overrides) if overrides else base
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}", **exc.facts) from None
 
 
 def _check_size(spec: SweepSpec, base: ArchConfig, path: Path) -> int:

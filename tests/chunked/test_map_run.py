@@ -103,7 +103,7 @@ def test_a_normalized_energy_reference_is_a_mean_over_all_frames(tmp_path) -> No
 
 
 def test_all_frames_takes_the_whole_test_split(tmp_path) -> None:
-    images = np.random.default_rng(0).random((5, 8, 8)).astype(np.float32)
+    images = np.random.default_rng(0).random((5, 16, 16)).astype(np.float32)
     data = tmp_path / "five.npz"
     np.savez(data, x=images, y=np.arange(5) % 10)
     graph = random_graph("16x16x1:4C3-P2-8C3-P2-10F", seed=3)

@@ -255,7 +255,8 @@ _IMAGES = np.full((4, 8, 8), 0.5)
     ({"x": _IMAGES, "y": np.array([1, 2, 3])}, ["4 images but 3 labels"]),
 ])
 def test_bad_frames_and_labels_are_one_line(tmp_path, arrays, words) -> None:
-    proc = _map_here(tmp_path, "--data", _npz(tmp_path, **arrays), "--frames", "4")
+    proc = _map_here(tmp_path, "--data", _npz(tmp_path, **arrays), "--frames", "4",
+                     "--set", "data.adapt=resize")  # 8x8 frames, a 32x32 network
     one_line_error(proc, 3, *words)
 
 
@@ -326,7 +327,7 @@ def finished_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess[st
     images = np.linspace(-0.5, 1.5, 2 * 8 * 8).reshape(2, 8, 8)
     np.savez(root / "two.npz", x=images, y=np.array([3, 7]))
     proc = run_cli("map", "--data", f"npz:{root / 'two.npz'}", "--frames", "3", "--quiet",
-                   "--out", str(root / "out"))
+                   "--set", "data.adapt=resize", "--out", str(root / "out"))
     return root / "out", proc
 
 

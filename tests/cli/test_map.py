@@ -103,10 +103,12 @@ def test_multicast_saves_hops(tmp_path, capsys) -> None:
 
 def test_normalized_energy_against_a_reference_run(tmp_path, capsys) -> None:
     base, other = tmp_path / "base", tmp_path / "mc"
-    assert main(["map", "--frames", "1", "--out", str(base), "--quiet"]) == 0
+    # one fixed window for both (auto would derive a shorter one for multicast)
+    assert main(["map", "--frames", "1", "--out", str(base), "--quiet", "--set",
+                 "neuron.window_ns=20000"]) == 0
     cfg = tmp_path / "a.yaml"
-    cfg.write_text(f"traffic:\n  multicast: true\nrun:\n  energy: truenorth\n"
-                   f"  energy_reference: {base / 'report.json'}\n")
+    cfg.write_text(f"traffic:\n  multicast: true\nneuron:\n  window_ns: 20000\nrun:\n"
+                   f"  energy: truenorth\n  energy_reference: {base / 'report.json'}\n")
     assert main(["map", "--frames", "1", "--config", str(cfg), "--out", str(other),
                  "--quiet"]) == 0
     report = json.loads((other / "report.json").read_text())

@@ -124,7 +124,7 @@ def test_help_shows_every_config_key_with_its_default_and_units(command: str) ->
     for key in config_keys():
         assert f"  {key.key}" in text, key.key
     assert "router.buffer_depth = 4" in text and "flits" in text
-    assert "neuron.window_ns = 20000.0" in text and "traffic.io_router = [0, 0]" in text
+    assert "neuron.window_ns = auto" in text and "traffic.io_router = [0, 0]" in text
     assert "partial YAML is" in " ".join(text.split())
 
 

@@ -75,10 +75,12 @@ def test_cifar10_batch_that_would_run_code_is_refused(tmp_path) -> None:
 
 def test_npy_and_npz(tmp_path) -> None:
     np.save(tmp_path / "a.npy", RNG.random((3, 16, 16, 3)).astype(np.float32))  # N, H, W, C
-    frames, labels, _ = load_frames(f"npy:{tmp_path / 'a.npy'}", (1, 32, 32), 3)
+    frames, labels, _ = load_frames(f"npy:{tmp_path / 'a.npy'}", (1, 32, 32), 3,
+                                    adapt="resize")
     assert frames.shape == (3, 1, 32, 32) and (labels == -1).all()
     np.savez(tmp_path / "b.npz", images=RNG.integers(0, 256, (6, 8, 8)), labels=np.arange(6))
-    frames, labels, ids = load_frames(f"npz:{tmp_path / 'b.npz'}", (3, 8, 8), 6, seed=1)
+    frames, labels, ids = load_frames(f"npz:{tmp_path / 'b.npz'}", (3, 8, 8), 6, seed=1,
+                                      adapt="resize")
     assert frames.shape == (6, 3, 8, 8) and np.array_equal(labels, ids)
     np.savez(tmp_path / "c.npz", z=np.zeros(3))
     with pytest.raises(DataError, match="'x' or 'images'"):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from canmore_sim.config import default_config, with_overrides
+from canmore_sim.config import default_config as _default_config
+from canmore_sim.config import with_overrides
 from canmore_sim.cores.models import simulate_neurons
 from canmore_sim.datasets.readers import load_frames
 from canmore_sim.mapper.connectivity import layer_links
@@ -13,6 +14,12 @@ from canmore_sim.models.loaders import load_model
 from canmore_sim.models.quantize import quantize_graph
 from canmore_sim.noc.build import build_traffic, io_router_index
 from canmore_sim.run.pipeline import map_network
+
+
+def default_config():  # noqa: ANN201 - the bundled configuration with a fixed 20 us window
+    """The default configuration with the window fixed at 20 us (these tests build traffic
+    without a run, which is what derives ``neuron.window_ns: auto``)."""
+    return with_overrides(_default_config(), {"neuron.window_ns": 20000.0})
 
 
 def _reference(trace, frame, mapping, links, config) -> dict[str, np.ndarray]:

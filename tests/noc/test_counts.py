@@ -174,7 +174,8 @@ REAL = {"unicast": {}, "multicast-tiled": {"traffic.multicast": True, "mesh": "4
 def _frames_traffic(overrides: dict[str, object],
                     n_frames: int) -> tuple[list[Traffic], ArchConfig]:
     """Every frame's traffic of the bundled network, mapped as the pipeline maps it."""
-    config = with_overrides(default_config(), overrides)
+    # traffic built without a run states its window (a run derives ``auto``)
+    config = with_overrides(default_config(), {"neuron.window_ns": 20000.0, **overrides})
     graph = quantize_graph(load_model(None), config.core.weight_bits)
     frames, labels, _ = load_frames(None, graph.input_shape, n_frames, 0)
     trace = simulate_neurons(graph, frames, labels, config.neuron)

@@ -7,7 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from canmore_sim.config import default_config, with_overrides
+from canmore_sim.config import default_config as _default_config
+from canmore_sim.config import with_overrides
 from canmore_sim.errors import SimulationError
 from canmore_sim.noc import ENGINES, ROUTINGS, NocStats, fast, get_engine
 from canmore_sim.noc import engine as reference
@@ -17,6 +18,12 @@ from tests.noc.conftest import make_traffic, random_traffic
 from tests.noc.diffcases import make_case
 
 N_CASES = 240
+
+
+def default_config():  # noqa: ANN201 - the bundled configuration with a fixed 20 us window
+    """The default configuration with the window fixed at 20 us (these tests build traffic
+    without a run, which is what derives ``neuron.window_ns: auto``)."""
+    return with_overrides(_default_config(), {"neuron.window_ns": 20000.0})
 
 
 def assert_same_stats(a: NocStats, b: NocStats) -> None:

@@ -36,9 +36,10 @@ def priced(setup):
 
 def test_ttfs_run_is_priced_against_a_rate_if_run_of_the_same_network(setup, priced) -> None:
     graph, config, frames, labels = setup
-    rate = run(graph, frames, labels, with_overrides(config, {"neuron.model": "rate-if",
-                                                              "run.energy": "canmore-22nm"}),
-               mapping=priced.mapping)
+    # the reference runs on the same chip: the run's window (derived from the run's traffic)
+    rate = run(graph, frames, labels, with_overrides(config, {
+        "neuron.model": "rate-if", "run.energy": "canmore-22nm",
+        "neuron.window_ns": priced.config.neuron.window_ns}), mapping=priced.mapping)
     params, ref = priced.energy.params, priced.energy_reference
     assert ref is not None and ref["origin"].startswith("rate-if run of the same network")
     assert params["reference"] == ref["origin"] and ref["neuron_model"] == "rate-if"
