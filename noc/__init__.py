@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from canmore_sim.config import ArchConfig
+from canmore_sim.noc import cutthrough as _cutthrough  # noqa: F401 - its switching modes
 from canmore_sim.noc import fast
 from canmore_sim.noc.engine import simulate, zero_load_ns
 from canmore_sim.noc.routing import ROUTINGS, get_routing

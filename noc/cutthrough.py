@@ -299,3 +299,7 @@ class CutThroughSimulator(_Simulator):
             self._leave(r, x.port)
         if self.req[r][out] and not self.busy[r][out]:
             self._arbitrate(r, out)
+
+
+_engine.SIMULATORS.update({"virtual-cut-through": CutThroughSimulator,
+                          "wormhole": CutThroughSimulator})

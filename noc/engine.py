@@ -66,8 +66,8 @@ from canmore_sim.noc.routing import LOCAL, OPPOSITE, Adaptive, get_routing, neig
 from canmore_sim.noc.stats import NocStats
 from canmore_sim.noc.traffic import Traffic
 
-__all__ = ["PROGRESS_ROWS", "check_inputs", "cut_through_zero_load", "deadlock_error",
-           "livelock_error", "simulate", "stats_from", "zero_load_ns"]
+__all__ = ["PROGRESS_ROWS", "SIMULATORS", "check_inputs", "cut_through_zero_load",
+           "deadlock_error", "livelock_error", "simulate", "stats_from", "zero_load_ns"]
 
 #: Delivered rows between two ``progress`` calls of the SimPy engine.
 PROGRESS_ROWS = 1 << 16
@@ -97,11 +97,7 @@ def simulate(traffic: Traffic, config: ArchConfig, *,
         If a packet does not fit an input buffer or the routing is unknown.
     """
     check_inputs(traffic, config)
-    simulator = _Simulator
-    if config.router.switching != "store-and-forward":
-        from canmore_sim.noc.cutthrough import CutThroughSimulator
-
-        simulator = CutThroughSimulator
+    simulator = SIMULATORS[config.router.switching]
     with _no_cyclic_gc():
         stats = simulator(traffic, config, progress).run()
     if progress is not None:
@@ -518,6 +514,12 @@ class _Simulator:
             link_hops=self.link_hops, inter_hops=self.inter_hops,
             charged=np.asarray(self.charged, dtype=np.int64),
             charged_inter=np.asarray(self.charged_inter, dtype=np.int64))
+
+
+#: The SimPy simulator for each ``router.switching``: store-and-forward here; the package
+#: (``canmore_sim.noc``) loads :mod:`canmore_sim.noc.cutthrough`, which adds
+#: ``virtual-cut-through`` and ``wormhole`` (its simulator extends this one).
+SIMULATORS: dict[str, type[_Simulator]] = {"store-and-forward": _Simulator}
 
 
 def deadlock_error(routers: list[int]) -> SimulationError:

@@ -60,6 +60,61 @@ def imported_folder(name: str) -> str | None:
     return parts[1]
 
 
+def _names(node: ast.Import | ast.ImportFrom, known: set[str]) -> list[str]:
+    """The modules an import statement loads: ``from a.b import c`` loads ``a.b.c`` when
+    that is a module of ``known``, else ``a.b``."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    base = node.module or ""
+    return [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
+
+
+def module_name(root: Path, path: Path) -> str:
+    """``canmore_sim.x.y`` for ``canmore_sim/x/y.py`` and for a stage's ``x/y.py``."""
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    parts = parts if parts[0] == "canmore_sim" else ["canmore_sim", *parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def circle_dodges(root: Path) -> list[str]:
+    """Function-level imports of the package that would close an import circle if they
+    were made at the top of their module (the module they load already reaches back to
+    the importing module through top-level imports)."""
+    paths = {module_name(root, path): path for path, _ in modules(root)}
+    known = set(paths)
+    top: dict[str, set[str]] = {name: set() for name in paths}
+    lazy: list[tuple[str, int, str]] = []
+    for name, path in paths.items():
+        tree = ast.parse(path.read_text(), str(path))
+        typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+                       and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+                       for stmt in node.body for n in ast.walk(stmt)}
+        in_function = {id(n) for fn in ast.walk(tree)
+                       if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+                       for n in ast.walk(fn)}
+        for node in ast.walk(tree):
+            if not isinstance(node, (ast.Import, ast.ImportFrom)) or id(node) in typing_only:
+                continue
+            for target in (t for t in _names(node, known) if t in known):
+                if id(node) in in_function:
+                    lazy.append((name, node.lineno, target))
+                else:
+                    top[name].add(target)
+    return [f"{paths[name].relative_to(root)}:{line} imports {target} inside a function "
+            f"(at the top it would close a circle: {target} reaches {name})"
+            for name, line, target in lazy if _reaches(top, target, name)]
+
+
+def _reaches(top: dict[str, set[str]], start: str, goal: str) -> bool:
+    seen, stack = {start}, [start]
+    while stack:
+        here = stack.pop()
+        if here == goal:
+            return True
+        stack.extend(n for n in top.get(here, ()) if n not in seen and not seen.add(n))
+    return False
+
+
 def imports(path: Path) -> Iterator[tuple[int, str]]:
     """Every module that ``path`` imports at run time (line, absolute name), outside
     ``if TYPE_CHECKING:`` blocks; a relative import is named as written (``.x``)."""
@@ -114,6 +169,25 @@ def test_the_root_of_the_package_holds_only_the_ground() -> None:
 
 def test_no_module_imports_up_a_layer_or_sideways() -> None:
     assert violations(ROOT) == []
+
+
+def test_no_function_level_import_dodges_a_circle() -> None:
+    """An import made inside a function for start-up time is fine; one that only avoids
+    an import circle hides a knot in the design."""
+    assert circle_dodges(ROOT) == []
+
+
+def test_the_circle_check_flags_a_planted_dodge(tmp_path: Path) -> None:
+    _plant(tmp_path, "canmore_sim/__init__.py", "")
+    _plant(tmp_path, "canmore_sim/run/__init__.py", "")
+    _plant(tmp_path, "canmore_sim/run/a.py", "import canmore_sim.run.b\n")
+    _plant(tmp_path, "canmore_sim/run/b.py", "def f():\n    from canmore_sim.run import c\n")
+    _plant(tmp_path, "canmore_sim/run/c.py", "import numpy\n")
+    assert circle_dodges(tmp_path) == []  # c does not reach b: a lazy import for its cost
+    _plant(tmp_path, "canmore_sim/run/c.py", "from canmore_sim.run.a import x\n")
+    assert circle_dodges(tmp_path) == [
+        "canmore_sim/run/b.py:2 imports canmore_sim.run.c inside a function (at the top it "
+        "would close a circle: canmore_sim.run.c reaches canmore_sim.run.b)"]
 
 
 def _plant(root: Path, relative: str, text: str) -> None:

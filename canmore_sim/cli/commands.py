@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from canmore_sim.cli.arguments import resolve_config
 from canmore_sim.cli.progress_bar import ProgressBar as _ProgressBar
 from canmore_sim.cli.replay import cmd_replay
 from canmore_sim.run.source import _load_model
@@ -25,7 +26,7 @@ __all__ = ["COMMANDS"]
 
 
 def _cmd_map(args: argparse.Namespace) -> int:
-    config = _resolve_config(args)  # a bad config is reported before torch loads
+    config = resolve_config(args)  # a bad config is reported before torch loads
     from canmore_sim.pool.executor import check_executor, default_workers
 
     workers = default_workers() if args.workers is None else args.workers
@@ -310,26 +311,6 @@ def _refuse_sweep_folder(out: Path) -> None:
                     f"sweep.csv and plots are already rendered; to render it again run "
                     f"'canmore-sim sweep SWEEP.yaml --out {out} --resume', and to see one "
                     f"point in full run 'canmore-sim map' with that point's settings")
-
-
-def _resolve_config(args: argparse.Namespace) -> ArchConfig:
-    from canmore_sim.config import default_config, load_config, with_overrides
-    from canmore_sim.overrides import apply_sets
-
-    config = load_config(args.config) if args.config else default_config()
-    overrides: dict[str, Any] = {}
-    if args.mesh is not None:
-        overrides["mesh"] = args.mesh
-    if getattr(args, "frames", None) not in (None, "all"):
-        overrides["run.frames"] = args.frames
-    if args.seed is not None:
-        overrides["run.seed"] = args.seed
-    if args.placement is not None:
-        overrides["run.placement"] = args.placement
-    if args.energy is not None:
-        overrides["run.energy"] = args.energy
-    config = with_overrides(config, overrides) if overrides else config
-    return apply_sets(config, args.sets)
 
 
 def _reference(path: str) -> dict[str, float]:

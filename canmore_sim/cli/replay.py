@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from canmore_sim.cli.arguments import resolve_config
+
 __all__ = ["add_replay_command", "cmd_replay"]
 
 
@@ -27,14 +29,13 @@ def add_replay_command(parser: argparse.ArgumentParser) -> None:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Replay every frame of the trace and print its NoC figures (CSV, one row a frame)."""
-    from canmore_sim.cli.commands import _resolve_config
     from canmore_sim.config import with_overrides
     from canmore_sim.noc import get_engine
     from canmore_sim.noc.trace import read_trace
     from canmore_sim.run.frame_noc import REPLAY_FIGURES, frame_figures
     from canmore_sim.utils.atomic import atomic_write_bytes
 
-    config = _resolve_config(args)
+    config = resolve_config(args)
     limits = config.limits
     trace = read_trace(Path(args.trace), width=config.mesh.width, height=config.mesh.height,
                        max_rows=limits.max_trace_rows, max_routers=limits.max_routers)
