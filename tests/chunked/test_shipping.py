@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -34,16 +35,21 @@ def _figures(result, sums: bool = True) -> str:  # type: ignore[no-untyped-def]
     return json.dumps(figures, allow_nan=True, sort_keys=True)
 
 
+@pytest.mark.parametrize("timing", ["ideal", "drop-late"])
 def test_dask_workers_in_another_folder_need_none_of_the_clients_files(
-        tmp_path, monkeypatch) -> None:
+        tmp_path, monkeypatch, timing: str) -> None:
     """The model and the frames are files named relative to the client's folder; the
     workers run in another folder, where those names lead nowhere: they can only work
-    from what the client sends."""
+    from what the client sends (closed-loop timing too: its workers re-quantize the
+    float network the client sends)."""
     distributed = pytest.importorskip("distributed")
     client_dir, worker_dir = tmp_path / "client", tmp_path / "worker"
     client_dir.mkdir()
     worker_dir.mkdir()
-    source = ModelSource()
+    bundled = resources.files("canmore_sim.models").joinpath("dta_digits.pt")
+    (client_dir / "model.pt").write_bytes(bundled.read_bytes())  # the user's own file
+    monkeypatch.chdir(client_dir)
+    source = ModelSource(model="model.pt")
     graph = source.load()
     frames, labels, _ = load_frames(None, graph.input_shape, 12, 0)
     np.savez(client_dir / "frames.npz", x=(frames * 255).round().astype(np.uint8), y=labels)
@@ -51,15 +57,19 @@ def test_dask_workers_in_another_folder_need_none_of_the_clients_files(
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=":0") as cluster:
         monkeypatch.chdir(client_dir)
-        config = _config()
+        config = _config(**{"run.timing": timing, "neuron.window_ns": 10000})
         local = run_map(graph, source, config, tmp_path / "local", data="npz:frames.npz")
         shipped = run_map(graph, source, config, tmp_path / "dask", data="npz:frames.npz",
                           executor="dask", scheduler=cluster.scheduler_address)
         with distributed.Client(cluster) as client:
             folders = set(client.run(os.getcwd).values())
     assert folders == {str(worker_dir)}  # where neither file is
-    assert not (worker_dir / "frames.npz").exists()
+    assert not (worker_dir / "frames.npz").exists() and not (worker_dir / "model.pt").exists()
     assert _figures(shipped) == _figures(local)
+    if timing != "ideal":  # the loop really ran on the workers and dropped late pairs
+        loop = summarize(shipped)["timing"]
+        assert loop["iterations"] > 1 and loop["lost_pairs"] > 0
+        assert loop == summarize(local)["timing"]
 
 
 def test_pool_workers_get_the_runs_quantized_network(tmp_path) -> None:
