@@ -117,16 +117,12 @@ def count_sops(trace: SpikeTrace, mapping: Mapping, links: list[LayerLinks],
     eff_layer = None if effective is None else np.zeros((n_frames, len(links)), dtype=np.int64)
     for l, (spikes, link) in enumerate(zip(trace.layers, links, strict=True)):
         if l > 0:
-            np.add.at(spikes_out, (spikes.frame, link.src_core[spikes.neuron]), 1)
+            _count_sent(spikes_out, spikes.frame, link.src_core[spikes.neuron])
         counts = link.postsynaptic(spikes.neuron)  # (n_spikes, n_dst)
         made = counts if dropped is None else np.where(dropped[l], 0, counts)
-        for j, core in enumerate(link.dst_cores):
-            sops[:, core] += np.bincount(spikes.frame, weights=made[:, j],
-                                         minlength=n_frames).astype(np.int64)
-            spikes_in[:, core] += np.bincount(spikes.frame, weights=counts[:, j] > 0,
-                                              minlength=n_frames).astype(np.int64)
-        per_layer[:, l] = np.bincount(spikes.frame, weights=made.sum(axis=1),
-                                      minlength=n_frames).astype(np.int64)
+        _add_per_core(sops, per_layer, l, spikes.frame, made, link.dst_cores)
+        arrived = _frame_sums(counts > 0, spikes.frame, n_frames)
+        _add_columns(spikes_in, arrived, link.dst_cores)
         if effective is not None and eff is not None and eff_layer is not None:
             reached = np.asarray(effective[l])[:, spikes.neuron].T.astype(np.int64)
             if dropped is not None:
@@ -139,13 +135,40 @@ def count_sops(trace: SpikeTrace, mapping: Mapping, links: list[LayerLinks],
 def _add_per_core(per_core: np.ndarray, per_layer: np.ndarray, layer: int, frame: np.ndarray,
                   made: np.ndarray, dst_cores: np.ndarray) -> None:
     """Add ``made`` ``(n_spikes, n_dst)`` operations to their cores and to column ``layer``."""
-    n_frames = per_core.shape[0]
-    for j, core in enumerate(dst_cores):
-        per_core[:, core] += np.bincount(frame, weights=made[:, j],
-                                         minlength=n_frames).astype(np.int64)
-    per_layer[:, layer] = np.bincount(frame, weights=made.sum(axis=1),
-                                      minlength=n_frames).astype(np.int64)
+    per_frame = _frame_sums(made, frame, per_core.shape[0])
+    _add_columns(per_core, per_frame, dst_cores)
+    per_layer[:, layer] = per_frame.sum(axis=1)
 
+
+def _frame_sums(values: np.ndarray, frame: np.ndarray, n_frames: int) -> np.ndarray:
+    """Column sums of ``values`` ``(n_spikes, n)`` (integers or bools) over each frame's
+    spikes, int64 ``(n_frames, n)`` (integer sums: exact in any order)."""
+    out = np.zeros((n_frames, values.shape[1]), dtype=np.int64)
+    if not len(frame):
+        return out
+    values = values.astype(np.int64, copy=False)
+    if np.any(frame[1:] < frame[:-1]):  # spikes not in frame order: put them in it
+        order = np.argsort(frame, kind="stable")
+        frame, values = frame[order], values[order]
+    starts = np.flatnonzero(np.concatenate(([True], frame[1:] != frame[:-1])))
+    out[frame[starts]] = np.add.reduceat(values, starts, axis=0)
+    return out
+
+
+def _add_columns(per_core: np.ndarray, per_frame: np.ndarray, cores: np.ndarray) -> None:
+    """``per_core[:, cores[j]] += per_frame[:, j]`` for every ``j`` (cores may repeat)."""
+    for j, core in enumerate(cores):
+        per_core[:, core] += per_frame[:, j]
+
+
+def _count_sent(spikes_out: np.ndarray, frame: np.ndarray, core: np.ndarray) -> None:
+    """One spike sent per row, at ``(frame, core)``."""
+    n_frames, n_cores = spikes_out.shape
+    if len(core) and core.min() < 0:  # (no hidden neuron lacks a core; kept as it was)
+        np.add.at(spikes_out, (frame, core), 1)
+        return
+    key = frame.astype(np.int64) * n_cores + core
+    spikes_out += np.bincount(key, minlength=n_frames * n_cores).reshape(n_frames, n_cores)
 
 
 def official_sparsity(trace: SpikeTrace, layer_neurons: np.ndarray) -> np.ndarray:

@@ -329,13 +329,19 @@ def frames_pair_needs(trace: SpikeTrace, mapping: Mapping, links: list[LayerLink
     1 ns, whose times do not enter the needs.
     """
     from canmore_sim.noc.build import build_traffic
+    from canmore_sim.noc.needs import trace_layer_needs
 
     depth = len(links)
     built = with_window(config, 1.0)
+    basis = _route_basis(config)
     pair = np.zeros(depth)
     for f in range(trace.n_frames):
-        traffic = build_traffic(trace, f, mapping, links, built)
-        pair = np.maximum(pair, layer_needs(traffic, built, depth).pair_need_ns())
+        if basis == "table":  # routes walked over the traffic's rows
+            needs = layer_needs(build_traffic(trace, f, mapping, links, built), built, depth)
+        else:  # the same needs without the rows (noc/needs.py, tested equal)
+            needs = LayerNeeds(*trace_layer_needs(trace, f, mapping, links, built,
+                                                  yx=basis == "yx"))
+        pair = np.maximum(pair, needs.pair_need_ns())
     return pair
 
 

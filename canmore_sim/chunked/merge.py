@@ -73,8 +73,10 @@ class _Merger:
             merged[key] = value if key not in merged else combine(merged[key], value)
         self.bins.add(arrays["latency_bins"])  # a bincount into the dense bins
         need = arrays["window_need_ns"]  # a window derived in the chunk: the largest needs
-        merged["window_need_ns"] = (need if "window_need_ns" not in merged
-                                    else np.maximum(merged["window_need_ns"], need))
+        if "window_need_ns" not in merged or merged["window_need_ns"].size == 0:
+            merged["window_need_ns"] = need
+        elif need.size:  # (a chunk run with the window as a number derived none)
+            merged["window_need_ns"] = np.maximum(merged["window_need_ns"], need)
         for key in ("has_float", "has_native", "native_model", "tw", "end_time"):
             merged[key] = arrays[key]
 

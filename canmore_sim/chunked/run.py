@@ -167,8 +167,8 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
         quantized, mapping = runner.mapped(graph, mapping)
         if release_weights and runner.float_weights_done():
             graph.release_weights()  # the workers get the quantized network, not these
-        config, window = window_pass(runner, config, mapping)
-        merged = runner.pass_("run", config, mapping)
+        config, window, early = window_pass(runner, config, mapping)
+        merged = runner.pass_("run", config, mapping, early)
         config, window = settle_window(config, window, merged)
         record = data_record(data, ids, adaptation, plan, merged["input_positive"],
                              merged["input_negative"])
@@ -335,20 +335,21 @@ class _Runner:
         return load_selected(self.data, self.graph.input_shape, ids, images=self.split,
                              **frame_options(self.config))
 
-    def pass_(self, kind: str, config: ArchConfig, mapping: Any) -> dict[str, Any]:
-        """Run (or reuse) every chunk of one pass and merge them in chunk order."""
+    def pass_(self, kind: str, config: ArchConfig, mapping: Any,
+              early: tuple[dict[str, Any], list[int]] | None = None) -> dict[str, Any]:
+        """Run (or reuse) every chunk of one pass and merge them in chunk order (``early``:
+        the configuration and indices of chunks run already,
+        :func:`canmore_sim.chunked.window.run_early`)."""
         folder = self.work / ("chunks" if kind == "run" else "reference")
         folder.mkdir(parents=True, exist_ok=True)
         dumped = config.model_dump(mode="json")
+        dumps = [dumped] * len(self.chunks)
+        if early is not None:
+            for i in early[1]:
+                dumps[i] = early[0]
         key = mapping_digest(mapping)
         trace = self.trace if kind == "run" else None
-        parts = [self.plan.part(slice(i * self.size, i * self.size + len(chunk)))
-                 for i, chunk in enumerate(self.chunks)]
-        identities = [{**chunk_identity(self.common, kind=kind + ("+trace" if trace else ""),
-                                        index=i, ids=chunk, chunk_frames=self.size,
-                                        config=dumped, mapping_key=key),
-                       "replayed": "".join("1" if r else "0" for r in parts[i].replayed)}
-                      for i, chunk in enumerate(self.chunks)]
+        parts, identities = self._identities(kind + ("+trace" if trace else ""), dumps, key)
         state = MapProgress(total=len(self.ids))
         merger = _Merger(folder, identities, buffered=2 * self.workers + 2, trace=trace)
         todo = []
@@ -364,7 +365,7 @@ class _Runner:
                 self.note(f"chunk {i} (frames {_frames_text(chunk)}): running it again: {why}")
             todo.append(chunk_task(i, chunk, source=self.source,
                                    model_identity=self.model_identity, data=self.data,
-                                   config=dumped, mapping=mapping, mapping_key=key,
+                                   config=dumps[i], mapping=mapping, mapping_key=key,
                                    trace=trace is not None, replay=parts[i]))
         self._report(state)
         inline = self.progress if kind == "run" else None
@@ -377,6 +378,19 @@ class _Runner:
             state.done += len(task["ids"])
             self._report(state)
         return merger.result()
+
+    def _identities(self, kind: str, dumps: list[dict[str, Any]],
+                    key: str) -> tuple[list[Any], list[dict[str, str]]]:
+        """Each chunk's part of the replay plan and its identity (``dumps``: its
+        configuration)."""
+        parts = [self.plan.part(slice(i * self.size, i * self.size + len(chunk)))
+                 for i, chunk in enumerate(self.chunks)]
+        identities = [{**chunk_identity(self.common, kind=kind, index=i, ids=chunk,
+                                        chunk_frames=self.size, config=dumps[i],
+                                        mapping_key=key),
+                       "replayed": "".join("1" if r else "0" for r in parts[i].replayed)}
+                      for i, chunk in enumerate(self.chunks)]
+        return parts, identities
 
     def _report(self, state: MapProgress) -> None:
         if self.progress is not None:

@@ -14,31 +14,84 @@ from typing import Any
 
 import numpy as np
 
-from canmore_sim.chunked.task import window_task
+from canmore_sim.chunked.files import mapping_digest, read_chunk, write_chunk
+from canmore_sim.chunked.task import chunk_task, window_task
 from canmore_sim.config import ArchConfig
 from canmore_sim.noc.window import AUTO, window_from_needs, with_window
 from canmore_sim.utils.progress import _stage
 
-__all__ = ["settle_window", "window_pass"]
+__all__ = ["run_early", "settle_window", "window_pass"]
 
 
-def window_pass(runner: Any, config: ArchConfig, mapping: Any) -> tuple[ArchConfig, Any]:
-    """``config`` with the window derived over all chunks, and its record, for a run of
-    several chunks under ``auto``; ``config`` and None otherwise (a number, or one chunk
-    that derives it itself)."""
+def window_pass(runner: Any, config: ArchConfig,
+                mapping: Any) -> tuple[ArchConfig, Any, tuple[dict[str, Any], list[int]] | None]:
+    """``config`` with the window derived over all chunks, its record, and the chunks run
+    already (their configuration and indices, for :meth:`_Runner.pass_`), for a run of
+    several chunks under ``auto``; ``config``, None and None otherwise (a number, or one
+    chunk that derives it itself).
+
+    A chunk none of whose frames is replayed (``run.replay``) counts nothing that
+    depends on the window: it runs now, once, under ``auto`` and hands back its needs
+    (:func:`run_early`); only the chunks with replayed frames need a window pass
+    (their neurons and needs) before they run with the window.
+    """
     if config.neuron.window_ns != AUTO or len(runner.chunks) < 2:
-        return config, None
+        return config, None, None
+    replaying = [bool(runner.plan.part(slice(i * runner.size, i * runner.size + len(c)))
+                      .replayed.any()) for i, c in enumerate(runner.chunks)]
+    # a traffic trace (map --trace) holds the times of the run's window: no early chunks
+    early = ([] if runner.trace is not None else
+             [i for i, busy in enumerate(replaying) if not busy])
     dumped = config.model_dump(mode="json")
     tasks = [window_task(i, chunk, source=runner.source, model_identity=runner.model_identity,
                          data=runner.data, config=dumped, mapping=mapping)
-             for i, chunk in enumerate(runner.chunks)]
+             for i, chunk in enumerate(runner.chunks) if i not in early]
     need = np.zeros(0)
     with _stage(runner.progress, "window", len(runner.ids)):
+        if early:
+            need = run_early(runner, config, mapping, early)
         for outcome in runner._outcomes(tasks):
-            part = outcome.value["pair_need_ns"]
-            need = part if need.size == 0 else np.maximum(need, part)
+            need = _largest(need, outcome.value["pair_need_ns"])
     window, record = window_from_needs(need, len(runner.ids), config)
-    return with_window(config, window), record
+    return with_window(config, window), record, (dumped, early) if early else None
+
+
+def run_early(runner: Any, config: ArchConfig, mapping: Any, indices: list[int]) -> np.ndarray:
+    """Run (or reuse) the run pass's chunks ``indices`` before the others, under
+    ``config`` (``neuron.window_ns: auto``: none of their frames is replayed, so nothing
+    they count depends on the window, and each derives its frames' largest needs); those
+    needs' maximum over the chunks (``(L,)``, ns). Their files are merged by the run
+    pass (``_Runner.pass_`` given them as ``early``)."""
+    from canmore_sim.chunked.run import _frames_text
+
+    folder = runner.work / "chunks"
+    folder.mkdir(parents=True, exist_ok=True)
+    dumped = config.model_dump(mode="json")
+    key = mapping_digest(mapping)
+    parts, identities = runner._identities("run", [dumped] * len(runner.chunks), key)
+    need, todo = np.zeros(0), []
+    for i in indices:
+        arrays, why = read_chunk(folder / f"{i:05d}.npz", identities[i])
+        if arrays is not None:
+            need = _largest(need, arrays["window_need_ns"])
+            continue
+        if why is not None and runner.note is not None:
+            runner.note(f"chunk {i} (frames {_frames_text(runner.chunks[i])}): running it "
+                        f"again: {why}")
+        todo.append(chunk_task(i, runner.chunks[i], source=runner.source,
+                               model_identity=runner.model_identity, data=runner.data,
+                               config=dumped, mapping=mapping, mapping_key=key,
+                               replay=parts[i]))
+    for outcome in runner._outcomes(todo):
+        index = todo[outcome.index]["index"]
+        write_chunk(folder / f"{index:05d}.npz", outcome.value, identities[index])
+        need = _largest(need, outcome.value["window_need_ns"])
+    return need
+
+
+def _largest(need: np.ndarray, part: np.ndarray) -> np.ndarray:
+    """The larger needs, layer by layer (an empty array: none yet)."""
+    return part if need.size == 0 else need if part.size == 0 else np.maximum(need, part)
 
 
 def settle_window(config: ArchConfig, record: dict[str, Any] | None,

@@ -216,8 +216,8 @@ def simulate_frames(
         traffic = build_traffic(trace, f, mapping, links, config)
         if progress is not None:
             progress(StageEvent("traffic", 1, 1, f, n))
-        return_free_memory()  # the traffic build's temporaries (VGG16: about 60 MB)
         if replayed is None or replayed[f]:
+            return_free_memory()  # the traffic build's temporaries (VGG16: about 60 MB)
             stats = _replay(engine, traffic, config, progress, f, n)
         else:
             stats = counted_stats(traffic, config)

@@ -1,0 +1,173 @@
+"""A frame's window needs straight from its spikes and the mapping, without its Traffic.
+
+:func:`canmore_sim.noc.window.layer_needs` takes a frame's :class:`~canmore_sim.noc.traffic.Traffic`
+(one row per spike and destination core, sorted by time: VGG16, 1.5 M rows). Under XY or
+YX routes (and the minimal adaptive routings, taken along XY routes) the same needs
+follow from each layer's spike-by-destination matrix of postsynaptic counts
+(:meth:`~canmore_sim.mapper.connectivity.LayerLinks.postsynaptic`), with no rows made,
+gathered or sorted:
+
+* the **links**: unicast packets counted per (source router, destination router) pair,
+  multicast trees from each spike's farthest destinations on each side and line, then
+  the same run arithmetic (:func:`canmore_sim.noc.window._side_runs`): integer counts,
+  exact in any order;
+* the **ejection ports**: each destination's busy time added spike after spike in the
+  traffic's row order (time, then spike), a sequential sum (``np.cumsum``) of the same
+  float terms as the row-by-row sum, so equal bit for bit;
+* the **longest path**: the largest of the same per-pair latencies.
+
+Equal to ``layer_needs(build_traffic(...))`` bit for bit (``tests/noc/test_needs.py``);
+table routings (whose routes are walked) keep the Traffic-based path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from canmore_sim.config import ArchConfig
+from canmore_sim.cores.trace import SpikeTrace
+from canmore_sim.mapper.connectivity import LayerLinks
+from canmore_sim.mapper.placement import Mapping
+from canmore_sim.noc.build import io_router_index
+from canmore_sim.noc.traffic import Traffic
+
+__all__ = ["trace_layer_needs"]
+
+
+def trace_layer_needs(trace: SpikeTrace, frame: int, mapping: Mapping, links: list[LayerLinks],
+                      config: ArchConfig, yx: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(link_ns, eject_ns, path_ns) of frame ``frame``, as
+    :class:`~canmore_sim.noc.window.LayerNeeds` holds them (ns), under XY (``yx`` False)
+    or YX routes; ``config.neuron.window_ns`` is 1 ns, as
+    :func:`~canmore_sim.noc.window.frames_pair_needs` builds its traffic with (the spikes'
+    order in time is what matters here).
+    """
+    from canmore_sim.noc.window import _link_cost, _to_grid
+
+    w, h, depth = mapping.width, mapping.height, len(links)
+    side = max(w, h)
+    io = io_router_index(config, w, h)
+    ns_per_unit = config.neuron.window / trace.tw
+    rd, flits = config.router.router_delay_ns, config.router.flits_per_packet
+    chip = (mapping.chip_width, mapping.chip_height) if mapping.n_chips > 1 else (0, 0)
+    eject = np.zeros((depth, h * w))
+    path = np.zeros(depth)
+    diff = np.zeros((depth, 4, side + 1, side + 1))
+    for l, (spikes, link) in enumerate(zip(trace.layers, links, strict=True)):
+        sel = spikes.frame == frame
+        neuron = spikes.neuron[sel]
+        if not len(neuron):
+            continue
+        order = np.argsort((spikes.time[sel] * ns_per_unit).astype(np.float64), kind="stable")
+        neuron = neuron[order]
+        dst = mapping.router[link.dst_cores].astype(np.int64)
+        raw = link.postsynaptic(neuron)
+        sent, counts = raw > 0, raw.astype(np.int64)  # as build_traffic's rows take them
+        src_core = link.src_core[neuron]
+        src = np.where(src_core < 0, io, mapping.router[np.maximum(src_core, 0)]).astype(np.int64)
+        if not sent.any():
+            continue
+        terms = np.where(sent, rd + config.core.sop_ns * counts.astype(np.float64), 0.0)
+        busy = np.cumsum(terms, axis=0)[-1] if len(np.unique(dst)) == len(dst) else None
+        if busy is None:  # two destination cores on one router: add them row by row
+            rows, cols = np.nonzero(sent)
+            np.add.at(eject[l], dst[cols], terms[rows, cols])
+        else:
+            eject[l, dst] += busy
+        pair_src, pair_dst, weight = _pairs(src, dst, sent, mapping.width * mapping.height)
+        hops = _manhattan(pair_src, pair_dst, w)
+        inter = _interchip(pair_src, pair_dst, w, chip)
+        latency = (hops + 1) * rd + flits * ((hops - inter) * config.router.link_delay_ns
+                                             + inter * config.multichip.interchip_link_delay_ns)
+        path[l] = max(path[l], float(latency.max(initial=0.0)))
+        if config.traffic.multicast:
+            _tree_runs(diff, l, src, dst, sent, w, yx)
+        else:
+            _pair_runs(diff, l, pair_src, pair_dst, weight, w, yx)
+    runs = np.cumsum(diff, axis=3)[:, :, :side, :side]
+    counts_grid = _to_grid(runs, yx, w, h)
+    return counts_grid * _link_cost(_empty_traffic(mapping, config), config), eject, path
+
+
+def _pairs(src: np.ndarray, dst: np.ndarray, sent: np.ndarray,
+           n_routers: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(source, destination, rows) of every (source router, destination router) pair used."""
+    order = np.argsort(src, kind="stable")
+    by_src = src[order]
+    starts = np.flatnonzero(np.concatenate(([True], by_src[1:] != by_src[:-1])))
+    # rows per (source router, destination column), then per destination router
+    per_column = np.add.reduceat(sent[order].astype(np.int64), starts, axis=0)
+    key = (by_src[starts][:, None] * n_routers + dst[None, :]).reshape(-1)
+    weight = np.bincount(key, weights=per_column.reshape(-1), minlength=n_routers * n_routers)
+    used = np.flatnonzero(weight)
+    return used // n_routers, used % n_routers, weight[used]
+
+
+def _manhattan(src: np.ndarray, dst: np.ndarray, w: int) -> np.ndarray:
+    return (np.abs(src % w - dst % w) + np.abs(src // w - dst // w)).astype(np.int64)
+
+
+def _interchip(src: np.ndarray, dst: np.ndarray, w: int, chip: tuple[int, int]) -> np.ndarray:
+    cw, ch = chip
+    if not cw:
+        return np.zeros(len(src), np.int64)
+    return (np.abs(src % w // cw - dst % w // cw)
+            + np.abs(src // w // ch - dst // w // ch)).astype(np.int64)
+
+
+def _coords(routers: np.ndarray, w: int, yx: bool) -> tuple[np.ndarray, np.ndarray]:
+    x, y = routers % w, routers // w
+    return (y, x) if yx else (x, y)
+
+
+def _pair_runs(diff: np.ndarray, l: int, src: np.ndarray, dst: np.ndarray, weight: np.ndarray,
+               w: int, yx: bool) -> None:
+    """Unicast: each pair's dimension-order route, counted ``weight`` times."""
+    from canmore_sim.noc.window import _EAST, _NORTH, _SOUTH, _WEST, _side_runs
+
+    layer = np.full(len(src), l, dtype=np.int64)
+    a_src, b_src = _coords(src, w, yx)
+    a_dst, b_dst = _coords(dst, w, yx)
+    _side_runs(diff, layer, b_src, a_src, a_dst, a_dst, (_EAST, _WEST), weight)
+    _side_runs(diff, layer, a_dst, b_src, b_dst, b_dst, (_SOUTH, _NORTH), weight)
+
+
+def _tree_runs(diff: np.ndarray, l: int, src: np.ndarray, dst: np.ndarray, sent: np.ndarray,
+               w: int, yx: bool) -> None:
+    """Multicast: each spike's tree, the first-axis run to its farthest destination on
+    each side, then per destination line the run to the farthest destination there."""
+    from canmore_sim.noc.window import _EAST, _NORTH, _SOUTH, _WEST, _side_runs
+
+    big = np.iinfo(np.int64).max
+    packets = sent.any(axis=1)
+    a_src, b_src = _coords(src[packets], w, yx)
+    a_dst, b_dst = _coords(dst, w, yx)
+    reach = sent[packets]
+    lowest = np.where(reach, a_dst[None, :], big).min(axis=1)
+    highest = np.where(reach, a_dst[None, :], -1).max(axis=1)
+    layer = np.full(len(a_src), l, dtype=np.int64)
+    ones = np.ones(len(a_src))
+    _side_runs(diff, layer, b_src, a_src, lowest, highest, (_EAST, _WEST), ones)
+    for line in np.unique(a_dst):
+        on_line = a_dst == line
+        here = reach[:, on_line]
+        has = here.any(axis=1)
+        if not has.any():
+            continue
+        lo = np.where(here[has], b_dst[on_line][None, :], big).min(axis=1)
+        hi = np.where(here[has], b_dst[on_line][None, :], -1).max(axis=1)
+        count = int(has.sum())
+        _side_runs(diff, layer[:count], np.full(count, line, dtype=np.int64), b_src[has],
+                   lo, hi, (_SOUTH, _NORTH), ones[:count])
+
+
+def _empty_traffic(mapping: Mapping, config: ArchConfig) -> Traffic:
+    """No packets on the mapping's mesh (what :func:`canmore_sim.noc.window._link_cost`
+    reads: the mesh and chip sizes)."""
+    empty = np.zeros(0)
+    chip = (mapping.chip_width, mapping.chip_height) if mapping.n_chips > 1 else (0, 0)
+    return Traffic(width=mapping.width, height=mapping.height, time_ns=empty,
+                    src=empty.astype(np.int32), dst=empty.astype(np.int32),
+                    spike=empty.astype(np.int64), layer=empty.astype(np.int16),
+                    deadline_ns=empty, multicast=config.traffic.multicast,
+                   chip_width=chip[0], chip_height=chip[1])
