@@ -10,11 +10,15 @@ tree per frame (each process's user + system time at its last sample: up to 0.1 
 process's end is missed), the peak memory of the tree (MB, summed over its processes at
 one instant: resident, RSS, which counts pages forked processes share once per process,
 and proportional, PSS, which splits them), and the extrapolation to a 10,000-frame evaluation
-(``wall per frame x 10,000``: the per-run fixed costs are spread over 64 frames here,
-so this is an upper bound). ``uptime`` is printed before and after: the machine may be
-shared, and wall times scale with its load.
+(``wall per frame x 10,000``: the per-run fixed costs are spread over the frames here,
+so this is an upper bound). Given two or more frame counts (``--frames 32 96``), it also
+prints each configuration's marginal cost of a frame (the difference of the largest and
+smallest run over their frames: start-up, model build, mapping and reports cancel) and the
+extrapolation ``fixed + marginal x 10,000`` (fixed: the smallest run less its frames'
+marginal cost). ``uptime`` is printed before and after: the machine may be shared, and
+wall times scale with its load.
 
-    .venv/bin/python benchmarks/whole_set.py [--frames 64] [--workers 1 2]
+    .venv/bin/python benchmarks/whole_set.py [--frames 64 ...] [--workers 1 2]
         [--replay all sample none] [--replay-frames 0.01] [--extra KEY=VALUE ...]
         [--before /tmp/before/.venv/bin/python]
 
@@ -83,11 +87,12 @@ def _tree_memory_mb(root: int, cpu: dict[int, float]) -> tuple[float, float]:
     return rss / 1024, pss / 1024
 
 
-def _run(args: argparse.Namespace, workers: int, replay: str, out: Path) -> dict[str, float]:
+def _run(args: argparse.Namespace, workers: int, replay: str, out: Path,
+         frames: int) -> dict[str, float]:
     python = args.before if replay == "before" else sys.executable
     out = out.resolve()
     command = [python, "-m", "canmore_sim.cli", "map", "--model", "vgg16",
-               "--weights", "synthetic", "--mesh", "8x8", "--frames", str(args.frames),
+               "--weights", "synthetic", "--mesh", "8x8", "--frames", str(frames),
                "--workers", str(workers), "--out", str(out), "--force", "--quiet"]
     if replay != "before":
         command += ["--set", f"run.replay={replay}"]
@@ -116,7 +121,7 @@ def _run(args: argparse.Namespace, workers: int, replay: str, out: Path) -> dict
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--frames", type=int, default=64)
+    parser.add_argument("--frames", type=int, nargs="+", default=[64])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--replay", nargs="*", default=["all", "sample", "none"])
     parser.add_argument("--replay-frames", default="0.01")
@@ -133,15 +138,33 @@ def main() -> None:
         print(f"{'workers':>7} {'replay':>7} {'wall s':>8} {'s/frame':>8} {'CPU s/frame':>11} "
               f"{'peak RSS MB':>11} {'peak PSS MB':>11} {'10k frames h':>12}", flush=True)
         modes = [*(["before"] if args.before else []), *args.replay]
+        sizes = sorted(set(args.frames))
         for workers in args.workers:
             for replay in modes:
-                got = _run(args, workers, replay, folder / f"w{workers}-{replay}")
-                per_frame = got["wall"] / args.frames
-                print(f"{workers:>7} {replay:>7} {got['wall']:>8.1f} {per_frame:>8.3f} "
-                      f"{got['cpu'] / args.frames:>11.3f} {got['peak']:>11.0f} "
-                      f"{got['peak_pss']:>11.0f} "
-                      f"{per_frame * 10_000 / 3600:>12.2f}", flush=True)
+                runs = {n: _run(args, workers, replay, folder / f"w{workers}-{replay}-{n}", n)
+                        for n in sizes}
+                for n, got in runs.items():
+                    per_frame = got["wall"] / n
+                    print(f"{workers:>7} {replay:>7} {got['wall']:>8.1f} {per_frame:>8.3f} "
+                          f"{got['cpu'] / n:>11.3f} {got['peak']:>11.0f} "
+                          f"{got['peak_pss']:>11.0f} "
+                          f"{per_frame * 10_000 / 3600:>12.2f}   ({n} frames)", flush=True)
+                if len(sizes) > 1:
+                    _print_marginal(workers, replay, runs)
     print(f"after:  {_uptime()}")
+
+
+def _print_marginal(workers: int, replay: str, runs: dict[int, dict[str, float]]) -> None:
+    """The marginal wall and CPU seconds of a frame between the smallest and largest run,
+    and the 10,000-frame extrapolation from them (fixed costs counted once)."""
+    low, high = min(runs), max(runs)
+    wall = (runs[high]["wall"] - runs[low]["wall"]) / (high - low)
+    cpu = (runs[high]["cpu"] - runs[low]["cpu"]) / (high - low)
+    fixed = runs[low]["wall"] - wall * low
+    hours = (fixed + wall * 10_000) / 3600
+    print(f"{workers:>7} {replay:>7} marginal ({low} -> {high} frames): {wall:.3f} wall s/frame, "
+          f"{cpu:.3f} CPU s/frame, fixed {fixed:.1f} s; 10,000 frames: {hours:.2f} h",
+          flush=True)
 
 
 if __name__ == "__main__":
