@@ -147,7 +147,7 @@ def merged_timing(merged: dict[str, Any], preset: EnergyPreset,
     Parameters
     ----------
     merged
-        :class:`canmore_sim.chunked.merge._Merger` output (with :meth:`TimingParts.arrays`).
+        :meth:`canmore_sim.chunked.merge.Merger.result` (with :meth:`TimingParts.arrays`).
     preset, reference
         The run's energy preset and the reference it priced the run with.
     """

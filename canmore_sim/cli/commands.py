@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from canmore_sim.cli.progress_bar import ProgressBar as _ProgressBar
-from canmore_sim.run.source import _load_model
+from canmore_sim.run.source import ModelSource
 from canmore_sim.utils.progress import StageEvent
 
 if TYPE_CHECKING:  # each command imports what it needs (``--help`` and ``report``: no torch)
@@ -38,7 +38,6 @@ def _cmd_map(args: argparse.Namespace) -> int:
     from canmore_sim.cli.outdir import open_map_work, prepare_output
     from canmore_sim.report.summary import summarize
     from canmore_sim.report.text import render_table
-    from canmore_sim.run.source import ModelSource
 
     plan = prepare_output(args.out, "map", force=args.force)  # before any simulation
     work = open_map_work(plan, resume=args.resume)
@@ -142,8 +141,8 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     elif args.model is not None and is_spec(args.model):
         graph = architecture_only(args.model)
     else:
-        graph = _load_model(args.model, arch=args.arch, trust_model=args.trust_model,
-                            input_shape=_shape(args.input_shape))
+        graph = ModelSource(args.model, arch=args.arch, trust_model=args.trust_model,
+                            input_shape=_shape(args.input_shape)).load()
     core = config.core
     title = (f"{args.model or 'bundled default'}: {graph.spec}; cores of {core.max_neurons} "
              f"neurons, {core.sram_kib:g} KiB, {core.weight_bits}-bit weights")

@@ -23,7 +23,6 @@ number of workers.
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -34,6 +33,7 @@ from typing import Any
 from canmore_sim.config import ArchConfig
 from canmore_sim.errors import CanmoreError
 from canmore_sim.run.identity import common_identity
+from canmore_sim.run.source import ModelSource, load_cached
 from canmore_sim.sweep.points import MEAN_METRICS, point_identity, seal, verify_point
 from canmore_sim.sweep.spec import SweepPoint, SweepSpec
 from canmore_sim.utils.atomic import atomic_write_text
@@ -42,18 +42,6 @@ __all__ = ["SweepProgress", "run_point", "run_sweep"]
 
 
 # ----------------------------------------------------------------------------- one point
-
-
-@functools.lru_cache(maxsize=4)
-def _network(model: str | None, weights: str | None, sparsity: float, seed: int,
-             identity: str = "") -> Any:
-    """The network of a sweep, cached per process; ``identity`` (the model file's hash)
-    keeps a file rewritten under the same name from being served from the cache."""
-    from canmore_sim.cores.calibrate import synthetic_graph
-    from canmore_sim.models.loaders import load_model
-
-    return load_model(model, weights=weights, sparsity=sparsity, seed=seed,
-                      synthesize=synthetic_graph)
 
 
 def run_point(task: dict[str, Any]) -> dict[str, Any]:
@@ -74,8 +62,9 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {"index": task["index"], "values": task["values"]}
     try:
         config = ArchConfig.model_validate(task["config"])
-        graph = _network(task["model"], task["weights"], task["sparsity"], task["seed"],
-                         task["identity"].get("model", ""))
+        source = ModelSource(task["model"], weights=task["weights"],
+                             sparsity=task["sparsity"], seed=task["seed"])
+        graph = load_cached(source, task["identity"].get("model", ""))
         frames, labels, ids = load_frames(task.get("data"), graph.input_shape,
                                           config.run.frames, config.run.seed)
         summary = summarize(run(graph, frames, labels, config, frame_ids=ids))
