@@ -21,7 +21,7 @@ from canmore_sim.report.aggregate_rows import (
     class_table,
 )
 from canmore_sim.report.plots import PLOTS, frame_count
-from canmore_sim.report.summary import _columns
+from canmore_sim.report.summary import frame_table_columns
 from canmore_sim.report.timing import timing_rows, timing_text
 
 __all__ = ["late_share", "report_html", "summary_figures"]
@@ -227,7 +227,7 @@ def _frames_table(summary: dict[str, Any]) -> str:
     frames = summary["frames"]
     index = "data_index" if "data_index" in frames else "frame"
     unit = summary["energy_model"]["unit"]
-    columns = [(k, h) for k, h, _ in _columns(summary) if k in frames]
+    columns = [(k, h) for k, h, _ in frame_table_columns(summary) if k in frames]
     columns += [(f"energy_{t}_uj", f"E_{t} {unit}") for t in summary["energy_model"]["terms"]
                 if f"energy_{t}_uj" in frames and all(k != f"energy_{t}_uj" for k, _ in columns)]
     extra = [(k, k) for k in ("label", "prediction") if k in frames]

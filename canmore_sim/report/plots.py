@@ -47,7 +47,7 @@ _TERM_NAMES = {"sop": "synaptic operations", "hop": "on-chip hops",
                "interchip_hop": "inter-chip hops", "static": "static"}
 
 
-def _figure(width: float, height: float, *, room: bool = False) -> Any:
+def new_figure(width: float, height: float, *, room: bool = False) -> Any:
     """A ``width`` x ``height`` inch figure (each side at most ``_MAX_INCHES``).
 
     With ``room``, the canvas also has :data:`_ROOM` inches around that area, which the
@@ -147,7 +147,9 @@ def _title(ax: Any, text: str) -> None:
     ax.set_title(text, fontsize=9, y=1.0)
 
 
-def _figure_bytes(fig: Any) -> bytes:
+def figure_bytes(fig: Any) -> bytes:
+    """The PNG bytes of ``fig`` (one draw, :func:`canmore_sim.report.plot_png.figure_png`),
+    its tick labels in plain numbers first."""
     plain_ticks(fig)
     return figure_png(fig)
 
@@ -213,7 +215,7 @@ def _heatmap_frame(width: int, height: int) -> Any:
     image of zeros and its colour bar (:func:`_heatmap_fill` puts the values in)."""
     from matplotlib import colormaps
 
-    fig = _figure(1.4 + 0.62 * width, 0.9 + 0.62 * height, room=True)
+    fig = new_figure(1.4 + 0.62 * width, 0.9 + 0.62 * height, room=True)
     ax = fig.add_subplot()
     cmap = colormaps["magma"].with_extremes(bad="#f2f2f2")
     image = ax.imshow(np.zeros((height, width)), cmap=cmap, origin="upper", vmin=0.0,
@@ -261,7 +263,7 @@ def _write_heatmaps(summary: dict[str, Any], specs: list[tuple[str, np.ndarray, 
     paths = []
     for name, values, title, unit in specs:
         _heatmap_fill(fig, values, title, unit)
-        paths.append(atomic_write_bytes(Path(out) / name, _figure_bytes(fig)))
+        paths.append(atomic_write_bytes(Path(out) / name, figure_bytes(fig)))
     return paths
 
 
@@ -337,7 +339,7 @@ def _core_sop_spec(summary: dict[str, Any]) -> tuple[str, np.ndarray, str, str] 
 def write_mapping_plot(summary: dict[str, Any], out: str | Path) -> Path:
     """``mapping.png``: every core coloured by its layer (a legend of layer names, one
     colour per layer), its core id in the cell, chips outlined, the I/O router marked."""
-    return atomic_write_bytes(Path(out) / "mapping.png", _figure_bytes(mapping_figure(summary)))
+    return atomic_write_bytes(Path(out) / "mapping.png", figure_bytes(mapping_figure(summary)))
 
 
 def mapping_figure(summary: dict[str, Any]) -> Any:
@@ -354,7 +356,7 @@ def mapping_figure(summary: dict[str, Any]) -> Any:
     for layer, (x, y) in zip(core_layers, m["core_xy"], strict=True):
         layer_of[y, x] = layer - 1
     colours = _layer_colours(len(names))
-    fig = _figure(2.6 + 0.55 * width, 0.9 + 0.55 * height, room=True)
+    fig = new_figure(2.6 + 0.55 * width, 0.9 + 0.55 * height, room=True)
     ax = fig.add_subplot()
     ax.imshow(layer_of, cmap=ListedColormap(colours).with_extremes(bad="white"), vmin=-0.5,
               vmax=len(names) - 0.5, origin="upper")
@@ -407,7 +409,7 @@ def _field(row: dict[str, Any], *names: str) -> float:
 
 def energy_bars_figure(names: list[str], series: dict[str, list[float]], unit: str) -> Any:
     """Stacked bars of energy per frame of every layer, one colour per term."""
-    fig = _figure(max(5.5, 0.5 * len(names) + 3.0), 3.8, room=True)
+    fig = new_figure(max(5.5, 0.5 * len(names) + 3.0), 3.8, room=True)
     ax = fig.add_subplot()
     x = np.arange(len(names))
     bottom = np.zeros(len(names))
@@ -426,7 +428,7 @@ def energy_bars_figure(names: list[str], series: dict[str, list[float]], unit: s
 
 def count_bars_figure(names: list[str], series: dict[str, list[float]]) -> Any:
     """Grouped bars on a log axis: a zero draws no bar (a log axis has no 0)."""
-    fig = _figure(max(5.5, 0.6 * len(names) + 3.0), 3.8, room=True)
+    fig = new_figure(max(5.5, 0.6 * len(names) + 3.0), 3.8, room=True)
     ax = fig.add_subplot()
     x = np.arange(len(names))
     width = 0.8 / max(len(series), 1)
@@ -457,7 +459,7 @@ def write_summary_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
              if any(f"energy_{t}_uj" in row for row in layers)]
     energy = {_TERM_NAMES.get(t, t.replace("_", " ")): [row.get(f"energy_{t}_uj") or 0.0
                                                        for row in layers] for t in terms}
-    paths = [atomic_write_bytes(out / "energy_layers.png", _figure_bytes(energy_bars_figure(
+    paths = [atomic_write_bytes(out / "energy_layers.png", figure_bytes(energy_bars_figure(
         names, energy or {"(no per-layer terms)": [0.0] * len(names)}, unit)))]
     counts = {
         "SOPs into the layer": [_field(r, "sops_in", "sops") for r in layers],
@@ -466,9 +468,9 @@ def write_summary_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
         "spikes sent by the cores": [_field(r, "spikes_sent", "spikes_out") for r in layers],
     }
     paths.append(atomic_write_bytes(out / "sops_spikes_layers.png",
-                                    _figure_bytes(count_bars_figure(names, counts))))
+                                    figure_bytes(count_bars_figure(names, counts))))
     paths.append(atomic_write_bytes(out / "latency_hist.png",
-                                    _figure_bytes(latency_hist_figure(summary))))
+                                    figure_bytes(latency_hist_figure(summary))))
     return paths
 
 
@@ -476,7 +478,7 @@ def latency_hist_figure(summary: dict[str, Any]) -> Any:
     """Packets per bin of latency over all frames (report.json ``noc.latency_histogram``)."""
     hist = summary["noc"]["latency_histogram"]
     frames = frame_count(summary)
-    fig = _figure(5.8, 3.5, room=True)
+    fig = new_figure(5.8, 3.5, room=True)
     ax = fig.add_subplot()
     edges = _floats(hist["edges_ns"]) / 1000.0
     ax.stairs(np.nan_to_num(_floats(hist["counts"])), edges, fill=True)
@@ -491,7 +493,7 @@ def write_energy_hist(summary: dict[str, Any], out: str | Path) -> Path:
     ``aggregates.energy_histogram``, computed from the frames for an older report)."""
 
     agg = aggregates_of(summary)
-    return atomic_write_bytes(Path(out) / "energy_hist.png", _figure_bytes(energy_hist_figure(
+    return atomic_write_bytes(Path(out) / "energy_hist.png", figure_bytes(energy_hist_figure(
         agg["energy_histogram"], agg["metrics"]["energy_total_uj"], agg["confidence"])))
 
 
@@ -499,7 +501,7 @@ def energy_hist_figure(hist: dict[str, Any], stats: dict[str, Any], confidence: 
     """Frames per bin of energy per frame, the mean as a line and its interval shaded."""
     from matplotlib.ticker import MaxNLocator
 
-    fig = _figure(5.8, 3.5, room=True)
+    fig = new_figure(5.8, 3.5, room=True)
     ax = fig.add_subplot()
     unit, n = hist.get("unit", "uJ"), stats["n"]
     if hist["counts"]:

@@ -64,8 +64,10 @@ def timing_text(timing: dict[str, Any]) -> str:
             f"{timing['iterations']} NoC replay(s), {point}")
 
 
-def _num(value: Any, fmt: str) -> str:
-    return "n/a" if value is None else fmt.format(value)
+def number_text(value: Any, fmt: str, missing: str = "-") -> str:
+    """``value`` in ``fmt``, or ``missing`` for a value that is missing or was not finite
+    (null in report.json); the terminal's tables write "-", the timing lines "n/a"."""
+    return missing if value is None else fmt.format(value)
 
 
 def timing_lines(summary: dict[str, Any]) -> list[str]:
@@ -75,12 +77,13 @@ def timing_lines(summary: dict[str, Any]) -> list[str]:
         return []
     unit = timing["energy_unit"]
     n = len(timing["ideal_predictions"])
+    accuracy = [number_text(timing[k], "{:.3f}", "n/a")
+                for k in ("accuracy_ideal", "accuracy_on_chip")]
+    energy = [number_text(timing[k], "{:.4g}", "n/a") for k in ("energy_ideal", "energy_on_chip")]
     lines = [timing_text(timing),
-             f"  accuracy ideal {_num(timing['accuracy_ideal'], '{:.3f}')} -> on chip "
-             f"{_num(timing['accuracy_on_chip'], '{:.3f}')}; predictions changed "
+             f"  accuracy ideal {accuracy[0]} -> on chip {accuracy[1]}; predictions changed "
              f"{timing['predictions_changed']} of {n} frames",
-             f"  energy per frame ideal {_num(timing['energy_ideal'], '{:.4g}')} {unit} -> "
-             f"as run {_num(timing['energy_on_chip'], '{:.4g}')} {unit}; "
+             f"  energy per frame ideal {energy[0]} {unit} -> as run {energy[1]} {unit}; "
              f"(spike, core) pairs lost {timing['lost_pairs']:,.1f} per frame",
              "  " + "  ".join(f"{h:>{w}}" for h, w in _HEAD)]
     for row in timing["layers"]:

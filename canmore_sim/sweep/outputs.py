@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from canmore_sim.report.plots import _figure, _figure_bytes
+from canmore_sim.report.plots import figure_bytes, new_figure
 from canmore_sim.utils.atomic import atomic_write_bytes, atomic_write_text
 
 __all__ = ["accuracy_energy_figure", "accuracy_energy_png", "accuracy_front",
@@ -101,7 +101,7 @@ def _energy_unit(done: list[dict[str, Any]]) -> str:
 
 
 def _pareto_png(done: list[dict[str, Any]]) -> bytes:
-    return _figure_bytes(pareto_figure(done))
+    return figure_bytes(pareto_figure(done))
 
 
 def pareto_figure(done: list[dict[str, Any]]) -> Any:
@@ -112,7 +112,7 @@ def pareto_figure(done: list[dict[str, Any]]) -> Any:
     unit = _energy_unit(done)
     flat = [name for name, v in (("frame latency", latency), ("energy", energy))
             if negligible(v)]
-    fig = _figure(7.0, 4.6)
+    fig = new_figure(7.0, 4.6)
     ax = fig.add_subplot()
     if flat or " or " in unit:
         ax.scatter(latency, energy, color="steelblue", label="sweep point")
@@ -165,7 +165,7 @@ _OLD_NAMES = {"wait_sum_ns": "wait_ns"}
 
 def _axis_png(done: list[dict[str, Any]], axis: str) -> bytes:
     unit = _energy_unit(done)
-    fig = _figure(11, 3.2)
+    fig = new_figure(11, 3.2)
     values = [str(r["values"].get(axis)) for r in done]
     categories = list(dict.fromkeys(values))
     for i, (metric, scale, title, axis_unit) in enumerate(_AXIS_METRICS, start=1):
@@ -182,7 +182,7 @@ def _axis_png(done: list[dict[str, Any]], axis: str) -> bytes:
         ax.set_xlabel(axis, fontsize=7)
     fig.suptitle(f"Sweep metrics against {axis}", fontsize=9)
     fig.tight_layout()
-    return _figure_bytes(fig)
+    return figure_bytes(fig)
 
 
 def has_on_chip_accuracy(done: list[dict[str, Any]]) -> bool:
@@ -208,7 +208,7 @@ def accuracy_energy_figure(done: list[dict[str, Any]]) -> Any:
     on_chip = _column(done, "accuracy_on_chip") * 100.0
     ideal = _column(done, "accuracy") * 100.0
     units = sorted({str(r.get("energy_unit", "uJ")) for r in done})
-    fig = _figure(7.0, 4.6)
+    fig = new_figure(7.0, 4.6)
     ax = fig.add_subplot()
     front = accuracy_front(energy, on_chip)
     ax.scatter(energy[~front], on_chip[~front], color="grey", label="sweep point")
@@ -235,4 +235,4 @@ def accuracy_energy_figure(done: list[dict[str, Any]]) -> Any:
 
 def accuracy_energy_png(done: list[dict[str, Any]]) -> bytes:
     """:func:`accuracy_energy_figure` as PNG bytes."""
-    return _figure_bytes(accuracy_energy_figure(done))
+    return figure_bytes(accuracy_energy_figure(done))
