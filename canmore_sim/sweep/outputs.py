@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from canmore_sim.report.plots import figure_bytes, new_figure
+from canmore_sim.report.figures import figure_bytes, new_figure
 from canmore_sim.utils.atomic import atomic_write_bytes, atomic_write_text
 
 __all__ = ["accuracy_energy_figure", "accuracy_energy_png", "accuracy_front",

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from canmore_sim.report.figures import log_label_text, new_figure, plain_ticks
 from canmore_sim.report.plot_labels import cell_labels, label_paths
-from canmore_sim.report.plots import log_label_text, new_figure, plain_ticks
 
 
 def _extent(path) -> np.ndarray:

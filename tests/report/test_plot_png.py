@@ -12,6 +12,7 @@ import pytest
 
 from canmore_sim.cli.main import main
 from canmore_sim.report.aggregate_rows import aggregates_of
+from canmore_sim.report.figures import new_figure, plain_ticks
 from canmore_sim.report.plot_png import DPI, PAD_INCHES, content_box, figure_png
 from canmore_sim.report.plots import (
     _heatmap_fill,
@@ -22,9 +23,7 @@ from canmore_sim.report.plots import (
     latency_hist_figure,
     mapping_figure,
     mesh_heatmap_figure,
-    new_figure,
     per_router,
-    plain_ticks,
 )
 
 
