@@ -41,7 +41,7 @@ from canmore_sim.run.checks import (
     check_run,
     needs_weight_arrays,
 )
-from canmore_sim.run.closed_loop import TimingResult, close_loop
+from canmore_sim.run.closed_loop import close_loop
 from canmore_sim.run.frame_noc import FrameNoc, simulate_frames
 from canmore_sim.run.pricing import (
     EnergyReference,
@@ -51,6 +51,7 @@ from canmore_sim.run.pricing import (
     needs_rate_reference,
     price_run,
 )
+from canmore_sim.run.timing import TimingResult
 from canmore_sim.utils.memory import return_free_memory
 from canmore_sim.utils.progress import ProgressCallback, stage
 
