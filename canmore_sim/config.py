@@ -86,6 +86,9 @@ class CoreConfig(_Frozen):
         256.0, gt=0, description="weight memory per core, KiB (1 KiB = 8192 bits)"
     )
     sop_ns: Float = Field(0.0, ge=0, description="time a core spends per synaptic operation, ns")
+    skip_zero_weights: Bool = Field(
+        False, description="the core skips synapses of weight zero: only effective SOPs "
+        "(non-zero weights, as NeuroBench counts them) are made and priced, count")
 
 
 class RouterConfig(_Frozen):
@@ -93,11 +96,32 @@ class RouterConfig(_Frozen):
 
     buffer_depth: Int = Field(4, ge=1, description="input FIFO depth per port, flits")
     flits_per_packet: Int = Field(1, ge=1, description="flits in one spike packet")
-    routing: str = Field("xy", description="routing algorithm (a registered name)")
+    routing: str = Field(
+        "xy", description="routing algorithm (a registered name): xy, yx (dimension order), "
+        "west-first, odd-even (minimal adaptive turn models; the admissible output whose "
+        "downstream buffer holds least)")
     router_delay_ns: Float = Field(
         2.0, ge=0, description="route computation + switch allocation + crossbar per router, ns"
     )
-    link_delay_ns: Float = Field(1.0, ge=0, description="one router-to-router link traversal, ns")
+    link_delay_ns: Float = Field(
+        1.0, ge=0, description="one router-to-router link traversal, per flit, ns")
+    switching: Literal["store-and-forward", "virtual-cut-through", "wormhole"] = Field(
+        "store-and-forward", description="flow control: store-and-forward (a packet is "
+        "forwarded once wholly received; room for all its flits reserved downstream), "
+        "virtual-cut-through (the head moves on before the tail arrives; room for all its "
+        "flits reserved downstream) or wormhole (the head moves on with one free flit of "
+        "room downstream; the rest of its flits follow as credits return, holding the link "
+        "meanwhile)")
+    link_pipelined: Bool = Field(
+        False, description="router and link stages overlap: an output takes the next "
+        "packet router_delay_ns before the current one has crossed its link (the next "
+        "packet's link stage starts when the link is free); false: an output serves one "
+        "packet from grant to arrival")
+    virtual_channels: Int = Field(
+        1, ge=1, le=4, description="virtual channels per input port, each a FIFO of "
+        "buffer_depth flits with its own credits; an output allocates a downstream VC round "
+        "robin among those with room, and the switch allocator serves the input VCs round "
+        "robin (1: one FIFO per port)")
 
 
 class NeuronConfig(_Frozen):
@@ -172,6 +196,8 @@ class RunConfig(_Frozen):
         60.0, gt=0, description="wall-clock safety stop of optimizing placement, s")
     engine: str = Field("fast", description="NoC engine (a registered name)")
     energy: str = Field("canmore-22nm", description="energy preset name or preset .yaml file")
+    area: str = Field("canmore-22nm", description="area preset (configs/area) name or preset "
+                      ".yaml file: um2 per SRAM bit, router part and core")
     energy_reference: str | None = Field(
         None, description="report.json of the reference run for normalized energy models")
     placement_traffic: Literal["expected", "measured"] = Field(
@@ -192,6 +218,24 @@ class RunConfig(_Frozen):
         16, ge=1, le=4096, description="arrival timing: a spike arriving inside its consumer's "
                                        "window takes effect at the next of this many equal "
                                        "sub-steps of the window")
+    replay: Literal["auto", "all", "sample", "none"] = Field(
+        "auto", description="which frames go through the NoC event replay: all, a sample "
+                            "(run.replay_frames), none, or auto (all up to 256 frames, else "
+                            "a 1 % sample of at least 64 frames); hops, flits and energy are "
+                            "exact for every frame under deterministic routing, latency, "
+                            "waiting, occupancy and late deliveries come from the replayed "
+                            "frames; closed-loop timing replays every frame")
+    replay_frames: Float | None = Field(
+        None, gt=0, description="frames replayed under run.replay sample/auto: a count "
+                                "(>= 1, frames) or a share of the frames (below 1); default "
+                                "1 % of the frames, at least 64")
+
+    @field_validator("replay_frames")
+    @classmethod
+    def _whole_count_or_share(cls, value: float | None) -> float | None:
+        if value is not None and value >= 1 and value != int(value):
+            raise ValueError("must be a whole count of frames (>= 1) or a share below 1")
+        return value
 
 
 class ReportConfig(_Frozen):
@@ -221,20 +265,31 @@ class LimitsConfig(_Frozen):
         "neuron models; 1 step for dta-ttfs)")
     max_frame_values: Int = Field(
         1 << 27, ge=1, description="input values of all frames of a run (frames x H x W x C)")
+    max_trace_rows: Int = Field(
+        50_000_000, ge=1, description="rows of a traffic trace read by replay (one row per "
+        "delivery; a trace file may be at most 256 bytes per row)")
+    max_sweep_points: Int = Field(
+        50_000, ge=1, description="points of a sweep (the product of its grid axes' lengths "
+        "times its zip length), counted before any point is built")
 
 
 class ArchConfig(_Frozen):
     """A whole architecture + run description, as loaded from YAML."""
 
-    mesh: MeshConfig = MeshConfig()
-    core: CoreConfig = CoreConfig()
-    router: RouterConfig = RouterConfig()
-    neuron: NeuronConfig = NeuronConfig()
-    traffic: TrafficConfig = TrafficConfig()
-    multichip: MultichipConfig = MultichipConfig()
-    run: RunConfig = RunConfig()
-    report: ReportConfig = ReportConfig()
-    limits: LimitsConfig = LimitsConfig()
+    mesh: MeshConfig = Field(
+        MeshConfig(), description="routers per chip, as a section or a WxH string such as 8x8")
+    core: CoreConfig = Field(CoreConfig(), description="one neuromorphic core")
+    router: RouterConfig = Field(RouterConfig(), description="one mesh router")
+    neuron: NeuronConfig = Field(
+        NeuronConfig(), description="the neuron model and the length of its windows on the chip")
+    traffic: TrafficConfig = Field(TrafficConfig(), description="how spikes become packets")
+    multichip: MultichipConfig = Field(
+        MultichipConfig(), description="chips tiled when the network needs more cores")
+    run: RunConfig = Field(RunConfig(), description="what to simulate, and how")
+    report: ReportConfig = Field(
+        ReportConfig(), description="when a report warns that its figures should not be trusted")
+    limits: LimitsConfig = Field(
+        LimitsConfig(), description="sizes refused before anything large is allocated")
 
     @field_validator("mesh", mode="before")
     @classmethod

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from canmore_sim.config import ArchConfig, with_overrides
 from canmore_sim.errors import ConfigError
+from canmore_sim.yamlio import MAX_INT_DIGITS
 
 __all__ = ["ConfigKey", "apply_overrides", "apply_sets", "config_keys", "parse_sets"]
 
@@ -81,6 +82,10 @@ def parse_sets(items: Sequence[str]) -> dict[str, Any]:
         if key not in known:
             raise ConfigError(f"--set {item}: unknown config key {key!r}{_closest(key, known)}",
                               key=key)
+        digits = len(text.strip().lstrip("+-"))
+        if text.strip().lstrip("+-").isdigit() and digits > MAX_INT_DIGITS:
+            raise ConfigError(f"--set {key}=...: an integer of {digits:,} digits; at most "
+                              f"{MAX_INT_DIGITS} are read", key=key)
         out[key] = _scalar(text)
     return out
 

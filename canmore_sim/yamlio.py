@@ -24,7 +24,8 @@ import yaml
 
 from canmore_sim.errors import ConfigError
 
-__all__ = ["MAX_YAML_BYTES", "MAX_YAML_DEPTH", "MAX_YAML_NODES", "load_yaml", "read_yaml_text"]
+__all__ = ["MAX_INT_DIGITS", "MAX_YAML_BYTES", "MAX_YAML_DEPTH", "MAX_YAML_NODES", "load_yaml",
+           "read_yaml_text"]
 
 #: Largest YAML file read, bytes (configs, sweeps and presets are a few KB).
 MAX_YAML_BYTES = 1 << 20
@@ -32,6 +33,8 @@ MAX_YAML_BYTES = 1 << 20
 MAX_YAML_NODES = 100_000
 #: Deepest nesting of lists and mappings.
 MAX_YAML_DEPTH = 50
+#: Most digits of an integer (YAML files and ``--set``), counted before it is converted.
+MAX_INT_DIGITS = 100
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -57,8 +60,13 @@ _StrictLoader.add_implicit_resolver(
 
 
 def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
-    value = loader.construct_scalar(node)  # type: ignore[arg-type]
-    return int(str(value))  # decimal only: the resolver admits nothing else
+    text = str(loader.construct_scalar(node))  # type: ignore[arg-type]
+    digits = len(text.lstrip("+-"))
+    if digits > MAX_INT_DIGITS:  # bounded before conversion (Python refuses 4,300 and more)
+        raise yaml.constructor.ConstructorError(
+            None, None, f"an integer of {digits:,} digits; at most {MAX_INT_DIGITS} are read",
+            node.start_mark)
+    return int(text)  # decimal only: the resolver admits nothing else
 
 
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)

@@ -2,6 +2,9 @@
 
 An SOP is one synaptic accumulate: one incoming spike at one postsynaptic
 neuron (papers/004 Eq. 12: the paper's "Spikes 71M" for VGG16 is this count).
+An *effective* SOP leaves out the synapses whose weight is zero, as NeuroBench
+counts them (:mod:`canmore_sim.cores.effective`); a core with
+``core.skip_zero_weights`` makes, and is priced for, only those.
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ class CoreStats:
         int64 ``(n_frames, L)``: SOPs of weight layer ``l`` in column ``l - 1``.
     weight_bits
         int64 ``(n_cores,)``: weight memory used by each core, bits.
+    effective_sops, effective_sops_per_layer
+        int64, shaped as ``sops`` and ``sops_per_layer``: the SOPs whose synapse has a
+        non-zero weight (None when not counted).
     """
 
     sops: np.ndarray
@@ -47,14 +53,38 @@ class CoreStats:
     spikes_out: np.ndarray
     sops_per_layer: np.ndarray
     weight_bits: np.ndarray
+    effective_sops: np.ndarray | None = None
+    effective_sops_per_layer: np.ndarray | None = None
 
     @property
     def sops_per_frame(self) -> np.ndarray:
         return self.sops.sum(axis=1)
 
+    def priced_sops(self, skip_zero_weights: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The SOPs a core makes, per frame ``(n_frames,)`` and per layer ``(n_frames, L)``.
+
+        Parameters
+        ----------
+        skip_zero_weights
+            ``core.skip_zero_weights``: the core skips synapses of weight zero, so only
+            the effective SOPs are made (and priced by Eq. 12).
+
+        Raises
+        ------
+        ValueError
+            If zero weights are skipped but the effective SOPs were not counted.
+        """
+        if not skip_zero_weights:
+            return self.sops_per_frame, self.sops_per_layer
+        if self.effective_sops is None or self.effective_sops_per_layer is None:
+            raise ValueError("core.skip_zero_weights needs the effective SOPs, which were "
+                             "not counted (count_sops(effective=...))")
+        return self.effective_sops.sum(axis=1), self.effective_sops_per_layer
+
 
 def count_sops(trace: SpikeTrace, mapping: Mapping, links: list[LayerLinks],
-               dropped: Sequence[np.ndarray] | None = None) -> CoreStats:
+               dropped: Sequence[np.ndarray] | None = None,
+               effective: Sequence[np.ndarray] | None = None) -> CoreStats:
     """Count SOPs and arriving spikes per core for every frame of ``trace``.
 
     Parameters
@@ -70,6 +100,9 @@ def count_sops(trace: SpikeTrace, mapping: Mapping, links: list[LayerLinks],
         Closed-loop timing: per source layer, bool ``(n_spikes, len(dst_cores))``, the
         (spike, destination core) pairs that arrived after the core's window closed and so
         never reach its neurons: they count as arriving spikes but make no SOPs.
+    effective
+        Per source layer, the table of :func:`~canmore_sim.cores.effective.effective_table`
+        (``(n_dst, n_src)``); with it the effective SOPs are counted too.
     """
     if len(links) != len(trace.layers):
         raise ValueError(f"need links for {len(trace.layers)} source layers, got {len(links)}")
@@ -78,6 +111,10 @@ def count_sops(trace: SpikeTrace, mapping: Mapping, links: list[LayerLinks],
     spikes_in = np.zeros((n_frames, n_cores), dtype=np.int64)
     spikes_out = np.zeros((n_frames, n_cores), dtype=np.int64)
     per_layer = np.zeros((n_frames, len(links)), dtype=np.int64)
+    if effective is not None and len(effective) != len(links):
+        raise ValueError(f"need {len(links)} effective tables, got {len(effective)}")
+    eff = None if effective is None else np.zeros((n_frames, n_cores), dtype=np.int64)
+    eff_layer = None if effective is None else np.zeros((n_frames, len(links)), dtype=np.int64)
     for l, (spikes, link) in enumerate(zip(trace.layers, links, strict=True)):
         if l > 0:
             np.add.at(spikes_out, (spikes.frame, link.src_core[spikes.neuron]), 1)
@@ -90,7 +127,24 @@ def count_sops(trace: SpikeTrace, mapping: Mapping, links: list[LayerLinks],
                                               minlength=n_frames).astype(np.int64)
         per_layer[:, l] = np.bincount(spikes.frame, weights=made.sum(axis=1),
                                       minlength=n_frames).astype(np.int64)
-    return CoreStats(sops, spikes_in, spikes_out, per_layer, mapping.groups.weight_bits.copy())
+        if effective is not None and eff is not None and eff_layer is not None:
+            reached = np.asarray(effective[l])[:, spikes.neuron].T.astype(np.int64)
+            if dropped is not None:
+                reached = np.where(dropped[l], 0, reached)
+            _add_per_core(eff, eff_layer, l, spikes.frame, reached, link.dst_cores)
+    return CoreStats(sops, spikes_in, spikes_out, per_layer, mapping.groups.weight_bits.copy(),
+                     eff, eff_layer)
+
+
+def _add_per_core(per_core: np.ndarray, per_layer: np.ndarray, layer: int, frame: np.ndarray,
+                  made: np.ndarray, dst_cores: np.ndarray) -> None:
+    """Add ``made`` ``(n_spikes, n_dst)`` operations to their cores and to column ``layer``."""
+    n_frames = per_core.shape[0]
+    for j, core in enumerate(dst_cores):
+        per_core[:, core] += np.bincount(frame, weights=made[:, j],
+                                         minlength=n_frames).astype(np.int64)
+    per_layer[:, layer] = np.bincount(frame, weights=made.sum(axis=1),
+                                      minlength=n_frames).astype(np.int64)
 
 
 

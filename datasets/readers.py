@@ -24,13 +24,14 @@ import io
 import pickle
 import struct
 import warnings
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from canmore_sim.datasets.arrays import NpzArrays, is_npz, open_npz, open_regular
+from canmore_sim.datasets.arrays import read_npy as read_npy_array
 from canmore_sim.datasets.digits import load_digits_frames
 from canmore_sim.errors import CanmoreWarning, DataError
 
@@ -273,19 +274,18 @@ def read_cifar10_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_npy(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Images (and labels, -1 if absent) from a .npy or .npz file (no pickles allowed)."""
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise DataError(f"data file not found: {path}") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: not a readable .npy/.npz file ({exc})") from None
-    if isinstance(loaded, np.ndarray):
-        images, labels = loaded, None
+    """Images (and labels, -1 if absent) from a .npy or .npz file (no pickles allowed).
+
+    Each array's declared shape is checked against the file's size and
+    :data:`MAX_IMAGE_VALUES` before it is allocated (:mod:`canmore_sim.datasets.arrays`).
+    """
+    with open_regular(path, str(path)) as handle:
+        npz = is_npz(handle)
+    if not npz:
+        images, labels = read_npy_array(path, max_values=MAX_IMAGE_VALUES), None
     else:
-        with loaded:
-            images, labels = _npz_arrays(path, loaded)
-    images = np.asarray(images)
+        with open_npz(path, max_values=MAX_IMAGE_VALUES) as members:
+            images, labels = _npz_arrays(path, members)
     if images.ndim == 0:
         raise DataError(f"{path}: holds a single value, not an array of images")
     if labels is None:
@@ -295,24 +295,13 @@ def read_npy(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return images, _class_labels(labels, path)
 
 
-def _npz_arrays(path: Path, loaded: Any) -> tuple[np.ndarray, np.ndarray | None]:
-    keys = set(loaded.files)
+def _npz_arrays(path: Path, members: NpzArrays) -> tuple[np.ndarray, np.ndarray | None]:
+    keys = set(members.keys)
     image_key = next((k for k in ("x", "images") if k in keys), None)
     if image_key is None:
         raise DataError(f"{path}: an .npz needs an 'x' or 'images' array, has {sorted(keys)}")
     label_key = next((k for k in ("y", "labels") if k in keys), None)
-    out: list[np.ndarray | None] = []
-    for key in (image_key, label_key):
-        if key is None:
-            out.append(None)
-            continue
-        try:
-            out.append(loaded[key])
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-            raise DataError(f"{path}: array {key!r} cannot be read without running code "
-                            f"from the file or is damaged ({exc})") from None
-    assert out[0] is not None  # the image key exists
-    return out[0], out[1]
+    return members.read(image_key), None if label_key is None else members.read(label_key)
 
 
 def _class_labels(labels: np.ndarray, path: Path) -> np.ndarray:

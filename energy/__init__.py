@@ -1,7 +1,8 @@
 """canmore_sim.energy: turn event counts into joules.
 
-Energy models are small functions registered by name in :data:`ENERGY_MODELS`;
-each takes a preset (coefficients from configs/energy/*.yaml) and plain
+Energy models are registered by name in :data:`ENERGY_MODELS` (an :class:`EnergyModel`:
+its pricing function, its coefficients, and which of its terms grow with the frame's
+time and the chip's size); each takes a preset (coefficients from configs/energy/*.yaml) and plain
 :class:`FrameCounts`. The Python API (``canmore_energy``, ``normalized_energy``,
 ``tqttfs_energy``) takes plain numbers, so counts from elsewhere can be priced too.
 
@@ -15,13 +16,14 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import MISSING, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
 
 from canmore_sim.energy.canmore import CanmoreParams, EnergyBreakdown, canmore_energy, price_canmore
 from canmore_sim.energy.counts import FrameCounts, split_by_share
+from canmore_sim.energy.leakage import STATIC_TERMS, LeakageParams, price_leakage
 from canmore_sim.energy.normalized import NormalizedParams, normalized_energy
 from canmore_sim.energy.presets import EnergyPreset, preset_names, read_preset
 from canmore_sim.energy.tqttfs import TqttfsParams, tqttfs_energy
@@ -32,8 +34,10 @@ __all__ = [
     "ENERGY_MODELS",
     "CanmoreParams",
     "EnergyBreakdown",
+    "EnergyModel",
     "EnergyPreset",
     "FrameCounts",
+    "LeakageParams",
     "NormalizedParams",
     "TqttfsParams",
     "canmore_energy",
@@ -43,6 +47,7 @@ __all__ = [
     "preset_names",
     "price_frames",
     "split_by_share",
+    "term_dependence",
     "tqttfs_energy",
 ]
 
@@ -78,22 +83,77 @@ def _tqttfs(preset: EnergyPreset, counts: FrameCounts, _ref: Reference | None) -
     return tqttfs_energy(TqttfsParams(**params), counts)
 
 
-#: Energy models by name: ``(preset, counts, reference) -> EnergyBreakdown``.
-ENERGY_MODELS: dict[str, Callable[[EnergyPreset, FrameCounts, Reference | None],
-                                  EnergyBreakdown]] = {
-    "canmore": _canmore,
-    "normalized": _normalized,
-    "tq-ttfs": _tqttfs,
+def _leakage(preset: EnergyPreset, counts: FrameCounts, _ref: Reference | None) -> EnergyBreakdown:
+    return price_leakage(LeakageParams(**preset.params), counts)
+
+
+#: What an energy term grows with: "activity" (events of the frame: SOPs, hops, spikes),
+#: "time" (the frame's latency) and "size" (the parts of the chip grid).
+Depends = dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class EnergyModel:
+    """A registered energy model.
+
+    Attributes
+    ----------
+    price
+        ``(preset, counts, reference) -> EnergyBreakdown``.
+    params
+        The coefficient dataclass (its fields are the valid preset keys).
+    depends
+        ``preset params -> {term: what it grows with}``: for every term the model
+        produces, a tuple of ``"activity"``, ``"time"``, ``"size"`` (empty: a constant
+        per frame), so a report can say which terms follow the frame's time and the
+        chip's size.
+    optional
+        Keys a preset may omit although the dataclass requires them (filled when pricing).
+    """
+
+    price: Callable[[EnergyPreset, FrameCounts, Reference | None], EnergyBreakdown]
+    params: type
+    depends: Callable[[Mapping[str, Any]], Depends]
+    optional: Mapping[str, float] = field(default_factory=dict)
+
+
+def _canmore_depends(params: Mapping[str, Any]) -> Depends:
+    out: Depends = {"sop": ("activity",), "hop": ("activity",)}
+    if params.get("e_interchip_hop_pj") is not None:
+        out["interchip_hop"] = ("activity",)
+    out["static"] = ("time",) if params.get("p_static_mw") is not None else ()
+    return out
+
+
+def _leakage_depends(params: Mapping[str, Any]) -> Depends:
+    out: Depends = {"sop": ("activity",), "hop": ("activity",)}
+    if params.get("e_interchip_hop_pj") is not None:
+        out["interchip_hop"] = ("activity",)
+    out.update({term: ("time", "size") for term in STATIC_TERMS})
+    return out
+
+
+#: Energy models by name (``run.energy`` presets name one in their ``model`` key).
+ENERGY_MODELS: dict[str, EnergyModel] = {
+    "canmore": EnergyModel(_canmore, CanmoreParams, _canmore_depends),
+    "canmore-leakage": EnergyModel(_leakage, LeakageParams, _leakage_depends),
+    "normalized": EnergyModel(_normalized, NormalizedParams,
+                              lambda _p: {"static": ("time",), "dynamic": ("activity",)},
+                              {"latency_ref_ns": 1.0, "spikes_ref": 1.0}),
+    "tq-ttfs": EnergyModel(_tqttfs, TqttfsParams, lambda _p: {"ac": ("activity",)}),
 }
 
-#: The coefficient dataclass of every model (its fields are the valid preset keys).
-_PARAMS: dict[str, type] = {
-    "canmore": CanmoreParams,
-    "normalized": NormalizedParams,
-    "tq-ttfs": TqttfsParams,
-}
-#: Keys a preset may omit although the dataclass requires them (filled in when pricing).
-_OPTIONAL = {"normalized": {"latency_ref_ns": 1.0, "spikes_ref": 1.0}}
+
+def term_dependence(preset: EnergyPreset) -> Depends:
+    """For every term of ``preset``'s model, what it grows with (see :class:`EnergyModel`).
+
+    Raises
+    ------
+    ConfigError
+        For an unknown model.
+    """
+    check_preset(preset)
+    return ENERGY_MODELS[preset.model].depends(preset.params)
 
 
 def check_preset(preset: EnergyPreset) -> EnergyPreset:
@@ -116,7 +176,7 @@ def check_preset(preset: EnergyPreset) -> EnergyPreset:
     except ConfigError as exc:
         raise ConfigError(f"energy preset {preset.name!r}: {exc}", key="run.energy",
                           value=preset.model) from None
-    cls = _PARAMS[preset.model]
+    cls = ENERGY_MODELS[preset.model].params
     valid = [f.name for f in fields(cls)]
     where = f"energy preset {preset.name!r} (model {preset.model})"
     for key in preset.params:
@@ -129,11 +189,11 @@ def check_preset(preset: EnergyPreset) -> EnergyPreset:
     required = [f.name for f in fields(cls)
                 if f.default is MISSING and f.default_factory is MISSING
                 and f.name not in preset.params
-                and f.name not in _OPTIONAL.get(preset.model, {})]
+                and f.name not in ENERGY_MODELS[preset.model].optional]
     if required:
         raise ConfigError(f"{where}: missing key {required[0]!r}",
                           key=f"run.energy.{required[0]}")
-    params: dict[str, Any] = {**_OPTIONAL.get(preset.model, {}), **preset.params}
+    params: dict[str, Any] = {**ENERGY_MODELS[preset.model].optional, **preset.params}
     if isinstance(params.get("q"), float):
         params["q"] = (params["q"],)
     try:
@@ -190,6 +250,6 @@ def price_frames(preset: EnergyPreset, counts: FrameCounts,
                           key="run.energy_reference")
     model = ENERGY_MODELS[preset.model]
     try:
-        return model(preset, counts, reference)
+        return model.price(preset, counts, reference)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"energy preset {preset.name!r}: {exc}", key="run.energy") from None

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from canmore_sim.energy.area import AreaBreakdown
 
 __all__ = ["FrameCounts", "split_by_share"]
 
@@ -37,6 +41,9 @@ class FrameCounts:
     layer_cores
         ``(L,)`` cores holding every weight layer (optional; static energy is split
         between layers by their share of the cores).
+    area
+        The priced area of the run's chip grid (optional; the parts list a leakage model
+        prices static power from).
     """
 
     sops: np.ndarray
@@ -51,6 +58,7 @@ class FrameCounts:
     layer_hops: np.ndarray | None = None
     layer_interchip_hops: np.ndarray | None = None
     layer_cores: np.ndarray | None = None
+    area: AreaBreakdown | None = None
 
     def __post_init__(self) -> None:
         n = len(np.atleast_1d(self.sops))

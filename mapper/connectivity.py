@@ -9,7 +9,8 @@ For the spikes leaving layer ``l`` (0 = input frame) and feeding weight layer
   (:meth:`LayerLinks.postsynaptic`)
 
 follow by array indexing. A core holds at least one postsynaptic neuron of a
-spike exactly when that count is positive (DESIGN.md, "Traffic and NoC"); the
+spike exactly when that count is positive (docs/explanation/domain-rules.md, "Traffic and
+NoC"); the
 sum over cores is the spike's fan-out, so SOPs = spikes x fan-out by construction.
 """
 

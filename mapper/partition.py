@@ -1,6 +1,6 @@
 """Partition every layer into core groups (CanMore, papers/004 section 4.4.2).
 
-Rules (DESIGN.md, "Hardware mapping"):
+Rules (docs/explanation/domain-rules.md, "Hardware mapping"):
 
 * a layer is split along the feature (channel) dimension into equally sized
   groups (sizes differ by at most one channel), each on one core of at most
@@ -141,17 +141,19 @@ def _row_bands(layer: Layer, max_neurons: int) -> list[tuple[int, int]]:
     """Equal bands of output rows, each a multiple of the pool size, within a core."""
     _, height, width = layer.out_shape
     pool = layer.pool
-    rows_fit = (max_neurons // width) // pool * pool
-    if rows_fit < 1:
+    pools_fit = (max_neurons // width) // pool  # whole pools of rows a core holds
+    if pools_fit < 1:
         raise MappingError(
             f"layer {layer.name}: {pool} output row(s) of width {width} need "
             f"{pool * width} neurons, core.max_neurons is {max_neurons}",
             layer=layer.name, needed=pool * width, available=max_neurons,
         )
-    units = height // pool if pool > 1 else height
-    n_bands = math.ceil(height / rows_fit)
-    edges = [int(pool * round(units * i / n_bands)) for i in range(n_bands + 1)]
-    edges[-1] = height
+    # Whole pools are the units of a band; the last unit holds the rows a floor pooling drops
+    # (height % pool of them), so it is never larger than a pool. Each band holds floor or ceil
+    # of units / n_bands units, at most pools_fit of them, so no band outgrows the core.
+    units = math.ceil(height / pool)
+    n_bands = math.ceil(units / pools_fit)
+    edges = [min(height, pool * round(units * i / n_bands)) for i in range(n_bands + 1)]
     return [(edges[i], edges[i + 1]) for i in range(n_bands) if edges[i + 1] > edges[i]]
 
 

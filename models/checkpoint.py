@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from canmore_sim.datasets.arrays import check_declared
 from canmore_sim.errors import ModelError
 from canmore_sim.models.graph import LEGACY_RULE, READOUTS, DtaRule, LayerGraph
 from canmore_sim.models.spec import graph_from_spec
@@ -184,15 +185,10 @@ def check_tensor_sizes(payload: Any, file_bytes: int, source: str) -> None:
         Naming the tensor, its shape and the file size.
     """
     total = 0
-    for where, tensor in _tensors(payload, "", 0):
-        numel = int(tensor.numel())
-        need = numel * tensor.element_size()
-        total += numel
-        if need > file_bytes:
-            raise ModelError(
-                f"{source}: tensor {where or 'at the top level'} declares shape "
-                f"{tuple(tensor.shape)} ({need:,} bytes) but the whole file has {file_bytes:,} "
-                "bytes; the file is damaged or forged", path=source, layer=where)
+    for where, tensor in _tensors(payload, "", 0):  # the one rule of every array reader
+        total += check_declared(source, where or "at the top level", tuple(tensor.shape),
+                                tensor.element_size(), file_bytes, MAX_TENSOR_ELEMENTS,
+                                error=ModelError)
         if total > MAX_TENSOR_ELEMENTS:
             raise ModelError(f"{source}: its tensors hold more than {MAX_TENSOR_ELEMENTS:,} "
                              "values, more than this tool maps", path=source)

@@ -4,8 +4,8 @@ A :class:`LayerGraph` is what every loader produces and every later stage
 consumes. It holds only *weight layers* (convolution and dense); a pooling
 stage after a convolution is an attribute of that convolution, because with the
 feature-dimension partition a core holds whole channels, pooling is core-local
-and only pooled spikes leave the core (DESIGN.md, "Domain rules"). Layers from
-NIR graphs also carry a bias and their IF/LIF neuron parameters.
+and only pooled spikes leave the core (docs/explanation/domain-rules.md, "Neuron").
+Layers from NIR graphs also carry a bias and their IF/LIF neuron parameters.
 
 Layer numbering follows papers/004: the encoded input is layer 0 and the
 weight layers are 1..L, so weight layer ``l`` fires in the window
@@ -424,6 +424,23 @@ class Layer:
     def with_codes(self, codes: WeightCodes) -> Layer:
         """A copy of this layer holding its weights as ``codes`` (compact, see ``codes``)."""
         return replace(self, weight=_placeholder(self.weight), codes=codes)
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled state: a placeholder weight (compact or released layer) travels as its
+        shape and dtype, not as the full array its broadcast view would pickle into
+        (VGG11's compact network: 28 MB instead of 140 MB, sent to every worker)."""
+        state = dict(self.__dict__)
+        weight = state["weight"]
+        if isinstance(weight, np.ndarray) and weight.size and not any(weight.strides):
+            state["weight"] = ("placeholder", weight.shape, weight.dtype.str)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        weight = state["weight"]
+        if isinstance(weight, tuple) and weight and weight[0] == "placeholder":
+            state = {**state, "weight": np.broadcast_to(np.zeros((), dtype=np.dtype(weight[2])),
+                                                        weight[1])}
+        self.__dict__.update(state)  # frozen: the state is set once, as the class would
 
     def weight_values(self, dtype: type = np.float32) -> np.ndarray:
         """The weight values as ``dtype``: ``weight`` itself when it holds them (no copy for

@@ -31,6 +31,7 @@ import numpy as np
 
 from canmore_sim.errors import ModelError
 from canmore_sim.models.graph import Layer, LayerGraph, SpikingNeurons
+from canmore_sim.models.nir_file import read_nir_file
 
 __all__ = ["NIR_SUFFIXES", "is_nir_file", "load_nir", "graph_from_nir"]
 
@@ -66,49 +67,8 @@ def load_nir(path: str | Path) -> LayerGraph:
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"model file not found: {path}", path=str(path))
-    _check_sizes(path)
-    import nir
-
-    try:  # shapes are checked here, naming the node (exporters differ in NIR's own types)
-        graph = nir.read(str(path), type_check=False)
-    except Exception as exc:  # noqa: BLE001 - h5py/nir raise many types on a bad file
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ModelError(f"{path}: not a readable NIR graph ({detail})", path=str(path)) from None
+    graph = read_nir_file(path)
     return graph_from_nir(graph, source=str(path))
-
-
-#: A compressed HDF5 array may unpack to at most this many times the file's size: real
-#: weights hardly compress, so more means an array of fill values or a zip bomb.
-_MAX_EXPANSION = 64
-
-
-def _check_sizes(path: Path) -> None:
-    """Refuse arrays that declare far more data than the file holds, before reading them."""
-    import h5py
-
-    from canmore_sim.models.checkpoint import MAX_TENSOR_ELEMENTS
-
-    file_bytes = path.stat().st_size
-    found: list[tuple[str, int, int]] = []
-
-    def visit(name: str, item: Any) -> None:
-        if isinstance(item, h5py.Dataset):
-            found.append((name, int(item.size), int(item.size) * item.dtype.itemsize))
-
-    try:
-        with h5py.File(path, "r") as handle:
-            handle.visititems(visit)
-    except Exception as exc:  # noqa: BLE001 - h5py raises many types on a bad file
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ModelError(f"{path}: not a readable NIR graph ({detail})", path=str(path)) from None
-    for name, _, nbytes in found:
-        if nbytes > _MAX_EXPANSION * file_bytes + (1 << 20):
-            raise ModelError(f"{path}: array {name} declares {nbytes:,} bytes, far more than the "
-                             f"file's {file_bytes:,}; the file is damaged or forged",
-                             path=str(path), layer=name)
-    if sum(n for _, n, _ in found) > MAX_TENSOR_ELEMENTS:
-        raise ModelError(f"{path}: its arrays hold more than {MAX_TENSOR_ELEMENTS:,} values, "
-                         "more than this tool maps", path=str(path))
 
 
 def graph_from_nir(graph: Any, source: str = "nir") -> LayerGraph:

@@ -5,8 +5,9 @@ Symmetric uniform quantization: with ``b`` bits the integer levels are
 exactly representable), and ``scale = max|w| / (2**(b-1) - 1)`` taken per layer
 (``core.quant_scale: layer``, the default) or per output channel / neuron
 (``channel``: every channel keeps its own range, at one scale register per channel).
-The simulated network then runs on ``round(w / scale) * scale`` (DESIGN.md:
-"the simulated network runs on the quantized weights").
+The simulated network then runs on ``round(w / scale) * scale`` (CanMore, papers/004
+section 4.4.2; docs/explanation/domain-rules.md, "Hardware mapping": "the simulated network
+runs on the quantized weights").
 """
 
 from __future__ import annotations

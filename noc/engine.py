@@ -1,7 +1,13 @@
 """SimPy model of an asynchronous 2-D mesh network-on-chip.
 
-Model (DESIGN.md, "Traffic and NoC")
-------------------------------------
+This docstring describes the default router (store-and-forward, unpipelined links, one
+virtual channel, deterministic routing); ``router.switching`` (:mod:`~canmore_sim.noc.
+cutthrough`), ``router.link_pipelined`` (``_pipeline``), ``router.virtual_channels`` (a
+FIFO per VC, round-robin VC allocation per output) and adaptive routings (``_select``,
+:mod:`~canmore_sim.noc.routing`) change what docs/guides/router-options.md says.
+
+Model (docs/explanation/noc.md and docs/explanation/domain-rules.md, "Traffic and NoC")
+--------------------------------------------------------------------------------------
 * Every router has five ports (local, N, E, S, W); each input port has a FIFO of
   ``router.buffer_depth`` flits. A packet is ``router.flits_per_packet`` flits and
   moves **store-and-forward**: it needs room for all its flits in the downstream
@@ -14,12 +20,12 @@ Model (DESIGN.md, "Traffic and NoC")
 * **Asynchronous timing**, no clock: a granted packet takes ``router_delay_ns``
   (route computation, allocation, crossbar) plus ``flits x link_delay_ns`` on the
   link (``multichip.interchip_link_delay_ns`` where the link joins two chips), and
-  holds the output for that time. Ejection into the local core takes ``router_delay_ns``.
-  So a lone packet crossing ``h`` links has latency
-  ``(h + 1) * router_delay_ns + flits * h * link_delay_ns``.
+  holds the output for that time. Ejection into the local core takes
+  ``flits x router_delay_ns`` (one router delay per flit). So a lone packet crossing ``h``
+  links has latency ``(h + flits) * router_delay_ns + flits * h * link_delay_ns``.
 * **Injection**: each core has an unbounded injection queue feeding its router's
   local input port; a packet is ready at ``traffic.time_ns``.
-* **Ejection**: the core consumes a packet in ``router_delay_ns + core.sop_ns x sops``
+* **Ejection**: the core consumes a packet in ``flits x router_delay_ns + core.sop_ns x sops``
   (its synaptic operations there), holding the local output port meanwhile, so a
   slow core backs up into the network.
 * **Multicast**: the rows of one spike travel as one packet, copied at routers
@@ -56,12 +62,12 @@ import simpy
 
 from canmore_sim.config import ArchConfig
 from canmore_sim.errors import ConfigError, SimulationError
-from canmore_sim.noc.routing import LOCAL, OPPOSITE, get_routing, neighbour
+from canmore_sim.noc.routing import LOCAL, OPPOSITE, Adaptive, get_routing, neighbour
 from canmore_sim.noc.stats import NocStats
 from canmore_sim.noc.traffic import Traffic
 
-__all__ = ["PROGRESS_ROWS", "check_inputs", "deadlock_error", "livelock_error", "simulate",
-           "stats_from", "zero_load_ns"]
+__all__ = ["PROGRESS_ROWS", "check_inputs", "cut_through_zero_load", "deadlock_error",
+           "livelock_error", "simulate", "stats_from", "zero_load_ns"]
 
 #: Delivered rows between two ``progress`` calls of the SimPy engine.
 PROGRESS_ROWS = 1 << 16
@@ -91,8 +97,13 @@ def simulate(traffic: Traffic, config: ArchConfig, *,
         If a packet does not fit an input buffer or the routing is unknown.
     """
     check_inputs(traffic, config)
+    simulator = _Simulator
+    if config.router.switching != "store-and-forward":
+        from canmore_sim.noc.cutthrough import CutThroughSimulator
+
+        simulator = CutThroughSimulator
     with _no_cyclic_gc():
-        stats = _Simulator(traffic, config, progress).run()
+        stats = simulator(traffic, config, progress).run()
     if progress is not None:
         progress(len(traffic), len(traffic))
     return stats
@@ -130,8 +141,8 @@ def check_inputs(traffic: Traffic, config: ArchConfig) -> None:
     if config.router.flits_per_packet > config.router.buffer_depth:
         raise ConfigError(
             f"router.flits_per_packet ({config.router.flits_per_packet}) exceeds "
-            f"router.buffer_depth ({config.router.buffer_depth}): store-and-forward needs the "
-            "whole packet in one input buffer", key="router.flits_per_packet")
+            f"router.buffer_depth ({config.router.buffer_depth}): the model needs a whole "
+            "packet to fit one input buffer", key="router.flits_per_packet")
     get_routing(config.router.routing)
 
 
@@ -157,10 +168,36 @@ def zero_load_ns(
                  + np.abs(sy // traffic.chip_height - dy // traffic.chip_height)).astype(np.int64)
     r = config.router
     flits = r.flits_per_packet
+    eject = 0.0 if traffic.sops is None else config.core.sop_ns * traffic.sops
+    if r.switching != "store-and-forward":
+        return hops, inter, cut_through_zero_load(hops, inter, config) + eject
     link = flits * ((hops - inter) * r.link_delay_ns
                     + inter * config.multichip.interchip_link_delay_ns)
-    eject = 0.0 if traffic.sops is None else config.core.sop_ns * traffic.sops
-    return hops, inter, (hops + 1) * r.router_delay_ns + link + eject
+    return hops, inter, (hops + flits) * r.router_delay_ns + link + eject
+
+
+def cut_through_zero_load(hops: np.ndarray, inter: np.ndarray,
+                           config: ArchConfig) -> np.ndarray:
+    """Zero-load latency (ns, without the core's service) under virtual cut-through or
+    wormhole switching (see :mod:`canmore_sim.noc.cutthrough`).
+
+    The head pays ``router_delay_ns`` plus one flit's link delay per hop; the tail
+    trails it by ``(flits - 1)`` flit delays of the slowest link crossed (exact on one
+    chip; on tiled chips it takes the slower link type as the last one crossed, an upper
+    bound); ejection ends ``flits x router_delay_ns`` after the head arrives, and no
+    earlier than one router delay after the tail.
+    """
+    r = config.router
+    d_link, d_inter = r.link_delay_ns, config.multichip.interchip_link_delay_ns
+    flits = r.flits_per_packet
+    links = (hops - inter) * d_link + inter * d_inter
+    slowest = np.where(inter == hops, d_inter,
+                       np.where(inter > 0, max(d_link, d_inter), d_link))
+    head = hops * r.router_delay_ns + links
+    tail = links + hops * r.router_delay_ns + (flits - 1) * slowest
+    return np.where(hops > 0, np.maximum(head + flits * r.router_delay_ns,
+                                         tail + r.router_delay_ns),
+                    flits * r.router_delay_ns)
 
 
 class _Copy:
@@ -187,21 +224,33 @@ class _Simulator:
         r = config.router
         self.width = traffic.width
         self.route = get_routing(r.routing)
+        self.adaptive = isinstance(self.route, Adaptive)
+        self.src = traffic.src.tolist() if self.adaptive else []
         self.flits = r.flits_per_packet
         self.d_router = r.router_delay_ns
+        self.d_eject = self.flits * r.router_delay_ns  # one router delay per flit ejected
         self.d_link = self.flits * r.link_delay_ns
         self.d_inter = self.flits * config.multichip.interchip_link_delay_ns
         self.cw, self.ch = traffic.chip_width, traffic.chip_height
         self.sop_ns = config.core.sop_ns
+        self.copy_type: type[_Copy] = _Copy
+        self.pipelined = r.link_pipelined
+        self.link_free = [[0.0] * 5 for _ in range(traffic.n_routers)]  # end of link stage
         self.sops = [0] * len(traffic) if traffic.sops is None else traffic.sops.tolist()
         self.hop_budget = 4 * (traffic.width + traffic.height)
         n = traffic.n_routers
         slots = r.buffer_depth // self.flits
-        self.buf: list[list[deque[_Copy]]] = [[deque() for _ in range(5)] for _ in range(n)]
-        self.free = [[slots] * 5 for _ in range(n)]
+        # input queues: virtual channel v of input port p is queue q = p * vcs + v
+        self.vcs = vcs = r.virtual_channels
+        self.buf: list[list[deque[_Copy]]] = [[deque() for _ in range(5 * vcs)]
+                                              for _ in range(n)]
+        self.free = [[slots] * (5 * vcs) for _ in range(n)]
+        self.held = [[0] * 5 for _ in range(n)]  # per input port: copies held in its queues
         self.busy = [[False] * 5 for _ in range(n)]
-        self.req = [[0] * 5 for _ in range(n)]  # bit mask of requesting input ports per output
-        self.rr = [[4] * 5 for _ in range(n)]  # last input port granted per output
+        self.req = [[0] * 5 for _ in range(n)]  # bit mask of requesting input queues per output
+        self.rr = [[5 * vcs - 1] * 5 for _ in range(n)]  # last input queue granted per output
+        self.vrr = [[vcs - 1] * 5 for _ in range(n)]  # last downstream VC allocated per output
+        self.irr = [vcs - 1] * n  # last local VC a packet was injected into
         self.inject: list[deque[_Copy]] = [deque() for _ in range(n)]
         rows = len(traffic)
         self.dst = traffic.dst.tolist()
@@ -243,7 +292,7 @@ class _Simulator:
                 if t.multicast:
                     while j < n and spike[j] == spike[i] and src[j] == src[i] and times[j] == now:
                         j += 1
-                self.inject[src[i]].append(_Copy(list(range(i, j)), now))
+                self.inject[src[i]].append(self.copy_type(list(range(i, j)), now))
                 touched.append(src[i])
                 i = j
             for r in dict.fromkeys(touched):
@@ -251,19 +300,36 @@ class _Simulator:
 
     def _try_inject(self, r: int) -> None:
         queue, free = self.inject[r], self.free[r]
-        while queue and free[LOCAL] > 0:
-            free[LOCAL] -= 1
-            self._enqueue(r, LOCAL, queue.popleft())
+        while queue:
+            vc = self._vc_with_room(free, LOCAL, self.irr[r], 1)
+            if vc < 0:
+                break
+            self.irr[r] = vc
+            free[vc] -= 1
+            self._enqueue(r, vc, queue.popleft())
 
-    def _enqueue(self, r: int, port: int, copy: _Copy) -> None:
-        fifo = self.buf[r][port]
-        self._account(r, port, len(fifo))
+    def _vc_with_room(self, free: list[int], port: int, last: int, need: int) -> int:
+        """Round robin from VC ``last + 1``: the first VC of input ``port`` whose queue has
+        ``need`` credits (``free``: the router's credits per queue), or -1 if none has."""
+        vcs = self.vcs
+        for k in range(1, vcs + 1):
+            vc = (last + k) % vcs
+            if free[port * vcs + vc] >= need:
+                return port * vcs + vc
+        return -1
+
+    def _enqueue(self, r: int, q: int, copy: _Copy) -> None:
+        fifo = self.buf[r][q]
+        port = q // self.vcs
+        held = self.held[r]
+        self._account(r, port, held[port])
         fifo.append(copy)
-        occupied = len(fifo) * self.flits
+        held[port] += 1
+        occupied = held[port] * self.flits
         if occupied > self.occupancy[r][port]:
             self.occupancy[r][port] = occupied
         if len(fifo) == 1:
-            self._request(r, port)
+            self._request(r, q)
 
     def _account(self, r: int, port: int, held: int) -> None:
         """Add the flit-time held in FIFO (r, port) since its last change."""
@@ -272,12 +338,17 @@ class _Simulator:
         self.occ_since[r][port] = now
 
     # -- router ------------------------------------------------------------------------
-    def _request(self, r: int, port: int) -> None:
-        """The copy now at the head of FIFO (r, port) requests its output port(s)."""
-        copy = self.buf[r][port][0]
+    def _request(self, r: int, q: int) -> None:
+        """The copy now at the head of input queue (r, q) requests its output port(s)."""
+        copy = self.buf[r][q][0]
         route, dst, width = self.route, self.dst, self.width
         rows = copy.rows
-        if len(rows) == 1:  # unicast fast path
+        branches: dict[int, list[int]]
+        if self.adaptive:
+            branches = {}
+            for row in rows:
+                branches.setdefault(self._select(r, row), []).append(row)
+        elif len(rows) == 1:  # unicast fast path
             branches = {route(r, dst[rows[0]], width): rows}
         else:
             branches = {}
@@ -285,13 +356,28 @@ class _Simulator:
                 branches.setdefault(route(r, dst[row], width), []).append(row)
         copy.branches = branches
         copy.pending = len(branches)
-        bit = 1 << port
+        bit = 1 << q
         req, busy = self.req[r], self.busy[r]
         for out in branches:
             req[out] |= bit
         for out in list(branches):
             if not busy[out]:  # a busy output re-arbitrates when its transfer is done
                 self._arbitrate(r, out)
+
+    def _select(self, r: int, row: int) -> int:
+        """Adaptive routing: the admissible output whose downstream input port holds least
+        (the first on a tie), see :mod:`~canmore_sim.noc.routing`."""
+        assert isinstance(self.route, Adaptive)
+        width = self.width
+        ports = self.route.candidates(r, self.src[row], self.dst[row], width)
+        best = ports[0]
+        if len(ports) > 1:
+            least = self.held[neighbour(r, best, width)][OPPOSITE[best]]
+            for out in ports[1:]:
+                held = self.held[neighbour(r, out, width)][OPPOSITE[out]]
+                if held < least:
+                    best, least = out, held
+        return best
 
     def _arbitrate(self, r: int, out: int) -> None:
         if self.busy[r][out]:
@@ -301,15 +387,17 @@ class _Simulator:
             return
         if out != LOCAL:
             nxt = neighbour(r, out, self.width)
-            in_port = OPPOSITE[out]
-            if self.free[nxt][in_port] <= 0:
+            in_q = self._vc_with_room(self.free[nxt], OPPOSITE[out], self.vrr[r][out], 1)
+            if in_q < 0:
                 return  # backpressure: wait for a credit
-            self.free[nxt][in_port] -= 1
+            self.vrr[r][out] = in_q % self.vcs
+            self.free[nxt][in_q] -= 1
         else:
-            nxt, in_port = r, LOCAL
+            nxt, in_q = r, LOCAL
         last = self.rr[r][out]
-        for k in range(1, 6):
-            port = (last + k) % 5
+        queues = 5 * self.vcs
+        for k in range(1, queues + 1):
+            port = (last + k) % queues
             if mask >> port & 1:
                 break
         self.req[r][out] = mask & ~(1 << port)
@@ -318,23 +406,58 @@ class _Simulator:
         copy = self.buf[r][port][0]
         rows = copy.branches[out]
         now = self.env.now
-        self.wait[r][port] += (now - copy.arrival) * len(rows)
+        self.wait[r][port // self.vcs] += (now - copy.arrival) * len(rows)
         if out == LOCAL:
-            delay = self.d_router
+            delay = self.d_eject
             if self.sop_ns:
                 delay += self.sop_ns * sum(self.sops[row] for row in rows)
-        elif self.cw and (r % self.width // self.cw != nxt % self.width // self.cw
-                          or r // self.width // self.ch != nxt // self.width // self.ch):
-            delay = self.d_router + self.d_inter
         else:
-            delay = self.d_router + self.d_link
+            link = self.d_inter if self.cw and (
+                r % self.width // self.cw != nxt % self.width // self.cw
+                or r // self.width // self.ch != nxt // self.width // self.ch) else self.d_link
+            delay = (self._pipeline(r, out, port, copy, link) if self.pipelined
+                     else self.d_router + link)
         event = self.env.timeout(delay)
-        event.callbacks.append(partial(self._done, r, out, port, copy, rows, nxt, in_port))
+        event.callbacks.append(partial(self._done, r, out, port, copy, rows, nxt, in_q))
+
+    def _pipeline(self, r: int, out: int, port: int, copy: _Copy, link_ns: float) -> float:
+        """``router.link_pipelined``: start the link stage of a transfer granted now when
+        its router stage is over and the link is free; schedule its release
+        ``router_delay_ns`` before the link stage ends (not before now). Returns the delay
+        from now to the end of the link stage (the arrival)."""
+        now = self.env.now
+        start = now + self.d_router
+        if self.link_free[r][out] > start:
+            start = self.link_free[r][out]
+        end = start + link_ns
+        self.link_free[r][out] = end
+        self._schedule_release(r, out, port, copy, end)
+        return end - now
+
+    def _schedule_release(self, r: int, out: int, port: int, copy: _Copy, end: float) -> None:
+        now = self.env.now
+        release = end - self.d_router
+        if release < now:
+            release = now
+        event = self.env.timeout(release - now)
+        event.callbacks.append(partial(self._release, r, out, port, copy))
+
+    def _release(self, r: int, out: int, port: int, copy: _Copy, _event: simpy.Event) -> None:
+        """A pipelined transfer is on its link: the branch counts as sent (the copy leaves
+        its input FIFO once all are), and the output takes its next packet."""
+        self.busy[r][out] = False
+        copy.pending -= 1
+        if copy.pending == 0:
+            self._leave(r, port)
+        if self.req[r][out] and not self.busy[r][out]:
+            self._arbitrate(r, out)
 
     def _done(self, r: int, out: int, port: int, copy: _Copy, rows: list[int], nxt: int,
               in_port: int, _event: simpy.Event) -> None:
         now = self.env.now
-        self.busy[r][out] = False
+        held = self.pipelined and out != LOCAL  # released earlier (``_release``)
+        if not held:
+            self.busy[r][out] = False
         if out == LOCAL:
             self.link_flits[r][LOCAL] += self.flits
             for row in rows:
@@ -359,20 +482,24 @@ class _Simulator:
                 raise livelock_error(hops[rows[0]], self.dst[rows[0]],
                                      self.config.router.routing, r, nxt)
             self._enqueue(nxt, in_port, _Copy(rows, now))
+        if held:
+            return  # the branch was sent at its release
         copy.pending -= 1
         if copy.pending == 0:
             self._leave(r, port)
         if self.req[r][out] and not self.busy[r][out]:
             self._arbitrate(r, out)
 
-    def _leave(self, r: int, port: int) -> None:
-        """The head copy of FIFO (r, port) has sent all its branches: free its slot."""
-        fifo = self.buf[r][port]
-        self._account(r, port, len(fifo))
+    def _leave(self, r: int, q: int) -> None:
+        """The head copy of input queue (r, q) has sent all its branches: free its slot."""
+        fifo = self.buf[r][q]
+        port = q // self.vcs
+        self._account(r, port, self.held[r][port])
         fifo.popleft()
+        self.held[r][port] -= 1
         if fifo:  # the next copy requests before the freed slot is refilled
-            self._request(r, port)
-        self.free[r][port] += 1
+            self._request(r, q)
+        self.free[r][q] += 1
         if port == LOCAL:
             self._try_inject(r)
             return

@@ -42,9 +42,17 @@ from typing import Any
 import numpy as np
 
 from canmore_sim.config import ArchConfig
-from canmore_sim.errors import SimulationError
+from canmore_sim.errors import ConfigError, SimulationError
 from canmore_sim.noc.engine import check_inputs, deadlock_error, livelock_error, stats_from
-from canmore_sim.noc.routing import PORTS_OUT, get_routing, xy_port, yx_port
+from canmore_sim.noc.routing import (
+    PORTS_OUT,
+    Adaptive,
+    get_routing,
+    odd_even_candidates,
+    west_first_candidates,
+    xy_port,
+    yx_port,
+)
 from canmore_sim.noc.stats import NocStats
 from canmore_sim.noc.traffic import Traffic
 from canmore_sim.utils.memory import return_free_memory
@@ -154,17 +162,28 @@ def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
     """
     r = config.router
     n, rows = traffic.n_routers, len(traffic)
-    slots = r.buffer_depth // r.flits_per_packet
+    switch = _SWITCHING[r.switching]
+    # copies a FIFO can hold: each reserves all its flits, except under wormhole (one)
+    slots = r.buffer_depth if switch == k.SW_WORMHOLE else r.buffer_depth // r.flits_per_packet
+    cut = switch != k.SW_SAF
     budget = 4 * (traffic.width + traffic.height)
     start = _multicast_starts(traffic)  # None: unicast, every row is a packet
     n_packets = rows if start is None else len(start)
     dtype = _int_dtype(rows, n_packets, budget)
     src = traffic.src if start is None else traffic.src[start]
-    cap = n * 5 + 2
+    vcs = r.virtual_channels
+    queues = n * 5 * vcs  # input queues: a FIFO per virtual channel of each input port
+    cap = n * 10 + 2 if cut else n * 5 + 2  # cut-through: a head and a tail per output
+    fly = vcs * r.buffer_depth + 2 if r.link_pipelined else 0  # transfers in flight/output
+    if r.link_pipelined:  # each in flight: a release, an arrival (a head) at most
+        cap = n * 5 * (3 * fly + 4) + 2
     port = np.zeros((n * 5, k.N_P), dtype=np.int64)
-    port[:, k.P_FREE] = slots
-    port[:, k.P_RR] = 4
+    port[:, k.P_RR] = 5 * vcs - 1
+    port[:, k.P_VRR] = vcs - 1
+    port[:, k.P_IRR] = vcs - 1
     port[:, k.P_NEXT], port[:, k.P_INTER] = _links(traffic)
+    inq = np.zeros((queues, k.N_Q), dtype=np.int64)
+    inq[:, k.Q_FREE] = r.buffer_depth if cut else slots  # flit credits, or copy slots
     # packets grouped by source, in injection order (radix sort on 16-bit router ids)
     inj_list = np.argsort(src.astype(np.uint16) if n <= 1 << 16 else src, kind="stable")
     inj_base = np.zeros(n, dtype=np.int64)  # first entry of each source router in inj_list
@@ -175,7 +194,7 @@ def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
     # a segment is an array to copy in, or its size (zeros), or (size, fill value or
     # function that fills its view)
     ints: dict[str, Any] = {
-        "port": port, "copy": n * 5 * slots * k.N_C,
+        "port": port, "inq": inq, "copy": queues * slots * k.N_C,
         "perm": 0 if start is None else (rows, _count_up),  # unicast: the identity (_row)
         "dst": traffic.dst, "sops": rows if traffic.sops is None else traffic.sops,
         "hops": rows, "charged": 0 if start is None else rows, "charged_inter": rows,
@@ -186,28 +205,39 @@ def _build(k: ModuleType, traffic: Traffic, config: ArchConfig) -> _State:
         "scr_rows": longest, "scr_counts": 5, "heap_s": cap,
         "heap_e": cap, "ring_s": 3 * cap, "ring_e": 3 * cap,
         "table": table, "dcol": dcol, "x": np.arange(n) % traffic.width,
+        "src": traffic.src if routing >= k.ROUTE_WEST_FIRST else 0,
         "y": np.arange(n) // traffic.width,
     }
     floats: dict[str, Any] = {
-        "portf": n * 5 * k.N_F, "arrival": n * 5 * slots, "deliver": (rows, np.nan),
+        "portf": n * 5 * k.N_F, "arrival": queues * slots, "deliver": (rows, np.nan),
         "pk_time": traffic.time_ns if start is None else traffic.time_ns[start],
-        "heap_t": cap, "ring_t": 3 * cap}
+        "heap_t": cap, "ring_t": 3 * cap, "copyf": queues * slots * k.N_CF if cut else 0}
+    ints["fly"] = n * 5 * fly * k.N_FLY
     head = np.zeros(k.N_HEAD, dtype=np.int64)
     head[[k.K_WIDTH, k.K_FLITS, k.K_SLOTS, k.K_BUDGET, k.K_ROUTING, k.K_N_PACKETS,
           k.K_N_DCOL, k.K_CAP, k.K_UNICAST]] = (traffic.width, r.flits_per_packet, slots,
                                                budget, routing, n_packets, table.shape[1],
                                                cap, start is None)
+    head[[k.K_SWITCH, k.K_NEED, k.K_DEPTH, k.K_PIPE, k.K_FLY, k.K_VCS]] = (
+        switch, r.flits_per_packet if switch == k.SW_VCT else 1, r.buffer_depth,
+        r.link_pipelined, fly, vcs)
     head_f = np.zeros(k.N_HEAD_F)
     head_f[k.KF_ROUTER] = r.router_delay_ns
     head_f[k.KF_LINK] = r.flits_per_packet * r.link_delay_ns
     head_f[k.KF_INTER] = r.flits_per_packet * config.multichip.interchip_link_delay_ns
     head_f[k.KF_SOP] = config.core.sop_ns
+    head_f[k.KF_FLIT_LINK] = r.link_delay_ns
+    head_f[k.KF_FLIT_INTER] = config.multichip.interchip_link_delay_ns
+    head_f[k.KF_EJECT] = r.flits_per_packet * r.router_delay_ns
     spans: dict[str, slice] = {}
     arrays = [_flat(k, ints, k.N_HEAD, dtype, head, spans),
               _flat(k, floats, k.N_HEAD_F, np.float64, head, spans)]
     arrays[0][: k.N_HEAD] = head
     arrays[1][: k.N_HEAD_F] = head_f
     return _State(arrays[0], arrays[1], spans)
+
+
+_SWITCHING = {"store-and-forward": 0, "virtual-cut-through": 1, "wormhole": 2}  # fast_kernel.SW_*
 
 
 def _count_up(view: np.ndarray) -> None:
@@ -300,6 +330,14 @@ def _routing_table(traffic: Traffic, config: ArchConfig) -> tuple[np.ndarray, np
 
     route = get_routing(config.router.routing)
     n = traffic.n_routers
+    if isinstance(route, Adaptive):
+        kind = {west_first_candidates: k.ROUTE_WEST_FIRST,
+                odd_even_candidates: k.ROUTE_ODD_EVEN}.get(route.candidates)
+        if kind is None:
+            raise ConfigError(f"routing {config.router.routing!r} is adaptive but not one the "
+                              "fast engine knows; use run.engine: simpy",
+                              key="router.routing")
+        return np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.int64), kind
     if route is xy_port or route is yx_port:
         kind = k.ROUTE_XY if route is xy_port else k.ROUTE_YX
         return np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.int64), kind
@@ -329,7 +367,7 @@ def _counters(k: ModuleType, state: _State, traffic: Traffic) -> dict[str, Any]:
     p = state.int_segment("port").reshape(n, 5, k.N_P)
     pf = state.float_segment("portf").reshape(n, 5, k.N_F)
     deliver = state.float_segment("deliver")
-    buffered = p[:, :, k.P_LEN].any(axis=1)
+    buffered = state.int_segment("inq").reshape(n, -1, k.N_Q)[:, :, k.Q_LEN].any(axis=1)
     queued = state.int_segment("inj_head") < state.int_segment("inj_tail")
     stuck = sorted(set(np.flatnonzero(buffered).tolist() + np.flatnonzero(queued).tolist()))
     if stuck or np.isnan(deliver).any():

@@ -10,9 +10,13 @@ gets through (the minimum over routers, :func:`accepted_throughput`) is at most
 ``min_c 1 / (s_c gamma_c)``.
 
 In this model a router-to-router link is held for ``router_delay_ns + flits x
-link_delay_ns`` per packet (``s_link``) and an ejection port for ``router_delay_ns``
-(``core.sop_ns`` = 0). For uniform random traffic on a ``k x k`` mesh under XY (or YX)
-the busiest links are those crossing the bisection, ``gamma = k / 4``, so the bound is
+link_delay_ns`` per packet (``s_link``) and an ejection port for ``flits x
+router_delay_ns`` (``core.sop_ns`` = 0). With ``router.link_pipelined`` the next packet's
+router stage overlaps the link stage, so ``s_link`` is ``flits x link_delay_ns`` under
+store-and-forward and ``max(flits x link_delay_ns, link_delay_ns + router_delay_ns)``
+under the cut-through modes (an output is released no earlier than its head's arrival).
+For uniform random traffic on a ``k x k`` mesh under XY (or YX) the busiest links
+are those crossing the bisection, ``gamma = k / 4``, so the bound is
 ``4 / (k s_link)`` packets per router per ns.
 
 Patterns (router ``(x, y)``, mesh ``width x height``):
@@ -25,15 +29,19 @@ Patterns (router ``(x, y)``, mesh ``width x height``):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from canmore_sim.config import ArchConfig
 from canmore_sim.errors import ConfigError
-from canmore_sim.noc.routing import LOCAL, get_routing, neighbour
+from canmore_sim.noc.routing import LOCAL, Adaptive, get_routing, neighbour
+from canmore_sim.noc.stats import NocStats
 from canmore_sim.noc.traffic import Traffic
 
-__all__ = ["PATTERNS", "accepted_throughput", "channel_loads", "destination_matrix",
-           "pattern_traffic", "throughput_bound", "zero_load_latency_ns"]
+__all__ = ["PATTERNS", "accepted_throughput", "channel_loads", "cut_bound", "destination_matrix",
+           "pattern_traffic", "saturation_throughput", "throughput_bound",
+           "zero_load_latency_ns"]
 
 PATTERNS = ("uniform", "transpose", "hotspot")
 
@@ -139,19 +147,67 @@ def channel_loads(pattern: str, width: int, height: int, routing: str = "xy",
 
 def throughput_bound(pattern: str, width: int, height: int, config: ArchConfig,
                      hotspot: int | None = None) -> float:
-    """Channel-load bound on accepted throughput, packets per router per ns (see module)."""
-    r = config.router
-    service = np.full(5, r.router_delay_ns + r.flits_per_packet * r.link_delay_ns)
-    service[LOCAL] = r.router_delay_ns
-    gamma = channel_loads(pattern, width, height, r.routing, hotspot)
+    """Channel-load bound on accepted throughput, packets per router per ns (see module).
+
+    Under an adaptive routing the channels' loads depend on the run, so the bound is the
+    one every minimal routing obeys: :func:`cut_bound`.
+    """
+    if isinstance(get_routing(config.router.routing), Adaptive):
+        return cut_bound(pattern, width, height, config, hotspot)
+    link, eject = _service_ns(config)
+    service = np.full(5, link)
+    service[LOCAL] = eject
+    gamma = channel_loads(pattern, width, height, config.router.routing, hotspot)
     return float(1.0 / (gamma * service).max())
 
 
+def cut_bound(pattern: str, width: int, height: int, config: ArchConfig,
+              hotspot: int | None = None) -> float:
+    """Throughput bound of any minimal routing, packets per router per ns.
+
+    A minimal route crosses a straight cut of the mesh (between two columns, or two rows)
+    once in the direction of its destination, whatever the routing, so the packets per ns
+    from one side to the other cannot exceed the links across the cut (one per row, or per
+    column) times ``1 / s_link``; each ejection port carries at most ``1 / s_eject``.
+    """
+    link, eject = _service_ns(config)
+    p = destination_matrix(pattern, width, height, hotspot)
+    n = width * height
+    r = np.arange(n)
+    x, y = r % width, r // width
+    bounds = [1.0 / (p.sum(axis=0).max() * eject)]
+    for coord, size, across in ((x, width, height), (y, height, width)):
+        for cut in range(1, size):
+            low = coord < cut
+            for a, b in ((low, ~low), (~low, low)):
+                load = p[np.ix_(a, b)].sum()
+                if load > 0:
+                    bounds.append(across / (load * link))
+    return float(min(bounds))
+
+
+def _service_ns(config: ArchConfig) -> tuple[float, float]:
+    """(ns an output link is held per packet, ns an ejection port is held per packet)."""
+    r = config.router
+    flits_ns = r.flits_per_packet * r.link_delay_ns
+    link = r.router_delay_ns + flits_ns
+    if r.link_pipelined:
+        link = flits_ns if r.switching == "store-and-forward" else max(
+            flits_ns, r.link_delay_ns + r.router_delay_ns)
+    return max(link, 1e-300), max(r.flits_per_packet * r.router_delay_ns, 1e-300)
+
+
 def zero_load_latency_ns(hops: np.ndarray | int, config: ArchConfig) -> np.ndarray:
-    """``(h + 1) router_delay_ns + flits h link_delay_ns``: a lone packet crossing h links."""
+    """Latency (ns) of a lone packet crossing h links on one chip: under store-and-forward
+    ``(h + flits) router_delay_ns + flits h link_delay_ns`` (see
+    :func:`~canmore_sim.noc.engine.zero_load_ns` for the cut-through modes)."""
+    from canmore_sim.noc.engine import cut_through_zero_load
+
     r = config.router
     h = np.asarray(hops, dtype=np.float64)
-    return (h + 1) * r.router_delay_ns + r.flits_per_packet * h * r.link_delay_ns
+    if r.switching != "store-and-forward":
+        return cut_through_zero_load(h, np.zeros_like(h), config)
+    return (h + r.flits_per_packet) * r.router_delay_ns + r.flits_per_packet * h * r.link_delay_ns
 
 
 def _hotspot(width: int, height: int, hotspot: int | None) -> int:
@@ -161,3 +217,34 @@ def _hotspot(width: int, height: int, hotspot: int | None) -> int:
         raise ConfigError(f"hotspot router {hotspot} is outside the {width}x{height} mesh",
                           key="hotspot")
     return hotspot
+
+
+#: Offered loads (fractions of the bound) searched for the saturation throughput.
+SATURATION_FRACTIONS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25)
+
+
+def saturation_throughput(pattern: str, width: int, height: int, config: ArchConfig, *,
+                          duration_ns: float, arrivals: str, seed: int = 1,
+                          fractions: tuple[float, ...] = SATURATION_FRACTIONS,
+                          simulate: Callable[[Traffic, ArchConfig], NocStats] | None = None
+                          ) -> tuple[float, float]:
+    """(saturation throughput, bound), packets per router per ns.
+
+    The saturation throughput is the highest accepted throughput (the minimum over routers,
+    :func:`accepted_throughput`) over offered loads ``fractions x bound``
+    (:func:`throughput_bound`), each a ``pattern_traffic`` of ``duration_ns`` with the
+    given ``arrivals``, replayed by ``simulate`` (default: the fast engine).
+    """
+    if simulate is None:
+        from canmore_sim.noc.fast import simulate as fast_simulate
+
+        simulate = fast_simulate
+    bound = throughput_bound(pattern, width, height, config)
+    best = 0.0
+    for fraction in fractions:
+        traffic = pattern_traffic(pattern, width, height, fraction * bound, duration_ns,
+                                  seed=seed, arrivals=arrivals)
+        accepted, _ = accepted_throughput(traffic, simulate(traffic, config).deliver_ns,
+                                          duration_ns)
+        best = max(best, accepted)
+    return best, bound

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from canmore_sim.errors import MissingDependencyError
-from canmore_sim.report.files import CORE_COLUMNS, write_map_report
+from canmore_sim.report.files import CORE_COLUMNS, CORE_EXTRA, write_map_report
 from canmore_sim.report.folders import prepare_output, staged
 
 if TYPE_CHECKING:
@@ -51,7 +51,8 @@ class Result:
         """One row per core, means per frame (cores.csv without its I/O port row, which is
         ``summary["io_port"]``)."""
         cores = self.summary.get("cores") or {k: [] for k in CORE_COLUMNS}
-        return _pandas().DataFrame({k: cores[k] for k in CORE_COLUMNS})
+        columns = (*CORE_COLUMNS, *(k for k in CORE_EXTRA if k in cores))
+        return _pandas().DataFrame({k: cores[k] for k in columns})
 
     def write(self, out: str | Path, *, force: bool = False) -> Path:
         """Write the run's report folder, the same files as ``canmore-sim map --out``

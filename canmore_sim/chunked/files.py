@@ -7,12 +7,14 @@ import dataclasses
 import hashlib
 import io
 import json
-import zipfile
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from canmore_sim.datasets.arrays import open_npz
+from canmore_sim.errors import DataError
 from canmore_sim.run.identity import digest, why_different
 from canmore_sim.utils.atomic import atomic_write_bytes
 
@@ -22,7 +24,9 @@ if TYPE_CHECKING:
 __all__ = ["chunk_identity", "mapping_digest", "read_chunk", "write_chunk"]
 
 
-_FORMAT = "canmore-sim map chunk 2"  # 2: closed-loop timing arrays
+_FORMAT = "canmore-sim map chunk 3"  # 2: closed-loop timing arrays; 3: effective SOPs
+#: Most values one array of a chunk file may declare (its bytes must also be in the file).
+MAX_CHUNK_VALUES = 1 << 31
 
 
 def chunk_identity(common: dict[str, str], *, kind: str, index: int, ids: np.ndarray,
@@ -83,13 +87,13 @@ def read_chunk(path: Path, identity: dict[str, str]
     (None, None)
         There is no such file.
     """
-    if not path.exists():
+    if not os.path.lexists(path):
         return None, None
-    try:
-        with np.load(path, allow_pickle=False) as loaded:
-            arrays = {k: loaded[k] for k in loaded.files}
+    try:  # every array's declared size is checked against the file before it is allocated
+        with open_npz(path, max_values=MAX_CHUNK_VALUES) as members:
+            arrays = {key: members.read(key) for key in members.keys}
         meta = json.loads(str(arrays.pop("_meta")))
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, TypeError):
+    except (DataError, ValueError, KeyError, TypeError):
         return None, "its file is damaged or not a chunk file"
     if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
         return None, "its file is not a chunk file of this version"

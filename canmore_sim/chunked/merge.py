@@ -9,12 +9,18 @@ from typing import Any
 import numpy as np
 
 from canmore_sim.chunked.files import read_chunk
-from canmore_sim.chunked.task import LATENCY_BIN_NS, NOC_PER_FRAME, PER_FRAME, merge_bins
+from canmore_sim.chunked.task import (
+    LATENCY_BIN_NS,
+    NOC_PER_FRAME,
+    PER_FRAME,
+    TRACE_COLUMNS,
+)
 from canmore_sim.chunked.timing import TimingParts
 from canmore_sim.cores.stats import CoreStats
 from canmore_sim.cores.trace import CountedSpikes, SpikeTrace
 from canmore_sim.errors import SimulationError
 from canmore_sim.mapper.placement import Mapping
+from canmore_sim.noc.bins import BinCounts
 from canmore_sim.run.frame_noc import FrameNoc
 
 __all__ = ["Merger", "result_parts"]
@@ -30,11 +36,13 @@ class Merger:
     chunk reused from an earlier run), so memory stays bounded.
     """
 
-    def __init__(self, folder: Path, identities: list[dict[str, str]], buffered: int) -> None:
+    def __init__(self, folder: Path, identities: list[dict[str, str]], buffered: int,
+                 trace: Any = None) -> None:
         self.folder, self.identities, self.buffered = folder, identities, buffered
+        self.trace = trace  # a noc.trace.TraceWriter (map --trace): chunks' traffic rows
         self.rows: dict[str, list[np.ndarray]] = {k: [] for k in PER_FRAME}
         self.merged: dict[str, Any] = {}
-        self.bins = np.zeros((2, 0), dtype=np.int64)
+        self.bins = BinCounts()  # every delivery's latency, dense 1-ns bins
         self.timing = TimingParts()
         self.next = 0
         self.waiting: dict[int, dict[str, np.ndarray] | None] = {}  # None: in its file
@@ -56,6 +64,8 @@ class Merger:
         return arrays
 
     def _fold(self, arrays: dict[str, np.ndarray]) -> None:
+        if self.trace is not None:
+            _write_traffic(self.trace, arrays)
         for key in PER_FRAME:
             self.rows[key].append(arrays[key])
         self.timing.add(arrays)
@@ -66,8 +76,8 @@ class Merger:
             if key == "occupancy_sum" and value.size == 0:
                 continue
             merged[key] = value if key not in merged else combine(merged[key], value)
-        self.bins = merge_bins([self.bins, arrays["latency_bins"]])  # bounded by the latencies
-        for key in ("has_native", "native_model", "tw", "end_time"):
+        self.bins.add(arrays["latency_bins"])  # a bincount into the dense bins
+        for key in ("has_float", "has_native", "native_model", "tw", "end_time"):
             merged[key] = arrays[key]
 
     def result(self) -> dict[str, Any]:
@@ -75,7 +85,23 @@ class Merger:
         if self.waiting or self.next != len(self.identities):
             raise SimulationError(f"merged {self.next} of {len(self.identities)} chunks")
         out = {k: np.concatenate(v, axis=0) for k, v in self.rows.items()}
-        return {**out, **self.merged, "latency_bins": self.bins, **self.timing.arrays()}
+        return {**out, **self.merged, "latency_bins": self.bins.pairs(),
+                **self.timing.arrays()}
+
+
+def _write_traffic(writer: Any, arrays: dict[str, np.ndarray]) -> None:
+    """Write a chunk's frames' traffic (``trace_*`` arrays of ``traffic_arrays``) as trace
+    rows, frame by frame in the chunk's order."""
+    from canmore_sim.noc.traffic import Traffic
+
+    frame = arrays["trace_frame"]
+    width, height, cw, ch, multicast = (int(v) for v in arrays["trace_mesh"])
+    for f in dict.fromkeys(arrays["ids"].tolist()):
+        rows = frame == f
+        col = {name: arrays[f"trace_{name}"][rows] for name in TRACE_COLUMNS}
+        writer.add(int(f), Traffic(width, height, col["time_ns"], col["src"], col["dst"],
+                                   col["spike"], col["layer"], col["deadline_ns"],
+                                   bool(multicast), cw, ch, sops=col["sops"]))
 
 
 def _histogram(bins: np.ndarray, n_bins: int = 40) -> tuple[np.ndarray, np.ndarray]:
@@ -103,12 +129,18 @@ def result_parts(merged: dict[str, Any], mapping: Mapping
                        predictions=merged["predictions"], labels=merged["labels"],
                        end_time=None if np.isnan(end) else end)
     cores = CoreStats(merged["sops"], merged["spikes_in"], merged["spikes_out"],
-                      merged["sops_per_layer"], mapping.groups.weight_bits.copy())
+                      merged["sops_per_layer"], mapping.groups.weight_bits.copy(),
+                      merged["effective_sops"], merged["effective_sops_per_layer"])
     occupancy = merged.get("occupancy_sum")
     noc = FrameNoc(**{k: merged[k] for k in NOC_PER_FRAME},
                    link_flits=merged["link_flits"], router_wait_ns=merged["router_wait_ns"],
                    occupancy_mean=(np.zeros_like(merged["router_wait_ns"]) if occupancy is None
-                                   else occupancy / n),
+                                   else occupancy / _replayed_count(merged)),
                    occupancy_max=merged["occupancy_max"],
                    latency_hist_ns=_histogram(merged["latency_bins"]))
     return trace, cores, noc
+
+
+def _replayed_count(merged: dict[str, Any]) -> int:
+    """Frames the NoC replayed (occupancy is their mean; at least 1 to divide by)."""
+    return max(1, int(np.sum(merged["replayed"])))

@@ -32,10 +32,10 @@ What stays in memory is one chunk's working set per worker plus the per-frame ro
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
@@ -68,9 +68,11 @@ from canmore_sim.run.pricing import (
 )
 from canmore_sim.run.source import ModelSource
 from canmore_sim.utils.progress import ProgressCallback, StageEvent, stage
+from canmore_sim.utils.workfiles import check_items
 
 if TYPE_CHECKING:
     from canmore_sim.run.pipeline import RunResult
+    from canmore_sim.run.replay import ReplayPlan
 
 __all__ = ["CHUNK_STAGE", "MapProgress", "run_map"]
 
@@ -97,8 +99,8 @@ def run_map(graph: LayerGraph, source: ModelSource, config: ArchConfig, work: st
             reference_label: str = "reference run", workers: int = 1,
             executor: str = "local", scheduler: str | None = None, resume: bool = False,
             progress: ProgressCallback | None = None,
-            note: Callable[[str], None] | None = None,
-            release_weights: bool = False) -> RunResult:
+            note: Callable[[str], None] | None = None, release_weights: bool = False,
+            trace: Any = None) -> RunResult:
     """Map ``graph`` and simulate the selected frames in chunks; the merged RunResult.
 
     Parameters
@@ -133,6 +135,9 @@ def run_map(graph: LayerGraph, source: ModelSource, config: ArchConfig, work: st
         chunk runs in this process and no rate-IF reference pass follows, it releases
         the network's weights (``pipeline.run(..., release_weights=True)``; VGG16: the
         headline's peak 575 MB instead of about 930 MB); every figure is the same.
+    trace
+        A :class:`~canmore_sim.noc.trace.TraceWriter` (``map --trace``): every frame's
+        traffic is written to it, in frame order (chunks computed without it run again).
 
     Raises
     ------
@@ -142,6 +147,7 @@ def run_map(graph: LayerGraph, source: ModelSource, config: ArchConfig, work: st
     """
     from canmore_sim.datasets.readers import select_frames
     from canmore_sim.pool.executor import check_executor
+    from canmore_sim.run.replay import replay_plan
 
     check_executor(executor, workers, scheduler)
     with stage(progress, "frames", 0):
@@ -155,16 +161,20 @@ def run_map(graph: LayerGraph, source: ModelSource, config: ArchConfig, work: st
     check_labels(labels, len(ids), graph.n_classes)
     runner = _Runner(source, data, config, Path(work), ids, workers, executor, scheduler,
                      progress, note)
+    runner.plan = replay_plan(config, len(ids), preset)
     runner.clear(resume)
     runner.reference_pass = needs_rate_reference(preset, config.neuron.model, reference)
     runner.release_weights = release_weights
+    runner.trace = trace
     try:
         quantized, mapping = runner.mapped(graph, mapping)
+        if release_weights and runner.float_weights_done():
+            graph.release_weights()  # the workers get the quantized network, not these
         merged = runner.pass_("run", config, mapping)
         ref = energy_reference(preset, config, reference, reference_label,
                                lambda ref_config: _rate_reference(runner, ref_config, mapping))
         result = _priced(graph, quantized, mapping, config, preset, merged, ref,
-                         runner.progress)
+                         runner.progress, runner.plan)
         quantized.release_weights()  # only its structure fills the reports
         return result
     finally:
@@ -191,14 +201,16 @@ class _Runner:
         self.quantized: LayerGraph | None = None
         self.reference_pass = False  # a rate-IF reference pass follows the run's chunks
         self.release_weights = False  # the caller gives the network up (run_map's option)
+        self.trace: Any = None  # a TraceWriter for the run pass's traffic (map --trace)
+        self.plan: Any = None  # which frames the NoC replays (run.replay), set by run_map
+        self.split: Any = None  # the data split, read once where chunks ship their frames
 
     def clear(self, resume: bool) -> None:
         """Remove unfinished writes, and (without ``resume``) every chunk file."""
-        for folder in (self.work / "chunks", self.work / "reference"):
-            if folder.is_dir():
-                for path in folder.iterdir():
-                    if path.suffix == ".tmp" or not resume:
-                        path.unlink()
+        for kind in ("chunks", "reference", "placement"):  # the tool's own regular files only
+            for path in check_items(self.work / kind, kind):
+                if path.suffix == ".tmp" or not resume:
+                    path.unlink()
 
     def mapped(self, graph: LayerGraph, mapping: Mapping | None
                ) -> tuple[LayerGraph, Mapping]:
@@ -223,14 +235,27 @@ class _Runner:
         return quantized, mapping
 
     def _neuron_counts(self) -> NeuronCounts:
-        """Spikes per neuron over all frames (the neuron-only pass, in chunk order)."""
+        """Spikes per neuron over all frames (the neuron-only pass, in chunk order).
+
+        Each chunk's counts are written to ``work/placement`` like a run's chunks, so a
+        resumed run reuses the verified ones instead of simulating its frames again.
+        """
         dumped = self.config.model_dump(mode="json")
+        folder = self.work / "placement"
+        folder.mkdir(parents=True, exist_ok=True)
+        identities = [chunk_identity(self.common, kind="counts", index=i, ids=chunk,
+                                     chunk_frames=self.size, config=dumped)
+                      for i, chunk in enumerate(self.chunks)]
+        parts: list[Any] = [read_chunk(folder / f"{i:05d}.npz", identities[i])[0]
+                            for i in range(len(self.chunks))]
         tasks = [neuron_counts_task(i, chunk, source=self.source,
                                     model_identity=self.model_identity, data=self.data,
-                                    config=dumped) for i, chunk in enumerate(self.chunks)]
-        parts: list[Any] = [None] * len(tasks)
+                                    config=dumped)
+                 for i, chunk in enumerate(self.chunks) if parts[i] is None]
         for outcome in self._outcomes(tasks):
-            parts[outcome.index] = outcome.value
+            index = tasks[outcome.index]["index"]
+            write_chunk(folder / f"{index:05d}.npz", outcome.value, identities[index])
+            parts[index] = outcome.value
         total: NeuronCounts | None = None
         for part in parts:  # in chunk order (integer sums: any order gives the same)
             layers = sorted((k for k in part if k.startswith("layer_")),
@@ -240,25 +265,26 @@ class _Runner:
         assert total is not None  # a run has at least one chunk
         return total
 
-    def _outcomes(self, tasks: list[dict[str, Any]],
+    def _outcomes(self, tasks: Sequence[dict[str, Any]],
                   inline_progress: ProgressCallback | None = None,
                   release_last: bool = False) -> Any:
         from canmore_sim.pool.executor import WorkerLost, run_tasks
 
         workers = (max(1, min(self.workers, len(tasks))) if self.executor == "local"
                    else self.workers)
+        shared: dict[str, Any] | None = None
         if self.executor == "local" and workers == 1:  # in this process: reuse its network
             # the weights may go with the last chunk when no later pass needs them
             release = release_last and len(tasks) == 1
             function: Any = _InlineRun(inline_progress, self.chunks, len(self.ids),
                                        self.graph, self.quantized, release)
-        else:
+        else:  # the network goes to each worker once, each chunk with its frames
             function = run_task
-            if self.quantized is not None:
-                self.quantized.release_weights()  # the workers quantize their own
-                self.quantized = None
+            shared = self._shared()
+            tasks = _ShippedTasks(tasks, self._frames)
         for outcome in run_tasks(function, tasks, executor=self.executor, workers=workers,
-                                 scheduler=self.scheduler, preload=PRELOAD):
+                                 scheduler=self.scheduler, preload=PRELOAD,
+                                 shared=shared):
             if outcome.error is not None:
                 error = outcome.error
                 task = tasks[outcome.index]
@@ -270,17 +296,55 @@ class _Runner:
                 raise error
             yield outcome
 
+    def float_weights_done(self) -> bool:
+        """Whether nothing after the mapping needs the float weights: no float pass
+        (synthetic weights), no re-quantization by the workers (closed-loop timing) and
+        no rate-IF reference pass."""
+        from canmore_sim.run.checks import float_pass_meaningful, needs_weight_arrays
+
+        return not (float_pass_meaningful(self.graph) or needs_weight_arrays(self.config)
+                    or self.reference_pass)
+
+    def _shared(self) -> dict[str, Any]:
+        """What every worker gets once (no worker reads the model's files): the quantized
+        network as integer codes, made once for the run, unless the run re-simulates
+        cores from weight arrays (closed-loop timing: the workers quantize the float
+        network once each); the float network where a float pass means something
+        (:func:`~canmore_sim.run.checks.float_pass_meaningful`) or the workers quantize."""
+        from canmore_sim.run.checks import float_pass_meaningful, needs_weight_arrays
+
+        shared: dict[str, Any] = {}
+        if self.quantized is not None and not needs_weight_arrays(self.config):
+            shared["network"] = self.quantized
+        if "network" not in shared or float_pass_meaningful(self.graph):
+            shared["graph"] = self.graph
+        return shared
+
+    def _frames(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The frames and labels at data-set indices ``ids`` (the split read once)."""
+        from canmore_sim.datasets.readers import load_selected, read_split
+
+        assert self.graph is not None  # mapped() has it before any chunk is sent
+        if self.split is None:
+            self.split = read_split(self.data, self.graph.input_shape)
+        return load_selected(self.data, self.graph.input_shape, ids, images=self.split)
+
     def pass_(self, kind: str, config: ArchConfig, mapping: Mapping) -> dict[str, Any]:
         """Run (or reuse) every chunk of one pass and merge them in chunk order."""
         folder = self.work / ("chunks" if kind == "run" else "reference")
         folder.mkdir(parents=True, exist_ok=True)
         dumped = config.model_dump(mode="json")
         key = mapping_digest(mapping)
-        identities = [chunk_identity(self.common, kind=kind, index=i, ids=chunk,
-                                     chunk_frames=self.size, config=dumped, mapping_key=key)
+        trace = self.trace if kind == "run" else None
+        parts = [self.plan.part(slice(i * self.size, i * self.size + len(chunk)))
+                 for i, chunk in enumerate(self.chunks)]
+        identities = [{**chunk_identity(self.common, kind=kind + ("+trace" if trace else ""),
+                                        index=i, ids=chunk, chunk_frames=self.size,
+                                        config=dumped, mapping_key=key),
+                       "replayed": "".join("1" if r else "0" for r in parts[i].replayed)}
                       for i, chunk in enumerate(self.chunks)]
         state = MapProgress(total=len(self.ids))
-        merger = Merger(folder, identities, buffered=2 * self.workers + 2)
+        merger = Merger(folder, identities, buffered=2 * self.workers + 2, trace=trace)
         todo = []
         for i, chunk in enumerate(self.chunks):
             path = folder / f"{i:05d}.npz"
@@ -294,7 +358,8 @@ class _Runner:
                 self.note(f"chunk {i} (frames {_frames_text(chunk)}): running it again: {why}")
             todo.append(chunk_task(i, chunk, source=self.source,
                                    model_identity=self.model_identity, data=self.data,
-                                   config=dumped, mapping=mapping, mapping_key=key))
+                                   config=dumped, mapping=mapping, mapping_key=key,
+                                   trace=trace is not None, replay=parts[i]))
         self._report(state)
         inline = self.progress if kind == "run" else None
         release = self.release_weights and kind == "run" and not self.reference_pass
@@ -345,32 +410,64 @@ class _InlineRun:
                          release_weights=self.release)
 
 
+class _ShippedTasks(Sequence[dict[str, Any]]):
+    """Chunk tasks that carry their frames (loaded here when a task is sent, so only the
+    chunks in flight hold theirs: a worker needs no data files)."""
+
+    def __init__(self, tasks: Sequence[dict[str, Any]],
+                 frames: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> None:
+        self.tasks, self.frames = tasks, frames
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        task = self.tasks[index]
+        frames, labels = self.frames(task["ids"])
+        return {**task, "frames": frames, "labels": labels}
+
+
 def _frames_text(ids: np.ndarray) -> str:
     return f"{len(ids)} from data index {int(ids[0])}" if len(ids) else "none"
 
 
 def _priced(graph: LayerGraph, quantized: LayerGraph, mapping: Mapping, config: ArchConfig,
             preset: EnergyPreset, merged: dict[str, Any], ref: EnergyReference,
-            progress: ProgressCallback | None) -> RunResult:
+            progress: ProgressCallback | None, replay: ReplayPlan | None) -> RunResult:
     """Price the merged counts (after all chunks) against ``ref`` and assemble the
-    RunResult (:func:`canmore_sim.run.pricing.price_run`, as the pipeline prices)."""
+    RunResult (:func:`canmore_sim.run.pricing.price_run`, as the pipeline prices);
+    ``replay``: which frames the NoC replayed."""
     # the pipeline loads torch: imported once the run starts, so that importing this
     # module (for PRELOAD) before the workers' fork server starts stays light
+    from canmore_sim.energy.area import area_of_config
+    from canmore_sim.energy.area_preset import load_area_preset
     from canmore_sim.run.pipeline import RunResult
 
     trace, cores, noc = result_parts(merged, mapping)
     frame_latency = merged["frame_latency_ns"]
+    area = area_of_config(config, load_area_preset(config.run.area), mapping)
     with stage(progress, "energy", trace.n_frames):
         energy, described = price_run(preset, frame_counts(
-            quantized, trace, cores, noc, frame_latency, mapping), ref, config.neuron.model)
-    timing = merged_timing(merged, preset, ref.means)  # ideal energy priced here
+            quantized, trace, cores, noc, frame_latency, mapping,
+            skip_zero_weights=config.core.skip_zero_weights, area=area), ref,
+            config.neuron.model)
+    timing = merged_timing(merged, preset, ref.means, area)  # ideal energy priced here
     return RunResult(
         config=config, graph=graph, quantized=quantized, mapping=mapping, trace=trace,
-        float_predictions=merged["float_predictions"], cores=cores, noc=noc, energy=energy,
+        float_predictions=(merged["float_predictions"] if bool(merged.get("has_float", True))
+                           else None), cores=cores, noc=noc, energy=energy,
         energy_preset=preset, frame_latency_ns=frame_latency, frame_ids=merged["ids"],
         native_model=str(merged["native_model"]),
         native_predictions=merged["native_predictions"] if bool(merged["has_native"]) else None,
-        energy_reference=described, timing=timing)
+        energy_reference=described, timing=timing, area=area, replay=replay)
 
 
 def _rate_reference(runner: _Runner, ref_config: ArchConfig, mapping: Mapping

@@ -26,26 +26,28 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from canmore_sim.chunked.timing import chunk_arrays
+from canmore_sim.noc.bins import LATENCY_BIN_NS, latency_bins, merge_bins
 from canmore_sim.run.source import ModelSource
 
 if TYPE_CHECKING:
     from canmore_sim.mapper.placement import Mapping
+    from canmore_sim.run.replay import ReplayPlan
 
-__all__ = ["LATENCY_BIN_NS", "NOC_PER_FRAME", "PER_FRAME", "chunk_task", "forget_contexts",
-           "merge_bins", "neuron_counts_task", "run_chunk", "run_neuron_counts", "run_task"]
+__all__ = ["LATENCY_BIN_NS", "NOC_PER_FRAME", "PER_FRAME", "TRACE_COLUMNS", "chunk_task",
+           "forget_contexts", "merge_bins", "neuron_counts_task", "run_chunk",
+           "run_neuron_counts", "run_task", "traffic_arrays"]
 
-#: Width of the exact latency bins a chunk counts deliveries in, ns.
-LATENCY_BIN_NS = 1.0
 #: Per-frame fields of :class:`~canmore_sim.run.frame_noc.FrameNoc` a chunk keeps.
 NOC_PER_FRAME = ("packets", "deliveries", "hops", "latency_mean_ns", "latency_max_ns",
                  "zero_load_mean_ns", "wait_sum_ns", "late", "late_max_ns", "end_ns",
                  "unicast_hops", "interchip_hops", "io_injected", "io_ejected",
                  "hops_per_layer", "interchip_per_layer", "packets_per_layer",
-                 "deliveries_per_layer", "core_injected", "core_ejected")
+                 "deliveries_per_layer", "core_injected", "core_ejected", "replayed")
 #: Arrays of a chunk with one row per frame (merged by concatenation, in chunk order).
 PER_FRAME = ("ids", "labels", "predictions", "readout", "float_predictions",
              "native_predictions", "neuron_spikes", "sent", "sops", "spikes_in",
-             "spikes_out", "sops_per_layer", "frame_latency_ns", *NOC_PER_FRAME)
+             "spikes_out", "sops_per_layer", "effective_sops", "effective_sops_per_layer",
+             "frame_latency_ns", *NOC_PER_FRAME)
 
 
 # ----------------------------------------------------------------------------- tasks
@@ -53,11 +55,15 @@ PER_FRAME = ("ids", "labels", "predictions", "readout", "float_predictions",
 
 def chunk_task(index: int, ids: np.ndarray, *, source: ModelSource, model_identity: str,
                data: str | None, config: dict[str, Any], mapping: Mapping,
-               mapping_key: str) -> dict[str, Any]:
-    """The plain-data task of chunk ``index`` (its frames: data-set indices ``ids``)."""
+               mapping_key: str, trace: bool = False,
+               replay: ReplayPlan | None = None) -> dict[str, Any]:
+    """The plain-data task of chunk ``index`` (its frames: data-set indices ``ids``;
+    ``trace``: also return every frame's traffic, :func:`traffic_arrays`; ``replay``: the
+    run's replay plan over them, default every frame)."""
     return {"kind": "run", "index": index, "ids": np.asarray(ids, dtype=np.int64),
             "source": source, "model_identity": model_identity, "data": data,
-            "config": config, "mapping": mapping, "mapping_key": mapping_key}
+            "config": config, "mapping": mapping, "mapping_key": mapping_key, "trace": trace,
+            "replay": replay}
 
 
 def neuron_counts_task(index: int, ids: np.ndarray, *, source: ModelSource,
@@ -75,7 +81,7 @@ class _Context:
     split and (made on first use) the quantized network, as integer codes."""
 
     graph: Any
-    images: tuple[np.ndarray, np.ndarray]
+    images: tuple[np.ndarray, np.ndarray] | None
     quantized_network: Any = None
 
     def quantized(self, config: Any) -> Any:
@@ -107,7 +113,8 @@ def _context(task: dict[str, Any], config: Any, graph: Any = None,
         if found is None or (graph is not None and found.graph is not graph):
             _CONTEXTS.clear()  # one run at a time per process: keep memory bounded
             graph = task["source"].load() if graph is None else graph
-            found = _Context(graph, read_split(task["data"], graph.input_shape))
+            found = _Context(graph, None if "frames" in task  # shipped: no data files here
+                             else read_split(task["data"], graph.input_shape))
             _CONTEXTS[key] = found
         if quantized is not None and found.quantized_network is None:
             found.quantized_network = quantized
@@ -142,22 +149,46 @@ def run_chunk(task: dict[str, Any], progress: Any = None, *, graph: Any = None,
         memory; the process then forgets its kept context.
     """
     from canmore_sim.config import ArchConfig, with_overrides
-    from canmore_sim.datasets.readers import load_selected
     from canmore_sim.run.pipeline import run
 
     # energy is priced after all chunks: count here under any preset (no reference run)
     config = with_overrides(ArchConfig.model_validate(task["config"]),
                             {"run.energy": "canmore-22nm", "run.energy_reference": None})
-    ctx = _context(task, config, graph, quantized)
-    frames, labels = load_selected(task["data"], ctx.graph.input_shape, task["ids"],
-                                   images=ctx.images)
+    ctx = _context(task, config, *_shipped(task, graph, quantized))
+    frames, labels = _frames_of(task, ctx)
     observer = _NocSums()
+    traffics: list[tuple[int, Any]] = []
     result = run(ctx.graph, frames, labels, config, frame_ids=task["ids"],
                  mapping=task["mapping"], progress=progress, noc_observer=observer,
-                 release_weights=release_weights, quantized=_kept_quantized(ctx, config))
+                 release_weights=release_weights, quantized=_kept_quantized(ctx, config),
+                 traffic_observer=(lambda f, traffic: traffics.append((f, traffic)))
+                 if task.get("trace") else None, replay=task.get("replay"))
     if release_weights:
         forget_contexts()
-    return {**_per_frame(result), **observer.arrays(), **chunk_arrays(result)}
+    extra = traffic_arrays(traffics, task["ids"]) if task.get("trace") else {}
+    return {**_per_frame(result), **observer.arrays(), **chunk_arrays(result), **extra}
+
+
+#: Columns of a chunk's traffic (``map --trace``), one row per delivery.
+TRACE_COLUMNS = ("time_ns", "src", "dst", "spike", "layer", "deadline_ns", "sops")
+
+
+def traffic_arrays(traffics: list[tuple[int, Any]], ids: np.ndarray) -> dict[str, np.ndarray]:
+    """A chunk's frames' traffic as ``trace_*`` arrays: ``trace_frame`` (the data-set index
+    of each row's frame), the :data:`TRACE_COLUMNS` and ``trace_mesh`` (width, height, chip
+    width, chip height, multicast)."""
+    out: dict[str, np.ndarray] = {
+        "trace_frame": np.concatenate([np.full(len(t), ids[f], dtype=np.int64)
+                                       for f, t in traffics] or [np.zeros(0, np.int64)])}
+    for name in TRACE_COLUMNS:
+        parts = [np.zeros(len(t), np.int64) if name == "sops" and t.sops is None
+                 else getattr(t, name) for _, t in traffics]
+        out[f"trace_{name}"] = np.concatenate(parts) if parts else np.zeros(0)
+    t = traffics[0][1] if traffics else None
+    out["trace_mesh"] = np.array([0, 0, 0, 0, 0] if t is None else
+                                 [t.width, t.height, t.chip_width, t.chip_height,
+                                  int(t.multicast)], dtype=np.int64)
+    return out
 
 
 def _kept_quantized(ctx: _Context, config: Any) -> Any:
@@ -175,17 +206,35 @@ def run_neuron_counts(task: dict[str, Any], *, graph: Any = None,
     :func:`run_chunk`; ``quantized`` likewise)."""
     from canmore_sim.config import ArchConfig
     from canmore_sim.cores.models import simulate_neurons
-    from canmore_sim.datasets.readers import load_selected
 
     config = ArchConfig.model_validate(task["config"])
-    ctx = _context(task, config, graph, quantized)
-    frames, labels = load_selected(task["data"], ctx.graph.input_shape, task["ids"],
-                                   images=ctx.images)
+    ctx = _context(task, config, *_shipped(task, graph, quantized))
+    frames, labels = _frames_of(task, ctx)
     trace = simulate_neurons(ctx.quantized(config), frames, labels, config.neuron)
     out = {f"layer_{l}": np.bincount(s.neuron).astype(np.int64)
            for l, s in enumerate(trace.layers)}
     out["n_frames"] = np.array(trace.n_frames, dtype=np.int64)
     return out
+
+
+def _shipped(task: dict[str, Any], graph: Any, quantized: Any) -> tuple[Any, Any]:
+    """The network (and its quantized form) this chunk runs: this process's own, else
+    what the client shipped with the task (``network``: quantized, integer codes, once
+    per run; ``graph``: the float network where a float pass or a re-quantization needs
+    it), else (None, None): loaded here from the task's source."""
+    if graph is not None or "network" not in task and "graph" not in task:
+        return graph, quantized
+    shipped = task.get("network")
+    return (task["graph"] if task.get("graph") is not None else shipped), shipped
+
+
+def _frames_of(task: dict[str, Any], ctx: _Context) -> tuple[np.ndarray, np.ndarray | None]:
+    """The chunk's frames and labels: shipped with the task, or read from its data."""
+    from canmore_sim.datasets.readers import load_selected
+
+    if "frames" in task:
+        return task["frames"], task["labels"]
+    return load_selected(task["data"], ctx.graph.input_shape, task["ids"], images=ctx.images)
 
 
 def run_task(task: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -196,23 +245,29 @@ def run_task(task: dict[str, Any]) -> dict[str, np.ndarray]:
 def _per_frame(result: Any) -> dict[str, np.ndarray]:
     trace, cores, noc = result.trace, result.cores, result.noc
     n = trace.n_frames
-    native = (result.float_predictions if result.native_predictions is None
-              else result.native_predictions)
+    none = np.full(n, -1, dtype=np.int64)  # no float pass (synthetic weights): has_float
+    floats = none if result.float_predictions is None else result.float_predictions
+    native = floats if result.native_predictions is None else result.native_predictions
     out = {"ids": np.asarray(result.frame_ids, dtype=np.int64), "labels": trace.labels,
            "predictions": trace.predictions, "readout": trace.readout,
-           "float_predictions": result.float_predictions, "native_predictions": native,
+           "float_predictions": floats, "native_predictions": native,
+           "has_float": np.array(result.float_predictions is not None),
            "has_native": np.array(result.native_predictions is not None),
            "native_model": np.array(result.native_model),
            "neuron_spikes": trace.neuron_spikes,
            "sent": np.stack([s.counts(n) for s in trace.layers], axis=1),
            "sops": cores.sops, "spikes_in": cores.spikes_in, "spikes_out": cores.spikes_out,
            "sops_per_layer": cores.sops_per_layer,
+           "effective_sops": cores.effective_sops,
+           "effective_sops_per_layer": cores.effective_sops_per_layer,
            "frame_latency_ns": result.frame_latency_ns,
            "link_flits": noc.link_flits, "router_wait_ns": noc.router_wait_ns,
            "occupancy_max": noc.occupancy_max, "tw": np.array(trace.tw),
            "end_time": np.array(np.nan if trace.end_time is None else trace.end_time)}
     for key in NOC_PER_FRAME:
         out[key] = np.asarray(getattr(noc, key))
+    if noc.replayed is None:  # every frame replayed
+        out["replayed"] = np.ones(n, dtype=bool)
     return out
 
 
@@ -234,39 +289,6 @@ class _NocSums:
         merged = merge_bins(self.bins)
         occupancy = np.zeros(0) if self.occupancy is None else self.occupancy
         return {"occupancy_sum": occupancy, "latency_bins": merged}
-
-
-def latency_bins(deliver_ns: np.ndarray, inject_ns: np.ndarray) -> np.ndarray:
-    """``(2, k)`` int64 (bin, count) of every finite latency ``deliver - inject``, in
-    :data:`LATENCY_BIN_NS` bins, bins ascending: ``np.unique(np.floor(latency / bin))`` of
-    the finite latencies, with its counts.
-
-    Computed in place on one float and one integer column (VGG16's 1.5 M deliveries: about
-    30 MB of temporaries instead of about 75 MB, at the end of the replay where the run's
-    libraries are all loaded).
-    """
-    latency = np.subtract(deliver_ns, inject_ns, dtype=np.float64)
-    latency = latency[np.isfinite(latency)]
-    np.divide(latency, LATENCY_BIN_NS, out=latency)
-    np.floor(latency, out=latency)
-    bins = latency.astype(np.int64)
-    del latency
-    bins.sort()
-    if not len(bins):
-        return np.zeros((2, 0), dtype=np.int64)
-    first = np.flatnonzero(np.concatenate(([True], bins[1:] != bins[:-1])))
-    counts = np.diff(np.append(first, len(bins)))
-    return np.stack([bins[first], counts.astype(np.int64)])
-
-
-def merge_bins(parts: list[np.ndarray]) -> np.ndarray:
-    """Add ``(2, k)`` arrays of (bin, count) columns into one, bins ascending."""
-    if not parts:
-        return np.zeros((2, 0), dtype=np.int64)
-    both = np.concatenate(parts, axis=1)
-    bins, where = np.unique(both[0], return_inverse=True)
-    counts = np.bincount(where, weights=both[1], minlength=len(bins)).astype(np.int64)
-    return np.stack([bins, counts])
 
 
 # ----------------------------------------------------------------------------- files

@@ -15,7 +15,7 @@ whole-run figures merge, and why they do not depend on the chunking under
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -65,7 +65,7 @@ def chunk_arrays(result: RunResult) -> dict[str, np.ndarray]:
            "timing_history": _history_rows(t.history, ideal.labels)}
     for f in fields(t.ideal_counts):
         value = getattr(t.ideal_counts, f.name)
-        if value is not None:
+        if value is not None and f.name != "area":  # the area is the run's, priced again
             out[_PREFIX + f.name] = np.asarray(value)
     return out
 
@@ -140,7 +140,8 @@ def _merged_history(parts: list[np.ndarray]) -> np.ndarray:
 
 
 def merged_timing(merged: dict[str, Any], preset: EnergyPreset,
-                  reference: dict[str, float] | None) -> TimingResult | None:
+                  reference: dict[str, float] | None,
+                  area: Any = None) -> TimingResult | None:
     """The run's TimingResult from merged chunk arrays (None for an ideal run), with the
     ideal energy priced now over all frames.
 
@@ -150,13 +151,16 @@ def merged_timing(merged: dict[str, Any], preset: EnergyPreset,
         :meth:`canmore_sim.chunked.merge.Merger.result` (with :meth:`TimingParts.arrays`).
     preset, reference
         The run's energy preset and the reference it priced the run with.
+    area
+        The run's :class:`~canmore_sim.energy.area.AreaBreakdown` (a leakage model prices
+        the ideal counts over it too).
     """
     from canmore_sim.energy import price_frames
     from canmore_sim.run.timing import TimingResult, delay_means
 
     if "timing_history" not in merged:
         return None
-    counts = _ideal_counts(merged)
+    counts = replace(_ideal_counts(merged), area=area)
     return TimingResult(
         mode=str(merged["timing_mode"]), update=str(merged["timing_update"]),
         iterations=int(merged["timing_iterations"]),

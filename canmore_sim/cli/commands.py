@@ -1,9 +1,10 @@
-"""The CLI's commands (``map``, ``inspect``, ``sweep``, ``report``): each parses its
+"""The CLI's commands (``map``, ``inspect``, ``sweep``, ``report``, ``replay``): each parses its
 arguments into a configuration, runs the library and writes or prints the result."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from canmore_sim.cli.progress_bar import ProgressBar as _ProgressBar
+from canmore_sim.cli.replay import cmd_replay
 from canmore_sim.run.source import ModelSource
 from canmore_sim.utils.progress import StageEvent
 
@@ -58,12 +60,14 @@ def _cmd_map(args: argparse.Namespace) -> int:
         reference_file = args.energy_reference or config.run.energy_reference
         reference = read_reference(reference_file) if reference_file else None
         report = _with_compile_note(progress, config, quiet=args.quiet)
-        result = run_map(graph, source, config, work.path, data=args.data,
-                         frames="all" if args.frames == "all" else None, mapping=mapping,
-                         reference=reference, reference_label=f"reference run {reference_file}",
-                         workers=workers, executor=args.executor, scheduler=args.scheduler,
-                         resume=args.resume, progress=report, note=_map_note(progress),
-                         release_weights=True)
+        with _TraceFile(args.trace, config.router.flits_per_packet) as trace:
+            result = run_map(graph, source, config, work.path, data=args.data,
+                             frames="all" if args.frames == "all" else None, mapping=mapping,
+                             reference=reference,
+                             reference_label=f"reference run {reference_file}",
+                             workers=workers, executor=args.executor,
+                             scheduler=args.scheduler, resume=args.resume, progress=report,
+                             note=_map_note(progress), release_weights=True, trace=trace)
         progress(StageEvent("report", 0, 1))
         summary = summarize(result)
         summary["wall_s"] = round(time.perf_counter() - started, 3)
@@ -83,7 +87,42 @@ def _cmd_map(args: argparse.Namespace) -> int:
     if plan.note():
         print(f"\n{plan.note()}")
     print(f"\nwrote {count} files to {out}/ (open {out / 'report.html'})")
+    if args.trace:
+        print(f"wrote the traffic trace {args.trace}")
     return 0
+
+
+class _TraceFile:
+    """``map --trace PATH``: a TraceWriter on a temporary file beside PATH, renamed to PATH
+    when the run succeeds (removed when it fails); nothing without a PATH."""
+
+    def __init__(self, path: str | None, flits: int) -> None:
+        self.path = None if path is None else Path(path)
+        self.flits = flits
+        self.file: Any = None
+
+    def __enter__(self) -> Any:
+        if self.path is None:
+            return None
+        from canmore_sim.errors import OutputError
+        from canmore_sim.noc.trace import TraceWriter
+
+        self.temp = self.path.with_name(f".{self.path.name}.tmp")
+        try:
+            self.file = self.temp.open("w", encoding="utf-8")
+        except OSError as error:
+            raise OutputError(f"--trace {self.path}: cannot write there: "
+                              f"{error.strerror or error}") from None
+        return TraceWriter(self.file, self.flits)
+
+    def __exit__(self, kind: Any, *_: Any) -> None:
+        if self.file is None:
+            return
+        self.file.close()
+        if kind is None:
+            os.replace(self.temp, self.path)  # type: ignore[arg-type]
+        else:
+            self.temp.unlink(missing_ok=True)
 
 
 def _map_note(progress: _ProgressBar) -> Callable[[str], None]:
@@ -151,11 +190,13 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from canmore_sim.cli.work_folders import open_sweep_work
+    from canmore_sim.pool.executor import check_executor
     from canmore_sim.report.folders import prepare_output
+    from canmore_sim.sweep.choose import results_table
     from canmore_sim.sweep.outputs import write_sweep_outputs
-    from canmore_sim.sweep.run import run_sweep
     from canmore_sim.sweep.spec import load_sweep
 
+    check_executor(args.executor, args.workers, args.scheduler)  # before anything is read
     # every point is validated before anything runs
     spec, points = load_sweep(args.file, sets=args.sets)
     out = Path(args.out) if args.out else Path("sweep-out") / Path(args.file).stem
@@ -167,10 +208,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     try:
         for line in work.notes:
             print(line)
-        results = run_sweep(spec, points, work.path, workers=args.workers,
-                            executor=args.executor, scheduler=args.scheduler,
-                            resume=args.resume, progress=_sweep_progress(args),
-                            note=_sweep_note(args))
+        results, searched = _sweep_results(args, spec, points, work.path)
         paths = write_sweep_outputs(results, axes, work.path)
         if plan.note():
             print(plan.note())
@@ -178,11 +216,36 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     finally:
         work.release()
     failed = [r for r in results if r["status"] != "done"]
+    units = sorted({str(r.get("energy_unit", "uJ")) for r in results if r["status"] == "done"})
+    print(f"results, sorted by {args.sort} (trusted points first; front: on the Pareto front "
+          "of the trusted points over energy, latency, area and accuracy):")
+    for line in results_table(results, axes, args.sort, unit=" or ".join(units) or "uJ"):
+        print(f"  {line}")
+    if searched is not None:
+        print(f"search (NSGA-II, seed {args.search_seed}): evaluated {len(searched.evaluated)} "
+              f"of {searched.total} grid points ({searched.share:.1%}) in {searched.trials} "
+              f"proposals; {len(searched.front)} on its front")
     print(f"{len(results) - len(failed)} points done, {len(failed)} failed; wrote "
           f"{', '.join(p.name for p in paths)} and points/ to {out}/")
     for r in failed:
         print(f"  point {r['index']} {r['values']}: {r.get('error')}")
     return 1 if failed else 0
+
+
+def _sweep_results(args: argparse.Namespace, spec: Any, points: list[Any],
+                   folder: Path) -> tuple[list[dict[str, Any]], Any]:
+    """Every point's result (a whole grid), or the searched points' and the search's outcome
+    (``--search N``)."""
+    from canmore_sim.sweep.run import run_sweep
+    from canmore_sim.sweep.search import search_sweep
+
+    options = {"workers": args.workers, "executor": args.executor,
+               "scheduler": args.scheduler, "progress": _sweep_progress(args),
+               "note": _sweep_note(args)}
+    if args.search is None:
+        return run_sweep(spec, points, folder, resume=args.resume, **options), None
+    return search_sweep(spec, points, folder, budget=args.search, population=args.population,
+                        seed=args.search_seed, resume=args.resume, **options)
 
 
 def _sweep_progress(args: argparse.Namespace) -> Callable[[Any], None]:
@@ -264,4 +327,4 @@ def _shape(text: str | None) -> tuple[int, ...] | None:
 
 #: The function that runs each command, by the command's name.
 COMMANDS = {"map": _cmd_map, "report": _cmd_report, "sweep": _cmd_sweep,
-            "inspect": _cmd_inspect}
+            "inspect": _cmd_inspect, "replay": cmd_replay}

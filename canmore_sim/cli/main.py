@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from canmore_sim import __version__
 from canmore_sim.cli.commands import COMMANDS
+from canmore_sim.cli.replay import add_replay_command
 from canmore_sim.errors import CanmoreError, CanmoreWarning, cut
 from canmore_sim.utils.memory import tune_process
 
@@ -87,6 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "already done whose configuration, model, data, frames and tool "
                         "version are the same")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--trace", default=None, metavar="CSV",
+                   help="also write every frame's traffic to this trace CSV (run.timing: "
+                        "ideal; replay it with 'canmore-sim replay')")
+    y = command("replay", "replay a traffic trace CSV through the NoC engine and print the "
+                          "NoC figures of each frame")
+    add_replay_command(y)
+    _config_options(y)
     w = command("sweep", "run a YAML sweep of architecture variants")
     w.add_argument("file", help="sweep YAML (see configs/sweeps/)")
     w.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
@@ -104,6 +112,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where points run: local worker processes or a Dask cluster")
     w.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)")
     w.add_argument("--quiet", action="store_true", help="no progress line")
+    w.add_argument("--sort", choices=["energy", "latency", "area", "accuracy"],
+                   default="energy", help="objective the results table is sorted by (trusted "
+                                          "points first, best first)")
+    w.add_argument("--search", type=int, default=None, metavar="N",
+                   help="evaluate at most N points, chosen by a multi-objective search "
+                        "(NSGA-II, needs optuna: pip install 'canmore-sim[search]') over "
+                        "energy, latency and area, instead of the whole grid")
+    w.add_argument("--search-seed", type=int, default=0, help="seed of the search's sampler")
+    w.add_argument("--population", type=int, default=16,
+                   help="points the search proposes per generation")
     i = command("inspect", "print a network's layer table (no simulation)")
     _model_options(i, zoo_note="a zoo name needs no weights here")
     _config_options(i)

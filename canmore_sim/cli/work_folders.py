@@ -19,6 +19,7 @@ from typing import IO
 from canmore_sim.errors import OutputError
 from canmore_sim.report.folders import LOCK_FILE, OutputPlan, publish
 from canmore_sim.utils.atomic import normal_mode
+from canmore_sim.utils.workfiles import check_folder, check_items
 
 __all__ = ["SweepWork", "map_work_folder", "open_map_work", "open_sweep_work",
            "sweep_work_folder"]
@@ -115,7 +116,9 @@ def _open_work(work: Path, plan: OutputPlan, *, resume: bool, what: str, items: 
                item_word: str) -> SweepWork:
     """Open (and lock) a work folder; ``notes`` is empty when it was created anew."""
     result = SweepWork(work, plan)
-    if work.is_dir():
+    if check_folder(work, f"the {what}'s work folder"):  # never a link out of it
+        for kind in (items, "reference", "placement") if items == "chunks" else (items,):
+            check_items(work / kind, kind)  # its own regular files only, before any delete
         lock = _lock(work, plan.path, what)
         if resume:
             result._lock = lock
@@ -140,7 +143,11 @@ def _open_work(work: Path, plan: OutputPlan, *, resume: bool, what: str, items: 
 def _lock(work: Path, shown: Path, what: str = "sweep") -> IO[str]:
     import fcntl
 
-    handle = open(work / LOCK_FILE, "a+", encoding="utf-8")  # noqa: SIM115 (held until publish)
+    path = work / LOCK_FILE
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise OutputError(f"{path}: the lock file is a symbolic link or not a regular file; "
+                          "remove it", path=str(path))
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held until publish)
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

@@ -24,11 +24,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
 from canmore_sim.errors import ConfigError
+from canmore_sim.pool.scheduler import CONNECT_DEADLINE_S, parse_scheduler, probe_scheduler
 from canmore_sim.utils.registry import choose
 
 __all__ = ["EXECUTORS", "Outcome", "WorkerLost", "check_executor", "default_workers",
@@ -64,8 +64,8 @@ class Outcome:
 
 Task = Any
 Function = Callable[[Task], Any]
-Runner = Callable[[Function, Sequence[Task], int, str | None, tuple[str, ...]],
-                  Iterator[Outcome]]
+Runner = Callable[[Function, Sequence[Task], int, str | None, tuple[str, ...],
+                   dict[str, Any]], Iterator[Outcome]]
 
 
 def default_workers() -> int:
@@ -81,13 +81,16 @@ def check_executor(executor: str, workers: int, scheduler: str | None) -> None:
     choose(EXECUTORS, executor, what="executor", key="executor")
     if executor == "dask" and not scheduler:
         raise ConfigError("--executor dask needs --scheduler ADDRESS", key="scheduler")
+    if executor == "dask" and scheduler:
+        parse_scheduler(scheduler)  # scheme, host and port: one line before anything loads
     if workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {workers}", key="workers")
 
 
 def run_tasks(function: Function, tasks: Sequence[Task], *, executor: str = "local",
               workers: int = 1, scheduler: str | None = None,
-              preload: tuple[str, ...] = ()) -> Iterator[Outcome]:
+              preload: tuple[str, ...] = (),
+              shared: dict[str, Any] | None = None) -> Iterator[Outcome]:
     """Run ``function(task)`` for every task; yield an :class:`Outcome` as each finishes.
 
     Parameters
@@ -105,6 +108,10 @@ def run_tasks(function: Function, tasks: Sequence[Task], *, executor: str = "loc
     preload
         Modules a local fork server imports once before forking the workers (none: the
         workers are spawned and import what they need themselves).
+    shared
+        Values every task gets (added to each task dict, which must be a dict then),
+        sent to each local worker once when it starts and scattered to a Dask cluster
+        once (a run's network and frames: no worker needs the client's files).
 
     Raises
     ------
@@ -113,15 +120,15 @@ def run_tasks(function: Function, tasks: Sequence[Task], *, executor: str = "loc
         a scheduler that cannot be reached.
     """
     check_executor(executor, workers, scheduler)
-    return EXECUTORS[executor](function, tasks, workers, scheduler, preload)
+    return EXECUTORS[executor](function, tasks, workers, scheduler, preload, shared or {})
 
 
 def _local(function: Function, tasks: Sequence[Task], workers: int, _scheduler: str | None,
-           preload: tuple[str, ...]) -> Iterator[Outcome]:
+           preload: tuple[str, ...], shared: dict[str, Any]) -> Iterator[Outcome]:
     if workers == 1 or len(tasks) <= 1:
         for i, task in enumerate(tasks):
             try:
-                value = function(task)
+                value = function({**shared, **task} if shared else task)
             except Exception as exc:  # noqa: BLE001 (reported to the caller as the outcome)
                 yield Outcome(i, error=exc, running=0)
                 continue
@@ -129,7 +136,8 @@ def _local(function: Function, tasks: Sequence[Task], workers: int, _scheduler: 
         return
     queue = list(reversed(range(len(tasks))))
     while queue:  # a pool broken by a dying worker is replaced for the tasks left
-        yield from _pool_pass(function, tasks, queue, min(workers, len(queue)), preload)
+        yield from _pool_pass(function, tasks, queue, min(workers, len(queue)), preload,
+                              shared)
 
 
 def _context(preload: tuple[str, ...]) -> Any:
@@ -153,55 +161,55 @@ def prestart(preload: tuple[str, ...]) -> None:
     if context.get_start_method() == "forkserver":
         from multiprocessing import forkserver
 
-        forkserver.ensure_running()
+        from canmore_sim.pool.local import interrupts_blocked
+
+        with interrupts_blocked():  # the server and the workers it forks inherit the block
+            forkserver.ensure_running()
 
 
 def _pool_pass(function: Function, tasks: Sequence[Task], queue: list[int], workers: int,
-               preload: tuple[str, ...]) -> Iterator[Outcome]:
-    """Run tasks popped from ``queue`` on one process pool until done or the pool breaks."""
-    from concurrent.futures.process import BrokenProcessPool
+               preload: tuple[str, ...], shared: dict[str, Any]) -> Iterator[Outcome]:
+    """Run tasks popped from ``queue`` on one process pool until done or the pool breaks
+    (:func:`canmore_sim.pool.local.pool_pass`: only the task whose worker died is lost);
+    ``shared`` values go to each worker once (its initializer) and are added to each task."""
+    from functools import partial
 
-    from canmore_sim.pool.workers import start_worker
+    from canmore_sim.pool.local import pool_pass
+    from canmore_sim.pool.workers import start_worker, with_shared
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_context(preload),
-                             initializer=start_worker, initargs=(os.getpid(),)) as pool:
-        pending: dict[Future[Any], int] = {}
-        broken = False
-        while queue and len(pending) < workers:
-            i = queue.pop()
-            pending[pool.submit(function, tasks[i])] = i
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                i = pending.pop(future)
-                try:
-                    outcome = Outcome(i, future.result(), running=len(pending))
-                except BrokenProcessPool:
-                    broken = True
-                    outcome = Outcome(i, error=WorkerLost("its worker process ended "
-                                                          "unexpectedly"), running=len(pending))
-                except Exception as exc:  # noqa: BLE001 (the task's own error, or a result
-                    outcome = Outcome(i, error=exc, running=len(pending))  # that cannot travel)
-                yield outcome
-                if queue and not broken:
-                    nxt = queue.pop()
-                    pending[pool.submit(function, tasks[nxt])] = nxt
+    def lost(i: int, running: int) -> Outcome:
+        return Outcome(i, error=WorkerLost("its worker process ended unexpectedly"),
+                       running=running)
+
+    if shared:
+        function = partial(with_shared, function)
+    yield from pool_pass(function, tasks, queue, workers, _context(preload), start_worker,
+                         lost, shared=shared or None)
 
 
 def _dask(function: Function, tasks: Sequence[Task], _workers: int, scheduler: str | None,
-          _preload: tuple[str, ...]) -> Iterator[Outcome]:
+          _preload: tuple[str, ...], shared: dict[str, Any]) -> Iterator[Outcome]:
     try:
         from distributed import Client, as_completed
     except ImportError:
         raise ConfigError("--executor dask needs the 'distributed' package "
                           "(pip install 'dask[distributed]')", key="executor") from None
+    address = parse_scheduler(str(scheduler))
+    probe_scheduler(address)  # connect and handshake within a deadline, whatever answers
     try:
-        client = Client(scheduler, timeout="10s")
+        client = Client(address.url, timeout=f"{CONNECT_DEADLINE_S:g}s")
     except (OSError, TimeoutError) as exc:
-        raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}",
-                          key="scheduler") from None
+        raise ConfigError(f"cannot reach the Dask scheduler at {address.url}: "
+                          f"{_first_line(exc)}", key="scheduler") from None
     try:
-        futures = [client.submit(function, task, pure=False) for task in tasks]
+        if shared:  # once to every worker; each task names it (the client's files stay here)
+            from canmore_sim.pool.workers import with_shared
+
+            scattered = client.scatter(shared, broadcast=True)
+            futures = [client.submit(with_shared, function, task, scattered, pure=False)
+                       for task in tasks]
+        else:
+            futures = [client.submit(function, task, pure=False) for task in tasks]
         index = {future.key: i for i, future in enumerate(futures)}
         left = len(futures)
         for future in as_completed(futures):
@@ -216,3 +224,8 @@ def _dask(function: Function, tasks: Sequence[Task], _workers: int, scheduler: s
 
 #: Executors by name (``--executor``).
 EXECUTORS: dict[str, Runner] = {"local": _local, "dask": _dask}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

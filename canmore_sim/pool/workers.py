@@ -16,6 +16,12 @@ import signal
 import sys
 import threading
 import time
+import warnings
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from canmore_sim.errors import CanmoreWarning, cut
+from canmore_sim.pool.local import set_started_queue
 
 __all__ = ["process_alive", "start_worker", "watch_parent"]
 
@@ -40,19 +46,46 @@ def watch_parent(parent_pid: int) -> None:
                      daemon=True).start()
 
 
-def start_worker(main_pid: int) -> None:
+#: Values every task of this worker's pool shares (sent once per worker, not per task):
+#: :func:`with_shared` adds them to each task.
+SHARED: dict[str, Any] = {}
+
+
+def with_shared(function: Callable[[Any], Any], task: dict[str, Any],
+                shared: dict[str, Any] | None = None) -> Any:
+    """``function`` of ``task`` with the pool's shared values (or ``shared``) added to it."""
+    return function({**(SHARED if shared is None else shared), **task})
+
+
+def start_worker(main_pid: int, started: Any = None,
+                 shared: dict[str, Any] | None = None) -> None:
     """Initializer of a pool worker: end with ``main_pid``, and run torch on one thread.
 
     The worker's parent is ``main_pid`` (spawned) or a fork server that ``main_pid``
     started (the fork server ends when ``main_pid`` does, and the kernel then ends the
     worker); either way a daemon thread also ends the worker once its parent changes or
     ``main_pid`` is gone. One torch thread per worker: the pool is the parallelism.
+    Ctrl-C is the parent's to handle: the worker (started with SIGINT blocked) ignores it
+    from here on, and the parent ends it. Warnings are one line each on stderr, as the
+    CLI prints its own.
 
     Parameters
     ----------
     main_pid
         The process id of the process that runs the pool.
+    started
+        The queue on which the worker reports the tasks it starts
+        (:func:`canmore_sim.pool.local.run_reporting_pid`).
+    shared
+        Values every task shares (:data:`SHARED`), sent once with the worker's start.
     """
+    SHARED.clear()
+    SHARED.update(shared or {})
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # a Ctrl-C pending while blocked is dropped
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    set_started_queue(started)
+    warnings.showwarning = _one_line_warning
     if os.getppid() == main_pid:
         watch_parent(main_pid)
     else:
@@ -65,6 +98,14 @@ def start_worker(main_pid: int) -> None:
     os.environ["OMP_NUM_THREADS"] = "1"  # read by torch when it is imported later
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
+
+
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str,
+                      lineno: int, file: TextIO | None = None, line: str | None = None) -> None:
+    """A warning raised in a worker, as one ``canmore-sim: warning: ...`` line on stderr
+    (Python's own format takes two lines and names the source file)."""
+    kind = "" if issubclass(category, CanmoreWarning) else f"{category.__name__}: "
+    print(f"canmore-sim: warning: {kind}{cut(message)}", file=file or sys.stderr, flush=True)
 
 
 def process_alive(pid: int) -> bool:

@@ -210,8 +210,8 @@ def aggregate(summary: Mapping[str, Any], *, confidence: float = CONFIDENCE) -> 
     ----------
     summary
         A run summary (:func:`canmore_sim.report.summary.summarize`, a merged summary of chunks,
-        or a report.json read back): ``frames`` (one list per per-frame column, see the
-        README's "Report columns"; ``data_index``, ``label``, ``prediction`` and
+        or a report.json read back): ``frames`` (one list per per-frame column, see
+        docs/reference/report-columns.md; ``data_index``, ``label``, ``prediction`` and
         ``energy_total_uj`` are required, ``float_prediction`` and the other columns are
         used where present), and optionally ``energy_model`` (``terms``, ``unit``) and
         ``accuracy`` (``float``, for a report written before ``float_prediction``).

@@ -31,6 +31,9 @@ __all__ = ["classes_csv", "cores_csv", "frames_csv", "layers_csv", "report_html"
 #: cores.csv columns, in order (report.json ``cores``); the I/O port is the last row.
 CORE_COLUMNS = ("core", "layer", "layer_name", "x", "y", "chip", "neurons", "sops", "spikes_in",
                 "spikes_out", "packets_injected", "packets_ejected", "weight_kib")
+#: Columns added after :data:`CORE_COLUMNS` when the report has them: effective SOPs
+#: (non-zero weights only) and the area of the core with its router, um2.
+CORE_EXTRA = ("effective_sops", "area_um2")
 
 
 def frames_csv(summary: dict[str, Any]) -> str:
@@ -62,18 +65,19 @@ def cores_csv(summary: dict[str, Any]) -> str:
     """One row per core (mean per frame), then the I/O port (``core`` = ``io``).
 
     The columns add up to the frame means: SOPs, spikes sent, packets injected and
-    deliveries ejected (see the README, "Report columns").
+    deliveries ejected (see docs/reference/report-columns.md, "Per core").
     """
     cores = summary.get("cores") or {k: [] for k in CORE_COLUMNS}
+    columns = (*CORE_COLUMNS, *(k for k in CORE_EXTRA if k in cores))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CORE_COLUMNS)
+    writer.writerow(columns)
     for i in range(len(cores["core"])):
-        writer.writerow([cores[k][i] for k in CORE_COLUMNS])
+        writer.writerow([cores[k][i] for k in columns])
     port = summary.get("io_port")
     if port:
         writer.writerow([port.get(k, "") if k not in ("core", "layer_name") else
-                         ("io" if k == "core" else "I/O port") for k in CORE_COLUMNS])
+                         ("io" if k == "core" else "I/O port") for k in columns])
     return buffer.getvalue()
 
 

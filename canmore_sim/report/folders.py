@@ -38,7 +38,7 @@ from typing import Any
 from canmore_sim import __version__
 from canmore_sim.errors import OutputError
 from canmore_sim.pool.workers import process_alive
-from canmore_sim.utils.atomic import atomic_write_text, normal_mode
+from canmore_sim.utils.atomic import atomic_write_text, normal_mode, read_bounded_text
 
 __all__ = ["LOCK_FILE", "MANIFEST", "OutputPlan", "prepare_output", "publish", "restaged",
            "staged"]
@@ -214,8 +214,8 @@ def _inspect(folder: Path) -> tuple[str | None, list[str]]:
 
 def _read_manifest(path: Path) -> dict[str, Any] | None:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        data = json.loads(read_bounded_text(path))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return None
     if (isinstance(data, dict) and data.get("tool") == "canmore-sim"
             and data.get("kind") in KINDS and isinstance(data.get("files"), list)
@@ -226,8 +226,8 @@ def _read_manifest(path: Path) -> dict[str, Any] | None:
 
 def _is_own_report(path: Path) -> bool:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        data = json.loads(read_bounded_text(path))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return False
     return isinstance(data, dict) and isinstance(data.get("tool"), dict) and (
         data["tool"].get("name") == "canmore-sim")

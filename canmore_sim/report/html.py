@@ -21,7 +21,9 @@ from canmore_sim.report.aggregate_rows import (
     class_table,
 )
 from canmore_sim.report.plots import PLOTS, frame_count
+from canmore_sim.report.replay import replay_lines
 from canmore_sim.report.summary import frame_table_columns
+from canmore_sim.report.text import area_text
 from canmore_sim.report.timing import timing_rows, timing_text
 
 __all__ = ["late_share", "report_html", "summary_figures"]
@@ -161,9 +163,14 @@ def summary_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
     for t in e["terms"]:
         value = mean.get(f"energy_{t}_uj")
         share = None if value is None or not total else value / total
+        grows = (e.get("depends") or {}).get(t)
+        follows = ("" if grows is None else "; constant per frame" if not grows else
+                   "; grows with " + " and ".join(
+                       {"time": "frame time", "size": "chip size"}.get(w, w) for w in grows))
         figures.append({"label": f"energy: {_TERMS.get(t, t.replace('_', ' '))}",
                         "value": value, "unit": unit, "key": f"mean.energy_{t}_uj",
-                        "note": "-" if share is None else f"{share:.1%} of the total"})
+                        "note": ("-" if share is None else f"{share:.1%} of the total")
+                                + follows})
     synthetic = summary["model"].get("meta", {}).get("weights") == "synthetic"
     changed = acc.get("prediction_changed")
     figures += [
@@ -176,7 +183,7 @@ def summary_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
     share, where = late_share(summary)
     what = "deliveries" if "deliveries" in mean else "packets"
     figures.append({"label": f"late {what}", "value": share, "unit": "share",
-                    "key": where, "bad": bool(share),
+                    "key": where, "bad": bool(share) and share == share,
                     "note": f"{_fmt(mean.get('late'))} of {_fmt(mean.get(what))} {what} "
                             "per frame arrived after their window closed"})
     figures += [
@@ -187,6 +194,29 @@ def summary_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
         {"label": "frame latency", "value": mean.get("frame_latency_ns"), "unit": "ns",
          "key": "mean.frame_latency_ns", "note": f"{frame_count(summary)} frames"},
     ]
+    area = summary.get("area")
+    if area:
+        figures.append({"label": "area", "value": area["grid_mm2"], "unit": "mm2",
+                        "key": "area.grid_mm2", "note": area_text(summary)[len("area "):]})
+    effective, every = mean.get("effective_sops"), mean.get("sops")
+    if effective is not None:
+        figures.append({"label": "effective SOPs", "value": effective, "unit": "",
+                        "key": "mean.effective_sops",
+                        "note": f"non-zero weights only (NeuroBench): "
+                                f"{_pct(effective / every if every else None)} of "
+                                f"{_fmt(every)} SOPs"})
+    replay = summary.get("replay") or {}
+    if replay.get("sampled_figures"):  # timing from a replayed sample: say so on each card
+        sample = (f"* from the {replay['frames_replayed']} replayed frames of "
+                  f"{replay['frames']}")
+        for figure in figures:
+            if figure["key"] in ("late_share", "mean.late", "mean.frame_latency_ns"):
+                estimate = replay["estimates"].get(figure["key"].split(".")[-1]) or {}
+                half = estimate.get("ci95_half_width")
+                figure["label"] += "*"
+                figure["note"] = (f"{sample}" + ("" if half is None else
+                                                 f", 95 % CI +- {_fmt(half)}")
+                                  + f"; {figure['note']}")
     return figures
 
 
@@ -287,7 +317,7 @@ def _warnings(summary: dict[str, Any]) -> str:
     items = [f"WARNING: {w if isinstance(w, str) else w.get('message', w)}"
              for w in summary.get("warnings") or []]
     share, _ = late_share(summary)
-    if share:
+    if share and share == share:  # NaN: no frame was replayed
         mean = summary["mean"]
         what = "deliveries" if "deliveries" in mean else "packets"
         items.insert(0, f"LATE: {share:.1%} of {what} arrived after their consumer's window "
@@ -333,6 +363,9 @@ def report_html(summary: dict[str, Any], images: Sequence[str] | None = None) ->
         *_aggregate_sections(summary),
         ("Per layer (mean per frame)", _rows_table(summary["layers"])),
     ]
+    if summary.get("replay"):
+        sections.insert(0, ("NoC replay", "".join(f'<p class="note">{_esc(line)}</p>'
+                                                  for line in replay_lines(summary))))
     if summary.get("timing"):
         sections.insert(0, ("Closed-loop timing: ideal and on chip",
                             f'<p class="note">{_esc(timing_text(summary["timing"]))}</p>'

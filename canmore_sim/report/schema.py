@@ -56,6 +56,16 @@ class _EnergyModel(_Open):
     terms: list[str]
     unit: str
     resolved: dict[str, Any] = {}
+    depends: dict[str, list[str]] | None = None
+
+
+class _Area(_Open):
+    preset: str
+    chips: Int
+    grid_mm2: Num
+    chip_mm2: Num
+    parts_mm2: dict[str, Num]
+    estimates: list[str] = []
 
 
 class _Accuracy(_Open):
@@ -232,6 +242,7 @@ class _Timing(_Open):
 
 class _ConfigSection(_Open):
     run: dict[str, Any] = {}
+    core: dict[str, Any] = {}
 
 
 class _Report(_Open):
@@ -253,6 +264,7 @@ class _Report(_Open):
     io_port: _IoPort | None = None
     aggregates: _Aggregates | None = None
     timing: _Timing | None = None
+    area: _Area | None = None
 
 
 def check_report(data: Any, path: str) -> dict[str, Any]:

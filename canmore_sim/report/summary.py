@@ -9,6 +9,7 @@ it atomically.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from canmore_sim import __version__
 from canmore_sim.report.aggregates import aggregate
+from canmore_sim.report.replay import replay_section
 from canmore_sim.report.timing import timing_summary
 from canmore_sim.report.trust import result_warnings
 from canmore_sim.utils.atomic import atomic_write_text, read_json
@@ -28,7 +30,7 @@ __all__ = ["by_router", "finite", "frame_table_columns", "read_reference", "read
 
 #: Per-frame columns of the terminal table, in order: (key, header, format). Every
 #: per-frame figure (these and more) is in report.json ``frames`` and frames.csv; the
-#: README's "Report columns" defines each.
+#: documentation's docs/reference/report-columns.md defines each.
 FRAME_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("label", "label", "{:.0f}"),
     ("prediction", "pred", "{:.0f}"),
@@ -82,14 +84,16 @@ def summarize(result: RunResult) -> dict[str, Any]:
                          "params": result.energy_preset.params,
                          "resolved": result.energy.params,
                          "terms": list(result.energy.terms),
-                         "unit": "rel" if result.energy_preset.model == "normalized" else "uJ"},
+                         "unit": "rel" if result.energy_preset.model == "normalized" else "uJ",
+                         "depends": _depends(result)},
         "energy_reference": result.energy_reference,
         "accuracy": _accuracy(result),
         "mapping": _mapping_summary(result),
+        "area": None if result.area is None else result.area.as_dict(),
         "late_share": result.noc.late_share,
         "frames": frames,
-        "mean": {k: float(np.mean(v)) for k, v in frames.items() if k not in IDENTITY},
-        "std": {k: float(np.std(v)) for k, v in frames.items() if k not in IDENTITY},
+        "mean": {k: _mean(v, result) for k, v in frames.items() if k not in IDENTITY},
+        "std": {k: _std(v, result) for k, v in frames.items() if k not in IDENTITY},
         "layers": _layer_rows(result),
         "sparsity": _sparsity(result),
         "energy_per_layer": _energy_per_layer(result),
@@ -97,6 +101,9 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "io_port": _io_port(result),
         "noc": _noc_summary(result),
     }
+    replay = replay_section(result, frames)
+    if replay is not None:
+        summary["replay"] = replay
     summary["aggregates"] = aggregate(summary)  # from summary["frames"] alone (merged runs too)
     timing = timing_summary(result)
     if timing is not None:
@@ -119,10 +126,14 @@ def _accuracy(result: RunResult) -> dict[str, Any]:
 
     native = (result.float_predictions if result.native_predictions is None
               else result.native_predictions)
-    return {"float": accuracy(result.float_predictions), "quantized": trace.accuracy(),
-            "prediction_changed": float(np.mean(result.float_predictions != trace.predictions)),
+    floats = result.float_predictions  # None: no float pass (synthetic weights)
+    return {"float": None if floats is None else accuracy(floats),
+            "quantized": trace.accuracy(),
+            "prediction_changed": (None if floats is None
+                                   else float(np.mean(floats != trace.predictions))),
             "native_model": result.native_model or result.config.neuron.model,
-            "native_float": accuracy(native), "frames_labelled": int(known.sum())}
+            "native_float": None if native is None else accuracy(native),
+            "frames_labelled": int(known.sum())}
 
 
 def _energy_per_layer(result: RunResult) -> dict[str, list[float]]:
@@ -161,7 +172,8 @@ def _frame_columns(result: RunResult) -> dict[str, list[Any]]:
         "data_index": result.frame_ids,
         "label": result.trace.labels,
         "prediction": result.trace.predictions,
-        "float_prediction": result.float_predictions,
+        "float_prediction": (result.trace.predictions if result.float_predictions is None
+                             else result.float_predictions),  # (removed below when None)
         "neurons_fired": result.trace.neuron_spikes.sum(axis=1),
         "spikes_sent": result.spikes,
         "sparsity": official_sparsity(result.trace, np.array(
@@ -182,10 +194,44 @@ def _frame_columns(result: RunResult) -> dict[str, list[Any]]:
         "late_max_ns": noc.late_max_ns,
         "frame_latency_ns": result.frame_latency_ns,
     }
+    if noc.replayed is not None and noc.sampled:  # a frame not replayed: no timing (null)
+        for key in ("late", "late_share"):
+            cols[key] = np.where(noc.replayed, cols[key], np.nan)
+    if result.float_predictions is None:  # no float pass (synthetic weights): no column
+        del cols["float_prediction"]
     for term, values in result.energy.terms.items():
         cols[f"energy_{term}_uj"] = values
     cols["energy_total_uj"] = result.energy.total_uj
+    if result.cores.effective_sops is not None:  # non-zero weights only (NeuroBench)
+        cols["effective_sops"] = result.cores.effective_sops.sum(axis=1)
     return {k: np.asarray(v).tolist() for k, v in cols.items()}
+
+
+def _depends(result: RunResult) -> dict[str, list[str]]:
+    """For every energy term, what it grows with: activity, time (the frame latency),
+    size (the chip grid's parts); an empty list is a constant per frame."""
+    from canmore_sim.energy import term_dependence
+
+    depends = term_dependence(result.energy_preset)
+    return {term: list(depends.get(term, ())) for term in result.energy.terms}
+
+
+def _mean(values: list[Any], result: RunResult) -> float:
+    """Mean of a frame column (of the replayed frames for a timing column of a sample)."""
+    if result.noc.sampled:
+        with warnings.catch_warnings():  # a column without a value (replay none): NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return float(np.nanmean(np.asarray(values, dtype=np.float64)))
+    return float(np.mean(values))
+
+
+def _std(values: list[Any], result: RunResult) -> float:
+    """Standard deviation of a frame column (as :func:`_mean`)."""
+    if result.noc.sampled:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return float(np.nanstd(np.asarray(values, dtype=np.float64)))
+    return float(np.std(values))
 
 
 def _mapping_summary(result: RunResult) -> dict[str, Any]:
@@ -222,6 +268,9 @@ def _layer_rows(result: RunResult) -> list[dict[str, Any]]:
             **{f"energy_{term}_uj": float(values[:, l - 1].mean())
                for term, values in (result.energy.layer_terms or {}).items()},
         })
+        if result.cores.effective_sops_per_layer is not None:
+            rows[-1]["effective_sops"] = float(
+                result.cores.effective_sops_per_layer[:, l - 1].mean())
     return rows
 
 
@@ -245,6 +294,10 @@ def _core_columns(result: RunResult) -> dict[str, list[Any]]:
         "packets_injected": noc.core_injected.mean(axis=0).tolist(),
         "packets_ejected": noc.core_ejected.mean(axis=0).tolist(),
         "weight_kib": (cores.weight_bits / 8192).tolist(),
+        **({} if cores.effective_sops is None else
+           {"effective_sops": cores.effective_sops.mean(axis=0).tolist()}),
+        **({} if result.area is None else
+           {"area_um2": [result.area.core_um2 + result.area.router_um2] * m.n_cores}),
     }
 
 
@@ -261,6 +314,7 @@ def _noc_summary(result: RunResult) -> dict[str, Any]:
     from canmore_sim.noc.stats import PORTS
 
     noc, m, n = result.noc, result.mapping, result.n_frames
+    timed = n if noc.replayed is None else max(1, int(np.sum(noc.replayed)))  # replayed
     hops, unicast = float(noc.hops.mean()), float(noc.unicast_hops.mean())
     edges, counts = noc.latency_hist_ns
     return {
@@ -272,10 +326,10 @@ def _noc_summary(result: RunResult) -> dict[str, Any]:
         "multicast_saving": 1.0 - hops / unicast if unicast else 0.0,
         "interchip_hops": float(noc.interchip_hops.mean()),
         "router_flits": _by_port(noc.link_flits / n),
-        "router_wait_ns": _by_port(noc.router_wait_ns / n),
+        "router_wait_ns": _by_port(noc.router_wait_ns / timed),
         "occupancy_mean": _by_port(noc.occupancy_mean),
         "occupancy_max": _by_port(noc.occupancy_max),
-        "congested_ports": _congested(noc.router_wait_ns / n, noc.occupancy_max, m.width),
+        "congested_ports": _congested(noc.router_wait_ns / timed, noc.occupancy_max, m.width),
         "busiest_links": _busiest(noc.link_flits / n, m.width, result),
         "latency_histogram": {"edges_ns": edges.tolist(), "counts": counts.tolist()},
     }

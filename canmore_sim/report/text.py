@@ -14,6 +14,7 @@ from canmore_sim.report.aggregate_rows import (
     interval_text,
     metric_label,
 )
+from canmore_sim.report.replay import TIMED_COLUMNS, replay_lines
 from canmore_sim.report.summary import IDENTITY, frame_table_columns
 from canmore_sim.report.timing import number_text, timing_lines
 
@@ -31,7 +32,8 @@ def render_table(summary: dict[str, Any], *, max_frames: int = 20, top_cores: in
     """
     frames = summary["frames"]
     columns = frame_table_columns(summary)
-    header = ["data idx"] + [h for _, h, _ in columns]
+    marked = set(TIMED_COLUMNS) if (summary.get("replay") or {}).get("sampled_figures") else set()
+    header = ["data idx"] + [h + ("*" if k in marked else "") for k, h, _ in columns]
     rows = []
     for i in range(min(len(frames["data_index"]), max_frames)):
         rows.append([str(frames["data_index"][i])] + [number_text(frames[k][i], fmt)
@@ -42,6 +44,7 @@ def render_table(summary: dict[str, Any], *, max_frames: int = 20, top_cores: in
     classes = class_lines(summary)
     rule = (summary["model"].get("dta_rule") or {}).get("text")
     lines = [_title(summary), *trust, *([rule] if rule else []), *_summary_lines(summary),
+             *replay_lines(summary),
              *timing_lines(summary), "",
              *_grid(header, rows), "", *aggregate_lines(summary), "",
              *classes, *([""] if classes else []),
@@ -87,7 +90,7 @@ def core_table(summary: dict[str, Any], top: int = 8) -> list[str]:
     io = summary.get("io_port")
     if io:
         body.append(["I/O port", "", f"({io['x']},{io['y']})", "", "", "",
-                     *(number_text(io[k], "{:,.0f}")
+                     *(number_text(io.get(k), "{:,.0f}")  # optional in report.json
                        for k in ("spikes_out", "packets_injected", "packets_ejected")), ""])
     shown = f"top {len(order)} of {len(cores['core'])} cores by SOPs per frame; all in cores.csv"
     return [shown, *_grid(header, body)]
@@ -116,7 +119,7 @@ def _noc_lines(noc: dict[str, Any]) -> list[str]:
 
 def _title(summary: dict[str, Any]) -> str:
     m, acc = summary["mapping"], summary["accuracy"]
-    acc_text = ("" if acc["quantized"] is None else
+    acc_text = ("" if acc["quantized"] is None or acc["float"] is None else
                 f"; accuracy float {acc['float']:.3f}, {summary['model']['weight_bits']}-bit "
                 f"{acc['quantized']:.3f} ({acc['prediction_changed']:.1%} of predictions changed)")
     chips = (f" x {m['chips']} chips ({m['chip_grid']} grid, "
@@ -168,14 +171,63 @@ def _summary_lines(summary: dict[str, Any]) -> list[str]:
                 f"{summary['model']['weight_bits']}-bit {acc['quantized']:.3f}, float "
                 f"{number_text(acc['float'], '{:.3f}')}")
     late = summary.get("late_share")
+    extra = [f"  {line}" for line in (depends_text(summary), area_text(summary),
+                                       effective_text(summary)) if line]
+    star = "*" if (summary.get("replay") or {}).get("sampled_figures") else ""  # a sample's
     counts = {k: number_text(mean[k], "{:,.0f}")
               for k in ("sops", "packets", "deliveries", "hops", "frame_latency_ns")}
     return ["summary, mean per frame:",
             f"  {_energy_line(summary)}",
             f"  {m['cores']} cores on {m['chips']} chip(s) of {m['mesh']} routers; "
             f"{counts['sops']} SOPs, {counts['packets']} packets, {counts['deliveries']} "
-            f"deliveries, {counts['hops']} hops; frame latency {counts['frame_latency_ns']} ns",
-            f"  accuracy {accuracy}; late deliveries {number_text(late, '{:.1%}')}"]
+            f"deliveries, {counts['hops']} hops; frame latency{star} "
+            f"{counts['frame_latency_ns']} ns",
+            f"  accuracy {accuracy}; late deliveries{star} {number_text(late, '{:.1%}')}",
+            *extra]
+
+
+def depends_text(summary: dict[str, Any]) -> str:
+    """Which energy terms grow with the frame's time and the chip's size, in words (empty
+    for a report without ``energy_model.depends``)."""
+    depends = summary["energy_model"].get("depends")
+    if not depends:
+        return ""
+    groups: dict[str, list[str]] = {}
+    for term, what in depends.items():
+        words = (" and ".join("frame time" if w == "time" else "chip size" if w == "size"
+                              else w for w in what) if what else "nothing: constant per frame")
+        groups.setdefault(words, []).append(term)
+    return "energy terms grow with: " + "; ".join(
+        f"{', '.join(terms)}: {words}" for words, terms in groups.items())
+
+
+def area_text(summary: dict[str, Any]) -> str:
+    """The chip grid's area in one line (empty for a report without ``area``)."""
+    area = summary.get("area")
+    if not area:
+        return ""
+    parts, total = area["parts_mm2"], area["grid_mm2"] or 1.0
+    share = {name: sum(v for k, v in parts.items() if k.startswith(prefix)) / total
+             for name, prefix in (("SRAM", "core.sram_weights"), ("neuron state",
+                                  "core.neuron_state"), ("core logic", "core.logic"),
+                                  ("routers", "router."), ("inter-chip links", "grid."))}
+    shown = ", ".join(f"{k} {v:.0%}" for k, v in share.items() if v > 0)
+    return (f"area {area['grid_mm2']:,.2f} mm2 ({area['chips']} chip(s) of "
+            f"{area['chip_mm2']:,.2f} mm2: {shown}; area preset {area['preset']}, "
+            f"{len(area.get('estimates', []))} coefficients are estimates)")
+
+
+def effective_text(summary: dict[str, Any]) -> str:
+    """Effective SOPs (non-zero weights) against all SOPs (empty when not counted)."""
+    mean = summary["mean"]
+    effective, every = mean.get("effective_sops"), mean.get("sops")
+    if effective is None or not every:
+        return ""
+    core = (summary.get("config") or {}).get("core") or {}
+    priced = ("priced: core.skip_zero_weights" if core.get("skip_zero_weights") is True
+              else "Eq. 12 prices all SOPs")
+    return (f"effective SOPs (non-zero weights, as NeuroBench counts them) "
+            f"{effective:,.0f} = {effective / every:.1%} of {every:,.0f} SOPs ({priced})")
 
 
 def _energy_line(summary: dict[str, Any]) -> str:

@@ -7,7 +7,7 @@ Each warning is plain data, ``{"kind", "message", "value", "threshold", "setting
 
 * ``late``: more than ``report.late_warn_share`` of the deliveries arrived after their
   consumer's integration window closed, so the chip computed something else than the
-  spike trace that was priced (DESIGN.md, "Traffic and NoC").
+  spike trace that was priced (docs/explanation/domain-rules.md, "Traffic and NoC").
 * ``accuracy_collapse``: the run's accuracy (quantized weights, the run's neuron model)
   is more than ``report.accuracy_drop_warn`` below the float weights under the network's
   own neuron model, on the same frames: a coding scheme the weights were not trained for,
@@ -53,7 +53,7 @@ def result_warnings(summary: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _late(summary: dict[str, Any], threshold: float) -> dict[str, Any] | None:
     share = float(summary.get("late_share") or 0.0)
-    if share <= threshold:
+    if not share > threshold:  # NaN: no frame was replayed
         return None
     config, mean = summary["config"], summary["mean"]
     window = config["neuron"]["window_ns"]
@@ -61,8 +61,8 @@ def _late(summary: dict[str, Any], threshold: float) -> dict[str, Any] | None:
     steps = summary["model"].get("neuron_steps")
     deadline = (f"deadline: the next step, {window / steps:,.0f} ns at {steps} steps per window"
                 if steps else "deadline: the end of the consuming layer's window")
-    latest = max((v for v in summary["frames"].get("late_max_ns", []) if v is not None),
-                 default=0.0)
+    latest = max((v for v in summary["frames"].get("late_max_ns", [])
+                  if v is not None and v == v), default=0.0)  # NaN: a frame not replayed
     fixes = ["a longer neuron.window_ns"]
     if not config["traffic"]["multicast"]:
         fixes.append("traffic.multicast: true")

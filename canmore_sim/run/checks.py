@@ -3,8 +3,8 @@ labels, the sizes (``limits`` config section), the timing, a given quantized net
 the neuron settings a run resolves (``auto``). The one place both the pipeline
 (:func:`canmore_sim.run.pipeline.run`) and the chunked map run check their inputs.
 
-Each size check names the figure, the limit and the key that raises it; see the README's
-"Input limits" table.
+Each check names the figure, the limit and the key that raises it; see the "Input limits"
+table of docs/reference/configuration.md.
 """
 
 from __future__ import annotations
@@ -144,6 +144,14 @@ def check_quantized(graph: LayerGraph, quantized: LayerGraph, config: ArchConfig
     if needs_weight_arrays(config) and any(layer.codes is not None for layer in quantized.layers):
         raise ModelError(f"the quantized network given holds integer codes, and run.timing: "
                          f"{config.run.timing} re-simulates cores from weight arrays")
+
+
+def float_pass_meaningful(graph: LayerGraph) -> bool:
+    """Whether simulating the float weights says something: not for synthetic weights
+    (``--weights synthetic``: built to fire at a rate, they classify nothing, so the
+    float accuracy and the predictions quantization changed are meaningless and the
+    float pass, about a tenth of a VGG16 frame's work, is skipped)."""
+    return graph.meta.get("weights") != "synthetic"
 
 
 def needs_weight_arrays(config: ArchConfig) -> bool:

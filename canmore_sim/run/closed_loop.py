@@ -4,9 +4,10 @@
 core in time. The other modes feed the replay back into the neurons:
 
 * ``drop-late``: a (spike, destination core) pair delivered after that core's window
-  closed (the NoC's late flag, DESIGN.md "Traffic and NoC") does not reach the core's
-  neurons; they are re-simulated without it (:func:`canmore_sim.cores.resim.resimulate_dta`),
-  which changes the next layers' spikes and traffic.
+  closed (the NoC's late flag, docs/explanation/domain-rules.md "Traffic and NoC") does not
+  reach the core's neurons; they are re-simulated without it
+  (:func:`canmore_sim.cores.resim.resimulate_dta`), which changes the next layers' spikes and
+  traffic.
 * ``arrival``: packets carry no timestamp, so every input takes effect when it arrives:
   its TTFS time plus its network latency, ns converted to model time units by
   ``Tw / window_ns`` (the inverse of the pipeline's ``t_ns = t x window_ns / Tw``); a

@@ -1,11 +1,11 @@
 """Simulate every frame's traffic and collect the NoC figures, per frame, layer and core.
 
-Accounting (DESIGN.md, "Traffic and NoC"): a *packet* is what a source injects (one per
-(spike, destination core) under unicast, one per spike under multicast); a *delivery* is
-one packet copy ejected into one destination core (one per (spike, destination core) in
-both modes). A *hop* is one packet (copy) crossing one router-to-router link; under
-multicast a link shared by a tree is one hop. Every per-layer and per-core figure here
-adds up to its frame total:
+Accounting (docs/explanation/noc.md; docs/explanation/domain-rules.md, "Traffic and NoC"):
+a *packet* is what a source injects (one per (spike, destination core) under unicast, one
+per spike under multicast); a *delivery* is one packet copy ejected into one destination
+core (one per (spike, destination core) in both modes). A *hop* is one packet (copy)
+crossing one router-to-router link; under multicast a link shared by a tree is one hop.
+Every per-layer and per-core figure here adds up to its frame total:
 
 * per source layer ``l`` (0 = input encoding, ``L`` = the output cores' readouts):
   packets, deliveries, hops and inter-chip hops of the packets that layer's spikes
@@ -27,12 +27,13 @@ from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.mapper.connectivity import LayerLinks
 from canmore_sim.mapper.placement import Mapping
 from canmore_sim.noc.build import build_traffic
+from canmore_sim.noc.counts import counted_stats
 from canmore_sim.noc.stats import NocStats
 from canmore_sim.noc.traffic import Traffic
 from canmore_sim.utils.memory import return_free_memory
 from canmore_sim.utils.progress import ProgressCallback, StageEvent
 
-__all__ = ["FrameNoc", "into_weight_layers", "simulate_frames"]
+__all__ = ["REPLAY_FIGURES", "FrameNoc", "frame_figures", "into_weight_layers", "simulate_frames"]
 
 
 #: Per-frame scalar figures, in :class:`FrameNoc` field order.
@@ -93,6 +94,13 @@ class FrameNoc:
         the most flits ever held (max over frames).
     latency_hist_ns
         ``(bin_edges, counts)`` of per-delivery latency over all frames.
+    replayed
+        bool per frame: the frame went through the NoC replay (None: every frame). A
+        frame that did not has exact counts (packets, deliveries, hops, inter-chip hops,
+        link flits, zero-load latency) but no timing: its latency, waiting, late-max and
+        end figures are NaN, its ``late`` 0, and it adds nothing to the waiting,
+        occupancy and latency histogram, which are those of the replayed frames
+        (``occupancy_mean`` is their mean).
     """
 
     packets: np.ndarray
@@ -120,6 +128,12 @@ class FrameNoc:
     occupancy_mean: np.ndarray
     occupancy_max: np.ndarray
     latency_hist_ns: tuple[np.ndarray, np.ndarray]
+    replayed: np.ndarray | None = None
+
+    @property
+    def sampled(self) -> bool:
+        """Whether some frames were not replayed (their timing figures are unknown)."""
+        return self.replayed is not None and not bool(np.all(self.replayed))
 
     @property
     def wait_mean_ns(self) -> np.ndarray:
@@ -129,7 +143,13 @@ class FrameNoc:
 
     @property
     def late_share(self) -> float:
-        """Late deliveries over all deliveries of all frames (0 without traffic)."""
+        """Late deliveries over all deliveries of the replayed frames (0 without traffic,
+        NaN when no frame was replayed)."""
+        if self.sampled:  # NaN: no frame replayed
+            if not np.any(self.replayed):
+                return float("nan")
+            total = int(self.deliveries[self.replayed].sum())
+            return float(self.late[self.replayed].sum()) / total if total else 0.0
         total = int(self.deliveries.sum())
         return float(self.late.sum()) / total if total else 0.0
 
@@ -157,6 +177,7 @@ def simulate_frames(
     engine: Callable[..., NocStats],
     progress: ProgressCallback | None = None,
     on_frame: Callable[[int, Traffic, NocStats], None] | None = None,
+    replayed: np.ndarray | None = None,
 ) -> FrameNoc:
     """Build and simulate every frame's traffic and collect :class:`FrameNoc`.
 
@@ -178,11 +199,17 @@ def simulate_frames(
     on_frame
         Called with ``(frame, traffic, stats)`` after each frame's replay (the per-row
         delivery times and late flags that closed-loop timing needs).
+    replayed
+        bool per frame: replay it through ``engine`` (None: every frame); the others
+        are counted from their routes alone (:func:`canmore_sim.noc.counts.counted_stats`:
+        deterministic routing only) and carry no timing (see :class:`FrameNoc`).
     """
     if len(links) != len(trace.layers):
         raise ValueError(f"need links for {len(trace.layers)} source layers, got {len(links)}")
-    acc = _Accumulator(trace.n_frames, len(links), mapping)
     n = trace.n_frames
+    if replayed is not None and len(replayed) != n:
+        raise ValueError(f"replayed has {len(replayed)} entries for {n} frames")
+    acc = _Accumulator(n, len(links), mapping, replayed)
     for f in range(n):
         if progress is not None:
             progress(StageEvent("traffic", 0, 1, f, n))
@@ -190,7 +217,10 @@ def simulate_frames(
         if progress is not None:
             progress(StageEvent("traffic", 1, 1, f, n))
         return_free_memory()  # the traffic build's temporaries (VGG16: about 60 MB)
-        stats = _replay(engine, traffic, config, progress, f, n)
+        if replayed is None or replayed[f]:
+            stats = _replay(engine, traffic, config, progress, f, n)
+        else:
+            stats = counted_stats(traffic, config)
         acc.add(f, traffic, stats)
         if on_frame is not None:
             on_frame(f, traffic, stats)
@@ -218,7 +248,8 @@ def _replay(engine: Callable[..., NocStats], traffic: Traffic, config: ArchConfi
 class _Accumulator:
     """Collects the figures of frame after frame."""
 
-    def __init__(self, n: int, depth: int, mapping: Mapping) -> None:
+    def __init__(self, n: int, depth: int, mapping: Mapping,
+                 replayed: np.ndarray | None) -> None:
         n_routers, self.depth = mapping.width * mapping.height, depth
         self.core_of_router = np.full(n_routers, -1, dtype=np.int64)
         self.core_of_router[mapping.router] = np.arange(mapping.n_cores)
@@ -234,6 +265,9 @@ class _Accumulator:
         self.occ_max = np.zeros((n_routers, 5), dtype=np.int64)
         self.latencies: list[np.ndarray] = []
         self.n = n
+        self.replayed = None if replayed is None else np.asarray(replayed, dtype=bool)
+        # occupancy is averaged over the replayed frames (all: n, the same float steps)
+        self.n_replayed = n if replayed is None else int(np.sum(replayed))
 
     def add(self, f: int, traffic: Traffic, stats: NocStats) -> None:
         # the per-row figures a chunk of rows at a time (VGG16: 1.5 M rows, so no
@@ -257,9 +291,12 @@ class _Accumulator:
         for key, value in values.items():
             s[key][f] = value
         self.link_flits += stats.link_flits
-        self.router_wait += stats.wait_ns
+        self.router_wait += stats.wait_ns  # 0 for a frame not replayed
+        if self.replayed is not None and not self.replayed[f]:
+            s["late_max_ns"][f] = np.nan  # not replayed: no timing (late stays 0)
+            return  # and no waiting, occupancy or latencies
         if stats.mean_occupancy is not None:
-            self.occ_mean += stats.mean_occupancy / self.n
+            self.occ_mean += stats.mean_occupancy / self.n_replayed
         self.occ_max = np.maximum(self.occ_max, stats.max_occupancy)
         self.latencies.append(latency)
 
@@ -309,7 +346,7 @@ class _Accumulator:
             core_injected=self.core["injected"], core_ejected=self.core["ejected"],
             link_flits=self.link_flits, router_wait_ns=self.router_wait,
             occupancy_mean=self.occ_mean, occupancy_max=self.occ_max,
-            latency_hist_ns=_histogram(latencies),
+            latency_hist_ns=_histogram(latencies), replayed=self.replayed,
         )
 
 
@@ -327,3 +364,28 @@ def _rows(traffic: Traffic, part: slice) -> Traffic:
                    dst=traffic.dst[part], spike=traffic.spike[part], layer=traffic.layer[part],
                    deadline_ns=traffic.deadline_ns[part],
                    sops=None if traffic.sops is None else traffic.sops[part])
+
+
+#: The per-frame NoC figures of a replayed trace (``canmore-sim replay``), named as in
+#: ``frames.csv`` (plus ``end_ns``, the last delivery).
+REPLAY_FIGURES = ("packets", "deliveries", "hops", "interchip_hops", "latency_mean_ns",
+                  "latency_max_ns", "zero_load_mean_ns", "wait_sum_ns", "late", "late_max_ns",
+                  "end_ns")
+
+
+def frame_figures(traffic: Traffic, stats: NocStats) -> dict[str, float | int]:
+    """The :data:`REPLAY_FIGURES` of one frame, computed as a map run computes them
+    (:class:`FrameNoc`), so a trace written by ``map --trace`` and replayed gives the same
+    numbers."""
+    latency = stats.latency_ns
+    late = stats.late
+    late_max = (float((stats.deliver_ns[late] - traffic.deadline_ns[late]).max())
+                if late.any() else 0.0)
+    return {
+        "packets": int(traffic.packet_starts().sum()), "deliveries": len(traffic),
+        "hops": stats.link_hops, "interchip_hops": stats.interchip_hops,
+        "latency_mean_ns": float(latency.mean()) if len(latency) else 0.0,
+        "latency_max_ns": float(latency.max()) if len(latency) else 0.0,
+        "zero_load_mean_ns": float(stats.zero_load_ns.mean()) if len(latency) else 0.0,
+        "wait_sum_ns": stats.total_wait_ns, "late": int(late.sum()),
+        "late_max_ns": late_max, "end_ns": stats.end_ns}

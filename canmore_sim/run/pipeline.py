@@ -1,6 +1,6 @@
 """Compose the stages: network + frames + architecture -> per-frame results.
 
-This module only wires the stages together (DESIGN.md, "Data flow"); each
+This module only wires the stages together (docs/explanation/design.md, "Data flow"); each
 stage lives in its own package and is a plain function over plain data.
 """
 
@@ -14,10 +14,14 @@ from typing import Any
 import numpy as np
 
 from canmore_sim.config import ArchConfig, with_overrides
+from canmore_sim.cores.effective import effective_tables
 from canmore_sim.cores.models import resolve_model, simulate_neurons
 from canmore_sim.cores.stats import CoreStats, count_sops
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.energy import EnergyBreakdown, EnergyPreset, price_frames
+from canmore_sim.energy.area import AreaBreakdown, area_of_config
+from canmore_sim.energy.area_preset import load_area_preset
+from canmore_sim.errors import ConfigError
 from canmore_sim.mapper.connectivity import layer_links
 from canmore_sim.mapper.partition import partition
 from canmore_sim.mapper.placement import (
@@ -34,11 +38,13 @@ from canmore_sim.models.quantize import quantize_graph
 from canmore_sim.noc import get_engine
 from canmore_sim.noc.build import io_router_index
 from canmore_sim.noc.stats import NocStats
+from canmore_sim.noc.traffic import Traffic
 from canmore_sim.run.checks import (
     check_frames,
     check_labels,
     check_quantized,
     check_run,
+    float_pass_meaningful,
     needs_weight_arrays,
 )
 from canmore_sim.run.closed_loop import close_loop
@@ -51,6 +57,7 @@ from canmore_sim.run.pricing import (
     needs_rate_reference,
     price_run,
 )
+from canmore_sim.run.replay import ReplayPlan, replay_plan
 from canmore_sim.run.timing import TimingResult
 from canmore_sim.utils.memory import return_free_memory
 from canmore_sim.utils.progress import ProgressCallback, stage
@@ -65,9 +72,12 @@ class RunResult:
     ``native_model`` is the neuron model the network was built for (``neuron.model:
     auto``) and ``native_predictions`` the predictions of its float weights under that
     model on the same frames (None: the run's model is the native one, see
-    ``float_predictions``). ``energy_reference`` says which run priced a normalized
-    energy model (``origin``, ``frame_latency_ns``, ``neurons_fired`` and, for a
-    reference the tool ran itself, its ``neuron_model`` and ``late_share``).
+    ``float_predictions``; both None for synthetic weights, whose float pass is skipped:
+    :func:`~canmore_sim.run.checks.float_pass_meaningful`). ``energy_reference`` says
+    which run priced a normalized energy model (``origin``, ``frame_latency_ns``,
+    ``neurons_fired`` and, for a reference the tool ran itself, its ``neuron_model`` and
+    ``late_share``). ``replay`` says which frames went through the NoC replay
+    (``run.replay``; None: every frame).
     """
 
     config: ArchConfig
@@ -75,7 +85,7 @@ class RunResult:
     quantized: LayerGraph
     mapping: Mapping
     trace: SpikeTrace
-    float_predictions: np.ndarray
+    float_predictions: np.ndarray | None
     cores: CoreStats
     noc: FrameNoc
     energy: EnergyBreakdown
@@ -86,6 +96,8 @@ class RunResult:
     native_predictions: np.ndarray | None = None
     energy_reference: dict[str, Any] | None = None
     timing: TimingResult | None = None
+    area: AreaBreakdown | None = None
+    replay: ReplayPlan | None = None
 
     @property
     def n_frames(self) -> int:
@@ -111,6 +123,8 @@ def run(
     noc_observer: Callable[[NocStats], None] | None = None,
     release_weights: bool = False,
     quantized: LayerGraph | None = None,
+    traffic_observer: Callable[[int, Traffic], None] | None = None,
+    replay: ReplayPlan | None = None,
 ) -> RunResult:
     """Map ``graph`` onto the chip of ``config`` and simulate ``frames``.
 
@@ -152,11 +166,18 @@ def run(
         predictions are made, and those of the quantized network once it has run, so
         ``RunResult.graph`` and ``quantized`` keep only their structure. Every figure of
         the result is the same.
+    traffic_observer
+        Called with each frame's index (in ``frames``) and the traffic replayed for it
+        (``map --trace``); ideal timing only (a closed loop replays several traffics).
     quantized
         ``graph`` already quantized as ``config`` says (``quantize_graph(graph,
         core.weight_bits, core.quant_scale == "channel")``, compact or not), by a caller
         that has it (a chunked run quantizes once per process, not once per chunk);
         default: quantized here. Its weights are released with ``graph``'s.
+    replay
+        Which of ``frames`` go through the NoC replay (a chunk's part of its run's plan);
+        default: :func:`canmore_sim.run.replay.replay_plan` over ``frames`` (``run.replay``).
+        The others are counted without one (exact counts and energy, no timing).
 
     Raises
     ------
@@ -165,10 +186,17 @@ def run(
         scale, or its weights were released.
     """
     check_frames(frames)
+    if traffic_observer is not None and config.run.timing != "ideal":
+        raise ConfigError("a traffic trace (map --trace) is written under run.timing: ideal "
+                          f"only, not {config.run.timing} (whose replays differ)",
+                          key="run.timing")
     check_labels(labels, len(frames), graph.n_classes)
     config, preset = check_run(graph, config)
     engine = get_engine(config.run.engine)
+    area_preset = load_area_preset(config.run.area)
     model = config.neuron.model
+    if replay is None:
+        replay = replay_plan(config, len(frames), preset)
     # a rate-IF reference run needs the weights, and so does a closed loop's re-simulation
     release = (release_weights and not needs_rate_reference(preset, model, reference)
                and not needs_weight_arrays(config))
@@ -188,25 +216,28 @@ def run(
         with stage(progress, "mapping", n):
             mapping = map_network(quantized, config, neurons.trace)
     chip = _replay(quantized, frames, labels, config, mapping, neurons.trace,
-                   _Replay(engine, noc_observer, release, progress))
+                   _Replay(engine, noc_observer, release, progress, traffic_observer,
+                           replay.replayed if replay.sampled else None))
     frame_latency = _frame_latency(chip.trace, chip.noc.end_ns, quantized.depth, config)
     ref = energy_reference(preset, config, reference, reference_label,
                            lambda ref_config: _rate_reference(graph, frames, labels, ref_config,
                                                               mapping, progress))
+    area = area_of_config(config, area_preset, mapping)
     with stage(progress, "energy", n):
         energy, described = price_run(preset, frame_counts(
-            quantized, chip.trace, chip.cores, chip.noc, frame_latency, mapping), ref, model)
+            quantized, chip.trace, chip.cores, chip.noc, frame_latency, mapping,
+            skip_zero_weights=config.core.skip_zero_weights, area=area), ref, model)
     timing = chip.timing
     if timing is not None and timing.ideal_noc is not None:  # the same run, ideal spikes
         timing = _ideal_energy(timing, quantized, config, chip.ideal_cores, mapping, preset,
-                               ref)
+                               ref, area)
     return RunResult(
         config=config, graph=graph, quantized=quantized, mapping=mapping, trace=chip.trace,
         float_predictions=neurons.float_predictions, cores=chip.cores, noc=chip.noc,
         energy=energy, energy_preset=preset, frame_latency_ns=frame_latency,
         frame_ids=np.arange(len(frames)) if frame_ids is None else np.asarray(frame_ids),
         native_model=neurons.native_model, native_predictions=neurons.native_predictions,
-        energy_reference=described, timing=timing,
+        energy_reference=described, timing=timing, area=area, replay=replay,
     )
 
 
@@ -215,7 +246,7 @@ class _Neurons:
     """The neuron simulation of a run: the float network's predictions (and its native
     model's, where the run's model is another), the quantized network's trace."""
 
-    float_predictions: np.ndarray
+    float_predictions: np.ndarray | None
     native_model: str
     native_predictions: np.ndarray | None
     trace: SpikeTrace
@@ -229,9 +260,11 @@ def _simulate_neurons(graph: LayerGraph, quantized: LayerGraph, frames: np.ndarr
     model = config.neuron.model
     with stage(progress, "neurons", len(frames)):
         # only the float network's predictions are kept (its trace is freed here)
-        float_predictions = simulate_neurons(graph, frames, labels, config.neuron).predictions
+        meaningful = float_pass_meaningful(graph)
+        float_predictions = (simulate_neurons(graph, frames, labels, config.neuron).predictions
+                             if meaningful else None)
         native = resolve_model(graph, "auto")
-        native_predictions = (None if native == model else simulate_neurons(
+        native_predictions = (None if native == model or not meaningful else simulate_neurons(
             graph, frames, labels, with_overrides(config, {"neuron.model": native}).neuron
         ).predictions)
         if release:
@@ -244,13 +277,16 @@ def _simulate_neurons(graph: LayerGraph, quantized: LayerGraph, frames: np.ndarr
 @dataclass(frozen=True)
 class _Replay:
     """How a run replays its traffic: the NoC engine, who else sees each frame's
-    statistics, whether the quantized network's weights may go once SOPs are counted, and
-    where progress events go."""
+    statistics, whether the quantized network's weights may go once SOPs are counted,
+    where progress events go, who sees each frame's traffic (ideal timing only), and which
+    frames are replayed (None: every frame; the others are counted without a replay)."""
 
     engine: Callable[..., NocStats]
     observer: Callable[[NocStats], None] | None
     release: bool
     progress: ProgressCallback | None
+    traffic_observer: Callable[[int, Traffic], None] | None = None
+    replayed: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -271,19 +307,25 @@ def _replay(quantized: LayerGraph, frames: np.ndarray, labels: np.ndarray | None
     (the spikes the chip computes, their traffic and SOPs)."""
     with stage(how.progress, "sops", trace.n_frames):
         links = [layer_links(quantized, mapping.groups, l) for l in range(quantized.depth)]
-        cores = count_sops(trace, mapping, links)
+        tables = effective_tables(quantized, mapping.groups)  # non-zero weights (NeuroBench)
+        cores = count_sops(trace, mapping, links, effective=tables)
     if how.release:
         quantized.release_weights()  # what follows needs only the structure
         return_free_memory()
     if config.run.timing == "ideal":
+        traffic = how.traffic_observer
         noc = simulate_frames(trace, mapping, links, config,
-                              _observed(how.engine, how.observer), how.progress)
+                              _observed(how.engine, how.observer), how.progress,
+                              on_frame=None if traffic is None else (
+                                  lambda f, frame_traffic, _stats: traffic(f, frame_traffic)),
+                              replayed=how.replayed)
         return _Chip(trace, cores, noc, None, None)
     last = _LastReplay(how.engine, trace.n_frames)
     chip_trace, noc, timing = close_loop(quantized, frames, labels, config, trace, mapping,
                                          links, last, how.progress)
     last.hand_to(how.observer)
-    chip_cores = count_sops(chip_trace, mapping, links, dropped=timing.dropped)  # lost: no SOPs
+    chip_cores = count_sops(chip_trace, mapping, links, dropped=timing.dropped,  # lost: no SOPs
+                            effective=tables)
     return _Chip(chip_trace, chip_cores, noc, timing, cores)
 
 
@@ -297,14 +339,15 @@ def _frame_latency(trace: SpikeTrace, end_ns: np.ndarray, depth: int,
 
 def _ideal_energy(timing: TimingResult, quantized: LayerGraph, config: ArchConfig,
                   ideal_cores: CoreStats | None, mapping: Mapping, preset: EnergyPreset,
-                  ref: EnergyReference) -> TimingResult:
+                  ref: EnergyReference, area: AreaBreakdown | None) -> TimingResult:
     """A closed loop's timing with the energy of its ideal spikes (the same run, ideal
-    timing) priced against the same reference."""
+    timing) priced against the same reference (and over the same chip ``area``)."""
     assert timing.ideal_noc is not None and ideal_cores is not None
     ideal_latency = _frame_latency(timing.ideal, timing.ideal_noc.end_ns, quantized.depth,
                                    config)
     ideal_counts = frame_counts(quantized, timing.ideal, ideal_cores, timing.ideal_noc,
-                                ideal_latency, mapping)
+                                ideal_latency, mapping,
+                                skip_zero_weights=config.core.skip_zero_weights, area=area)
     ideal_energy = price_frames(preset, ideal_counts, ref.means)
     return replace(timing, ideal_energy_uj=ideal_energy.total_uj, ideal_counts=ideal_counts)
 

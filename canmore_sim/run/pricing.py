@@ -15,6 +15,7 @@ from canmore_sim.config import ArchConfig, with_overrides
 from canmore_sim.cores.stats import CoreStats
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.energy import EnergyBreakdown, EnergyPreset, FrameCounts, price_frames
+from canmore_sim.energy.area import AreaBreakdown
 from canmore_sim.mapper.placement import Mapping
 from canmore_sim.models.graph import LayerGraph
 from canmore_sim.run.frame_noc import FrameNoc, into_weight_layers
@@ -133,17 +134,21 @@ def describe_reference(energy: EnergyBreakdown, described: dict[str, Any] | None
 
 
 def frame_counts(graph: LayerGraph, trace: SpikeTrace, cores: CoreStats, noc: FrameNoc,
-                 frame_latency: np.ndarray, mapping: Mapping) -> FrameCounts:
-    """The counts an energy model prices, per frame and per weight layer: SOPs, hops
-    (inter-chip too), neurons fired, frame latency (ns, ``frame_latency``), and each
-    layer's neurons, FLOPs and cores (``graph`` quantized, its ``mapping``)."""
+                 frame_latency: np.ndarray, mapping: Mapping, *, skip_zero_weights: bool = False,
+                 area: AreaBreakdown | None = None) -> FrameCounts:
+    """The counts an energy model prices, per frame and per weight layer: SOPs (only the
+    effective ones under ``core.skip_zero_weights``), hops (inter-chip too), neurons fired,
+    frame latency (ns, ``frame_latency``), each layer's neurons, FLOPs and cores
+    (``graph`` quantized, its ``mapping``), and the chip grid's ``area``."""
     depth = graph.depth
+    sops, layer_sops = cores.priced_sops(skip_zero_weights)
     return FrameCounts(
-        sops=cores.sops_per_frame, hops=noc.hops, frame_latency_ns=frame_latency,
+        sops=sops, hops=noc.hops, frame_latency_ns=frame_latency,
         spikes=trace.neuron_spikes.sum(axis=1), interchip_hops=noc.interchip_hops,
         layer_spikes=trace.neuron_spikes[:, 1:],
         layer_neurons=np.array([layer.n_neurons for layer in graph.layers]),
         layer_flops=np.array([layer.flops for layer in graph.layers]),
-        layer_sops=cores.sops_per_layer, layer_hops=into_weight_layers(noc.hops_per_layer),
+        layer_sops=layer_sops, layer_hops=into_weight_layers(noc.hops_per_layer),
         layer_interchip_hops=into_weight_layers(noc.interchip_per_layer),
-        layer_cores=np.bincount(mapping.groups.layer, minlength=depth + 1)[1:depth + 1])
+        layer_cores=np.bincount(mapping.groups.layer, minlength=depth + 1)[1:depth + 1],
+        area=area)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from canmore_sim.run.identity import digest, path_identity, why_different
+from canmore_sim.utils.atomic import read_bounded_text
 
 __all__ = ["point_identity", "seal", "verify_point"]
 
@@ -32,7 +33,8 @@ MEAN_METRICS = ("energy_total_uj", "sops", "packets", "deliveries", "hops", "lat
 #: Metrics of a point that describe the whole run; ``accuracy`` is the ideal answer of the
 #: quantized weights, ``accuracy_on_chip`` what the chip computed under closed-loop timing
 #: (``run.timing`` drop-late or arrival; null for an ideal run or without labels).
-RUN_METRICS = ("cores", "chips", "late_share", "interchip_hops", "accuracy", "accuracy_on_chip")
+RUN_METRICS = ("cores", "chips", "late_share", "interchip_hops", "accuracy", "accuracy_on_chip",
+               "area_mm2")
 #: Every metric a finished point file must hold to be reused.
 REQUIRED_METRICS = MEAN_METRICS + RUN_METRICS
 
@@ -70,14 +72,14 @@ def verify_point(path: Path, index: int, values: dict[str, Any],
         There is no such file.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded_text(path)
     except FileNotFoundError:
         return None, None
     except (OSError, UnicodeDecodeError) as exc:
         return None, f"its file cannot be read ({exc})"
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None, "its file is not valid JSON"
     if not isinstance(data, dict):
         return None, f"its file holds a JSON {type(data).__name__}, not a point record"
@@ -103,6 +105,8 @@ def _record_problem(data: dict[str, Any], index: int, values: dict[str, Any],
     metrics = data.get("metrics")
     if not isinstance(metrics, dict) or any(k not in metrics for k in REQUIRED_METRICS):
         return "its file has no complete metrics"
+    if not isinstance(data.get("trust"), dict):
+        return "its file has no trust record"
     if not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)
                              and math.isfinite(v)) for v in metrics.values()):
         return "its metrics are not all numbers"

@@ -37,6 +37,7 @@ from canmore_sim.run.source import ModelSource, load_cached
 from canmore_sim.sweep.points import MEAN_METRICS, point_identity, seal, verify_point
 from canmore_sim.sweep.spec import SweepPoint, SweepSpec
 from canmore_sim.utils.atomic import atomic_write_text
+from canmore_sim.utils.workfiles import check_items
 
 __all__ = ["SweepProgress", "run_point", "run_sweep"]
 
@@ -66,10 +67,11 @@ def run_point(task: dict[str, Any]) -> dict[str, Any]:
                              sparsity=task["sparsity"], seed=task["seed"])
         graph = load_cached(source, task["identity"].get("model", ""))
         frames, labels, ids = load_frames(task.get("data"), graph.input_shape,
-                                          config.run.frames, config.run.seed)
+                                          config.run.frames, config.run.seed,
+                                          max_values=config.limits.max_frame_values)
         summary = summarize(run(graph, frames, labels, config, frame_ids=ids))
         result.update(status="done", metrics=_metrics(summary),
-                      energy_unit=summary["energy_model"]["unit"])
+                      energy_unit=summary["energy_model"]["unit"], trust=_trust(summary))
     except CanmoreError as exc:
         result.update(status="failed", error=_short(str(exc)))
     except Exception as exc:  # noqa: BLE001 (one point's bug must not end the sweep)
@@ -109,8 +111,28 @@ def _metrics(summary: dict[str, Any]) -> dict[str, float | None]:
                    late_share=float(summary["late_share"]),
                    interchip_hops=float(summary["noc"]["interchip_hops"]),
                    accuracy=summary["accuracy"]["quantized"],
-                   accuracy_on_chip=(summary.get("timing") or {}).get("accuracy_on_chip"))
+                   accuracy_on_chip=(summary.get("timing") or {}).get("accuracy_on_chip"),
+                   area_mm2=(summary.get("area") or {}).get("grid_mm2"),
+                   effective_sops=mean.get("effective_sops"))
+    spread = summary.get("aggregates", {}).get("metrics", {})
+    for key in CI_METRICS:  # half-width of the confidence interval of the per-frame mean
+        metrics[f"{key}_ci"] = (spread.get(key) or {}).get("ci_half_width")
     return metrics
+
+
+#: Per-frame means whose confidence half-width (report aggregates) a point records.
+CI_METRICS = ("energy_total_uj", "frame_latency_ns", "latency_mean_ns", "late_share")
+#: Report warnings that make a point's figures untrustworthy (``report.trust``).
+_DISTRUST = {"late": "late {value:.1%} > {threshold:.1%}",
+             "accuracy_collapse": "accuracy drop {value:.3f} > {threshold:.3f}"}
+
+
+def _trust(summary: dict[str, Any]) -> dict[str, Any]:
+    """Whether the point's figures can be used to choose: no late share over
+    ``report.late_warn_share``, no accuracy drop over ``report.accuracy_drop_warn``."""
+    reasons = [_DISTRUST[w["kind"]].format(**w) for w in summary.get("warnings", [])
+               if w["kind"] in _DISTRUST]
+    return {"trusted": not reasons, "reasons": reasons}
 
 
 # ----------------------------------------------------------------------------- many points
@@ -147,6 +169,7 @@ def run_sweep(
     resume: bool = False,
     progress: Callable[[SweepProgress], None] | None = None,
     note: Callable[[str], None] | None = None,
+    keep: set[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every point and return all results in order.
 
@@ -155,7 +178,9 @@ def run_sweep(
     one. With ``resume`` a point file is reused only when it verifies
     (:func:`canmore_sim.sweep.points.verify_point`: same configuration, model, data and
     tool version, untouched, finished, with its metrics); any other is run again, and
-    ``note`` receives one line saying which point and why.
+    ``note`` receives one line saying which point and why. ``keep`` names further point
+    files of the same sweep that a resumed run leaves in place (a search runs a few points
+    of the grid at a time).
 
     Raises
     ------
@@ -167,7 +192,8 @@ def run_sweep(
     check_executor(executor, workers, scheduler)
     folder = Path(out) / "points"
     folder.mkdir(parents=True, exist_ok=True)
-    _clear_points(folder, {p.name for p in points} if resume else set(), note)
+    _clear_points(folder, {p.name for p in points} | (keep or set()) if resume else set(),
+                  note)
     common = common_identity(spec.model, spec.weights, spec.sparsity, spec.seed, spec.data)
     results: dict[int, dict[str, Any]] = {}
     state = SweepProgress(total=len(points))
@@ -191,7 +217,7 @@ def run_sweep(
 def _clear_points(folder: Path, keep: set[str], note: Callable[[str], None] | None) -> None:
     """Remove unfinished writes, and point files not named in ``keep``."""
     removed = 0
-    for path in folder.iterdir():
+    for path in check_items(folder, "points"):  # the tool's own regular files only
         if path.suffix == ".tmp":
             path.unlink()
         elif path.suffix == ".json" and path.stem not in keep:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,8 +70,10 @@ def load_sweep(path: str | Path, sets: Sequence[str] = ()) -> tuple[SweepSpec, l
     Raises
     ------
     ConfigError
-        Missing or invalid file, unknown sweep key, zipped lists of unequal length,
-        or an axis key/value the architecture configuration rejects (named, with the point).
+        Missing or invalid file, unknown sweep key, zipped lists of unequal length, an
+        axis named in both grid and zip, more points than ``limits.max_sweep_points``
+        (counted before any point is built), or an axis key/value the architecture
+        configuration rejects (named, with the point).
     """
     path = Path(path)
     # the bounded, strict reader of config files: size, aliases, depth, duplicate keys, YAML 1.2
@@ -83,7 +86,34 @@ def load_sweep(path: str | Path, sets: Sequence[str] = ()) -> tuple[SweepSpec, l
         raise ConfigError(f"{path}: sweep key {key!r}: {err['msg']}", key=key,
                           file=str(path)) from None
     base = apply_sets(_base_config(spec.base, path.parent), sets)
+    _check_size(spec, base, path)
     return spec, _points(spec, base, path)
+
+
+def _check_size(spec: SweepSpec, base: ArchConfig, path: Path) -> int:
+    """Count the points from the axes' lengths alone, before any point is built, and refuse
+    a sweep over ``limits.max_sweep_points`` (of the base configuration and ``--set``), an
+    axis named in both ``grid`` and ``zip``, or zipped lists of unequal lengths."""
+    twice = sorted(set(spec.grid) & set(spec.zip))
+    if twice:
+        raise ConfigError(f"{path}: axis {twice[0]!r} is named in both grid and zip; give "
+                          "each axis once", key=f"zip.{twice[0]}", file=str(path))
+    lengths = {len(v) for v in spec.zip.values()}
+    if len(lengths) > 1:
+        raise ConfigError(f"{path}: the zipped lists must have equal lengths, got "
+                          f"{ {k: len(v) for k, v in spec.zip.items()} }", key="zip")
+    count = math.prod(len(v) for v in spec.grid.values()) * (lengths.pop() if lengths else 1)
+    limit = base.limits.max_sweep_points
+    if count > limit:
+        shape = " x ".join([*(str(len(v)) for v in spec.grid.values()),
+                            *([f"{len(next(iter(spec.zip.values())))} zipped"]
+                              if spec.zip else [])])
+        raise ConfigError(f"{path}: the sweep has {count:,} points ({shape}), more than "
+                          f"limits.max_sweep_points = {limit:,} (raise it in the base "
+                          "architecture's limits: section or with --set "
+                          "limits.max_sweep_points=N)", key="limits.max_sweep_points",
+                          file=str(path), limit=limit)
+    return count
 
 
 def _base_config(base: str, folder: Path) -> ArchConfig:
@@ -102,11 +132,7 @@ def _base_config(base: str, folder: Path) -> ArchConfig:
         return load_config(bundled)
 
 
-def _rows(spec: SweepSpec, path: Path) -> Iterator[dict[str, Any]]:
-    lengths = {len(v) for v in spec.zip.values()}
-    if len(lengths) > 1:
-        raise ConfigError(f"{path}: the zipped lists must have equal lengths, got "
-                          f"{ {k: len(v) for k, v in spec.zip.items()} }", key="zip")
+def _rows(spec: SweepSpec) -> Iterator[dict[str, Any]]:
     columns = zip(*spec.zip.values(), strict=True)
     zipped = [dict(zip(spec.zip, row, strict=True)) for row in columns] if spec.zip else [{}]
     keys = list(spec.grid)
@@ -119,7 +145,7 @@ def _points(spec: SweepSpec, base: ArchConfig, path: Path) -> list[SweepPoint]:
     from canmore_sim.energy import load_preset
 
     points, presets = [], set()
-    for index, values in enumerate(_rows(spec, path)):
+    for index, values in enumerate(_rows(spec)):
         overrides = {**values, "run.frames": spec.frames, "run.seed": spec.seed}
         try:
             config = with_overrides(base, overrides)

@@ -53,13 +53,13 @@ def test_bad_inputs() -> None:
     assert {"canmore-22nm", "truenorth", "spinnaker", "tq-ttfs"} <= set(preset_names())
     with pytest.raises(ConfigError, match="canmore-22nm"):
         load_preset("canmore-7nm")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^e_sop_pj must be a finite number >= 0, got -1\.0$"):
         CanmoreParams(-1.0, 1.0, 1.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^FrameCounts\.hops must have one value per frame"):
         canmore_energy([1, 2], [1], CanmoreParams(1.0, 1.0, 1.0))
     counts = FrameCounts(sops=np.array([1.0]), hops=np.array([1.0]),
                          frame_latency_ns=np.array([1.0]), spikes=np.array([1.0]))
-    with pytest.raises(ConfigError, match="valid: canmore, normalized, tq-ttfs"):
+    with pytest.raises(ConfigError, match="valid: canmore, canmore-leakage, normalized, tq-ttfs"):
         price_frames(EnergyPreset("x", "magic", "", {}), counts)
     with pytest.raises(ConfigError, match="'bad'"):
         price_frames(EnergyPreset("bad", "canmore", "", {"e_sop_pj": 1.0}), counts)

@@ -129,3 +129,37 @@ def make_case(seed: int) -> Case:
             + f" {config.router.routing} d{config.router.buffer_depth} f{flits}"
             + (" mc" if multicast else "") + (f" sop{sop}" if sop else "") + f" rows{rows}")
     return Case(name, traffic, config)
+
+
+SWITCHINGS = ("store-and-forward", "virtual-cut-through", "wormhole")
+#: Every combination of the router options the differential test must cover.
+ROUTING_NAMES = ("xy", "yx", "west-first", "odd-even")
+#: (switching, link_pipelined, virtual_channels, routing): every combination.
+OPTION_GRID = tuple((switching, piped, vcs, routing) for switching in SWITCHINGS
+                    for piped in (False, True) for vcs in (1, 2, 3) for routing in ROUTING_NAMES)
+
+
+def make_option_case(seed: int) -> Case:
+    """Case ``seed`` of the router options' differential test: a generated traffic and
+    configuration as :func:`make_case` draws them (from other seeds), with the router
+    options of :data:`OPTION_GRID` entry ``seed % len(OPTION_GRID)``, and smaller
+    traffics (at most 200 rows) so that many combinations stay fast."""
+    base = make_case(5000 + seed)
+    switching, piped, vcs, routing = OPTION_GRID[seed % len(OPTION_GRID)]
+    rng = np.random.default_rng(9000 + seed)
+    keep = len(base.traffic)
+    if keep > 200:
+        keep = 200
+    t = base.traffic
+    part = slice(0, keep)  # (a cut multicast spike is a smaller packet, still valid)
+    traffic = Traffic(t.width, t.height, t.time_ns[part], t.src[part], t.dst[part],
+                      t.spike[part], t.layer[part], t.deadline_ns[part], t.multicast,
+                      t.chip_width, t.chip_height,
+                      None if t.sops is None else t.sops[part])
+    config = with_overrides(base.config, {
+        "router.switching": switching, "router.link_pipelined": piped,
+        "router.virtual_channels": vcs, "router.routing": routing,
+        "router.buffer_depth": min(16, base.config.router.buffer_depth
+                                   + int(rng.integers(0, 3)))})
+    name = f"{base.name} {switching}{' pipelined' if piped else ''} vc{vcs} {routing}"
+    return Case(name, traffic, config)

@@ -40,7 +40,8 @@ def test_lone_packet_latency_is_delays_times_hops(src: int, dst: int) -> None:
 def test_multi_flit_store_and_forward_latency() -> None:
     config = cfg(**{"router.flits_per_packet": 3, "router.buffer_depth": 3})
     stats = simulate(make_traffic([0], [2]), config)
-    assert stats.latency_ns[0] == pytest.approx(3 * 2.0 + 2 * 3 * 1.0)
+    # two hops of router + 3 flits of link each, then 3 flits ejected at one router delay each
+    assert stats.latency_ns[0] == pytest.approx(2 * (2.0 + 3 * 1.0) + 3 * 2.0)
     assert stats.link_flits[:, 1:].sum() == 2 * 3
     with pytest.raises(ConfigError, match="flits_per_packet"):
         simulate(make_traffic([0], [2]), cfg(**{"router.flits_per_packet": 5}))

@@ -59,9 +59,11 @@ def test_accepted_throughput_never_exceeds_the_bound(pattern: str, fraction: flo
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
-@pytest.mark.parametrize("overrides", [{}, {"router.flits_per_packet": 3,
-                                            "router.buffer_depth": 3,
-                                            "router.router_delay_ns": 1.3}])
+@pytest.mark.parametrize("overrides", [
+    {}, {"router.flits_per_packet": 3, "router.buffer_depth": 3, "router.router_delay_ns": 1.3},
+    *({"router.switching": mode, "router.flits_per_packet": 3, "router.buffer_depth": 5,
+       "router.link_pipelined": piped, "router.link_delay_ns": 0.7}
+      for mode in ("virtual-cut-through", "wormhole") for piped in (False, True))])
 def test_zero_load_latency_is_the_closed_form(pattern: str, overrides) -> None:  # type: ignore[no-untyped-def]
     config = with_overrides(default_config(), overrides)
     sparse = pattern_traffic(pattern, 8, 8, 1e-3, 2000.0, seed=5)

@@ -71,7 +71,7 @@ def test_a_live_runs_temporary_folder_is_left_alone(tmp_path) -> None:
 
 
 def test_an_unknown_kind_and_a_damaged_manifest(tmp_path) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^unknown output kind 'plot'$"):
         prepare_output(tmp_path / "x", "plot")
     out = tmp_path / "out"
     _write(prepare_output(out, "map"), "old")

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from canmore_sim.cli.work_folders import sweep_work_folder
 from canmore_sim.models import save_checkpoint
 from canmore_sim.report.folders import MANIFEST
 from canmore_sim.sweep.points import seal
+from canmore_sim.utils.atomic import PAUSE_ENV, PAUSE_MATCH_ENV
 from tests.conftest import random_graph
 
 TIMEOUT_S = 240
@@ -187,6 +189,42 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _wait_for(condition: Callable[[], bool], timeout_s: float = TIMEOUT_S) -> bool:
+    """Poll ``condition`` until it holds or ``timeout_s`` passes; whether it held."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _two_workers(proc: subprocess.Popen, mark: bytes) -> list[int]:
+    """The two worker processes of ``proc`` (children whose command line holds ``mark``)."""
+    found: list[int] = []
+
+    def look() -> bool:
+        found[:] = [c for c in _children(proc.pid)
+                    if mark in Path(f"/proc/{c}/cmdline").read_bytes()]
+        return len(found) >= 2 or proc.poll() is not None
+    _wait_for(look)
+    assert len(found) == 2, "the run did not start its two workers"
+    return found
+
+
+def _running_in(folder: Path) -> list[int]:
+    """Processes whose working folder is ``folder`` (every process a test's run started)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _alive(int(entry.name)):
+            try:
+                if os.readlink(entry / "cwd") == str(folder):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -200,33 +238,25 @@ def test_sigkill_of_the_sweep_leaves_no_worker_alive(tmp_path) -> None:
     path = tmp_path / "s.yaml"
     path.write_text("frames: 2\ngrid:\n  router.buffer_depth: [1, 2, 3, 4, 5, 6]\n")
     out = tmp_path / "out"
+    marker = tmp_path / "at-work"  # a worker wrote its first point file (and waits there)
     proc = subprocess.Popen([sys.executable, "-m", "canmore_sim.cli", "sweep", str(path),
                              "--workers", "2", "--out", str(out), "--quiet"], cwd=tmp_path,
+                            env={**os.environ, PAUSE_ENV: f"1:{marker}",
+                                 PAUSE_MATCH_ENV: "*/points/*.json"},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + TIMEOUT_S
-    workers: list[int] = []
-    while time.monotonic() < deadline and len(workers) < 2 and proc.poll() is None:
-        workers = [c for c in _children(proc.pid)
-                   if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
-        time.sleep(0.1)
-    assert len(workers) == 2, "the sweep did not start its two workers"
-    time.sleep(1.0)  # let them get to work
+    workers = _two_workers(proc, b"spawn_main")
+    assert _wait_for(lambda: marker.exists() or proc.poll() is not None), "no point written"
+    assert marker.exists(), "the sweep ended before its workers got to work"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    deadline = time.monotonic() + 60  # a worker still starting up ends once it is up
-    while time.monotonic() < deadline and any(_alive(w) for w in workers):
-        time.sleep(0.1)
-    assert not [w for w in workers if _alive(w)]
-    points = sweep_work_folder(out) / "points"
-    written = sorted(points.glob("*.json"))
-    time.sleep(1.0)
-    assert sorted(points.glob("*.json")) == written  # nobody is writing any more
+    assert _wait_for(lambda: not any(_alive(w) for w in workers), 60)
+    # nobody is writing any more: no process of the run is left (they all run in tmp_path)
+    assert _wait_for(lambda: not _running_in(tmp_path), 60), _running_in(tmp_path)
     assert not out.exists()
 
 
 def test_a_killed_sweep_leaves_the_old_one_whole_and_resumes_to_the_same_result(tmp_path,
                                                                               tiny) -> None:
-    from canmore_sim.utils.atomic import PAUSE_ENV
 
     out, fresh = tmp_path / "out", tmp_path / "fresh"
     assert _sweep(_sweep_file(tmp_path, tiny, depths=(1, 2)), out) == 0
@@ -256,18 +286,15 @@ def test_a_worker_killed_mid_point_is_recorded_and_the_sweep_goes_on(tmp_path) -
     path = tmp_path / "s.yaml"
     path.write_text("frames: 2\ngrid:\n  router.buffer_depth: [1, 2, 4]\n")
     out = tmp_path / "out"
+    marker = tmp_path / "second-point"  # the worker that runs two points waits after the
     proc = subprocess.Popen([sys.executable, "-m", "canmore_sim.cli", "sweep", str(path),
                              "--workers", "2", "--out", str(out), "--quiet"], cwd=tmp_path,
+                            env={**os.environ, PAUSE_ENV: f"2:{marker}",  # second's file,
+                                 PAUSE_MATCH_ENV: "*/points/*.json"},  # before returning it
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + TIMEOUT_S
-    workers: list[int] = []
-    while time.monotonic() < deadline and len(workers) < 2 and proc.poll() is None:
-        workers = [c for c in _children(proc.pid)
-                   if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
-        time.sleep(0.1)
-    assert len(workers) == 2
-    time.sleep(1.0)
-    os.kill(workers[0], signal.SIGKILL)  # as the kernel's OOM killer would
+    assert _wait_for(lambda: marker.exists() and marker.read_text().strip().isdigit()
+                     or proc.poll() is not None), "no worker reached its second point"
+    os.kill(int(marker.read_text()), signal.SIGKILL)  # as the kernel's OOM killer would
     printed, err = proc.communicate(timeout=TIMEOUT_S)
     assert proc.returncode == 1 and "Traceback" not in err
     assert "its worker process ended unexpectedly" in printed

@@ -1,0 +1,120 @@
+"""Per-delivery latencies as exact counts in whole-nanosecond bins, dense and additive.
+
+A run over many frames keeps every delivery's latency without keeping the latencies:
+``(2, k)`` int64 arrays of (bin, count) columns, bins ascending, bin ``b`` holding the
+latencies in ``[b, b + 1) x LATENCY_BIN_NS``. Bins are counted with ``np.bincount`` over
+the span of bins that occur (no sort: a VGG16 frame's 1.5 M deliveries span a few
+thousand bins), and sparse arrays are added the same way; a span far wider than the
+number of values (a pathological latency) falls back to a sort, with the same result.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["LATENCY_BIN_NS", "BinCounts", "latency_bins", "merge_bins"]
+
+#: Width of one latency bin, ns.
+LATENCY_BIN_NS = 1.0
+
+#: Bins a dense count may span beyond the number of values counted (8 MB of int64).
+_DENSE_SLACK = 1 << 20
+#: Most bins a running dense count holds (512 MB of int64); beyond, it adds sparsely.
+_DENSE_MAX = 1 << 26
+
+
+def latency_bins(deliver_ns: np.ndarray, inject_ns: np.ndarray) -> np.ndarray:
+    """``(2, k)`` int64 (bin, count) of every finite latency ``deliver - inject`` (ns), in
+    :data:`LATENCY_BIN_NS` bins: the bins ``floor(latency / LATENCY_BIN_NS)`` that occur,
+    ascending, with how many latencies fall in each.
+
+    Computed in place on one float and one integer column (VGG16's 1.5 M deliveries:
+    about 30 MB of temporaries).
+    """
+    latency = np.subtract(deliver_ns, inject_ns, dtype=np.float64)
+    latency = latency[np.isfinite(latency)]
+    np.divide(latency, LATENCY_BIN_NS, out=latency)
+    np.floor(latency, out=latency)
+    bins = latency.astype(np.int64)
+    del latency
+    return _counted(bins, None)
+
+
+def merge_bins(parts: list[np.ndarray]) -> np.ndarray:
+    """Add ``(2, k)`` arrays of (bin, count) columns into one, bins ascending."""
+    if not parts:
+        return np.zeros((2, 0), dtype=np.int64)
+    both = np.concatenate(parts, axis=1)
+    return _counted(both[0], both[1])
+
+
+def _counted(bins: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    """The distinct ``bins`` ascending with their number (or summed ``weights``)."""
+    if not len(bins):
+        return np.zeros((2, 0), dtype=np.int64)
+    low, high = int(bins.min()), int(bins.max())
+    if high - low > len(bins) + _DENSE_SLACK:
+        return _sorted_counts(bins, weights)
+    offset = bins - low
+    counts = (np.bincount(offset) if weights is None
+              else _exact_bincount(offset, weights, high - low + 1))
+    occupied = np.flatnonzero(counts)
+    return np.stack([occupied.astype(np.int64) + low, counts[occupied].astype(np.int64)])
+
+
+def _exact_bincount(offset: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
+    """int64 sums of non-negative integer ``weights`` per offset, exact: through float64
+    (np.bincount) while every sum stays below 2**53, where float64 holds integers exactly,
+    else by integer adds (``np.add.at``, about 20x slower)."""
+    weights = weights.astype(np.int64, copy=False)
+    if len(weights) and int(weights.min()) >= 0 and int(weights.sum()) < 2**53:
+        return np.bincount(offset, weights=weights, minlength=size).astype(np.int64)
+    out = np.zeros(size, dtype=np.int64)
+    np.add.at(out, offset, weights)
+    return out
+
+
+def _sorted_counts(bins: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    """As :func:`_counted`, by a sort (for bins spread far wider than their number)."""
+    values, where = np.unique(bins, return_inverse=True)
+    counts = (np.bincount(where, minlength=len(values)) if weights is None
+              else _exact_bincount(where, weights, len(values)))
+    return np.stack([values.astype(np.int64), counts.astype(np.int64)])
+
+
+class BinCounts:
+    """A running sum of ``(2, k)`` (bin, count) arrays, held densely from the lowest bin
+    seen (a run's parent adds every chunk's bins: VGG16's chunks hold about 3.5 M bins
+    each, and adding them to a dense array takes a bincount, not a sort of all of them).
+    :meth:`pairs` gives what :func:`merge_bins` of every array added gives."""
+
+    def __init__(self) -> None:
+        self.low = 0
+        self.counts = np.zeros(0, dtype=np.int64)
+        self.sparse: np.ndarray | None = None  # bins spread too wide for a dense array
+
+    def add(self, pairs: np.ndarray) -> None:
+        """Add the counts of ``pairs`` (bins ascending or not)."""
+        if not pairs.shape[1]:
+            return
+        if self.sparse is not None:
+            self.sparse = merge_bins([self.sparse, pairs])
+            return
+        low, high = int(pairs[0].min()), int(pairs[0].max())
+        if self.counts.size:
+            low, high = min(low, self.low), max(high, self.low + len(self.counts) - 1)
+        if high - low >= _DENSE_MAX:
+            self.sparse = merge_bins([self.pairs(), pairs])
+            return
+        if not self.counts.size or low < self.low or high >= self.low + len(self.counts):
+            grown = np.zeros(high - low + 1, dtype=np.int64)
+            grown[self.low - low:self.low - low + len(self.counts)] = self.counts
+            self.low, self.counts = low, grown
+        self.counts += _exact_bincount(pairs[0] - self.low, pairs[1], len(self.counts))
+
+    def pairs(self) -> np.ndarray:
+        """The sum as ``(2, k)`` int64 (bin, count) of the bins with a count, ascending."""
+        if self.sparse is not None:
+            return self.sparse
+        occupied = np.flatnonzero(self.counts)
+        return np.stack([occupied.astype(np.int64) + self.low, self.counts[occupied]])
