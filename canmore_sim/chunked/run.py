@@ -33,14 +33,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
 from canmore_sim.chunked.files import chunk_identity, mapping_digest, read_chunk, write_chunk
-from canmore_sim.chunked.merge import _Merger, _result_parts
+from canmore_sim.chunked.merge import Merger, result_parts
 from canmore_sim.chunked.task import (
     chunk_task,
     forget_contexts,
@@ -51,11 +51,28 @@ from canmore_sim.chunked.task import (
 )
 from canmore_sim.chunked.timing import merged_timing
 from canmore_sim.config import ArchConfig, with_overrides
+from canmore_sim.energy import EnergyPreset
 from canmore_sim.errors import CanmoreError, SimulationError
-from canmore_sim.run.checks import _checked, check_labels
+from canmore_sim.mapper.placement import Mapping
+from canmore_sim.mapper.traffic_graph import NeuronCounts
+from canmore_sim.models.graph import LayerGraph
+from canmore_sim.models.quantize import quantize_graph
+from canmore_sim.run.checks import check_labels, check_run
+from canmore_sim.run.pricing import (
+    EnergyReference,
+    computed_rate_reference,
+    energy_reference,
+    frame_counts,
+    needs_rate_reference,
+    price_run,
+)
 from canmore_sim.run.source import ModelSource
-from canmore_sim.utils.progress import ProgressCallback, StageEvent, _stage
+from canmore_sim.utils.progress import ProgressCallback, StageEvent, stage
 from canmore_sim.utils.workfiles import check_items
+
+if TYPE_CHECKING:
+    from canmore_sim.run.pipeline import RunResult
+    from canmore_sim.run.replay import ReplayPlan
 
 __all__ = ["CHUNK_STAGE", "MapProgress", "run_map"]
 
@@ -76,14 +93,14 @@ class MapProgress:
     started: float = field(default_factory=time.perf_counter)
 
 
-def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Path, *,
+def run_map(graph: LayerGraph, source: ModelSource, config: ArchConfig, work: str | Path, *,
             data: str | None = None, frames: int | str | None = None,
-            mapping: Any = None, reference: dict[str, float] | None = None,
+            mapping: Mapping | None = None, reference: dict[str, float] | None = None,
             reference_label: str = "reference run", workers: int = 1,
             executor: str = "local", scheduler: str | None = None, resume: bool = False,
             progress: ProgressCallback | None = None,
             note: Callable[[str], None] | None = None, release_weights: bool = False,
-            trace: Any = None) -> Any:
+            trace: Any = None) -> RunResult:
     """Map ``graph`` and simulate the selected frames in chunks; the merged RunResult.
 
     Parameters
@@ -133,7 +150,6 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
     from canmore_sim.datasets.inputs import frame_options
     from canmore_sim.datasets.readers import select_frames_adapted
     from canmore_sim.pool.executor import check_executor
-    from canmore_sim.run.pricing import needs_rate_reference
     from canmore_sim.run.provenance import (
         data_record,
         input_notes,
@@ -144,12 +160,12 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
 
     check_executor(executor, workers, scheduler)
     config, plan = resolve_run_inputs(graph, config, data)  # before auto neuron settings
-    with _stage(progress, "frames", 0):
+    with stage(progress, "frames", 0):
         labels, ids, adaptation = select_frames_adapted(
             data, graph.input_shape,
             None if frames == "all" else (config.run.frames if frames is None else int(frames)),
             config.run.seed, max_values=config.limits.max_frame_values, **frame_options(config))
-    config, preset = _checked(graph, config)
+    config, preset = check_run(graph, config)
     for line in input_notes(plan, adaptation, data):
         if note is not None:
             note(line)
@@ -172,9 +188,11 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
         config, window = settle_window(config, window, merged)
         record = data_record(data, ids, adaptation, plan, merged["input_positive"],
                              merged["input_negative"])
-        extra = {"window": window, "provenance": provenance(graph, source.model, config, record)}
-        result = _priced(graph, quantized, mapping, config, preset, merged, runner, reference,
-                         reference_label, extra)
+        extra = {"window": window, "provenance": provenance(graph, source, config, record)}
+        ref = energy_reference(preset, config, reference, reference_label,
+                               lambda ref_config: _rate_reference(runner, ref_config, mapping))
+        result = _priced(graph, quantized, mapping, config, preset, merged, ref,
+                         runner.progress, runner.plan, extra)
         quantized.release_weights()  # only its structure fills the reports
         return result
     finally:
@@ -188,22 +206,17 @@ class _Runner:
                  ids: np.ndarray, workers: int, executor: str, scheduler: str | None,
                  progress: ProgressCallback | None,
                  note: Callable[[str], None] | None) -> None:
-        from canmore_sim.run.identity import common_identity
-
         self.source, self.data, self.work, self.ids = source, data, work, ids
         self.config = config
         self.size = config.run.chunk_frames
         self.workers, self.executor, self.scheduler = workers, executor, scheduler
         self.progress, self.note = progress, note
-        common = common_identity(source.model, source.weights, source.sparsity, source.seed,
-                                 data)
-        # what else builds the network from the same file (a state_dict's --arch, ...)
-        common["model"] += (f"|arch={source.arch}|input_shape={source.input_shape}"
-                            f"|trust_model={source.trust_model}")
-        self.common, self.model_identity = common, common["model"]
+        self.common = source.identity(data)
+        self.model_identity = self.common["model"]
         self.chunks = [ids[i:i + self.size] for i in range(0, len(ids), self.size)]
-        self.graph: Any = None  # the network, once mapped() has it
-        self.quantized: Any = None  # its quantized form (codes) while chunks here may use it
+        self.graph: LayerGraph | None = None  # the network, once mapped() has it
+        # its quantized form (codes) while chunks here may use it
+        self.quantized: LayerGraph | None = None
         self.reference_pass = False  # a rate-IF reference pass follows the run's chunks
         self.release_weights = False  # the caller gives the network up (run_map's option)
         self.trace: Any = None  # a TraceWriter for the run pass's traffic (map --trace)
@@ -217,15 +230,14 @@ class _Runner:
                 if path.suffix == ".tmp" or not resume:
                     path.unlink()
 
-    def mapped(self, graph: Any, mapping: Any) -> tuple[Any, Any]:
+    def mapped(self, graph: LayerGraph, mapping: Mapping | None
+               ) -> tuple[LayerGraph, Mapping]:
         """The quantized network and the run's one mapping."""
-        from canmore_sim.mapper.traffic_graph import NeuronCounts
-        from canmore_sim.models.quantize import quantize_graph
-        from canmore_sim.run.pipeline import map_network
+        from canmore_sim.run.pipeline import map_network  # loads torch (see _priced)
 
         config, n = self.config, len(self.ids)
         self.graph = graph
-        with _stage(self.progress, "quantize", n):
+        with stage(self.progress, "quantize", n):
             # compact codes: chunks run in this process use it (quantized once); here only
             # its structure is needed (mapping, pricing, reports)
             quantized = quantize_graph(graph, config.core.weight_bits,
@@ -234,13 +246,13 @@ class _Runner:
         if mapping is None:
             counts = None
             if config.run.placement_traffic == "measured":
-                with _stage(self.progress, "neurons", n):
-                    counts = self._neuron_counts(NeuronCounts)
-            with _stage(self.progress, "mapping", n):
+                with stage(self.progress, "neurons", n):
+                    counts = self._neuron_counts()
+            with stage(self.progress, "mapping", n):
                 mapping = map_network(quantized, config, counts)
         return quantized, mapping
 
-    def _neuron_counts(self, counts_type: Any) -> Any:
+    def _neuron_counts(self) -> NeuronCounts:
         """Spikes per neuron over all frames (the neuron-only pass, in chunk order).
 
         Each chunk's counts are written to ``work/placement`` like a run's chunks, so a
@@ -262,12 +274,13 @@ class _Runner:
             index = tasks[outcome.index]["index"]
             write_chunk(folder / f"{index:05d}.npz", outcome.value, identities[index])
             parts[index] = outcome.value
-        total = None
+        total: NeuronCounts | None = None
         for part in parts:  # in chunk order (integer sums: any order gives the same)
             layers = sorted((k for k in part if k.startswith("layer_")),
                             key=lambda k: int(k.split("_")[1]))
-            one = counts_type(tuple(part[k] for k in layers), int(part["n_frames"]))
+            one = NeuronCounts(tuple(part[k] for k in layers), int(part["n_frames"]))
             total = one if total is None else total + one
+        assert total is not None  # a run has at least one chunk
         return total
 
     def _outcomes(self, tasks: Sequence[dict[str, Any]],
@@ -330,12 +343,13 @@ class _Runner:
         from canmore_sim.datasets.inputs import frame_options
         from canmore_sim.datasets.readers import load_selected, read_split
 
+        assert self.graph is not None  # mapped() has it before any chunk is sent
         if self.split is None:
             self.split = read_split(self.data, self.graph.input_shape)
         return load_selected(self.data, self.graph.input_shape, ids, images=self.split,
                              **frame_options(self.config))
 
-    def pass_(self, kind: str, config: ArchConfig, mapping: Any) -> dict[str, Any]:
+    def pass_(self, kind: str, config: ArchConfig, mapping: Mapping) -> dict[str, Any]:
         """Run (or reuse) every chunk of one pass and merge them in chunk order."""
         folder = self.work / ("chunks" if kind == "run" else "reference")
         folder.mkdir(parents=True, exist_ok=True)
@@ -350,7 +364,7 @@ class _Runner:
                        "replayed": "".join("1" if r else "0" for r in parts[i].replayed)}
                       for i, chunk in enumerate(self.chunks)]
         state = MapProgress(total=len(self.ids))
-        merger = _Merger(folder, identities, buffered=2 * self.workers + 2, trace=trace)
+        merger = Merger(folder, identities, buffered=2 * self.workers + 2, trace=trace)
         todo = []
         for i, chunk in enumerate(self.chunks):
             path = folder / f"{i:05d}.npz"
@@ -391,7 +405,8 @@ class _InlineRun:
     (:func:`canmore_sim.chunked.task.run_chunk`)."""
 
     def __init__(self, progress: ProgressCallback | None, chunks: list[np.ndarray], total: int,
-                 graph: Any, quantized: Any, release: bool) -> None:
+                 graph: LayerGraph | None, quantized: LayerGraph | None,
+                 release: bool) -> None:
         self.progress, self.total = progress, total
         self.graph, self.quantized, self.release = graph, quantized, release
         self.start = np.cumsum([0, *[len(c) for c in chunks]])
@@ -444,38 +459,29 @@ def _frames_text(ids: np.ndarray) -> str:
     return f"{len(ids)} from data index {int(ids[0])}" if len(ids) else "none"
 
 
-def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset: Any,
-            merged: dict[str, Any], runner: _Runner, reference: dict[str, float] | None,
-            reference_label: str, extra: dict[str, Any]) -> Any:
-    """Price the merged counts (after all chunks) and assemble the RunResult."""
-    from canmore_sim.energy import price_frames
+def _priced(graph: LayerGraph, quantized: LayerGraph, mapping: Mapping, config: ArchConfig,
+            preset: EnergyPreset, merged: dict[str, Any], ref: EnergyReference,
+            progress: ProgressCallback | None, replay: ReplayPlan | None,
+            extra: dict[str, Any]) -> RunResult:
+    """Price the merged counts (after all chunks) against ``ref`` and assemble the
+    RunResult (:func:`canmore_sim.run.pricing.price_run`, as the pipeline prices);
+    ``replay``: which frames the NoC replayed; ``extra``: the run's records for reports
+    (``window``, ``provenance``)."""
+    # the pipeline loads torch: imported once the run starts, so that importing this
+    # module (for PRELOAD) before the workers' fork server starts stays light
     from canmore_sim.energy.area import area_of_config
     from canmore_sim.energy.area_preset import load_area_preset
     from canmore_sim.run.pipeline import RunResult
-    from canmore_sim.run.pricing import _counts, _describe_reference, needs_rate_reference
 
-    trace, cores, noc = _result_parts(merged, mapping)
-    model = config.neuron.model
-    described: dict[str, Any] | None = None
-    if reference is not None:
-        described = {"origin": reference_label,
-                     "frame_latency_ns": float(reference["frame_latency_ns"]),
-                     "neurons_fired": float(reference["spikes"])}
-    elif needs_rate_reference(preset, model, reference):
-        described = _rate_reference(runner, config, mapping)
-        reference = {"frame_latency_ns": described["frame_latency_ns"],
-                     "spikes": described["neurons_fired"]}
+    trace, cores, noc = result_parts(merged, mapping)
     frame_latency = merged["frame_latency_ns"]
     area = area_of_config(config, load_area_preset(config.run.area), mapping)
-    with _stage(runner.progress, "energy", trace.n_frames):
-        energy = price_frames(preset, _counts(quantized, trace, cores, noc, frame_latency,
-                                              mapping, area=area,
-                                              skip_zero_weights=config.core.skip_zero_weights),
-                              reference)
-    timing = merged_timing(merged, preset, reference, area)  # ideal energy priced here
-    if preset.model == "normalized":
-        described = _describe_reference(energy, described, model)
-        energy = replace(energy, params={**energy.params, "reference": described["origin"]})
+    with stage(progress, "energy", trace.n_frames):
+        energy, described = price_run(preset, frame_counts(
+            quantized, trace, cores, noc, frame_latency, mapping,
+            skip_zero_weights=config.core.skip_zero_weights, area=area), ref,
+            config.neuron.model)
+    timing = merged_timing(merged, preset, ref.means, area)  # ideal energy priced here
     return RunResult(
         config=config, graph=graph, quantized=quantized, mapping=mapping, trace=trace,
         float_predictions=(merged["float_predictions"] if bool(merged.get("has_float", True))
@@ -483,22 +489,17 @@ def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset
         energy_preset=preset, frame_latency_ns=frame_latency, frame_ids=merged["ids"],
         native_model=str(merged["native_model"]),
         native_predictions=merged["native_predictions"] if bool(merged["has_native"]) else None,
-        energy_reference=described, timing=timing, area=area, replay=runner.plan, extra=extra)
+        energy_reference=described, timing=timing, area=area, replay=replay, extra=extra)
 
 
-def _rate_reference(runner: _Runner, config: ArchConfig, mapping: Any) -> dict[str, Any]:
+def _rate_reference(runner: _Runner, ref_config: ArchConfig, mapping: Mapping
+                    ) -> dict[str, Any]:
     """The rate-IF reference of a normalized energy model: the same frames, chip and
-    mapping under ``rate-if``, chunked like the run; means over all frames."""
-    ref_config = with_overrides(config, {"neuron.model": "rate-if", "run.timing": "ideal",
-                                         "run.energy": "canmore-22nm",
-                                         "run.energy_reference": None})
+    mapping under ``ref_config`` (:func:`canmore_sim.run.pricing.rate_reference_config`),
+    chunked like the run; means over all frames."""
     merged = runner.pass_("reference", ref_config, mapping)
     deliveries = int(merged["deliveries"].sum())
-    return {"origin": "rate-if run of the same network on the same frames and chip "
-                      "(run by this tool)",
-            "neuron_model": "rate-if",
-            "frame_latency_ns": float(np.mean(merged["frame_latency_ns"])),
-            "neurons_fired": float(np.mean(merged["neuron_spikes"].sum(axis=1))),
-            "late_share": float(merged["late"].sum()) / deliveries if deliveries else 0.0}
-
-
+    return computed_rate_reference(
+        float(np.mean(merged["frame_latency_ns"])),
+        float(np.mean(merged["neuron_spikes"].sum(axis=1))),
+        float(merged["late"].sum()) / deliveries if deliveries else 0.0)

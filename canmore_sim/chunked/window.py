@@ -17,7 +17,7 @@ import numpy as np
 from canmore_sim.chunked.task import window_task
 from canmore_sim.config import ArchConfig
 from canmore_sim.noc.window import AUTO, window_from_needs, with_window
-from canmore_sim.utils.progress import _stage
+from canmore_sim.utils.progress import stage
 
 __all__ = ["settle_window", "window_pass"]
 
@@ -33,7 +33,7 @@ def window_pass(runner: Any, config: ArchConfig, mapping: Any) -> tuple[ArchConf
                          data=runner.data, config=dumped, mapping=mapping)
              for i, chunk in enumerate(runner.chunks)]
     need = np.zeros(0)
-    with _stage(runner.progress, "window", len(runner.ids)):
+    with stage(runner.progress, "window", len(runner.ids)):
         for outcome in runner._outcomes(tasks):
             part = outcome.value["pair_need_ns"]
             need = part if need.size == 0 else np.maximum(need, part)

@@ -27,8 +27,8 @@ from canmore_sim.utils.atomic import atomic_write_text, read_json
 if TYPE_CHECKING:  # the pipeline (torch, SimPy) is only needed to summarize a run
     from canmore_sim.run.pipeline import RunResult
 
-__all__ = ["by_router", "finite", "read_report", "summarize",
-           "write_json"]
+__all__ = ["by_router", "finite", "frame_table_columns", "read_reference", "read_report",
+           "summarize", "write_json"]
 
 #: Per-frame columns of the terminal table, in order: (key, header, format). Every
 #: per-frame figure (these and more) is in report.json ``frames`` and frames.csv; the
@@ -53,7 +53,7 @@ FRAME_COLUMNS: tuple[tuple[str, str, str], ...] = (
 IDENTITY = ("data_index", "label", "prediction", "float_prediction")
 
 
-def _columns(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
+def frame_table_columns(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
     """Frame columns plus the total energy (its terms are in the energy line)."""
     unit = summary["energy_model"]["unit"]
     return [*FRAME_COLUMNS, ("energy_total_uj", f"E {unit}", "{:,.3f}")]
@@ -445,3 +445,27 @@ def read_report(path: str | Path) -> dict[str, Any]:
     from canmore_sim.report.schema import check_report
 
     return check_report(read_json(path, DataError, "report"), str(path))
+
+
+def read_reference(path: str | Path) -> dict[str, float]:
+    """Mean frame latency (ns) and spikes per frame of an earlier run, from its report.json:
+    the reference a normalized energy model is priced against
+    (:func:`canmore_sim.run.pipeline.run`'s ``reference``).
+
+    Raises
+    ------
+    DataError
+        The file is not a report (:func:`read_report`), or its mean frame latency or
+        spike count is not a positive number.
+    """
+    from canmore_sim.errors import DataError
+
+    mean = read_report(Path(path))["mean"]
+    fired = mean.get("neurons_fired", mean.get("neuron_spikes"))
+    values = {"frame_latency_ns": mean.get("frame_latency_ns"), "neurons_fired": fired}
+    for key, value in values.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            raise DataError(f"--energy-reference {path}: mean.{key} is {value!r}; a reference "
+                            "run needs a positive mean frame latency and spike count")
+    return {"frame_latency_ns": float(values["frame_latency_ns"]),
+            "spikes": float(values["neurons_fired"])}

@@ -18,8 +18,12 @@ import numpy as np
 from canmore_sim.config import ArchConfig
 from canmore_sim.datasets.inputs import Adaptation, InputPlan, resolve_config_inputs
 from canmore_sim.models.graph import LayerGraph
+from canmore_sim.run.source import ModelSource
 
-__all__ = ["input_notes", "provenance", "resolve_run_inputs"]
+__all__ = ["GIVEN_MODEL", "data_record", "input_notes", "provenance", "resolve_run_inputs"]
+
+#: The model path the provenance records for a network given in memory (no file).
+GIVEN_MODEL = "in memory: a LayerGraph given to canmore_sim.simulate"
 
 
 def resolve_run_inputs(graph: LayerGraph, config: ArchConfig,
@@ -38,16 +42,20 @@ def input_notes(plan: InputPlan, adaptation: Adaptation, data: str | None) -> li
     return lines
 
 
-def provenance(graph: LayerGraph, model_path: str | None, config: ArchConfig,
+def provenance(graph: LayerGraph, source: ModelSource, config: ArchConfig,
                data: dict[str, Any]) -> dict[str, Any]:
-    """The run's provenance: ``model`` (path, SHA-256, format, rule) and ``data`` (the
-    record of :func:`canmore_sim.datasets.provenance.describe_data`)."""
+    """The run's provenance: ``model`` (path, SHA-256, format, rule; a network ``source``
+    gave in memory has the path :data:`GIVEN_MODEL` and no hash) and ``data`` (the record
+    of :func:`canmore_sim.datasets.provenance.describe_data`)."""
     from canmore_sim.cores.models import describe_dta_rule, describe_model
-    from canmore_sim.models.provenance import describe_model_source
+    from canmore_sim.models.provenance import describe_model_source, model_format
 
     rule = (describe_dta_rule(graph, config.neuron)["text"]
             if config.neuron.model == "dta-ttfs" else describe_model(graph, config.neuron))
-    return {"model": describe_model_source(graph, model_path, rule), "data": data}
+    model = ({"path": GIVEN_MODEL, "sha256": None, "format": model_format(graph),
+              "rule": rule} if source.given else
+             describe_model_source(graph, source.model, rule))
+    return {"model": model, "data": data}
 
 
 def data_record(data: str | None, ids: np.ndarray, adaptation: Adaptation, plan: InputPlan,
