@@ -14,15 +14,18 @@ from typing import Any
 
 import numpy as np
 
+from canmore_sim.chunked.runner import ChunkRunner
 from canmore_sim.chunked.task import window_task
 from canmore_sim.config import ArchConfig
+from canmore_sim.mapper.placement import Mapping
 from canmore_sim.noc.window import AUTO, window_from_needs, with_window
 from canmore_sim.utils.progress import stage
 
 __all__ = ["settle_window", "window_pass"]
 
 
-def window_pass(runner: Any, config: ArchConfig, mapping: Any) -> tuple[ArchConfig, Any]:
+def window_pass(runner: ChunkRunner, config: ArchConfig, mapping: Mapping
+                ) -> tuple[ArchConfig, dict[str, Any] | None]:
     """``config`` with the window derived over all chunks, and its record, for a run of
     several chunks under ``auto``; ``config`` and None otherwise (a number, or one chunk
     that derives it itself)."""
@@ -34,7 +37,7 @@ def window_pass(runner: Any, config: ArchConfig, mapping: Any) -> tuple[ArchConf
              for i, chunk in enumerate(runner.chunks)]
     need = np.zeros(0)
     with stage(runner.progress, "window", len(runner.ids)):
-        for outcome in runner._outcomes(tasks):
+        for outcome in runner.outcomes(tasks):
             part = outcome.value["pair_need_ns"]
             need = part if need.size == 0 else np.maximum(need, part)
     window, record = window_from_needs(need, len(runner.ids), config)
