@@ -19,6 +19,7 @@ from canmore_sim.chunked.task import window_task
 from canmore_sim.config import ArchConfig
 from canmore_sim.mapper.placement import Mapping
 from canmore_sim.noc.window import AUTO, window_from_needs, with_window
+from canmore_sim.run.provenance import fixed_window
 from canmore_sim.utils.progress import stage
 
 __all__ = ["settle_window", "window_pass"]
@@ -48,8 +49,6 @@ def settle_window(config: ArchConfig, record: dict[str, Any] | None,
                   merged: dict[str, Any]) -> tuple[ArchConfig, dict[str, Any]]:
     """The run's configuration with its window as a number, and the window's record: the
     window pass's, the one chunk's derivation (its needs, merged), or a fixed window's."""
-    from canmore_sim.run.pipeline import fixed_window
-
     if record is not None:
         return config, record
     if config.neuron.window_ns == AUTO:

@@ -6,7 +6,6 @@ stage lives in its own package and is a plain function over plain data.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -14,15 +13,13 @@ from typing import Any
 import numpy as np
 
 from canmore_sim.config import ArchConfig, with_overrides
-from canmore_sim.cores.effective import effective_tables
 from canmore_sim.cores.models import resolve_model, simulate_neurons
-from canmore_sim.cores.stats import CoreStats, count_sops
+from canmore_sim.cores.stats import CoreStats
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.energy import EnergyBreakdown, EnergyPreset, price_frames
 from canmore_sim.energy.area import AreaBreakdown, area_of_config
 from canmore_sim.energy.area_preset import load_area_preset
 from canmore_sim.errors import ConfigError
-from canmore_sim.mapper.connectivity import layer_links
 from canmore_sim.mapper.partition import partition
 from canmore_sim.mapper.placement import (
     PLACEMENTS,
@@ -39,7 +36,6 @@ from canmore_sim.noc import get_engine
 from canmore_sim.noc.build import io_router_index
 from canmore_sim.noc.stats import NocStats
 from canmore_sim.noc.traffic import Traffic
-from canmore_sim.noc.window import derive_window
 from canmore_sim.run.checks import (
     check_frames,
     check_labels,
@@ -48,8 +44,8 @@ from canmore_sim.run.checks import (
     float_pass_meaningful,
     needs_weight_arrays,
 )
-from canmore_sim.run.closed_loop import close_loop
-from canmore_sim.run.frame_noc import FrameNoc, simulate_frames
+from canmore_sim.run.chip import ChipReplay, run_on_chip
+from canmore_sim.run.frame_noc import FrameNoc
 from canmore_sim.run.pricing import (
     EnergyReference,
     computed_rate_reference,
@@ -58,6 +54,7 @@ from canmore_sim.run.pricing import (
     needs_rate_reference,
     price_run,
 )
+from canmore_sim.run.provenance import fixed_window, input_values
 from canmore_sim.run.replay import ReplayPlan, replay_plan
 from canmore_sim.run.timing import TimingResult
 from canmore_sim.utils.memory import return_free_memory
@@ -220,9 +217,9 @@ def run(
     if mapping is None:
         with stage(progress, "mapping", n):
             mapping = map_network(quantized, config, neurons.trace)
-    chip = _replay(quantized, frames, labels, config, mapping, neurons.trace,
-                   _Replay(engine, noc_observer, release, progress, traffic_observer,
-                           replay.replayed if replay.sampled else None))
+    chip = run_on_chip(quantized, frames, labels, config, mapping, neurons.trace,
+                       ChipReplay(engine, noc_observer, release, progress, traffic_observer,
+                                  replay.replayed if replay.sampled else None))
     config = chip.config  # neuron.window_ns derived (``auto``) from the traffic
     frame_latency = _frame_latency(chip.trace, chip.noc.end_ns, quantized.depth, config)
     ref = energy_reference(preset, config, reference, reference_label,
@@ -281,67 +278,6 @@ def _simulate_neurons(graph: LayerGraph, quantized: LayerGraph, frames: np.ndarr
     return _Neurons(float_predictions, native, native_predictions, trace)
 
 
-@dataclass(frozen=True)
-class _Replay:
-    """How a run replays its traffic: the NoC engine, who else sees each frame's
-    statistics, whether the quantized network's weights may go once SOPs are counted,
-    where progress events go, who sees each frame's traffic (ideal timing only), and which
-    frames are replayed (None: every frame; the others are counted without a replay)."""
-
-    engine: Callable[..., NocStats]
-    observer: Callable[[NocStats], None] | None
-    release: bool
-    progress: ProgressCallback | None
-    traffic_observer: Callable[[int, Traffic], None] | None = None
-    replayed: np.ndarray | None = None
-
-
-@dataclass(frozen=True)
-class _Chip:
-    """What the chip computed: the spikes (closed loop: as delivered), SOPs, NoC figures,
-    the closed loop's timing and the SOPs of its ideal spikes (None: ideal timing), under
-    ``config`` (its ``neuron.window_ns`` derived where it was ``auto``: ``window`` records
-    how; None: the window was set as a number)."""
-
-    trace: SpikeTrace
-    cores: CoreStats
-    noc: FrameNoc
-    timing: TimingResult | None
-    ideal_cores: CoreStats | None
-    config: ArchConfig
-    window: dict[str, Any] | None
-
-
-def _replay(quantized: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
-            config: ArchConfig, mapping: Mapping, trace: SpikeTrace, how: _Replay) -> _Chip:
-    """Count SOPs and replay the traffic through the NoC (ideal timing), or close the loop
-    (the spikes the chip computes, their traffic and SOPs); a window still ``auto`` is
-    derived from the traffic first."""
-    with stage(how.progress, "sops", trace.n_frames):
-        links = [layer_links(quantized, mapping.groups, l) for l in range(quantized.depth)]
-        tables = effective_tables(quantized, mapping.groups)  # non-zero weights (NeuroBench)
-        cores = count_sops(trace, mapping, links, effective=tables)
-        config, window = derive_window(trace, mapping, links, config)  # "auto": from traffic
-    if how.release:
-        quantized.release_weights()  # what follows needs only the structure
-        return_free_memory()
-    if config.run.timing == "ideal":
-        traffic = how.traffic_observer
-        noc = simulate_frames(trace, mapping, links, config,
-                              _observed(how.engine, how.observer), how.progress,
-                              on_frame=None if traffic is None else (
-                                  lambda f, frame_traffic, _stats: traffic(f, frame_traffic)),
-                              replayed=how.replayed)
-        return _Chip(trace, cores, noc, None, None, config, window)
-    last = _LastReplay(how.engine, trace.n_frames)
-    chip_trace, noc, timing = close_loop(quantized, frames, labels, config, trace, mapping,
-                                         links, last, how.progress)
-    last.hand_to(how.observer)
-    chip_cores = count_sops(chip_trace, mapping, links, dropped=timing.dropped,  # lost: no SOPs
-                            effective=tables)
-    return _Chip(chip_trace, chip_cores, noc, timing, cores, config, window)
-
-
 def _frame_latency(trace: SpikeTrace, end_ns: np.ndarray, depth: int,
                    config: ArchConfig) -> np.ndarray:
     """Each frame's latency, ns: its last delivery (``end_ns``) or its output window's end,
@@ -363,57 +299,6 @@ def _ideal_energy(timing: TimingResult, quantized: LayerGraph, config: ArchConfi
                                 skip_zero_weights=config.core.skip_zero_weights, area=area)
     ideal_energy = price_frames(preset, ideal_counts, ref.means)
     return replace(timing, ideal_energy_uj=ideal_energy.total_uj, ideal_counts=ideal_counts)
-
-
-def fixed_window(config: ArchConfig) -> dict[str, Any]:
-    """The record of a window set as a number (``neuron.window_ns``)."""
-    return {"mode": "fixed", "window_ns": config.neuron.window,
-            "rule": "neuron.window_ns set in the configuration"}
-
-
-def input_values(frames: np.ndarray) -> dict[str, np.ndarray]:
-    """Per frame, the positive and negative input values (under ``direct`` encoding the
-    positive ones are the input spikes, the negative ones enter the potential only)."""
-    flat = np.asarray(frames).reshape(len(frames), -1)
-    return {"positive": np.count_nonzero(flat > 0, axis=1).astype(np.int64),
-            "negative": np.count_nonzero(flat < 0, axis=1).astype(np.int64)}
-
-
-def _observed(engine: Callable[..., NocStats],
-              observer: Callable[[NocStats], None] | None) -> Callable[..., NocStats]:
-    """``engine``, handing each frame's statistics to ``observer`` too (when given)."""
-    if observer is None:
-        return engine
-
-    def simulate(*args: Any, **kwargs: Any) -> NocStats:
-        stats = engine(*args, **kwargs)
-        observer(stats)
-        return stats
-    return simulate
-
-
-class _LastReplay:
-    """``engine``, keeping the statistics of the latest replay of all ``n_frames`` frames.
-
-    The closed loop replays every frame once per iteration (in frame order); only the last
-    replay is the run the chip made, so only its statistics go to a ``noc_observer``.
-    """
-
-    def __init__(self, engine: Callable[..., NocStats], n_frames: int) -> None:
-        self._engine = engine
-        self._last: deque[NocStats] = deque(maxlen=n_frames)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> NocStats:
-        stats = self._engine(*args, **kwargs)
-        self._last.append(stats)
-        return stats
-
-    def hand_to(self, observer: Callable[[NocStats], None] | None) -> None:
-        """Give the last replay's statistics, frame by frame, to ``observer``."""
-        if observer is not None:
-            for stats in self._last:
-                observer(stats)
-        self._last.clear()
 
 
 def _rate_reference(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,

@@ -20,7 +20,8 @@ from canmore_sim.datasets.inputs import Adaptation, InputPlan, resolve_config_in
 from canmore_sim.models.graph import LayerGraph
 from canmore_sim.run.source import ModelSource
 
-__all__ = ["GIVEN_MODEL", "data_record", "input_notes", "provenance", "resolve_run_inputs"]
+__all__ = ["GIVEN_MODEL", "data_record", "fixed_window", "input_notes", "input_values",
+           "provenance", "resolve_run_inputs"]
 
 #: The model path the provenance records for a network given in memory (no file).
 GIVEN_MODEL = "in memory: a LayerGraph given to canmore_sim.simulate"
@@ -65,3 +66,17 @@ def data_record(data: str | None, ids: np.ndarray, adaptation: Adaptation, plan:
 
     values = {"positive": int(np.sum(positive)), "negative": int(np.sum(negative))}
     return describe_data(data, "test", ids, adaptation, plan, values)
+
+
+def fixed_window(config: ArchConfig) -> dict[str, Any]:
+    """The record of a window set as a number (``neuron.window_ns``)."""
+    return {"mode": "fixed", "window_ns": config.neuron.window,
+            "rule": "neuron.window_ns set in the configuration"}
+
+
+def input_values(frames: np.ndarray) -> dict[str, np.ndarray]:
+    """Per frame, the positive and negative input values (under ``direct`` encoding the
+    positive ones are the input spikes, the negative ones enter the potential only)."""
+    flat = np.asarray(frames).reshape(len(frames), -1)
+    return {"positive": np.count_nonzero(flat > 0, axis=1).astype(np.int64),
+            "negative": np.count_nonzero(flat < 0, axis=1).astype(np.int64)}
