@@ -48,7 +48,7 @@ def _save_traffic(path: Path) -> None:
     from canmore_sim.noc import ENGINES
     from canmore_sim.noc.traffic import Traffic
     from canmore_sim.run.pipeline import run
-    from canmore_sim.run.source import _load_model
+    from canmore_sim.run.source import ModelSource
 
     captured: list[Traffic] = []
 
@@ -62,7 +62,8 @@ def _save_traffic(path: Path) -> None:
     ENGINES["capture"] = capture  # type: ignore[assignment]
     config = with_overrides(default_config(), {"mesh": "8x8", "run.frames": 1,
                                                "run.engine": "capture"})
-    graph = _load_model("vgg16", "synthetic", 0.25, config.run.seed)
+    graph = ModelSource("vgg16", weights="synthetic", sparsity=0.25,
+                        seed=config.run.seed).load()
     frames, labels, ids = load_frames(None, graph.input_shape, 1, config.run.seed)
     with contextlib.suppress(_Captured):  # the replay's start: the traffic is built
         run(graph, frames, labels, config, frame_ids=ids, release_weights=True)

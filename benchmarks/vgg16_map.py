@@ -72,7 +72,7 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
     from canmore_sim.report.summary import summarize, write_json
     from canmore_sim.report.text import render_table
     from canmore_sim.run.pipeline import run
-    from canmore_sim.run.source import _load_model
+    from canmore_sim.run.source import ModelSource
     from canmore_sim.utils.progress import StageEvent
 
     walls["imports"], cpus["imports"] = time.perf_counter() - t0, time.process_time() - c0
@@ -95,7 +95,8 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
         overrides["run.engine"] = args.engine
     config = with_overrides(default_config(), overrides)
     record(StageEvent("model", 0, 1))
-    graph = _load_model(args.model, "synthetic", 0.25, config.run.seed)
+    graph = ModelSource(args.model, weights="synthetic", sparsity=0.25,
+                        seed=config.run.seed).load()
     record(StageEvent("model", 1, 1))
     record(StageEvent("frames", 0, 1))
     frames, labels, ids = load_frames(None, graph.input_shape, config.run.frames,

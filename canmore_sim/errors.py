@@ -114,3 +114,9 @@ class OutputError(ConfigError):
     """
 
     exit_code = 2
+
+
+class MissingDependencyError(CanmoreError):
+    """An optional dependency is not installed (the Python API's DataFrames need the
+    extra ``pandas``). Facts: ``package`` and ``extra``.
+    """

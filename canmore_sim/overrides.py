@@ -12,7 +12,7 @@ naming the closest valid dotted key.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,7 @@ from canmore_sim.config import ArchConfig, with_overrides
 from canmore_sim.errors import ConfigError
 from canmore_sim.yamlio import MAX_INT_DIGITS
 
-__all__ = ["ConfigKey", "apply_sets", "config_keys", "parse_sets"]
+__all__ = ["ConfigKey", "apply_overrides", "apply_sets", "config_keys", "parse_sets"]
 
 
 @dataclass(frozen=True)
@@ -105,9 +105,27 @@ def apply_sets(config: ArchConfig, items: Sequence[str]) -> ArchConfig:
     ConfigError
         As :func:`parse_sets`, or the validation error of the value (its key named).
     """
-    overrides = parse_sets(items)
+    return apply_overrides(config, parse_sets(items), label="--set")
+
+
+def apply_overrides(config: ArchConfig, overrides: Mapping[str, Any], *,
+                    label: str = "override") -> ArchConfig:
+    """``config`` with dotted-key ``overrides`` (``{"router.buffer_depth": 8}``) applied and
+    the whole re-validated, checked as ``--set`` checks its items.
+
+    Raises
+    ------
+    ConfigError
+        For a key that is not a configuration key (naming the closest valid one), or the
+        validation error of a value; the message starts with ``label`` and the key.
+    """
     if not overrides:
         return config
+    known = {k.key for k in config_keys()}
+    for key in overrides:
+        if key not in known:
+            raise ConfigError(f"{label} {key}: unknown config key {key!r}{_closest(key, known)}",
+                              key=key)
     try:
         return with_overrides(config, overrides)
     except ConfigError as exc:
@@ -115,7 +133,7 @@ def apply_sets(config: ArchConfig, items: Sequence[str]) -> ArchConfig:
         culprit = next((k for k in overrides if key == k or key.startswith(k + ".")), None)
         shown = (f"{culprit}={_text(overrides[culprit])}" if culprit
                  else " ".join(f"{k}={_text(v)}" for k, v in overrides.items()))
-        raise ConfigError(f"--set {shown}: {exc}", **exc.facts) from None
+        raise ConfigError(f"{label} {shown}: {exc}", **exc.facts) from None
 
 
 def _scalar(text: str) -> Any:

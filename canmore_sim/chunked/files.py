@@ -3,6 +3,7 @@ identity and checksum, and read back only when both match (``resume``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -14,6 +15,7 @@ import numpy as np
 
 from canmore_sim.datasets.arrays import open_npz
 from canmore_sim.errors import DataError
+from canmore_sim.run.identity import digest, why_different
 from canmore_sim.utils.atomic import atomic_write_bytes
 
 if TYPE_CHECKING:
@@ -38,41 +40,34 @@ def chunk_identity(common: dict[str, str], *, kind: str, index: int, ids: np.nda
     run = {k: v for k, v in config.get("run", {}).items()
            if k not in ("energy", "energy_reference")}
     counted = {**config, "run": run}
-    return {**common, "kind": kind, "config_sha256": _digest(counted),
+    return {**common, "kind": kind, "config_sha256": digest(counted),
             "mapping_sha256": mapping_key, "chunk": str(index),
-            "chunk_frames": str(chunk_frames), "frames_sha256": _digest(ids.tolist())}
+            "chunk_frames": str(chunk_frames), "frames_sha256": digest(ids.tolist())}
 
 
 def mapping_digest(mapping: Mapping) -> str:
     """SHA-256 of a mapping: its strategy, chips, routers and every core group's fields."""
-    import dataclasses
-
-    digest = hashlib.sha256(json.dumps(
+    hasher = hashlib.sha256(json.dumps(
         [mapping.strategy, mapping.chip_width, mapping.chip_height, mapping.chips_x,
          mapping.chips_y]).encode())
     arrays = {"router": mapping.router, **{f.name: getattr(mapping.groups, f.name)
                                            for f in dataclasses.fields(mapping.groups)}}
-    digest.update(_array_checksum({k: np.asarray(v) for k, v in arrays.items()}).encode())
-    return digest.hexdigest()
-
-
-def _digest(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    hasher.update(_array_checksum({k: np.asarray(v) for k, v in arrays.items()}).encode())
+    return hasher.hexdigest()
 
 
 def _array_checksum(arrays: dict[str, np.ndarray]) -> str:
-    digest = hashlib.sha256()
+    hasher = hashlib.sha256()
     for name in sorted(arrays):
         value = np.ascontiguousarray(arrays[name])
-        digest.update(f"{name}:{value.dtype.str}:{value.shape}".encode())
-        digest.update(value.tobytes())
-    return digest.hexdigest()
+        hasher.update(f"{name}:{value.dtype.str}:{value.shape}".encode())
+        hasher.update(value.tobytes())
+    return hasher.hexdigest()
 
 
 def write_chunk(path: Path, arrays: dict[str, np.ndarray], identity: dict[str, str]) -> Path:
     """Write a chunk's arrays and its sealed identity atomically (an ``.npz`` file)."""
-    meta = {"format": _FORMAT, "identity": identity, "key": _digest(identity),
+    meta = {"format": _FORMAT, "identity": identity, "key": digest(identity),
             "checksum": _array_checksum(arrays)}
     buffer = io.BytesIO()
     named: dict[str, Any] = {**arrays, "_meta": np.array(json.dumps(meta, sort_keys=True))}
@@ -104,20 +99,9 @@ def read_chunk(path: Path, identity: dict[str, str]
     if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
         return None, "its file is not a chunk file of this version"
     stored = meta.get("identity")
-    if meta.get("key") != _digest(identity) or stored != identity:
-        return None, _why_different(stored, identity)
+    if meta.get("key") != digest(identity) or stored != identity:
+        return None, why_different(stored, identity)
     if meta.get("checksum") != _array_checksum(arrays):
         return None, "its file was edited or damaged (checksum does not match)"
     return arrays, None
 
-
-def _why_different(stored: Any, identity: dict[str, str]) -> str:
-    if not isinstance(stored, dict):
-        return "it records no identity"
-    names = {"config_sha256": "configuration", "model": "model", "data": "input data",
-             "tool_version": "tool version", "mapping_sha256": "mapping",
-             "frames_sha256": "frame selection", "chunk_frames": "chunk size",
-             "chunk": "chunk index", "kind": "kind of pass"}
-    differ = [names.get(k, k) for k in sorted(set(stored) | set(identity))
-              if stored.get(k) != identity.get(k)]
-    return f"it was computed with a different {', '.join(differ)}"

@@ -16,12 +16,17 @@ from canmore_sim.chunked.task import (
     TRACE_COLUMNS,
 )
 from canmore_sim.chunked.timing import TimingParts
+from canmore_sim.cores.stats import CoreStats
 from canmore_sim.cores.trace import CountedSpikes, SpikeTrace
 from canmore_sim.errors import SimulationError
+from canmore_sim.mapper.placement import Mapping
 from canmore_sim.noc.bins import BinCounts
+from canmore_sim.run.frame_noc import FrameNoc
+
+__all__ = ["Merger", "result_parts"]
 
 
-class _Merger:
+class Merger:
     """Merges a pass's chunks in chunk order while they arrive (see the module docstring).
 
     A chunk whose turn has come is folded in at once: per-frame rows appended, per-router
@@ -116,11 +121,10 @@ def _histogram(bins: np.ndarray, n_bins: int = 40) -> tuple[np.ndarray, np.ndarr
     return edges, counts
 
 
-def _result_parts(merged: dict[str, Any], mapping: Any) -> tuple[Any, Any, Any]:
-    """The merged trace (per-frame counts only), core statistics and NoC figures."""
-    from canmore_sim.cores.stats import CoreStats
-    from canmore_sim.run.frame_noc import FrameNoc
-
+def result_parts(merged: dict[str, Any], mapping: Mapping
+                 ) -> tuple[SpikeTrace, CoreStats, FrameNoc]:
+    """The merged trace (per-frame counts only), core statistics and NoC figures of a
+    merged pass (:meth:`Merger.result`) on ``mapping``."""
     n = len(merged["ids"])
     end = float(merged["end_time"])
     sent = merged["sent"]

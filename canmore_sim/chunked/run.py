@@ -31,59 +31,47 @@ What stays in memory is one chunk's working set per worker plus the per-frame ro
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from canmore_sim.chunked.files import chunk_identity, mapping_digest, read_chunk, write_chunk
-from canmore_sim.chunked.merge import _Merger, _result_parts
-from canmore_sim.chunked.task import (
-    chunk_task,
-    forget_contexts,
-    neuron_counts_task,
-    run_chunk,
-    run_neuron_counts,
-    run_task,
-)
+from canmore_sim.chunked.merge import result_parts
+from canmore_sim.chunked.runner import CHUNK_STAGE, PRELOAD, ChunkRunner, MapProgress
+from canmore_sim.chunked.task import forget_contexts
 from canmore_sim.chunked.timing import merged_timing
 from canmore_sim.config import ArchConfig, with_overrides
-from canmore_sim.errors import CanmoreError, SimulationError
-from canmore_sim.run.checks import _checked, check_labels
+from canmore_sim.energy import EnergyPreset
+from canmore_sim.mapper.placement import Mapping
+from canmore_sim.models.graph import LayerGraph
+from canmore_sim.run.checks import check_labels, check_run
+from canmore_sim.run.pricing import (
+    EnergyReference,
+    computed_rate_reference,
+    energy_reference,
+    frame_counts,
+    needs_rate_reference,
+    price_run,
+)
 from canmore_sim.run.source import ModelSource
-from canmore_sim.utils.progress import ProgressCallback, StageEvent, _stage
-from canmore_sim.utils.workfiles import check_items
+from canmore_sim.utils.progress import ProgressCallback, stage
 
-__all__ = ["CHUNK_STAGE", "MapProgress", "run_map"]
+if TYPE_CHECKING:
+    from canmore_sim.run.pipeline import RunResult
+    from canmore_sim.run.replay import ReplayPlan
 
-#: Modules the local workers' fork server imports once (so each worker starts in ms).
-PRELOAD = ("canmore_sim.chunked.task", "canmore_sim.datasets.readers",
-           "canmore_sim.models.loaders", "canmore_sim.report.summary", "canmore_sim.chunked.warm")
-#: Stage name of the events that count finished frames of a chunked run.
-CHUNK_STAGE = "chunks"
+__all__ = ["CHUNK_STAGE", "PRELOAD", "MapProgress", "run_map"]
 
 
-@dataclass
-class MapProgress:
-    """How far the chunks of a run are (sent as ``chunks`` :class:`StageEvent` s)."""
-
-    total: int
-    done: int = 0
-    reused: int = 0
-    started: float = field(default_factory=time.perf_counter)
-
-
-def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Path, *,
+def run_map(graph: LayerGraph, source: ModelSource, config: ArchConfig, work: str | Path, *,
             data: str | None = None, frames: int | str | None = None,
-            mapping: Any = None, reference: dict[str, float] | None = None,
+            mapping: Mapping | None = None, reference: dict[str, float] | None = None,
             reference_label: str = "reference run", workers: int = 1,
             executor: str = "local", scheduler: str | None = None, resume: bool = False,
             progress: ProgressCallback | None = None,
             note: Callable[[str], None] | None = None, release_weights: bool = False,
-            trace: Any = None) -> Any:
+            trace: Any = None) -> RunResult:
     """Map ``graph`` and simulate the selected frames in chunks; the merged RunResult.
 
     Parameters
@@ -133,7 +121,6 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
     from canmore_sim.datasets.inputs import frame_options
     from canmore_sim.datasets.readers import select_frames_adapted
     from canmore_sim.pool.executor import check_executor
-    from canmore_sim.run.pricing import needs_rate_reference
     from canmore_sim.run.provenance import (
         data_record,
         input_notes,
@@ -144,19 +131,19 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
 
     check_executor(executor, workers, scheduler)
     config, plan = resolve_run_inputs(graph, config, data)  # before auto neuron settings
-    with _stage(progress, "frames", 0):
+    with stage(progress, "frames", 0):
         labels, ids, adaptation = select_frames_adapted(
             data, graph.input_shape,
             None if frames == "all" else (config.run.frames if frames is None else int(frames)),
             config.run.seed, max_values=config.limits.max_frame_values, **frame_options(config))
-    config, preset = _checked(graph, config)
+    config, preset = check_run(graph, config)
     for line in input_notes(plan, adaptation, data):
         if note is not None:
             note(line)
     if frames == "all":
         config = with_overrides(config, {"run.frames": len(ids)})
     check_labels(labels, len(ids), graph.n_classes)
-    runner = _Runner(source, data, config, Path(work), ids, workers, executor, scheduler,
+    runner = ChunkRunner(source, data, config, Path(work), ids, workers, executor, scheduler,
                      progress, note)
     runner.plan = replay_plan(config, len(ids), preset)
     runner.clear(resume)
@@ -172,324 +159,40 @@ def run_map(graph: Any, source: ModelSource, config: ArchConfig, work: str | Pat
         config, window = settle_window(config, window, merged)
         record = data_record(data, ids, adaptation, plan, merged["input_positive"],
                              merged["input_negative"])
-        extra = {"window": window, "provenance": provenance(graph, source.model, config, record)}
-        result = _priced(graph, quantized, mapping, config, preset, merged, runner, reference,
-                         reference_label, extra)
+        extra = {"window": window, "provenance": provenance(graph, source, config, record)}
+        ref = energy_reference(preset, config, reference, reference_label,
+                               lambda ref_config: _rate_reference(runner, ref_config, mapping))
+        result = _priced(graph, quantized, mapping, config, preset, merged, ref,
+                         runner.progress, runner.plan, extra)
         quantized.release_weights()  # only its structure fills the reports
         return result
     finally:
         forget_contexts()  # what chunks run in this process kept of the network
 
 
-class _Runner:
-    """The chunks of one run: their tasks, files and executor."""
-
-    def __init__(self, source: ModelSource, data: str | None, config: ArchConfig, work: Path,
-                 ids: np.ndarray, workers: int, executor: str, scheduler: str | None,
-                 progress: ProgressCallback | None,
-                 note: Callable[[str], None] | None) -> None:
-        from canmore_sim.run.identity import common_identity
-
-        self.source, self.data, self.work, self.ids = source, data, work, ids
-        self.config = config
-        self.size = config.run.chunk_frames
-        self.workers, self.executor, self.scheduler = workers, executor, scheduler
-        self.progress, self.note = progress, note
-        common = common_identity(source.model, source.weights, source.sparsity, source.seed,
-                                 data)
-        # what else builds the network from the same file (a state_dict's --arch, ...)
-        common["model"] += (f"|arch={source.arch}|input_shape={source.input_shape}"
-                            f"|trust_model={source.trust_model}")
-        self.common, self.model_identity = common, common["model"]
-        self.chunks = [ids[i:i + self.size] for i in range(0, len(ids), self.size)]
-        self.graph: Any = None  # the network, once mapped() has it
-        self.quantized: Any = None  # its quantized form (codes) while chunks here may use it
-        self.reference_pass = False  # a rate-IF reference pass follows the run's chunks
-        self.release_weights = False  # the caller gives the network up (run_map's option)
-        self.trace: Any = None  # a TraceWriter for the run pass's traffic (map --trace)
-        self.plan: Any = None  # which frames the NoC replays (run.replay), set by run_map
-        self.split: Any = None  # the data split, read once where chunks ship their frames
-
-    def clear(self, resume: bool) -> None:
-        """Remove unfinished writes, and (without ``resume``) every chunk file."""
-        for kind in ("chunks", "reference", "placement"):  # the tool's own regular files only
-            for path in check_items(self.work / kind, kind):
-                if path.suffix == ".tmp" or not resume:
-                    path.unlink()
-
-    def mapped(self, graph: Any, mapping: Any) -> tuple[Any, Any]:
-        """The quantized network and the run's one mapping."""
-        from canmore_sim.mapper.traffic_graph import NeuronCounts
-        from canmore_sim.models.quantize import quantize_graph
-        from canmore_sim.run.pipeline import map_network
-
-        config, n = self.config, len(self.ids)
-        self.graph = graph
-        with _stage(self.progress, "quantize", n):
-            # compact codes: chunks run in this process use it (quantized once); here only
-            # its structure is needed (mapping, pricing, reports)
-            quantized = quantize_graph(graph, config.core.weight_bits,
-                                       config.core.quant_scale == "channel", compact=True)
-        self.quantized = quantized
-        if mapping is None:
-            counts = None
-            if config.run.placement_traffic == "measured":
-                with _stage(self.progress, "neurons", n):
-                    counts = self._neuron_counts(NeuronCounts)
-            with _stage(self.progress, "mapping", n):
-                mapping = map_network(quantized, config, counts)
-        return quantized, mapping
-
-    def _neuron_counts(self, counts_type: Any) -> Any:
-        """Spikes per neuron over all frames (the neuron-only pass, in chunk order).
-
-        Each chunk's counts are written to ``work/placement`` like a run's chunks, so a
-        resumed run reuses the verified ones instead of simulating its frames again.
-        """
-        dumped = self.config.model_dump(mode="json")
-        folder = self.work / "placement"
-        folder.mkdir(parents=True, exist_ok=True)
-        identities = [chunk_identity(self.common, kind="counts", index=i, ids=chunk,
-                                     chunk_frames=self.size, config=dumped)
-                      for i, chunk in enumerate(self.chunks)]
-        parts: list[Any] = [read_chunk(folder / f"{i:05d}.npz", identities[i])[0]
-                            for i in range(len(self.chunks))]
-        tasks = [neuron_counts_task(i, chunk, source=self.source,
-                                    model_identity=self.model_identity, data=self.data,
-                                    config=dumped)
-                 for i, chunk in enumerate(self.chunks) if parts[i] is None]
-        for outcome in self._outcomes(tasks):
-            index = tasks[outcome.index]["index"]
-            write_chunk(folder / f"{index:05d}.npz", outcome.value, identities[index])
-            parts[index] = outcome.value
-        total = None
-        for part in parts:  # in chunk order (integer sums: any order gives the same)
-            layers = sorted((k for k in part if k.startswith("layer_")),
-                            key=lambda k: int(k.split("_")[1]))
-            one = counts_type(tuple(part[k] for k in layers), int(part["n_frames"]))
-            total = one if total is None else total + one
-        return total
-
-    def _outcomes(self, tasks: Sequence[dict[str, Any]],
-                  inline_progress: ProgressCallback | None = None,
-                  release_last: bool = False) -> Any:
-        from canmore_sim.pool.executor import WorkerLost, run_tasks
-
-        workers = (max(1, min(self.workers, len(tasks))) if self.executor == "local"
-                   else self.workers)
-        shared: dict[str, Any] | None = None
-        if self.executor == "local" and workers == 1:  # in this process: reuse its network
-            # the weights may go with the last chunk when no later pass needs them
-            release = release_last and len(tasks) == 1
-            function: Any = _InlineRun(inline_progress, self.chunks, len(self.ids),
-                                       self.graph, self.quantized, release)
-        else:  # the network goes to each worker once, each chunk with its frames
-            function = run_task
-            shared = self._shared()
-            tasks = _ShippedTasks(tasks, self._frames)
-        for outcome in run_tasks(function, tasks, executor=self.executor, workers=workers,
-                                 scheduler=self.scheduler, preload=PRELOAD,
-                                 shared=shared):
-            if outcome.error is not None:
-                error = outcome.error
-                task = tasks[outcome.index]
-                where = f"chunk {task['index']} (frames {_frames_text(task['ids'])})"
-                if isinstance(error, CanmoreError):
-                    raise type(error)(f"{where}: {error}") from None
-                if isinstance(error, WorkerLost):
-                    raise SimulationError(f"{where}: {error} (out of memory?)") from None
-                raise error
-            yield outcome
-
-    def float_weights_done(self) -> bool:
-        """Whether nothing after the mapping needs the float weights: no float pass
-        (synthetic weights), no re-quantization by the workers (closed-loop timing) and
-        no rate-IF reference pass."""
-        from canmore_sim.run.checks import float_pass_meaningful, needs_weight_arrays
-
-        return not (float_pass_meaningful(self.graph) or needs_weight_arrays(self.config)
-                    or self.reference_pass)
-
-    def _shared(self) -> dict[str, Any]:
-        """What every worker gets once (no worker reads the model's files): the quantized
-        network as integer codes, made once for the run, unless the run re-simulates
-        cores from weight arrays (closed-loop timing: the workers quantize the float
-        network once each); the float network where a float pass means something
-        (:func:`~canmore_sim.run.checks.float_pass_meaningful`) or the workers quantize."""
-        from canmore_sim.run.checks import float_pass_meaningful, needs_weight_arrays
-
-        shared: dict[str, Any] = {}
-        if self.quantized is not None and not needs_weight_arrays(self.config):
-            shared["network"] = self.quantized
-        if "network" not in shared or float_pass_meaningful(self.graph):
-            shared["graph"] = self.graph
-        return shared
-
-    def _frames(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The frames and labels at data-set indices ``ids`` (the split read once)."""
-        from canmore_sim.datasets.inputs import frame_options
-        from canmore_sim.datasets.readers import load_selected, read_split
-
-        if self.split is None:
-            self.split = read_split(self.data, self.graph.input_shape)
-        return load_selected(self.data, self.graph.input_shape, ids, images=self.split,
-                             **frame_options(self.config))
-
-    def pass_(self, kind: str, config: ArchConfig, mapping: Any,
-              early: tuple[dict[str, Any], list[int]] | None = None) -> dict[str, Any]:
-        """Run (or reuse) every chunk of one pass and merge them in chunk order (``early``:
-        the configuration and indices of chunks run already,
-        :func:`canmore_sim.chunked.window.run_early`)."""
-        folder = self.work / ("chunks" if kind == "run" else "reference")
-        folder.mkdir(parents=True, exist_ok=True)
-        dumped = config.model_dump(mode="json")
-        dumps = [dumped] * len(self.chunks)
-        if early is not None:
-            for i in early[1]:
-                dumps[i] = early[0]
-        key = mapping_digest(mapping)
-        trace = self.trace if kind == "run" else None
-        parts, identities = self._identities(kind + ("+trace" if trace else ""), dumps, key)
-        state = MapProgress(total=len(self.ids))
-        merger = _Merger(folder, identities, buffered=2 * self.workers + 2, trace=trace)
-        todo = []
-        for i, chunk in enumerate(self.chunks):
-            path = folder / f"{i:05d}.npz"
-            arrays, why = read_chunk(path, identities[i])
-            if arrays is not None:
-                del arrays  # verified: merged from its file when its turn comes
-                merger.add(i)
-                state.reused += len(chunk)
-                continue
-            if why is not None and self.note is not None:
-                self.note(f"chunk {i} (frames {_frames_text(chunk)}): running it again: {why}")
-            todo.append(chunk_task(i, chunk, source=self.source,
-                                   model_identity=self.model_identity, data=self.data,
-                                   config=dumps[i], mapping=mapping, mapping_key=key,
-                                   trace=trace is not None, replay=parts[i]))
-        self._report(state)
-        inline = self.progress if kind == "run" else None
-        release = self.release_weights and kind == "run" and not self.reference_pass
-        for outcome in self._outcomes(todo, inline, release_last=release):
-            task = todo[outcome.index]
-            write_chunk(folder / f"{task['index']:05d}.npz", outcome.value,
-                        identities[task["index"]])
-            merger.add(task["index"], outcome.value)  # merged now if its turn has come
-            state.done += len(task["ids"])
-            self._report(state)
-        return merger.result()
-
-    def _identities(self, kind: str, dumps: list[dict[str, Any]],
-                    key: str) -> tuple[list[Any], list[dict[str, str]]]:
-        """Each chunk's part of the replay plan and its identity (``dumps``: its
-        configuration)."""
-        parts = [self.plan.part(slice(i * self.size, i * self.size + len(chunk)))
-                 for i, chunk in enumerate(self.chunks)]
-        identities = [{**chunk_identity(self.common, kind=kind, index=i, ids=chunk,
-                                        chunk_frames=self.size, config=dumps[i],
-                                        mapping_key=key),
-                       "replayed": "".join("1" if r else "0" for r in parts[i].replayed)}
-                      for i, chunk in enumerate(self.chunks)]
-        return parts, identities
-
-    def _report(self, state: MapProgress) -> None:
-        if self.progress is not None:
-            self.progress(StageEvent(CHUNK_STAGE, state.done + state.reused, state.total,
-                                     None, state.total))
-
-
-class _InlineRun:
-    """Runs chunks in this process with its network ``graph`` (and ``quantized``, its
-    quantized form), relaying their per-frame events numbered in the run; ``release`` lets
-    the (only) chunk release the network's weights
-    (:func:`canmore_sim.chunked.task.run_chunk`)."""
-
-    def __init__(self, progress: ProgressCallback | None, chunks: list[np.ndarray], total: int,
-                 graph: Any, quantized: Any, release: bool) -> None:
-        self.progress, self.total = progress, total
-        self.graph, self.quantized, self.release = graph, quantized, release
-        self.start = np.cumsum([0, *[len(c) for c in chunks]])
-
-    def __call__(self, task: dict[str, Any]) -> dict[str, np.ndarray]:
-        if task["kind"] != "run":
-            return run_neuron_counts(task, graph=self.graph, quantized=self.quantized)
-        offset = int(self.start[task["index"]])
-        progress = self.progress
-
-        def relay(event: StageEvent) -> None:
-            if progress is None:
-                return
-            if event.frame is not None:
-                progress(StageEvent(event.stage, event.done, event.total,
-                                    offset + event.frame, self.total))
-            elif event.stage in ("neurons", "sops") and not event.finished:
-                # the chunk's own stages show on the frame line, at its first frame
-                progress(StageEvent(event.stage, 0, 1, offset, self.total))
-        return run_chunk(task, relay, graph=self.graph, quantized=self.quantized,
-                         release_weights=self.release)
-
-
-class _ShippedTasks(Sequence[dict[str, Any]]):
-    """Chunk tasks that carry their frames (loaded here when a task is sent, so only the
-    chunks in flight hold theirs: a worker needs no data files)."""
-
-    def __init__(self, tasks: Sequence[dict[str, Any]],
-                 frames: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> None:
-        self.tasks, self.frames = tasks, frames
-
-    def __len__(self) -> int:
-        return len(self.tasks)
-
-    @overload
-    def __getitem__(self, index: int) -> dict[str, Any]: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[dict[str, Any]]: ...
-
-    def __getitem__(self, index: int | slice) -> Any:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        task = self.tasks[index]
-        frames, labels = self.frames(task["ids"])
-        return {**task, "frames": frames, "labels": labels}
-
-
-def _frames_text(ids: np.ndarray) -> str:
-    return f"{len(ids)} from data index {int(ids[0])}" if len(ids) else "none"
-
-
-def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset: Any,
-            merged: dict[str, Any], runner: _Runner, reference: dict[str, float] | None,
-            reference_label: str, extra: dict[str, Any]) -> Any:
-    """Price the merged counts (after all chunks) and assemble the RunResult."""
-    from canmore_sim.energy import price_frames
+def _priced(graph: LayerGraph, quantized: LayerGraph, mapping: Mapping, config: ArchConfig,
+            preset: EnergyPreset, merged: dict[str, Any], ref: EnergyReference,
+            progress: ProgressCallback | None, replay: ReplayPlan | None,
+            extra: dict[str, Any]) -> RunResult:
+    """Price the merged counts (after all chunks) against ``ref`` and assemble the
+    RunResult (:func:`canmore_sim.run.pricing.price_run`, as the pipeline prices);
+    ``replay``: which frames the NoC replayed; ``extra``: the run's records for reports
+    (``window``, ``provenance``)."""
+    # the pipeline loads torch: imported once the run starts, so that importing this
+    # module (for PRELOAD) before the workers' fork server starts stays light
     from canmore_sim.energy.area import area_of_config
     from canmore_sim.energy.area_preset import load_area_preset
     from canmore_sim.run.pipeline import RunResult
-    from canmore_sim.run.pricing import _counts, _describe_reference, needs_rate_reference
 
-    trace, cores, noc = _result_parts(merged, mapping)
-    model = config.neuron.model
-    described: dict[str, Any] | None = None
-    if reference is not None:
-        described = {"origin": reference_label,
-                     "frame_latency_ns": float(reference["frame_latency_ns"]),
-                     "neurons_fired": float(reference["spikes"])}
-    elif needs_rate_reference(preset, model, reference):
-        described = _rate_reference(runner, config, mapping)
-        reference = {"frame_latency_ns": described["frame_latency_ns"],
-                     "spikes": described["neurons_fired"]}
+    trace, cores, noc = result_parts(merged, mapping)
     frame_latency = merged["frame_latency_ns"]
     area = area_of_config(config, load_area_preset(config.run.area), mapping)
-    with _stage(runner.progress, "energy", trace.n_frames):
-        energy = price_frames(preset, _counts(quantized, trace, cores, noc, frame_latency,
-                                              mapping, area=area,
-                                              skip_zero_weights=config.core.skip_zero_weights),
-                              reference)
-    timing = merged_timing(merged, preset, reference, area)  # ideal energy priced here
-    if preset.model == "normalized":
-        described = _describe_reference(energy, described, model)
-        energy = replace(energy, params={**energy.params, "reference": described["origin"]})
+    with stage(progress, "energy", trace.n_frames):
+        energy, described = price_run(preset, frame_counts(
+            quantized, trace, cores, noc, frame_latency, mapping,
+            skip_zero_weights=config.core.skip_zero_weights, area=area), ref,
+            config.neuron.model)
+    timing = merged_timing(merged, preset, ref.means, area)  # ideal energy priced here
     return RunResult(
         config=config, graph=graph, quantized=quantized, mapping=mapping, trace=trace,
         float_predictions=(merged["float_predictions"] if bool(merged.get("has_float", True))
@@ -497,22 +200,17 @@ def _priced(graph: Any, quantized: Any, mapping: Any, config: ArchConfig, preset
         energy_preset=preset, frame_latency_ns=frame_latency, frame_ids=merged["ids"],
         native_model=str(merged["native_model"]),
         native_predictions=merged["native_predictions"] if bool(merged["has_native"]) else None,
-        energy_reference=described, timing=timing, area=area, replay=runner.plan, extra=extra)
+        energy_reference=described, timing=timing, area=area, replay=replay, extra=extra)
 
 
-def _rate_reference(runner: _Runner, config: ArchConfig, mapping: Any) -> dict[str, Any]:
+def _rate_reference(runner: ChunkRunner, ref_config: ArchConfig, mapping: Mapping
+                    ) -> dict[str, Any]:
     """The rate-IF reference of a normalized energy model: the same frames, chip and
-    mapping under ``rate-if``, chunked like the run; means over all frames."""
-    ref_config = with_overrides(config, {"neuron.model": "rate-if", "run.timing": "ideal",
-                                         "run.energy": "canmore-22nm",
-                                         "run.energy_reference": None})
+    mapping under ``ref_config`` (:func:`canmore_sim.run.pricing.rate_reference_config`),
+    chunked like the run; means over all frames."""
     merged = runner.pass_("reference", ref_config, mapping)
     deliveries = int(merged["deliveries"].sum())
-    return {"origin": "rate-if run of the same network on the same frames and chip "
-                      "(run by this tool)",
-            "neuron_model": "rate-if",
-            "frame_latency_ns": float(np.mean(merged["frame_latency_ns"])),
-            "neurons_fired": float(np.mean(merged["neuron_spikes"].sum(axis=1))),
-            "late_share": float(merged["late"].sum()) / deliveries if deliveries else 0.0}
-
-
+    return computed_rate_reference(
+        float(np.mean(merged["frame_latency_ns"])),
+        float(np.mean(merged["neuron_spikes"].sum(axis=1))),
+        float(merged["late"].sum()) / deliveries if deliveries else 0.0)

@@ -7,7 +7,7 @@ layer (``(n_frames, L)``), and the ideal run's energy counts (every per-frame fi
 the :class:`~canmore_sim.energy.FrameCounts` the pipeline priced the ideal energy from);
 per chunk its replays, fixed point, cycle and history. :class:`TimingParts` merges the
 chunks in chunk order and :func:`merged_timing` rebuilds the
-:class:`~canmore_sim.run.closed_loop.TimingResult`, pricing the ideal energy once, after all
+:class:`~canmore_sim.run.timing.TimingResult`, pricing the ideal energy once, after all
 chunks, with the run's own preset and reference (count first, price later). How the
 whole-run figures merge, and why they do not depend on the chunking under
 ``accumulate``, is in :mod:`canmore_sim.run.closed_loop`.
@@ -25,8 +25,8 @@ from canmore_sim.errors import SimulationError
 
 if TYPE_CHECKING:
     from canmore_sim.energy import EnergyPreset, FrameCounts
-    from canmore_sim.run.closed_loop import TimingResult
     from canmore_sim.run.pipeline import RunResult
+    from canmore_sim.run.timing import TimingResult
 
 __all__ = ["HISTORY_COLUMNS", "TimingParts", "chunk_arrays", "merged_timing"]
 
@@ -148,7 +148,7 @@ def merged_timing(merged: dict[str, Any], preset: EnergyPreset,
     Parameters
     ----------
     merged
-        :class:`canmore_sim.chunked.merge._Merger` output (with :meth:`TimingParts.arrays`).
+        :meth:`canmore_sim.chunked.merge.Merger.result` (with :meth:`TimingParts.arrays`).
     preset, reference
         The run's energy preset and the reference it priced the run with.
     area
@@ -156,7 +156,7 @@ def merged_timing(merged: dict[str, Any], preset: EnergyPreset,
         the ideal counts over it too).
     """
     from canmore_sim.energy import price_frames
-    from canmore_sim.run.closed_loop import TimingResult, delay_means
+    from canmore_sim.run.timing import TimingResult, delay_means
 
     if "timing_history" not in merged:
         return None

@@ -15,18 +15,22 @@ from typing import Any
 import numpy as np
 
 from canmore_sim.chunked.files import mapping_digest, read_chunk, write_chunk
+from canmore_sim.chunked.runner import ChunkRunner, frames_text
 from canmore_sim.chunked.task import chunk_task, window_task
 from canmore_sim.config import ArchConfig
+from canmore_sim.mapper.placement import Mapping
 from canmore_sim.noc.window import AUTO, window_from_needs, with_window
-from canmore_sim.utils.progress import _stage
+from canmore_sim.run.provenance import fixed_window
+from canmore_sim.utils.progress import stage
 
 __all__ = ["run_early", "settle_window", "window_pass"]
 
 
-def window_pass(runner: Any, config: ArchConfig,
-                mapping: Any) -> tuple[ArchConfig, Any, tuple[dict[str, Any], list[int]] | None]:
+def window_pass(runner: ChunkRunner, config: ArchConfig, mapping: Mapping
+                ) -> tuple[ArchConfig, dict[str, Any] | None,
+                           tuple[dict[str, Any], list[int]] | None]:
     """``config`` with the window derived over all chunks, its record, and the chunks run
-    already (their configuration and indices, for :meth:`_Runner.pass_`), for a run of
+    already (their configuration and indices, for :meth:`ChunkRunner.pass_`), for a run of
     several chunks under ``auto``; ``config``, None and None otherwise (a number, or one
     chunk that derives it itself).
 
@@ -47,28 +51,27 @@ def window_pass(runner: Any, config: ArchConfig,
                          data=runner.data, config=dumped, mapping=mapping)
              for i, chunk in enumerate(runner.chunks) if i not in early]
     need = np.zeros(0)
-    with _stage(runner.progress, "window", len(runner.ids)):
+    with stage(runner.progress, "window", len(runner.ids)):
         if early:
             need = run_early(runner, config, mapping, early)
-        for outcome in runner._outcomes(tasks):
+        for outcome in runner.outcomes(tasks):
             need = _largest(need, outcome.value["pair_need_ns"])
     window, record = window_from_needs(need, len(runner.ids), config)
     return with_window(config, window), record, (dumped, early) if early else None
 
 
-def run_early(runner: Any, config: ArchConfig, mapping: Any, indices: list[int]) -> np.ndarray:
+def run_early(runner: ChunkRunner, config: ArchConfig, mapping: Mapping,
+              indices: list[int]) -> np.ndarray:
     """Run (or reuse) the run pass's chunks ``indices`` before the others, under
     ``config`` (``neuron.window_ns: auto``: none of their frames is replayed, so nothing
     they count depends on the window, and each derives its frames' largest needs); those
     needs' maximum over the chunks (``(L,)``, ns). Their files are merged by the run
-    pass (``_Runner.pass_`` given them as ``early``)."""
-    from canmore_sim.chunked.run import _frames_text
-
+    pass (:meth:`ChunkRunner.pass_` given them as ``early``)."""
     folder = runner.work / "chunks"
     folder.mkdir(parents=True, exist_ok=True)
     dumped = config.model_dump(mode="json")
     key = mapping_digest(mapping)
-    parts, identities = runner._identities("run", [dumped] * len(runner.chunks), key)
+    parts, identities = runner.identities("run", [dumped] * len(runner.chunks), key)
     need, todo = np.zeros(0), []
     for i in indices:
         arrays, why = read_chunk(folder / f"{i:05d}.npz", identities[i])
@@ -76,13 +79,13 @@ def run_early(runner: Any, config: ArchConfig, mapping: Any, indices: list[int])
             need = _largest(need, arrays["window_need_ns"])
             continue
         if why is not None and runner.note is not None:
-            runner.note(f"chunk {i} (frames {_frames_text(runner.chunks[i])}): running it "
+            runner.note(f"chunk {i} (frames {frames_text(runner.chunks[i])}): running it "
                         f"again: {why}")
         todo.append(chunk_task(i, runner.chunks[i], source=runner.source,
                                model_identity=runner.model_identity, data=runner.data,
                                config=dumped, mapping=mapping, mapping_key=key,
                                replay=parts[i]))
-    for outcome in runner._outcomes(todo):
+    for outcome in runner.outcomes(todo):
         index = todo[outcome.index]["index"]
         write_chunk(folder / f"{index:05d}.npz", outcome.value, identities[index])
         need = _largest(need, outcome.value["window_need_ns"])
@@ -98,8 +101,6 @@ def settle_window(config: ArchConfig, record: dict[str, Any] | None,
                   merged: dict[str, Any]) -> tuple[ArchConfig, dict[str, Any]]:
     """The run's configuration with its window as a number, and the window's record: the
     window pass's, the one chunk's derivation (its needs, merged), or a fixed window's."""
-    from canmore_sim.run.pipeline import fixed_window
-
     if record is not None:
         return config, record
     if config.neuron.window_ns == AUTO:

@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING, Any
 from canmore_sim.cli.arguments import resolve_config
 from canmore_sim.cli.progress_bar import ProgressBar as _ProgressBar
 from canmore_sim.cli.replay import cmd_replay
-from canmore_sim.run.source import _load_model
+from canmore_sim.run.source import ModelSource
 from canmore_sim.utils.progress import StageEvent
 
 if TYPE_CHECKING:  # each command imports what it needs (``--help`` and ``report``: no torch)
     from canmore_sim.config import ArchConfig
     from canmore_sim.mapper.placement import Mapping
     from canmore_sim.models.graph import LayerGraph
+    from canmore_sim.report.folders import OutputPlan
+    from canmore_sim.run.pipeline import RunResult
 
 __all__ = ["COMMANDS"]
 
@@ -38,10 +40,10 @@ def _cmd_map(args: argparse.Namespace) -> int:
 
         prestart(PRELOAD)  # the workers' fork server loads while this process prepares
     from canmore_sim.chunked.run import run_map
-    from canmore_sim.cli.outdir import open_map_work, prepare_output
-    from canmore_sim.report.summary import summarize
+    from canmore_sim.cli.work_folders import open_map_work
+    from canmore_sim.report.folders import prepare_output
+    from canmore_sim.report.summary import read_reference, summarize
     from canmore_sim.report.text import render_table
-    from canmore_sim.run.source import ModelSource
 
     plan = prepare_output(args.out, "map", force=args.force)  # before any simulation
     work = open_map_work(plan, resume=args.resume)
@@ -57,7 +59,7 @@ def _cmd_map(args: argparse.Namespace) -> int:
         mapping = _load_mapping(args.mapping, graph, config) if args.mapping else None
         started = time.perf_counter()
         reference_file = args.energy_reference or config.run.energy_reference
-        reference = _reference(reference_file) if reference_file else None
+        reference = read_reference(reference_file) if reference_file else None
         report = _with_compile_note(progress, config, quiet=args.quiet)
         with _TraceFile(args.trace, config.router.flits_per_packet) as trace:
             result = run_map(graph, source, config, work.path, data=args.data,
@@ -154,17 +156,13 @@ def _with_compile_note(progress: _ProgressBar, config: ArchConfig, *,
     return report
 
 
-def _write_map_folder(plan: Any, summary: dict[str, Any], result: Any) -> int:
+def _write_map_folder(plan: OutputPlan, summary: dict[str, Any], result: RunResult) -> int:
     """Write every file of a map report into a staged folder and swap it in whole."""
-    from canmore_sim.cli.outdir import staged
-    from canmore_sim.mapper.mapping_io import save_mapping
-    from canmore_sim.report.files import write_report_files
-    from canmore_sim.report.summary import write_json
+    from canmore_sim.report.files import write_map_report
+    from canmore_sim.report.folders import staged
 
     with staged(plan) as folder:
-        paths = [write_json(summary, folder / "report.json"),
-                 save_mapping(result.mapping, result.quantized.spec, folder / "mapping.json"),
-                 *write_report_files(summary, folder)]
+        paths = write_map_report(summary, result, folder)
     return len(paths)
 
 
@@ -185,8 +183,8 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     elif args.model is not None and is_spec(args.model):
         graph = architecture_only(args.model)
     else:
-        graph = _load_model(args.model, arch=args.arch, trust_model=args.trust_model,
-                            input_shape=_shape(args.input_shape))
+        graph = ModelSource(args.model, arch=args.arch, trust_model=args.trust_model,
+                            input_shape=_shape(args.input_shape)).load()
     core = config.core
     title = (f"{args.model or 'bundled default'}: {graph.spec}; cores of {core.max_neurons} "
              f"neurons, {core.sram_kib:g} KiB, {core.weight_bits}-bit weights")
@@ -200,8 +198,9 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from canmore_sim.cli.outdir import open_sweep_work, prepare_output
+    from canmore_sim.cli.work_folders import open_sweep_work
     from canmore_sim.pool.executor import check_executor
+    from canmore_sim.report.folders import prepare_output
     from canmore_sim.sweep.choose import results_table
     from canmore_sim.sweep.outputs import write_sweep_outputs
     from canmore_sim.sweep.spec import load_sweep
@@ -283,8 +282,8 @@ def _sweep_note(args: argparse.Namespace) -> Callable[[str], None]:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from canmore_sim.cli.outdir import restaged
     from canmore_sim.report.files import write_report_files
+    from canmore_sim.report.folders import restaged
     from canmore_sim.report.summary import read_report
     from canmore_sim.report.text import render_table
 
@@ -300,8 +299,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _refuse_sweep_folder(out: Path) -> None:
     """``report DIR`` on a sweep's folder: one line saying so, and what to run instead."""
-    from canmore_sim.cli.outdir import output_kind
     from canmore_sim.errors import DataError
+    from canmore_sim.report.folders import output_kind
 
     if output_kind(out) != "sweep" and not (
             (out / "sweep.csv").is_file() and not (out / "report.json").exists()):
@@ -313,20 +312,6 @@ def _refuse_sweep_folder(out: Path) -> None:
                     f"point in full run 'canmore-sim map' with that point's settings")
 
 
-def _reference(path: str) -> dict[str, float]:
-    """Mean frame latency and spikes of an earlier run, from its report.json."""
-    from canmore_sim.errors import DataError
-    from canmore_sim.report.summary import read_report
-
-    mean = read_report(Path(path))["mean"]
-    fired = mean.get("neurons_fired", mean.get("neuron_spikes"))
-    values = {"frame_latency_ns": mean.get("frame_latency_ns"), "neurons_fired": fired}
-    for key, value in values.items():
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-            raise DataError(f"--energy-reference {path}: mean.{key} is {value!r}; a reference "
-                            "run needs a positive mean frame latency and spike count")
-    return {"frame_latency_ns": float(values["frame_latency_ns"]),
-            "spikes": float(values["neurons_fired"])}
 
 
 def _load_mapping(path: str, graph: LayerGraph, config: ArchConfig) -> Mapping:

@@ -59,7 +59,9 @@ def metric_label(key: str, unit: str) -> str:
     return f"{text}, ns" if key.endswith("_ns") else text
 
 
-def _format(key: str, value: Any) -> str:
+def format_figure(key: str, value: Any) -> str:
+    """One aggregate figure as table text: a share in %, a time in ns to 0.1, anything else
+    to 4 decimals; "-" where it is missing (null)."""
     if value is None:
         return "-"
     if key == "late_share":
@@ -69,7 +71,9 @@ def _format(key: str, value: Any) -> str:
     return f"{value:,.4f}"
 
 
-def _interval(low: Any, high: Any, fmt: str = "{:.3f}") -> str:
+def interval_text(low: Any, high: Any, fmt: str = "{:.3f}") -> str:
+    """A confidence interval as ``[low, high]`` (each in ``fmt``); "-" where either end is
+    missing (null)."""
     return "-" if low is None or high is None else f"[{fmt.format(low)}, {fmt.format(high)}]"
 
 

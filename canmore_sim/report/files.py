@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from canmore_sim.report.aggregate_rows import classes_csv
 from canmore_sim.report.html import report_html
@@ -23,8 +23,11 @@ from canmore_sim.report.plots import (
 )
 from canmore_sim.utils.atomic import atomic_write_text
 
-__all__ = ["write_report_files", "classes_csv", "cores_csv", "frames_csv", "layers_csv",
-           "report_html"]
+if TYPE_CHECKING:
+    from canmore_sim.run.pipeline import RunResult
+
+__all__ = ["classes_csv", "cores_csv", "frames_csv", "layers_csv", "report_html",
+           "write_map_report", "write_report_files"]
 
 #: cores.csv columns, in order (report.json ``cores``); the I/O port is the last row.
 CORE_COLUMNS = ("core", "layer", "layer_name", "x", "y", "chip", "neurons", "sops", "spikes_in",
@@ -96,3 +99,20 @@ def write_report_files(summary: dict[str, Any], out: str | Path) -> list[Path]:
     images = [name for name in PLOTS if name in written]
     paths.append(atomic_write_text(out / "report.html", report_html(summary, images)))
     return paths
+
+
+def write_map_report(summary: dict[str, Any], result: RunResult, out: str | Path) -> list[Path]:
+    """Every file of a map report in ``out``: report.json (``summary``), mapping.json
+    (``result``'s mapping, reloadable with ``--mapping``) and the files rendered from the
+    summary (:func:`write_report_files`); the paths written.
+
+    ``canmore-sim map`` writes it into a staged folder that is swapped in whole
+    (:mod:`canmore_sim.report.folders`), as :meth:`canmore_sim.api.Result.write` does.
+    """
+    from canmore_sim.mapper.mapping_io import save_mapping
+    from canmore_sim.report.summary import write_json
+
+    folder = Path(out)
+    return [write_json(summary, folder / "report.json"),
+            save_mapping(result.mapping, result.quantized.spec, folder / "mapping.json"),
+            *write_report_files(summary, folder)]

@@ -3,7 +3,7 @@
 ``savefig(..., bbox_inches="tight")`` draws a figure twice: once to measure what it
 holds, once more on a canvas of that size. Here the figure is drawn once on its own
 canvas (report plots leave blank room around their area for the labels and legends
-outside the axes: ``plots._figure(..., room=True)``), and the drawn pixels are cropped
+outside the axes: ``figures.new_figure(..., room=True)``), and the drawn pixels are cropped
 to the box of every pixel that differs from the background, padded by
 ``savefig.pad_inches`` as savefig pads its tight box. Content that reaches the edge of
 the canvas may continue past it, so such a figure falls back to savefig's two-pass

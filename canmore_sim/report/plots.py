@@ -7,21 +7,24 @@ luminance of the cell's colour).
 
 from __future__ import annotations
 
-import functools
-import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from canmore_sim.report.aggregate_rows import aggregates_of
-from canmore_sim.report.plot_labels import axis_ticks, cell_labels, lean_minor_ticks
-from canmore_sim.report.plot_png import DPI, figure_png
+from canmore_sim.report.figures import (
+    axes_title,
+    figure_bytes,
+    new_figure,
+    text_colours,
+)
+from canmore_sim.report.plot_labels import axis_ticks, cell_labels
 from canmore_sim.utils.atomic import atomic_write_bytes
 
 __all__ = ["PLOTS", "count_bars_figure", "energy_bars_figure", "energy_hist_figure",
-           "latency_hist_figure", "log_label_text", "mapping_figure", "mesh_heatmap_figure",
-           "plain_ticks", "text_colour", "text_colours", "write_core_sop_heatmap",
+           "latency_hist_figure", "mapping_figure", "mesh_heatmap_figure",
+           "write_core_sop_heatmap",
            "write_energy_hist", "write_mapping_plot", "write_mesh_heatmaps", "write_noc_plots",
            "write_summary_plots"]
 
@@ -45,131 +48,6 @@ PLOTS: dict[str, str] = {
 
 _TERM_NAMES = {"sop": "synaptic operations", "hop": "on-chip hops",
                "interchip_hop": "inter-chip hops", "static": "static"}
-
-
-def _figure(width: float, height: float, *, room: bool = False) -> Any:
-    """A ``width`` x ``height`` inch figure (each side at most ``_MAX_INCHES``).
-
-    With ``room``, the canvas also has :data:`_ROOM` inches around that area, which the
-    subplots do not use (their boxes keep the size and place they have in a plain figure
-    of that size): labels, tick labels and legends outside the axes are drawn there, and
-    :func:`canmore_sim.report.plot_png.figure_png` crops the blank rest in the one draw it makes.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    width, height = min(width, _MAX_INCHES), min(height, _MAX_INCHES)
-    if not room:
-        return Figure(figsize=(width, height), dpi=DPI)
-    left, right, bottom, top = _ROOM
-    fig = Figure(figsize=(width + left + right, height + bottom + top), dpi=DPI)
-    params = fig.subplotpars
-    fig.subplots_adjust(left=(left + params.left * width) / (width + left + right),
-                        right=(left + params.right * width) / (width + left + right),
-                        bottom=(bottom + params.bottom * height) / (height + bottom + top),
-                        top=(bottom + params.top * height) / (height + bottom + top))
-    return fig
-
-
-#: Blank canvas around a report plot's area, inches (left, right, bottom, top): room for
-#: a legend beside the axes, rotated layer names below them; a plot whose content still
-#: reaches past it is measured and drawn again by savefig (see plot_png).
-_ROOM = (1.0, 3.5, 1.5, 0.6)
-
-
-def plain_ticks(fig: Any) -> None:
-    """Plain tick labels on every axis of ``fig``: no offset and no scientific notation on
-    a linear axis; on a log axis matplotlib's labels (``10^4``, ``2x10^1``) as plain text
-    (``10⁴``, ``2×10¹``) rather than mathtext, which costs a parser per label, and its
-    unlabelled minor ticks as one artist (:func:`canmore_sim.report.plot_labels.lean_minor_ticks`).
-    Call it last, once the limits are final."""
-    from matplotlib.ticker import LogFormatterSciNotation, ScalarFormatter
-
-    for ax in fig.axes:
-        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
-            if scale == "linear" and isinstance(axis.get_major_formatter(), ScalarFormatter):
-                formatter = ScalarFormatter(useOffset=False)
-                formatter.set_scientific(False)
-                axis.set_major_formatter(formatter)
-            elif scale == "log":
-                for get, put in ((axis.get_major_formatter, axis.set_major_formatter),
-                                 (axis.get_minor_formatter, axis.set_minor_formatter)):
-                    if type(get()) is LogFormatterSciNotation:
-                        put(_text_log_formatter(get()))
-        lean_minor_ticks(ax)
-
-
-def _text_log_formatter(like: Any) -> Any:
-    """A log-axis formatter with the settings of matplotlib's ``like`` whose labels are
-    plain text (see :func:`log_label_text`)."""
-    return _text_log_class()(base=like._base, labelOnlyBase=like.labelOnlyBase,
-                             minor_thresholds=like.minor_thresholds,
-                             linthresh=like._linthresh)
-
-
-@functools.cache
-def _text_log_class() -> Any:
-    from matplotlib.ticker import LogFormatterSciNotation
-
-    class TextLogFormatter(LogFormatterSciNotation):
-        """matplotlib's log-axis labels, as plain text."""
-
-        def __call__(self, x: float, pos: int | None = None) -> str:
-            return log_label_text(super().__call__(x, pos))
-
-    return TextLogFormatter
-
-
-_SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076"
-                             "\u2077\u2078\u2079")
-_LOG_LABEL = re.compile(r"\$\\mathdefault\{(?P<sign>-?)(?:(?P<coeff>[0-9.]+)\\times)?"
-                        r"(?P<base>[0-9.]+)(?:\^\{(?P<exp>-?[0-9]+)\})?\}\$")
-
-
-def log_label_text(label: str) -> str:
-    """A log-axis tick label of matplotlib (``$\\mathdefault{2\\times10^{-1}}$``) as
-    plain text (``2×10⁻¹``); a label of another form is returned as it is."""
-    found = _LOG_LABEL.fullmatch(label)
-    if found is None:
-        return label
-    sign, coeff, base, exp = found.group("sign", "coeff", "base", "exp")
-    return (sign.replace("-", "\u2212") + (f"{coeff}\u00d7" if coeff else "") + base
-            + (exp or "").translate(_SUPERSCRIPT))
-
-
-def _title(ax: Any, text: str) -> None:
-    """``text`` as the title of ``ax``, just above it. Placed there explicitly (``y=1``):
-    otherwise matplotlib measures the whole y axis at every draw to see whether an offset
-    text or tick labels at the top would overlap the title, and these plots have neither
-    (see :func:`plain_ticks`), so the title lands at the same place."""
-    ax.set_title(text, fontsize=9, y=1.0)
-
-
-def _figure_bytes(fig: Any) -> bytes:
-    plain_ticks(fig)
-    return figure_png(fig)
-
-
-def text_colour(colour: Any) -> str:
-    """``"black"`` on a light background, ``"white"`` on a dark one (relative luminance)."""
-    from matplotlib.colors import to_rgba
-
-    return text_colours(np.array([to_rgba(colour)]))[0]
-
-
-def text_colours(rgba: np.ndarray) -> list[str]:
-    """:func:`text_colour` of every row of an ``(n, 3 or 4)`` array of RGB(A) in 0..1."""
-    c = np.asarray(rgba, dtype=np.float64).reshape(len(rgba), -1)[:, :3]
-    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    luminance = linear @ np.array([0.2126, 0.7152, 0.0722])
-    return ["black" if v > 0.18 else "white" for v in luminance]
-
-
-#: Largest side of a plot, inches: a large mesh is drawn smaller per router instead of as
-#: a picture of gigabytes.
-_MAX_INCHES = 40.0
 
 
 def _floats(values: Any) -> np.ndarray:
@@ -213,7 +91,7 @@ def _heatmap_frame(width: int, height: int) -> Any:
     image of zeros and its colour bar (:func:`_heatmap_fill` puts the values in)."""
     from matplotlib import colormaps
 
-    fig = _figure(1.4 + 0.62 * width, 0.9 + 0.62 * height, room=True)
+    fig = new_figure(1.4 + 0.62 * width, 0.9 + 0.62 * height, room=True)
     ax = fig.add_subplot()
     cmap = colormaps["magma"].with_extremes(bad="#f2f2f2")
     image = ax.imshow(np.zeros((height, width)), cmap=cmap, origin="upper", vmin=0.0,
@@ -249,7 +127,7 @@ def _heatmap_fill(fig: Any, values: np.ndarray, title: str, unit: str) -> None:
                                image.cmap(norm(grid.ravel())), (0.95, 0.95, 0.95, 1.0))
         cell_labels(ax, np.column_stack([xs, ys]), [_short(v) for v in grid.ravel()],
                     text_colours(backgrounds), 7)
-    _title(ax, title + ("\n(log colour scale; grey: zero)" if log else ""))
+    axes_title(ax, title + ("\n(log colour scale; grey: zero)" if log else ""))
 
 
 def _write_heatmaps(summary: dict[str, Any], specs: list[tuple[str, np.ndarray, str, str]],
@@ -261,7 +139,7 @@ def _write_heatmaps(summary: dict[str, Any], specs: list[tuple[str, np.ndarray, 
     paths = []
     for name, values, title, unit in specs:
         _heatmap_fill(fig, values, title, unit)
-        paths.append(atomic_write_bytes(Path(out) / name, _figure_bytes(fig)))
+        paths.append(atomic_write_bytes(Path(out) / name, figure_bytes(fig)))
     return paths
 
 
@@ -337,7 +215,7 @@ def _core_sop_spec(summary: dict[str, Any]) -> tuple[str, np.ndarray, str, str] 
 def write_mapping_plot(summary: dict[str, Any], out: str | Path) -> Path:
     """``mapping.png``: every core coloured by its layer (a legend of layer names, one
     colour per layer), its core id in the cell, chips outlined, the I/O router marked."""
-    return atomic_write_bytes(Path(out) / "mapping.png", _figure_bytes(mapping_figure(summary)))
+    return atomic_write_bytes(Path(out) / "mapping.png", figure_bytes(mapping_figure(summary)))
 
 
 def mapping_figure(summary: dict[str, Any]) -> Any:
@@ -354,7 +232,7 @@ def mapping_figure(summary: dict[str, Any]) -> Any:
     for layer, (x, y) in zip(core_layers, m["core_xy"], strict=True):
         layer_of[y, x] = layer - 1
     colours = _layer_colours(len(names))
-    fig = _figure(2.6 + 0.55 * width, 0.9 + 0.55 * height, room=True)
+    fig = new_figure(2.6 + 0.55 * width, 0.9 + 0.55 * height, room=True)
     ax = fig.add_subplot()
     ax.imshow(layer_of, cmap=ListedColormap(colours).with_extremes(bad="white"), vmin=-0.5,
               vmax=len(names) - 0.5, origin="upper")
@@ -376,7 +254,7 @@ def mapping_figure(summary: dict[str, Any]) -> Any:
     ax.legend(handles=handles, title="layer", fontsize=7, title_fontsize=8,
               loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     chips = f"{m['chips']} chip" + ("s" if m["chips"] != 1 else "")
-    _title(ax, f"Mapping: {m['cores']} cores on {chips} of {m['mesh']} routers, "
+    axes_title(ax, f"Mapping: {m['cores']} cores on {chips} of {m['mesh']} routers, "
                f"placement {m['placement']}")
     _mesh_axes(ax, width, height)
     return fig
@@ -407,7 +285,7 @@ def _field(row: dict[str, Any], *names: str) -> float:
 
 def energy_bars_figure(names: list[str], series: dict[str, list[float]], unit: str) -> Any:
     """Stacked bars of energy per frame of every layer, one colour per term."""
-    fig = _figure(max(5.5, 0.5 * len(names) + 3.0), 3.8, room=True)
+    fig = new_figure(max(5.5, 0.5 * len(names) + 3.0), 3.8, room=True)
     ax = fig.add_subplot()
     x = np.arange(len(names))
     bottom = np.zeros(len(names))
@@ -419,14 +297,14 @@ def energy_bars_figure(names: list[str], series: dict[str, list[float]], unit: s
     ax.set_xlabel("weight layer")
     ax.set_ylabel(f"energy per frame, {unit}")
     ax.set_ylim(0, max(float(bottom.max()), 1e-12) * 1.12)
-    _title(ax, "Energy per layer, by term")
+    axes_title(ax, "Energy per layer, by term")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
 def count_bars_figure(names: list[str], series: dict[str, list[float]]) -> Any:
     """Grouped bars on a log axis: a zero draws no bar (a log axis has no 0)."""
-    fig = _figure(max(5.5, 0.6 * len(names) + 3.0), 3.8, room=True)
+    fig = new_figure(max(5.5, 0.6 * len(names) + 3.0), 3.8, room=True)
     ax = fig.add_subplot()
     x = np.arange(len(names))
     width = 0.8 / max(len(series), 1)
@@ -442,7 +320,7 @@ def count_bars_figure(names: list[str], series: dict[str, list[float]]) -> Any:
     ax.set_xticks(x, names, rotation=60 if len(names) > 8 else 0, fontsize=7)
     ax.set_xlabel("weight layer")
     ax.set_ylabel("count per frame (log scale)")
-    _title(ax, "Synaptic operations and spikes per layer")
+    axes_title(ax, "Synaptic operations and spikes per layer")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
@@ -457,7 +335,7 @@ def write_summary_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
              if any(f"energy_{t}_uj" in row for row in layers)]
     energy = {_TERM_NAMES.get(t, t.replace("_", " ")): [row.get(f"energy_{t}_uj") or 0.0
                                                        for row in layers] for t in terms}
-    paths = [atomic_write_bytes(out / "energy_layers.png", _figure_bytes(energy_bars_figure(
+    paths = [atomic_write_bytes(out / "energy_layers.png", figure_bytes(energy_bars_figure(
         names, energy or {"(no per-layer terms)": [0.0] * len(names)}, unit)))]
     counts = {
         "SOPs into the layer": [_field(r, "sops_in", "sops") for r in layers],
@@ -466,9 +344,9 @@ def write_summary_plots(summary: dict[str, Any], out: str | Path) -> list[Path]:
         "spikes sent by the cores": [_field(r, "spikes_sent", "spikes_out") for r in layers],
     }
     paths.append(atomic_write_bytes(out / "sops_spikes_layers.png",
-                                    _figure_bytes(count_bars_figure(names, counts))))
+                                    figure_bytes(count_bars_figure(names, counts))))
     paths.append(atomic_write_bytes(out / "latency_hist.png",
-                                    _figure_bytes(latency_hist_figure(summary))))
+                                    figure_bytes(latency_hist_figure(summary))))
     return paths
 
 
@@ -476,13 +354,13 @@ def latency_hist_figure(summary: dict[str, Any]) -> Any:
     """Packets per bin of latency over all frames (report.json ``noc.latency_histogram``)."""
     hist = summary["noc"]["latency_histogram"]
     frames = frame_count(summary)
-    fig = _figure(5.8, 3.5, room=True)
+    fig = new_figure(5.8, 3.5, room=True)
     ax = fig.add_subplot()
     edges = _floats(hist["edges_ns"]) / 1000.0
     ax.stairs(np.nan_to_num(_floats(hist["counts"])), edges, fill=True)
     ax.set_xlabel("packet latency, us (injection to ejection)")
     ax.set_ylabel(f"packets (all {frames} frame{'s' if frames != 1 else ''})")
-    _title(ax, "How long packets took to arrive")
+    axes_title(ax, "How long packets took to arrive")
     return fig
 
 
@@ -491,7 +369,7 @@ def write_energy_hist(summary: dict[str, Any], out: str | Path) -> Path:
     ``aggregates.energy_histogram``, computed from the frames for an older report)."""
 
     agg = aggregates_of(summary)
-    return atomic_write_bytes(Path(out) / "energy_hist.png", _figure_bytes(energy_hist_figure(
+    return atomic_write_bytes(Path(out) / "energy_hist.png", figure_bytes(energy_hist_figure(
         agg["energy_histogram"], agg["metrics"]["energy_total_uj"], agg["confidence"])))
 
 
@@ -499,7 +377,7 @@ def energy_hist_figure(hist: dict[str, Any], stats: dict[str, Any], confidence: 
     """Frames per bin of energy per frame, the mean as a line and its interval shaded."""
     from matplotlib.ticker import MaxNLocator
 
-    fig = _figure(5.8, 3.5, room=True)
+    fig = new_figure(5.8, 3.5, room=True)
     ax = fig.add_subplot()
     unit, n = hist.get("unit", "uJ"), stats["n"]
     if hist["counts"]:
@@ -517,5 +395,5 @@ def energy_hist_figure(hist: dict[str, Any], stats: dict[str, Any], confidence: 
                 transform=ax.transAxes)
     ax.set_xlabel(f"energy per frame, {unit}")
     ax.set_ylabel(f"frames (of {n})")
-    _title(ax, "Energy per frame over the frames")
+    axes_title(ax, "Energy per frame over the frames")
     return fig

@@ -15,7 +15,7 @@ from canmore_sim.report.html_parts import Section, esc, kind_of, rows_table, tab
 from canmore_sim.report.layers import with_shares
 from canmore_sim.report.notices import notices_of
 from canmore_sim.report.paper import SOURCE, against_paper, paper_cell
-from canmore_sim.report.summary import _columns
+from canmore_sim.report.summary import frame_table_columns
 from canmore_sim.report.timing import timing_rows, timing_text
 
 __all__ = ["MAX_CLASSES", "aggregates_section", "classes_section", "cores_section",
@@ -53,7 +53,7 @@ def frames_section(summary: dict[str, Any]) -> Section:
     """The first frames and the extremes (most energy, most late), mean and std of all."""
     frames = summary["frames"]
     unit = summary["energy_model"]["unit"]
-    columns = [(k, h) for k, h, _ in _columns(summary) if k in frames]
+    columns = [(k, h) for k, h, _ in frame_table_columns(summary) if k in frames]
     columns += [(f"energy_{t}_uj", f"E_{t} {unit}") for t in summary["energy_model"]["terms"]
                 if f"energy_{t}_uj" in frames and all(k != f"energy_{t}_uj" for k, _ in columns)]
     shown = shown_frames(summary)

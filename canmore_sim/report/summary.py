@@ -1,16 +1,15 @@
 """Reports: a plain summary of a run, rendered as a terminal table and a JSON file.
 
 :func:`summarize` turns a :class:`~canmore_sim.run.pipeline.RunResult` into plain
-Python data (numbers, lists, strings); :func:`render_table` formats it for a
-terminal (the library never prints: the CLI does); :func:`write_json` writes
-it atomically.
+Python data (numbers, lists, strings); :func:`~canmore_sim.report.text.render_table`
+formats it for a terminal (the library never prints: the CLI does);
+:func:`~canmore_sim.report.report_json.write_json` writes it atomically (it and the
+readers of report.json are importable from here too).
 """
 
 from __future__ import annotations
 
-import json
 import warnings
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,17 +17,24 @@ import numpy as np
 from canmore_sim import __version__
 from canmore_sim.report.aggregates import aggregate
 from canmore_sim.report.layers import with_shares
+from canmore_sim.report.noc_summary import by_router, noc_summary
 from canmore_sim.report.notices import notices
 from canmore_sim.report.replay import replay_section
+from canmore_sim.report.report_json import (
+    finite,
+    jsonable,
+    read_reference,
+    read_report,
+    write_json,
+)
 from canmore_sim.report.timing import timing_summary
 from canmore_sim.report.trust import result_warnings
-from canmore_sim.utils.atomic import atomic_write_text, read_json
 
 if TYPE_CHECKING:  # the pipeline (torch, SimPy) is only needed to summarize a run
     from canmore_sim.run.pipeline import RunResult
 
-__all__ = ["by_router", "finite", "read_report", "summarize",
-           "write_json"]
+__all__ = ["by_router", "finite", "frame_table_columns", "read_reference", "read_report",
+           "summarize", "write_json"]
 
 #: Per-frame columns of the terminal table, in order: (key, header, format). Every
 #: per-frame figure (these and more) is in report.json ``frames`` and frames.csv; the
@@ -53,7 +59,7 @@ FRAME_COLUMNS: tuple[tuple[str, str, str], ...] = (
 IDENTITY = ("data_index", "label", "prediction", "float_prediction")
 
 
-def _columns(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
+def frame_table_columns(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
     """Frame columns plus the total energy (its terms are in the energy line)."""
     unit = summary["energy_model"]["unit"]
     return [*FRAME_COLUMNS, ("energy_total_uj", f"E {unit}", "{:,.3f}")]
@@ -70,7 +76,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "model": {
             "spec": graph.spec,
             "source": str(graph.meta.get("source", "")),
-            "meta": {k: v for k, v in result.graph.meta.items() if _jsonable(v)},
+            "meta": {k: v for k, v in result.graph.meta.items() if jsonable(v)},
             "neuron": result.config.neuron.model,
             "spikes_from": describe_model(result.quantized, result.config.neuron),
             "neuron_steps": (result.config.neuron.steps
@@ -101,7 +107,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "energy_per_layer": _energy_per_layer(result),
         "cores": _core_columns(result),
         "io_port": _io_port(result),
-        "noc": _noc_summary(result),
+        "noc": noc_summary(result),
     }
     replay = replay_section(result, frames)
     if replay is not None:
@@ -315,133 +321,3 @@ def _io_port(result: RunResult) -> dict[str, Any]:
             "spikes_out": float(result.trace.layers[0].counts(result.n_frames).mean()),
             "packets_injected": float(result.noc.io_injected.mean()),
             "packets_ejected": float(result.noc.io_ejected.mean())}
-
-
-def _noc_summary(result: RunResult) -> dict[str, Any]:
-    from canmore_sim.noc.stats import PORTS
-
-    noc, m, n = result.noc, result.mapping, result.n_frames
-    timed = n if noc.replayed is None else max(1, int(np.sum(noc.replayed)))  # replayed
-    hops, unicast = float(noc.hops.mean()), float(noc.unicast_hops.mean())
-    edges, counts = noc.latency_hist_ns
-    return {
-        "routers": [m.width, m.height],
-        "direction_flits": dict(zip(PORTS, (noc.link_flits.sum(axis=0) / n).tolist(),
-                                    strict=True)),
-        "multicast": result.config.traffic.multicast,
-        "unicast_equivalent_hops": unicast,
-        "multicast_saving": 1.0 - hops / unicast if unicast else 0.0,
-        "interchip_hops": float(noc.interchip_hops.mean()),
-        "router_flits": _by_port(noc.link_flits / n),
-        "router_wait_ns": _by_port(noc.router_wait_ns / timed),
-        "occupancy_mean": _by_port(noc.occupancy_mean),
-        "occupancy_max": _by_port(noc.occupancy_max),
-        "congested_ports": _congested(noc.router_wait_ns / timed, noc.occupancy_max, m.width),
-        "busiest_links": _busiest(noc.link_flits / n, m.width, result),
-        "latency_histogram": {"edges_ns": edges.tolist(), "counts": counts.tolist()},
-    }
-
-
-def _by_port(per_router: np.ndarray) -> dict[str, list[float]]:
-    """A ``(n_routers, 5)`` array as ``{port: [value per router]}`` (ports of :data:`PORTS`)."""
-    from canmore_sim.noc.stats import PORTS
-
-    return {port: per_router[:, i].tolist() for i, port in enumerate(PORTS)}
-
-
-def by_router(per_port: dict[str, list[Any]]) -> np.ndarray:
-    """Inverse of the report's per-port mappings: a float ``(n_routers, 5)`` array (null: NaN)."""
-    from canmore_sim.noc.stats import PORTS
-
-    return np.array([per_port[port] for port in PORTS], dtype=np.float64).T
-
-
-def _congested(wait: np.ndarray, occ_max: np.ndarray, width: int,
-               top: int = 8) -> list[dict[str, Any]]:
-    """The router input ports where packets waited longest (per frame)."""
-    from canmore_sim.noc.stats import PORTS
-
-    total = float(wait.sum()) or 1.0
-    order = np.argsort(-wait, axis=None, kind="stable")[:top]
-    rows = []
-    for flat in order:
-        router, port = divmod(int(flat), 5)
-        if wait[router, port] <= 0:
-            break
-        rows.append({"router": router, "x": router % width, "y": router // width,
-                     "port": PORTS[port], "wait_ns": float(wait[router, port]),
-                     "share": float(wait[router, port]) / total,
-                     "max_occupancy": int(occ_max[router, port])})
-    return rows
-
-
-def _busiest(flits: np.ndarray, width: int, result: RunResult,
-             top: int = 8) -> list[dict[str, Any]]:
-    """The router-to-router links that carried most flits, and how busy they were.
-
-    Utilization: flits x the time one flit holds the link (router + link delay) over
-    the mean frame latency.
-    """
-    from canmore_sim.noc.stats import PORTS
-
-    r = result.config.router
-    per_flit = r.router_delay_ns + r.link_delay_ns
-    frame = float(np.mean(result.frame_latency_ns)) or 1.0
-    links = flits[:, 1:]  # output ports N, E, S, W
-    order = np.argsort(-links, axis=None, kind="stable")[:top]
-    rows = []
-    for flat in order:
-        router, port = divmod(int(flat), 4)
-        if links[router, port] <= 0:
-            break
-        rows.append({"router": router, "x": router % width, "y": router // width,
-                     "direction": PORTS[port + 1], "flits": float(links[router, port]),
-                     "utilization": float(links[router, port]) * per_flit / frame})
-    return rows
-
-
-def _jsonable(value: object) -> bool:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
-def finite(value: Any) -> Any:
-    """``value`` with every non-finite float (NaN, +-inf) replaced by None, recursively.
-
-    JSON has no NaN: a report with one would not load in a strict reader (a browser's
-    ``JSON.parse``, jq), so a figure that has no value is written as ``null``.
-    """
-    if isinstance(value, float):
-        return value if np.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finite(v) for v in value]
-    if isinstance(value, np.generic):
-        return finite(value.item())
-    return value
-
-
-def write_json(summary: dict[str, Any], path: str | Path) -> Path:
-    """Write the summary as indented, strictly valid JSON (NaN -> null), atomically."""
-    text = json.dumps(finite(summary), indent=2, sort_keys=False, allow_nan=False)
-    return atomic_write_text(path, text + "\n")
-
-
-def read_report(path: str | Path) -> dict[str, Any]:
-    """Load a report.json written by :func:`write_json`.
-
-    Raises
-    ------
-    CanmoreError
-        (a DataError) if the file is missing, not JSON, not a canmore-sim report, or
-        damaged (a key the renderers read is missing, of the wrong type or inconsistent;
-        see :mod:`canmore_sim.report.schema`).
-    """
-    from canmore_sim.errors import DataError
-    from canmore_sim.report.schema import check_report
-
-    return check_report(read_json(path, DataError, "report"), str(path))

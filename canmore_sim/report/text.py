@@ -14,9 +14,9 @@ import numpy as np
 from canmore_sim.report.accuracy import accuracy_groups, group_text
 from canmore_sim.report.aggregate_rows import (
     CLASS_COLUMNS,
-    _format,
-    _interval,
     aggregates_of,
+    format_figure,
+    interval_text,
     metric_label,
 )
 from canmore_sim.report.frames import shown_frames, shown_note
@@ -27,8 +27,8 @@ from canmore_sim.report.layers import with_shares
 from canmore_sim.report.paper import paper_lines
 from canmore_sim.report.provenance import title_tag
 from canmore_sim.report.replay import TIMED_COLUMNS, replay_lines
-from canmore_sim.report.summary import IDENTITY, _columns
-from canmore_sim.report.timing import timing_lines
+from canmore_sim.report.summary import IDENTITY, frame_table_columns
+from canmore_sim.report.timing import number_text, timing_lines
 
 __all__ = ["aggregate_lines", "class_lines", "core_table", "render_inspect", "render_table",
            "trust_lines"]
@@ -76,13 +76,14 @@ def render_table(summary: dict[str, Any], *, verbose: bool = False, max_frames: 
 def _frame_rows(summary: dict[str, Any], max_frames: int) -> list[str]:
     """The per-frame table: the first ``max_frames`` frames and the extremes, the mean."""
     frames = summary["frames"]
-    columns = _columns(summary)
+    columns = frame_table_columns(summary)
     shown = shown_frames(summary, first=max_frames)
     marked = set(TIMED_COLUMNS) if (summary.get("replay") or {}).get("sampled_figures") else set()
     header = ["data idx"] + [h + ("*" if k in marked else "") for k, h, _ in columns] + ["shown"]
-    rows = [[str(frames["data_index"][i])] + [_num(frames[k][i], fmt) for k, _, fmt in columns]
-            + [why] for i, why in shown]
-    rows.append(["mean"] + ["" if k in IDENTITY else _num(summary["mean"][k], fmt)
+    rows = [[str(frames["data_index"][i])]
+            + [number_text(frames[k][i], fmt) for k, _, fmt in columns] + [why]
+            for i, why in shown]
+    rows.append(["mean"] + ["" if k in IDENTITY else number_text(summary["mean"][k], fmt)
                             for k, _, fmt in columns] + ["all"])
     return [f"per frame: {shown_note(summary, shown)}", *_grid(header, rows)]
 
@@ -103,17 +104,17 @@ def core_table(summary: dict[str, Any], top: int = 8) -> list[str]:
     header = ["busiest cores", "layer", "router", "SOPs", "share", "spikes in", "spikes out",
               "pkts injected", "pkts ejected", "weights KiB"]
     body = [[f"core {cores['core'][i]}", str(cores["layer_name"][i]),
-             f"({cores['x'][i]},{cores['y'][i]})", _num(cores["sops"][i], "{:,.0f}"),
-             _num(sops[i] / total, "{:.1%}"), _num(cores["spikes_in"][i], "{:,.0f}"),
-             _num(cores["spikes_out"][i], "{:,.0f}"),
-             _num(cores["packets_injected"][i], "{:,.0f}"),
-             _num(cores["packets_ejected"][i], "{:,.0f}"),
-             _num(cores["weight_kib"][i], "{:,.1f}")] for i in order]
+             f"({cores['x'][i]},{cores['y'][i]})", number_text(cores["sops"][i], "{:,.0f}"),
+             number_text(sops[i] / total, "{:.1%}"), number_text(cores["spikes_in"][i], "{:,.0f}"),
+             number_text(cores["spikes_out"][i], "{:,.0f}"),
+             number_text(cores["packets_injected"][i], "{:,.0f}"),
+             number_text(cores["packets_ejected"][i], "{:,.0f}"),
+             number_text(cores["weight_kib"][i], "{:,.1f}")] for i in order]
     io = summary.get("io_port")
     if io:
         body.append(["I/O port", "", f"({io['x']},{io['y']})", "", "", "",
-                     _num(io["spikes_out"], "{:,.0f}"), _num(io["packets_injected"], "{:,.0f}"),
-                     _num(io["packets_ejected"], "{:,.0f}"), ""])
+                     *(number_text(io.get(k), "{:,.0f}")  # optional in report.json
+                       for k in ("spikes_out", "packets_injected", "packets_ejected")), ""])
     shown = f"top {len(order)} of {len(cores['core'])} cores by SOPs per frame; all in cores.csv"
     return [shown, *_grid(header, body)]
 
@@ -166,12 +167,14 @@ def _layer_table(layers: list[dict[str, Any]], energy: dict[str, Any]) -> list[s
               *(f"E_{t} {unit}" for t in terms), f"E {unit}", "E %"]
     rows = [[f"{r['layer']} {r['name']}", "x".join(map(str, r["shape"])), f"{r['neurons']:,}",
              str(r["cores"]), f"{r['weight_kib']:.1f}", f"{r['neurons_fired']:,.0f}",
-             _num(r.get("fired_fraction"), "{:.1%}"),
-             f"{r['spikes_sent']:,.0f}", f"{r['sops']:,.0f}", _num(r.get("sops_share"), "{:.0%}"),
+             number_text(r.get("fired_fraction"), "{:.1%}"),
+             f"{r['spikes_sent']:,.0f}", f"{r['sops']:,.0f}",
+             number_text(r.get("sops_share"), "{:.0%}"),
              f"{r['packets_in']:,.0f}", f"{r['deliveries_in']:,.0f}", f"{r['hops_in']:,.0f}",
-             _num(r.get("hops_share"), "{:.0%}"),
-             *(_num(r.get(f"energy_{t}_uj"), "{:,.4f}") for t in terms),
-             _num(r.get("energy_total_uj"), "{:,.4f}"), _num(r.get("energy_share"), "{:.0%}")]
+             number_text(r.get("hops_share"), "{:.0%}"),
+             *(number_text(r.get(f"energy_{t}_uj"), "{:,.4f}") for t in terms),
+             number_text(r.get("energy_total_uj"), "{:,.4f}"),
+             number_text(r.get("energy_share"), "{:.0%}")]
             for r in layers]
     return _grid(header, rows)
 
@@ -186,11 +189,6 @@ def _sparsity_lines(sparsity: dict[str, Any] | None) -> list[str]:
             f"{sparsity['spikes']:,.0f} spikes)"]
 
 
-def _num(value: Any, fmt: str) -> str:
-    """Format a number, or "-" for a value that is missing or was not finite (null)."""
-    return "-" if value is None else fmt.format(value)
-
-
 def _summary_lines(summary: dict[str, Any]) -> list[str]:
     """The figures read first (means per frame), a few lines above the detail tables."""
     mean, m = summary["mean"], summary["mapping"]
@@ -203,13 +201,16 @@ def _summary_lines(summary: dict[str, Any]) -> list[str]:
     extra = [f"  {line}" for line in (depends_text(summary), area_text(summary),
                                        effective_text(summary)) if line]
     star = "*" if (summary.get("replay") or {}).get("sampled_figures") else ""  # a sample's
+    counts = {k: number_text(mean[k], "{:,.0f}")
+              for k in ("sops", "packets", "deliveries", "hops", "frame_latency_ns")}
     return ["summary, mean per frame:",
             f"  {_energy_line(summary)}",
             f"  {m['cores']} cores on {m['chips']} chip(s) of {m['mesh']} routers; "
-            f"{_num(mean['sops'], '{:,.0f}')} SOPs, {_num(mean['packets'], '{:,.0f}')} packets, "
-            f"{_num(mean['deliveries'], '{:,.0f}')} deliveries, {_num(mean['hops'], '{:,.0f}')} "
-            f"hops; frame latency{star} {_num(mean['frame_latency_ns'], '{:,.0f}')} ns",
-            f"  accuracy {accuracy}; late deliveries{star} {_num(late, '{:.1%}')}", *extra]
+            f"{counts['sops']} SOPs, {counts['packets']} packets, {counts['deliveries']} "
+            f"deliveries, {counts['hops']} hops; frame latency{star} "
+            f"{counts['frame_latency_ns']} ns",
+            f"  accuracy {accuracy}; late deliveries{star} {number_text(late, '{:.1%}')}",
+            *extra]
 
 
 def depends_text(summary: dict[str, Any]) -> str:
@@ -264,9 +265,9 @@ def _energy_line(summary: dict[str, Any]) -> str:
     for t in e["terms"]:
         value = mean[f"energy_{t}_uj"]
         share = None if value is None else value / total
-        shown.append(f"{t} {_num(value, '{:.4g}')} {unit} ({_num(share, '{:.0%}')})")
+        shown.append(f"{t} {number_text(value, '{:.4g}')} {unit} ({number_text(share, '{:.0%}')})")
     parts = ", ".join(shown)
-    total_text = f"{_num(mean['energy_total_uj'], '{:.4g}')} {unit}/frame"
+    total_text = f"{number_text(mean['energy_total_uj'], '{:.4g}')} {unit}/frame"
     reference = e.get("resolved", {}).get("reference")
     ref_text = (f"; 1 rel = {reference} (frame latency {e['resolved']['latency_ref_ns']:,.0f} ns,"
                 f" {e['resolved']['spikes_ref']:,.0f} neurons fired per frame)"
@@ -293,7 +294,7 @@ def aggregate_lines(summary: dict[str, Any]) -> list[str]:
     n, level = agg["frames"], agg["confidence"]
     header = ["over the frames", "n", "mean", f"+- {level:.0%} CI", "std", "min", "max"]
     rows = [[metric_label(k, unit), str(s["n"]),
-             *(_format(k, s[f]) for f in ("mean", "ci_half_width", "std", "min", "max"))]
+             *(format_figure(k, s[f]) for f in ("mean", "ci_half_width", "std", "min", "max"))]
             for k, s in agg["metrics"].items()]
     note = (f"over {n} frames: mean +- half-width of its {level:.0%} confidence interval "
             f"(Student t, {n - 1} degrees of freedom); sample std" if n > 1 else
@@ -322,8 +323,8 @@ def class_lines(summary: dict[str, Any], top: int = 20) -> list[str]:
     head = ["true class", "frames", "correct", "accuracy", f"{agg['confidence']:.0%} interval",
             f"E {unit}", "frame ns", "lat mean ns"]
     cells = [[str(r["label"]), str(r["frames"]), str(r["correct"]), f"{r['accuracy']:.3f}",
-              _interval(r["ci_low"], r["ci_high"]),
-              *(_format(k, r.get(k)) for k in CLASS_COLUMNS[6:])] for r in classes[:top]]
+              interval_text(r["ci_low"], r["ci_high"]),
+              *(format_figure(k, r.get(k)) for k in CLASS_COLUMNS[6:])] for r in classes[:top]]
     more = (f"first {top} of {len(classes)} classes; all" if len(classes) > top else "also")
     return [f"per true class: accuracy and means per frame ({more} in classes.csv)",
             *_grid(head, cells)]

@@ -66,8 +66,10 @@ def timing_text(timing: dict[str, Any]) -> str:
             f"{timing['iterations']} NoC replay(s), {point}")
 
 
-def _num(value: Any, fmt: str) -> str:
-    return "n/a" if value is None else fmt.format(value)
+def number_text(value: Any, fmt: str, missing: str = "-") -> str:
+    """``value`` in ``fmt``, or ``missing`` for a value that is missing or was not finite
+    (null in report.json); the terminal's tables write "-", the timing lines "n/a"."""
+    return missing if value is None else fmt.format(value)
 
 
 def timing_lines(summary: dict[str, Any], *, verbose: bool = False) -> list[str]:
@@ -84,9 +86,11 @@ def timing_lines(summary: dict[str, Any], *, verbose: bool = False) -> list[str]
             else f"on chip ({timing['mode']}): ")
     ideal = (f"accuracy {group_text(groups['ideal'])}; " if "ideal" in groups
              else "ideal (every spike on time): ")
+    energy = {k: number_text(timing[k], "{:.4g}", "n/a")
+              for k in ("energy_on_chip", "energy_ideal")}
     lines = [timing_text(timing),
-             f"  {chip}energy {_num(timing['energy_on_chip'], '{:.4g}')} {unit}/frame as run",
-             f"  {ideal}energy {_num(timing['energy_ideal'], '{:.4g}')} {unit}/frame",
+             f"  {chip}energy {energy['energy_on_chip']} {unit}/frame as run",
+             f"  {ideal}energy {energy['energy_ideal']} {unit}/frame",
              f"  predictions changed by the timing: {timing['predictions_changed']} of {n} "
              f"frames; (spike, core) pairs lost {timing['lost_pairs']:,.1f} per frame"]
     if not verbose:

@@ -1,4 +1,7 @@
-"""Size checks of a run, made before anything large is allocated (``limits`` config section).
+"""The checks of a run, made before anything large is allocated: every plug-in name, the
+labels, the sizes (``limits`` config section), the timing, a given quantized network; and
+the neuron settings a run resolves (``auto``). The one place both the pipeline
+(:func:`canmore_sim.run.pipeline.run`) and the chunked map run check their inputs.
 
 Each check names the figure, the limit and the key that raises it; see the "Input limits"
 table of docs/reference/configuration.md.
@@ -6,16 +9,19 @@ table of docs/reference/configuration.md.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from canmore_sim.config import ArchConfig, with_overrides
 from canmore_sim.cores.models import resolve_dta_rule, resolve_model
+from canmore_sim.energy import EnergyPreset, load_preset
 from canmore_sim.errors import ConfigError, DataError, ModelError
+from canmore_sim.mapper.placement import PLACEMENTS
 from canmore_sim.models.graph import LayerGraph
+from canmore_sim.noc import get_engine, get_routing
+from canmore_sim.utils.registry import choose
 
-__all__ = ["check_labels", "check_run_size", "needs_weight_arrays"]
+__all__ = ["check_frames", "check_labels", "check_quantized", "check_run", "check_run_size",
+           "needs_weight_arrays", "resolve_neuron"]
 
 #: Neuron models that run on a single closed-form spike per neuron (no time steps).
 _UNSTEPPED = ("dta-ttfs",)
@@ -74,25 +80,55 @@ def check_labels(labels: np.ndarray | None, n_frames: int, n_classes: int) -> No
                         "out of range", needed=n_classes, got=int(labels[i]))
 
 
-def _checked(graph: Any, config: ArchConfig) -> tuple[ArchConfig, Any]:
-    """Every plug-in name and size checked (as the pipeline does), neuron settings resolved."""
-    from canmore_sim.energy import load_preset
-    from canmore_sim.mapper.placement import PLACEMENTS
-    from canmore_sim.noc import get_engine, get_routing
+def check_frames(frames: np.ndarray) -> None:
+    """Frames must be a non-empty ``(N, ...)`` array.
+
+    Raises
+    ------
+    DataError
+        Naming the shape found.
+    """
+    if frames.ndim < 2 or len(frames) == 0:
+        raise DataError(f"frames must be a non-empty (N, ...) array, got shape {frames.shape}")
+
+
+def check_run(graph: LayerGraph, config: ArchConfig) -> tuple[ArchConfig, EnergyPreset]:
+    """Check a run's configuration against its network before any work: every plug-in name
+    (NoC engine, routing, placement), the time-stepped size, the timing, the energy preset.
+
+    Returns
+    -------
+    (config, preset)
+        ``config`` with its ``auto`` neuron settings resolved (:func:`resolve_neuron`) and
+        the energy preset it names.
+
+    Raises
+    ------
+    ConfigError
+        Naming the key of the first setting refused.
+    """
+    # the closed loop's re-simulation loads torch: imported only when a run is checked, so
+    # the chunked run's module stays light (its workers' fork server starts first)
     from canmore_sim.run.closed_loop import check_timing
-    from canmore_sim.utils.registry import choose
 
     get_engine(config.run.engine)
     get_routing(config.router.routing)
-    config = _resolve_neuron(graph, config)
+    config = resolve_neuron(graph, config)
     check_run_size(graph, config, config.neuron.model)
     check_timing(config, config.neuron.model)
     choose(PLACEMENTS, config.run.placement, what="placement", key="run.placement")
     return config, load_preset(config.run.energy)
 
 
-def _check_quantized(graph: LayerGraph, quantized: LayerGraph, config: ArchConfig) -> None:
-    """Refuse a given quantized network that is not ``graph`` quantized as ``config`` says."""
+def check_quantized(graph: LayerGraph, quantized: LayerGraph, config: ArchConfig) -> None:
+    """Refuse a given quantized network that is not ``graph`` quantized as ``config`` says.
+
+    Raises
+    ------
+    ModelError
+        Its weight bits or scale differ, its weight shapes differ, its weights were
+        released, or it holds integer codes where the run needs weight arrays.
+    """
     scale = "channel" if config.core.quant_scale == "channel" else "layer"
     found = (quantized.meta.get("weight_bits"), quantized.meta.get("quant_scale"))
     if found != (config.core.weight_bits, scale):
@@ -126,7 +162,7 @@ def needs_weight_arrays(config: ArchConfig) -> bool:
     return config.run.timing != "ideal"
 
 
-def _resolve_neuron(graph: LayerGraph, config: ArchConfig) -> ArchConfig:
+def resolve_neuron(graph: LayerGraph, config: ArchConfig) -> ArchConfig:
     """``config`` with every ``auto`` neuron setting replaced by what this run uses.
 
     ``neuron.model: auto`` becomes the network's own model; for DTA-TTFS,

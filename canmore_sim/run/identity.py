@@ -12,13 +12,14 @@ from typing import Any
 
 from canmore_sim import __version__
 
-__all__ = ["common_identity", "file_sha256"]
+__all__ = ["common_identity", "digest", "file_sha256", "path_identity", "why_different"]
 
 
 _CHUNK = 1 << 20
 
 
-def _digest(value: Any) -> str:
+def digest(value: Any) -> str:
+    """SHA-256 (hex) of ``value`` as canonical JSON (sorted keys, no spaces, no NaN)."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -32,7 +33,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _path_identity(path: Path) -> str:
+def path_identity(path: Path) -> str:
     """SHA-256 of a file, or of every file (relative name and content) under a folder."""
     if path.is_file():
         return "sha256:" + file_sha256(path)
@@ -56,33 +57,43 @@ def _model_identity(model: str | None, weights: str | None, sparsity: float, see
         with resources.as_file(ref) as bundled:
             return f"bundled:{DEFAULT_MODEL}:sha256:{file_sha256(bundled)}"
     if Path(model).exists():
-        return f"file:{_path_identity(Path(model))}"
+        return f"file:{path_identity(Path(model))}"
     return f"zoo:{model}:weights={weights}:sparsity={sparsity!r}:seed={seed}"
 
 
 def _data_identity(data: str | None) -> str:
     kind, _, where = (data or "digits").partition(":")
     if where and Path(where).exists():
-        return f"{kind}:{_path_identity(Path(where))}"
+        return f"{kind}:{path_identity(Path(where))}"
     return data or "digits"
 
 
 def common_identity(model: str | None, weights: str | None, sparsity: float, seed: int,
-                    data: str | None) -> dict[str, str]:
-    """The part of every point's identity shared by the whole sweep (model, data, tool).
+                    data: str | None, *, build_options: str = "") -> dict[str, str]:
+    """The part of every point's (or chunk's) identity shared by the whole run: model, data
+    and tool version.
 
-    Files are hashed once here, in the parent process.
+    Files are hashed once here, in the parent process. ``build_options`` is appended to
+    the model's identity: what else builds the network from the same file (a
+    state_dict's ``--arch``, ...; :meth:`canmore_sim.run.source.ModelSource.identity`).
     """
-    return {"model": _model_identity(model, weights, sparsity, seed),
+    return {"model": _model_identity(model, weights, sparsity, seed) + build_options,
             "data": _data_identity(data), "tool_version": __version__}
 
 
-def _why_different(stored: Any, identity: dict[str, str]) -> str:
+#: How :func:`why_different` names each identity field.
+_FIELD_NAMES = {"config_sha256": "configuration", "model": "model", "data": "input data",
+                "tool_version": "tool version", "energy_file": "energy preset file",
+                "energy_reference_file": "energy reference file", "mapping_sha256": "mapping",
+                "frames_sha256": "frame selection", "chunk_frames": "chunk size",
+                "chunk": "chunk index", "kind": "kind of pass"}
+
+
+def why_different(stored: Any, identity: dict[str, str]) -> str:
+    """Why a stored result's identity ``stored`` is not ``identity``: the fields that differ,
+    named in words (a sweep point's or a chunk file's), in a few words."""
     if not isinstance(stored, dict):
         return "it records no identity (written by an older version?)"
-    names = {"config_sha256": "configuration", "model": "model", "data": "input data",
-             "tool_version": "tool version", "energy_file": "energy preset file",
-             "energy_reference_file": "energy reference file"}
-    differ = [names.get(k, k) for k in sorted(set(stored) | set(identity))
+    differ = [_FIELD_NAMES.get(k, k) for k in sorted(set(stored) | set(identity))
               if stored.get(k) != identity.get(k)]
     return f"it was computed with a different {', '.join(differ)}"

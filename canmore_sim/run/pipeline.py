@@ -6,7 +6,6 @@ stage lives in its own package and is a plain function over plain data.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -14,15 +13,13 @@ from typing import Any
 import numpy as np
 
 from canmore_sim.config import ArchConfig, with_overrides
-from canmore_sim.cores.effective import effective_tables
 from canmore_sim.cores.models import resolve_model, simulate_neurons
-from canmore_sim.cores.stats import CoreStats, count_sops
+from canmore_sim.cores.stats import CoreStats
 from canmore_sim.cores.trace import SpikeTrace
-from canmore_sim.energy import EnergyBreakdown, EnergyPreset, load_preset, price_frames
+from canmore_sim.energy import EnergyBreakdown, EnergyPreset, price_frames
 from canmore_sim.energy.area import AreaBreakdown, area_of_config
 from canmore_sim.energy.area_preset import load_area_preset
-from canmore_sim.errors import ConfigError, DataError
-from canmore_sim.mapper.connectivity import layer_links
+from canmore_sim.errors import ConfigError
 from canmore_sim.mapper.partition import partition
 from canmore_sim.mapper.placement import (
     PLACEMENTS,
@@ -35,26 +32,33 @@ from canmore_sim.mapper.placement import (
 from canmore_sim.mapper.traffic_graph import NeuronCounts, core_traffic
 from canmore_sim.models.graph import LayerGraph
 from canmore_sim.models.quantize import quantize_graph
-from canmore_sim.noc import get_engine, get_routing
+from canmore_sim.noc import get_engine
 from canmore_sim.noc.build import io_router_index
 from canmore_sim.noc.stats import NocStats
 from canmore_sim.noc.traffic import Traffic
-from canmore_sim.noc.window import derive_window
 from canmore_sim.run.checks import (
-    _check_quantized,
-    _resolve_neuron,
+    check_frames,
     check_labels,
-    check_run_size,
+    check_quantized,
+    check_run,
     float_pass_meaningful,
     needs_weight_arrays,
 )
-from canmore_sim.run.closed_loop import TimingResult, check_timing, close_loop
-from canmore_sim.run.frame_noc import FrameNoc, simulate_frames
-from canmore_sim.run.pricing import _counts, _describe_reference, needs_rate_reference
+from canmore_sim.run.chip import ChipReplay, run_on_chip
+from canmore_sim.run.frame_noc import FrameNoc
+from canmore_sim.run.pricing import (
+    EnergyReference,
+    computed_rate_reference,
+    energy_reference,
+    frame_counts,
+    needs_rate_reference,
+    price_run,
+)
+from canmore_sim.run.provenance import fixed_window, input_values
 from canmore_sim.run.replay import ReplayPlan, replay_plan
+from canmore_sim.run.timing import TimingResult
 from canmore_sim.utils.memory import return_free_memory
-from canmore_sim.utils.progress import ProgressCallback, _stage
-from canmore_sim.utils.registry import choose
+from canmore_sim.utils.progress import ProgressCallback, stage
 
 __all__ = ["FrameNoc", "RunResult", "map_network", "run"]
 
@@ -71,7 +75,10 @@ class RunResult:
     which run priced a normalized energy model (``origin``, ``frame_latency_ns``,
     ``neurons_fired`` and, for a reference the tool ran itself, its ``neuron_model`` and
     ``late_share``). ``replay`` says which frames went through the NoC replay
-    (``run.replay``; None: every frame).
+    (``run.replay``; None: every frame). ``extra`` holds the records reports read:
+    ``window`` (how ``neuron.window_ns`` was set or derived), ``inputs`` (per frame, the
+    positive and negative input values) and, where a caller adds it, ``provenance``
+    (:mod:`canmore_sim.run.provenance`).
     """
 
     config: ArchConfig
@@ -89,10 +96,10 @@ class RunResult:
     native_model: str = ""
     native_predictions: np.ndarray | None = None
     energy_reference: dict[str, Any] | None = None
-    extra: dict[str, object] = field(default_factory=dict)
     timing: TimingResult | None = None
     area: AreaBreakdown | None = None
     replay: ReplayPlan | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_frames(self) -> int:
@@ -180,40 +187,82 @@ def run(
         If ``quantized`` is not ``graph`` quantized with the configured weight bits and
         scale, or its weights were released.
     """
-    if frames.ndim < 2 or len(frames) == 0:
-        raise DataError(f"frames must be a non-empty (N, ...) array, got shape {frames.shape}")
-    engine = get_engine(config.run.engine)  # every plug-in name is checked before any work
+    check_frames(frames)
     if traffic_observer is not None and config.run.timing != "ideal":
         raise ConfigError("a traffic trace (map --trace) is written under run.timing: ideal "
                           f"only, not {config.run.timing} (whose replays differ)",
                           key="run.timing")
-    get_routing(config.router.routing)
     check_labels(labels, len(frames), graph.n_classes)
-    config = _resolve_neuron(graph, config)
-    model = config.neuron.model
-    check_run_size(graph, config, model)
-    check_timing(config, model)
-    choose(PLACEMENTS, config.run.placement, what="placement", key="run.placement")
-    preset = load_preset(config.run.energy)
+    config, preset = check_run(graph, config)
+    engine = get_engine(config.run.engine)
     area_preset = load_area_preset(config.run.area)
+    model = config.neuron.model
     if replay is None:
         replay = replay_plan(config, len(frames), preset)
-    rate_run = needs_rate_reference(preset, model, reference)
     # a rate-IF reference run needs the weights, and so does a closed loop's re-simulation
-    release = release_weights and not rate_run and not needs_weight_arrays(config)
+    release = (release_weights and not needs_rate_reference(preset, model, reference)
+               and not needs_weight_arrays(config))
     n = len(frames)
-    with _stage(progress, "quantize", n):
+    with stage(progress, "quantize", n):
         if quantized is None:
             quantized = quantize_graph(graph, config.core.weight_bits,  # compact: 1/4 memory
                                        config.core.quant_scale == "channel", compact=release)
         else:
-            _check_quantized(graph, quantized, config)
-    measured = config.run.placement_traffic == "measured"
-    if mapping is None and not measured:
-        with _stage(progress, "mapping", n):
+            check_quantized(graph, quantized, config)
+    if mapping is None and config.run.placement_traffic != "measured":
+        with stage(progress, "mapping", n):
             mapping = map_network(quantized, config)  # fails fast, before the heavy work
     return_free_memory()  # the model build's and quantization's temporaries
-    with _stage(progress, "neurons", n):
+    neurons = _simulate_neurons(graph, quantized, frames, labels, config, release, progress)
+    if mapping is None:
+        with stage(progress, "mapping", n):
+            mapping = map_network(quantized, config, neurons.trace)
+    chip = run_on_chip(quantized, frames, labels, config, mapping, neurons.trace,
+                       ChipReplay(engine, noc_observer, release, progress, traffic_observer,
+                                  replay.replayed if replay.sampled else None))
+    config = chip.config  # neuron.window_ns derived (``auto``) from the traffic
+    frame_latency = _frame_latency(chip.trace, chip.noc.end_ns, quantized.depth, config)
+    ref = energy_reference(preset, config, reference, reference_label,
+                           lambda ref_config: _rate_reference(graph, frames, labels, ref_config,
+                                                              mapping, progress))
+    area = area_of_config(config, area_preset, mapping)
+    with stage(progress, "energy", n):
+        energy, described = price_run(preset, frame_counts(
+            quantized, chip.trace, chip.cores, chip.noc, frame_latency, mapping,
+            skip_zero_weights=config.core.skip_zero_weights, area=area), ref, model)
+    timing = chip.timing
+    if timing is not None and timing.ideal_noc is not None:  # the same run, ideal spikes
+        timing = _ideal_energy(timing, quantized, config, chip.ideal_cores, mapping, preset,
+                               ref, area)
+    return RunResult(
+        config=config, graph=graph, quantized=quantized, mapping=mapping, trace=chip.trace,
+        float_predictions=neurons.float_predictions, cores=chip.cores, noc=chip.noc,
+        energy=energy, energy_preset=preset, frame_latency_ns=frame_latency,
+        frame_ids=np.arange(len(frames)) if frame_ids is None else np.asarray(frame_ids),
+        native_model=neurons.native_model, native_predictions=neurons.native_predictions,
+        energy_reference=described, timing=timing, area=area, replay=replay,
+        extra={"window": chip.window or fixed_window(config), "inputs": input_values(frames)},
+    )
+
+
+@dataclass(frozen=True)
+class _Neurons:
+    """The neuron simulation of a run: the float network's predictions (and its native
+    model's, where the run's model is another), the quantized network's trace."""
+
+    float_predictions: np.ndarray | None
+    native_model: str
+    native_predictions: np.ndarray | None
+    trace: SpikeTrace
+
+
+def _simulate_neurons(graph: LayerGraph, quantized: LayerGraph, frames: np.ndarray,
+                      labels: np.ndarray | None, config: ArchConfig, release: bool,
+                      progress: ProgressCallback | None) -> _Neurons:
+    """Simulate the float network (predictions only) and the quantized one (its trace);
+    ``release``: give up the float network's weights once its predictions are made."""
+    model = config.neuron.model
+    with stage(progress, "neurons", len(frames)):
         # only the float network's predictions are kept (its trace is freed here)
         meaningful = float_pass_meaningful(graph)
         float_predictions = (simulate_neurons(graph, frames, labels, config.neuron).predictions
@@ -226,135 +275,41 @@ def run(
             graph.release_weights()  # only the quantized network runs from here on
             return_free_memory()
         trace = simulate_neurons(quantized, frames, labels, config.neuron)
-    if mapping is None:
-        with _stage(progress, "mapping", n):
-            mapping = map_network(quantized, config, trace)
-    with _stage(progress, "sops", n):
-        links = [layer_links(quantized, mapping.groups, l) for l in range(quantized.depth)]
-        tables = effective_tables(quantized, mapping.groups)  # non-zero weights (NeuroBench)
-        cores = count_sops(trace, mapping, links, effective=tables)
-        config, window = derive_window(trace, mapping, links, config)  # "auto": from traffic
-    if release:
-        quantized.release_weights()  # what follows needs only the structure
-        return_free_memory()
-    timing = None
-    if config.run.timing == "ideal":
-        noc = simulate_frames(trace, mapping, links, config, _observed(engine, noc_observer),
-                              progress, on_frame=None if traffic_observer is None else (
-                                  lambda f, traffic, _stats: traffic_observer(f, traffic)),
-                              replayed=replay.replayed if replay.sampled else None)
-    else:  # closed loop: the spikes the chip computes, their traffic and SOPs
-        ideal_cores = cores
-        last = _LastReplay(engine, n)
-        trace, noc, timing = close_loop(quantized, frames, labels, config, trace, mapping,
-                                        links, last, progress)
-        last.hand_to(noc_observer)
-        cores = count_sops(trace, mapping, links, dropped=timing.dropped,  # lost: no SOPs
-                           effective=tables)
-    window_end = trace.end(quantized.depth) * config.neuron.window / trace.tw
-    frame_latency = np.maximum(noc.end_ns, window_end)
-    described: dict[str, Any] | None = None
-    if reference is not None:
-        described = {"origin": reference_label,
-                      "frame_latency_ns": float(reference["frame_latency_ns"]),
-                      "neurons_fired": float(reference["spikes"])}
-    elif rate_run:
-        described = _rate_reference(graph, frames, labels, config, mapping, progress)
-        reference = {"frame_latency_ns": described["frame_latency_ns"],
-                     "spikes": described["neurons_fired"]}
-    area = area_of_config(config, area_preset, mapping)
-    skip = config.core.skip_zero_weights
-    with _stage(progress, "energy", n):
-        energy = price_frames(preset, _counts(quantized, trace, cores, noc, frame_latency,
-                                              mapping, skip_zero_weights=skip, area=area),
-                              reference)
-    if timing is not None and timing.ideal_noc is not None:  # the same run, ideal spikes
-        ideal_latency = np.maximum(timing.ideal_noc.end_ns, timing.ideal.end(quantized.depth)
-                                   * config.neuron.window / timing.ideal.tw)
-        ideal_counts = _counts(quantized, timing.ideal, ideal_cores, timing.ideal_noc,
-                               ideal_latency, mapping, skip_zero_weights=skip, area=area)
-        ideal_energy = price_frames(preset, ideal_counts, reference)
-        timing = replace(timing, ideal_energy_uj=ideal_energy.total_uj,
-                         ideal_counts=ideal_counts)
-    if preset.model == "normalized":
-        described = _describe_reference(energy, described, model)
-        energy = replace(energy, params={**energy.params, "reference": described["origin"]})
-    return RunResult(
-        config=config, graph=graph, quantized=quantized, mapping=mapping, trace=trace,
-        float_predictions=float_predictions, cores=cores, noc=noc, energy=energy,
-        energy_preset=preset, frame_latency_ns=frame_latency,
-        frame_ids=np.arange(len(frames)) if frame_ids is None else np.asarray(frame_ids),
-        native_model=native, native_predictions=native_predictions,
-        energy_reference=described, timing=timing, area=area, replay=replay,
-        extra={"window": window or fixed_window(config), "inputs": input_values(frames)},
-    )
+    return _Neurons(float_predictions, native, native_predictions, trace)
 
 
-def fixed_window(config: ArchConfig) -> dict[str, Any]:
-    """The record of a window set as a number (``neuron.window_ns``)."""
-    return {"mode": "fixed", "window_ns": config.neuron.window,
-            "rule": "neuron.window_ns set in the configuration"}
+def _frame_latency(trace: SpikeTrace, end_ns: np.ndarray, depth: int,
+                   config: ArchConfig) -> np.ndarray:
+    """Each frame's latency, ns: its last delivery (``end_ns``) or its output window's end,
+    the later."""
+    window_end = trace.end(depth) * config.neuron.window / trace.tw
+    return np.maximum(end_ns, window_end)
 
 
-def input_values(frames: np.ndarray) -> dict[str, np.ndarray]:
-    """Per frame, the positive and negative input values (under ``direct`` encoding the
-    positive ones are the input spikes, the negative ones enter the potential only)."""
-    flat = np.asarray(frames).reshape(len(frames), -1)
-    return {"positive": np.count_nonzero(flat > 0, axis=1).astype(np.int64),
-            "negative": np.count_nonzero(flat < 0, axis=1).astype(np.int64)}
-
-
-def _observed(engine: Callable[..., NocStats],
-              observer: Callable[[NocStats], None] | None) -> Callable[..., NocStats]:
-    """``engine``, handing each frame's statistics to ``observer`` too (when given)."""
-    if observer is None:
-        return engine
-
-    def simulate(*args: Any, **kwargs: Any) -> NocStats:
-        stats = engine(*args, **kwargs)
-        observer(stats)
-        return stats
-    return simulate
-
-
-class _LastReplay:
-    """``engine``, keeping the statistics of the latest replay of all ``n_frames`` frames.
-
-    The closed loop replays every frame once per iteration (in frame order); only the last
-    replay is the run the chip made, so only its statistics go to a ``noc_observer``.
-    """
-
-    def __init__(self, engine: Callable[..., NocStats], n_frames: int) -> None:
-        self._engine = engine
-        self._last: deque[NocStats] = deque(maxlen=n_frames)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> NocStats:
-        stats = self._engine(*args, **kwargs)
-        self._last.append(stats)
-        return stats
-
-    def hand_to(self, observer: Callable[[NocStats], None] | None) -> None:
-        """Give the last replay's statistics, frame by frame, to ``observer``."""
-        if observer is not None:
-            for stats in self._last:
-                observer(stats)
-        self._last.clear()
+def _ideal_energy(timing: TimingResult, quantized: LayerGraph, config: ArchConfig,
+                  ideal_cores: CoreStats | None, mapping: Mapping, preset: EnergyPreset,
+                  ref: EnergyReference, area: AreaBreakdown | None) -> TimingResult:
+    """A closed loop's timing with the energy of its ideal spikes (the same run, ideal
+    timing) priced against the same reference (and over the same chip ``area``)."""
+    assert timing.ideal_noc is not None and ideal_cores is not None
+    ideal_latency = _frame_latency(timing.ideal, timing.ideal_noc.end_ns, quantized.depth,
+                                   config)
+    ideal_counts = frame_counts(quantized, timing.ideal, ideal_cores, timing.ideal_noc,
+                                ideal_latency, mapping,
+                                skip_zero_weights=config.core.skip_zero_weights, area=area)
+    ideal_energy = price_frames(preset, ideal_counts, ref.means)
+    return replace(timing, ideal_energy_uj=ideal_energy.total_uj, ideal_counts=ideal_counts)
 
 
 def _rate_reference(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
-                    config: ArchConfig, mapping: Mapping,
+                    ref_config: ArchConfig, mapping: Mapping,
                     progress: ProgressCallback | None) -> dict[str, Any]:
-    """Run the same network, frames and chip (same mapping) under ``rate-if``."""
-    ref_config = with_overrides(config, {"neuron.model": "rate-if", "run.timing": "ideal",
-                                         "run.energy": "canmore-22nm",
-                                         "run.energy_reference": None})
+    """Run the same network, frames and chip (same mapping) under ``ref_config``
+    (:func:`canmore_sim.run.pricing.rate_reference_config`) and describe it."""
     ref = run(graph, frames, labels, ref_config, progress=progress, mapping=mapping)
-    return {"origin": "rate-if run of the same network on the same frames and chip "
-                      "(run by this tool)",
-            "neuron_model": "rate-if",
-            "frame_latency_ns": float(np.mean(ref.frame_latency_ns)),
-            "neurons_fired": float(np.mean(ref.trace.neuron_spikes.sum(axis=1))),
-            "late_share": ref.noc.late_share}
+    return computed_rate_reference(float(np.mean(ref.frame_latency_ns)),
+                                   float(np.mean(ref.trace.neuron_spikes.sum(axis=1))),
+                                   ref.noc.late_share)
 
 
 def map_network(graph: LayerGraph, config: ArchConfig,

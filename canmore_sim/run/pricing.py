@@ -1,21 +1,28 @@
-"""Pricing of a run's counts: which neuron models are rate coded, when a normalized energy
-model needs a rate-IF reference, how that reference is described, the counts priced."""
+"""Pricing of a run's counts, the one place both the pipeline
+(:func:`canmore_sim.run.pipeline.run`) and the chunked map run price: which neuron models
+are rate coded, when a normalized energy model needs a rate-IF reference, how that
+reference is run and described, the counts priced (count first, price later)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from canmore_sim.config import ArchConfig, with_overrides
 from canmore_sim.cores.stats import CoreStats
 from canmore_sim.cores.trace import SpikeTrace
-from canmore_sim.energy import EnergyBreakdown, EnergyPreset, FrameCounts
+from canmore_sim.energy import EnergyBreakdown, EnergyPreset, FrameCounts, price_frames
 from canmore_sim.energy.area import AreaBreakdown
 from canmore_sim.mapper.placement import Mapping
 from canmore_sim.models.graph import LayerGraph
 from canmore_sim.run.frame_noc import FrameNoc, into_weight_layers
 
-__all__ = ["RATE_CODED", "needs_rate_reference"]
+__all__ = ["RATE_CODED", "EnergyReference", "computed_rate_reference", "describe_reference",
+           "energy_reference", "frame_counts", "needs_rate_reference", "price_run",
+           "rate_reference_config"]
 
 
 #: Neuron models whose spikes are rate-coded already: a normalized energy model needs no
@@ -32,8 +39,89 @@ def needs_rate_reference(preset: EnergyPreset, model: str,
             and not {"latency_ref_ns", "spikes_ref"} <= set(preset.params))
 
 
-def _describe_reference(energy: EnergyBreakdown, described: dict[str, Any] | None,
-                        model: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class EnergyReference:
+    """The reference run a normalized energy model is priced against.
+
+    ``described`` is what reports say of it (``origin``, ``frame_latency_ns``,
+    ``neurons_fired`` and, for a reference the tool ran itself, its ``neuron_model`` and
+    ``late_share``); ``means`` what :func:`canmore_sim.energy.price_frames` takes
+    (``frame_latency_ns``, ns, and ``spikes``: means per frame). Both None: no reference
+    (the preset's own, or none needed).
+    """
+
+    described: dict[str, Any] | None = None
+    means: dict[str, float] | None = None
+
+
+def rate_reference_config(config: ArchConfig) -> ArchConfig:
+    """The configuration of a computed rate-IF reference run: ``config`` under
+    ``neuron.model: rate-if``, ideal timing, priced as counts only (papers/004 Table 2 and
+    papers/002 Table II normalize to rate coding)."""
+    return with_overrides(config, {"neuron.model": "rate-if", "run.timing": "ideal",
+                                   "run.energy": "canmore-22nm",
+                                   "run.energy_reference": None})
+
+
+def computed_rate_reference(frame_latency_ns: float, neurons_fired: float,
+                            late_share: float) -> dict[str, Any]:
+    """How reports describe a rate-IF reference the tool ran itself (means per frame of its
+    frame latency, ns, and neurons fired; its share of late deliveries)."""
+    return {"origin": "rate-if run of the same network on the same frames and chip "
+                      "(run by this tool)",
+            "neuron_model": "rate-if", "frame_latency_ns": frame_latency_ns,
+            "neurons_fired": neurons_fired, "late_share": late_share}
+
+
+def energy_reference(preset: EnergyPreset, config: ArchConfig,
+                     reference: dict[str, float] | None, reference_label: str,
+                     run_rate_reference: Callable[[ArchConfig], dict[str, Any]]
+                     ) -> EnergyReference:
+    """The reference a run is priced against.
+
+    Parameters
+    ----------
+    preset
+        The run's energy preset.
+    config
+        The run's configuration (neuron model resolved).
+    reference
+        A given reference run (``frame_latency_ns``, ``spikes``: means per frame), or None.
+    reference_label
+        How reports name ``reference``.
+    run_rate_reference
+        Runs the rate-IF reference under the configuration it is given
+        (:func:`rate_reference_config`) and describes it (:func:`computed_rate_reference`);
+        called only where one is needed (:func:`needs_rate_reference`).
+    """
+    if reference is not None:
+        return EnergyReference({"origin": reference_label,
+                                "frame_latency_ns": float(reference["frame_latency_ns"]),
+                                "neurons_fired": float(reference["spikes"])}, reference)
+    if needs_rate_reference(preset, config.neuron.model, None):
+        described = run_rate_reference(rate_reference_config(config))
+        return EnergyReference(described, {"frame_latency_ns": described["frame_latency_ns"],
+                                           "spikes": described["neurons_fired"]})
+    return EnergyReference()
+
+
+def price_run(preset: EnergyPreset, counts: FrameCounts, reference: EnergyReference,
+              model: str) -> tuple[EnergyBreakdown, dict[str, Any] | None]:
+    """Price a run's counts; the energy and what reports say of its reference.
+
+    A normalized model's breakdown names its reference's origin in ``params["reference"]``
+    (:func:`describe_reference`); ``model`` is the run's neuron model.
+    """
+    energy = price_frames(preset, counts, reference.means)
+    described = reference.described
+    if preset.model == "normalized":
+        described = describe_reference(energy, described, model)
+        energy = replace(energy, params={**energy.params, "reference": described["origin"]})
+    return energy, described
+
+
+def describe_reference(energy: EnergyBreakdown, described: dict[str, Any] | None,
+                       model: str) -> dict[str, Any]:
     """What priced a normalized run: the given or computed reference, the preset, or itself."""
     if described is not None:
         return described
@@ -45,11 +133,13 @@ def _describe_reference(energy: EnergyBreakdown, described: dict[str, Any] | Non
             "frame_latency_ns": latency, "neurons_fired": spikes}
 
 
-def _counts(graph: LayerGraph, trace: SpikeTrace, cores: CoreStats, noc: FrameNoc,
-            frame_latency: np.ndarray, mapping: Mapping, *, skip_zero_weights: bool = False,
-            area: AreaBreakdown | None = None) -> FrameCounts:
-    """The counts a run is priced from: the SOPs its cores make (only the effective ones
-    under ``core.skip_zero_weights``), hops, latency, spikes, and the chip grid's area."""
+def frame_counts(graph: LayerGraph, trace: SpikeTrace, cores: CoreStats, noc: FrameNoc,
+                 frame_latency: np.ndarray, mapping: Mapping, *, skip_zero_weights: bool = False,
+                 area: AreaBreakdown | None = None) -> FrameCounts:
+    """The counts an energy model prices, per frame and per weight layer: SOPs (only the
+    effective ones under ``core.skip_zero_weights``), hops (inter-chip too), neurons fired,
+    frame latency (ns, ``frame_latency``), each layer's neurons, FLOPs and cores
+    (``graph`` quantized, its ``mapping``), and the chip grid's ``area``."""
     depth = graph.depth
     sops, layer_sops = cores.priced_sops(skip_zero_weights)
     return FrameCounts(

@@ -18,8 +18,13 @@ import numpy as np
 from canmore_sim.config import ArchConfig
 from canmore_sim.datasets.inputs import Adaptation, InputPlan, resolve_config_inputs
 from canmore_sim.models.graph import LayerGraph
+from canmore_sim.run.source import ModelSource
 
-__all__ = ["input_notes", "provenance", "resolve_run_inputs"]
+__all__ = ["GIVEN_MODEL", "data_record", "fixed_window", "input_notes", "input_values",
+           "provenance", "resolve_run_inputs"]
+
+#: The model path the provenance records for a network given in memory (no file).
+GIVEN_MODEL = "in memory: a LayerGraph given to canmore_sim.simulate"
 
 
 def resolve_run_inputs(graph: LayerGraph, config: ArchConfig,
@@ -38,16 +43,20 @@ def input_notes(plan: InputPlan, adaptation: Adaptation, data: str | None) -> li
     return lines
 
 
-def provenance(graph: LayerGraph, model_path: str | None, config: ArchConfig,
+def provenance(graph: LayerGraph, source: ModelSource, config: ArchConfig,
                data: dict[str, Any]) -> dict[str, Any]:
-    """The run's provenance: ``model`` (path, SHA-256, format, rule) and ``data`` (the
-    record of :func:`canmore_sim.datasets.provenance.describe_data`)."""
+    """The run's provenance: ``model`` (path, SHA-256, format, rule; a network ``source``
+    gave in memory has the path :data:`GIVEN_MODEL` and no hash) and ``data`` (the record
+    of :func:`canmore_sim.datasets.provenance.describe_data`)."""
     from canmore_sim.cores.models import describe_dta_rule, describe_model
-    from canmore_sim.models.provenance import describe_model_source
+    from canmore_sim.models.provenance import describe_model_source, model_format
 
     rule = (describe_dta_rule(graph, config.neuron)["text"]
             if config.neuron.model == "dta-ttfs" else describe_model(graph, config.neuron))
-    return {"model": describe_model_source(graph, model_path, rule), "data": data}
+    model = ({"path": GIVEN_MODEL, "sha256": None, "format": model_format(graph),
+              "rule": rule} if source.given else
+             describe_model_source(graph, source.model, rule))
+    return {"model": model, "data": data}
 
 
 def data_record(data: str | None, ids: np.ndarray, adaptation: Adaptation, plan: InputPlan,
@@ -57,3 +66,17 @@ def data_record(data: str | None, ids: np.ndarray, adaptation: Adaptation, plan:
 
     values = {"positive": int(np.sum(positive)), "negative": int(np.sum(negative))}
     return describe_data(data, "test", ids, adaptation, plan, values)
+
+
+def fixed_window(config: ArchConfig) -> dict[str, Any]:
+    """The record of a window set as a number (``neuron.window_ns``)."""
+    return {"mode": "fixed", "window_ns": config.neuron.window,
+            "rule": "neuron.window_ns set in the configuration"}
+
+
+def input_values(frames: np.ndarray) -> dict[str, np.ndarray]:
+    """Per frame, the positive and negative input values (under ``direct`` encoding the
+    positive ones are the input spikes, the negative ones enter the potential only)."""
+    flat = np.asarray(frames).reshape(len(frames), -1)
+    return {"positive": np.count_nonzero(flat > 0, axis=1).astype(np.int64),
+            "negative": np.count_nonzero(flat < 0, axis=1).astype(np.int64)}

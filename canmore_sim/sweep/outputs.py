@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from canmore_sim.report.plots import _figure, _figure_bytes
+from canmore_sim.report.figures import figure_bytes, new_figure
 from canmore_sim.sweep.choose import OBJECTIVES, objective_matrix, pareto_mask, trust_of
 from canmore_sim.sweep.plots import axis_figure, negligible, pareto_figure, place_labels
 from canmore_sim.utils.atomic import atomic_write_bytes, atomic_write_text
@@ -77,12 +77,12 @@ def write_sweep_outputs(results: list[dict[str, Any]], axes: list[str], out: str
     done = [r for r in results if r["status"] == "done"]
     if not done:
         return paths
-    paths.append(atomic_write_bytes(out / "pareto.png", _figure_bytes(pareto_figure(done))))
+    paths.append(atomic_write_bytes(out / "pareto.png", figure_bytes(pareto_figure(done))))
     if has_on_chip_accuracy(done):  # closed-loop timing: the accuracy/energy trade-off
         paths.append(atomic_write_bytes(out / "accuracy_energy.png", accuracy_energy_png(done)))
     for axis in axes:
         paths.append(atomic_write_bytes(out / f"axis_{_safe(axis)}.png",
-                                        _figure_bytes(axis_figure(done, axis, axes))))
+                                        figure_bytes(axis_figure(done, axis, axes))))
     return paths
 
 
@@ -119,7 +119,7 @@ def accuracy_energy_figure(done: list[dict[str, Any]]) -> Any:
     on_chip = _column(done, "accuracy_on_chip") * 100.0
     ideal = _column(done, "accuracy") * 100.0
     units = sorted({str(r.get("energy_unit", "uJ")) for r in done})
-    fig = _figure(7.0, 4.6)
+    fig = new_figure(7.0, 4.6)
     ax = fig.add_subplot()
     front = accuracy_front(energy, on_chip)
     ax.scatter(energy[~front], on_chip[~front], color="grey", label="sweep point")
@@ -149,4 +149,4 @@ def accuracy_energy_figure(done: list[dict[str, Any]]) -> Any:
 
 def accuracy_energy_png(done: list[dict[str, Any]]) -> bytes:
     """:func:`accuracy_energy_figure` as PNG bytes."""
-    return _figure_bytes(accuracy_energy_figure(done))
+    return figure_bytes(accuracy_energy_figure(done))

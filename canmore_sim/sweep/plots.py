@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from canmore_sim.report.plots import _figure
+from canmore_sim.report.figures import new_figure
 from canmore_sim.sweep.choose import pareto_mask, trust_of
 
 __all__ = ["axis_figure", "energy_unit", "negligible", "overlapping_texts", "pareto_figure",
@@ -121,7 +121,7 @@ def pareto_figure(done: Sequence[dict[str, Any]]) -> Any:
         ("frame_latency_ns", 1e-3, "frame latency, us"), ("area_mm2", 1.0, "area, mm2"))
         if np.isfinite(_column(done, m)).any()] or [("frame_latency_ns", 1e-3,
                                                      "frame latency, us")]
-    fig = _figure(6.0 * len(panels), 4.6)
+    fig = new_figure(6.0 * len(panels), 4.6)
     labelled = []
     for p, (metric, scale, label) in enumerate(panels, start=1):
         ax = fig.add_subplot(1, len(panels), p)
@@ -190,7 +190,7 @@ def axis_figure(done: Sequence[dict[str, Any]], axis: str, axes: Sequence[str]) 
         name = ", ".join(f"{o.split('.')[-1]}={r['values'].get(o)}" for o in others)
         groups.setdefault(name or "all points", []).append(i)
     trusted = np.array([trust_of(r)[0] for r in done])
-    fig = _figure(15.0, 3.8)
+    fig = new_figure(15.0, 3.8)
     colours = _colours(len(groups))
     for p, (metric, scale, title, panel_unit) in enumerate(_AXIS_PANELS, start=1):
         ax = fig.add_subplot(1, len(_AXIS_PANELS), p)

@@ -19,7 +19,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from canmore_sim.run.identity import _digest, _path_identity, _why_different
+from canmore_sim.run.identity import digest, path_identity, why_different
 from canmore_sim.utils.atomic import read_bounded_text
 
 __all__ = ["point_identity", "seal", "verify_point"]
@@ -42,19 +42,19 @@ REQUIRED_METRICS = MEAN_METRICS + RUN_METRICS
 def point_identity(common: dict[str, str], config: dict[str, Any]) -> dict[str, str]:
     """One point's identity: the shared part plus its resolved configuration's hash (and the
     contents of energy preset or reference files it names)."""
-    identity = {"config_sha256": _digest(config), **common}
+    identity = {"config_sha256": digest(config), **common}
     run = config.get("run", {})
     for key in ("energy", "energy_reference"):
         value = run.get(key)
         if isinstance(value, str) and Path(value).is_file():
-            identity[f"{key}_file"] = _path_identity(Path(value))
+            identity[f"{key}_file"] = path_identity(Path(value))
     return identity
 
 
 def seal(record: dict[str, Any], identity: dict[str, str]) -> dict[str, Any]:
     """``record`` with its identity, key and checksum added (the form written to disk)."""
-    sealed = {**record, "identity": identity, "key": _digest(identity)}
-    sealed["checksum"] = _digest(sealed)
+    sealed = {**record, "identity": identity, "key": digest(identity)}
+    sealed["checksum"] = digest(sealed)
     return sealed
 
 
@@ -91,11 +91,11 @@ def _record_problem(data: dict[str, Any], index: int, values: dict[str, Any],
                     identity: dict[str, str]) -> str | None:
     body = {k: v for k, v in data.items() if k != "checksum"}
     try:
-        intact = data.get("checksum") == _digest(body)
+        intact = data.get("checksum") == digest(body)
     except (TypeError, ValueError):
         intact = False
-    if data.get("key") != _digest(identity) or data.get("identity") != identity:
-        return _why_different(data.get("identity"), identity)
+    if data.get("key") != digest(identity) or data.get("identity") != identity:
+        return why_different(data.get("identity"), identity)
     if not intact:
         return "its file was edited or damaged (checksum does not match)"
     if data.get("index") != index or data.get("values") != values:

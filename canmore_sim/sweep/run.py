@@ -23,7 +23,6 @@ number of workers.
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -33,8 +32,7 @@ from typing import Any
 
 from canmore_sim.config import ArchConfig
 from canmore_sim.errors import CanmoreError
-from canmore_sim.run.identity import common_identity
-from canmore_sim.run.source import ModelSource
+from canmore_sim.run.source import ModelSource, load_cached
 from canmore_sim.sweep.points import MEAN_METRICS, point_identity, seal, verify_point
 from canmore_sim.sweep.spec import SweepPoint, SweepSpec
 from canmore_sim.utils.atomic import atomic_write_text
@@ -44,13 +42,6 @@ __all__ = ["SweepProgress", "run_point", "run_sweep"]
 
 
 # ----------------------------------------------------------------------------- one point
-
-
-@functools.lru_cache(maxsize=4)
-def _network(source: ModelSource, identity: str = "") -> Any:
-    """The network of a sweep, cached per process; ``identity`` (the model file's hash)
-    keeps a file rewritten under the same name from being served from the cache."""
-    return source.load()
 
 
 def run_point(task: dict[str, Any]) -> dict[str, Any]:
@@ -88,7 +79,7 @@ def _summary(task: dict[str, Any]) -> dict[str, Any]:
     from canmore_sim.run.provenance import data_record, provenance, resolve_run_inputs
 
     source, data = task["source"], task.get("data")
-    graph = _network(source, task["identity"].get("model", ""))
+    graph = load_cached(source, task["identity"].get("model", ""))
     config, plan = resolve_run_inputs(graph, ArchConfig.model_validate(task["config"]), data)
     options = frame_options(config)
     labels, ids, adaptation = select_frames_adapted(
@@ -99,7 +90,7 @@ def _summary(task: dict[str, Any]) -> dict[str, Any]:
     inputs = result.extra["inputs"]
     assert isinstance(inputs, dict)
     record = data_record(data, ids, adaptation, plan, inputs["positive"], inputs["negative"])
-    result.extra["provenance"] = provenance(graph, source.model, result.config, record)
+    result.extra["provenance"] = provenance(graph, source, result.config, record)
     return summarize(result)
 
 
@@ -217,10 +208,7 @@ def run_sweep(
     folder.mkdir(parents=True, exist_ok=True)
     _clear_points(folder, {p.name for p in points} | (keep or set()) if resume else set(),
                   note)
-    common = common_identity(spec.model, spec.weights, spec.sparsity, spec.seed, spec.data)
-    # what else builds the network from the same file (a state_dict's arch, ...)
-    common["model"] += (f"|arch={spec.arch}|input_shape={spec.input_shape}"
-                        f"|trust_model={spec.trust_model}")
+    common = model_source(spec).identity(spec.data)
     results: dict[int, dict[str, Any]] = {}
     state = SweepProgress(total=len(points))
     todo = []

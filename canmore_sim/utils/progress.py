@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-__all__ = ["STAGES", "ProgressCallback", "StageEvent"]
+__all__ = ["STAGES", "ProgressCallback", "StageEvent", "stage"]
 
 #: Stage names and their labels, in the order a ``map`` run passes through them
 #: (``model``, ``frames`` and ``report`` are the CLI's own stages; the rest are the
@@ -72,7 +72,7 @@ ProgressCallback = Callable[[StageEvent], None]
 
 
 @contextmanager
-def _stage(progress: ProgressCallback | None, name: str, n_frames: int,
+def stage(progress: ProgressCallback | None, name: str, n_frames: int,
            frame: int | None = None) -> Iterator[None]:
     """Send the start and end events of stage ``name`` around its work."""
     if progress is not None:

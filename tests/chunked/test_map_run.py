@@ -164,7 +164,7 @@ def test_a_single_in_process_chunk_may_release_the_weights_with_the_same_numbers
 
 
 def test_chunks_merge_the_same_in_any_arrival_order_from_memory_or_file(tmp_path) -> None:
-    from canmore_sim.chunked.merge import _Merger
+    from canmore_sim.chunked.merge import Merger
 
     source = ModelSource()
     config = _config(**{"run.frames": 6, "run.chunk_frames": 2})
@@ -178,7 +178,7 @@ def test_chunks_merge_the_same_in_any_arrival_order_from_memory_or_file(tmp_path
     merged = []
     for order, buffered, in_memory in (((0, 1, 2), 4, True), ((2, 1, 0), 4, True),
                                        ((2, 1, 0), 0, True), ((1, 2, 0), 4, False)):
-        merger = _Merger(folder, identities, buffered=buffered)
+        merger = Merger(folder, identities, buffered=buffered)
         for i in order:
             merger.add(i, arrays[i] if in_memory else None)
         merged.append(merger.result())
@@ -187,7 +187,7 @@ def test_chunks_merge_the_same_in_any_arrival_order_from_memory_or_file(tmp_path
         for key in merged[0]:
             a, b = np.asarray(other[key]), np.asarray(merged[0][key])
             assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), key
-    incomplete = _Merger(folder, identities, buffered=4)
+    incomplete = Merger(folder, identities, buffered=4)
     incomplete.add(1, arrays[1])
     with pytest.raises(Exception, match="merged 0 of 3 chunks"):
         incomplete.result()

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from canmore_sim.cli.main import main
-from canmore_sim.cli.outdir import map_work_folder
 from canmore_sim.cli.progress_bar import ProgressBar as _ProgressBar
+from canmore_sim.cli.work_folders import map_work_folder
 from canmore_sim.utils.progress import StageEvent
 
 FILES = ("frames.csv", "layers.csv", "cores.csv", "mapping.json")

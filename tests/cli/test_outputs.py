@@ -19,8 +19,8 @@ import pytest
 
 import canmore_sim.run.pipeline
 from canmore_sim.cli.main import main
-from canmore_sim.cli.outdir import MANIFEST
 from canmore_sim.models import save_checkpoint
+from canmore_sim.report.folders import MANIFEST
 from canmore_sim.utils.atomic import PAUSE_ENV
 from tests.conftest import random_graph
 

@@ -9,13 +9,8 @@ import numpy as np
 import pytest
 
 from canmore_sim.cli.main import main
-from canmore_sim.report.plots import (
-    count_bars_figure,
-    mapping_figure,
-    mesh_heatmap_figure,
-    plain_ticks,
-    text_colour,
-)
+from canmore_sim.report.figures import plain_ticks, text_colour
+from canmore_sim.report.plots import count_bars_figure, mapping_figure, mesh_heatmap_figure
 from canmore_sim.sweep.outputs import negligible, pareto_figure
 
 

@@ -16,14 +16,8 @@ import pytest
 
 from canmore_sim.cli.main import main
 from canmore_sim.errors import DataError
-from canmore_sim.report.aggregates import (
-    aggregate,
-    energy_histogram,
-    normal_quantile,
-    spread,
-    t_quantile,
-    wilson_interval,
-)
+from canmore_sim.report.aggregates import aggregate, energy_histogram, spread, wilson_interval
+from canmore_sim.report.quantiles import normal_quantile, t_quantile
 
 #: Two-sided 95 % points t_{0.975, df} of Student's t, as printed in statistics tables
 #: (e.g. NIST/SEMATECH e-Handbook, table 1.3.6.7.2), three decimals.

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from canmore_sim.report.figures import log_label_text, new_figure, plain_ticks
 from canmore_sim.report.plot_labels import cell_labels, label_paths
-from canmore_sim.report.plots import _figure, log_label_text, plain_ticks
 
 
 def _extent(path) -> np.ndarray:
@@ -31,7 +31,7 @@ def test_labels_are_laid_out_as_matplotlib_lays_out_text() -> None:
 def test_labels_are_drawn_at_their_points_in_their_colours() -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    fig = _figure(3.0, 3.0)
+    fig = new_figure(3.0, 3.0)
     ax = fig.add_subplot()
     ax.set_xlim(-0.5, 1.5)
     ax.set_ylim(1.5, -0.5)
@@ -55,7 +55,7 @@ def test_labels_are_drawn_at_their_points_in_their_colours() -> None:
 
 
 def test_cell_labels_reject_mismatched_inputs() -> None:
-    fig = _figure(2.0, 2.0)
+    fig = new_figure(2.0, 2.0)
     ax = fig.add_subplot()
     with pytest.raises(ValueError, match="one of each per label"):
         cell_labels(ax, np.zeros((2, 2)), ["a"], ["black", "black"], 7)
@@ -70,7 +70,7 @@ def test_log_axis_labels_are_plain_text() -> None:
     assert log_label_text(r"$\mathdefault{2\times10^{-1}}$") == "2\u00d710\u207b\u00b9"
     assert log_label_text(r"$\mathdefault{1}$") == "1"
     assert log_label_text(r"$\mathdefault{10^{1.50}}$") == r"$\mathdefault{10^{1.50}}$"
-    fig = _figure(4.0, 3.0)
+    fig = new_figure(4.0, 3.0)
     ax = fig.add_subplot()
     ax.bar([0, 1], [3.0, 3e5])
     ax.set_yscale("log")
@@ -86,7 +86,7 @@ def _mesh_axes(ticks: str):
 
     from canmore_sim.report.plot_labels import axis_ticks
 
-    fig = _figure(6.0, 4.0, room=True)
+    fig = new_figure(6.0, 4.0, room=True)
     ax = fig.add_subplot()
     ax.imshow(np.zeros((5, 12)))
     ax.set_xlabel("x, router column")
@@ -125,7 +125,7 @@ def test_label_paths_reject_an_unknown_alignment() -> None:
 
 
 def _log_axes(low: float, high: float):
-    fig = _figure(4.0, 3.0)
+    fig = new_figure(4.0, 3.0)
     ax = fig.add_subplot()
     ax.bar([0, 1], [low, high])
     ax.set_yscale("log")

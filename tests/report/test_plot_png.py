@@ -12,9 +12,9 @@ import pytest
 
 from canmore_sim.cli.main import main
 from canmore_sim.report.aggregate_rows import aggregates_of
+from canmore_sim.report.figures import new_figure, plain_ticks
 from canmore_sim.report.plot_png import DPI, PAD_INCHES, content_box, figure_png
 from canmore_sim.report.plots import (
-    _figure,
     _heatmap_fill,
     _heatmap_frame,
     count_bars_figure,
@@ -24,7 +24,6 @@ from canmore_sim.report.plots import (
     mapping_figure,
     mesh_heatmap_figure,
     per_router,
-    plain_ticks,
 )
 
 
@@ -106,7 +105,7 @@ def test_png_is_deterministic_opaque_and_at_the_stated_resolution(summary) -> No
 
 
 def test_content_past_the_canvas_falls_back_to_savefig() -> None:
-    fig = _figure(3.0, 2.0)  # no room around the plot area
+    fig = new_figure(3.0, 2.0)  # no room around the plot area
     ax = fig.add_subplot()
     ax.plot([0, 1], [0, 1], label="a label far outside the axes")
     ax.legend(loc="upper left", bbox_to_anchor=(1.4, 1.0))

@@ -17,8 +17,9 @@ import pytest
 
 import canmore_sim.run.pipeline
 from canmore_sim.cli.main import main
-from canmore_sim.cli.outdir import MANIFEST, sweep_work_folder
+from canmore_sim.cli.work_folders import sweep_work_folder
 from canmore_sim.models import save_checkpoint
+from canmore_sim.report.folders import MANIFEST
 from canmore_sim.sweep.points import seal
 from canmore_sim.utils.atomic import PAUSE_ENV, PAUSE_MATCH_ENV
 from tests.conftest import random_graph

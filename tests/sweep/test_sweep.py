@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from canmore_sim.cli.main import main
-from canmore_sim.cli.outdir import sweep_work_folder
+from canmore_sim.cli.work_folders import sweep_work_folder
 from canmore_sim.errors import ConfigError
 from canmore_sim.run.identity import common_identity
 from canmore_sim.sweep.outputs import pareto_front, sweep_csv, write_sweep_outputs

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from canmore_sim.cli.main import main
+from canmore_sim.report.figures import plain_ticks
 from canmore_sim.report.plot_png import DPI, PAD_INCHES, content_box
-from canmore_sim.report.plots import plain_ticks
 from canmore_sim.sweep.choose import trust_of
 from canmore_sim.sweep.plots import axis_figure, overlapping_texts, pareto_figure
 

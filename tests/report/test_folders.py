@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import canmore_sim.cli.outdir as outdir
-from canmore_sim.cli.outdir import MANIFEST, prepare_output, staged
+import canmore_sim.report.folders as outdir
 from canmore_sim.errors import OutputError
+from canmore_sim.report.folders import MANIFEST, prepare_output, staged
 
 
 def _dead_pid() -> int:
