@@ -8,7 +8,7 @@ the site cannot drift from the tool:
     argparse parser (``build_parser()``), registry choices expanded as ``--help`` does;
 ``<!-- config-reference -->``
     every configuration key: type, default, bounds and description, read from the
-    pydantic models of ``canmore_sim/config.py``;
+    pydantic models of ``canmore_sim/config.py`` and ``config_sections.py``;
 ``<!-- errors-reference -->``
     the exception tree of ``canmore_sim/errors.py`` with each class's exit status;
 ``<!-- energy-presets -->``
@@ -267,14 +267,17 @@ def bounds(metadata: list[Any] | tuple[Any, ...]) -> str:
 
 
 def config_fields() -> Iterator[tuple[str, str, FieldInfo]]:
-    """``(model name, field name, field)`` of every field of every model in config.py."""
+    """``(model name, field name, field)`` of every field of every model in config.py and
+    config_sections.py."""
     import canmore_sim.config as config
+    import canmore_sim.config_sections as sections
 
-    for model in vars(config).values():
-        if (isinstance(model, type) and issubclass(model, BaseModel)
-                and model.__module__ == config.__name__):
-            for name, info in model.model_fields.items():
-                yield model.__name__, name, info
+    for module in (config, sections):
+        for model in vars(module).values():
+            if (isinstance(model, type) and issubclass(model, BaseModel)
+                    and model.__module__ == module.__name__):
+                for name, info in model.model_fields.items():
+                    yield model.__name__, name, info
 
 
 # ----------------------------------------------------------------------------- errors

@@ -1,7 +1,7 @@
 """Every module of the package imports only its own folder and the layers below it.
 
 The layers, from the bottom up (``LAYERS``): the ground (the files at the root of
-``canmore_sim/``: errors, config, overrides, YAML reading; and the data folder
+``canmore_sim/``: errors, config and its sections, overrides, YAML reading; and the data folder
 ``configs/``), ``utils/``, the stages (``datasets/`` beside the data flow, then
 ``models/ -> cores/ -> mapper/ -> noc/ -> energy/``, each a layer of its own), and the
 shell's wings ``run/ < pool/ < chunked/ | report/ < sweep/ < cli/ | api/``, and on top
@@ -39,7 +39,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 RANK = {folder: rank for rank, folders in enumerate(LAYERS) for folder in folders}
 #: The only modules at the root of canmore_sim/.
-GROUND = {"__init__", "errors", "config", "overrides", "yamlio"}
+GROUND = {"__init__", "errors", "config", "config_sections", "overrides", "yamlio"}
 
 
 def modules(root: Path) -> Iterator[tuple[Path, str]]:

@@ -7,6 +7,7 @@ import re
 import pytest
 
 import canmore_sim.config as config_module
+import canmore_sim.config_sections as sections_module
 from canmore_sim.overrides import config_keys
 
 #: A unit at the end of a key's name, and how its description must name it.
@@ -17,9 +18,9 @@ UNITS = {"_ns": "ns", "_kib": "KiB", "_bits": "bits", "_s": " s", "_pj": "pJ", "
 def _models() -> list[type]:
     from pydantic import BaseModel
 
-    return [m for m in vars(config_module).values()
+    return [m for module in (config_module, sections_module) for m in vars(module).values()
             if isinstance(m, type) and issubclass(m, BaseModel)
-            and m.__module__ == config_module.__name__]
+            and m.__module__ == module.__name__]
 
 
 def test_every_config_key_has_a_description_with_its_unit(hooks) -> None:
@@ -39,9 +40,9 @@ def test_every_config_key_has_a_description_with_its_unit(hooks) -> None:
 def test_the_description_check_fails_on_a_key_without_one(hooks, monkeypatch) -> None:
     from pydantic import Field
 
-    from canmore_sim.config import _Frozen
+    from canmore_sim.config_sections import Frozen
 
-    class UndescribedConfig(_Frozen):
+    class UndescribedConfig(Frozen):
         depth: int = Field(4, ge=1)
 
     UndescribedConfig.__module__ = config_module.__name__
