@@ -15,18 +15,9 @@ from typing import Any
 import numpy as np
 
 from canmore_sim.datasets.inputs import DEFAULT_SOURCE, Adaptation, InputPlan
+from canmore_sim.utils.hashing import file_sha256
 
 __all__ = ["data_files", "describe_data", "sha256_of"]
-
-_CHUNK = 1 << 20
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def sha256_of(files: list[Path]) -> str | None:
@@ -34,10 +25,10 @@ def sha256_of(files: list[Path]) -> str | None:
     if not files:
         return None
     if len(files) == 1:
-        return _file_sha256(files[0])
+        return file_sha256(files[0])
     digest = hashlib.sha256()
     for path in files:
-        digest.update(path.name.encode("utf-8") + b"\0" + _file_sha256(path).encode("ascii"))
+        digest.update(path.name.encode("utf-8") + b"\0" + file_sha256(path).encode("ascii"))
     return digest.hexdigest()
 
 

@@ -8,23 +8,13 @@ under, so that two reports can be told apart and a run reproduced.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 from canmore_sim.models.graph import LayerGraph
+from canmore_sim.utils.hashing import file_sha256
 
 __all__ = ["describe_model_source", "model_format"]
-
-_CHUNK = 1 << 20
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def model_format(graph: LayerGraph) -> str:
@@ -52,10 +42,10 @@ def describe_model_source(graph: LayerGraph, path: str | Path | None,
 
         ref = resources.files("canmore_sim.models").joinpath(DEFAULT_MODEL)
         with resources.as_file(ref) as bundled:
-            sha = _file_sha256(Path(bundled))
+            sha = file_sha256(Path(bundled))
         where = f"bundled:{DEFAULT_MODEL}"
     elif Path(path).is_file():
-        sha, where = _file_sha256(Path(path)), str(path)
+        sha, where = file_sha256(Path(path)), str(path)
     else:
         sha, where = None, str(path)
     return {"path": where, "sha256": sha, "format": model_format(graph), "rule": rule_text}

@@ -11,26 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from canmore_sim import __version__
+from canmore_sim.utils.hashing import file_sha256
 
 __all__ = ["common_identity", "digest", "file_sha256", "path_identity", "why_different"]
-
-
-_CHUNK = 1 << 20
 
 
 def digest(value: Any) -> str:
     """SHA-256 (hex) of ``value`` as canonical JSON (sorted keys, no spaces, no NaN)."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def path_identity(path: Path) -> str:
