@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from canmore_sim.mapper.placement import (
+from canmore_sim.mapper.problem import (
     PLACEMENTS,
     PlacementProblem,
     register_placement,

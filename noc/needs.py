@@ -9,7 +9,7 @@ gathered or sorted:
 
 * the **links**: unicast packets counted per (source router, destination router) pair,
   multicast trees from each spike's farthest destinations on each side and line, then
-  the same run arithmetic (:func:`canmore_sim.noc.window._side_runs`): integer counts,
+  the same run arithmetic (:func:`canmore_sim.noc.link_runs.side_runs`): integer counts,
   exact in any order;
 * the **ejection ports**: each destination's busy time added spike after spike in the
   traffic's row order (time, then spike), a sequential sum (``np.cumsum``) of the same
@@ -29,6 +29,16 @@ from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.mapper.connectivity import LayerLinks
 from canmore_sim.mapper.placement import Mapping
 from canmore_sim.noc.build import io_router_index
+from canmore_sim.noc.link_runs import (
+    EAST,
+    NORTH,
+    SOUTH,
+    WEST,
+    coords,
+    link_cost,
+    side_runs,
+    to_grid,
+)
 from canmore_sim.noc.traffic import Traffic
 
 __all__ = ["trace_layer_needs"]
@@ -42,8 +52,6 @@ def trace_layer_needs(trace: SpikeTrace, frame: int, mapping: Mapping, links: li
     :func:`~canmore_sim.noc.window.frames_pair_needs` builds its traffic with (the spikes'
     order in time is what matters here).
     """
-    from canmore_sim.noc.window import _link_cost, _to_grid
-
     w, h, depth = mapping.width, mapping.height, len(links)
     side = max(w, h)
     io = io_router_index(config, w, h)
@@ -85,8 +93,8 @@ def trace_layer_needs(trace: SpikeTrace, frame: int, mapping: Mapping, links: li
         else:
             _pair_runs(diff, l, pair_src, pair_dst, weight, w, yx)
     runs = np.cumsum(diff, axis=3)[:, :, :side, :side]
-    counts_grid = _to_grid(runs, yx, w, h)
-    return counts_grid * _link_cost(_empty_traffic(mapping, config), config), eject, path
+    counts_grid = to_grid(runs, yx, w, h)
+    return counts_grid * link_cost(_empty_traffic(mapping, config), config), eject, path
 
 
 def _pairs(src: np.ndarray, dst: np.ndarray, sent: np.ndarray,
@@ -115,39 +123,31 @@ def _interchip(src: np.ndarray, dst: np.ndarray, w: int, chip: tuple[int, int]) 
             + np.abs(src // w // ch - dst // w // ch)).astype(np.int64)
 
 
-def _coords(routers: np.ndarray, w: int, yx: bool) -> tuple[np.ndarray, np.ndarray]:
-    x, y = routers % w, routers // w
-    return (y, x) if yx else (x, y)
-
 
 def _pair_runs(diff: np.ndarray, l: int, src: np.ndarray, dst: np.ndarray, weight: np.ndarray,
                w: int, yx: bool) -> None:
     """Unicast: each pair's dimension-order route, counted ``weight`` times."""
-    from canmore_sim.noc.window import _EAST, _NORTH, _SOUTH, _WEST, _side_runs
-
     layer = np.full(len(src), l, dtype=np.int64)
-    a_src, b_src = _coords(src, w, yx)
-    a_dst, b_dst = _coords(dst, w, yx)
-    _side_runs(diff, layer, b_src, a_src, a_dst, a_dst, (_EAST, _WEST), weight)
-    _side_runs(diff, layer, a_dst, b_src, b_dst, b_dst, (_SOUTH, _NORTH), weight)
+    a_src, b_src = coords(src, w, yx)
+    a_dst, b_dst = coords(dst, w, yx)
+    side_runs(diff, layer, b_src, a_src, a_dst, a_dst, (EAST, WEST), weight)
+    side_runs(diff, layer, a_dst, b_src, b_dst, b_dst, (SOUTH, NORTH), weight)
 
 
 def _tree_runs(diff: np.ndarray, l: int, src: np.ndarray, dst: np.ndarray, sent: np.ndarray,
                w: int, yx: bool) -> None:
     """Multicast: each spike's tree, the first-axis run to its farthest destination on
     each side, then per destination line the run to the farthest destination there."""
-    from canmore_sim.noc.window import _EAST, _NORTH, _SOUTH, _WEST, _side_runs
-
     big = np.iinfo(np.int64).max
     packets = sent.any(axis=1)
-    a_src, b_src = _coords(src[packets], w, yx)
-    a_dst, b_dst = _coords(dst, w, yx)
+    a_src, b_src = coords(src[packets], w, yx)
+    a_dst, b_dst = coords(dst, w, yx)
     reach = sent[packets]
     lowest = np.where(reach, a_dst[None, :], big).min(axis=1)
     highest = np.where(reach, a_dst[None, :], -1).max(axis=1)
     layer = np.full(len(a_src), l, dtype=np.int64)
     ones = np.ones(len(a_src))
-    _side_runs(diff, layer, b_src, a_src, lowest, highest, (_EAST, _WEST), ones)
+    side_runs(diff, layer, b_src, a_src, lowest, highest, (EAST, WEST), ones)
     for line in np.unique(a_dst):
         on_line = a_dst == line
         here = reach[:, on_line]
@@ -157,12 +157,12 @@ def _tree_runs(diff: np.ndarray, l: int, src: np.ndarray, dst: np.ndarray, sent:
         lo = np.where(here[has], b_dst[on_line][None, :], big).min(axis=1)
         hi = np.where(here[has], b_dst[on_line][None, :], -1).max(axis=1)
         count = int(has.sum())
-        _side_runs(diff, layer[:count], np.full(count, line, dtype=np.int64), b_src[has],
-                   lo, hi, (_SOUTH, _NORTH), ones[:count])
+        side_runs(diff, layer[:count], np.full(count, line, dtype=np.int64), b_src[has],
+                   lo, hi, (SOUTH, NORTH), ones[:count])
 
 
 def _empty_traffic(mapping: Mapping, config: ArchConfig) -> Traffic:
-    """No packets on the mapping's mesh (what :func:`canmore_sim.noc.window._link_cost`
+    """No packets on the mapping's mesh (what :func:`canmore_sim.noc.link_runs.link_cost`
     reads: the mesh and chip sizes)."""
     empty = np.zeros(0)
     chip = (mapping.chip_width, mapping.chip_height) if mapping.n_chips > 1 else (0, 0)

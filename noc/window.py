@@ -33,6 +33,17 @@ from canmore_sim.config import ArchConfig
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.mapper.connectivity import LayerLinks
 from canmore_sim.mapper.placement import Mapping
+from canmore_sim.noc.link_runs import (
+    EAST,
+    NORTH,
+    SOUTH,
+    WEST,
+    coords,
+    link_cost,
+    side_runs,
+    to_grid,
+)
+from canmore_sim.noc.needs import trace_layer_needs
 from canmore_sim.noc.routing import get_routing, is_deterministic
 from canmore_sim.noc.traffic import Traffic
 
@@ -45,9 +56,8 @@ AUTO = "auto"
 #: Safety factor on the derived need (head-of-line blocking and finite buffers make the
 #: replay somewhat slower than the busiest resource alone).
 MARGIN = 1.25
-_EAST, _WEST, _SOUTH, _NORTH = range(4)
 #: Window port (E, W, S, N) -> the engines' output port (local, N, E, S, W order).
-_ENGINE_PORT = {_EAST: 2, _WEST: 4, _SOUTH: 3, _NORTH: 1}
+_ENGINE_PORT = {EAST: 2, WEST: 4, SOUTH: 3, NORTH: 1}
 
 
 @dataclass(frozen=True)
@@ -125,7 +135,7 @@ def layer_needs(traffic: Traffic, config: ArchConfig, depth: int) -> LayerNeeds:
     else:
         counts = _link_counts(traffic, keep, depth, basis == "yx")
         hops, inter = traffic.manhattan()[keep], _interchip_hops(traffic)[keep]
-    link = counts * _link_cost(traffic, config)
+    link = counts * link_cost(traffic, config)
     latency = (hops + 1) * rd + flits * ((hops - inter) * config.router.link_delay_ns
                                          + inter * config.multichip.interchip_link_delay_ns)
     np.maximum.at(path, layer, latency)
@@ -164,12 +174,6 @@ def _rows_of(traffic: Traffic, rows: np.ndarray) -> Traffic:
                    sops=None if traffic.sops is None else traffic.sops[rows])
 
 
-def _coords(routers: np.ndarray, width: int, yx: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(first-axis, second-axis) coordinates: (x, y) for XY routing, (y, x) for YX."""
-    x, y = routers % width, routers // width
-    return (y, x) if yx else (x, y)
-
-
 def _link_counts(traffic: Traffic, keep: np.ndarray, depth: int, yx: bool) -> np.ndarray:
     """Packets (multicast: tree copies) crossing each link, ``(depth, 4, height, width)``.
 
@@ -192,12 +196,12 @@ def _link_counts(traffic: Traffic, keep: np.ndarray, depth: int, yx: bool) -> np
         n = traffic.n_routers
         pairs, weight = np.unique((layer * n + src) * n + dst, return_counts=True)
         layer, src, dst = pairs // (n * n), pairs // n % n, pairs % n
-        a_src, b_src = _coords(src, w, yx)
-        a_dst, b_dst = _coords(dst, w, yx)
-        _side_runs(diff, layer, b_src, a_src, a_dst, a_dst, (_EAST, _WEST), weight)
-        _side_runs(diff, layer, a_dst, b_src, b_dst, b_dst, (_SOUTH, _NORTH), weight)
+        a_src, b_src = coords(src, w, yx)
+        a_dst, b_dst = coords(dst, w, yx)
+        side_runs(diff, layer, b_src, a_src, a_dst, a_dst, (EAST, WEST), weight)
+        side_runs(diff, layer, a_dst, b_src, b_dst, b_dst, (SOUTH, NORTH), weight)
     runs = np.cumsum(diff, axis=3)[:, :, :side, :side]
-    return _to_grid(runs, yx, w, h)
+    return to_grid(runs, yx, w, h)
 
 
 def _multicast_runs(diff: np.ndarray, traffic: Traffic, rows: np.ndarray, layer: np.ndarray,
@@ -205,75 +209,20 @@ def _multicast_runs(diff: np.ndarray, traffic: Traffic, rows: np.ndarray, layer:
     """The runs of multicast trees: a packet is a spike's rows (contiguous)."""
     w = traffic.width
     packet = np.cumsum(traffic.packet_starts())[rows] - 1
-    a_src, b_src = _coords(src, w, yx)
-    a_dst, b_dst = _coords(dst, w, yx)
+    a_src, b_src = coords(src, w, yx)
+    a_dst, b_dst = coords(dst, w, yx)
     first = np.flatnonzero(np.concatenate(([True], packet[1:] != packet[:-1])))
-    _side_runs(diff, layer[first], b_src[first], a_src[first],
+    side_runs(diff, layer[first], b_src[first], a_src[first],
                np.minimum.reduceat(a_dst, first), np.maximum.reduceat(a_dst, first),
-               (_EAST, _WEST), np.ones(len(first)))
+               (EAST, WEST), np.ones(len(first)))
     key = packet * (max(w, traffic.height) + 1) + a_dst  # one group per (packet, line)
     order = np.argsort(key, kind="stable")
     key = key[order]
     lines = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
     b_sorted = b_dst[order]
-    _side_runs(diff, layer[order][lines], a_dst[order][lines], b_src[order][lines],
+    side_runs(diff, layer[order][lines], a_dst[order][lines], b_src[order][lines],
                np.minimum.reduceat(b_sorted, lines), np.maximum.reduceat(b_sorted, lines),
-               (_SOUTH, _NORTH), np.ones(len(lines)))
-
-
-def _side_runs(diff: np.ndarray, layer: np.ndarray, line: np.ndarray, at: np.ndarray,
-               lowest: np.ndarray, highest: np.ndarray, directions: tuple[int, int],
-               weight: np.ndarray) -> None:
-    """From ``at`` on ``line``: the run up to ``highest`` (links ``at..highest-1`` in the
-    positive direction) and down to ``lowest`` (links ``lowest+1..at``, indexed by their
-    source router, in the negative direction), each counted ``weight`` times."""
-    _add_runs(diff, layer, directions[0], line, at, highest, weight)
-    _add_runs(diff, layer, directions[1], line, lowest + 1, at + 1, weight)
-
-
-def _add_runs(diff: np.ndarray, layer: np.ndarray, direction: int, line: np.ndarray,
-              start: np.ndarray, stop: np.ndarray, weight: np.ndarray) -> None:
-    """+``weight`` on positions ``start..stop-1`` of each run (none where ``stop <= start``)."""
-    ok = stop > start
-    flat = diff.reshape(-1)  # a view: diff is C-contiguous
-    _, n_dir, n_line, n_pos = diff.shape
-    base = ((layer[ok] * n_dir + direction) * n_line + line[ok]) * n_pos
-    size = flat.size
-    flat += np.bincount(base + start[ok], weights=weight[ok], minlength=size)
-    flat -= np.bincount(base + stop[ok], weights=weight[ok], minlength=size)
-
-
-def _to_grid(runs: np.ndarray, yx: bool, width: int, height: int) -> np.ndarray:
-    """Run counts ``[layer, first-axis E/W then second-axis S/N, line, position]`` as
-    ``[layer, port E/W/S/N, y, x]`` of the link's source router."""
-    along = runs.transpose(0, 1, 3, 2)  # [.., line, position] -> [.., position, line]
-    out = np.zeros((runs.shape[0], 4, height, width))
-    if yx:  # first axis is y (south/north along a column x = line), second is x
-        out[:, _SOUTH] = along[:, _EAST, :height, :width]
-        out[:, _NORTH] = along[:, _WEST, :height, :width]
-        out[:, _EAST] = runs[:, _SOUTH, :height, :width]
-        out[:, _WEST] = runs[:, _NORTH, :height, :width]
-    else:  # first axis is x (east/west along a row y = line), second is y
-        out[:, _EAST] = runs[:, _EAST, :height, :width]
-        out[:, _WEST] = runs[:, _WEST, :height, :width]
-        out[:, _SOUTH] = along[:, _SOUTH, :height, :width]
-        out[:, _NORTH] = along[:, _NORTH, :height, :width]
-    return out
-
-
-def _link_cost(traffic: Traffic, config: ArchConfig) -> np.ndarray:
-    """Time a packet holds each link ``(4, height, width)``, ns."""
-    w, h = traffic.width, traffic.height
-    rd, flits = config.router.router_delay_ns, config.router.flits_per_packet
-    cost = np.full((4, h, w), rd + flits * config.router.link_delay_ns)
-    cw, ch = traffic.chip_width, traffic.chip_height
-    if cw:
-        inter = rd + flits * config.multichip.interchip_link_delay_ns
-        x, y = np.meshgrid(np.arange(w), np.arange(h))
-        for port, (dx, dy) in enumerate(((1, 0), (-1, 0), (0, 1), (0, -1))):
-            crosses = ((x // cw) != ((x + dx) // cw)) | ((y // ch) != ((y + dy) // ch))
-            cost[port][crosses] = inter
-    return cost
+               (SOUTH, NORTH), np.ones(len(lines)))
 
 
 def _interchip_hops(traffic: Traffic) -> np.ndarray:
@@ -329,7 +278,6 @@ def frames_pair_needs(trace: SpikeTrace, mapping: Mapping, links: list[LayerLink
     1 ns, whose times do not enter the needs.
     """
     from canmore_sim.noc.build import build_traffic
-    from canmore_sim.noc.needs import trace_layer_needs
 
     depth = len(links)
     built = with_window(config, 1.0)

@@ -83,51 +83,55 @@ def module_name(root: Path, path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def circle_dodges(root: Path) -> list[str]:
-    """Function-level imports of the package that would close an import circle if they
-    were made at the top of their module (the module they load already reaches back to
-    the importing module through top-level imports). A package's ``__getattr__``
-    (PEP 562: ``canmore_sim.simulate`` loaded on first use) is its front door, not a
-    dodge: every module lives inside the package it would import."""
+def import_circles(root: Path) -> list[str]:
+    """Every import circle of the package, one line each (its modules in order), counting
+    every import made at run time: at the top of a module or inside a function (a circle
+    of function-level imports is still a knot, only hidden). A package's ``__getattr__``
+    (PEP 562: ``canmore_sim.simulate`` loaded on first use) is its front door, not an
+    arrow: every module lives inside the package it would import."""
     paths = {module_name(root, path): path for path, _ in modules(root)}
     known = set(paths)
-    top: dict[str, set[str]] = {name: set() for name in paths}
-    lazy: list[tuple[str, int, str]] = []
+    arrows: dict[str, set[str]] = {name: set() for name in paths}
     for name, path in paths.items():
         tree = ast.parse(path.read_text(), str(path))
-        typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
-                       and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
-                       for stmt in node.body for n in ast.walk(stmt)}
-        front_door = path.name == "__init__.py"  # a package's lazy ``__getattr__`` (PEP 562)
-        in_function = {id(n) for fn in ast.walk(tree)
-                       if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
-                       and not (front_door and fn.name == "__getattr__")
-                       for n in ast.walk(fn)}
-        lazy_front = {id(n) for fn in ast.walk(tree) if front_door
-                      and isinstance(fn, ast.FunctionDef) and fn.name == "__getattr__"
-                      for n in ast.walk(fn)}
+        skipped = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+                   and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+                   for stmt in node.body for n in ast.walk(stmt)}
+        if path.name == "__init__.py":
+            skipped |= {id(n) for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef)
+                        and fn.name == "__getattr__" for n in ast.walk(fn)}
         for node in ast.walk(tree):
-            if (not isinstance(node, (ast.Import, ast.ImportFrom)) or id(node) in typing_only
-                    or id(node) in lazy_front):
-                continue
-            for target in (t for t in _names(node, known) if t in known):
-                if id(node) in in_function:
-                    lazy.append((name, node.lineno, target))
-                else:
-                    top[name].add(target)
-    return [f"{paths[name].relative_to(root)}:{line} imports {target} inside a function "
-            f"(at the top it would close a circle: {target} reaches {name})"
-            for name, line, target in lazy if _reaches(top, target, name)]
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in skipped:
+                arrows[name] |= {t for t in _names(node, known) if t in known and t != name}
+    return [" -> ".join(circle) for circle in _circles(arrows)]
 
 
-def _reaches(top: dict[str, set[str]], start: str, goal: str) -> bool:
-    seen, stack = {start}, [start]
-    while stack:
-        here = stack.pop()
-        if here == goal:
-            return True
-        stack.extend(n for n in top.get(here, ()) if n not in seen and not seen.add(n))
-    return False
+def _circles(arrows: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(here: str) -> None:
+        index[here] = low[here] = len(index)
+        stack.append(here)
+        for there in sorted(arrows[here]):
+            if there not in index:
+                visit(there)
+                low[here] = min(low[here], low[there])
+            elif there in stack:
+                low[here] = min(low[here], index[there])
+        if low[here] == index[here]:
+            group = stack[stack.index(here):]
+            del stack[stack.index(here):]
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for name in sorted(arrows):
+        if name not in index:
+            visit(name)
+    return sorted(found)
 
 
 def imports(path: Path) -> Iterator[tuple[int, str]]:
@@ -186,23 +190,23 @@ def test_no_module_imports_up_a_layer_or_sideways() -> None:
     assert violations(ROOT) == []
 
 
-def test_no_function_level_import_dodges_a_circle() -> None:
-    """An import made inside a function for start-up time is fine; one that only avoids
-    an import circle hides a knot in the design."""
-    assert circle_dodges(ROOT) == []
+def test_no_import_circle_anywhere() -> None:
+    """No circle, whether its imports stand at the top of a module or inside a function
+    (one made only of function-level imports hides a knot in the design)."""
+    assert import_circles(ROOT) == []
 
 
-def test_the_circle_check_flags_a_planted_dodge(tmp_path: Path) -> None:
-    _plant(tmp_path, "canmore_sim/__init__.py", "")
+def test_the_circle_check_flags_a_planted_circle(tmp_path: Path) -> None:
+    _plant(tmp_path, "canmore_sim/__init__.py", "def __getattr__(name):\n"
+           "    import canmore_sim.run.a\n")  # the package's front door: not an arrow
     _plant(tmp_path, "canmore_sim/run/__init__.py", "")
     _plant(tmp_path, "canmore_sim/run/a.py", "import canmore_sim.run.b\n")
     _plant(tmp_path, "canmore_sim/run/b.py", "def f():\n    from canmore_sim.run import c\n")
     _plant(tmp_path, "canmore_sim/run/c.py", "import numpy\n")
-    assert circle_dodges(tmp_path) == []  # c does not reach b: a lazy import for its cost
-    _plant(tmp_path, "canmore_sim/run/c.py", "from canmore_sim.run.a import x\n")
-    assert circle_dodges(tmp_path) == [
-        "canmore_sim/run/b.py:2 imports canmore_sim.run.c inside a function (at the top it "
-        "would close a circle: canmore_sim.run.c reaches canmore_sim.run.b)"]
+    assert import_circles(tmp_path) == []  # a lazy import for its cost alone is no circle
+    _plant(tmp_path, "canmore_sim/run/c.py", "def g():\n    from canmore_sim.run.a import x\n")
+    assert import_circles(tmp_path) == [
+        "canmore_sim.run.a -> canmore_sim.run.b -> canmore_sim.run.c"]
 
 
 def _plant(root: Path, relative: str, text: str) -> None:

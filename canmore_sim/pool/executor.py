@@ -24,42 +24,15 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from canmore_sim.errors import ConfigError
+from canmore_sim.pool.outcome import Outcome, WorkerLost
 from canmore_sim.pool.scheduler import CONNECT_DEADLINE_S, parse_scheduler, probe_scheduler
 from canmore_sim.utils.registry import choose
 
 __all__ = ["EXECUTORS", "Outcome", "WorkerLost", "check_executor", "default_workers",
            "prestart", "run_tasks"]
-
-
-class WorkerLost(RuntimeError):
-    """A task's worker process ended (or its result could not travel back) before it
-    returned a result."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One finished task.
-
-    Attributes
-    ----------
-    index
-        Position of the task in the list given to :func:`run_tasks`.
-    value
-        What the task's function returned (None when it raised).
-    error
-        The exception the task raised, or a :class:`WorkerLost`; None on success.
-    running
-        Tasks still in flight when this one was reported.
-    """
-
-    index: int
-    value: Any = None
-    error: BaseException | None = None
-    running: int = 0
 
 
 Task = Any

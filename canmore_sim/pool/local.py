@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
+from canmore_sim.pool.outcome import Outcome
+
 __all__ = ["interrupts_blocked", "pool_pass", "run_reporting_pid", "set_started_queue"]
 
 #: The queue a worker reports ``(task index, pid)`` on; set by the worker's initializer.
@@ -65,11 +67,9 @@ def pool_pass(function: Callable[[Any], Any], tasks: Sequence[Any], queue: list[
     """Run tasks popped from ``queue`` on one pool until they are done or the pool breaks.
 
     Yields what ``lost(index, running)`` builds for a task whose worker died, and
-    :class:`~canmore_sim.pool.executor.Outcome` objects otherwise (through ``lost``'s
-    module); tasks lost only with the broken pool are put back on ``queue``.
+    :class:`~canmore_sim.pool.outcome.Outcome` objects otherwise; tasks lost only with the
+    broken pool are put back on ``queue``.
     """
-    from canmore_sim.pool.executor import Outcome
-
     started = context.SimpleQueue()
     with interrupts_blocked():
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,

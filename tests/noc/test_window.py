@@ -135,9 +135,9 @@ def test_table_routings_link_work_equals_the_replays_flits(table_routings,
 
 
 def _link_cost_of(traffic: Traffic, config) -> np.ndarray:  # type: ignore[no-untyped-def]
-    from canmore_sim.noc.window import _link_cost
+    from canmore_sim.noc.link_runs import link_cost
 
-    return _link_cost(traffic, config)
+    return link_cost(traffic, config)
 
 
 def test_a_non_minimal_table_routes_longest_path_is_a_lone_packets_latency(
