@@ -54,7 +54,6 @@ import gc
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -586,9 +585,5 @@ def _zero_load_latency(traffic: Traffic, config: ArchConfig) -> np.ndarray:
     step = 1 << 16
     for first in range(0, len(traffic), step):
         part = slice(first, first + step)
-        chunk = replace(traffic, time_ns=traffic.time_ns[part], src=traffic.src[part],
-                        dst=traffic.dst[part], spike=traffic.spike[part],
-                        layer=traffic.layer[part], deadline_ns=traffic.deadline_ns[part],
-                        sops=None if traffic.sops is None else traffic.sops[part])
-        out[part] = zero_load_ns(chunk, config)[2]
+        out[part] = zero_load_ns(traffic.rows(part), config)[2]
     return out

@@ -27,7 +27,7 @@ import numpy as np
 from canmore_sim.config import ArchConfig
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.mapper.connectivity import LayerLinks
-from canmore_sim.mapper.placement import Mapping
+from canmore_sim.mapper.placement import Mapping, interchip_hops
 from canmore_sim.noc.build import io_router_index
 from canmore_sim.noc.link_runs import (
     EAST,
@@ -84,7 +84,7 @@ def trace_layer_needs(trace: SpikeTrace, frame: int, mapping: Mapping, links: li
             eject[l, dst] += busy
         pair_src, pair_dst, weight = _pairs(src, dst, sent, mapping.width * mapping.height)
         hops = _manhattan(pair_src, pair_dst, w)
-        inter = _interchip(pair_src, pair_dst, w, chip)
+        inter = interchip_hops(pair_src, pair_dst, w, *chip)
         latency = (hops + 1) * rd + flits * ((hops - inter) * config.router.link_delay_ns
                                              + inter * config.multichip.interchip_link_delay_ns)
         path[l] = max(path[l], float(latency.max(initial=0.0)))
@@ -113,14 +113,6 @@ def _pairs(src: np.ndarray, dst: np.ndarray, sent: np.ndarray,
 
 def _manhattan(src: np.ndarray, dst: np.ndarray, w: int) -> np.ndarray:
     return (np.abs(src % w - dst % w) + np.abs(src // w - dst // w)).astype(np.int64)
-
-
-def _interchip(src: np.ndarray, dst: np.ndarray, w: int, chip: tuple[int, int]) -> np.ndarray:
-    cw, ch = chip
-    if not cw:
-        return np.zeros(len(src), np.int64)
-    return (np.abs(src % w // cw - dst % w // cw)
-            + np.abs(src // w // ch - dst // w // ch)).astype(np.int64)
 
 
 

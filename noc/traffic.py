@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -69,6 +69,14 @@ class Traffic:
 
     def __len__(self) -> int:
         return len(self.time_ns)
+
+    def rows(self, selection: slice | np.ndarray) -> Traffic:
+        """The rows ``selection`` (a slice: views; indices or a mask: copies) as a Traffic of
+        the same mesh; a multicast packet stays whole when its rows are selected together."""
+        return replace(self, time_ns=self.time_ns[selection], src=self.src[selection],
+                       dst=self.dst[selection], spike=self.spike[selection],
+                       layer=self.layer[selection], deadline_ns=self.deadline_ns[selection],
+                       sops=None if self.sops is None else self.sops[selection])
 
     @property
     def n_routers(self) -> int:

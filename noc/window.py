@@ -32,7 +32,7 @@ import numpy as np
 from canmore_sim.config import ArchConfig
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.mapper.connectivity import LayerLinks
-from canmore_sim.mapper.placement import Mapping
+from canmore_sim.mapper.placement import Mapping, interchip_hops
 from canmore_sim.noc.link_runs import (
     EAST,
     NORTH,
@@ -134,7 +134,9 @@ def layer_needs(traffic: Traffic, config: ArchConfig, depth: int) -> LayerNeeds:
         hops, inter = hops[keep], inter[keep]
     else:
         counts = _link_counts(traffic, keep, depth, basis == "yx")
-        hops, inter = traffic.manhattan()[keep], _interchip_hops(traffic)[keep]
+        hops = traffic.manhattan()[keep]
+        inter = interchip_hops(traffic.src, traffic.dst, traffic.width, traffic.chip_width,
+                               traffic.chip_height)[keep]
     link = counts * link_cost(traffic, config)
     latency = (hops + 1) * rd + flits * ((hops - inter) * config.router.link_delay_ns
                                          + inter * config.multichip.interchip_link_delay_ns)
@@ -157,21 +159,13 @@ def _table_routes(traffic: Traffic, config: ArchConfig,
         rows = np.flatnonzero(traffic.layer == layer)
         if not len(rows):
             continue
-        part = route_counts(_rows_of(traffic, rows), config)
+        part = route_counts(traffic.rows(rows), config)
         for port, engine_port in _ENGINE_PORT.items():
             counts[layer, port] = (part.link_flits[:, engine_port] // flits).reshape(h, w)
         if traffic.multicast:  # a row's route is its own pair's, copies or not
-            part = route_counts(replace(_rows_of(traffic, rows), multicast=False), config)
+            part = route_counts(replace(traffic.rows(rows), multicast=False), config)
         hops[rows], inter[rows] = part.hops, part.charged_interchip_hops
     return counts, hops, inter
-
-
-def _rows_of(traffic: Traffic, rows: np.ndarray) -> Traffic:
-    """The rows ``rows`` of ``traffic`` (whole packets: a packet's rows share a layer)."""
-    return replace(traffic, time_ns=traffic.time_ns[rows], src=traffic.src[rows],
-                   dst=traffic.dst[rows], spike=traffic.spike[rows],
-                   layer=traffic.layer[rows], deadline_ns=traffic.deadline_ns[rows],
-                   sops=None if traffic.sops is None else traffic.sops[rows])
 
 
 def _link_counts(traffic: Traffic, keep: np.ndarray, depth: int, yx: bool) -> np.ndarray:
@@ -223,15 +217,6 @@ def _multicast_runs(diff: np.ndarray, traffic: Traffic, rows: np.ndarray, layer:
     side_runs(diff, layer[order][lines], a_dst[order][lines], b_src[order][lines],
                np.minimum.reduceat(b_sorted, lines), np.maximum.reduceat(b_sorted, lines),
                (SOUTH, NORTH), np.ones(len(lines)))
-
-
-def _interchip_hops(traffic: Traffic) -> np.ndarray:
-    """Inter-chip links on each row's minimal path (0 on one chip)."""
-    cw, ch, w = traffic.chip_width, traffic.chip_height, traffic.width
-    if not cw:
-        return np.zeros(len(traffic), np.int64)
-    return (np.abs(traffic.src % w // cw - traffic.dst % w // cw)
-            + np.abs(traffic.src // w // ch - traffic.dst // w // ch)).astype(np.int64)
 
 
 def window_from_needs(pair_needs: np.ndarray, n_frames: int,

@@ -94,9 +94,7 @@ def import_circles(root: Path) -> list[str]:
     arrows: dict[str, set[str]] = {name: set() for name in paths}
     for name, path in paths.items():
         tree = ast.parse(path.read_text(), str(path))
-        skipped = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
-                   and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
-                   for stmt in node.body for n in ast.walk(stmt)}
+        skipped = _typing_only(tree)
         if path.name == "__init__.py":
             skipped |= {id(n) for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef)
                         and fn.name == "__getattr__" for n in ast.walk(fn)}
@@ -134,13 +132,19 @@ def _circles(arrows: dict[str, set[str]]) -> list[list[str]]:
     return sorted(found)
 
 
+def _typing_only(tree: ast.Module) -> set[int]:
+    """Ids of the nodes under ``if TYPE_CHECKING:`` (names for annotations, not imports
+    made at run time)."""
+    return {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+            and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+            for stmt in node.body for n in ast.walk(stmt)}
+
+
 def imports(path: Path) -> Iterator[tuple[int, str]]:
     """Every module that ``path`` imports at run time (line, absolute name), outside
     ``if TYPE_CHECKING:`` blocks; a relative import is named as written (``.x``)."""
     tree = ast.parse(path.read_text(), str(path))
-    typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
-                   and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
-                   for stmt in node.body for n in ast.walk(stmt)}
+    typing_only = _typing_only(tree)
     for node in ast.walk(tree):
         if id(node) in typing_only:
             continue

@@ -18,7 +18,7 @@ Every per-layer and per-core figure here adds up to its frame total:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -328,7 +328,7 @@ class _Accumulator:
             if late.any():
                 most = float((stats.deliver_ns[part][late] - traffic.deadline_ns[part][late]).max())
                 late_max = most if late_max is None else max(late_max, most)
-            manhattan += int(_rows(traffic, part).manhattan().sum())
+            manhattan += int(traffic.rows(part).manhattan().sum())
         for key, total in sums.items():
             self.layer[key][f] = total
         for key, count in cores.items():
@@ -356,14 +356,6 @@ def _histogram(values: np.ndarray, bins: int = 40) -> tuple[np.ndarray, np.ndarr
         return np.zeros(bins + 1), np.zeros(bins, dtype=np.int64)
     counts, edges = np.histogram(finite, bins=bins)
     return edges, counts.astype(np.int64)
-
-
-def _rows(traffic: Traffic, part: slice) -> Traffic:
-    """The rows ``part`` of ``traffic`` (views)."""
-    return replace(traffic, time_ns=traffic.time_ns[part], src=traffic.src[part],
-                   dst=traffic.dst[part], spike=traffic.spike[part], layer=traffic.layer[part],
-                   deadline_ns=traffic.deadline_ns[part],
-                   sops=None if traffic.sops is None else traffic.sops[part])
 
 
 #: The per-frame NoC figures of a replayed trace (``canmore-sim replay``), named as in
