@@ -118,26 +118,52 @@ def count_sops(trace: SpikeTrace, mapping: Mapping, links: list[LayerLinks],
     for l, (spikes, link) in enumerate(zip(trace.layers, links, strict=True)):
         if l > 0:
             _count_sent(spikes_out, spikes.frame, link.src_core[spikes.neuron])
-        counts = link.postsynaptic(spikes.neuron)  # (n_spikes, n_dst)
-        made = counts if dropped is None else np.where(dropped[l], 0, counts)
-        _add_per_core(sops, per_layer, l, spikes.frame, made, link.dst_cores)
-        arrived = _frame_sums(counts > 0, spikes.frame, n_frames)
+        if dropped is None:  # sums per frame, no (n_spikes, n_dst) matrix
+            made, arrived = link.frame_sums(spikes.frame, spikes.neuron, n_frames)
+        else:
+            counts = link.postsynaptic(spikes.neuron)  # (n_spikes, n_dst)
+            made = _frame_sums(np.where(dropped[l], 0, counts), spikes.frame, n_frames)
+            arrived = _frame_sums(counts > 0, spikes.frame, n_frames)
+        _add_per_core(sops, per_layer, l, made, link.dst_cores)
         _add_columns(spikes_in, arrived, link.dst_cores)
         if effective is not None and eff is not None and eff_layer is not None:
-            reached = np.asarray(effective[l])[:, spikes.neuron].T.astype(np.int64)
-            if dropped is not None:
-                reached = np.where(dropped[l], 0, reached)
-            _add_per_core(eff, eff_layer, l, spikes.frame, reached, link.dst_cores)
+            table = np.asarray(effective[l])
+            if dropped is None:
+                reached = _table_sums(table, spikes.frame, spikes.neuron, n_frames)
+            else:
+                reached = _frame_sums(np.where(dropped[l], 0, table[:, spikes.neuron].T),
+                                      spikes.frame, n_frames)
+            _add_per_core(eff, eff_layer, l, reached, link.dst_cores)
     return CoreStats(sops, spikes_in, spikes_out, per_layer, mapping.groups.weight_bits.copy(),
                      eff, eff_layer)
 
 
-def _add_per_core(per_core: np.ndarray, per_layer: np.ndarray, layer: int, frame: np.ndarray,
-                  made: np.ndarray, dst_cores: np.ndarray) -> None:
-    """Add ``made`` ``(n_spikes, n_dst)`` operations to their cores and to column ``layer``."""
-    per_frame = _frame_sums(made, frame, per_core.shape[0])
+def _add_per_core(per_core: np.ndarray, per_layer: np.ndarray, layer: int,
+                  per_frame: np.ndarray, dst_cores: np.ndarray) -> None:
+    """Add ``per_frame`` ``(n_frames, n_dst)`` operations to their cores and to column
+    ``layer``."""
     _add_columns(per_core, per_frame, dst_cores)
     per_layer[:, layer] = per_frame.sum(axis=1)
+
+
+def _table_sums(table: np.ndarray, frame: np.ndarray, neuron: np.ndarray,
+                n_frames: int) -> np.ndarray:
+    """int64 ``(n_frames, n_dst)``: ``table[j, neuron]`` summed over each frame's spikes.
+
+    Computed as ``spikes per (frame, neuron) @ table.T`` over the neurons that spiked, in
+    float64: every product and partial sum is an integer far below 2**53, so the result
+    is exact whatever order the BLAS adds in.
+    """
+    if not len(frame):
+        return np.zeros((n_frames, table.shape[0]), dtype=np.int64)
+    n_src = table.shape[1]
+    key = np.asarray(frame, dtype=np.int64) * n_src + np.asarray(neuron, dtype=np.int64)
+    hist = np.bincount(key, minlength=n_frames * n_src).reshape(n_frames, n_src)
+    used = np.flatnonzero(hist.any(axis=0))
+    spiked, reached = hist[:, used], table[:, used]
+    if int(spiked.sum(axis=1).max()) * int(np.abs(reached).max(initial=0)) >= 1 << 53:
+        return spiked.astype(np.int64) @ reached.T.astype(np.int64)  # (never for a chip)
+    return (spiked.astype(np.float64) @ reached.T.astype(np.float64)).astype(np.int64)
 
 
 def _frame_sums(values: np.ndarray, frame: np.ndarray, n_frames: int) -> np.ndarray:

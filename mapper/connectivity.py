@@ -73,6 +73,49 @@ class LayerLinks:
         x = neuron % w
         return self._chans[None, :] * self._row_cover[:, y].T * self._col_cover[x][:, None]
 
+    def frame_sums(self, frame: np.ndarray, neuron: np.ndarray,
+                   n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`postsynaptic` summed over each frame's spikes, without its
+        ``(n_spikes, n_dst)`` matrix.
+
+        A conv layer's count is separable, ``chans[j] * row_cover[j, y] * col_cover[x]``
+        for a spike at row ``y`` and column ``x``, so its sum over a frame's spikes is
+        ``chans[j] * sum_y row_cover[j, y] * sum_x N[y, x] * col_cover[x]`` with ``N`` the
+        frame's spikes per position; a dense layer's is its spike count times the
+        per-core counts. Integer arithmetic: equal to summing :meth:`postsynaptic`'s rows.
+
+        Parameters
+        ----------
+        frame
+            int, frame of each spike (``0 <= frame < n_frames``).
+        neuron
+            Flat spike indices of layer ``l``, one per spike.
+        n_frames
+            Frames of the batch.
+
+        Returns
+        -------
+        (postsynaptic, arrivals)
+            int64 ``(n_frames, len(dst_cores))``: the postsynaptic neurons the frame's
+            spikes meet on each destination core, and how many of its spikes reach the
+            core at all (a positive count).
+        """
+        frame = np.asarray(frame, dtype=np.int64)
+        neuron = np.asarray(neuron, dtype=np.int64)
+        if self._dense_counts is not None:
+            spikes = np.bincount(frame, minlength=n_frames).astype(np.int64)[:, None]
+            return (spikes * self._dense_counts[None, :],
+                    spikes * (self._dense_counts > 0).astype(np.int64)[None, :])
+        assert self._chans is not None and self._row_cover is not None
+        assert self._col_cover is not None
+        _, h, w = self._spike_shape
+        position = (neuron // w) % h * w + neuron % w
+        grid = np.bincount(frame * (h * w) + position, minlength=n_frames * h * w)
+        grid = grid.astype(np.int64).reshape(n_frames, h, w)
+        return (_separable_sums(grid, self._chans, self._row_cover, self._col_cover),
+                _separable_sums(grid, self._chans > 0, self._row_cover > 0,
+                                self._col_cover > 0))
+
 
 def layer_links(graph: LayerGraph, groups: CoreGroups, source_layer: int) -> LayerLinks:
     """Build the connectivity of the spikes of ``source_layer`` (0..L-1).
@@ -101,6 +144,14 @@ def layer_links(graph: LayerGraph, groups: CoreGroups, source_layer: int) -> Lay
                           for g in dst])
     col_cover = _cover(target, 2, 0, target.out_shape[2])
     return LayerLinks(source_layer, src, dst, spike_shape, None, chans, row_cover, col_cover)
+
+
+def _separable_sums(grid: np.ndarray, chans: np.ndarray, rows: np.ndarray,
+                    cols: np.ndarray) -> np.ndarray:
+    """int64 ``(F, n_dst)``: ``chans[j] * sum_y rows[j, y] * sum_x grid[f, y, x] *
+    cols[x]`` (``grid``: spikes per frame, row and column)."""
+    by_row = grid @ cols.astype(np.int64)  # (F, H)
+    return (by_row @ rows.astype(np.int64).T) * chans.astype(np.int64)[None, :]
 
 
 def _cover(layer: Layer, axis: int, o_lo: int, o_hi: int) -> np.ndarray:

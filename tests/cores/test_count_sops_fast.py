@@ -1,4 +1,6 @@
-"""count_sops (per-frame integer sums) equals the former column-by-column bincount, bit for bit.
+"""count_sops (per-frame sums of the separable counts, :meth:`LayerLinks.frame_sums`, and
+of the effective tables) equals the former column-by-column bincount of every spike's
+postsynaptic counts, bit for bit.
 
 A differential test over generated cases: real networks (the bundled one and seeded random
 ones), real spike traces of 1-4 frames under several neuron models (spikes in frame order,
@@ -26,7 +28,8 @@ from canmore_sim.run.pipeline import map_network
 from tests.conftest import random_graph
 
 CASES = 100
-SPECS = ("16x16x1:8C3-P2-16C3-P2-10F", "12x12x2:6C3-P2-12F-10F", "8x8x1:4C3-8C3-P2-10F")
+SPECS = ("16x16x1:8C3-P2-16C3-P2-10F", "12x12x2:6C3-P2-12F-10F", "8x8x1:4C3-8C3-P2-10F",
+         "15x13x2:6C5s2p1-8C3p0-P2-10F")
 MODELS = ("dta-ttfs", "tq-ttfs", "rate-if")
 
 
@@ -113,3 +116,26 @@ def test_count_sops_equals_the_column_by_column_count(seed: int) -> None:
         assert (a is None) == (b is None), name
         if a is not None:
             assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), name
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_frame_sums_equal_the_summed_postsynaptic_rows(seed: int) -> None:
+    rng = np.random.default_rng(1000 + seed)
+    which = int(rng.integers(0, len(SPECS) + 1))
+    graph = _network(which)
+    config = with_overrides(default_config(), {
+        "mesh": f"{int(rng.integers(2, 9))}x{int(rng.integers(2, 9))}",
+        "core.max_neurons": int(rng.choice([64, 256, 1024]))})
+    mapping = map_network(graph, config)
+    layer = int(rng.integers(0, graph.depth))
+    link = layer_links(graph, mapping.groups, layer)
+    n_frames = int(rng.integers(1, 6))
+    size = len(link.src_core)
+    n = int(rng.integers(0, 3 * size))  # repeats and empty frames included
+    frame, neuron = rng.integers(0, n_frames, n), rng.integers(0, size, n)
+    made, arrived = link.frame_sums(frame, neuron, n_frames)
+    rows = link.postsynaptic(neuron)
+    for f in range(n_frames):
+        assert made[f].tolist() == rows[frame == f].sum(axis=0).tolist()
+        assert arrived[f].tolist() == (rows[frame == f] > 0).sum(axis=0).tolist()
+    assert made.dtype == arrived.dtype == np.int64
