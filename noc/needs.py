@@ -3,17 +3,19 @@
 :func:`canmore_sim.noc.window.layer_needs` takes a frame's :class:`~canmore_sim.noc.traffic.Traffic`
 (one row per spike and destination core, sorted by time: VGG16, 1.5 M rows). Under XY or
 YX routes (and the minimal adaptive routings, taken along XY routes) the same needs
-follow from each layer's spike-by-destination matrix of postsynaptic counts
-(:meth:`~canmore_sim.mapper.connectivity.LayerLinks.postsynaptic`), with no rows made,
-gathered or sorted:
+follow from the copies each source router sends to each destination core
+(:meth:`~canmore_sim.mapper.connectivity.LayerLinks.frame_sums`, the source router
+standing for the frame), with no rows made, gathered or sorted:
 
 * the **links**: unicast packets counted per (source router, destination router) pair,
-  multicast trees from each spike's farthest destinations on each side and line, then
-  the same run arithmetic (:func:`canmore_sim.noc.link_runs.side_runs`): integer counts,
-  exact in any order;
-* the **ejection ports**: each destination's busy time added spike after spike in the
-  traffic's row order (time, then spike), a sequential sum (``np.cumsum``) of the same
-  float terms as the row-by-row sum, so equal bit for bit;
+  multicast trees from each spike's farthest destinations on each side and line (the
+  spike-by-core matrix of :meth:`~canmore_sim.mapper.connectivity.LayerLinks.postsynaptic`),
+  then the same run arithmetic (:func:`canmore_sim.noc.link_runs.side_runs`): integer
+  counts, exact in any order;
+* the **ejection ports**: each destination's busy time added copy after copy in the
+  traffic's row order (time, then spike), a sequential sum of the same float terms as the
+  row-by-row sum, so equal bit for bit; with ``core.sop_ns`` 0 (the default) every term is
+  the router delay, so a port's sum is that of its number of copies, and no order is needed;
 * the **longest path**: the largest of the same per-pair latencies.
 
 Equal to ``layer_needs(build_traffic(...))`` bit for bit (``tests/noc/test_needs.py``);
@@ -66,30 +68,29 @@ def trace_layer_needs(trace: SpikeTrace, frame: int, mapping: Mapping, links: li
         neuron = spikes.neuron[sel]
         if not len(neuron):
             continue
-        order = np.argsort((spikes.time[sel] * ns_per_unit).astype(np.float64), kind="stable")
-        neuron = neuron[order]
         dst = mapping.router[link.dst_cores].astype(np.int64)
-        raw = link.postsynaptic(neuron)
-        sent, counts = raw > 0, raw.astype(np.int64)  # as build_traffic's rows take them
         src_core = link.src_core[neuron]
         src = np.where(src_core < 0, io, mapping.router[np.maximum(src_core, 0)]).astype(np.int64)
-        if not sent.any():
+        routers, group = np.unique(src, return_inverse=True)
+        # spikes of each source router that reach each destination core
+        arrived = link.frame_sums(group.reshape(-1), neuron, len(routers))[1]
+        if not arrived.any():
             continue
-        terms = np.where(sent, rd + config.core.sop_ns * counts.astype(np.float64), 0.0)
-        busy = np.cumsum(terms, axis=0)[-1] if len(np.unique(dst)) == len(dst) else None
-        if busy is None:  # two destination cores on one router: add them row by row
-            rows, cols = np.nonzero(sent)
-            np.add.at(eject[l], dst[cols], terms[rows, cols])
+        if config.core.sop_ns == 0.0:  # every busy term is rd: no matrix, no order
+            eject[l] = _constant_busy(rd, np.bincount(dst, weights=arrived.sum(axis=0),
+                                                      minlength=h * w))
         else:
-            eject[l, dst] += busy
-        pair_src, pair_dst, weight = _pairs(src, dst, sent, mapping.width * mapping.height)
+            order = np.argsort((spikes.time[sel] * ns_per_unit).astype(np.float64),
+                               kind="stable")
+            _add_busy(eject[l], link.postsynaptic(neuron[order]), dst, rd, config.core.sop_ns)
+        pair_src, pair_dst, weight = _pairs(routers, dst, arrived, mapping.width * mapping.height)
         hops = _manhattan(pair_src, pair_dst, w)
         inter = interchip_hops(pair_src, pair_dst, w, *chip)
         latency = (hops + 1) * rd + flits * ((hops - inter) * config.router.link_delay_ns
                                              + inter * config.multichip.interchip_link_delay_ns)
         path[l] = max(path[l], float(latency.max(initial=0.0)))
         if config.traffic.multicast:
-            _tree_runs(diff, l, src, dst, sent, w, yx)
+            _tree_runs(diff, l, src, dst, link.postsynaptic(neuron) > 0, w, yx)
         else:
             _pair_runs(diff, l, pair_src, pair_dst, weight, w, yx)
     runs = np.cumsum(diff, axis=3)[:, :, :side, :side]
@@ -97,18 +98,40 @@ def trace_layer_needs(trace: SpikeTrace, frame: int, mapping: Mapping, links: li
     return counts_grid * link_cost(_empty_traffic(mapping, config), config), eject, path
 
 
-def _pairs(src: np.ndarray, dst: np.ndarray, sent: np.ndarray,
+def _constant_busy(term: float, copies: np.ndarray) -> np.ndarray:
+    """Each ejection port's busy time when every copy adds the same ``term`` (ns): the
+    sequential sum of ``copies`` terms, as the row-by-row sum makes it (``copies``: per
+    router, whole numbers)."""
+    counts = copies.astype(np.int64)
+    sums = np.zeros(int(counts.max(initial=0)) + 1)
+    np.cumsum(np.full(len(sums) - 1, term), out=sums[1:])  # 0, t, t + t, (t + t) + t, ...
+    return sums[counts]
+
+
+def _add_busy(eject: np.ndarray, raw: np.ndarray, dst: np.ndarray, rd: float,
+              sop_ns: float) -> None:
+    """Add each copy's busy time (``rd + sop_ns x`` its postsynaptic count, ns) to its
+    destination's port, spike after spike (``raw``: the counts, in the traffic's row
+    order), as the row-by-row sum does."""
+    sent = raw > 0
+    terms = np.where(sent, rd + sop_ns * raw.astype(np.float64), 0.0)
+    if len(np.unique(dst)) == len(dst):
+        eject[dst] += np.cumsum(terms, axis=0)[-1]
+    else:  # two destination cores on one router: add them row by row
+        rows, cols = np.nonzero(sent)
+        np.add.at(eject, dst[cols], terms[rows, cols])
+
+
+def _pairs(routers: np.ndarray, dst: np.ndarray, arrived: np.ndarray,
            n_routers: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(source, destination, rows) of every (source router, destination router) pair used."""
-    order = np.argsort(src, kind="stable")
-    by_src = src[order]
-    starts = np.flatnonzero(np.concatenate(([True], by_src[1:] != by_src[:-1])))
-    # rows per (source router, destination column), then per destination router
-    per_column = np.add.reduceat(sent[order].astype(np.int64), starts, axis=0)
-    key = (by_src[starts][:, None] * n_routers + dst[None, :]).reshape(-1)
-    weight = np.bincount(key, weights=per_column.reshape(-1), minlength=n_routers * n_routers)
-    used = np.flatnonzero(weight)
-    return used // n_routers, used % n_routers, weight[used]
+    """(source, destination, copies) of every (source router, destination router) pair
+    used (``arrived``: copies per source router ``routers[g]`` and destination core)."""
+    copies = arrived.reshape(-1)
+    used = copies > 0
+    key = (routers[:, None] * n_routers + dst[None, :]).reshape(-1)[used]
+    pairs, index = np.unique(key, return_inverse=True)
+    weight = np.bincount(index.reshape(-1), weights=copies[used], minlength=len(pairs))
+    return pairs // n_routers, pairs % n_routers, weight
 
 
 def _manhattan(src: np.ndarray, dst: np.ndarray, w: int) -> np.ndarray:
