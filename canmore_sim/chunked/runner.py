@@ -10,7 +10,7 @@ workers, each chunk shipped with its frames.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
@@ -34,7 +34,7 @@ from canmore_sim.models.graph import LayerGraph
 from canmore_sim.models.quantize import quantize_graph
 from canmore_sim.run.source import ModelSource
 from canmore_sim.utils.progress import ProgressCallback, StageEvent, stage
-from canmore_sim.utils.workfiles import check_items
+from canmore_sim.utils.workfiles import MAP_ITEMS, check_items
 
 __all__ = ["CHUNK_STAGE", "PRELOAD", "ChunkRunner", "MapProgress"]
 
@@ -82,7 +82,7 @@ class ChunkRunner:
 
     def clear(self, resume: bool) -> None:
         """Remove unfinished writes, and (without ``resume``) every chunk file."""
-        for kind in ("chunks", "reference", "placement"):  # the tool's own regular files only
+        for kind in MAP_ITEMS:  # the tool's own regular files only
             for path in check_items(self.work / kind, kind):
                 if path.suffix == ".tmp" or not resume:
                     path.unlink()
@@ -116,29 +116,47 @@ class ChunkRunner:
         resumed run reuses the verified ones instead of simulating its frames again.
         """
         dumped = self.config.model_dump(mode="json")
-        folder = self.work / "placement"
-        folder.mkdir(parents=True, exist_ok=True)
         identities = [chunk_identity(self.common, kind="counts", index=i, ids=chunk,
                                      chunk_frames=self.size, config=dumped)
                       for i, chunk in enumerate(self.chunks)]
-        parts: list[Any] = [read_chunk(folder / f"{i:05d}.npz", identities[i])[0]
-                            for i in range(len(self.chunks))]
-        tasks = [neuron_counts_task(i, chunk, source=self.source,
-                                    model_identity=self.model_identity, data=self.data,
-                                    config=dumped)
-                 for i, chunk in enumerate(self.chunks) if parts[i] is None]
-        for outcome in self.outcomes(tasks):
-            index = tasks[outcome.index]["index"]
-            write_chunk(folder / f"{index:05d}.npz", outcome.value, identities[index])
-            parts[index] = outcome.value
+        parts: dict[int, Any] = dict(self.each_chunk(
+            "placement", identities, range(len(self.chunks)),
+            lambda i: neuron_counts_task(i, self.chunks[i], source=self.source,
+                                         model_identity=self.model_identity, data=self.data,
+                                         config=dumped)))
         total: NeuronCounts | None = None
-        for part in parts:  # in chunk order (integer sums: any order gives the same)
+        for i in range(len(self.chunks)):  # in chunk order (integer sums: any order is equal)
+            part = parts[i]
             layers = sorted((k for k in part if k.startswith("layer_")),
                             key=lambda k: int(k.split("_")[1]))
             one = NeuronCounts(tuple(part[k] for k in layers), int(part["n_frames"]))
             total = one if total is None else total + one
         assert total is not None  # a run has at least one chunk
         return total
+
+    def each_chunk(self, kind: str, identities: list[dict[str, str]], indices: Iterable[int],
+                   task_of: Callable[[int], dict[str, Any]], note: bool = False
+                   ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        """``(index, arrays)`` of every chunk of ``indices`` in the items folder ``kind``:
+        first those whose file is verified (read back), then the others, each run
+        (``task_of(index)``) and its file written before it is yielded; ``note``: say why
+        a chunk whose file exists runs again."""
+        folder = self.work / kind
+        folder.mkdir(parents=True, exist_ok=True)
+        todo = []
+        for i in indices:
+            arrays, why = read_chunk(folder / f"{i:05d}.npz", identities[i])
+            if arrays is not None:
+                yield i, arrays
+                continue
+            if note and why is not None and self.note is not None:
+                self.note(f"chunk {i} (frames {frames_text(self.chunks[i])}): running it "
+                          f"again: {why}")
+            todo.append(task_of(i))
+        for outcome in self.outcomes(todo):
+            index = todo[outcome.index]["index"]
+            write_chunk(folder / f"{index:05d}.npz", outcome.value, identities[index])
+            yield index, outcome.value
 
     def outcomes(self, tasks: Sequence[dict[str, Any]],
                   inline_progress: ProgressCallback | None = None,

@@ -4,8 +4,9 @@ One window holds for the whole run, whatever the chunks: it is the largest need 
 every frame (a maximum, exact in any order). A run of one chunk derives it inside that
 chunk (:func:`canmore_sim.run.pipeline.run`, from the frames it simulates anyway) and
 hands the needs back with the chunk's counts; a run of several chunks first runs a
-window pass (each chunk's neurons and traffic, no replay) and gives every chunk the
-number.
+window pass (each chunk's neurons and needs, no replay; each chunk's needs are kept in
+``work/window``, so a resumed run derives the window without simulating those frames
+again) and gives every chunk the number.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from canmore_sim.chunked.files import mapping_digest, read_chunk, write_chunk
-from canmore_sim.chunked.runner import ChunkRunner, frames_text
+from canmore_sim.chunked.files import chunk_identity, mapping_digest
+from canmore_sim.chunked.runner import ChunkRunner
 from canmore_sim.chunked.task import chunk_task, window_task
 from canmore_sim.config import ArchConfig
 from canmore_sim.mapper.placement import Mapping
@@ -47,15 +48,22 @@ def window_pass(runner: ChunkRunner, config: ArchConfig, mapping: Mapping
     early = ([] if runner.trace is not None else
              [i for i, busy in enumerate(replaying) if not busy])
     dumped = config.model_dump(mode="json")
-    tasks = [window_task(i, chunk, source=runner.source, model_identity=runner.model_identity,
-                         data=runner.data, config=dumped, mapping=mapping)
-             for i, chunk in enumerate(runner.chunks) if i not in early]
+    key = mapping_digest(mapping)
+    identities = [chunk_identity(runner.common, kind="window", index=i, ids=chunk,
+                                 chunk_frames=runner.size, config=dumped, mapping_key=key)
+                  for i, chunk in enumerate(runner.chunks)]
     need = np.zeros(0)
     with stage(runner.progress, "window", len(runner.ids)):
         if early:
             need = run_early(runner, config, mapping, early)
-        for outcome in runner.outcomes(tasks):
-            need = _largest(need, outcome.value["pair_need_ns"])
+        # each chunk's needs kept in work/window: a resumed run derives the same window
+        # without simulating those frames again
+        for _, arrays in runner.each_chunk(
+                "window", identities, [i for i in range(len(runner.chunks)) if i not in early],
+                lambda i: window_task(i, runner.chunks[i], source=runner.source,
+                                      model_identity=runner.model_identity, data=runner.data,
+                                      config=dumped, mapping=mapping)):
+            need = _largest(need, arrays["pair_need_ns"])
     window, record = window_from_needs(need, len(runner.ids), config)
     return with_window(config, window), record, (dumped, early) if early else None
 
@@ -67,28 +75,17 @@ def run_early(runner: ChunkRunner, config: ArchConfig, mapping: Mapping,
     they count depends on the window, and each derives its frames' largest needs); those
     needs' maximum over the chunks (``(L,)``, ns). Their files are merged by the run
     pass (:meth:`ChunkRunner.pass_` given them as ``early``)."""
-    folder = runner.work / "chunks"
-    folder.mkdir(parents=True, exist_ok=True)
     dumped = config.model_dump(mode="json")
     key = mapping_digest(mapping)
     parts, identities = runner.identities("run", [dumped] * len(runner.chunks), key)
-    need, todo = np.zeros(0), []
-    for i in indices:
-        arrays, why = read_chunk(folder / f"{i:05d}.npz", identities[i])
-        if arrays is not None:
-            need = _largest(need, arrays["window_need_ns"])
-            continue
-        if why is not None and runner.note is not None:
-            runner.note(f"chunk {i} (frames {frames_text(runner.chunks[i])}): running it "
-                        f"again: {why}")
-        todo.append(chunk_task(i, runner.chunks[i], source=runner.source,
-                               model_identity=runner.model_identity, data=runner.data,
-                               config=dumped, mapping=mapping, mapping_key=key,
-                               replay=parts[i]))
-    for outcome in runner.outcomes(todo):
-        index = todo[outcome.index]["index"]
-        write_chunk(folder / f"{index:05d}.npz", outcome.value, identities[index])
-        need = _largest(need, outcome.value["window_need_ns"])
+    need = np.zeros(0)
+    for _, arrays in runner.each_chunk(
+            "chunks", identities, indices,
+            lambda i: chunk_task(i, runner.chunks[i], source=runner.source,
+                                 model_identity=runner.model_identity, data=runner.data,
+                                 config=dumped, mapping=mapping, mapping_key=key,
+                                 replay=parts[i]), note=True):
+        need = _largest(need, arrays["window_need_ns"])
     return need
 
 

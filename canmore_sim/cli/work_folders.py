@@ -19,7 +19,7 @@ from typing import IO
 from canmore_sim.errors import OutputError
 from canmore_sim.report.folders import LOCK_FILE, OutputPlan, publish
 from canmore_sim.utils.atomic import normal_mode
-from canmore_sim.utils.workfiles import check_folder, check_items
+from canmore_sim.utils.workfiles import MAP_ITEMS, check_folder, check_items
 
 __all__ = ["SweepWork", "map_work_folder", "open_map_work", "open_sweep_work",
            "sweep_work_folder"]
@@ -117,7 +117,7 @@ def _open_work(work: Path, plan: OutputPlan, *, resume: bool, what: str, items: 
     """Open (and lock) a work folder; ``notes`` is empty when it was created anew."""
     result = SweepWork(work, plan)
     if check_folder(work, f"the {what}'s work folder"):  # never a link out of it
-        for kind in (items, "reference", "placement") if items == "chunks" else (items,):
+        for kind in MAP_ITEMS if items == "chunks" else (items,):
             check_items(work / kind, kind)  # its own regular files only, before any delete
         lock = _lock(work, plan.path, what)
         if resume:

@@ -1,5 +1,5 @@
 """Chunks that carry what they need: workers without the client's files, the network
-quantized once per run, and a resumed run that does not redo its placement pass."""
+quantized once per run, and a resumed run that does not redo its placement or window pass."""
 
 from __future__ import annotations
 
@@ -111,3 +111,25 @@ def test_resume_reuses_the_measured_placement_pass(tmp_path) -> None:
     assert os.stat(files[0]).st_mtime_ns == stamps[0]
     assert os.stat(files[1]).st_mtime_ns != stamps[1]  # the damaged one is redone
     assert np.array_equal(first.mapping.router, third.mapping.router)
+
+
+def test_resume_reuses_the_window_pass(tmp_path) -> None:
+    """A run of several chunks, every frame replayed, derives its window in a window pass;
+    a resumed run reads each chunk's needs back (a damaged file alone is redone) and
+    derives the same window and figures."""
+    source = ModelSource()
+    config = _config(**{"run.replay": "all", "neuron.window_ns": "auto"})
+    work = tmp_path / "work"
+    first = run_map(source.load(), source, config, work)
+    files = sorted((work / "window").glob("*.npz"))
+    assert len(files) == 2
+    stamps = [os.stat(f).st_mtime_ns for f in files]
+    again = run_map(source.load(), source, config, work, resume=True)
+    assert [os.stat(f).st_mtime_ns for f in files] == stamps  # read, not written again
+    (work / "window" / "00000.npz").write_bytes(b"not a chunk")
+    third = run_map(source.load(), source, config, work, resume=True)
+    assert os.stat(files[0]).st_mtime_ns != stamps[0]  # the damaged one is redone
+    assert os.stat(files[1]).st_mtime_ns == stamps[1]
+    for result in (again, third):
+        assert result.extra["window"] == first.extra["window"]
+        assert _figures(result) == _figures(first)

@@ -73,6 +73,10 @@ def _killed_at_write(command: list[str], tmp_path: Path, write: int, name: str) 
     proc.wait()
 
 
+#: The window pass's files of :func:`_command`'s run (7 frames in chunks of 3, all replayed).
+WINDOW_FILES = 3
+
+
 def _command(out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "canmore_sim.cli", "map", "--frames", "7", "--set",
             "run.chunk_frames=3", "--workers", "1", "--out", str(out), "--quiet", *extra]
@@ -81,11 +85,14 @@ def _command(out: Path, *extra: str) -> list[str]:
 def test_a_map_killed_with_sigkill_resumes_to_the_same_files(tmp_path, reference) -> None:
     out = tmp_path / "out"
     chunks = map_work_folder(out) / "chunks"
-    _killed_at_write(_command(out), tmp_path, 2, "first")  # after two chunk files
+    # after the window pass's three files (every frame replayed: one per chunk) and two
+    # chunk files
+    _killed_at_write(_command(out), tmp_path, WINDOW_FILES + 2, "first")
     assert sorted(p.name for p in chunks.glob("*.npz")) == ["00000.npz", "00001.npz"]
     assert not out.exists()
     stamps = {p.name: p.stat().st_mtime_ns for p in chunks.glob("*.npz")}
-    _killed_at_write(_command(out, "--resume"), tmp_path, 1, "second")  # its first write
+    # its first write (the window files are read back)
+    _killed_at_write(_command(out, "--resume"), tmp_path, 1, "second")
     after = {p.name: p.stat().st_mtime_ns for p in chunks.glob("*.npz")}
     assert set(after) == {"00000.npz", "00001.npz", "00002.npz"}
     assert {k: after[k] for k in stamps} == stamps  # the two done were kept, not redone
@@ -111,7 +118,8 @@ def test_resume_reruns_a_damaged_chunk_and_one_of_another_configuration(tmp_path
                                                                       capsys) -> None:
     out = tmp_path / "out"
     # an interrupted run of another configuration left two chunks; one is then damaged
-    _killed_at_write(_command(out, "--set", "router.buffer_depth=2"), tmp_path, 2, "paused")
+    _killed_at_write(_command(out, "--set", "router.buffer_depth=2"), tmp_path,
+                     WINDOW_FILES + 2, "paused")
     damaged = map_work_folder(out) / "chunks" / "00001.npz"
     damaged.write_bytes(damaged.read_bytes()[:100])
     assert _map(out, "--workers", "1", "--resume") == 0
