@@ -24,7 +24,8 @@ import yaml
 
 from canmore_sim.errors import ConfigError
 
-__all__ = ["MAX_INT_DIGITS", "MAX_YAML_BYTES", "MAX_YAML_DEPTH", "MAX_YAML_NODES", "load_yaml",
+__all__ = ["MAX_INT_DIGITS", "MAX_YAML_BYTES", "MAX_YAML_DEPTH", "MAX_YAML_NODES", "bundled_names",
+           "load_yaml", "named_yaml_text",
            "read_yaml_text"]
 
 #: Largest YAML file read, bytes (configs, sweeps and presets are a few KB).
@@ -234,3 +235,47 @@ def _problem(exc: yaml.YAMLError) -> str:
         return str(problem)
     lines = str(exc).splitlines()
     return lines[0] if lines else type(exc).__name__
+
+
+def bundled_names(folder: str) -> list[str]:
+    """Names (without ``.yaml``) of the bundled YAML files in ``configs/<folder>``."""
+    from importlib import resources
+
+    found = resources.files("canmore_sim.configs").joinpath(folder)
+    return sorted(p.name[: -len(".yaml")] for p in found.iterdir() if p.name.endswith(".yaml"))
+
+
+def named_yaml_text(name: str, folder: str, what: str, key: str) -> tuple[str, str, str]:
+    """``(name, text, file name)`` of a bundled YAML file named ``name`` in
+    ``configs/<folder>``, or of the YAML file at path ``name`` (``*.yaml``, ``*.yml``; its
+    name is the file's stem).
+
+    Parameters
+    ----------
+    name
+        A bundled name or a file path.
+    folder
+        The bundled files' folder under ``configs/`` (``energy``, ``area``).
+    what
+        What the file is, for messages (``energy preset``, ``area preset``).
+    key
+        The config key that named it, stored on the error.
+
+    Raises
+    ------
+    ConfigError
+        An unknown bundled name (listing the valid ones), or a file that is missing,
+        unreadable, not UTF-8 or too large (:func:`read_yaml_text`).
+    """
+    from importlib import resources
+
+    if name.endswith((".yaml", ".yml")):
+        path = Path(name)
+        return path.stem, read_yaml_text(path, f"{what} file", key=key), str(path)
+    names = bundled_names(folder)
+    if name not in names:
+        article = "an" if what[0] in "aeiou" else "a"
+        raise ConfigError(f"unknown {what} {name!r}; valid: {', '.join(names)} "
+                          f"(or {article} {what} .yaml file)", key=key, value=name)
+    ref = resources.files("canmore_sim.configs").joinpath(f"{folder}/{name}.yaml")
+    return name, ref.read_text(encoding="utf-8"), f"{name}.yaml"

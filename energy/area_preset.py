@@ -11,12 +11,10 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from canmore_sim.errors import ConfigError
-from canmore_sim.yamlio import load_yaml, read_yaml_text
+from canmore_sim.yamlio import bundled_names, load_yaml, named_yaml_text
 
 __all__ = ["AREA_KEYS", "AreaCoefficient", "AreaPreset", "area_preset_names", "load_area_preset"]
 
@@ -78,8 +76,7 @@ class AreaPreset:
 
 def area_preset_names() -> list[str]:
     """Names of the bundled area presets."""
-    folder = resources.files("canmore_sim.configs").joinpath("area")
-    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return bundled_names("area")
 
 
 def load_area_preset(name: str) -> AreaPreset:
@@ -92,16 +89,7 @@ def load_area_preset(name: str) -> AreaPreset:
         unknown (with the closest valid key), missing or unsourced coefficient, a value
         that is not a finite positive number, or router shares that do not sum to 1.
     """
-    if name.endswith((".yaml", ".yml")):
-        path = Path(name)
-        return _parse(path.stem, read_yaml_text(path, "area preset file", key="run.area"),
-                      str(path))
-    names = area_preset_names()
-    if name not in names:
-        raise ConfigError(f"unknown area preset {name!r}; valid: {', '.join(names)} "
-                          "(or an area preset .yaml file)", key="run.area", value=name)
-    ref = resources.files("canmore_sim.configs").joinpath(f"area/{name}.yaml")
-    return _parse(name, ref.read_text(encoding="utf-8"), f"{name}.yaml")
+    return _parse(*named_yaml_text(name, "area", "area preset", "run.area"))
 
 
 def _parse(name: str, text: str, filename: str) -> AreaPreset:

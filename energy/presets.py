@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from canmore_sim.errors import ConfigError
-from canmore_sim.yamlio import load_yaml, read_yaml_text
+from canmore_sim.yamlio import bundled_names, load_yaml, named_yaml_text
 
 __all__ = ["EnergyPreset", "preset_names", "read_preset"]
 
@@ -40,8 +38,7 @@ class EnergyPreset:
 
 def preset_names() -> list[str]:
     """Names of the bundled presets."""
-    folder = resources.files("canmore_sim.configs").joinpath("energy")
-    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return bundled_names("energy")
 
 
 def read_preset(name: str) -> EnergyPreset:
@@ -55,16 +52,7 @@ def read_preset(name: str) -> EnergyPreset:
     ConfigError
         For an unknown name (listing the valid ones), a missing file, or a malformed preset.
     """
-    if name.endswith((".yaml", ".yml")):
-        path = Path(name)
-        text = read_yaml_text(path, "energy preset file", key="run.energy")
-        return _parse(path.stem, text, str(path))
-    names = preset_names()
-    if name not in names:
-        raise ConfigError(f"unknown energy preset {name!r}; valid: {', '.join(names)} "
-                          "(or a preset .yaml file)", key="run.energy", value=name)
-    ref = resources.files("canmore_sim.configs").joinpath(f"energy/{name}.yaml")
-    return _parse(name, ref.read_text(encoding="utf-8"), f"{name}.yaml")
+    return _parse(*named_yaml_text(name, "energy", "energy preset", "run.energy"))
 
 
 def _parse(name: str, text: str, filename: str) -> EnergyPreset:
