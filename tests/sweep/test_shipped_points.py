@@ -143,6 +143,13 @@ def test_dask_sweep_workers_in_another_folder_need_none_of_the_clients_files(
                                     pure=False).result()
         shipped = run_sweep(spec, points, "dask", executor="dask",
                             scheduler=cluster.scheduler_address)
+        # --resume as on one machine: the finished points' files (written by the client)
+        # verify and are reused untouched; the failed one and a deleted one run again
+        files = sorted((client_dir / "dask" / "points").iterdir())
+        stamps = {f.name: f.stat().st_mtime_ns for f in files}
+        files[1].unlink()
+        again = run_sweep(spec, points, "dask", executor="dask", resume=True,
+                          scheduler=cluster.scheduler_address)
     # the old failure mode: a worker that opens the model itself finds no file there
     assert old_way["status"] == "failed" and "model.pt" in old_way["error"]
     assert [r["status"] for r in shipped] == ["done", "done", "failed"]
@@ -157,6 +164,12 @@ def test_dask_sweep_workers_in_another_folder_need_none_of_the_clients_files(
     assert model["path"] == "model.pt" and model["sha256"] is not None
     assert shipped[0]["provenance"]["data"]["sha256"] is not None
     assert list(worker_dir.iterdir()) == []  # nothing written where the workers run
+    after = {f.name: f.stat().st_mtime_ns for f in files}
+    assert after[files[0].name] == stamps[files[0].name]  # reused, not written again
+    assert after[files[2].name] != stamps[files[2].name]  # the failed point ran again
+    assert [_record(f) for f in files] == [
+        _record(client_dir / "local" / "points" / f.name) for f in files]
+    assert sweep_csv(again, axes) == sweep_csv(local, axes)
 
 
 class _Recorded(Sequence[int]):
