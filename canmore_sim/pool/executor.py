@@ -24,6 +24,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import Any
 
 from canmore_sim.errors import ConfigError
@@ -145,8 +146,6 @@ def _pool_pass(function: Function, tasks: Sequence[Task], queue: list[int], work
     """Run tasks popped from ``queue`` on one process pool until done or the pool breaks
     (:func:`canmore_sim.pool.local.pool_pass`: only the task whose worker died is lost);
     ``shared`` values go to each worker once (its initializer) and are added to each task."""
-    from functools import partial
-
     from canmore_sim.pool.local import pool_pass
     from canmore_sim.pool.workers import start_worker, with_shared
 
@@ -163,7 +162,7 @@ def _pool_pass(function: Function, tasks: Sequence[Task], queue: list[int], work
 def _dask(function: Function, tasks: Sequence[Task], _workers: int, scheduler: str | None,
           _preload: tuple[str, ...], shared: dict[str, Any]) -> Iterator[Outcome]:
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError:
         raise ConfigError("--executor dask needs the 'distributed' package "
                           "(pip install 'dask[distributed]')", key="executor") from None
@@ -175,24 +174,49 @@ def _dask(function: Function, tasks: Sequence[Task], _workers: int, scheduler: s
         raise ConfigError(f"cannot reach the Dask scheduler at {address.url}: "
                           f"{_first_line(exc)}", key="scheduler") from None
     try:
-        if shared:  # once to every worker; each task names it (the client's files stay here)
-            from canmore_sim.pool.workers import with_shared
-
-            scattered = client.scatter(shared, broadcast=True)
-            futures = [client.submit(with_shared, function, task, scattered, pure=False)
-                       for task in tasks]
-        else:
-            futures = [client.submit(function, task, pure=False) for task in tasks]
-        index = {future.key: i for i, future in enumerate(futures)}
-        left = len(futures)
-        for future in as_completed(futures):
-            left -= 1
-            try:
-                yield Outcome(index[future.key], future.result(), running=left)
-            except Exception as exc:  # noqa: BLE001 (a worker lost, a result unpicklable)
-                yield Outcome(index[future.key], error=exc, running=left)
+        yield from _dask_outcomes(client, function, tasks, shared)
     finally:
         client.close()
+
+
+def _dask_outcomes(client: Any, function: Function, tasks: Sequence[Task],
+                   shared: dict[str, Any]) -> Iterator[Outcome]:
+    """Submit the tasks a few at a time (:func:`_dask_window` in flight: a task built when
+    it is sent, such as a chunk or sweep point that carries its frames, is held by the
+    client only while in flight) and yield each outcome as it finishes."""
+    from distributed import as_completed
+
+    submit: Callable[[Task], Any] = partial(client.submit, function, pure=False)
+    if shared:  # once to every worker; each task names it (the client's files stay here)
+        from canmore_sim.pool.workers import with_shared
+
+        scattered = client.scatter(shared, broadcast=True)
+        submit = partial(client.submit, with_shared, function, shared=scattered, pure=False)
+    index: dict[str, int] = {}
+    finished = as_completed()
+    sent = 0
+    left = len(tasks)
+    while left:
+        while sent < len(tasks) and sent - (len(tasks) - left) < _dask_window(client):
+            future = submit(tasks[sent])
+            index[future.key] = sent
+            finished.add(future)
+            sent += 1
+        future = next(finished)
+        left -= 1
+        i = index.pop(future.key)
+        try:
+            value = future.result()
+        except Exception as exc:  # noqa: BLE001 (a worker lost, a result unpicklable)
+            yield Outcome(i, error=exc, running=left)
+            continue
+        yield Outcome(i, value, running=left)
+
+
+def _dask_window(client: Any) -> int:
+    """Tasks in flight on a Dask cluster: two per worker thread (one running, one queued
+    behind it), at least two."""
+    return max(2, 2 * sum(client.nthreads().values()))
 
 
 #: Executors by name (``--executor``).

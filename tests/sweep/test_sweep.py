@@ -91,15 +91,16 @@ def test_an_energy_preset_axis_is_checked_up_front(tmp_path) -> None:
 def test_point_files_are_strict_json_even_with_non_finite_metrics(tmp_path, monkeypatch) -> None:
     import json
 
+    import canmore_sim.sweep.point as point
     import canmore_sim.sweep.run as sweep
 
     spec, points = load_sweep(_write(tmp_path, "frames: 1\ngrid:\n  mesh: [8x8]\n"))
-    monkeypatch.setattr(sweep, "_metrics", lambda summary: {"energy_total_uj": float("nan"),
+    monkeypatch.setattr(point, "_metrics", lambda summary: {"energy_total_uj": float("nan"),
                                                             "hops": float("inf")})
     identity = point_identity(common_identity(None, None, 0.25, 0, None),
                               points[0].config.model_dump(mode="json"))
     task = sweep._task(spec, points[0], tmp_path, identity)
-    sweep.run_point(task)
+    point.run_point(task)
     text = Path(task["out"]).read_text()
     data = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON {c}"))
     assert data["status"] == "done" and data["metrics"] == {"energy_total_uj": None, "hops": None}
