@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +32,7 @@ from canmore_sim.mapper.placement import Mapping
 from canmore_sim.mapper.traffic_graph import NeuronCounts
 from canmore_sim.models.graph import LayerGraph
 from canmore_sim.models.quantize import quantize_graph
+from canmore_sim.pool.lazy import TasksWhenSent
 from canmore_sim.run.source import ModelSource
 from canmore_sim.utils.progress import ProgressCallback, StageEvent, stage
 from canmore_sim.utils.workfiles import MAP_ITEMS, check_items
@@ -322,27 +323,16 @@ class _InlineRun:
                          release_weights=self.release)
 
 
-class _ShippedTasks(Sequence[dict[str, Any]]):
+class _ShippedTasks(TasksWhenSent):
     """Chunk tasks that carry their frames (loaded here when a task is sent, so only the
     chunks in flight hold theirs: a worker needs no data files)."""
 
     def __init__(self, tasks: Sequence[dict[str, Any]],
                  frames: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> None:
-        self.tasks, self.frames = tasks, frames
+        super().__init__(tasks)
+        self.frames = frames
 
-    def __len__(self) -> int:
-        return len(self.tasks)
-
-    @overload
-    def __getitem__(self, index: int) -> dict[str, Any]: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[dict[str, Any]]: ...
-
-    def __getitem__(self, index: int | slice) -> Any:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        task = self.tasks[index]
+    def build(self, task: dict[str, Any]) -> dict[str, Any]:
         frames, labels = self.frames(task["ids"])
         return {**task, "frames": frames, "labels": labels}
 

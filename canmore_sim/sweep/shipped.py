@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
 
 from canmore_sim.config import ArchConfig
+from canmore_sim.pool.lazy import TasksWhenSent
 from canmore_sim.run.source import ModelSource, load_cached
 from canmore_sim.sweep.point import failure_text, point_result
 
@@ -37,7 +38,7 @@ __all__ = ["ShippedPoints", "run_shipped_point"]
 _IN_MEMORY = ModelSource(given=True)
 
 
-class ShippedPoints(Sequence[dict[str, Any]]):
+class ShippedPoints(TasksWhenSent):
     """The tasks of ``todo`` (:func:`canmore_sim.sweep.run.run_sweep`'s), each built when it
     is sent: the point's inputs instead of the names of the files they come from.
 
@@ -46,7 +47,7 @@ class ShippedPoints(Sequence[dict[str, Any]]):
     """
 
     def __init__(self, todo: Sequence[dict[str, Any]]) -> None:
-        self.todo = todo
+        super().__init__(todo)
         self.keys: list[tuple[ModelSource, str]] = []  # network n of shared()["networks"]
         self.networks: dict[int, LayerGraph] = {}
         self.models: dict[int, dict[str, Any]] = {}  # the model file's path and SHA-256
@@ -62,20 +63,6 @@ class ShippedPoints(Sequence[dict[str, Any]]):
         """What every worker gets once: the loaded networks, by number."""
         return {"networks": self.networks}
 
-    def __len__(self) -> int:
-        return len(self.todo)
-
-    @overload
-    def __getitem__(self, index: int) -> dict[str, Any]: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[dict[str, Any]]: ...
-
-    def __getitem__(self, index: int | slice) -> Any:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        return self._prepare(self.todo[index])
-
     def _load(self, number: int, source: ModelSource, identity: str) -> None:
         from canmore_sim.models.provenance import describe_model_source
 
@@ -88,7 +75,7 @@ class ShippedPoints(Sequence[dict[str, Any]]):
         self.networks[number] = graph
         self.models[number] = {"path": described["path"], "sha256": described["sha256"]}
 
-    def _prepare(self, task: dict[str, Any]) -> dict[str, Any]:
+    def build(self, task: dict[str, Any]) -> dict[str, Any]:
         """The task a worker gets for ``task``: its inputs, or the error preparing them."""
         started = time.perf_counter()
         number = self.keys.index(_network_key(task))
