@@ -161,9 +161,11 @@ def run_chunk(task: dict[str, Any], progress: Any = None, *, graph: Any = None,
     from canmore_sim.config import ArchConfig, with_overrides
     from canmore_sim.run.pipeline import run
 
-    # energy is priced after all chunks: count here under any preset (no reference run)
+    # energy and area are priced after all chunks, by the client: count here under the
+    # bundled presets (no reference run, no preset file read on a worker)
     config = with_overrides(ArchConfig.model_validate(task["config"]),
-                            {"run.energy": "canmore-22nm", "run.energy_reference": None})
+                            {"run.energy": "canmore-22nm", "run.energy_reference": None,
+                             "run.area": "canmore-22nm"})
     ctx = _context(task, config, *_shipped(task, graph, quantized))
     frames, labels = _frames_of(task, ctx, config)
     observer = _NocSums()

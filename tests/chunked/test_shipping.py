@@ -44,6 +44,9 @@ def test_dask_workers_in_another_folder_need_none_of_the_clients_files(
     worker_dir.mkdir()
     bundled = resources.files("canmore_sim.models").joinpath("dta_digits.pt")
     (client_dir / "model.pt").write_bytes(bundled.read_bytes())  # the user's own file
+    for kind in ("energy", "area"):  # the user's own presets, priced by the client
+        preset = resources.files("canmore_sim.configs").joinpath(f"{kind}/canmore-22nm.yaml")
+        (client_dir / f"{kind}.yaml").write_text(preset.read_text(encoding="utf-8"))
     monkeypatch.chdir(client_dir)
     source = ModelSource(model="model.pt")
     graph = source.load()
@@ -53,14 +56,17 @@ def test_dask_workers_in_another_folder_need_none_of_the_clients_files(
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=":0") as cluster:
         monkeypatch.chdir(client_dir)
-        config = _config(**{"run.timing": timing, "neuron.window_ns": 10000})
+        config = _config(**{"run.timing": timing, "neuron.window_ns": 10000,
+                            "run.energy": "energy.yaml", "run.area": "area.yaml"})
         local = run_map(graph, source, config, tmp_path / "local", data="npz:frames.npz")
         shipped = run_map(graph, source, config, tmp_path / "dask", data="npz:frames.npz",
                           executor="dask", scheduler=cluster.scheduler_address)
         with distributed.Client(cluster) as client:
             folders = set(client.run(os.getcwd).values())
     assert folders == {str(worker_dir)}  # where neither file is
-    assert not (worker_dir / "frames.npz").exists() and not (worker_dir / "model.pt").exists()
+    assert not any((worker_dir / name).exists()
+                   for name in ("frames.npz", "model.pt", "energy.yaml", "area.yaml"))
+    assert summarize(shipped)["area"] == summarize(local)["area"]
     assert _figures(shipped) == _figures(local)
     if timing != "ideal":  # the loop really ran on the workers and dropped late pairs
         loop = summarize(shipped)["timing"]
