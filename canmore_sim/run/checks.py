@@ -92,7 +92,8 @@ def check_frames(frames: np.ndarray) -> None:
         raise DataError(f"frames must be a non-empty (N, ...) array, got shape {frames.shape}")
 
 
-def check_run(graph: LayerGraph, config: ArchConfig) -> tuple[ArchConfig, EnergyPreset]:
+def check_run(graph: LayerGraph, config: ArchConfig,
+              preset: EnergyPreset | None = None) -> tuple[ArchConfig, EnergyPreset]:
     """Check a run's configuration against its network before any work: every plug-in name
     (NoC engine, routing, placement), the time-stepped size, the timing, the energy preset.
 
@@ -100,7 +101,7 @@ def check_run(graph: LayerGraph, config: ArchConfig) -> tuple[ArchConfig, Energy
     -------
     (config, preset)
         ``config`` with its ``auto`` neuron settings resolved (:func:`resolve_neuron`) and
-        the energy preset it names.
+        the energy preset it names (``preset``, when the caller loaded it already).
 
     Raises
     ------
@@ -117,7 +118,7 @@ def check_run(graph: LayerGraph, config: ArchConfig) -> tuple[ArchConfig, Energy
     check_run_size(graph, config, config.neuron.model)
     check_timing(config, config.neuron.model)
     choose(PLACEMENTS, config.run.placement, what="placement", key="run.placement")
-    return config, load_preset(config.run.energy)
+    return config, load_preset(config.run.energy) if preset is None else preset
 
 
 def check_quantized(graph: LayerGraph, quantized: LayerGraph, config: ArchConfig) -> None:

@@ -16,9 +16,9 @@ from canmore_sim.config import ArchConfig, with_overrides
 from canmore_sim.cores.models import resolve_model, simulate_neurons
 from canmore_sim.cores.stats import CoreStats
 from canmore_sim.cores.trace import SpikeTrace
-from canmore_sim.energy import EnergyBreakdown, EnergyPreset, price_frames
+from canmore_sim.energy import EnergyBreakdown, EnergyPreset, load_preset, price_frames
 from canmore_sim.energy.area import AreaBreakdown, area_of_config
-from canmore_sim.energy.area_preset import load_area_preset
+from canmore_sim.energy.area_preset import AreaPreset, load_area_preset
 from canmore_sim.errors import ConfigError
 from canmore_sim.mapper.partition import partition
 from canmore_sim.mapper.placement import (
@@ -48,6 +48,7 @@ from canmore_sim.run.chip import ChipReplay, run_on_chip
 from canmore_sim.run.frame_noc import FrameNoc
 from canmore_sim.run.pricing import (
     EnergyReference,
+    RunPresets,
     computed_rate_reference,
     energy_reference,
     frame_counts,
@@ -127,6 +128,7 @@ def run(
     quantized: LayerGraph | None = None,
     traffic_observer: Callable[[int, Traffic], None] | None = None,
     replay: ReplayPlan | None = None,
+    presets: RunPresets | None = None,
 ) -> RunResult:
     """Map ``graph`` onto the chip of ``config`` and simulate ``frames``.
 
@@ -180,6 +182,10 @@ def run(
         Which of ``frames`` go through the NoC replay (a chunk's part of its run's plan);
         default: :func:`canmore_sim.run.replay.replay_plan` over ``frames`` (``run.replay``).
         The others are counted without one (exact counts and energy, no timing).
+    presets
+        The energy and area presets ``run.energy`` and ``run.area`` name, loaded by the
+        caller (a worker without the client's files runs from the client's); default:
+        loaded here.
 
     Raises
     ------
@@ -193,9 +199,9 @@ def run(
                           f"only, not {config.run.timing} (whose replays differ)",
                           key="run.timing")
     check_labels(labels, len(frames), graph.n_classes)
-    config, preset = check_run(graph, config)
+    config, preset = check_run(graph, config, None if presets is None else presets.energy)
     engine = get_engine(config.run.engine)
-    area_preset = load_area_preset(config.run.area)
+    area_preset = load_area_preset(config.run.area) if presets is None else presets.area
     model = config.neuron.model
     if replay is None:
         replay = replay_plan(config, len(frames), preset)
@@ -224,7 +230,7 @@ def run(
     frame_latency = _frame_latency(chip.trace, chip.noc.end_ns, quantized.depth, config)
     ref = energy_reference(preset, config, reference, reference_label,
                            lambda ref_config: _rate_reference(graph, frames, labels, ref_config,
-                                                              mapping, progress))
+                                                              mapping, progress, area_preset))
     area = area_of_config(config, area_preset, mapping)
     with stage(progress, "energy", n):
         energy, described = price_run(preset, frame_counts(
@@ -303,10 +309,13 @@ def _ideal_energy(timing: TimingResult, quantized: LayerGraph, config: ArchConfi
 
 def _rate_reference(graph: LayerGraph, frames: np.ndarray, labels: np.ndarray | None,
                     ref_config: ArchConfig, mapping: Mapping,
-                    progress: ProgressCallback | None) -> dict[str, Any]:
+                    progress: ProgressCallback | None, area: AreaPreset) -> dict[str, Any]:
     """Run the same network, frames and chip (same mapping) under ``ref_config``
-    (:func:`canmore_sim.run.pricing.rate_reference_config`) and describe it."""
-    ref = run(graph, frames, labels, ref_config, progress=progress, mapping=mapping)
+    (:func:`canmore_sim.run.pricing.rate_reference_config`: a bundled energy preset) and
+    describe it (``area``: the run's area preset)."""
+    presets = RunPresets(load_preset(ref_config.run.energy), area)
+    ref = run(graph, frames, labels, ref_config, progress=progress, mapping=mapping,
+              presets=presets)
     return computed_rate_reference(float(np.mean(ref.frame_latency_ns)),
                                    float(np.mean(ref.trace.neuron_spikes.sum(axis=1))),
                                    ref.noc.late_share)

@@ -14,15 +14,22 @@ import numpy as np
 from canmore_sim.config import ArchConfig, with_overrides
 from canmore_sim.cores.stats import CoreStats
 from canmore_sim.cores.trace import SpikeTrace
-from canmore_sim.energy import EnergyBreakdown, EnergyPreset, FrameCounts, price_frames
+from canmore_sim.energy import (
+    EnergyBreakdown,
+    EnergyPreset,
+    FrameCounts,
+    load_preset,
+    price_frames,
+)
 from canmore_sim.energy.area import AreaBreakdown
+from canmore_sim.energy.area_preset import AreaPreset, load_area_preset
 from canmore_sim.mapper.placement import Mapping
 from canmore_sim.models.graph import LayerGraph
 from canmore_sim.run.frame_noc import FrameNoc, into_weight_layers
 
-__all__ = ["RATE_CODED", "EnergyReference", "computed_rate_reference", "describe_reference",
-           "energy_reference", "frame_counts", "needs_rate_reference", "price_run",
-           "rate_reference_config"]
+__all__ = ["RATE_CODED", "EnergyReference", "RunPresets", "computed_rate_reference",
+           "describe_reference", "energy_reference", "frame_counts", "needs_rate_reference",
+           "price_run", "rate_reference_config"]
 
 
 #: Neuron models whose spikes are rate-coded already: a normalized energy model needs no
@@ -52,6 +59,30 @@ class EnergyReference:
 
     described: dict[str, Any] | None = None
     means: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class RunPresets:
+    """A run's energy and area presets, loaded (what ``run.energy`` and ``run.area`` name).
+
+    A worker without the client's files runs from the presets the client loaded
+    (:func:`canmore_sim.run.pipeline.run`'s ``presets``).
+    """
+
+    energy: EnergyPreset
+    area: AreaPreset
+
+    @classmethod
+    def of(cls, config: ArchConfig) -> RunPresets:
+        """The presets ``config`` names (bundled names or preset files).
+
+        Raises
+        ------
+        ConfigError
+            As :func:`canmore_sim.energy.load_preset` and
+            :func:`canmore_sim.energy.area_preset.load_area_preset`.
+        """
+        return cls(load_preset(config.run.energy), load_area_preset(config.run.area))
 
 
 def rate_reference_config(config: ArchConfig) -> ArchConfig:

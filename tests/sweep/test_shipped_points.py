@@ -44,6 +44,9 @@ def _user_files(folder: Path) -> None:
     graph = ModelSource(model=str(folder / "model.pt")).load()
     frames, labels, _ = load_frames(None, graph.input_shape, 12, 0)
     np.savez(folder / "frames.npz", x=(frames * 255).round().astype(np.uint8), y=labels)
+    for kind in ("energy", "area"):  # the user's own presets (the bundled ones, copied)
+        preset = resources.files("canmore_sim.configs").joinpath(f"{kind}/canmore-22nm.yaml")
+        (folder / f"{kind}.yaml").write_text(preset.read_text(encoding="utf-8"))
 
 
 def _sweep_file(folder: Path, text: str) -> Path:
@@ -68,7 +71,9 @@ def _todo(path: Path, out: Path) -> list[dict[str, Any]]:
 SWEEPS = {
     "mesh-and-limits": "model: model.pt\ndata: npz:frames.npz\nframes: 3\n"
                        "zip:\n  mesh: [8x8, 6x6, 8x8]\n"
-                       "  limits.max_frame_values: [100000000, 100000000, 10]\n",
+                       "  limits.max_frame_values: [100000000, 100000000, 10]\n"
+                       "  run.energy: [energy.yaml, canmore-22nm, energy.yaml]\n"
+                       "  run.area: [area.yaml, area.yaml, canmore-22nm]\n",
     "bits-timing": "model: model.pt\ndata: npz:frames.npz\nframes: 4\nseed: 3\n"
                    "grid:\n  core.weight_bits: [2, 8]\n  run.timing: [ideal, drop-late]\n",
     "encoding-overflow": "model: model.pt\nframes: 2\nencoding: direct\n"
@@ -117,8 +122,8 @@ def test_the_client_spends_its_preparation_in_the_points_wall_time(tmp_path) -> 
 
 def test_dask_sweep_workers_in_another_folder_need_none_of_the_clients_files(
         tmp_path, monkeypatch) -> None:
-    """The model and the frames are files named relative to the client's folder, and so is
-    the output folder; the workers run in another folder, where those names lead nowhere.
+    """The model, the frames and the energy and area presets are files named relative to
+    the client's folder, and so is the output folder; the workers run in another folder, where those names lead nowhere.
     A point run as a local worker runs it (opening the model file) fails there; shipped,
     every point runs, and the client writes the point files a local run writes."""
     distributed = pytest.importorskip("distributed")
@@ -138,7 +143,8 @@ def test_dask_sweep_workers_in_another_folder_need_none_of_the_clients_files(
         monkeypatch.chdir(client_dir)
         with distributed.Client(cluster) as client:
             assert set(client.run(os.getcwd).values()) == {str(worker_dir)}
-            assert not any(client.run(os.path.exists, "model.pt").values())
+            for name in ("model.pt", "energy.yaml", "area.yaml"):
+                assert not any(client.run(os.path.exists, name).values())
             old_way = client.submit(run_point, _todo(path, tmp_path / "old")[0],
                                     pure=False).result()
         shipped = run_sweep(spec, points, "dask", executor="dask",
