@@ -73,7 +73,8 @@ def common_identity(model: str | None, weights: str | None, sparsity: float, see
 #: How :func:`why_different` names each identity field.
 _FIELD_NAMES = {"config_sha256": "configuration", "model": "model", "data": "input data",
                 "tool_version": "tool version", "energy_file": "energy preset file",
-                "energy_reference_file": "energy reference file", "mapping_sha256": "mapping",
+                "energy_reference_file": "energy reference file",
+                "area_file": "area preset file", "mapping_sha256": "mapping",
                 "frames_sha256": "frame selection", "chunk_frames": "chunk size",
                 "chunk": "chunk index", "kind": "kind of pass"}
 

@@ -41,10 +41,10 @@ REQUIRED_METRICS = MEAN_METRICS + RUN_METRICS
 
 def point_identity(common: dict[str, str], config: dict[str, Any]) -> dict[str, str]:
     """One point's identity: the shared part plus its resolved configuration's hash (and the
-    contents of energy preset or reference files it names)."""
+    contents of the energy preset, energy reference or area preset files it names)."""
     identity = {"config_sha256": digest(config), **common}
     run = config.get("run", {})
-    for key in ("energy", "energy_reference"):
+    for key in ("energy", "energy_reference", "area"):
         value = run.get(key)
         if isinstance(value, str) and Path(value).is_file():
             identity[f"{key}_file"] = path_identity(Path(value))

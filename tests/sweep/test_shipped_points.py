@@ -123,8 +123,9 @@ def test_the_client_spends_its_preparation_in_the_points_wall_time(tmp_path) -> 
 def test_dask_sweep_workers_in_another_folder_need_none_of_the_clients_files(
         tmp_path, monkeypatch) -> None:
     """The model, the frames and the energy and area presets are files named relative to
-    the client's folder, and so is the output folder; the workers run in another folder, where those names lead nowhere.
-    A point run as a local worker runs it (opening the model file) fails there; shipped,
+    the client's folder, and so is the output folder; the workers run in another folder,
+    where those names lead nowhere. A point run as a local worker runs it (opening the
+    model file) fails there; shipped,
     every point runs, and the client writes the point files a local run writes."""
     distributed = pytest.importorskip("distributed")
     client_dir, worker_dir = tmp_path / "client", tmp_path / "worker"

@@ -88,6 +88,29 @@ def test_an_energy_preset_axis_is_checked_up_front(tmp_path) -> None:
     assert [p.config.run.energy for p in points] == ["canmore-22nm", "tq-ttfs"]
 
 
+def test_a_points_identity_holds_the_preset_files_it_names(tmp_path, monkeypatch) -> None:
+    """An edited energy or area preset file makes its points run again on --resume."""
+    from importlib import resources
+
+    from canmore_sim.run.identity import why_different
+
+    monkeypatch.chdir(tmp_path)
+    for kind in ("energy", "area"):
+        preset = resources.files("canmore_sim.configs").joinpath(f"{kind}/canmore-22nm.yaml")
+        (tmp_path / f"{kind}.yaml").write_text(preset.read_text(encoding="utf-8"))
+    _, points = load_sweep(_write(tmp_path, "grid:\n  run.energy: [energy.yaml]\n"
+                                            "  run.area: [area.yaml]\n"))
+    config = points[0].config.model_dump(mode="json")
+    common = common_identity(None, None, 0.25, 0, None)
+    first = point_identity(common, config)
+    for kind in ("energy", "area"):
+        path = tmp_path / f"{kind}.yaml"
+        path.write_text(path.read_text() + "\n# edited\n")
+        edited = point_identity(common, config)
+        assert edited != first and f"{kind} preset file" in why_different(first, edited)
+        first = edited
+
+
 def test_point_files_are_strict_json_even_with_non_finite_metrics(tmp_path, monkeypatch) -> None:
     import json
 
