@@ -6,10 +6,10 @@ The client (the CLI's process) loads each distinct network once, as a local work
 (the ``shared`` values of :func:`canmore_sim.pool.executor.run_tasks`: the loaded graph,
 never a path). Each point's task carries its resolved configuration, frames, labels and
 frame ids, selected and adapted here exactly as :func:`canmore_sim.sweep.point.run_point`
-does on a local worker, its energy and area presets (loaded here: they may be the user's
-files), and the parts of its provenance that come from files (the model file's path and
-SHA-256, the data's record with its SHA-256). A task is built when the
-pool sends it (:class:`ShippedPoints` is a lazy sequence), so only the points in flight
+does on a local worker, its energy and area presets and its energy reference (read here:
+they may be the user's files), and the parts of its provenance that come from files (the
+model file's path and SHA-256, the data's record with its SHA-256). A task is built when
+the pool sends it (:class:`ShippedPoints` is a lazy sequence), so only the points in flight
 hold their frames. The worker runs the point from its task alone
 (:func:`run_shipped_point`) and returns the result record; the client writes the point
 file (:func:`canmore_sim.sweep.point.write_point`), the same bytes a local worker writes.
@@ -28,7 +28,7 @@ from canmore_sim.config import ArchConfig
 from canmore_sim.pool.lazy import TasksWhenSent
 from canmore_sim.run.pricing import RunPresets
 from canmore_sim.run.source import ModelSource, load_cached
-from canmore_sim.sweep.point import failure_text, point_result
+from canmore_sim.sweep.point import failure_text, point_result, reference_of
 
 if TYPE_CHECKING:
     from canmore_sim.models.graph import LayerGraph
@@ -117,7 +117,8 @@ class ShippedPoints(TasksWhenSent):
         record = data_record(data, ids, adaptation, plan, counts["positive"],
                              counts["negative"])
         return {"config": config, "frames": frames, "labels": labels, "ids": ids,
-                "data_record": record, "presets": RunPresets.of(config)}
+                "data_record": record, "presets": RunPresets.of(config),
+                "reference": reference_of(config)}
 
 
 def _network_key(task: dict[str, Any]) -> tuple[ModelSource, str]:
@@ -139,7 +140,7 @@ def _shipped_summary(task: dict[str, Any]) -> dict[str, Any]:
 
     graph = task["networks"][task["network"]]
     result = run(graph, task["frames"], task["labels"], task["config"], frame_ids=task["ids"],
-                 presets=task["presets"])
+                 presets=task["presets"], **task["reference"])
     record = provenance(graph, _IN_MEMORY, result.config, task["data_record"])
     record["model"].update(task["model_record"])  # the client's file: its path and SHA-256
     result.extra["provenance"] = record

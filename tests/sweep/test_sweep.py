@@ -163,3 +163,28 @@ def test_dask_cluster_gives_the_same_results(tmp_path) -> None:
     assert sweep_csv(results, axes) == local
     with pytest.raises(ConfigError, match="scheduler"):
         run_sweep(spec, points, tmp_path / "x", executor="dask")
+
+
+def test_sweep_points_are_priced_against_the_energy_reference_they_name(tmp_path) -> None:
+    """A normalized energy model priced against the run's own report.json gives 0.6 + 0.4
+    = 1 rel per frame (TrueNorth, Eq. 11): the point reads the reference it names, locally
+    and shipped to a worker (the client reads it), instead of running its own rate-IF
+    reference (which gives another figure)."""
+    from canmore_sim.sweep.point import run_point
+    from canmore_sim.sweep.run import _task
+    from canmore_sim.sweep.shipped import ShippedPoints, run_shipped_point
+
+    base = tmp_path / "base"
+    assert main(["map", "--frames", "1", "--out", str(base), "--quiet"]) == 0
+    reference = base / "report.json"
+    spec, points = load_sweep(_write(tmp_path, "frames: 1\ngrid:\n  run.energy: [truenorth]\n"
+                                               f"  run.energy_reference: ['{reference}', null]\n"))
+    common = common_identity(None, None, 0.25, 0, None)
+    tasks = [_task(spec, p, tmp_path, point_identity(common, p.config.model_dump(mode="json")))
+             for p in points]
+    local = [run_point(task)["metrics"]["energy_total_uj"] for task in tasks]
+    shipped = ShippedPoints(tasks)
+    remote = [run_shipped_point({**shipped.shared(), **shipped[i]})["metrics"]
+              ["energy_total_uj"] for i in range(len(tasks))]
+    assert local[0] == pytest.approx(1.0) and remote[0] == local[0]
+    assert local[1] != pytest.approx(1.0) and remote[1] == local[1]  # its own rate-IF run
