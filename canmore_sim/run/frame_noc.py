@@ -26,6 +26,7 @@ from canmore_sim.config import ArchConfig
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.mapper.connectivity import LayerLinks
 from canmore_sim.mapper.placement import Mapping
+from canmore_sim.noc.bins import BinCounts, bins_histogram, latency_bins_of
 from canmore_sim.noc.build import build_traffic
 from canmore_sim.noc.counts import counted_stats
 from canmore_sim.noc.stats import NocStats
@@ -93,7 +94,12 @@ class FrameNoc:
         ``(n_routers, 5)``: time-averaged flits per input buffer (mean over frames) and
         the most flits ever held (max over frames).
     latency_hist_ns
-        ``(bin_edges, counts)`` of per-delivery latency over all frames.
+        ``(bin_edges, counts)`` of per-delivery latency over all frames: 40 equal bins of
+        whole 1-ns bins (:func:`~canmore_sim.noc.bins.bins_histogram` of ``latency_bins``).
+    latency_bins
+        ``(2, k)`` int64 (bin, count): every delivery's latency in exact 1-ns bins
+        (:func:`~canmore_sim.noc.bins.latency_bins`) summed over the frames, or None
+        (figures merged from chunks, which carry their own).
     replayed
         bool per frame: the frame went through the NoC replay (None: every frame). A
         frame that did not has exact counts (packets, deliveries, hops, inter-chip hops,
@@ -129,6 +135,7 @@ class FrameNoc:
     occupancy_max: np.ndarray
     latency_hist_ns: tuple[np.ndarray, np.ndarray]
     replayed: np.ndarray | None = None
+    latency_bins: np.ndarray | None = None
 
     @property
     def sampled(self) -> bool:
@@ -224,6 +231,7 @@ def simulate_frames(
         acc.add(f, traffic, stats)
         if on_frame is not None:
             on_frame(f, traffic, stats)
+        del traffic, stats  # before the next frame's traffic is built (VGG16: 140 MB)
     return acc.result()
 
 
@@ -263,7 +271,7 @@ class _Accumulator:
         self.router_wait = np.zeros((n_routers, 5), dtype=np.float64)
         self.occ_mean = np.zeros((n_routers, 5), dtype=np.float64)
         self.occ_max = np.zeros((n_routers, 5), dtype=np.int64)
-        self.latencies: list[np.ndarray] = []
+        self.bins = BinCounts()  # every delivery's latency, in exact 1-ns bins
         self.n = n
         self.replayed = None if replayed is None else np.asarray(replayed, dtype=bool)
         # occupancy is averaged over the replayed frames (all: n, the same float steps)
@@ -273,9 +281,10 @@ class _Accumulator:
         # the per-row figures a chunk of rows at a time (VGG16: 1.5 M rows, so no
         # full-size temporaries beside the frame's traffic and statistics); integer
         # counts and maxima, so the same numbers as one pass
-        wait_sum = stats.total_wait_ns  # before ``latency`` exists: one temporary at a time
-        latency, starts = stats.latency_ns, traffic.packet_starts()
+        starts = traffic.packet_starts()
         rows = self._row_figures(f, traffic, stats, starts)
+        latency = stats.latency_ns
+        wait_sum = _wait_sum(latency, stats.zero_load_ns)
         s = self.scalars
         values = {
             "packets": int(starts.sum()), "deliveries": len(traffic), "hops": stats.link_hops,
@@ -298,7 +307,7 @@ class _Accumulator:
         if stats.mean_occupancy is not None:
             self.occ_mean += stats.mean_occupancy / self.n_replayed
         self.occ_max = np.maximum(self.occ_max, stats.max_occupancy)
-        self.latencies.append(latency)
+        self.bins.add(latency_bins_of(latency))  # floors ``latency`` in place: its last use
 
     def _row_figures(self, f: int, traffic: Traffic, stats: NocStats,
                      starts: np.ndarray) -> dict[str, float | int]:
@@ -337,7 +346,7 @@ class _Accumulator:
                 "unicast_hops": manhattan}
 
     def result(self) -> FrameNoc:
-        latencies = np.concatenate(self.latencies) if self.latencies else np.zeros(0)
+        pairs = self.bins.pairs()
         return FrameNoc(
             **self.scalars,
             hops_per_layer=self.layer["hops"], interchip_per_layer=self.layer["interchip"],
@@ -346,16 +355,17 @@ class _Accumulator:
             core_injected=self.core["injected"], core_ejected=self.core["ejected"],
             link_flits=self.link_flits, router_wait_ns=self.router_wait,
             occupancy_mean=self.occ_mean, occupancy_max=self.occ_max,
-            latency_hist_ns=_histogram(latencies), replayed=self.replayed,
+            latency_hist_ns=bins_histogram(pairs), replayed=self.replayed,
+            latency_bins=pairs,
         )
 
 
-def _histogram(values: np.ndarray, bins: int = 40) -> tuple[np.ndarray, np.ndarray]:
-    finite = values[np.isfinite(values)]
-    if not len(finite):
-        return np.zeros(bins + 1), np.zeros(bins, dtype=np.int64)
-    counts, edges = np.histogram(finite, bins=bins)
-    return edges, counts.astype(np.int64)
+def _wait_sum(latency: np.ndarray, zero_load: np.ndarray) -> float:
+    """Waiting beyond zero-load summed over the rows, ns: :attr:`NocStats.total_wait_ns
+    <canmore_sim.noc.stats.NocStats.total_wait_ns>` from the latencies already computed
+    (the same subtraction and sum, so the same bits)."""
+    wait = np.subtract(latency, zero_load)
+    return float(np.sum(wait))
 
 
 #: The per-frame NoC figures of a replayed trace (``canmore-sim replay``), named as in
