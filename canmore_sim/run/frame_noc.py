@@ -31,6 +31,7 @@ from canmore_sim.noc.build import build_traffic
 from canmore_sim.noc.counts import counted_stats
 from canmore_sim.noc.stats import NocStats
 from canmore_sim.noc.traffic import Traffic
+from canmore_sim.run.frame_rows import row_figures
 from canmore_sim.utils.memory import return_free_memory
 from canmore_sim.utils.progress import ProgressCallback, StageEvent
 
@@ -278,9 +279,8 @@ class _Accumulator:
         self.n_replayed = n if replayed is None else int(np.sum(replayed))
 
     def add(self, f: int, traffic: Traffic, stats: NocStats) -> None:
-        # the per-row figures a chunk of rows at a time (VGG16: 1.5 M rows, so no
-        # full-size temporaries beside the frame's traffic and statistics); integer
-        # counts and maxima, so the same numbers as one pass
+        # the per-row figures without full-size temporaries beside the frame's traffic
+        # and statistics (VGG16: 1.5 M rows); integer counts and maxima, exact
         starts = traffic.packet_starts()
         rows = self._row_figures(f, traffic, stats, starts)
         latency = stats.latency_ns
@@ -312,38 +312,14 @@ class _Accumulator:
     def _row_figures(self, f: int, traffic: Traffic, stats: NocStats,
                      starts: np.ndarray) -> dict[str, float | int]:
         """Per-layer and per-core counts of frame ``f`` (stored), the latest lateness and
-        the Manhattan hop total, summed over chunks of rows."""
-        charged = stats.hops if stats.charged_hops is None else stats.charged_hops
-        inter = stats.charged_interchip_hops
-        size, n_cores = self.depth + 1, self.core["injected"].shape[1]
-        sums = {k: np.zeros(size) for k in ("hops", "interchip", "packets", "deliveries")}
-        cores = {k: np.zeros(n_cores, dtype=np.int64) for k in ("injected", "ejected")}
-        late_max, manhattan, step = None, 0, 1 << 16
-        for first in range(0, len(traffic), step):
-            part = slice(first, first + step)
-            layer, start = traffic.layer[part], starts[part]
-            sums["hops"] += np.bincount(layer, weights=charged[part], minlength=size)
-            if inter is not None:
-                sums["interchip"] += np.bincount(layer, weights=inter[part], minlength=size)
-            sums["packets"] += np.bincount(layer[start], minlength=size)
-            sums["deliveries"] += np.bincount(layer, minlength=size)
-            sent = start & (layer > 0)  # input packets come from the I/O port
-            received = layer < self.depth  # readouts go to the I/O port
-            cores["injected"] += np.bincount(self.core_of_router[traffic.src[part][sent]],
-                                             minlength=n_cores)
-            cores["ejected"] += np.bincount(self.core_of_router[traffic.dst[part][received]],
-                                            minlength=n_cores)
-            late = stats.late[part]
-            if late.any():
-                most = float((stats.deliver_ns[part][late] - traffic.deadline_ns[part][late]).max())
-                late_max = most if late_max is None else max(late_max, most)
-            manhattan += int(traffic.rows(part).manhattan().sum())
-        for key, total in sums.items():
-            self.layer[key][f] = total
-        for key, count in cores.items():
-            self.core[key][f] = count
-        return {"late_max_ns": 0.0 if late_max is None else late_max,
-                "unicast_hops": manhattan}
+        the Manhattan hop total (:func:`~canmore_sim.run.frame_rows.row_figures`)."""
+        rows = row_figures(traffic, stats, starts, self.depth, self.core_of_router,
+                           self.core["injected"].shape[1])
+        for key in ("hops", "interchip", "packets", "deliveries"):
+            self.layer[key][f] = getattr(rows, key)
+        for key in ("injected", "ejected"):
+            self.core[key][f] = getattr(rows, key)
+        return {"late_max_ns": rows.late_max_ns, "unicast_hops": rows.unicast_hops}
 
     def result(self) -> FrameNoc:
         pairs = self.bins.pairs()
