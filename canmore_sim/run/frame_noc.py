@@ -26,7 +26,7 @@ from canmore_sim.config import ArchConfig
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.mapper.connectivity import LayerLinks
 from canmore_sim.mapper.placement import Mapping
-from canmore_sim.noc.bins import BinCounts, bins_histogram, latency_bins_of
+from canmore_sim.noc.bins import BinCounts, bins_histogram, latency_bins
 from canmore_sim.noc.build import build_traffic
 from canmore_sim.noc.counts import counted_stats
 from canmore_sim.noc.stats import NocStats
@@ -233,6 +233,7 @@ def simulate_frames(
         if on_frame is not None:
             on_frame(f, traffic, stats)
         del traffic, stats  # before the next frame's traffic is built (VGG16: 140 MB)
+        return_free_memory()  # and their pages go back, so the next build starts afresh
     return acc.result()
 
 
@@ -284,13 +285,14 @@ class _Accumulator:
         starts = traffic.packet_starts()
         rows = self._row_figures(f, traffic, stats, starts)
         latency = stats.latency_ns
-        wait_sum = _wait_sum(latency, stats.zero_load_ns)
+        mean_max = (float(latency.mean()), float(latency.max())) if len(latency) else (0.0, 0.0)
+        wait_sum = _wait_sum(latency, stats.zero_load_ns)  # ``latency`` is its scratch
+        del latency
         s = self.scalars
         values = {
             "packets": int(starts.sum()), "deliveries": len(traffic), "hops": stats.link_hops,
-            "latency_mean_ns": float(latency.mean()) if len(latency) else 0.0,
-            "latency_max_ns": float(latency.max()) if len(latency) else 0.0,
-            "zero_load_mean_ns": float(stats.zero_load_ns.mean()) if len(latency) else 0.0,
+            "latency_mean_ns": mean_max[0], "latency_max_ns": mean_max[1],
+            "zero_load_mean_ns": float(stats.zero_load_ns.mean()) if len(traffic) else 0.0,
             "wait_sum_ns": wait_sum, "late": int(stats.late.sum()),
             "late_max_ns": rows["late_max_ns"], "end_ns": stats.end_ns,
             "unicast_hops": rows["unicast_hops"], "interchip_hops": stats.interchip_hops,
@@ -307,7 +309,7 @@ class _Accumulator:
         if stats.mean_occupancy is not None:
             self.occ_mean += stats.mean_occupancy / self.n_replayed
         self.occ_max = np.maximum(self.occ_max, stats.max_occupancy)
-        self.bins.add(latency_bins_of(latency))  # floors ``latency`` in place: its last use
+        self.bins.add(latency_bins(stats.deliver_ns, stats.inject_ns))
 
     def _row_figures(self, f: int, traffic: Traffic, stats: NocStats,
                      starts: np.ndarray) -> dict[str, float | int]:
@@ -339,9 +341,10 @@ class _Accumulator:
 def _wait_sum(latency: np.ndarray, zero_load: np.ndarray) -> float:
     """Waiting beyond zero-load summed over the rows, ns: :attr:`NocStats.total_wait_ns
     <canmore_sim.noc.stats.NocStats.total_wait_ns>` from the latencies already computed
-    (the same subtraction and sum, so the same bits)."""
-    wait = np.subtract(latency, zero_load)
-    return float(np.sum(wait))
+    (the same subtraction and sum, so the same bits), in place: ``latency`` is
+    overwritten by the waiting of each row."""
+    np.subtract(latency, zero_load, out=latency)
+    return float(np.sum(latency))
 
 
 #: The per-frame NoC figures of a replayed trace (``canmore-sim replay``), named as in
