@@ -37,23 +37,25 @@ def latency_bins(deliver_ns: np.ndarray, inject_ns: np.ndarray) -> np.ndarray:
     their number are counted by a sort of all of them instead.
     """
     n = len(deliver_ns)
-    low, high, finite = None, None, 0
+    ranges: list[tuple[int, int]] = []  # lowest and highest bin of each chunk (or none)
+    finite = 0
     for part in _chunks(n):
         bins = _bins(deliver_ns[part], inject_ns[part])
-        if len(bins):
-            finite += len(bins)
-            low = int(bins.min()) if low is None else min(low, int(bins.min()))
-            high = int(bins.max()) if high is None else max(high, int(bins.max()))
-    if low is None or high is None:
+        finite += len(bins)
+        ranges.append((int(bins.min()), int(bins.max())) if len(bins) else (0, -1))
+    if not finite:
         return np.zeros((2, 0), dtype=np.int64)
+    low = min(lo for lo, hi in ranges if hi >= lo)
+    high = max(hi for lo, hi in ranges if hi >= lo)
     if high - low > finite + _DENSE_SLACK:
         every = np.concatenate([_bins(deliver_ns[part], inject_ns[part]) for part in _chunks(n)])
         return _sorted_counts(every, None)
     counts = np.zeros(high - low + 1, dtype=np.int64)
-    for part in _chunks(n):
-        bins = _bins(deliver_ns[part], inject_ns[part])
-        bins -= low
-        counts += np.bincount(bins, minlength=len(counts))
+    for part, (lo, hi) in zip(_chunks(n), ranges, strict=True):
+        if hi >= lo:  # each chunk's counts go to the span of its own bins
+            bins = _bins(deliver_ns[part], inject_ns[part])
+            bins -= lo
+            counts[lo - low:hi - low + 1] += np.bincount(bins, minlength=hi - lo + 1)
     occupied = np.flatnonzero(counts)
     return np.stack([occupied.astype(np.int64) + low, counts[occupied]])
 

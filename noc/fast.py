@@ -109,11 +109,12 @@ def simulate(traffic: Traffic, config: ArchConfig, *,
     if progress is not None:
         progress(int(state.ints[kernel.I_DELIVERED]), total)
     counters = _counters(kernel, state, traffic)
-    large = state.ints.nbytes + state.floats.nbytes > _TRIM_ABOVE
-    del state  # the loop's state (VGG16: 64 MB) goes before the statistics are built,
-    if large:  # and its pages go back to the system rather than wait in the C heap
-        return_free_memory()
-    return stats_from(traffic, config, **_widen(counters))
+    del state  # the int state (VGG16: 39 MB) goes before the per-row counts are widened,
+    counters = _widen(counters)
+    # and the float state (delivery and packet times, 25 MB) once the delivery times are
+    # copied out of it, before the statistics are built
+    counters["deliver"] = counters["deliver"].copy()
+    return stats_from(traffic, config, **counters)
 
 
 def needs_compile() -> bool:
@@ -406,9 +407,8 @@ def _counters(k: ModuleType, state: _State, traffic: Traffic) -> dict[str, Any]:
         raise deadlock_error(stuck)
     unicast = bool(state.ints[k.K_UNICAST])
     # under unicast every copy is one row, so each row is charged its own links: one array
-    # (K_UNICAST); ``deliver`` is copied, so the whole float state (packet times too) goes
-    # with the int state
-    return {"hops": state.int_segment("hops").copy(), "deliver": deliver.copy(),
+    # (K_UNICAST); ``deliver`` stays a view of the float state until the int state is gone
+    return {"hops": state.int_segment("hops").copy(), "deliver": deliver,
             "charged": None if unicast else state.int_segment("charged").copy(),
             "charged_inter": state.int_segment("charged_inter").copy(),
             "link_flits": _int64(p[:, :, k.P_LINKF]), "wait": pf[:, :, k.F_WAIT].copy(),
