@@ -205,3 +205,21 @@ def test_zero_load_latency_from_the_pair_table_is_the_one_pass_value(seed: int) 
     got = engine._zero_load_latency(traffic, config)
     expected = engine.zero_load_ns(traffic, config)[2]
     assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes(), case.name
+
+
+def test_the_pair_table_kept_between_frames_is_the_one_of_their_mesh_and_delays() -> None:
+    """A table kept from one frame serves the next only on the same mesh, chips and router
+    delays: alternating configurations and meshes give zero_load_ns's bits each time."""
+    from dataclasses import replace
+
+    from canmore_sim.noc import engine
+
+    traffic = random_traffic(5_000, seed=3, width=6, height=4)
+    tiled = replace(traffic, chip_width=3, chip_height=2)
+    slow = cfg(**{"router.router_delay_ns": 3.3})
+    cut = cfg(**{"router.switching": "wormhole"})
+    for t, config in [(traffic, cfg()), (traffic, slow), (traffic, cfg()), (tiled, cfg()),
+                      (traffic, cut), (tiled, slow), (traffic, cfg())]:
+        got = engine._zero_load_latency(t, config)
+        assert got.tobytes() == engine.zero_load_ns(t, config)[2].tobytes()
+    assert len(engine._PAIR_TABLES) == 1
