@@ -17,6 +17,8 @@ the sums it holds.)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from canmore_sim.config import ArchConfig
@@ -48,73 +50,117 @@ def build_traffic(
 
     Notes
     -----
-    Per-spike figures (time, source, layer, deadline) are computed once per spike and
-    the spikes sorted by (time, id); a spike's rows are made in destination order (the
-    destination cores of a layer taken in router order), so the rows need no sort of
-    their own: one gather puts them in the order of a full (time, spike, destination)
-    sort, and every column is built in its final dtype.
+    Spike ids count the spikes layer after layer (each layer's in trace order), then
+    the readouts. Per-spike figures (time, source, layer, deadline) are computed once per
+    spike, and each layer's spikes are sorted by (time, id) before its rows are made, in
+    destination order (the destination cores of a layer taken in router order). When the
+    layers follow each other in time (their windows do), the layers' rows put one after
+    the other are already in (time, spike, destination) order and every per-row column is
+    a repeat of its per-spike column; otherwise one gather of whole spikes sorts them
+    (:func:`_sorted_rows`). Either way every column is built in its final dtype.
     """
     if not 0 <= frame < trace.n_frames:
         raise ValueError(f"frame {frame} out of range 0..{trace.n_frames - 1}")
     io_router = io_router_index(config, mapping.width, mapping.height)
     ns_per_unit = config.neuron.window / trace.tw
-    spike_parts: list[tuple[np.ndarray, ...]] = []
-    row_parts: list[tuple[np.ndarray, np.ndarray]] = []
+    blocks: list[_Block] = []
+    first = 0
     for l, (spikes, link) in enumerate(zip(trace.layers, links, strict=True)):
-        per_spike, per_row = _layer_rows(spikes, link, frame, l, mapping, config, io_router,
-                                         ns_per_unit)
-        spike_parts.append(per_spike)
-        row_parts.append(per_row)
-    per_spike, per_row = _readout_rows(trace, mapping, links, config, io_router)
-    spike_parts.append(per_spike)
-    row_parts.append(per_row)
-    t_ns, src, layer, deadline, n_rows = (np.concatenate(c)
-                                          for c in zip(*spike_parts, strict=True))
-    dst, sops = (np.concatenate(c) for c in zip(*row_parts, strict=True))
-    spike, rows = _sorted_rows(t_ns, n_rows)
-    return Traffic(
-        width=mapping.width, height=mapping.height, time_ns=t_ns[spike], src=src[spike],
-        dst=dst[rows], spike=spike, layer=layer[spike], deadline_ns=deadline[spike],
-        multicast=config.traffic.multicast, sops=sops[rows],
-        chip_width=mapping.chip_width if mapping.n_chips > 1 else 0,
-        chip_height=mapping.chip_height if mapping.n_chips > 1 else 0,
-    )
+        blocks.append(_layer_block(spikes, link, frame, l, mapping, config, io_router,
+                                   ns_per_unit, first))
+        first += len(blocks[-1].spike)
+    blocks.append(_readout_block(trace, mapping, links, config, io_router, first))
+    spike, t_ns, src, layer, deadline, n_rows = (
+        np.concatenate([getattr(b, name) for b in blocks])
+        for name in ("spike", "t_ns", "src", "layer", "deadline", "n_rows"))
+    dst = np.concatenate([b.dst for b in blocks])
+    sops = np.concatenate([b.sops for b in blocks])
+    del blocks  # the per-layer rows (VGG16: 12 bytes a row)
+    common = {"width": mapping.width, "height": mapping.height,
+              "multicast": config.traffic.multicast,
+              "chip_width": mapping.chip_width if mapping.n_chips > 1 else 0,
+              "chip_height": mapping.chip_height if mapping.n_chips > 1 else 0}
+    if _ascending(t_ns):  # already in (time, spike) order: repeat the per-spike columns
+        return Traffic(time_ns=np.repeat(t_ns, n_rows), src=np.repeat(src, n_rows), dst=dst,
+                       spike=np.repeat(spike, n_rows), layer=np.repeat(layer, n_rows),
+                       deadline_ns=np.repeat(deadline, n_rows), sops=sops, **common)
+    order, rows = _sorted_rows(t_ns, n_rows)
+    return Traffic(time_ns=t_ns[order], src=src[order], dst=dst[rows], spike=spike[order],
+                   layer=layer[order], deadline_ns=deadline[order], sops=sops[rows], **common)
 
 
-def _layer_rows(
-    spikes: LayerSpikes, link: LayerLinks, frame: int, l: int, mapping: Mapping,
-    config: ArchConfig, io_router: int, ns_per_unit: float,
-) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, np.ndarray]]:
-    """Per-spike columns and the rows (destination, SOPs) of one layer's spikes in a frame.
+@dataclass(frozen=True, eq=False)
+class _Block:
+    """The spikes of one layer (or the readouts) in (time, id) order and their rows.
 
-    Returns
-    -------
-    ((time_ns, src, layer, deadline_ns, n_rows), (dst, sops))
-        One entry per spike (float64, int32, int16, float64, int64), then one per row,
-        spike after spike, each spike's rows in destination-router order (int32, int64).
+    Per spike: ``spike`` (int64 id), ``t_ns`` (float64), ``src`` (int32 router), ``layer``
+    (int16), ``deadline`` (float64 ns), ``n_rows`` (int64); per row, spike after spike,
+    each spike's rows in destination-router order: ``dst`` (int32), ``sops`` (int64).
     """
+
+    spike: np.ndarray
+    t_ns: np.ndarray
+    src: np.ndarray
+    layer: np.ndarray
+    deadline: np.ndarray
+    n_rows: np.ndarray
+    dst: np.ndarray
+    sops: np.ndarray
+
+
+def _layer_block(
+    spikes: LayerSpikes, link: LayerLinks, frame: int, l: int, mapping: Mapping,
+    config: ArchConfig, io_router: int, ns_per_unit: float, first: int,
+) -> _Block:
+    """The spikes of layer ``l`` in frame ``frame`` (ids from ``first``, in trace order)
+    sorted by (time, id), with their rows."""
     sel = spikes.frame == frame
-    neuron, time = spikes.neuron[sel], spikes.time[sel]
-    dst_router = mapping.router[link.dst_cores].astype(np.int32)
-    by_router = np.argsort(dst_router, kind="stable")
-    counts = link.postsynaptic(neuron)[:, by_router]
-    row, col = np.nonzero(counts > 0)
-    src_core = link.src_core[neuron]
-    src = np.where(src_core < 0, io_router, mapping.router[np.maximum(src_core, 0)])
+    t_ns = (spikes.time[sel] * ns_per_unit).astype(np.float64)
+    order = np.argsort(t_ns, kind="stable")
+    t_ns = t_ns[order]
+    neuron = spikes.neuron[sel][order]
     n = len(neuron)
     deadline = (np.full(n, (l + 2) * config.neuron.window) if spikes.deadline is None
-                else spikes.deadline[sel] * ns_per_unit)
-    per_spike = ((time * ns_per_unit).astype(np.float64), src.astype(np.int32),
-                 np.full(n, l, dtype=np.int16), deadline.astype(np.float64),
-                 np.bincount(row, minlength=n).astype(np.int64))
-    return per_spike, (dst_router[by_router][col], counts[row, col].astype(np.int64))
+                else (spikes.deadline[sel] * ns_per_unit)[order])
+    dst_router = mapping.router[link.dst_cores].astype(np.int32)
+    by_router = np.argsort(dst_router, kind="stable")
+    counts = link.postsynaptic(neuron)
+    if not np.array_equal(by_router, np.arange(len(by_router))):
+        counts = counts[:, by_router]
+    dst, sops, n_rows = _rows_of(counts, dst_router[by_router])
+    del counts
+    src_core = link.src_core[neuron]
+    src = np.where(src_core < 0, io_router, mapping.router[np.maximum(src_core, 0)])
+    return _Block(spike=first + order.astype(np.int64), t_ns=t_ns, src=src.astype(np.int32),
+                  layer=np.full(n, l, dtype=np.int16), deadline=deadline.astype(np.float64),
+                  n_rows=n_rows, dst=dst, sops=sops)
+
+
+def _rows_of(counts: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(dst, sops, rows per spike) of the positive entries of ``counts`` (spikes x
+    destination cores), row-major: spike after spike, in the order of ``dst``."""
+    positive = counts > 0
+    n, cores = counts.shape
+    if positive.all():  # every spike reaches every core (VGG16's layers): no selection
+        return (np.tile(dst, n), counts.astype(np.int64, copy=False).reshape(-1),
+                np.full(n, cores, dtype=np.int64))
+    sops = counts[positive].astype(np.int64, copy=False)
+    rows = np.count_nonzero(positive, axis=1).astype(np.int64)
+    return np.broadcast_to(dst, counts.shape)[positive], sops, rows
+
+
+def _ascending(values: np.ndarray) -> bool:
+    """Whether ``values`` never decrease (False where a NaN is)."""
+    return bool(np.all(values[1:] >= values[:-1]))
 
 
 def _sorted_rows(t_ns: np.ndarray, n_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Spike id of every output row and the input row it takes, in (time, spike) order.
+    """(spike of every output row, input row it takes) in (time, spike) order.
 
-    Spikes are sorted by time, ties by id (a stable sort); the rows of a spike are
-    contiguous in the input (``n_rows`` of them) and keep their order.
+    The spikes (``t_ns``, in blocks of ascending id, each block sorted by (time, id))
+    are sorted by time, ties by position (a stable sort), which is their id order; the
+    rows of a spike are contiguous in the input (``n_rows`` of them) and keep their order.
+    Returns positions into the per-spike columns, repeated once per row, and row indices.
     """
     order = np.argsort(t_ns, kind="stable")
     lens = n_rows[order]
@@ -123,7 +169,7 @@ def _sorted_rows(t_ns: np.ndarray, n_rows: np.ndarray) -> tuple[np.ndarray, np.n
     spike = np.repeat(order, lens)
     rows = np.arange(total, dtype=np.int64)
     rows += np.repeat(first - (np.cumsum(lens) - lens), lens)
-    return spike.astype(np.int64), rows
+    return spike, rows
 
 
 def io_router_index(config: ArchConfig, width: int, height: int) -> int:
@@ -144,18 +190,16 @@ def io_router_index(config: ArchConfig, width: int, height: int) -> int:
     return y * width + x
 
 
-def _readout_rows(
-    trace: SpikeTrace, mapping: Mapping, links: list[LayerLinks], config: ArchConfig,
-    io_router: int,
-) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, np.ndarray]]:
-    """One readout packet from every output core to the I/O router at the output window end.
-
-    Each readout is a spike of its own with one row (columns as :func:`_layer_rows`).
-    """
+def _readout_block(trace: SpikeTrace, mapping: Mapping, links: list[LayerLinks],
+                   config: ArchConfig, io_router: int, first: int) -> _Block:
+    """One readout packet from every output core to the I/O router at the output window end
+    (spike ids from ``first``): each readout is a spike of its own with one row."""
     depth = len(links)
     cores = np.flatnonzero(mapping.groups.layer == depth)
     n = len(cores)
-    t_ns = np.full(n, trace.end(depth) * config.neuron.window / trace.tw)
-    per_spike = (t_ns, mapping.router[cores].astype(np.int32), np.full(n, depth, dtype=np.int16),
-                 np.full(n, np.inf), np.ones(n, dtype=np.int64))
-    return per_spike, (np.full(n, io_router, dtype=np.int32), np.zeros(n, dtype=np.int64))
+    return _Block(spike=first + np.arange(n, dtype=np.int64),
+                  t_ns=np.full(n, trace.end(depth) * config.neuron.window / trace.tw),
+                  src=mapping.router[cores].astype(np.int32),
+                  layer=np.full(n, depth, dtype=np.int16), deadline=np.full(n, np.inf),
+                  n_rows=np.ones(n, dtype=np.int64), dst=np.full(n, io_router, dtype=np.int32),
+                  sops=np.zeros(n, dtype=np.int64))

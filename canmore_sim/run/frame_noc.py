@@ -26,10 +26,12 @@ from canmore_sim.config import ArchConfig
 from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.mapper.connectivity import LayerLinks
 from canmore_sim.mapper.placement import Mapping
+from canmore_sim.noc.bins import BinCounts, bins_histogram, latency_bins
 from canmore_sim.noc.build import build_traffic
 from canmore_sim.noc.counts import counted_stats
 from canmore_sim.noc.stats import NocStats
 from canmore_sim.noc.traffic import Traffic
+from canmore_sim.run.frame_rows import row_figures
 from canmore_sim.utils.memory import return_free_memory
 from canmore_sim.utils.progress import ProgressCallback, StageEvent
 
@@ -93,7 +95,12 @@ class FrameNoc:
         ``(n_routers, 5)``: time-averaged flits per input buffer (mean over frames) and
         the most flits ever held (max over frames).
     latency_hist_ns
-        ``(bin_edges, counts)`` of per-delivery latency over all frames.
+        ``(bin_edges, counts)`` of per-delivery latency over all frames: 40 equal bins of
+        whole 1-ns bins (:func:`~canmore_sim.noc.bins.bins_histogram` of ``latency_bins``).
+    latency_bins
+        ``(2, k)`` int64 (bin, count): every delivery's latency in exact 1-ns bins
+        (:func:`~canmore_sim.noc.bins.latency_bins`) summed over the frames, or None
+        (figures merged from chunks, which carry their own).
     replayed
         bool per frame: the frame went through the NoC replay (None: every frame). A
         frame that did not has exact counts (packets, deliveries, hops, inter-chip hops,
@@ -129,6 +136,7 @@ class FrameNoc:
     occupancy_max: np.ndarray
     latency_hist_ns: tuple[np.ndarray, np.ndarray]
     replayed: np.ndarray | None = None
+    latency_bins: np.ndarray | None = None
 
     @property
     def sampled(self) -> bool:
@@ -224,6 +232,7 @@ def simulate_frames(
         acc.add(f, traffic, stats)
         if on_frame is not None:
             on_frame(f, traffic, stats)
+        del traffic, stats  # before the next frame's traffic is built (VGG16: 120 MB)
     return acc.result()
 
 
@@ -263,25 +272,26 @@ class _Accumulator:
         self.router_wait = np.zeros((n_routers, 5), dtype=np.float64)
         self.occ_mean = np.zeros((n_routers, 5), dtype=np.float64)
         self.occ_max = np.zeros((n_routers, 5), dtype=np.int64)
-        self.latencies: list[np.ndarray] = []
+        self.bins = BinCounts()  # every delivery's latency, in exact 1-ns bins
         self.n = n
         self.replayed = None if replayed is None else np.asarray(replayed, dtype=bool)
         # occupancy is averaged over the replayed frames (all: n, the same float steps)
         self.n_replayed = n if replayed is None else int(np.sum(replayed))
 
     def add(self, f: int, traffic: Traffic, stats: NocStats) -> None:
-        # the per-row figures a chunk of rows at a time (VGG16: 1.5 M rows, so no
-        # full-size temporaries beside the frame's traffic and statistics); integer
-        # counts and maxima, so the same numbers as one pass
-        wait_sum = stats.total_wait_ns  # before ``latency`` exists: one temporary at a time
-        latency, starts = stats.latency_ns, traffic.packet_starts()
+        # the per-row figures without full-size temporaries beside the frame's traffic
+        # and statistics (VGG16: 1.5 M rows); integer counts and maxima, exact
+        starts = traffic.packet_starts()
         rows = self._row_figures(f, traffic, stats, starts)
+        latency = stats.latency_ns
+        mean_max = (float(latency.mean()), float(latency.max())) if len(latency) else (0.0, 0.0)
+        wait_sum = _wait_sum(latency, stats.zero_load_ns)  # ``latency`` is its scratch
+        del latency
         s = self.scalars
         values = {
             "packets": int(starts.sum()), "deliveries": len(traffic), "hops": stats.link_hops,
-            "latency_mean_ns": float(latency.mean()) if len(latency) else 0.0,
-            "latency_max_ns": float(latency.max()) if len(latency) else 0.0,
-            "zero_load_mean_ns": float(stats.zero_load_ns.mean()) if len(latency) else 0.0,
+            "latency_mean_ns": mean_max[0], "latency_max_ns": mean_max[1],
+            "zero_load_mean_ns": float(stats.zero_load_ns.mean()) if len(traffic) else 0.0,
             "wait_sum_ns": wait_sum, "late": int(stats.late.sum()),
             "late_max_ns": rows["late_max_ns"], "end_ns": stats.end_ns,
             "unicast_hops": rows["unicast_hops"], "interchip_hops": stats.interchip_hops,
@@ -298,46 +308,22 @@ class _Accumulator:
         if stats.mean_occupancy is not None:
             self.occ_mean += stats.mean_occupancy / self.n_replayed
         self.occ_max = np.maximum(self.occ_max, stats.max_occupancy)
-        self.latencies.append(latency)
+        self.bins.add(latency_bins(stats.deliver_ns, stats.inject_ns))
 
     def _row_figures(self, f: int, traffic: Traffic, stats: NocStats,
                      starts: np.ndarray) -> dict[str, float | int]:
         """Per-layer and per-core counts of frame ``f`` (stored), the latest lateness and
-        the Manhattan hop total, summed over chunks of rows."""
-        charged = stats.hops if stats.charged_hops is None else stats.charged_hops
-        inter = stats.charged_interchip_hops
-        size, n_cores = self.depth + 1, self.core["injected"].shape[1]
-        sums = {k: np.zeros(size) for k in ("hops", "interchip", "packets", "deliveries")}
-        cores = {k: np.zeros(n_cores, dtype=np.int64) for k in ("injected", "ejected")}
-        late_max, manhattan, step = None, 0, 1 << 16
-        for first in range(0, len(traffic), step):
-            part = slice(first, first + step)
-            layer, start = traffic.layer[part], starts[part]
-            sums["hops"] += np.bincount(layer, weights=charged[part], minlength=size)
-            if inter is not None:
-                sums["interchip"] += np.bincount(layer, weights=inter[part], minlength=size)
-            sums["packets"] += np.bincount(layer[start], minlength=size)
-            sums["deliveries"] += np.bincount(layer, minlength=size)
-            sent = start & (layer > 0)  # input packets come from the I/O port
-            received = layer < self.depth  # readouts go to the I/O port
-            cores["injected"] += np.bincount(self.core_of_router[traffic.src[part][sent]],
-                                             minlength=n_cores)
-            cores["ejected"] += np.bincount(self.core_of_router[traffic.dst[part][received]],
-                                            minlength=n_cores)
-            late = stats.late[part]
-            if late.any():
-                most = float((stats.deliver_ns[part][late] - traffic.deadline_ns[part][late]).max())
-                late_max = most if late_max is None else max(late_max, most)
-            manhattan += int(traffic.rows(part).manhattan().sum())
-        for key, total in sums.items():
-            self.layer[key][f] = total
-        for key, count in cores.items():
-            self.core[key][f] = count
-        return {"late_max_ns": 0.0 if late_max is None else late_max,
-                "unicast_hops": manhattan}
+        the Manhattan hop total (:func:`~canmore_sim.run.frame_rows.row_figures`)."""
+        rows = row_figures(traffic, stats, starts, self.depth, self.core_of_router,
+                           self.core["injected"].shape[1])
+        for key in ("hops", "interchip", "packets", "deliveries"):
+            self.layer[key][f] = getattr(rows, key)
+        for key in ("injected", "ejected"):
+            self.core[key][f] = getattr(rows, key)
+        return {"late_max_ns": rows.late_max_ns, "unicast_hops": rows.unicast_hops}
 
     def result(self) -> FrameNoc:
-        latencies = np.concatenate(self.latencies) if self.latencies else np.zeros(0)
+        pairs = self.bins.pairs()
         return FrameNoc(
             **self.scalars,
             hops_per_layer=self.layer["hops"], interchip_per_layer=self.layer["interchip"],
@@ -346,16 +332,18 @@ class _Accumulator:
             core_injected=self.core["injected"], core_ejected=self.core["ejected"],
             link_flits=self.link_flits, router_wait_ns=self.router_wait,
             occupancy_mean=self.occ_mean, occupancy_max=self.occ_max,
-            latency_hist_ns=_histogram(latencies), replayed=self.replayed,
+            latency_hist_ns=bins_histogram(pairs), replayed=self.replayed,
+            latency_bins=pairs,
         )
 
 
-def _histogram(values: np.ndarray, bins: int = 40) -> tuple[np.ndarray, np.ndarray]:
-    finite = values[np.isfinite(values)]
-    if not len(finite):
-        return np.zeros(bins + 1), np.zeros(bins, dtype=np.int64)
-    counts, edges = np.histogram(finite, bins=bins)
-    return edges, counts.astype(np.int64)
+def _wait_sum(latency: np.ndarray, zero_load: np.ndarray) -> float:
+    """Waiting beyond zero-load summed over the rows, ns: :attr:`NocStats.total_wait_ns
+    <canmore_sim.noc.stats.NocStats.total_wait_ns>` from the latencies already computed
+    (the same subtraction and sum, so the same bits), in place: ``latency`` is
+    overwritten by the waiting of each row."""
+    np.subtract(latency, zero_load, out=latency)
+    return float(np.sum(latency))
 
 
 #: The per-frame NoC figures of a replayed trace (``canmore-sim replay``), named as in

@@ -8,11 +8,12 @@ import pytest
 from canmore_sim.noc.bins import LATENCY_BIN_NS, latency_bins, merge_bins
 
 
-def reference_bins(deliver_ns: np.ndarray, inject_ns: np.ndarray) -> np.ndarray:
+def reference_bins(deliver_ns: np.ndarray, inject_ns: np.ndarray,
+                   width: float = LATENCY_BIN_NS) -> np.ndarray:
     """The former definition: np.unique of the floored finite latencies, with counts."""
     latency = deliver_ns - inject_ns
     latency = latency[np.isfinite(latency)]
-    bins, counts = np.unique(np.floor(latency / LATENCY_BIN_NS).astype(np.int64),
+    bins, counts = np.unique(np.floor(latency / width).astype(np.int64),
                              return_counts=True)
     return np.stack([bins, counts.astype(np.int64)]) if len(bins) else np.zeros((2, 0), np.int64)
 
@@ -38,7 +39,12 @@ def _latencies(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("seed", range(60))
-def test_bins_and_merge_equal_the_sorted_reference(seed: int) -> None:
+def test_bins_and_merge_equal_the_sorted_reference(seed: int, monkeypatch) -> None:
+    """Also counted in chunks of 7 or 100 rows (odd seeds): the same bins."""
+    from canmore_sim.noc import bins
+
+    if seed % 2:
+        monkeypatch.setattr(bins, "_STEP", (7, 100)[seed % 4 // 2])
     rng = np.random.default_rng(seed)
     parts, expected_parts = [], []
     for _ in range(int(rng.integers(1, 6))):
@@ -53,6 +59,31 @@ def test_bins_and_merge_equal_the_sorted_reference(seed: int) -> None:
     assert np.array_equal(merged, reference_merge(expected_parts))
     assert np.array_equal(merge_bins([merged, parts[0]]),
                           reference_merge([merged, parts[0]]))
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_another_bin_width_divides_first(seed: int, monkeypatch) -> None:
+    """With bins other than 1 ns the latencies are divided by the width before the floor
+    (1 ns skips the division, which changes no float64 value)."""
+    from canmore_sim.noc import bins
+
+    monkeypatch.setattr(bins, "LATENCY_BIN_NS", 2.5)
+    deliver, inject = _latencies(np.random.default_rng(500 + seed))
+    assert np.array_equal(bins.latency_bins(deliver, inject),
+                          reference_bins(deliver, inject, 2.5))
+
+
+def test_histogram_of_bins_spans_whole_bins() -> None:
+    """40 equal bins of whole 1-ns bins from the lowest bin past the highest; every count in
+    the bin holding it."""
+    from canmore_sim.noc.bins import bins_histogram
+
+    edges, counts = bins_histogram(np.array([[-3, 0, 80, 116], [2, 5, 1, 7]]))
+    assert edges[0] == -3.0 and edges[1] - edges[0] == 3.0 and len(edges) == 41
+    assert counts.dtype == np.int64 and counts.sum() == 15
+    assert counts[0] == 2 and counts[1] == 5 and counts[27] == 1 and counts[39] == 7
+    empty_edges, empty_counts = bins_histogram(np.zeros((2, 0), np.int64))
+    assert len(empty_edges) == 41 and not empty_counts.any()
 
 
 def test_empty_inputs() -> None:

@@ -82,3 +82,89 @@ def test_a_frame_out_of_range_is_refused() -> None:
     links = [layer_links(graph, mapping.groups, l) for l in range(graph.depth)]
     with pytest.raises(ValueError, match="out of range"):
         build_traffic(trace, 1, mapping, links, config)
+
+
+@pytest.fixture(scope="module")
+def bundled_runs() -> dict[str, tuple]:
+    """The bundled network's spikes on 3 frames, mapped four ways (one 8x8 chip row-major;
+    snake order, so a layer's cores are not in router order; 4x4 chips, tiled; cores of
+    256 neurons, which split channels by rows, so a spike reaches only some cores)."""
+    graph = quantize_graph(load_model(None), 4)
+    frames, labels, _ = load_frames(None, graph.input_shape, 3, 0)
+    runs = {}
+    for name, overrides in {"row-major": {}, "snake": {"run.placement": "snake"},
+                            "tiled": {"mesh": "4x4"},
+                            "split": {"core.max_neurons": 256, "mesh": "16x16"}}.items():
+        config = with_overrides(default_config(), {"run.frames": 3, **overrides})
+        mapping = map_network(graph, config)
+        trace = simulate_neurons(graph, frames, labels, config.neuron)
+        links = [layer_links(graph, mapping.groups, l) for l in range(graph.depth)]
+        runs[name] = (trace, mapping, links, config)
+    return runs
+
+
+def _perturbed(trace, rng: np.random.Generator):  # type: ignore[no-untyped-def]
+    """``trace`` with some spikes dropped and its times redrawn: on a coarse grid (ties
+    within and across layers), shifted into other layers' windows (layers interleave in
+    time), or kept; sometimes with per-spike deadlines."""
+    from dataclasses import replace
+
+    from canmore_sim.cores.trace import LayerSpikes
+
+    layers = []
+    span = (len(trace.layers) + 1) * trace.tw
+    mode = rng.choice(["grid", "shift", "keep"])
+    for spikes in trace.layers:
+        keep = rng.random(len(spikes)) < rng.uniform(0.05, 0.6)
+        time = spikes.time[keep].copy()
+        if mode == "grid":
+            time = np.round(time * 4) / 4
+        elif mode == "shift":
+            moved = rng.random(len(time)) < 0.3
+            time[moved] = rng.integers(0, 8, int(moved.sum())) * span / 8
+        deadline = (time + rng.uniform(0.1, 3.0, len(time))) if rng.random() < 0.4 else None
+        layers.append(LayerSpikes(spikes.frame[keep], spikes.neuron[keep], time, deadline))
+    return replace(trace, layers=tuple(layers))
+
+
+MAPPINGS = ("row-major", "snake", "tiled", "split")
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_generated_traces_give_the_spike_by_spike_rows(bundled_runs, seed: int) -> None:
+    """Rows of traces whose layers interleave in time or tie across layers, with or
+    without deadlines, under three mappings: the reference construction's, in its dtypes
+    (the layers-in-order shortcut and the sorting path both)."""
+    rng = np.random.default_rng(seed)
+    trace, mapping, links, config = bundled_runs[MAPPINGS[seed % 4]]
+    if seed % 8 >= 4:
+        config = with_overrides(config, {"traffic.multicast": True})
+    trace = _perturbed(trace, rng)
+    frame = int(rng.integers(0, trace.n_frames))
+    traffic = build_traffic(trace, frame, mapping, links, config)
+    expected = _reference(trace, frame, mapping, links, config)
+    for name, column in expected.items():
+        got = getattr(traffic, name)
+        assert np.array_equal(got, column.astype(got.dtype)), name
+        assert got.dtype == (np.float64, np.int32, np.int32, np.int64, np.int16, np.float64,
+                             np.int64)[list(expected).index(name)], name
+
+
+def test_generated_traces_take_both_paths(bundled_runs) -> None:
+    """The generated traces above cover layers in time order and interleaved layers."""
+    from canmore_sim.noc import build
+
+    seen = set()
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        trace, *_ = bundled_runs[MAPPINGS[seed % 4]]
+        trace = _perturbed(trace, rng)
+        frame = int(rng.integers(0, trace.n_frames))
+        times = np.concatenate([np.sort(s.time[s.frame == frame]) for s in trace.layers])
+        seen.add(build._ascending(times))
+    assert seen == {True, False}
+    trace, mapping, links, _ = bundled_runs["split"]  # some spikes miss some cores
+    assert any((link.postsynaptic(spikes.neuron) == 0).any()
+               for spikes, link in zip(trace.layers, links, strict=True))
+    _, mapping, links, _ = bundled_runs["snake"]  # some layer's cores out of router order
+    assert any((np.diff(mapping.router[link.dst_cores]) < 0).any() for link in links)

@@ -180,3 +180,46 @@ def test_zero_load_latency_in_chunks_is_the_one_pass_value(sops: bool) -> None:
     chunked, whole = _zero_load_latency(traffic, config), zero_load_ns(traffic, config)[2]
     assert chunked.dtype == whole.dtype and chunked.tobytes() == whole.tobytes()
     assert len(np.unique(chunked)) > 10  # the delays really vary along the rows
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_zero_load_latency_from_the_pair_table_is_the_one_pass_value(seed: int) -> None:
+    """Generated cases (meshes 1x1 to 16x16, tiled chips, 1-4 flits, delays not exact in
+    binary, service times or none, every switching): the column stats_from computes from
+    a table of every (source, destination) pair is zero_load_ns's, bit for bit; a mesh
+    larger than the table's limit takes the chunks of zero_load_ns itself."""
+    from dataclasses import replace
+
+    from canmore_sim.noc import engine
+    from tests.noc.diffcases import SWITCHINGS, make_case
+
+    case = make_case(seed)
+    traffic, config = case.traffic, with_overrides(case.config, {
+        "router.switching": SWITCHINGS[seed % 3]})
+    if seed % 10 == 9:  # larger than the table: 40x30 routers
+        rng = np.random.default_rng(seed)
+        traffic = replace(traffic, width=40, height=30, chip_width=0, chip_height=0,
+                          src=rng.integers(0, 1200, len(traffic)).astype(np.int32),
+                          dst=rng.integers(0, 1200, len(traffic)).astype(np.int32))
+        assert traffic.n_routers > engine._PAIR_TABLE_ROUTERS
+    got = engine._zero_load_latency(traffic, config)
+    expected = engine.zero_load_ns(traffic, config)[2]
+    assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes(), case.name
+
+
+def test_the_pair_table_kept_between_frames_is_the_one_of_their_mesh_and_delays() -> None:
+    """A table kept from one frame serves the next only on the same mesh, chips and router
+    delays: alternating configurations and meshes give zero_load_ns's bits each time."""
+    from dataclasses import replace
+
+    from canmore_sim.noc import engine
+
+    traffic = random_traffic(5_000, seed=3, width=6, height=4)
+    tiled = replace(traffic, chip_width=3, chip_height=2)
+    slow = cfg(**{"router.router_delay_ns": 3.3})
+    cut = cfg(**{"router.switching": "wormhole"})
+    for t, config in [(traffic, cfg()), (traffic, slow), (traffic, cfg()), (tiled, cfg()),
+                      (traffic, cut), (tiled, slow), (traffic, cfg())]:
+        got = engine._zero_load_latency(t, config)
+        assert got.tobytes() == engine.zero_load_ns(t, config)[2].tobytes()
+    assert len(engine._PAIR_TABLES) == 1

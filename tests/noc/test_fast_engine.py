@@ -275,3 +275,25 @@ def test_int64_state_gives_the_same_statistics(monkeypatch, seed: int) -> None:
     monkeypatch.setattr(fast, "_int_dtype", lambda rows, packets, budget: np.int64)
     assert fast._build(fast._kernel(), case.traffic, case.config).ints.dtype == np.int64
     assert_same_stats(fast.simulate(case.traffic, case.config), narrow)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_packets_grouped_by_source_are_the_stable_sort(seed: int) -> None:
+    """The injection lists built from runs of one source (or by a sort of packets where
+    runs are short) are a stable sort of the packets by source router, in the int state's
+    either dtype."""
+    from canmore_sim.noc.fast import _grouped_by_source
+
+    rng = np.random.default_rng(seed)
+    routers = int(rng.integers(1, 300))
+    n = int(rng.integers(0, 5000))
+    if seed % 3:  # runs: a spike's rows share their source
+        runs = rng.integers(0, routers, max(1, n // 5))
+        src = np.repeat(runs, rng.integers(1, 60, len(runs)))[:n]
+    else:
+        src = rng.integers(0, routers, n)
+    src = src.astype(np.int32)
+    for dtype in (np.int32, np.int64):
+        view = np.full(len(src), -7, dtype=dtype)
+        _grouped_by_source(src, routers, view)
+        assert np.array_equal(view, np.argsort(src, kind="stable")), seed

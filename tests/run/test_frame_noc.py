@@ -110,3 +110,30 @@ def test_multicast_delivers_what_unicast_delivers() -> None:
 def test_into_weight_layers_refuses_a_flat_array() -> None:
     with pytest.raises(ValueError, match="L \\+ 1"):
         into_weight_layers(np.zeros(4))
+
+
+@pytest.mark.parametrize("replay", ["all", "sample"])
+def test_latency_bins_are_the_replayed_frames_exact_bins(replay: str) -> None:
+    """The run's latency bins are every replayed delivery's exact 1-ns bin (the frames'
+    bins merged, those of frames not replayed left out), and its histogram is the one a
+    map run merged from chunks reports (:func:`bins_histogram` of them)."""
+    from canmore_sim.noc.bins import bins_histogram, latency_bins, merge_bins
+
+    graph = load_model(None)
+    frames, labels, ids = load_frames(None, graph.input_shape, 3, 0)
+    config = with_overrides(default_config(), {"run.frames": 3, "run.replay": replay,
+                                               "run.replay_frames": 2})
+    seen: list[np.ndarray] = []
+    result = run(graph, frames, labels, config, frame_ids=ids,
+                 noc_observer=lambda stats: seen.append(latency_bins(stats.deliver_ns,
+                                                                     stats.inject_ns)))
+    noc = result.noc
+    replayed = np.ones(3, bool) if noc.replayed is None else noc.replayed
+    assert len(seen) == int(replayed.sum()) == (3 if replay == "all" else 2)
+    expected = merge_bins(seen)
+    assert noc.latency_bins is not None and np.array_equal(noc.latency_bins, expected)
+    assert int(expected[1].sum()) == int(noc.deliveries[replayed].sum())
+    edges, counts = noc.latency_hist_ns
+    ref_edges, ref_counts = bins_histogram(expected)
+    assert np.array_equal(edges, ref_edges) and np.array_equal(counts, ref_counts)
+    assert int(counts.sum()) == int(noc.deliveries[replayed].sum())
