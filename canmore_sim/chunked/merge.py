@@ -10,7 +10,6 @@ import numpy as np
 
 from canmore_sim.chunked.files import read_chunk
 from canmore_sim.chunked.task import (
-    LATENCY_BIN_NS,
     NOC_PER_FRAME,
     PER_FRAME,
     TRACE_COLUMNS,
@@ -20,7 +19,7 @@ from canmore_sim.cores.stats import CoreStats
 from canmore_sim.cores.trace import CountedSpikes, SpikeTrace
 from canmore_sim.errors import SimulationError
 from canmore_sim.mapper.placement import Mapping
-from canmore_sim.noc.bins import BinCounts
+from canmore_sim.noc.bins import BinCounts, bins_histogram
 from canmore_sim.run.frame_noc import FrameNoc
 
 __all__ = ["Merger", "result_parts"]
@@ -109,18 +108,6 @@ def _write_traffic(writer: Any, arrays: dict[str, np.ndarray]) -> None:
                                    bool(multicast), cw, ch, sops=col["sops"]))
 
 
-def _histogram(bins: np.ndarray, n_bins: int = 40) -> tuple[np.ndarray, np.ndarray]:
-    """``n_bins`` equal bins (whole 1-ns bins each) over the latencies' exact 1-ns counts."""
-    if bins.shape[1] == 0:
-        return np.zeros(n_bins + 1), np.zeros(n_bins, dtype=np.int64)
-    low, high = int(bins[0].min()), int(bins[0].max()) + 1
-    width = max(1, -(-(high - low) // n_bins))
-    edges = (low + np.arange(n_bins + 1, dtype=np.float64) * width) * LATENCY_BIN_NS
-    counts = np.bincount((bins[0] - low) // width, weights=bins[1],
-                         minlength=n_bins).astype(np.int64)
-    return edges, counts
-
-
 def result_parts(merged: dict[str, Any], mapping: Mapping
                  ) -> tuple[SpikeTrace, CoreStats, FrameNoc]:
     """The merged trace (per-frame counts only), core statistics and NoC figures of a
@@ -142,7 +129,7 @@ def result_parts(merged: dict[str, Any], mapping: Mapping
                    occupancy_mean=(np.zeros_like(merged["router_wait_ns"]) if occupancy is None
                                    else occupancy / _replayed_count(merged)),
                    occupancy_max=merged["occupancy_max"],
-                   latency_hist_ns=_histogram(merged["latency_bins"]))
+                   latency_hist_ns=bins_histogram(merged["latency_bins"]))
     return trace, cores, noc
 
 

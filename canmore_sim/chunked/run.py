@@ -31,6 +31,7 @@ What stays in memory is one chunk's working set per worker plus the per-frame ro
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,7 @@ from canmore_sim.run.pricing import (
     price_run,
 )
 from canmore_sim.run.source import ModelSource
+from canmore_sim.utils.memory import return_free_memory
 from canmore_sim.utils.progress import ProgressCallback, stage
 
 if TYPE_CHECKING:
@@ -156,6 +158,8 @@ def run_map(graph: LayerGraph, source: ModelSource, config: ArchConfig, work: st
             graph.release_weights()  # the workers get the quantized network, not these
         config, window, early = window_pass(runner, config, mapping)
         merged = runner.pass_("run", config, mapping, early)
+        gc.collect()  # what the chunks run here freed goes back to the system before the
+        return_free_memory()  # reports are made (their peak otherwise)
         config, window = settle_window(config, window, merged)
         record = data_record(data, ids, adaptation, plan, merged["input_positive"],
                              merged["input_negative"])

@@ -27,15 +27,14 @@ import numpy as np
 
 from canmore_sim.chunked.timing import chunk_arrays
 from canmore_sim.datasets.inputs import frame_options
-from canmore_sim.noc.bins import LATENCY_BIN_NS, latency_bins, merge_bins
 from canmore_sim.run.source import ModelSource
 
 if TYPE_CHECKING:
     from canmore_sim.mapper.placement import Mapping
     from canmore_sim.run.replay import ReplayPlan
 
-__all__ = ["LATENCY_BIN_NS", "NOC_PER_FRAME", "PER_FRAME", "TRACE_COLUMNS", "chunk_task",
-           "forget_contexts", "merge_bins", "neuron_counts_task", "run_chunk",
+__all__ = ["NOC_PER_FRAME", "PER_FRAME", "TRACE_COLUMNS", "chunk_task",
+           "forget_contexts", "neuron_counts_task", "run_chunk",
            "run_neuron_counts", "run_task", "traffic_arrays", "window_task"]
 
 #: Per-frame fields of :class:`~canmore_sim.run.frame_noc.FrameNoc` a chunk keeps.
@@ -178,7 +177,8 @@ def run_chunk(task: dict[str, Any], progress: Any = None, *, graph: Any = None,
     if release_weights:
         forget_contexts()
     extra = traffic_arrays(traffics, task["ids"]) if task.get("trace") else {}
-    return {**_per_frame(result), **observer.arrays(), **chunk_arrays(result), **extra}
+    return {**_per_frame(result), **observer.arrays(result.noc.latency_bins),
+            **chunk_arrays(result), **extra}
 
 
 #: Columns of a chunk's traffic (``map --trace``), one row per delivery.
@@ -298,23 +298,22 @@ def _per_frame(result: Any) -> dict[str, np.ndarray]:
 
 
 class _NocSums:
-    """Per-frame NoC statistics a chunk adds up exactly: the time-averaged occupancies
-    (summed in frame order) and every delivery's latency in 1-ns bins."""
+    """The time-averaged occupancies of a chunk's replayed frames, summed in frame order
+    (their latency bins are the run's own, ``FrameNoc.latency_bins``)."""
 
     def __init__(self) -> None:
         self.occupancy: np.ndarray | None = None
-        self.bins: list[np.ndarray] = []
 
     def __call__(self, stats: Any) -> None:
         if stats.mean_occupancy is not None:
             self.occupancy = (stats.mean_occupancy.astype(np.float64) if self.occupancy is None
                               else self.occupancy + stats.mean_occupancy)
-        self.bins.append(latency_bins(stats.deliver_ns, stats.inject_ns))
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        merged = merge_bins(self.bins)
+    def arrays(self, bins: np.ndarray | None) -> dict[str, np.ndarray]:
+        """The sums as chunk arrays, with the run's latency bins ``bins``."""
         occupancy = np.zeros(0) if self.occupancy is None else self.occupancy
-        return {"occupancy_sum": occupancy, "latency_bins": merged}
+        return {"occupancy_sum": occupancy,
+                "latency_bins": np.zeros((2, 0), dtype=np.int64) if bins is None else bins}
 
 
 # ----------------------------------------------------------------------------- files

@@ -212,7 +212,7 @@ def test_chunks_in_this_process_quantize_the_network_once(tmp_path, bundled, mon
 
 @pytest.mark.parametrize("n", [0, 1, 7, 5000])
 def test_latency_bins_are_the_unique_floors_of_the_finite_latencies(n: int) -> None:
-    from canmore_sim.chunked.task import LATENCY_BIN_NS, latency_bins
+    from canmore_sim.noc.bins import LATENCY_BIN_NS, latency_bins
 
     rng = np.random.default_rng(n)
     inject = rng.uniform(0, 1e5, n)
