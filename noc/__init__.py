@@ -14,10 +14,11 @@ from typing import Protocol
 from canmore_sim.config import ArchConfig
 from canmore_sim.noc import cutthrough as _cutthrough  # noqa: F401 - its switching modes
 from canmore_sim.noc import fast
-from canmore_sim.noc.engine import simulate, zero_load_ns
+from canmore_sim.noc.engine import simulate
 from canmore_sim.noc.routing import ROUTINGS, get_routing
 from canmore_sim.noc.stats import PORTS, NocStats
 from canmore_sim.noc.traffic import Traffic
+from canmore_sim.noc.zero_load import zero_load_ns
 from canmore_sim.utils.registry import choose
 
 __all__ = ["ENGINES", "PORTS", "ROUTINGS", "Engine", "NocStats", "Progress", "Traffic",

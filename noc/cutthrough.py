@@ -31,7 +31,7 @@ events per transfer across a link; buffer space is counted in flit credits.
 
 A lone packet crossing ``h`` links of one kind (``d`` ns per flit) has latency
 ``max(h x (router + d) + flits x router, h x router + (h + flits - 1) x d + router)``
-(:func:`~canmore_sim.noc.engine.zero_load_ns`).
+(:func:`~canmore_sim.noc.zero_load.zero_load_ns`).
 """
 
 from __future__ import annotations

@@ -200,8 +200,8 @@ def _service_ns(config: ArchConfig) -> tuple[float, float]:
 def zero_load_latency_ns(hops: np.ndarray | int, config: ArchConfig) -> np.ndarray:
     """Latency (ns) of a lone packet crossing h links on one chip: under store-and-forward
     ``(h + flits) router_delay_ns + flits h link_delay_ns`` (see
-    :func:`~canmore_sim.noc.engine.zero_load_ns` for the cut-through modes)."""
-    from canmore_sim.noc.engine import cut_through_zero_load
+    :func:`~canmore_sim.noc.zero_load.zero_load_ns` for the cut-through modes)."""
+    from canmore_sim.noc.zero_load import cut_through_zero_load
 
     r = config.router
     h = np.asarray(hops, dtype=np.float64)

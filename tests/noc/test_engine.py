@@ -170,14 +170,14 @@ def test_zero_load_latency_in_chunks_is_the_one_pass_value(sops: bool) -> None:
     """stats_from computes the zero-load column a chunk of rows at a time: same bits."""
     from dataclasses import replace
 
-    from canmore_sim.noc.engine import _zero_load_latency, zero_load_ns
+    from canmore_sim.noc.zero_load import zero_load_latency, zero_load_ns
 
     traffic = random_traffic(150_000, seed=5, width=12, height=10)
     rng = np.random.default_rng(1)
     traffic = replace(traffic, chip_width=4, chip_height=5,
                       sops=rng.integers(0, 900, len(traffic)) if sops else None)
     config = cfg(**{"core.sop_ns": 0.37, "multichip.interchip_link_delay_ns": 13.1})
-    chunked, whole = _zero_load_latency(traffic, config), zero_load_ns(traffic, config)[2]
+    chunked, whole = zero_load_latency(traffic, config), zero_load_ns(traffic, config)[2]
     assert chunked.dtype == whole.dtype and chunked.tobytes() == whole.tobytes()
     assert len(np.unique(chunked)) > 10  # the delays really vary along the rows
 
@@ -190,7 +190,7 @@ def test_zero_load_latency_from_the_pair_table_is_the_one_pass_value(seed: int) 
     larger than the table's limit takes the chunks of zero_load_ns itself."""
     from dataclasses import replace
 
-    from canmore_sim.noc import engine
+    from canmore_sim.noc import zero_load
     from tests.noc.diffcases import SWITCHINGS, make_case
 
     case = make_case(seed)
@@ -201,9 +201,9 @@ def test_zero_load_latency_from_the_pair_table_is_the_one_pass_value(seed: int) 
         traffic = replace(traffic, width=40, height=30, chip_width=0, chip_height=0,
                           src=rng.integers(0, 1200, len(traffic)).astype(np.int32),
                           dst=rng.integers(0, 1200, len(traffic)).astype(np.int32))
-        assert traffic.n_routers > engine._PAIR_TABLE_ROUTERS
-    got = engine._zero_load_latency(traffic, config)
-    expected = engine.zero_load_ns(traffic, config)[2]
+        assert traffic.n_routers > zero_load._PAIR_TABLE_ROUTERS
+    got = zero_load.zero_load_latency(traffic, config)
+    expected = zero_load.zero_load_ns(traffic, config)[2]
     assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes(), case.name
 
 
@@ -212,7 +212,7 @@ def test_the_pair_table_kept_between_frames_is_the_one_of_their_mesh_and_delays(
     delays: alternating configurations and meshes give zero_load_ns's bits each time."""
     from dataclasses import replace
 
-    from canmore_sim.noc import engine
+    from canmore_sim.noc import zero_load
 
     traffic = random_traffic(5_000, seed=3, width=6, height=4)
     tiled = replace(traffic, chip_width=3, chip_height=2)
@@ -220,6 +220,6 @@ def test_the_pair_table_kept_between_frames_is_the_one_of_their_mesh_and_delays(
     cut = cfg(**{"router.switching": "wormhole"})
     for t, config in [(traffic, cfg()), (traffic, slow), (traffic, cfg()), (tiled, cfg()),
                       (traffic, cut), (tiled, slow), (traffic, cfg())]:
-        got = engine._zero_load_latency(t, config)
-        assert got.tobytes() == engine.zero_load_ns(t, config)[2].tobytes()
-    assert len(engine._PAIR_TABLES) == 1
+        got = zero_load.zero_load_latency(t, config)
+        assert got.tobytes() == zero_load.zero_load_ns(t, config)[2].tobytes()
+    assert len(zero_load._PAIR_TABLES) == 1
