@@ -80,6 +80,8 @@ class ChunkRunner:
         self.trace: Any = None  # a TraceWriter for the run pass's traffic (map --trace)
         self.plan: Any = None  # which frames the NoC replays (run.replay), set by run_map
         self.split: Any = None  # the data split, read once where chunks ship their frames
+        # the spike files the window pass kept, by chunk: (path, identity)
+        self.spikes: dict[int, tuple[Path, dict[str, str]]] = {}
 
     def clear(self, resume: bool) -> None:
         """Remove unfinished writes, and (without ``resume``) every chunk file."""
@@ -136,12 +138,14 @@ class ChunkRunner:
         return total
 
     def each_chunk(self, kind: str, identities: list[dict[str, str]], indices: Iterable[int],
-                   task_of: Callable[[int], dict[str, Any]], note: bool = False
-                   ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+                   task_of: Callable[[int], dict[str, Any]], note: bool = False,
+                   keep: Callable[[int, dict[str, np.ndarray]], dict[str, np.ndarray]]
+                   | None = None) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
         """``(index, arrays)`` of every chunk of ``indices`` in the items folder ``kind``:
         first those whose file is verified (read back), then the others, each run
         (``task_of(index)``) and its file written before it is yielded; ``note``: say why
-        a chunk whose file exists runs again."""
+        a chunk whose file exists runs again; ``keep(index, outcome)``: the part of a
+        chunk's outcome its file holds (default: all)."""
         folder = self.work / kind
         folder.mkdir(parents=True, exist_ok=True)
         todo = []
@@ -156,8 +160,9 @@ class ChunkRunner:
             todo.append(task_of(i))
         for outcome in self.outcomes(todo):
             index = todo[outcome.index]["index"]
-            write_chunk(folder / f"{index:05d}.npz", outcome.value, identities[index])
-            yield index, outcome.value
+            value = outcome.value if keep is None else keep(index, outcome.value)
+            write_chunk(folder / f"{index:05d}.npz", value, identities[index])
+            yield index, value
 
     def outcomes(self, tasks: Sequence[dict[str, Any]],
                   inline_progress: ProgressCallback | None = None,
@@ -178,7 +183,7 @@ class ChunkRunner:
         else:  # the network goes to each worker once, each chunk with its frames
             function = run_task
             shared = self._shared()
-            tasks = _ShippedTasks(tasks, self._frames)
+        tasks = _SentTasks(tasks, None if shared is None else self._frames)
         for outcome in run_tasks(function, tasks, executor=self.executor, workers=workers,
                                  scheduler=self.scheduler, preload=PRELOAD,
                                  shared=shared):
@@ -256,10 +261,12 @@ class ChunkRunner:
                 continue
             if why is not None and self.note is not None:
                 self.note(f"chunk {i} (frames {frames_text(chunk)}): running it again: {why}")
-            todo.append(chunk_task(i, chunk, source=self.source,
-                                   model_identity=self.model_identity, data=self.data,
-                                   config=dumps[i], mapping=mapping, mapping_key=key,
-                                   trace=trace is not None, replay=parts[i]))
+            task = chunk_task(i, chunk, source=self.source, model_identity=self.model_identity,
+                              data=self.data, config=dumps[i], mapping=mapping,
+                              mapping_key=key, trace=trace is not None, replay=parts[i])
+            if kind == "run" and i in self.spikes:
+                task["spikes_file"], task["spikes_identity"] = self.spikes[i]
+            todo.append(task)
         self._report(state)
         inline = self.progress if kind == "run" else None
         release = self.release_weights and kind == "run" and not self.reference_pass
@@ -267,9 +274,13 @@ class ChunkRunner:
             task = todo[outcome.index]
             write_chunk(folder / f"{task['index']:05d}.npz", outcome.value,
                         identities[task["index"]])
+            if task.get("spikes_file") is not None:  # its spikes are counted now
+                Path(task["spikes_file"]).unlink(missing_ok=True)
             merger.add(task["index"], outcome.value)  # merged now if its turn has come
             state.done += len(task["ids"])
             self._report(state)
+        for path, _ in self.spikes.values():  # those of chunks reused (resume)
+            path.unlink(missing_ok=True)
         return merger.result()
 
     def identities(self, kind: str, dumps: list[dict[str, Any]],
@@ -323,18 +334,24 @@ class _InlineRun:
                          release_weights=self.release)
 
 
-class _ShippedTasks(TasksWhenSent):
-    """Chunk tasks that carry their frames (loaded here when a task is sent, so only the
-    chunks in flight hold theirs: a worker needs no data files)."""
+class _SentTasks(TasksWhenSent):
+    """Chunk tasks completed when they are sent, so only the chunks in flight hold what
+    they carry: their frames (``frames``: loaded here, a worker needs no data files) and
+    the spikes the window pass kept for them (``spikes_file``, read back and verified:
+    :mod:`canmore_sim.chunked.spikes`; a file that does not verify is not used)."""
 
     def __init__(self, tasks: Sequence[dict[str, Any]],
-                 frames: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> None:
+                 frames: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None) -> None:
         super().__init__(tasks)
         self.frames = frames
 
     def build(self, task: dict[str, Any]) -> dict[str, Any]:
-        frames, labels = self.frames(task["ids"])
-        return {**task, "frames": frames, "labels": labels}
+        built = {k: v for k, v in task.items() if k not in ("spikes_file", "spikes_identity")}
+        if task.get("spikes_file") is not None:
+            built["spikes"] = read_chunk(task["spikes_file"], task["spikes_identity"])[0]
+        if self.frames is not None:
+            built["frames"], built["labels"] = self.frames(task["ids"])
+        return built
 
 
 def frames_text(ids: np.ndarray) -> str:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from canmore_sim.chunked.spikes import trace_arrays, trace_from_arrays
 from canmore_sim.chunked.timing import chunk_arrays
 from canmore_sim.datasets.inputs import frame_options
 from canmore_sim.run.source import ModelSource
@@ -76,12 +77,14 @@ def neuron_counts_task(index: int, ids: np.ndarray, *, source: ModelSource,
 
 
 def window_task(index: int, ids: np.ndarray, *, source: ModelSource, model_identity: str,
-                data: str | None, config: dict[str, Any], mapping: Mapping) -> dict[str, Any]:
+                data: str | None, config: dict[str, Any], mapping: Mapping,
+                keep_spikes: bool = False) -> dict[str, Any]:
     """The task of one chunk of the window pass (``neuron.window_ns: auto`` over several
-    chunks: each chunk's largest per-layer needs, :mod:`canmore_sim.noc.window`)."""
+    chunks: each chunk's largest per-layer needs, :mod:`canmore_sim.noc.window`;
+    ``keep_spikes``: its spikes too, for the run pass)."""
     return {"kind": "window", "index": index, "ids": np.asarray(ids, dtype=np.int64),
             "source": source, "model_identity": model_identity, "data": data,
-            "config": config, "mapping": mapping}
+            "config": config, "mapping": mapping, "keep_spikes": keep_spikes}
 
 
 @dataclass
@@ -169,7 +172,8 @@ def run_chunk(task: dict[str, Any], progress: Any = None, *, graph: Any = None,
     frames, labels = _frames_of(task, ctx, config)
     observer = _NocSums()
     traffics: list[tuple[int, Any]] = []
-    result = run(ctx.graph, frames, labels, config, frame_ids=task["ids"],
+    spikes = trace_from_arrays(task["spikes"]) if task.get("spikes") is not None else None
+    result = run(ctx.graph, frames, labels, config, frame_ids=task["ids"], spikes=spikes,
                  mapping=task["mapping"], progress=progress, noc_observer=observer,
                  release_weights=release_weights, quantized=_kept_quantized(ctx, config),
                  traffic_observer=(lambda f, traffic: traffics.append((f, traffic)))
@@ -216,7 +220,8 @@ def run_neuron_counts(task: dict[str, Any], *, graph: Any = None,
     """Spikes per neuron and source layer of one chunk's frames under the quantized
     network (``layer_L`` arrays, int64) and ``n_frames`` (``graph``: as for
     :func:`run_chunk`; ``quantized`` likewise); for a :func:`window_task`, the chunk's
-    largest per-layer needs instead (``pair_need_ns``)."""
+    largest per-layer needs instead (``pair_need_ns``), and with ``keep_spikes`` its
+    spikes too (:func:`canmore_sim.chunked.spikes.trace_arrays`)."""
     from canmore_sim.config import ArchConfig
     from canmore_sim.cores.models import simulate_neurons
 
@@ -230,7 +235,8 @@ def run_neuron_counts(task: dict[str, Any], *, graph: Any = None,
 
         network, mapping = ctx.quantized(config), task["mapping"]
         links = [layer_links(network, mapping.groups, l) for l in range(network.depth)]
-        return {"pair_need_ns": frames_pair_needs(trace, mapping, links, config)}
+        kept = trace_arrays(trace) if task.get("keep_spikes") else {}
+        return {"pair_need_ns": frames_pair_needs(trace, mapping, links, config), **kept}
     out = {f"layer_{l}": np.bincount(s.neuron).astype(np.int64)
            for l, s in enumerate(trace.layers)}
     out["n_frames"] = np.array(trace.n_frames, dtype=np.int64)

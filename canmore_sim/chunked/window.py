@@ -6,7 +6,9 @@ chunk (:func:`canmore_sim.run.pipeline.run`, from the frames it simulates anyway
 hands the needs back with the chunk's counts; a run of several chunks first runs a
 window pass (each chunk's neurons and needs, no replay; each chunk's needs are kept in
 ``work/window``, so a resumed run derives the window without simulating those frames
-again) and gives every chunk the number.
+again, and its spikes in ``work/spikes`` within a budget, so the run pass does not
+simulate its neurons again: :mod:`canmore_sim.chunked.spikes`) and gives every chunk the
+number.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from canmore_sim.chunked.files import chunk_identity, mapping_digest
+from canmore_sim.chunked.files import chunk_identity, mapping_digest, write_chunk
 from canmore_sim.chunked.runner import ChunkRunner
+from canmore_sim.chunked.spikes import SPIKES_BUDGET_BYTES
 from canmore_sim.chunked.task import chunk_task, window_task
 from canmore_sim.config import ArchConfig
 from canmore_sim.mapper.placement import Mapping
@@ -53,17 +56,20 @@ def window_pass(runner: ChunkRunner, config: ArchConfig, mapping: Mapping
                                  chunk_frames=runner.size, config=dumped, mapping_key=key)
                   for i, chunk in enumerate(runner.chunks)]
     need = np.zeros(0)
+    spikes = _SpikeFiles(runner, identities, keep=config.run.timing == "ideal")
     with stage(runner.progress, "window", len(runner.ids)):
         if early:
             need = run_early(runner, config, mapping, early)
         # each chunk's needs kept in work/window: a resumed run derives the same window
-        # without simulating those frames again
+        # without simulating those frames again; its spikes in work/spikes, for the run
         for _, arrays in runner.each_chunk(
                 "window", identities, [i for i in range(len(runner.chunks)) if i not in early],
                 lambda i: window_task(i, runner.chunks[i], source=runner.source,
                                       model_identity=runner.model_identity, data=runner.data,
-                                      config=dumped, mapping=mapping)):
+                                      config=dumped, mapping=mapping, keep_spikes=spikes.keep),
+                keep=spikes.store):
             need = _largest(need, arrays["pair_need_ns"])
+    spikes.found([i for i in range(len(runner.chunks)) if i not in early])
     window, record = window_from_needs(need, len(runner.ids), config)
     return with_window(config, window), record, (dumped, early) if early else None
 
@@ -87,6 +93,38 @@ def run_early(runner: ChunkRunner, config: ArchConfig, mapping: Mapping,
                                  replay=parts[i]), note=True):
         need = _largest(need, arrays["window_need_ns"])
     return need
+
+
+class _SpikeFiles:
+    """The spikes of the window pass's chunks, written to ``work/spikes`` (sealed with the
+    chunk's window identity) while they fit :data:`SPIKES_BUDGET_BYTES`, and the files the
+    run pass may take (``runner.spikes``). ``keep``: ask the chunks for their spikes (an
+    ideal-timing run; a closed loop re-simulates its spikes anyway)."""
+
+    def __init__(self, runner: ChunkRunner, identities: list[dict[str, str]],
+                 keep: bool) -> None:
+        self.runner, self.identities, self.keep = runner, identities, keep
+        self.folder = runner.work / "spikes"
+        self.left = SPIKES_BUDGET_BYTES
+
+    def store(self, index: int, value: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Write chunk ``index``'s spikes (if they fit); the rest of ``value``."""
+        kept = {k: v for k, v in value.items() if k.startswith("spikes_")}
+        size = sum(v.nbytes for v in kept.values())
+        if kept and size <= self.left:
+            self.left -= size
+            self.folder.mkdir(parents=True, exist_ok=True)
+            write_chunk(self.folder / f"{index:05d}.npz", kept, self.identities[index])
+        return {k: v for k, v in value.items() if not k.startswith("spikes_")}
+
+    def found(self, indices: list[int]) -> None:
+        """Offer the run pass every spike file of ``indices`` there is (this pass's, or an
+        interrupted run's: verified when a chunk takes it)."""
+        if self.keep:
+            for i in indices:
+                path = self.folder / f"{i:05d}.npz"
+                if path.is_file():
+                    self.runner.spikes[i] = (path, self.identities[i])
 
 
 def _largest(need: np.ndarray, part: np.ndarray) -> np.ndarray:

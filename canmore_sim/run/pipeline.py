@@ -19,7 +19,7 @@ from canmore_sim.cores.trace import SpikeTrace
 from canmore_sim.energy import EnergyBreakdown, EnergyPreset, load_preset, price_frames
 from canmore_sim.energy.area import AreaBreakdown, area_of_config
 from canmore_sim.energy.area_preset import AreaPreset, load_area_preset
-from canmore_sim.errors import ConfigError
+from canmore_sim.errors import ConfigError, DataError
 from canmore_sim.mapper.partition import partition
 from canmore_sim.mapper.placement import (
     PLACEMENTS,
@@ -129,6 +129,7 @@ def run(
     traffic_observer: Callable[[int, Traffic], None] | None = None,
     replay: ReplayPlan | None = None,
     presets: RunPresets | None = None,
+    spikes: SpikeTrace | None = None,
 ) -> RunResult:
     """Map ``graph`` onto the chip of ``config`` and simulate ``frames``.
 
@@ -186,6 +187,10 @@ def run(
         The energy and area presets ``run.energy`` and ``run.area`` name, loaded by the
         caller (a worker without the client's files runs from the client's); default:
         loaded here.
+    spikes
+        The quantized network's spikes on ``frames``, simulated already (a chunked run's
+        window pass, :mod:`canmore_sim.chunked.spikes`): used instead of simulating them
+        again (the float network still runs where its predictions mean something).
 
     Raises
     ------
@@ -194,6 +199,9 @@ def run(
         scale, or its weights were released.
     """
     check_frames(frames)
+    if spikes is not None and spikes.n_frames != len(frames):
+        raise DataError(f"the given spikes are of {spikes.n_frames} frames, not the "
+                        f"{len(frames)} frames given")
     if traffic_observer is not None and config.run.timing != "ideal":
         raise ConfigError("a traffic trace (map --trace) is written under run.timing: ideal "
                           f"only, not {config.run.timing} (whose replays differ)",
@@ -219,7 +227,8 @@ def run(
         with stage(progress, "mapping", n):
             mapping = map_network(quantized, config)  # fails fast, before the heavy work
     return_free_memory()  # the model build's and quantization's temporaries
-    neurons = _simulate_neurons(graph, quantized, frames, labels, config, release, progress)
+    neurons = _simulate_neurons(graph, quantized, frames, labels, config, release, progress,
+                                spikes)
     if mapping is None:
         with stage(progress, "mapping", n):
             mapping = map_network(quantized, config, neurons.trace)
@@ -264,9 +273,10 @@ class _Neurons:
 
 def _simulate_neurons(graph: LayerGraph, quantized: LayerGraph, frames: np.ndarray,
                       labels: np.ndarray | None, config: ArchConfig, release: bool,
-                      progress: ProgressCallback | None) -> _Neurons:
-    """Simulate the float network (predictions only) and the quantized one (its trace);
-    ``release``: give up the float network's weights once its predictions are made."""
+                      progress: ProgressCallback | None, spikes: SpikeTrace | None) -> _Neurons:
+    """Simulate the float network (predictions only) and the quantized one (its trace, or
+    ``spikes``, simulated already); ``release``: give up the float network's weights once
+    its predictions are made."""
     model = config.neuron.model
     with stage(progress, "neurons", len(frames)):
         # only the float network's predictions are kept (its trace is freed here)
@@ -280,7 +290,8 @@ def _simulate_neurons(graph: LayerGraph, quantized: LayerGraph, frames: np.ndarr
         if release:
             graph.release_weights()  # only the quantized network runs from here on
             return_free_memory()
-        trace = simulate_neurons(quantized, frames, labels, config.neuron)
+        trace = (simulate_neurons(quantized, frames, labels, config.neuron) if spikes is None
+                 else spikes)
     return _Neurons(float_predictions, native, native_predictions, trace)
 
 

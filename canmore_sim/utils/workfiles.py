@@ -25,10 +25,12 @@ __all__ = ["ITEM_NAMES", "MAP_ITEMS", "check_folder", "check_items", "is_own_tem
 #: How the tool names the files of each items folder.
 ITEM_NAMES = {"chunks": re.compile(r"\d{5}\.npz"), "reference": re.compile(r"\d{5}\.npz"),
               "placement": re.compile(r"\d{5}\.npz"), "window": re.compile(r"\d{5}\.npz"),
+              "spikes": re.compile(r"\d{5}\.npz"),
               "points": re.compile(r"\d{4,}\.json")}
 #: The items folders of a map run's work folder: the run's chunks, a rate-IF reference's,
-#: the measured placement's neuron counts and the derived window's needs.
-MAP_ITEMS = ("chunks", "reference", "placement", "window")
+#: the measured placement's neuron counts, the derived window's needs and the spikes its
+#: pass keeps for the run pass.
+MAP_ITEMS = ("chunks", "reference", "placement", "window", "spikes")
 #: An unfinished atomic write: ``.`` + the final name + ``.`` + mkstemp's 8 characters.
 _TEMPORARY = re.compile(r"\.(?P<final>[^/]+)\.[a-z0-9_]{8}\.tmp")
 

@@ -73,8 +73,9 @@ def _killed_at_write(command: list[str], tmp_path: Path, write: int, name: str) 
     proc.wait()
 
 
-#: The window pass's files of :func:`_command`'s run (7 frames in chunks of 3, all replayed).
-WINDOW_FILES = 3
+#: The window pass's files of :func:`_command`'s run (7 frames in chunks of 3, all replayed):
+#: each chunk's needs and its spikes.
+WINDOW_FILES = 6
 
 
 def _command(out: Path, *extra: str) -> list[str]:
@@ -85,7 +86,7 @@ def _command(out: Path, *extra: str) -> list[str]:
 def test_a_map_killed_with_sigkill_resumes_to_the_same_files(tmp_path, reference) -> None:
     out = tmp_path / "out"
     chunks = map_work_folder(out) / "chunks"
-    # after the window pass's three files (every frame replayed: one per chunk) and two
+    # after the window pass's six files (every frame replayed: two per chunk) and two
     # chunk files
     _killed_at_write(_command(out), tmp_path, WINDOW_FILES + 2, "first")
     assert sorted(p.name for p in chunks.glob("*.npz")) == ["00000.npz", "00001.npz"]
