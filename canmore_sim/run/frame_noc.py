@@ -32,7 +32,6 @@ from canmore_sim.noc.counts import counted_stats
 from canmore_sim.noc.stats import NocStats
 from canmore_sim.noc.traffic import Traffic
 from canmore_sim.run.frame_rows import row_figures
-from canmore_sim.utils.memory import return_free_memory
 from canmore_sim.utils.progress import ProgressCallback, StageEvent
 
 __all__ = ["REPLAY_FIGURES", "FrameNoc", "frame_figures", "into_weight_layers", "simulate_frames"]
@@ -225,7 +224,6 @@ def simulate_frames(
         if progress is not None:
             progress(StageEvent("traffic", 1, 1, f, n))
         if replayed is None or replayed[f]:
-            return_free_memory()  # the traffic build's temporaries (VGG16: about 60 MB)
             stats = _replay(engine, traffic, config, progress, f, n)
         else:
             stats = counted_stats(traffic, config)
