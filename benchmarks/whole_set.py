@@ -9,7 +9,9 @@ from ``/proc``. Printed per configuration: wall seconds per frame, the CPU secon
 tree per frame (each process's user + system time at its last sample: up to 0.1 s of a
 process's end is missed), the peak memory of the tree (MB, summed over its processes at
 one instant: resident, RSS, which counts pages forked processes share once per process,
-and proportional, PSS, which splits them), and the extrapolation to a 10,000-frame evaluation
+and proportional, PSS, which splits them; and the resident memory of the worker processes
+alone, without the CLI's process and the pool's fork server: 0 where one worker runs the
+chunks in the CLI's process), and the extrapolation to a 10,000-frame evaluation
 (``wall per frame x 10,000``: the per-run fixed costs are spread over the frames here,
 so this is an upper bound). Given two or more frame counts (``--frames 32 96``), it also
 prints each configuration's marginal cost of a frame (the difference of the largest and
@@ -48,9 +50,11 @@ def _uptime() -> str:
         return "uptime: not available"
 
 
-def _tree_memory_mb(root: int, cpu: dict[int, float]) -> tuple[float, float]:
-    """(resident, proportional) memory of ``root`` and all its descendants now, MB; their
-    CPU seconds so far go into ``cpu`` (by process id).
+def _tree_memory_mb(root: int, cpu: dict[int, float]) -> tuple[float, float, float]:
+    """(resident, proportional) memory of ``root`` and all its descendants now, and the
+    resident memory of the workers alone (the processes below ``root``'s children: the
+    local pool's fork server forks them), MB; their CPU seconds so far go into ``cpu`` (by
+    process id).
 
     Resident (RSS) counts a page shared by forked processes once per process;
     proportional (PSS, ``/proc/PID/smaps_rollup``) splits it between them, so its sum is
@@ -69,22 +73,23 @@ def _tree_memory_mb(root: int, cpu: dict[int, float]) -> tuple[float, float]:
             continue
         children.setdefault(int(fields[1]), []).append(int(entry.name))
         used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
-    rss = pss = 0
-    todo = [root]
+    rss = pss = workers = 0
+    todo = [(root, 0)]
     while todo:
-        pid = todo.pop()
-        todo.extend(children.get(pid, []))
+        pid, depth = todo.pop()
+        todo.extend((child, depth + 1) for child in children.get(pid, []))
         cpu[pid] = used.get(pid, cpu.get(pid, 0.0))
         try:
             with open(f"/proc/{pid}/smaps_rollup") as f:
                 for line in f:
                     if line.startswith("Rss:"):
                         rss += int(line.split()[1])
+                        workers += int(line.split()[1]) if depth >= 2 else 0
                     elif line.startswith("Pss:"):
                         pss += int(line.split()[1])
         except OSError:
             continue
-    return rss / 1024, pss / 1024
+    return rss / 1024, pss / 1024, workers / 1024
 
 
 def _run(args: argparse.Namespace, workers: int, replay: str, out: Path,
@@ -106,17 +111,19 @@ def _run(args: argparse.Namespace, workers: int, replay: str, out: Path,
         folder = Path(python).absolute().parents[2] if replay == "before" else None
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors,
                                    cwd=folder)
-        peak = peak_pss = 0.0
+        peak = peak_pss = peak_workers = 0.0
         cpu: dict[int, float] = {}
         while process.poll() is None:
-            rss, pss = _tree_memory_mb(process.pid, cpu)
+            rss, pss, workers_rss = _tree_memory_mb(process.pid, cpu)
             peak, peak_pss = max(peak, rss), max(peak_pss, pss)
+            peak_workers = max(peak_workers, workers_rss)
             time.sleep(SAMPLE_S)
     wall = time.perf_counter() - start
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed ({process.returncode}): "
                          f"{out.with_suffix('.stderr').read_text()[-2000:]}")
-    return {"wall": wall, "cpu": sum(cpu.values()), "peak": peak, "peak_pss": peak_pss}
+    return {"wall": wall, "cpu": sum(cpu.values()), "peak": peak, "peak_pss": peak_pss,
+            "peak_workers": peak_workers}
 
 
 def main() -> None:
@@ -136,7 +143,8 @@ def main() -> None:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         print(f"{'workers':>7} {'replay':>7} {'wall s':>8} {'s/frame':>8} {'CPU s/frame':>11} "
-              f"{'peak RSS MB':>11} {'peak PSS MB':>11} {'10k frames h':>12}", flush=True)
+              f"{'peak RSS MB':>11} {'peak PSS MB':>11} {'workers RSS':>11} "
+              f"{'10k frames h':>12}", flush=True)
         modes = [*(["before"] if args.before else []), *args.replay]
         sizes = sorted(set(args.frames))
         for workers in args.workers:
@@ -147,7 +155,7 @@ def main() -> None:
                     per_frame = got["wall"] / n
                     print(f"{workers:>7} {replay:>7} {got['wall']:>8.1f} {per_frame:>8.3f} "
                           f"{got['cpu'] / n:>11.3f} {got['peak']:>11.0f} "
-                          f"{got['peak_pss']:>11.0f} "
+                          f"{got['peak_pss']:>11.0f} {got['peak_workers']:>11.0f} "
                           f"{per_frame * 10_000 / 3600:>12.2f}   ({n} frames)", flush=True)
                 if len(sizes) > 1:
                     _print_marginal(workers, replay, runs)
