@@ -23,7 +23,8 @@ from canmore_sim.errors import ConfigError
 from canmore_sim.models.graph import LayerGraph
 from canmore_sim.overrides import apply_overrides
 from canmore_sim.pool.executor import check_executor, default_workers
-from canmore_sim.report.summary import read_reference, summarize
+from canmore_sim.report.report_json import named_reference
+from canmore_sim.report.summary import summarize
 from canmore_sim.run.source import ModelSource
 from canmore_sim.utils.progress import ProgressCallback
 
@@ -104,12 +105,10 @@ def simulate(model: str | Path | LayerGraph | None = DEFAULT_MODEL, *, data: str
     graph = model if isinstance(model, LayerGraph) else source.load()
     notes: list[str] = []  # what the command prints on the inputs (auto choices, adaptation)
     started = time.perf_counter()
-    reference_file = arch_config.run.energy_reference
-    reference = read_reference(reference_file) if reference_file else None
+    reference = named_reference(arch_config.run.energy_reference)
     with tempfile.TemporaryDirectory(prefix="canmore-simulate-") as work:
         run = run_map(graph, source, arch_config, work, data=data,
-                      frames="all" if frames == "all" else None, reference=reference,
-                      reference_label=f"reference run {reference_file}", workers=workers,
+                      frames="all" if frames == "all" else None, **reference, workers=workers,
                       executor=executor, scheduler=scheduler, progress=progress,
                       note=notes.append, release_weights=not given)
     summary = summarize(run)

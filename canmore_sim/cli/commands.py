@@ -42,7 +42,8 @@ def _cmd_map(args: argparse.Namespace) -> int:
     from canmore_sim.chunked.run import run_map
     from canmore_sim.cli.work_folders import open_map_work
     from canmore_sim.report.folders import prepare_output
-    from canmore_sim.report.summary import read_reference, summarize
+    from canmore_sim.report.report_json import named_reference
+    from canmore_sim.report.summary import summarize
     from canmore_sim.report.text import render_table
 
     plan = prepare_output(args.out, "map", force=args.force)  # before any simulation
@@ -58,15 +59,12 @@ def _cmd_map(args: argparse.Namespace) -> int:
         progress(StageEvent("model", 1, 1))
         mapping = _load_mapping(args.mapping, graph, config) if args.mapping else None
         started = time.perf_counter()
-        reference_file = args.energy_reference or config.run.energy_reference
-        reference = read_reference(reference_file) if reference_file else None
+        reference = named_reference(args.energy_reference or config.run.energy_reference)
         report = _with_compile_note(progress, config, quiet=args.quiet)
         with _TraceFile(args.trace, config.router.flits_per_packet) as trace:
             result = run_map(graph, source, config, work.path, data=args.data,
                              frames="all" if args.frames == "all" else None, mapping=mapping,
-                             reference=reference,
-                             reference_label=f"reference run {reference_file}",
-                             workers=workers, executor=args.executor,
+                             **reference, workers=workers, executor=args.executor,
                              scheduler=args.scheduler, resume=args.resume, progress=report,
                              note=_map_note(progress), release_weights=True, trace=trace)
         progress(StageEvent("report", 0, 1))

@@ -12,7 +12,8 @@ import numpy as np
 
 from canmore_sim.utils.atomic import atomic_write_text, read_json
 
-__all__ = ["finite", "jsonable", "read_reference", "read_report", "write_json"]
+__all__ = ["finite", "jsonable", "named_reference", "read_reference", "read_report",
+           "write_json"]
 
 
 def jsonable(value: object) -> bool:
@@ -85,3 +86,18 @@ def read_reference(path: str | Path) -> dict[str, float]:
                             "run needs a positive mean frame latency and spike count")
     return {"frame_latency_ns": float(values["frame_latency_ns"]),
             "spikes": float(values["neurons_fired"])}
+
+
+def named_reference(path: str | Path | None) -> dict[str, Any]:
+    """The reference run at ``path`` (a report.json, :func:`read_reference`) as
+    :func:`canmore_sim.run.pipeline.run`'s (and ``run_map``'s) ``reference`` and
+    ``reference_label``; empty for no path.
+
+    Raises
+    ------
+    DataError
+        As :func:`read_reference`.
+    """
+    if not path:
+        return {}
+    return {"reference": read_reference(path), "reference_label": f"reference run {path}"}

@@ -20,8 +20,8 @@ from canmore_sim.run.source import load_cached
 from canmore_sim.sweep.points import MEAN_METRICS, seal
 from canmore_sim.utils.atomic import atomic_write_text
 
-__all__ = ["CI_METRICS", "failed_outside", "failure_text", "point_result", "reference_of",
-           "run_point", "write_point"]
+__all__ = ["CI_METRICS", "failed_outside", "failure_text", "point_result", "run_point",
+           "write_point"]
 
 
 def run_point(task: dict[str, Any]) -> dict[str, Any]:
@@ -73,6 +73,7 @@ def _summary(task: dict[str, Any]) -> dict[str, Any]:
     """One point run: its network on its frames, fed as trained; the summary."""
     from canmore_sim.datasets.inputs import frame_options
     from canmore_sim.datasets.readers import load_selected, select_frames_adapted
+    from canmore_sim.report.report_json import named_reference
     from canmore_sim.report.summary import summarize
     from canmore_sim.run.pipeline import run
     from canmore_sim.run.provenance import data_record, provenance, resolve_run_inputs
@@ -85,30 +86,13 @@ def _summary(task: dict[str, Any]) -> dict[str, Any]:
         data, graph.input_shape, config.run.frames, config.run.seed,
         max_values=config.limits.max_frame_values, **options)
     frames, labels = load_selected(data, graph.input_shape, ids, **options)
-    result = run(graph, frames, labels, config, frame_ids=ids, **reference_of(config))
+    result = run(graph, frames, labels, config, frame_ids=ids,
+                 **named_reference(config.run.energy_reference))
     inputs = result.extra["inputs"]
     assert isinstance(inputs, dict)
     record = data_record(data, ids, adaptation, plan, inputs["positive"], inputs["negative"])
     result.extra["provenance"] = provenance(graph, source, result.config, record)
     return summarize(result)
-
-
-def reference_of(config: ArchConfig) -> dict[str, Any]:
-    """The energy reference ``run.energy_reference`` names (a report.json, read here), as
-    :func:`canmore_sim.run.pipeline.run`'s ``reference`` and ``reference_label``; empty
-    without one.
-
-    Raises
-    ------
-    DataError
-        As :func:`canmore_sim.report.summary.read_reference`.
-    """
-    from canmore_sim.report.summary import read_reference
-
-    path = config.run.energy_reference
-    if not path:
-        return {}
-    return {"reference": read_reference(path), "reference_label": f"reference run {path}"}
 
 
 def _short(text: str, limit: int = 500) -> str:

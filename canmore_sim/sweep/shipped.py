@@ -28,7 +28,7 @@ from canmore_sim.config import ArchConfig
 from canmore_sim.pool.lazy import TasksWhenSent
 from canmore_sim.run.pricing import RunPresets
 from canmore_sim.run.source import ModelSource, load_cached
-from canmore_sim.sweep.point import failure_text, point_result, reference_of
+from canmore_sim.sweep.point import failure_text, point_result
 
 if TYPE_CHECKING:
     from canmore_sim.models.graph import LayerGraph
@@ -99,6 +99,7 @@ class ShippedPoints(TasksWhenSent):
         made as :func:`canmore_sim.sweep.point.run_point` makes them."""
         from canmore_sim.datasets.inputs import frame_options
         from canmore_sim.datasets.readers import load_selected, read_split, select_frames_adapted
+        from canmore_sim.report.report_json import named_reference
         from canmore_sim.run.provenance import data_record, input_values, resolve_run_inputs
 
         data = task["data"]
@@ -118,7 +119,7 @@ class ShippedPoints(TasksWhenSent):
                              counts["negative"])
         return {"config": config, "frames": frames, "labels": labels, "ids": ids,
                 "data_record": record, "presets": RunPresets.of(config),
-                "reference": reference_of(config)}
+                "reference": named_reference(config.run.energy_reference)}
 
 
 def _network_key(task: dict[str, Any]) -> tuple[ModelSource, str]:
