@@ -316,10 +316,11 @@ class _NocSums:
                               else self.occupancy + stats.mean_occupancy)
 
     def arrays(self, bins: np.ndarray | None) -> dict[str, np.ndarray]:
-        """The sums as chunk arrays, with the run's latency bins ``bins``."""
+        """The sums as chunk arrays, with the run's latency bins ``bins`` (a run's
+        ``FrameNoc`` always has them; only a merged one has none)."""
+        assert bins is not None
         occupancy = np.zeros(0) if self.occupancy is None else self.occupancy
-        return {"occupancy_sum": occupancy,
-                "latency_bins": np.zeros((2, 0), dtype=np.int64) if bins is None else bins}
+        return {"occupancy_sum": occupancy, "latency_bins": bins}
 
 
 # ----------------------------------------------------------------------------- files
